@@ -1,0 +1,110 @@
+"""Result types of the lineage engine: frozen, typed, JSON-friendly.
+
+Names of tables are canonical strings `[db.]schema.name` (or a bare `name` when nothing
+qualifies it), normalised by the dialect's identifier rules. Column references are
+`<table>.<column>`; a plain SELECT's outputs are bare column names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+EdgeKind = Literal["direct", "indirect"]
+Severity = Literal["info", "warning", "error"]
+ObjectKind = Literal[
+    "table",
+    "view",
+    "materialized_view",
+    "procedure",
+    "function",
+    "trigger",
+    "synonym",
+    "external",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """Something the engine could not analyse fully. Never dropped silently."""
+
+    code: str
+    """Stable machine code, e.g. parse_error, unsupported_statement, unresolved_column,
+    ambiguous_column, dynamic_sql, star_without_schema, timeout, too_large."""
+    message: str
+    severity: Severity = "warning"
+    line: int | None = None
+    statement_index: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnDef:
+    name: str
+    ordinal: int
+    data_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectDefinition:
+    """An object the script defines (CREATE TABLE/VIEW/PROCEDURE/FUNCTION/TRIGGER/...)."""
+
+    name: str
+    kind: ObjectKind
+    columns: tuple[ColumnDef, ...] = ()
+    line_start: int = 1
+    line_end: int = 1
+    definition: str = ""
+    is_temporary: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnEdge:
+    """Lineage into one target column from zero or more source columns."""
+
+    target: str
+    sources: tuple[str, ...]
+    kind: EdgeKind = "direct"
+    expression: str = ""
+    confidence: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class StatementLineage:
+    index: int
+    type: str
+    """Lower-case statement kind: select, insert, create_table, create_view, merge, update, ..."""
+    source_tables: tuple[str, ...] = ()
+    target_tables: tuple[str, ...] = ()
+    column_edges: tuple[ColumnEdge, ...] = ()
+    line_start: int = 1
+    line_end: int = 1
+    sql: str = ""
+    process: str | None = None
+    """The routine (procedure/function/trigger/block) this statement runs inside, if any."""
+    calls: tuple[str, ...] = ()
+    """Routines this statement invokes (EXEC/CALL): call edges."""
+    source_paths: tuple[str, ...] = ()
+    target_paths: tuple[str, ...] = ()
+    temporary_tables: tuple[str, ...] = ()
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptLineage:
+    """The whole script rolled up, temporary/intermediate tables collapsed."""
+
+    source_tables: tuple[str, ...] = ()
+    target_tables: tuple[str, ...] = ()
+    column_edges: tuple[ColumnEdge, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LineageResult:
+    dialect: str
+    statements: tuple[StatementLineage, ...] = ()
+    objects: tuple[ObjectDefinition, ...] = ()
+    rollup: ScriptLineage = field(default_factory=ScriptLineage)
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
