@@ -6,4 +6,9 @@ from collections.abc import Callable
 
 import typer
 
-REGISTRARS: list[Callable[[typer.Typer], None]] = []
+from finlineage.cli import keys_cmd, serve_cmd
+
+REGISTRARS: list[Callable[[typer.Typer], None]] = [
+    serve_cmd.register,
+    keys_cmd.register,
+]

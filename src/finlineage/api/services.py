@@ -1,0 +1,15 @@
+"""Registration lists: each layer appends its lifespan starter and its router includer here.
+
+Kept apart from app.py so concurrent work on separate layers touches one line each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from fastapi import FastAPI
+
+STARTERS: list[Callable[[FastAPI, Any], AbstractAsyncContextManager[None]]] = []
+ROUTERS: list[Callable[[FastAPI], None]] = []

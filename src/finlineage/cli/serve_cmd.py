@@ -1,0 +1,52 @@
+"""`finlineage serve`: run the API + dashboard with uvicorn."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+
+from finlineage.settings import LOOPBACK_HOSTS, Settings
+
+
+def serve(
+    host: str = typer.Option(None, help="Bind address (default from FINLINEAGE_HOST, 127.0.0.1)."),
+    port: int = typer.Option(None, help="Port (default from FINLINEAGE_PORT, 8000)."),
+    workers: int = typer.Option(None, help="Worker processes (default from FINLINEAGE_WORKERS, 1)."),
+    insecure: bool = typer.Option(False, "--insecure", help="Allow auth off on a non-loopback address."),
+) -> None:
+    """Serve the REST API, WebSocket and dashboard."""
+    import uvicorn
+
+    settings = Settings()
+    host = host or settings.host
+    port = port or settings.port
+    workers = workers or settings.workers
+    if settings.auth == "off" and host not in LOOPBACK_HOSTS and not insecure:
+        typer.echo(
+            f"refusing to serve on {host} with FINLINEAGE_AUTH=off: anyone on the network could read and "
+            "change the lineage. Turn auth on, bind to 127.0.0.1, or pass --insecure.",
+            err=True,
+        )
+        raise typer.Exit(2)
+    # Workers are separate processes: they rebuild Settings from the environment.
+    os.environ["FINLINEAGE_HOST"] = host
+    os.environ["FINLINEAGE_PORT"] = str(port)
+    if insecure and settings.auth == "off":
+        os.environ["FINLINEAGE_AUTH"] = "off"
+    settings.ensure_dirs()
+    uvicorn.run(
+        "finlineage.api.asgi:create_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers if workers > 1 else None,
+        log_level=settings.log_level,
+        proxy_headers=True,
+        forwarded_allow_ips="127.0.0.1",
+        timeout_graceful_shutdown=int(settings.restart_grace_s),
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(serve)
