@@ -1,0 +1,66 @@
+# finlineage: two commands. `make run` serves on http://127.0.0.1:8000; `make test` runs everything.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+APT_PACKAGES := redis-server chromium nginx git
+
+.PHONY: run test bench lint typecheck pytest setup setup-dev system-deps screenshots clean demo-data cluster cluster-test
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Re-install only when pyproject.toml changes (a second `make run` reuses what is there).
+$(VENV)/.installed-runtime: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[embeddings,postgres]'
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[embeddings,postgres,dev]'
+	touch $@ $(VENV)/.installed-runtime
+
+setup: $(VENV)/.installed-runtime
+setup-dev: $(VENV)/.installed-dev
+
+# Debian packages the tests need, installed only when missing.
+system-deps:
+	@missing=""; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
+	command -v git >/dev/null || missing="$$missing git"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+demo-data: setup
+	@if $(BIN)/finlineage --help 2>/dev/null | grep -q ' ingest '; then \
+	  $(BIN)/finlineage ingest demo --project demo --repository demo-warehouse; \
+	fi
+
+run: setup demo-data
+	$(BIN)/finlineage serve --host $(HOST) --port $(PORT)
+
+lint: setup-dev
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: setup-dev
+	$(BIN)/mypy
+
+pytest: setup-dev system-deps
+	$(BIN)/pytest -q -p no:cacheprovider --cov=finlineage --cov-report=term:skip-covered --cov-report=xml
+
+test: lint typecheck pytest
+
+bench: setup-dev system-deps
+	mkdir -p bench/results
+	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) data logs .pytest_cache .mypy_cache .ruff_cache coverage.xml .coverage
