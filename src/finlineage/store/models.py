@@ -1,0 +1,458 @@
+"""Typed declarative models of the lineage store (SQLAlchemy 2, SQLite and PostgreSQL).
+
+Conventions
+-----------
+* Every "enum" is a short ``String`` guarded by a named ``CHECK`` constraint, never a native
+  PostgreSQL ENUM: identical on both backends and trivially migratable.
+* Timestamps use :class:`UTCDateTime`: always stored and returned as timezone-aware UTC
+  (SQLite would otherwise hand back naive datetimes).
+* ``JSON`` is ``JSONB`` on PostgreSQL.
+* Surrogate keys are ``BIGINT`` on PostgreSQL and ``INTEGER PRIMARY KEY`` (rowid) on SQLite.
+
+Lineage edges live in two tables, ``table_edges`` and ``column_edges``, rather than one
+``edges`` table with a granularity column. Traversal is the hot path: a column-level walk only
+ever touches column edges, so splitting keeps each table and its covering indexes
+(``(target, source, status, kind)`` / ``(source, target, status, kind)``) narrow and free of a
+granularity predicate, lets the endpoints be real foreign keys (objects vs columns) with
+``ON DELETE CASCADE`` and lets the planner keep statistics per granularity. Both tables share
+every other attribute through :class:`EdgeMixin`.
+
+Search support that is not expressible portably (SQLite FTS5 virtual table ``search_index``;
+PostgreSQL generated ``search_tsv`` column and GIN/trigram indexes) is created by the migration
+only and is not mapped here; see ``finlineage.store.search``.
+"""
+
+from __future__ import annotations
+
+import struct
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Final, Literal
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+EMBEDDING_DIM: Final = 384
+
+RepositoryKind = Literal["upload", "directory", "git", "sql"]
+RunStatus = Literal["queued", "running", "completed", "failed", "cancelled", "interrupted"]
+FileStatus = Literal["active", "superseded", "error"]
+EdgeKindT = Literal["direct", "indirect"]
+EdgeOrigin = Literal["parser", "llm", "manual"]
+EdgeStatus = Literal["proposed", "approved", "rejected"]
+ApiKeyRole = Literal["viewer", "editor", "admin"]
+
+REPOSITORY_KINDS: Final = ("upload", "directory", "git", "sql")
+RUN_STATUSES: Final = ("queued", "running", "completed", "failed", "cancelled", "interrupted")
+FILE_STATUSES: Final = ("active", "superseded", "error")
+OBJECT_KINDS: Final = (
+    "table",
+    "view",
+    "materialized_view",
+    "procedure",
+    "function",
+    "trigger",
+    "synonym",
+    "external",
+)
+EDGE_KINDS: Final = ("direct", "indirect")
+EDGE_ORIGINS: Final = ("parser", "llm", "manual")
+EDGE_STATUSES: Final = ("proposed", "approved", "rejected")
+API_KEY_ROLES: Final = ("viewer", "editor", "admin")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# --------------------------------------------------------------------------------------
+# custom types
+# --------------------------------------------------------------------------------------
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on both backends (naive input is taken as UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Embedding(TypeDecorator[list[float]]):
+    """A fixed-size float vector: pgvector ``vector(N)`` on PostgreSQL, little-endian float32
+    bytes (``LargeBinary``) elsewhere. Python side is always ``list[float]``."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def __init__(self, dim: int = EMBEDDING_DIM) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            from pgvector.sqlalchemy import VECTOR
+
+            return dialect.type_descriptor(VECTOR(self.dim))
+        return dialect.type_descriptor(LargeBinary())
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        floats = [float(x) for x in value]
+        if len(floats) != self.dim:
+            raise ValueError(f"embedding has {len(floats)} dimensions, expected {self.dim}")
+        if dialect.name == "postgresql":
+            return floats
+        return struct.pack(f"<{self.dim}f", *floats)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> list[float] | None:
+        if value is None:
+            return None
+        if isinstance(value, bytes | bytearray | memoryview):
+            raw = bytes(value)
+            return list(struct.unpack(f"<{len(raw) // 4}f", raw))
+        return [float(x) for x in value]
+
+
+PK = BigInteger().with_variant(Integer(), "sqlite")
+"""Surrogate key type: BIGINT, but SQLite needs INTEGER PRIMARY KEY for rowid aliasing."""
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+NAMING_CONVENTION: Final = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONType}
+
+
+def _pk() -> Mapped[int]:
+    return mapped_column(PK, primary_key=True, autoincrement=True)
+
+
+def _fk(target: str, ondelete: str, *, nullable: bool = False, index: bool = False) -> Mapped[Any]:
+    return mapped_column(PK, ForeignKey(target, ondelete=ondelete), nullable=nullable, index=index)
+
+
+# --------------------------------------------------------------------------------------
+# projects, sources, runs, files
+# --------------------------------------------------------------------------------------
+
+
+class Project(Base):
+    __tablename__ = "projects"
+
+    id: Mapped[int] = _pk()
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    repositories: Mapped[list[Repository]] = relationship(
+        back_populates="project", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Repository(Base):
+    """A source of SQL files (an upload, a directory, a git repository, pasted SQL)."""
+
+    __tablename__ = "repositories"
+    __table_args__ = (
+        UniqueConstraint("project_id", "name"),
+        CheckConstraint(_in("kind", REPOSITORY_KINDS), name="kind"),
+    )
+
+    id: Mapped[int] = _pk()
+    project_id: Mapped[int] = _fk("projects.id", "CASCADE")
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16), default="upload")
+    url: Mapped[str | None] = mapped_column(Text)
+    ref: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    project: Mapped[Project] = relationship(back_populates="repositories")
+
+
+class Run(Base):
+    """One ingestion run."""
+
+    __tablename__ = "runs"
+    __table_args__ = (
+        CheckConstraint(_in("status", RUN_STATUSES), name="status"),
+        Index(None, "project_id", "created_at"),
+    )
+
+    id: Mapped[int] = _pk()
+    project_id: Mapped[int] = _fk("projects.id", "CASCADE")
+    repository_id: Mapped[int | None] = _fk("repositories.id", "SET NULL", nullable=True, index=True)
+    ingestion_id: Mapped[str] = mapped_column(String(36), unique=True, default=lambda: str(uuid.uuid4()))
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    duration_ms: Mapped[int | None] = mapped_column(BigInteger)
+    files_processed: Mapped[int] = mapped_column(default=0)
+    files_failed: Mapped[int] = mapped_column(default=0)
+    files_skipped_duplicate: Mapped[int] = mapped_column(default=0)
+    nodes_created: Mapped[int] = mapped_column(default=0)
+    edges_created: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    params: Mapped[dict[str, Any] | None]
+
+
+class File(Base):
+    """One version of one source file. A changed file gets a new row (version+1); the old row
+    is marked ``superseded`` and points at its successor via ``superseded_by``."""
+
+    __tablename__ = "files"
+    __table_args__ = (
+        CheckConstraint(_in("status", FILE_STATUSES), name="status"),
+        Index(None, "repository_id", "path"),
+        Index(None, "repository_id", "sha256"),
+    )
+
+    id: Mapped[int] = _pk()
+    repository_id: Mapped[int] = _fk("repositories.id", "CASCADE")
+    path: Mapped[str] = mapped_column(String(1024))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    dialect: Mapped[str | None] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(default=1)
+    superseded_by: Mapped[int | None] = _fk("files.id", "SET NULL", nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    error: Mapped[str | None] = mapped_column(Text)
+    run_id: Mapped[int | None] = _fk("runs.id", "SET NULL", nullable=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --------------------------------------------------------------------------------------
+# catalog
+# --------------------------------------------------------------------------------------
+
+
+class CatalogObject(Base):
+    """A catalog object ("node"): table, view, routine, ... or an ``external`` placeholder for
+    something referenced but not (yet) defined. ``canonical_id`` is unique per project."""
+
+    __tablename__ = "objects"
+    __table_args__ = (
+        UniqueConstraint("project_id", "canonical_id"),
+        CheckConstraint(_in("kind", OBJECT_KINDS), name="kind"),
+        Index(None, "project_id", "kind"),
+    )
+
+    id: Mapped[int] = _pk()
+    project_id: Mapped[int] = _fk("projects.id", "CASCADE")
+    database: Mapped[str | None] = mapped_column(String(200))
+    schema: Mapped[str | None] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))
+    canonical_id: Mapped[str] = mapped_column(String(700))
+    kind: Mapped[str] = mapped_column(String(24), default="external")
+    definition: Mapped[str | None] = mapped_column(Text)
+    file_id: Mapped[int | None] = _fk("files.id", "SET NULL", nullable=True, index=True)
+    line_start: Mapped[int | None]
+    line_end: Mapped[int | None]
+    dialect: Mapped[str | None] = mapped_column(String(32))
+    diagnostics: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
+    column_names: Mapped[str | None] = mapped_column(Text)
+    """Space-separated column names, denormalised for full-text search."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    columns: Mapped[list[Column]] = relationship(
+        back_populates="object",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="Column.ordinal",
+    )
+
+
+Node = CatalogObject
+
+
+class Column(Base):
+    __tablename__ = "columns"
+    __table_args__ = (UniqueConstraint("object_id", "name"),)
+
+    id: Mapped[int] = _pk()
+    object_id: Mapped[int] = _fk("objects.id", "CASCADE")
+    name: Mapped[str] = mapped_column(String(200))
+    ordinal: Mapped[int | None]
+    data_type: Mapped[str | None] = mapped_column(String(200))
+
+    object: Mapped[CatalogObject] = relationship(back_populates="columns")
+
+
+# --------------------------------------------------------------------------------------
+# lineage edges
+# --------------------------------------------------------------------------------------
+
+
+class EdgeMixin:
+    """Attributes shared by table- and column-level edges."""
+
+    id: Mapped[int] = _pk()
+    kind: Mapped[str] = mapped_column(String(16), default="direct")
+    expression: Mapped[str | None] = mapped_column(Text)
+    statement_index: Mapped[int | None]
+    line_start: Mapped[int | None]
+    line_end: Mapped[int | None]
+    confidence: Mapped[float] = mapped_column(Float, default=1.0)
+    origin: Mapped[str] = mapped_column(String(16), default="parser")
+    status: Mapped[str] = mapped_column(String(16), default="proposed")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @declared_attr
+    def project_id(cls) -> Mapped[int]:
+        return _fk("projects.id", "CASCADE", index=True)
+
+    @declared_attr
+    def process_object_id(cls) -> Mapped[int | None]:
+        return _fk("objects.id", "SET NULL", nullable=True)
+
+    @declared_attr
+    def file_id(cls) -> Mapped[int | None]:
+        return _fk("files.id", "CASCADE", nullable=True, index=True)
+
+    @declared_attr
+    def run_id(cls) -> Mapped[int | None]:
+        return _fk("runs.id", "SET NULL", nullable=True)
+
+
+def _edge_checks() -> tuple[CheckConstraint, ...]:
+    return (
+        CheckConstraint(_in("kind", EDGE_KINDS), name="kind"),
+        CheckConstraint(_in("origin", EDGE_ORIGINS), name="origin"),
+        CheckConstraint(_in("status", EDGE_STATUSES), name="status"),
+    )
+
+
+class TableEdge(EdgeMixin, Base):
+    __tablename__ = "table_edges"
+    __table_args__ = (
+        *_edge_checks(),
+        # covering indexes for upstream (by target) and downstream (by source) walks
+        Index("ix_table_edges_up", "target_object_id", "source_object_id", "status", "kind"),
+        Index("ix_table_edges_down", "source_object_id", "target_object_id", "status", "kind"),
+    )
+
+    source_object_id: Mapped[int] = _fk("objects.id", "CASCADE")
+    target_object_id: Mapped[int] = _fk("objects.id", "CASCADE")
+
+
+class ColumnEdge(EdgeMixin, Base):
+    __tablename__ = "column_edges"
+    __table_args__ = (
+        *_edge_checks(),
+        Index("ix_column_edges_up", "target_column_id", "source_column_id", "status", "kind"),
+        Index("ix_column_edges_down", "source_column_id", "target_column_id", "status", "kind"),
+    )
+
+    source_column_id: Mapped[int] = _fk("columns.id", "CASCADE")
+    target_column_id: Mapped[int] = _fk("columns.id", "CASCADE")
+
+
+# --------------------------------------------------------------------------------------
+# operations: activity, keys, retrieval, stats
+# --------------------------------------------------------------------------------------
+
+
+class ActivityEvent(Base):
+    __tablename__ = "activity_events"
+    __table_args__ = (Index(None, "type", "ts"),)
+
+    id: Mapped[int] = _pk()
+    ts: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    type: Mapped[str] = mapped_column(String(64))
+    method: Mapped[str | None] = mapped_column(String(16))
+    route: Mapped[str | None] = mapped_column(String(500))
+    status_code: Mapped[int | None]
+    latency_ms: Mapped[float | None] = mapped_column(Float)
+    client_ip: Mapped[str | None] = mapped_column(String(64))
+    key_name: Mapped[str | None] = mapped_column(String(200))
+    project_id: Mapped[int | None] = mapped_column(PK, index=True)
+    """Deliberately not a foreign key: the activity log outlives deleted projects."""
+    data: Mapped[dict[str, Any] | None]
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+    __table_args__ = (CheckConstraint(_in("role", API_KEY_ROLES), name="role"),)
+
+    id: Mapped[int] = _pk()
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    role: Mapped[str] = mapped_column(String(16), default="viewer")
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CodeChunk(Base):
+    """A slice of source text for retrieval (chat citations), optionally embedded."""
+
+    __tablename__ = "code_chunks"
+
+    id: Mapped[int] = _pk()
+    project_id: Mapped[int] = _fk("projects.id", "CASCADE", index=True)
+    object_id: Mapped[int | None] = _fk("objects.id", "SET NULL", nullable=True, index=True)
+    file_id: Mapped[int | None] = _fk("files.id", "CASCADE", nullable=True, index=True)
+    line_start: Mapped[int | None]
+    line_end: Mapped[int | None]
+    text: Mapped[str] = mapped_column(Text)
+    embedding: Mapped[list[float] | None] = mapped_column(Embedding(EMBEDDING_DIM))
+
+
+class StatsSnapshot(Base):
+    __tablename__ = "stats_snapshots"
+
+    id: Mapped[int] = _pk()
+    ts: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    project_id: Mapped[int | None] = mapped_column(PK, index=True)
+    counts: Mapped[dict[str, Any]]
