@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+
+# Comma-separated in the environment (not JSON), split by `_csv` below.
+CsvList = Annotated[list[str], NoDecode]
 
 
 def _csv(value: object) -> object:
@@ -43,12 +46,12 @@ class Settings(BaseSettings):
     workers: int = 1
     auth: Literal["on", "off", "auto"] = "auto"
     """`auto`: off when serving on a loopback address, on otherwise."""
-    cors_origins: list[str] = Field(default_factory=lambda: ["http://127.0.0.1:8000", "http://localhost:8000"])
+    cors_origins: CsvList = Field(default_factory=lambda: ["http://127.0.0.1:8000", "http://localhost:8000"])
     log_level: str = "info"
     request_max_body_mb: int = 200
 
     # --- ingestion ---------------------------------------------------------------------
-    ingest_roots: list[str] = Field(default_factory=list)
+    ingest_roots: CsvList = Field(default_factory=list)
     max_file_mb: float = 10.0
     max_archive_members: int = 20_000
     max_archive_ratio: float = 100.0
@@ -60,7 +63,7 @@ class Settings(BaseSettings):
 
     # --- real-time and activity --------------------------------------------------------
     redis_url: str | None = None
-    allowed_origins: list[str] = Field(
+    allowed_origins: CsvList = Field(
         default_factory=lambda: ["http://127.0.0.1:8000", "http://localhost:8000"],
         validation_alias=AliasChoices("FINLINEAGE_ALLOWED_ORIGINS", "ALLOWED_ORIGINS"),
     )
@@ -116,7 +119,7 @@ class Settings(BaseSettings):
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_api_key: str | None = None
-    llm_fallback_models: list[str] = Field(default_factory=list)
+    llm_fallback_models: CsvList = Field(default_factory=list)
     llm_mode_models: dict[str, str] = Field(default_factory=dict)
     llm_timeout_s: float = 60.0
     llm_max_retries: int = 2
