@@ -1,0 +1,5 @@
+from sqlalchemy import text
+
+
+def test_smoke(session, backend):
+    assert session.execute(text("select 1")).scalar() == 1
