@@ -1,0 +1,217 @@
+"""`finlineage parse`: lineage of a SQL file, or the JSON-lines batch protocol (`--batch`)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+__all__ = ["answer_request", "register", "result_to_answer"]
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def _edges_json(edges: Any, kind: str = "direct") -> list[dict[str, Any]]:
+    merged: dict[str, list[str]] = {}
+    for e in edges:
+        if e.kind != kind:
+            continue
+        srcs = merged.setdefault(e.target, [])
+        srcs.extend(s for s in e.sources if s not in srcs)
+    return [{"target": t, "sources": s} for t, s in merged.items()]
+
+
+def result_to_answer(result: Any) -> dict[str, Any]:
+    """The scorer/batch answer: rolled-up flat fields plus the per-statement breakdown."""
+    r = result.rollup
+    answer: dict[str, Any] = {
+        "dialect": result.dialect,
+        "source_tables": [t for t in r.source_tables if not _is_path(t, result)],
+        "target_tables": [t for t in r.target_tables if not _is_path(t, result)],
+        "source_paths": sorted({p for s in result.statements for p in s.source_paths}),
+        "target_paths": sorted({p for s in result.statements for p in s.target_paths}),
+        "column_lineage": _edges_json(r.column_edges),
+        "statements": [
+            {
+                "type": s.type,
+                "source_tables": list(s.source_tables),
+                "target_tables": list(s.target_tables),
+                "source_paths": list(s.source_paths),
+                "target_paths": list(s.target_paths),
+                "column_lineage": _edges_json(s.column_edges),
+                "line_start": s.line_start,
+                "line_end": s.line_end,
+            }
+            for s in result.statements
+        ],
+        "diagnostics": [
+            {"code": d.code, "message": d.message, "statement": d.statement_index}
+            for d in (*result.diagnostics, *(x for s in result.statements for x in s.diagnostics))
+        ][:50],
+    }
+    return answer
+
+
+def _is_path(name: str, result: Any) -> bool:
+    return any(name in (*s.source_paths, *s.target_paths) for s in result.statements)
+
+
+def _lateral_flag(req: dict[str, Any]) -> bool:
+    if isinstance(req.get("lateral_alias"), bool):
+        return bool(req["lateral_alias"])
+    config = req.get("config")
+    if isinstance(config, dict):
+        for k, v in config.items():
+            if "LATERAL_COLUMN_ALIAS" in str(k).upper() and str(v).strip().lower() in _TRUE:
+                return True
+    return False
+
+
+def _request_dialect(req: dict[str, Any]) -> str:
+    from finlineage.lineage.names import canonical_dialect
+
+    for key in ("sqlglot_dialect", "dialect"):
+        value = req.get(key)
+        if isinstance(value, str) and value.strip():
+            return canonical_dialect(value)
+    return ""
+
+
+def answer_request(req: dict[str, Any]) -> dict[str, Any]:
+    """One batch request -> one answer (raises on a bad request)."""
+    from finlineage.lineage import extract
+
+    sql = req.get("sql")
+    if not isinstance(sql, str):
+        raise ValueError("request has no 'sql' string")
+    schema = req.get("schema")
+    if schema is not None and not isinstance(schema, dict):
+        raise ValueError("'schema' must be an object {table: {column: type}}")
+    result = extract(
+        sql,
+        _request_dialect(req),
+        schema=schema,
+        default_db=req.get("default_db") or None,
+        default_schema=req.get("default_schema") or None,
+        lateral_alias=_lateral_flag(req),
+    )
+    return result_to_answer(result)
+
+
+def run_batch(stdin: Any = None, stdout: Any = None) -> int:
+    """The JSON-lines protocol: one request a line in, one answer a line out, flushed."""
+    import logging
+
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)
+    inp = stdin or sys.stdin
+    out = stdout or sys.stdout
+    for line in inp:
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            req = json.loads(line)
+            if not isinstance(req, dict):
+                raise ValueError("request must be a JSON object")
+            ans = answer_request(req)
+        except Exception as e:  # one bad request never stops the loop
+            ans = {"error": f"{type(e).__name__}: {str(e)[:300]}"}
+        try:
+            text = json.dumps(ans, default=str)
+        except (TypeError, ValueError) as e:
+            text = json.dumps({"error": f"unserialisable answer: {e}"})
+        out.write(text + "\n")
+        out.flush()
+    return 0
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code=2)
+
+
+def _print_text(result: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    st = Table(title=f"Statements ({result.dialect or 'ansi'})")
+    for col in ("#", "lines", "type", "sources", "targets", "process", "diagnostics"):
+        st.add_column(col)
+    for s in result.statements:
+        st.add_row(
+            str(s.index),
+            f"{s.line_start}-{s.line_end}",
+            s.type,
+            "\n".join((*s.source_tables, *s.source_paths)),
+            "\n".join((*s.target_tables, *s.target_paths)),
+            s.process or "",
+            "\n".join(f"{d.code}: {d.message}" for d in s.diagnostics),
+        )
+    console.print(st)
+    ct = Table(title="Column lineage (script level)")
+    for col in ("target", "kind", "sources"):
+        ct.add_column(col)
+    for e in result.rollup.column_edges:
+        ct.add_row(e.target, e.kind, "\n".join(e.sources))
+    console.print(ct)
+    if result.objects:
+        ot = Table(title="Objects defined")
+        for col in ("name", "kind", "lines", "columns"):
+            ot.add_column(col)
+        for o in result.objects:
+            ot.add_row(o.name, o.kind, f"{o.line_start}-{o.line_end}", ", ".join(c.name for c in o.columns))
+        console.print(ot)
+    if result.diagnostics:
+        for d in result.diagnostics:
+            console.print(f"[yellow]{d.code}[/]: {d.message}")
+
+
+def parse(
+    file: str = typer.Argument("-", help="SQL file to analyse, or - for stdin."),
+    dialect: str = typer.Option("", "--dialect", "-d", help="SQL dialect (sqlglot name, or 'auto')."),
+    schema: Path | None = typer.Option(None, "--schema", help="JSON file {table: {column: type}}."),
+    default_db: str | None = typer.Option(None, "--default-db"),
+    default_schema: str | None = typer.Option(None, "--default-schema"),
+    fmt: str = typer.Option("json", "--format", "-f", help="json or text."),
+    batch: bool = typer.Option(False, "--batch", help="JSON-lines protocol on stdin/stdout."),
+) -> None:
+    """Extract table and column lineage from SQL."""
+    if batch:
+        raise typer.Exit(code=run_batch())
+    from finlineage.lineage import extract
+    from finlineage.lineage.names import canonical_dialect
+
+    if fmt not in ("json", "text"):
+        raise _fail(f"unknown format {fmt!r} (json or text)")
+    try:
+        d = canonical_dialect(dialect)
+    except ValueError as e:
+        raise _fail(str(e)) from None
+    try:
+        sql = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8", errors="replace")
+    except OSError as e:
+        raise _fail(f"cannot read {file}: {e.strerror or e}") from None
+    schema_map = None
+    if schema is not None:
+        try:
+            schema_map = json.loads(schema.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise _fail(f"cannot read schema {schema}: {e}") from None
+        if not isinstance(schema_map, dict):
+            raise _fail("schema must be a JSON object {table: {column: type}}")
+    import logging
+
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)
+    result = extract(sql, d, schema=schema_map, default_db=default_db, default_schema=default_schema)
+    if fmt == "json":
+        typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
+    else:
+        _print_text(result)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("parse")(parse)

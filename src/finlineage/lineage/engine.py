@@ -1,0 +1,284 @@
+"""`extract`: the lineage of a SQL script, statement by statement and rolled up."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from types import FrameType
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ErrorLevel, SqlglotError
+from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+
+from finlineage.lineage.model import (
+    Diagnostic,
+    LineageResult,
+    ObjectDefinition,
+    StatementLineage,
+)
+from finlineage.lineage.names import SchemaIndex, canonical_dialect, normalize_name
+from finlineage.lineage.rollup import rollup
+from finlineage.lineage.statements import Context, StatementResult, analyze_statement
+
+__all__ = ["MAX_INPUT_CHARS", "MAX_STATEMENT_CHARS", "extract"]
+
+MAX_INPUT_CHARS = 20_000_000
+"""Larger inputs are refused with a `too_large` diagnostic."""
+MAX_STATEMENT_CHARS = 2_000_000
+"""Larger single statements are skipped with a `too_large` diagnostic."""
+STATEMENT_TIMEOUT_S = 5.0
+_MIN_RECURSION = 20_000
+
+
+class _StatementTimeout(Exception):
+    pass
+
+
+def _on_alarm(signum: int, frame: FrameType | None) -> None:
+    raise _StatementTimeout()
+
+
+@contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Raise _StatementTimeout after `seconds` (main thread only; elsewhere no limit)."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    try:
+        previous = signal.signal(signal.SIGALRM, _on_alarm)
+    except (ValueError, OSError):
+        yield
+        return
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@contextmanager
+def _recursion_limit(limit: int) -> Iterator[None]:
+    old = sys.getrecursionlimit()
+    if old < limit:
+        sys.setrecursionlimit(limit)
+    try:
+        yield
+    finally:
+        if old < limit:
+            sys.setrecursionlimit(old)
+
+
+def _split(sql: str, dialect: str) -> tuple[list[tuple[str, int, int, str | None, tuple[str, ...]]], list[ObjectDefinition], list[Diagnostic]]:
+    """Segments (sql, line_start, line_end, process, calls), routines, diagnostics."""
+    from finlineage.lineage.procedural import split_script
+
+    try:
+        res = split_script(sql, dialect)
+    except Exception as e:  # a splitter bug must not lose the whole script
+        diag = Diagnostic("split_error", f"script splitter failed ({type(e).__name__}: {e}); "
+                          "falling back to the parser's own statement split", "warning")
+        return [(sql, 1, sql.count("\n") + 1, None, ())], [], [diag]
+    segs = []
+    diags: list[Diagnostic] = list(res.diagnostics)
+    for s in res.segments:
+        segs.append((s.sql, s.line_start, s.line_end, s.process, tuple(s.calls)))
+        diags.extend(s.diagnostics)
+    return segs, list(res.routines), diags
+
+
+def _statement_lines(text: str, parsed: list[exp.Expression], base: int, end: int) -> list[tuple[int, int]]:
+    """Line spans of several statements parsed out of one segment (best effort)."""
+    if len(parsed) <= 1:
+        return [(base, end)]
+    spans = []
+    for p in parsed:
+        lines = [m.get("line") for m in [p.meta] if m]
+        first = min((ln for ln in lines if isinstance(ln, int)), default=None)
+        spans.append((base + (first - 1 if first else 0), end))
+    return spans
+
+
+def extract(
+    sql: str | bytes,
+    dialect: str | None = "",
+    *,
+    schema: Mapping[str, Mapping[str, object]] | None = None,
+    default_db: str | None = None,
+    default_schema: str | None = None,
+    lateral_alias: bool = False,
+    statement_timeout: float = STATEMENT_TIMEOUT_S,
+) -> LineageResult:
+    """Table and column lineage of every statement of `sql`, plus the script-level rollup.
+
+    Never raises for bad SQL: problems are reported as diagnostics. Raises ValueError only for
+    an unknown dialect name.
+    """
+    d = canonical_dialect(dialect)
+    if isinstance(sql, bytes):
+        sql = sql.decode("utf-8", errors="replace")
+    if not isinstance(sql, str):
+        raise TypeError("sql must be str or bytes")
+    diagnostics: list[Diagnostic] = []
+    if d == "auto":
+        from finlineage.lineage.detect import detect_dialect
+
+        try:
+            d = canonical_dialect(detect_dialect(sql[:200_000]))
+        except Exception:
+            d = ""
+    if len(sql) > MAX_INPUT_CHARS:
+        diagnostics.append(
+            Diagnostic("too_large", f"input of {len(sql)} characters exceeds {MAX_INPUT_CHARS}", "error")
+        )
+        return LineageResult(dialect=d, diagnostics=tuple(diagnostics))
+    if "\x00" in sql:
+        sql = sql.replace("\x00", " ")
+
+    index = SchemaIndex(d)
+    if schema:
+        index.add_user_schema(schema)
+    ctx = Context(
+        dialect=d,
+        schema=index,
+        default_db=normalize_name(default_db, d) if default_db else None,
+        default_schema=normalize_name(default_schema, d) if default_schema else None,
+        lateral_alias=lateral_alias,
+    )
+
+    with _recursion_limit(_MIN_RECURSION):
+        segments, routines, split_diags = _split(sql, d)
+        diagnostics.extend(split_diags)
+        statements: list[StatementLineage] = []
+        objects: list[ObjectDefinition] = list(routines)
+        for text, line_start, line_end, process, calls in segments:
+            if not text.strip():
+                if calls:
+                    statements.append(
+                        StatementLineage(
+                            index=len(statements), type="call", line_start=line_start,
+                            line_end=line_end, process=process, calls=calls,
+                        )
+                    )
+                continue
+            for res, (ls, le), stmt_text in _analyze_segment(text, ctx, len(statements), line_start, line_end, statement_timeout):
+                objects.extend(res.objects)
+                statements.append(
+                    StatementLineage(
+                        index=len(statements),
+                        type=res.type,
+                        source_tables=tuple(res.source_tables),
+                        target_tables=tuple(res.target_tables),
+                        column_edges=tuple(res.column_edges),
+                        line_start=ls,
+                        line_end=le,
+                        sql=stmt_text,
+                        process=process,
+                        calls=calls,
+                        source_paths=tuple(res.source_paths),
+                        target_paths=tuple(res.target_paths),
+                        temporary_tables=tuple(res.temporary_tables),
+                        diagnostics=tuple(
+                            Diagnostic(x.code, x.message, x.severity, x.line or ls, len(statements))
+                            for x in res.diagnostics
+                        ),
+                    )
+                )
+    for obj in objects:
+        _ = obj
+    return LineageResult(
+        dialect=d,
+        statements=tuple(statements),
+        objects=tuple(objects),
+        rollup=rollup(statements, ctx.temp_tables),
+        diagnostics=tuple(diagnostics),
+    )
+
+
+def _analyze_segment(
+    text: str,
+    ctx: Context,
+    first_index: int,
+    line_start: int,
+    line_end: int,
+    timeout: float,
+) -> list[tuple[StatementResult, tuple[int, int], str]]:
+    if len(text) > MAX_STATEMENT_CHARS:
+        res = StatementResult("unknown")
+        res.diagnostics.append(
+            Diagnostic("too_large", f"statement of {len(text)} characters skipped", "error", line_start)
+        )
+        return [(res, (line_start, line_end), text[:1000])]
+    out: list[tuple[StatementResult, tuple[int, int], str]] = []
+    started = time.perf_counter()
+    try:
+        with _time_limit(timeout):
+            try:
+                parsed = [p for p in sqlglot.parse(text, dialect=ctx.dialect or None) if p is not None]
+            except (SqlglotError, ValueError, TypeError, KeyError, IndexError, AttributeError) as e:
+                return [(_unparsed(text, ctx, e, line_start), (line_start, line_end), text)]
+            spans = _statement_lines(text, parsed, line_start, line_end)
+            for i, stmt in enumerate(parsed):
+                try:
+                    stmt = normalize_identifiers(stmt, dialect=ctx.dialect or None)
+                    res = analyze_statement(stmt, ctx, first_index + i)
+                except (SqlglotError, ValueError, TypeError, KeyError, IndexError, AttributeError) as e:
+                    res = StatementResult("unknown")
+                    res.diagnostics.append(
+                        Diagnostic("analysis_error", f"{type(e).__name__}: {e}", "error", line_start)
+                    )
+                stmt_text = text if len(parsed) == 1 else stmt.sql(dialect=ctx.dialect or None)
+                out.append((res, spans[i], stmt_text))
+    except _StatementTimeout:
+        res = StatementResult("unknown")
+        res.diagnostics.append(
+            Diagnostic(
+                "timeout",
+                f"statement analysis exceeded {timeout:.1f}s after {time.perf_counter() - started:.1f}s",
+                "error",
+                line_start,
+            )
+        )
+        out.append((res, (line_start, line_end), text))
+    except (RecursionError, MemoryError):
+        res = StatementResult("unknown")
+        res.diagnostics.append(
+            Diagnostic("too_complex", "statement nesting too deep to analyse", "error", line_start)
+        )
+        out.append((res, (line_start, line_end), text))
+    return out
+
+
+def _unparsed(text: str, ctx: Context, err: Exception, line: int) -> StatementResult:
+    """A statement sqlglot cannot parse: report it, and salvage table names when possible."""
+    res = StatementResult("unknown")
+    msg = str(err).split("\n", 1)[0][:300]
+    res.diagnostics.append(Diagnostic("parse_error", msg, "error", line))
+    try:
+        parsed = sqlglot.parse(text, dialect=ctx.dialect or None, error_level=ErrorLevel.IGNORE)
+    except (SqlglotError, ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError):
+        return res
+    for p in parsed:
+        if p is None:
+            continue
+        try:
+            p = normalize_identifiers(p, dialect=ctx.dialect or None)
+            salvage = analyze_statement(p, ctx, 0)
+        except Exception:
+            continue
+        res.type = salvage.type
+        res.source_tables = salvage.source_tables
+        res.target_tables = salvage.target_tables
+        res.column_edges = salvage.column_edges
+        res.source_paths = salvage.source_paths
+        res.target_paths = salvage.target_paths
+        res.diagnostics.append(
+            Diagnostic("partial_parse", "lineage salvaged from a partial parse; may be incomplete", "warning", line)
+        )
+        break
+    return res

@@ -1,0 +1,202 @@
+"""Dialect names, identifier normalisation, canonical table names and the schema index."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect, NormalizationStrategy
+from sqlglot.errors import SqlglotError
+
+__all__ = [
+    "DIALECT_ALIASES",
+    "SchemaIndex",
+    "canonical_dialect",
+    "normalize_name",
+    "table_name",
+]
+
+DIALECT_ALIASES: dict[str, str] = {
+    "ansi": "",
+    "default": "",
+    "generic": "",
+    "sql": "",
+    "sparksql": "spark",
+    "spark3": "spark",
+    "pyspark": "spark",
+    "greenplum": "postgres",
+    "postgresql": "postgres",
+    "pg": "postgres",
+    "plpgsql": "postgres",
+    "mariadb": "mysql",
+    "aurora": "mysql",
+    "sqlserver": "tsql",
+    "mssql": "tsql",
+    "azuresql": "tsql",
+    "synapse": "tsql",
+    "t-sql": "tsql",
+    "bq": "bigquery",
+    "googlesql": "bigquery",
+    "db2": "",
+    "vertica": "postgres",
+    "impala": "hive",
+    "plsql": "oracle",
+    "netezza": "postgres",
+    "sparkthrift": "spark",
+    "trinosql": "trino",
+    "prestosql": "presto",
+    "mother_duck": "duckdb",
+    "motherduck": "duckdb",
+    "azure_synapse": "tsql",
+}
+
+
+def canonical_dialect(name: str | None) -> str:
+    """Map a dialect name (sqlglot's, or a common alias such as sqlfluff's) to a sqlglot dialect.
+
+    Raises ValueError for a name neither sqlglot nor the alias table knows. "" is sqlglot's
+    neutral (ANSI-like) dialect; "auto" is returned unchanged (the caller detects it).
+    """
+    key = (name or "").strip().lower()
+    if key in ("", "auto"):
+        return key
+    key = DIALECT_ALIASES.get(key, key)
+    if key == "" or key in Dialect.classes:
+        return key
+    raise ValueError(f"unknown SQL dialect: {name!r}")
+
+
+def _dialect(dialect: str) -> Dialect:
+    return Dialect.get_or_raise(dialect or None)
+
+
+def normalize_name(name: str, dialect: str, *, quoted: bool = False) -> str:
+    """Normalise one identifier the way `dialect` resolves it."""
+    strategy = _dialect(dialect).normalization_strategy
+    if strategy is NormalizationStrategy.CASE_INSENSITIVE:
+        return name.lower()
+    if strategy is NormalizationStrategy.CASE_INSENSITIVE_UPPERCASE:
+        return name.upper()
+    if quoted or strategy is NormalizationStrategy.CASE_SENSITIVE:
+        return name
+    if strategy is NormalizationStrategy.UPPERCASE:
+        return name.upper()
+    return name.lower()
+
+
+def table_name(
+    table: exp.Table,
+    *,
+    default_db: str | None = None,
+    default_schema: str | None = None,
+) -> str:
+    """Canonical `[catalog.]db.name` of an (already normalised) table reference.
+
+    Temporary objects (#t, @t) are never qualified with the defaults.
+    """
+    parts = [p.name for p in table.parts if p.name]
+    if not parts:
+        return ""
+    this = table.this
+    if isinstance(this, exp.Parameter):
+        return "@" + this.name
+    if isinstance(this, exp.Identifier) and this.args.get("global_"):
+        return "##" + parts[-1]
+    if isinstance(this, exp.Identifier) and this.args.get("temporary"):
+        return "#" + parts[-1]
+    if parts[-1].startswith(("#", "@")):
+        return parts[-1]
+    if len(parts) == 1 and (default_db or default_schema):
+        parts = [p for p in (default_db, default_schema) if p] + parts
+    elif len(parts) == 2 and default_db and parts[0] != default_db and default_schema is not None:
+        parts = [default_db, *parts]
+    return ".".join(parts)
+
+
+class SchemaIndex:
+    """Known columns per table: user-given, then learnt from CREATE statements in the script.
+
+    Lookups accept any qualification of a name: an exact canonical match wins, otherwise a unique
+    match on the trailing parts (`positions` found as `risk.positions` or the reverse).
+    """
+
+    def __init__(self, dialect: str) -> None:
+        self.dialect = dialect
+        self._tables: dict[str, list[str]] = {}
+        self._types: dict[str, dict[str, str | None]] = {}
+        self._by_suffix: dict[str, set[str]] = {}
+
+    def __len__(self) -> int:
+        return len(self._tables)
+
+    def _parse_table_key(self, key: str) -> str:
+        try:
+            node = exp.to_table(key, dialect=self.dialect or None)
+        except (SqlglotError, ValueError, TypeError):
+            return key.lower()
+        parts = [
+            normalize_name(p.name, self.dialect, quoted=bool(p.args.get("quoted")))
+            for p in node.parts
+            if isinstance(p, exp.Identifier)
+        ]
+        return ".".join(parts) if parts else key.lower()
+
+    def add_user_schema(self, schema: Mapping[str, object]) -> None:
+        for key, cols in schema.items():
+            if not isinstance(cols, Mapping):
+                continue
+            name = self._parse_table_key(str(key))
+            cols_norm: dict[str, str | None] = {}
+            for col, typ in cols.items():
+                cols_norm[normalize_name(str(col), self.dialect)] = None if typ is None else str(typ)
+            self.add(name, list(cols_norm), cols_norm)
+
+    def add(self, name: str, columns: Iterable[str], types: Mapping[str, str | None] | None = None) -> None:
+        cols = list(dict.fromkeys(columns))
+        if not name or not cols:
+            return
+        self._tables[name] = cols
+        self._types[name] = dict(types or {})
+        parts = name.split(".")
+        for i in range(len(parts)):
+            self._by_suffix.setdefault(".".join(parts[i:]), set()).add(name)
+
+    def remove(self, name: str) -> None:
+        if name in self._tables:
+            del self._tables[name]
+            self._types.pop(name, None)
+            for names in self._by_suffix.values():
+                names.discard(name)
+
+    def resolve(self, name: str) -> str | None:
+        """The schema's key for a table name, or None."""
+        if name in self._tables:
+            return name
+        hits = self._by_suffix.get(name)
+        if hits and len(hits) == 1:
+            return next(iter(hits))
+        parts = name.split(".")
+        for i in range(1, len(parts)):
+            hits = self._by_suffix.get(".".join(parts[i:]))
+            if hits and len(hits) == 1:
+                return next(iter(hits))
+        return None
+
+    def columns(self, name: str) -> list[str] | None:
+        key = self.resolve(name)
+        return None if key is None else self._tables[key]
+
+    def copy(self) -> SchemaIndex:
+        other = SchemaIndex(self.dialect)
+        other._tables = dict(self._tables)
+        other._types = dict(self._types)
+        other._by_suffix = {k: set(v) for k, v in self._by_suffix.items()}
+        return other
+
+
+def parse_one_or_none(sql: str, dialect: str) -> exp.Expression | None:
+    try:
+        return sqlglot.parse_one(sql, dialect=dialect or None)
+    except (SqlglotError, RecursionError, ValueError):
+        return None

@@ -1,0 +1,413 @@
+"""One-pass column lineage through a query's scopes.
+
+`QueryResolver` walks the scope tree sqlglot builds for a query (CTEs, derived tables, unions,
+subqueries, UDTFs) and resolves every output column to base-table columns, memoising the
+outputs of each scope so each is computed once. Unqualified columns are resolved with the
+schema (user-given or learnt from the script) and the outputs of derived sources; ambiguities
+and unknowns become diagnostics, never exceptions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from sqlglot import exp
+from sqlglot.optimizer.scope import Scope
+
+from finlineage.lineage.model import Diagnostic
+from finlineage.lineage.names import SchemaIndex
+
+__all__ = ["Output", "QueryResolver", "column_refs", "output_name"]
+
+Sources = frozenset[str]
+_EMPTY: Sources = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """One output column of a scope."""
+
+    name: str
+    sources: Sources
+    expression: exp.Expression | None = None
+    star: bool = False
+    """An unexpanded `*`: sources are `table.*` entries."""
+    window: Sources = _EMPTY
+    """Columns used in window PARTITION BY of this output (also indirect lineage)."""
+
+
+def output_name(projection: exp.Expression, dialect: str) -> str:
+    """The name a projection gets in its result set."""
+    if isinstance(projection, exp.Alias):
+        return projection.alias
+    if isinstance(projection, exp.Column):
+        return projection.name
+    if isinstance(projection, exp.Dot):
+        return projection.name
+    return projection.sql(dialect=dialect or None)
+
+
+def column_refs(node: exp.Expression) -> Iterator[exp.Expression]:
+    """Columns, stars and subqueries used by an expression (not descending into subqueries)."""
+    stack: list[exp.Expression] = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, exp.Column):
+            yield n
+            continue
+        if isinstance(n, exp.Subquery):
+            inner = n.unnest()
+            yield inner
+            continue
+        if n is not node and isinstance(n, (exp.Select, exp.SetOperation)):
+            yield n
+            continue
+        if isinstance(n, exp.Star) and not isinstance(n.parent, exp.Column):
+            yield n
+            continue
+        stack.extend(n.iter_expressions())
+
+
+_FILTER_ARGS = ("where", "group", "having", "qualify", "connect", "prewhere")
+
+
+class QueryResolver:
+    """Resolve outputs of scopes to base columns for one statement."""
+
+    def __init__(
+        self,
+        root: Scope,
+        *,
+        dialect: str,
+        schema: SchemaIndex,
+        name_of: Callable[[exp.Table], str],
+        lateral_alias: bool = False,
+        statement_index: int | None = None,
+    ) -> None:
+        self.root = root
+        self.dialect = dialect
+        self.schema = schema
+        self.name_of = name_of
+        self.lateral_alias = lateral_alias
+        self.statement_index = statement_index
+        self.diagnostics: list[Diagnostic] = []
+        self._outputs: dict[int, list[Output]] = {}
+        self._indirect: dict[int, Sources] = {}
+        self._by_expr: dict[int, Scope] = {}
+        self._in_progress: set[int] = set()
+        self._diag_seen: set[tuple[str, str]] = set()
+        self.scopes: list[Scope] = list(root.traverse())
+        for s in self.scopes:
+            self._by_expr[id(s.expression)] = s
+
+    # ------------------------------------------------------------------ helpers
+    def _diag(self, code: str, message: str) -> None:
+        key = (code, message)
+        if key in self._diag_seen:
+            return
+        self._diag_seen.add(key)
+        self.diagnostics.append(Diagnostic(code, message, "warning", None, self.statement_index))
+
+    def scope_of(self, query: exp.Expression) -> Scope | None:
+        return self._by_expr.get(id(query))
+
+    def base_tables(self) -> list[exp.Table]:
+        """Every base-table reference read by the query, in scope order."""
+        out: list[exp.Table] = []
+        seen: set[int] = set()
+        for s in self.scopes:
+            for src in s.sources.values():
+                if isinstance(src, exp.Table) and id(src) not in seen and src.name:
+                    seen.add(id(src))
+                    out.append(src)
+        return out
+
+    # ------------------------------------------------------------------ outputs
+    def outputs(self, scope: Scope) -> list[Output]:
+        key = id(scope)
+        cached = self._outputs.get(key)
+        if cached is not None:
+            return cached
+        if key in self._in_progress:  # recursive CTE referencing itself
+            return []
+        self._in_progress.add(key)
+        try:
+            result = self._compute_outputs(scope)
+        finally:
+            self._in_progress.discard(key)
+        self._outputs[key] = result
+        return result
+
+    def _compute_outputs(self, scope: Scope) -> list[Output]:
+        expr = scope.expression
+        if isinstance(expr, exp.SetOperation):
+            branches = scope.set_operation_scopes
+            if not branches:
+                return []
+            left = self.outputs(branches[0])
+            merged = [
+                Output(o.name, o.sources, o.expression, o.star, o.window) for o in left
+            ]
+            for other in branches[1:]:
+                right = self.outputs(other)
+                for i, o in enumerate(right):
+                    if i < len(merged):
+                        m = merged[i]
+                        merged[i] = Output(
+                            m.name, m.sources | o.sources, m.expression, m.star, m.window | o.window
+                        )
+            return merged
+        if scope.is_udtf:
+            return self._udtf_outputs(scope)
+        if isinstance(expr, exp.Select):
+            return self._select_outputs(scope, expr)
+        return []
+
+    def _udtf_outputs(self, scope: Scope) -> list[Output]:
+        node = scope.expression
+        inner = node.this if isinstance(node, exp.Lateral) else None
+        if isinstance(inner, exp.Subquery):
+            child = self.scope_of(inner.unnest())
+            return self.outputs(child) if child is not None else []
+        # explode/unnest/...: every alias column comes from the function's arguments
+        srcs = self.expr_sources(scope, node, [])[0]
+        alias = node.args.get("alias")
+        names: list[str] = []
+        if isinstance(alias, exp.TableAlias):
+            names = [c.name for c in alias.columns]
+            if not names and alias.name and not isinstance(node, exp.Lateral):
+                names = [alias.name]
+        if not names:
+            return [Output("*", srcs, node, star=True)]
+        return [Output(n, srcs, node) for n in names]
+
+    def _select_outputs(self, scope: Scope, select: exp.Select) -> list[Output]:
+        outs: list[Output] = []
+        aliases: dict[str, Output] = {}
+        for proj in select.expressions:
+            star = self._star_of(proj)
+            if star is not None:
+                outs.extend(self._expand_star(scope, proj, star))
+                continue
+            name = output_name(proj, self.dialect)
+            body = proj.this if isinstance(proj, exp.Alias) else proj
+            srcs, window = self.expr_sources(scope, body, outs, aliases)
+            out = Output(name, srcs, proj, False, window)
+            outs.append(out)
+            if isinstance(proj, exp.Alias):
+                aliases[name] = out
+        return outs
+
+    @staticmethod
+    def _star_of(proj: exp.Expression) -> exp.Star | None:
+        if isinstance(proj, exp.Star):
+            return proj
+        if isinstance(proj, exp.Column) and isinstance(proj.this, exp.Star):
+            return proj.this
+        return None
+
+    def _expand_star(self, scope: Scope, proj: exp.Expression, star: exp.Star) -> list[Output]:
+        qualifier = proj.table if isinstance(proj, exp.Column) else ""
+        if qualifier:
+            src = self._find_source(scope, qualifier)
+            targets = [(qualifier, src)] if src is not None else []
+            if src is None:
+                self._diag("unresolved_column", f"unknown table {qualifier!r} in {qualifier}.*")
+        else:
+            targets = [(k, v[1]) for k, v in scope.selected_sources.items()]
+        excluded = {
+            c.name
+            for key in ("except", "except_")
+            for c in (star.args.get(key) or [])
+            if isinstance(c, exp.Expression)
+        }
+        outs: list[Output] = []
+        for _, src in targets:
+            if isinstance(src, exp.Table):
+                tname = self.name_of(src)
+                cols = self.schema.columns(tname)
+                if cols is None:
+                    outs.append(Output("*", frozenset({f"{tname}.*"}), proj, star=True))
+                    self._diag(
+                        "star_without_schema",
+                        f"columns of {tname} are unknown: lineage of * kept as {tname}.*",
+                    )
+                else:
+                    outs.extend(
+                        Output(c, frozenset({f"{tname}.{c}"}), proj) for c in cols if c not in excluded
+                    )
+            elif isinstance(src, Scope):
+                outs.extend(o for o in self.outputs(src) if o.name not in excluded)
+        return outs
+
+    # ------------------------------------------------------------------ resolution
+    def _find_source(self, scope: Scope, name: str) -> exp.Table | Scope | None:
+        s: Scope | None = scope
+        while s is not None:
+            src = s.sources.get(name)
+            if isinstance(src, (exp.Table, Scope)):
+                return src
+            s = s.parent
+        return None
+
+    def _knows(self, src: object, name: str) -> bool | None:
+        """True/False when the source surely has/lacks the column, None when unknown."""
+        if isinstance(src, exp.Table):
+            cols = self.schema.columns(self.name_of(src))
+            return None if cols is None else name in cols
+        if isinstance(src, Scope):
+            outs = self.outputs(src)
+            if any(o.name == name for o in outs):
+                return True
+            if any(o.star for o in outs):
+                return None
+            return False
+        return False
+
+    def source_column(self, src: exp.Table | Scope, name: str) -> Sources:
+        if isinstance(src, exp.Table):
+            tname = self.name_of(src)
+            return frozenset({f"{tname}.{name}"}) if tname else _EMPTY
+        outs = self.outputs(src)
+        for o in outs:
+            if o.name == name and not o.star:
+                return o.sources
+        stars = [o for o in outs if o.star]
+        if stars:
+            res: set[str] = set()
+            for o in stars:
+                for s in o.sources:
+                    res.add(s[:-1] + name if s.endswith(".*") else s)
+            return frozenset(res)
+        self._diag("unresolved_column", f"column {name!r} not found in a derived source")
+        return _EMPTY
+
+    def resolve_column(
+        self,
+        scope: Scope,
+        col: exp.Column,
+        aliases: dict[str, Output] | None = None,
+    ) -> Sources:
+        name = col.name
+        qualifier = col.table
+        if qualifier:
+            src = self._find_source(scope, qualifier)
+            if src is not None:
+                return self.source_column(src, name)
+            # `struct_col.field` parsed as table.column: resolve the struct column itself
+            parts = [p.name for p in col.parts]
+            for i in range(len(parts) - 1, 0, -1):
+                q = ".".join(parts[:i])
+                src = self._find_source(scope, q) or self._find_source(scope, parts[i - 1])
+                if src is not None:
+                    return self.source_column(src, parts[i])
+            res = self._resolve_unqualified(scope, parts[0], None)
+            if res:
+                return res
+            self._diag("unresolved_column", f"cannot resolve column {col.sql()}")
+            return _EMPTY
+        return self._resolve_unqualified(scope, name, aliases)
+
+    def _resolve_unqualified(
+        self, scope: Scope, name: str, aliases: dict[str, Output] | None
+    ) -> Sources:
+        s: Scope | None = scope
+        while s is not None:
+            cands = [v[1] for v in s.selected_sources.values()]
+            cands = [c for c in cands if isinstance(c, (exp.Table, Scope))]
+            known: list[exp.Table | Scope] = []
+            unknown: list[exp.Table | Scope] = []
+            for c in cands:
+                k = self._knows(c, name)
+                if k is True:
+                    known.append(c)
+                elif k is None:
+                    unknown.append(c)
+            if known:
+                if len(known) > 1:
+                    self._diag("ambiguous_column", f"column {name!r} exists in several sources")
+                return self.source_column(known[0], name)
+            if s is scope and aliases and name in aliases and (self.lateral_alias or not unknown):
+                return aliases[name].sources
+            if len(unknown) == 1:
+                return self.source_column(unknown[0], name)
+            if len(unknown) > 1:
+                self._diag(
+                    "ambiguous_column",
+                    f"column {name!r} could come from several sources (no schema to decide)",
+                )
+                return frozenset({name})
+            if s is scope and aliases and name in aliases:
+                return aliases[name].sources
+            s = s.parent if (s.is_subquery or s.is_udtf or s.is_correlated_subquery) else None
+        self._diag("unresolved_column", f"cannot resolve column {name!r}")
+        return _EMPTY
+
+    def expr_sources(
+        self,
+        scope: Scope,
+        node: exp.Expression,
+        prior: list[Output],
+        aliases: dict[str, Output] | None = None,
+    ) -> tuple[Sources, Sources]:
+        """(sources, window partition sources) of an expression evaluated in `scope`."""
+        res: set[str] = set()
+        for ref in column_refs(node):
+            if isinstance(ref, exp.Column):
+                res |= self.resolve_column(scope, ref, aliases)
+            elif isinstance(ref, exp.Star):
+                # COUNT(*) and friends depend on whole rows
+                for v in scope.selected_sources.values():
+                    if isinstance(v[1], exp.Table):
+                        res.add(f"{self.name_of(v[1])}.*")
+            else:
+                child = self.scope_of(ref)
+                if child is not None:
+                    for o in self.outputs(child):
+                        res |= o.sources
+        window: set[str] = set()
+        for w in node.find_all(exp.Window):
+            for p in w.args.get("partition_by") or []:
+                for ref in column_refs(p):
+                    if isinstance(ref, exp.Column):
+                        window |= self.resolve_column(scope, ref, aliases)
+        return frozenset(res), frozenset(window)
+
+    # ------------------------------------------------------------------ indirect
+    def indirect(self, scope: Scope) -> Sources:
+        """Columns that filter, join, group or otherwise shape the rows of `scope` (recursively)."""
+        key = id(scope)
+        cached = self._indirect.get(key)
+        if cached is not None:
+            return cached
+        self._indirect[key] = _EMPTY  # cycle guard
+        res: set[str] = set()
+        expr = scope.expression
+        if isinstance(expr, exp.SetOperation):
+            for b in scope.set_operation_scopes:
+                res |= self.indirect(b)
+        elif isinstance(expr, exp.Select):
+            aliases = {o.name: o for o in self.outputs(scope) if not o.star}
+            parts: list[exp.Expression] = []
+            for arg in _FILTER_ARGS:
+                v = expr.args.get(arg)
+                if isinstance(v, exp.Expression):
+                    parts.append(v)
+            for j in expr.args.get("joins") or []:
+                for arg in ("on", "using"):
+                    v = j.args.get(arg)
+                    if isinstance(v, exp.Expression):
+                        parts.append(v)
+                    elif isinstance(v, list):
+                        parts.extend(x for x in v if isinstance(x, exp.Expression))
+            for p in parts:
+                res |= self.expr_sources(scope, p, [], aliases)[0]
+            for o in self.outputs(scope):
+                res |= o.window
+            for v in scope.selected_sources.values():
+                if isinstance(v[1], Scope):
+                    res |= self.indirect(v[1])
+        result = frozenset(s for s in res if not s.endswith(".*"))
+        self._indirect[key] = result
+        return result

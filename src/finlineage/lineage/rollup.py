@@ -1,0 +1,94 @@
+"""Script-level lineage: temporary and intermediate tables collapsed (A -> #tmp -> B is A -> B)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from finlineage.lineage.model import ColumnEdge, ScriptLineage, StatementLineage
+
+__all__ = ["is_temporary_name", "rollup"]
+
+
+def is_temporary_name(name: str) -> bool:
+    return name.startswith(("#", "@"))
+
+
+def _table_of(column: str, tables: Iterable[str]) -> str:
+    best = ""
+    for t in tables:
+        if column.startswith(t + ".") and len(t) > len(best):
+            best = t
+    return best or (column.rsplit(".", 1)[0] if "." in column else "")
+
+
+def rollup(statements: Sequence[StatementLineage], temp_tables: Iterable[str] = ()) -> ScriptLineage:
+    """Collapse temporary tables and tables written then read later into end-to-end lineage."""
+    temps = set(temp_tables)
+    for st in statements:
+        temps.update(st.temporary_tables)
+        temps.update(t for t in (*st.source_tables, *st.target_tables) if is_temporary_name(t))
+    written_at: dict[str, int] = {}
+    intermediate: set[str] = set()
+    for i, st in enumerate(statements):
+        if st.type in ("drop", "truncate"):
+            continue
+        for t in st.source_tables:
+            if t in written_at and written_at[t] < i and t not in st.target_tables:
+                intermediate.add(t)
+        for t in st.target_tables:
+            written_at.setdefault(t, i)
+    hidden = temps | intermediate
+
+    sources: list[str] = []
+    targets: list[str] = []
+    for st in statements:
+        if st.type in ("drop", "truncate"):
+            continue
+        for t in (*st.source_tables, *st.source_paths):
+            if t not in hidden and t not in sources:
+                sources.append(t)
+        for t in (*st.target_tables, *st.target_paths):
+            if t not in hidden and t not in targets:
+                targets.append(t)
+
+    all_tables = {t for st in statements for t in (*st.source_tables, *st.target_tables)}
+    current: dict[tuple[str, str], set[str]] = {}
+    """(kind, column) -> root sources as of the statements processed so far."""
+
+    def roots(col: str, kind: str) -> set[str]:
+        hit = current.get((kind, col))
+        if hit is not None:
+            return hit
+        table = _table_of(col, all_tables)
+        if table in hidden:
+            star = current.get((kind, table + ".*"))
+            if star is not None:
+                name = col[len(table) + 1 :]
+                return {s[:-1] + name if s.endswith(".*") else s for s in star}
+            return set()  # a temporary column nobody wrote: no root
+        return {col}
+
+    final: dict[tuple[str, str], set[str]] = {}
+    order: list[tuple[str, str]] = []
+    for st in statements:
+        if st.type in ("drop", "truncate"):
+            continue
+        staged: dict[tuple[str, str], set[str]] = {}
+        for e in st.column_edges:
+            if "." not in e.target and not st.target_tables:
+                continue  # SELECT outputs are not stored anywhere
+            srcs: set[str] = set()
+            for s in e.sources:
+                srcs |= roots(s, "direct") if e.kind == "direct" else (roots(s, "direct") | roots(s, "indirect"))
+            key = (e.kind, e.target)
+            staged.setdefault(key, set()).update(srcs)
+        for key, srcs in staged.items():
+            kind, target = key
+            prev = current.get(key, set())
+            current[key] = prev | srcs
+            if _table_of(target, all_tables) not in hidden:
+                if key not in final:
+                    order.append(key)
+                final[key] = final.get(key, set()) | srcs
+    edges = tuple(ColumnEdge(t, tuple(sorted(final[(k, t)])), "direct" if k == "direct" else "indirect") for k, t in order)
+    return ScriptLineage(tuple(sources), tuple(targets), edges)

@@ -1,0 +1,711 @@
+"""Lineage of one parsed statement: tables, paths and column edges, per statement kind."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+from sqlglot.optimizer.scope import Scope, build_scope
+
+from finlineage.lineage.model import ColumnDef, ColumnEdge, Diagnostic, ObjectDefinition, ObjectKind
+from finlineage.lineage.names import SchemaIndex, table_name
+from finlineage.lineage.resolver import Output, QueryResolver
+
+__all__ = ["Context", "StatementResult", "analyze_statement"]
+
+_MAX_EXPR_TEXT = 2000
+
+
+@dataclass(slots=True)
+class Context:
+    """State shared by the statements of one script."""
+
+    dialect: str
+    schema: SchemaIndex
+    default_db: str | None = None
+    default_schema: str | None = None
+    lateral_alias: bool = False
+    temp_tables: set[str] = field(default_factory=set)
+
+    def name_of(self, table: exp.Table) -> str:
+        return table_name(table, default_db=self.default_db, default_schema=self.default_schema)
+
+
+@dataclass(slots=True)
+class StatementResult:
+    type: str
+    source_tables: list[str] = field(default_factory=list)
+    target_tables: list[str] = field(default_factory=list)
+    column_edges: list[ColumnEdge] = field(default_factory=list)
+    source_paths: list[str] = field(default_factory=list)
+    target_paths: list[str] = field(default_factory=list)
+    temporary_tables: list[str] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    objects: list[ObjectDefinition] = field(default_factory=list)
+
+
+def _add(lst: list[str], *names: str) -> None:
+    for n in names:
+        if n and n not in lst:
+            lst.append(n)
+
+
+def _expr_text(node: exp.Expression | None, dialect: str) -> str:
+    if node is None:
+        return ""
+    text = node.sql(dialect=dialect or None)
+    return text if len(text) <= _MAX_EXPR_TEXT else text[:_MAX_EXPR_TEXT] + "..."
+
+
+def _is_temp_create(create: exp.Create) -> bool:
+    props = create.args.get("properties")
+    if isinstance(props, exp.Properties):
+        for p in props.expressions:
+            if isinstance(p, (exp.TemporaryProperty, exp.VolatileProperty)):
+                return True
+    return False
+
+
+class _Analyzer:
+    def __init__(self, ctx: Context, index: int) -> None:
+        self.ctx = ctx
+        self.index = index
+        self.dialect = ctx.dialect
+
+    def diag(self, res: StatementResult, code: str, message: str, severity: str = "warning") -> None:
+        sev = "error" if severity == "error" else ("info" if severity == "info" else "warning")
+        res.diagnostics.append(Diagnostic(code, message, sev, None, self.index))
+
+    def name(self, table: exp.Table) -> str:
+        return self.ctx.name_of(table)
+
+    # ----------------------------------------------------------------- queries
+    def query(
+        self, query: exp.Expression, res: StatementResult
+    ) -> tuple[QueryResolver, Scope, list[Output]] | None:
+        try:
+            root = build_scope(query)
+        except (SqlglotError, KeyError, ValueError, AttributeError, TypeError) as e:
+            self.diag(res, "unsupported_statement", f"cannot build query scopes: {e}")
+            root = None
+        if root is None:
+            for t in query.find_all(exp.Table):
+                _add(res.source_tables, self.name(t))
+            return None
+        resolver = QueryResolver(
+            root,
+            dialect=self.dialect,
+            schema=self.ctx.schema,
+            name_of=self.ctx.name_of,
+            lateral_alias=self.ctx.lateral_alias,
+            statement_index=self.index,
+        )
+        for t in resolver.base_tables():
+            _add(res.source_tables, self.name(t))
+        outs = resolver.outputs(root)
+        res.diagnostics.extend(resolver.diagnostics)
+        return resolver, root, outs
+
+    def edges_into(
+        self,
+        res: StatementResult,
+        target: str,
+        columns: list[str] | None,
+        resolver: QueryResolver,
+        root: Scope,
+        outs: list[Output],
+    ) -> list[str]:
+        """Column edges from `outs` into `target` (by position into `columns` when given).
+
+        Returns the target column names written."""
+        indirect = resolver.indirect(root)
+        written: list[str] = []
+        has_star = any(o.star for o in outs)
+        if columns is not None and not has_star:
+            pairs = list(zip(columns, outs, strict=False))
+            if len(columns) != len(outs):
+                self.diag(
+                    res,
+                    "column_count_mismatch",
+                    f"{len(columns)} target columns but the query yields {len(outs)}",
+                )
+        else:
+            pairs = [(o.name, o) for o in outs]
+        for col, o in pairs:
+            tgt = f"{target}.{col}" if target else col
+            srcs = tuple(sorted(o.sources))
+            conf = 1.0 if len(self.ctx.schema) else 0.9
+            if o.star:
+                conf = 0.5
+            res.column_edges.append(ColumnEdge(tgt, srcs, "direct", _expr_text(o.expression, self.dialect), conf))
+            ind = indirect | o.window
+            if ind:
+                res.column_edges.append(ColumnEdge(tgt, tuple(sorted(ind)), "indirect", "", conf))
+            written.append(col)
+        return written
+
+    # ----------------------------------------------------------------- kinds
+    def run(self, stmt: exp.Expression) -> StatementResult:
+        if isinstance(stmt, (exp.Select, exp.SetOperation)):
+            return self.select(stmt)
+        if isinstance(stmt, exp.Subquery):
+            return self.select(stmt.unnest()) if isinstance(stmt.unnest(), exp.Query) else self.other(stmt)
+        if isinstance(stmt, exp.Insert):
+            return self.insert(stmt)
+        if isinstance(stmt, exp.Create):
+            return self.create(stmt)
+        if isinstance(stmt, exp.Merge):
+            return self.merge(stmt)
+        if isinstance(stmt, exp.Update):
+            return self.update(stmt)
+        if isinstance(stmt, exp.Delete):
+            return self.delete(stmt)
+        if isinstance(stmt, exp.Drop):
+            return self.drop(stmt)
+        if isinstance(stmt, exp.TruncateTable):
+            res = StatementResult("truncate")
+            for t in stmt.expressions:
+                if isinstance(t, exp.Table):
+                    _add(res.target_tables, self.name(t))
+            return res
+        if isinstance(stmt, exp.Alter):
+            return self.alter(stmt)
+        if isinstance(stmt, exp.Copy):
+            return self.copy(stmt)
+        if isinstance(stmt, exp.LoadData):
+            res = StatementResult("load")
+            if isinstance(stmt.this, exp.Table):
+                _add(res.target_tables, self.name(stmt.this))
+            inpath = stmt.args.get("inpath")
+            if isinstance(inpath, exp.Literal):
+                _add(res.source_paths, inpath.name)
+            return res
+        if isinstance(stmt, exp.Cache):
+            res = StatementResult("cache")
+            q = stmt.expression
+            tgt = self.name(stmt.this) if isinstance(stmt.this, exp.Table) else ""
+            _add(res.target_tables, tgt)
+            if isinstance(q, exp.Query):
+                got = self.query(q, res)
+                if got:
+                    self.edges_into(res, tgt, None, *got)
+            _add(res.temporary_tables, tgt)
+            return res
+        if isinstance(stmt, exp.Declare):
+            return self.declare(stmt)
+        if isinstance(stmt, exp.Command):
+            return self.command(stmt)
+        return self.other(stmt)
+
+    def other(self, stmt: exp.Expression) -> StatementResult:
+        kind = type(stmt).__name__.lower()
+        res = StatementResult(kind)
+        if isinstance(
+            stmt,
+            (
+                exp.Set,
+                exp.Use,
+                exp.Transaction,
+                exp.Commit,
+                exp.Rollback,
+                exp.Show,
+                exp.Describe,
+                exp.Grant,
+                exp.Pragma,
+                exp.Semicolon,
+            ),
+        ):
+            return res
+        self.diag(res, "unsupported_statement", f"no lineage rule for a {kind} statement", "info")
+        return res
+
+    def select(self, stmt: exp.Query) -> StatementResult:
+        into = stmt.args.get("into") if isinstance(stmt, exp.Select) else None
+        if isinstance(into, exp.Into) and isinstance(into.this, exp.Table):
+            res = StatementResult("insert")
+            tgt = self.name(into.this)
+            stmt = stmt.copy()
+            stmt.set("into", None)
+            got = self.query(stmt, res)
+            _add(res.target_tables, tgt)
+            if into.args.get("temporary") or tgt.startswith("#"):
+                self.ctx.temp_tables.add(tgt)
+            if got:
+                cols = self.edges_into(res, tgt, None, *got)
+                if not any(o.star for o in got[2]):
+                    self.ctx.schema.add(tgt, cols)
+            self._mark_temp(res)
+            return res
+        res = StatementResult("select")
+        got = self.query(stmt, res)
+        if got:
+            self.edges_into(res, "", None, *got)
+        self._mark_temp(res)
+        return res
+
+    def _mark_temp(self, res: StatementResult) -> None:
+        for t in (*res.source_tables, *res.target_tables):
+            if t in self.ctx.temp_tables or t.startswith(("#", "@")):
+                _add(res.temporary_tables, t)
+
+    def _attach_with(self, stmt: exp.Expression, query: exp.Expression) -> exp.Expression:
+        w = stmt.args.get("with_")
+        if isinstance(w, exp.With) and isinstance(query, exp.Query) and not query.args.get("with_"):
+            query = query.copy()
+            query.set("with_", w.copy())
+        return query
+
+    def insert(self, stmt: exp.Insert) -> StatementResult:
+        res = StatementResult("insert")
+        target = stmt.this
+        cols: list[str] | None = None
+        static_parts: set[str] = set()
+        if isinstance(target, exp.Schema):
+            cols = [c.name for c in target.expressions if isinstance(c, (exp.Identifier, exp.Column))]
+            target = target.this
+        tgt = ""
+        if isinstance(target, exp.Table):
+            tgt = self.name(target)
+            part = target.args.get("partition")
+            if isinstance(part, exp.Partition):
+                for p in part.expressions:
+                    if isinstance(p, exp.EQ) and isinstance(p.this, exp.Column):
+                        static_parts.add(p.this.name)
+            _add(res.target_tables, tgt)
+        elif isinstance(target, exp.Directory):
+            path = target.this.name if isinstance(target.this, exp.Literal) else target.this.sql()
+            _add(res.target_paths, path)
+        elif isinstance(target, exp.Func) or stmt.args.get("is_function"):
+            self.diag(res, "unsupported_statement", "INSERT INTO a table function")
+        query = stmt.expression
+        if query is None:
+            return res
+        if cols is None and tgt:
+            known = self.ctx.schema.columns(tgt)
+            if known is not None:
+                cols = [c for c in known if c not in static_parts]
+        if stmt.args.get("by_name"):
+            cols = None
+        if isinstance(query, exp.Values):
+            if cols is not None and tgt:
+                for c in cols:
+                    res.column_edges.append(ColumnEdge(f"{tgt}.{c}", (), "direct", "VALUES"))
+            for sub in query.find_all(exp.Subquery):
+                got = self.query(sub.unnest(), res)
+            self._mark_temp(res)
+            return res
+        query = self._attach_with(stmt, query)
+        if isinstance(query, exp.Query):
+            got = self.query(query, res)
+            if got:
+                self.edges_into(res, tgt or (res.target_paths[0] if res.target_paths else ""), cols, *got)
+        self._mark_temp(res)
+        return res
+
+    def create(self, stmt: exp.Create) -> StatementResult:
+        kind = (stmt.kind or "").upper()
+        target = stmt.this
+        col_defs: list[ColumnDef] = []
+        declared: list[str] | None = None
+        if isinstance(target, exp.Schema):
+            declared = []
+            for i, c in enumerate(target.expressions):
+                if isinstance(c, exp.ColumnDef):
+                    dtype = c.args.get("kind")
+                    col_defs.append(
+                        ColumnDef(c.name, i + 1, dtype.sql(dialect=self.dialect or None) if dtype else None)
+                    )
+                    declared.append(c.name)
+                elif isinstance(c, (exp.Identifier, exp.Column)):
+                    col_defs.append(ColumnDef(c.name, i + 1))
+                    declared.append(c.name)
+            target = target.this
+        if kind in ("FUNCTION", "PROCEDURE", "TRIGGER", "MACRO"):
+            res = StatementResult(f"create_{kind.lower()}")
+            name = ""
+            inner = target.this if isinstance(target, exp.UserDefinedFunction) else target
+            if isinstance(inner, exp.Table):
+                name = self.name(inner)
+            okind: ObjectKind = "function" if kind in ("FUNCTION", "MACRO") else kind.lower()  # type: ignore[assignment]
+            res.objects.append(ObjectDefinition(name, okind, definition=_expr_text(stmt, self.dialect)))
+            return res
+        if not isinstance(target, exp.Table):
+            res = StatementResult(f"create_{kind.lower() or 'other'}")
+            if kind not in ("SCHEMA", "DATABASE", "INDEX", "SEQUENCE", "TYPE", "ROLE", "USER"):
+                self.diag(res, "unsupported_statement", f"no lineage rule for CREATE {kind}", "info")
+            return res
+        tgt = self.name(target)
+        props = stmt.args.get("properties")
+        materialized = isinstance(props, exp.Properties) and any(
+            isinstance(p, exp.MaterializedProperty) for p in props.expressions
+        )
+        is_temp = _is_temp_create(stmt) or tgt.startswith("#")
+        okind2: ObjectKind
+        if kind == "VIEW":
+            okind2 = "materialized_view" if materialized else "view"
+            res = StatementResult("create_view")
+        elif kind == "TABLE":
+            okind2 = "table"
+            res = StatementResult("create_table")
+        elif kind in ("INDEX", "SCHEMA", "DATABASE", "SEQUENCE"):
+            return StatementResult(f"create_{kind.lower()}")
+        else:
+            okind2 = "table"
+            res = StatementResult(f"create_{kind.lower() or 'other'}")
+        if is_temp:
+            self.ctx.temp_tables.add(tgt)
+        _add(res.target_tables, tgt)
+        if isinstance(props, exp.Properties):
+            for p in props.expressions:
+                if isinstance(p, exp.LikeProperty) and isinstance(p.this, exp.Table):
+                    src = self.name(p.this)
+                    _add(res.source_tables, src)
+                    known = self.ctx.schema.columns(src)
+                    if known:
+                        self.ctx.schema.add(tgt, known)
+                        col_defs = [ColumnDef(c, i + 1) for i, c in enumerate(known)]
+                        for c in known:
+                            res.column_edges.append(ColumnEdge(f"{tgt}.{c}", (f"{src}.{c}",), "direct", c))
+                if isinstance(p, exp.LocationProperty):
+                    _add(res.target_paths, p.this.name if isinstance(p.this, exp.Literal) else "")
+        clone = stmt.args.get("clone")
+        if isinstance(clone, exp.Clone) and isinstance(clone.this, exp.Table):
+            _add(res.source_tables, self.name(clone.this))
+        query = stmt.expression
+        if isinstance(query, exp.Query):
+            query = self._attach_with(stmt, query)
+            got = self.query(query, res)
+            if got:
+                written = self.edges_into(res, tgt, declared, *got)
+                if not any(o.star for o in got[2]):
+                    if not col_defs:
+                        col_defs = [ColumnDef(c, i + 1) for i, c in enumerate(written)]
+                    self.ctx.schema.add(tgt, written)
+        elif declared:
+            self.ctx.schema.add(
+                tgt, declared, {c.name: c.data_type for c in col_defs}
+            )
+        res.objects.append(
+            ObjectDefinition(
+                tgt,
+                okind2,
+                tuple(col_defs),
+                definition=_expr_text(stmt, self.dialect),
+                is_temporary=is_temp,
+            )
+        )
+        self._mark_temp(res)
+        return res
+
+    def _synth(
+        self,
+        from_: exp.Expression | None,
+        joins: list[exp.Expression],
+        where: exp.Expression | None,
+        projections: list[exp.Expression],
+        with_: exp.Expression | None,
+    ) -> exp.Select:
+        sel = exp.Select(expressions=[exp.alias_(p.copy(), f"_p{i}") for i, p in enumerate(projections)])
+        if not projections:
+            sel.set("expressions", [exp.Literal.number(1)])
+        if from_ is not None:
+            sel.set("from_", exp.From(this=from_.copy()))
+        if joins:
+            sel.set("joins", [j.copy() for j in joins])
+        if where is not None:
+            sel.set("where", where.copy())
+        if isinstance(with_, exp.With):
+            sel.set("with_", with_.copy())
+        return sel
+
+    def _target_of(self, table: exp.Expression, from_tables: list[exp.Table]) -> str:
+        """An UPDATE/DELETE target may name an alias of a FROM table (T-SQL)."""
+        if not isinstance(table, exp.Table):
+            return ""
+        if not table.args.get("db"):
+            for t in from_tables:
+                if t.alias and t.alias == table.name:
+                    return self.name(t)
+        return self.name(table)
+
+    def update(self, stmt: exp.Update) -> StatementResult:
+        res = StatementResult("update")
+        target = stmt.this
+        from_ = stmt.args.get("from_")
+        from_node = from_.this if isinstance(from_, exp.From) else None
+        joins: list[exp.Expression] = []
+        from_tables: list[exp.Table] = []
+        if from_node is not None:
+            from_tables = list(from_node.find_all(exp.Table)) if isinstance(from_node, exp.Table) else []
+            fj = from_node.args.get("joins") or []
+            from_tables += [j.this for j in fj if isinstance(j.this, exp.Table)]
+        tgt = self._target_of(target, from_tables)
+        _add(res.target_tables, tgt)
+        base = target.copy() if isinstance(target, exp.Table) else None
+        tjoins = []
+        if base is not None and base.args.get("joins"):
+            tjoins = list(base.args["joins"])
+            base.set("joins", None)
+        if from_node is not None:
+            target_in_from = any(self.name(t) == tgt for t in from_tables)
+            if target_in_from:
+                base_from: exp.Expression | None = from_node
+            else:
+                base_from = base
+                joins.append(exp.Join(this=from_node.copy(), kind="CROSS"))
+        else:
+            base_from = base
+        joins = tjoins + joins
+        targets: list[str] = []
+        values: list[exp.Expression] = []
+        for eq in stmt.expressions:
+            if isinstance(eq, exp.EQ):
+                col = eq.this
+                if isinstance(col, exp.Tuple) and isinstance(eq.expression, (exp.Tuple, exp.Subquery)):
+                    vals = eq.expression.expressions if isinstance(eq.expression, exp.Tuple) else []
+                    for i, c in enumerate(col.expressions):
+                        targets.append(c.name)
+                        values.append(vals[i] if i < len(vals) else eq.expression)
+                    continue
+                targets.append(col.name)
+                values.append(eq.expression)
+        sel = self._synth(base_from, joins, stmt.args.get("where"), values, stmt.args.get("with_"))
+        got = self.query(sel, res)
+        res.source_tables = [t for t in res.source_tables if t != tgt] + (
+            [tgt] if self._reads_target(sel, tgt, got) else []
+        )
+        if got:
+            resolver, root, outs = got
+            indirect = resolver.indirect(root)
+            for col, o in zip(targets, outs, strict=False):
+                res.column_edges.append(
+                    ColumnEdge(f"{tgt}.{col}", tuple(sorted(o.sources)), "direct", _expr_text(o.expression.this if isinstance(o.expression, exp.Alias) else o.expression, self.dialect))
+                )
+                if indirect:
+                    res.column_edges.append(ColumnEdge(f"{tgt}.{col}", tuple(sorted(indirect)), "indirect"))
+        self._mark_temp(res)
+        return res
+
+    def _reads_target(
+        self, sel: exp.Select, tgt: str, got: tuple[QueryResolver, Scope, list[Output]] | None
+    ) -> bool:
+        """Whether the target's own columns feed the written values (SET a = a + 1)."""
+        if not got:
+            return False
+        return any(s.startswith(tgt + ".") for o in got[2] for s in o.sources)
+
+    def delete(self, stmt: exp.Delete) -> StatementResult:
+        res = StatementResult("delete")
+        target = stmt.this
+        tables = [t for t in (stmt.args.get("using") or []) if isinstance(t, exp.Table)]
+        tgt = self._target_of(target, tables)
+        _add(res.target_tables, tgt)
+        joins = [exp.Join(this=t.copy(), kind="CROSS") for t in tables]
+        base = target if isinstance(target, exp.Table) else None
+        sel = self._synth(base, joins, stmt.args.get("where"), [], stmt.args.get("with_"))
+        self.query(sel, res)
+        res.source_tables = [t for t in res.source_tables if t != tgt]
+        self._mark_temp(res)
+        return res
+
+    def merge(self, stmt: exp.Merge) -> StatementResult:
+        res = StatementResult("merge")
+        target = stmt.this
+        tgt = self.name(target) if isinstance(target, exp.Table) else ""
+        _add(res.target_tables, tgt)
+        using = stmt.args.get("using")
+        on = stmt.args.get("on")
+        branches: list[tuple[str, list[str], list[exp.Expression]]] = []
+        whens = stmt.args.get("whens")
+        for w in whens.expressions if isinstance(whens, exp.Whens) else []:
+            then = w.args.get("then")
+            label = ("WHEN MATCHED" if w.args.get("matched") else "WHEN NOT MATCHED")
+            if isinstance(then, exp.Update):
+                cols = [eq.this.name for eq in then.expressions if isinstance(eq, exp.EQ)]
+                vals = [eq.expression for eq in then.expressions if isinstance(eq, exp.EQ)]
+                branches.append((label + " UPDATE", cols, vals))
+            elif isinstance(then, exp.Insert):
+                cols_node = then.this
+                vals_node = then.expression
+                vals = list(vals_node.expressions) if isinstance(vals_node, exp.Tuple) else []
+                if isinstance(cols_node, exp.Tuple):
+                    cols = [c.name for c in cols_node.expressions]
+                else:
+                    cols = list(self.ctx.schema.columns(tgt) or [])
+                if isinstance(vals_node, exp.Star) or (
+                    isinstance(vals_node, exp.Var) and vals_node.name.upper() == "ROW"
+                ):
+                    vals = [exp.column(c, table=self._alias_of(using)) for c in cols]
+                branches.append((label + " INSERT", cols, vals))
+        values = [v for _, _, vs in branches for v in vs]
+        joins = []
+        if isinstance(using, exp.Expression):
+            joins.append(exp.Join(this=using.copy(), on=on.copy() if isinstance(on, exp.Expression) else None))
+        sel = self._synth(target if isinstance(target, exp.Table) else None, joins, None, values, stmt.args.get("with_"))
+        got = self.query(sel, res)
+        res.source_tables = [t for t in res.source_tables if t != tgt]
+        if got:
+            resolver, root, outs = got
+            indirect = resolver.indirect(root)
+            i = 0
+            for label, cols, vs in branches:
+                for c, _v in zip(cols, vs, strict=False):
+                    if i >= len(outs):
+                        break
+                    o = outs[i]
+                    i += 1
+                    srcs = tuple(sorted(s for s in o.sources))
+                    expr = o.expression.this if isinstance(o.expression, exp.Alias) else o.expression
+                    res.column_edges.append(
+                        ColumnEdge(f"{tgt}.{c}", srcs, "direct", f"{label}: {_expr_text(expr, self.dialect)}")
+                    )
+                    if indirect:
+                        res.column_edges.append(ColumnEdge(f"{tgt}.{c}", tuple(sorted(indirect)), "indirect"))
+                if len(vs) < len(cols):
+                    i += 0
+        self._mark_temp(res)
+        return res
+
+    @staticmethod
+    def _alias_of(node: exp.Expression | None) -> str:
+        if isinstance(node, exp.Expression):
+            return node.alias_or_name
+        return ""
+
+    def drop(self, stmt: exp.Drop) -> StatementResult:
+        res = StatementResult("drop")
+        kind = (stmt.kind or "").upper()
+        if kind not in ("TABLE", "VIEW", "MATERIALIZED VIEW", ""):
+            return StatementResult(f"drop_{kind.lower().replace(' ', '_')}")
+        tables = stmt.args.get("tables") or ([stmt.this] if isinstance(stmt.this, exp.Table) else [])
+        for t in tables:
+            if isinstance(t, exp.Table):
+                name = self.name(t)
+                _add(res.target_tables, name)
+                self.ctx.schema.remove(name)
+        self._mark_temp(res)
+        return res
+
+    def alter(self, stmt: exp.Alter) -> StatementResult:
+        res = StatementResult("alter")
+        this = self.name(stmt.this) if isinstance(stmt.this, exp.Table) else ""
+        for action in stmt.args.get("actions") or []:
+            if isinstance(action, exp.AlterRename) and isinstance(action.this, exp.Table):
+                res.type = "rename"
+                new = self.name(action.this)
+                if not action.this.args.get("db") and "." in this:
+                    new = this.rsplit(".", 1)[0] + "." + action.this.name
+                _add(res.source_tables, this)
+                _add(res.target_tables, new)
+                cols = self.ctx.schema.columns(this)
+                if cols:
+                    self.ctx.schema.add(new, cols)
+                    self.ctx.schema.remove(this)
+                return res
+            if isinstance(action, exp.SwapTable) and isinstance(action.this, exp.Table):
+                res.type = "swap"
+                other = self.name(action.this)
+                _add(res.source_tables, this)
+                _add(res.target_tables, other)
+                return res
+        _add(res.target_tables, this)
+        return res
+
+    def copy(self, stmt: exp.Copy) -> StatementResult:
+        res = StatementResult("copy")
+        this = stmt.this
+        into_path = isinstance(this, exp.Table) and isinstance(this.this, exp.Literal)
+        loading = bool(stmt.args.get("kind"))
+        files = stmt.args.get("files") or []
+        if into_path:
+            _add(res.target_paths, this.this.name)
+        elif isinstance(this, exp.Table):
+            if loading:
+                _add(res.target_tables, self.name(this))
+            else:
+                _add(res.source_tables, self.name(this))
+        elif isinstance(this, exp.Subquery):
+            self.query(this.unnest(), res)
+        for f in files:
+            if isinstance(f, exp.Subquery) and isinstance(f.unnest(), exp.Query):
+                self.query(f.unnest(), res)
+            elif isinstance(f, exp.Table) and isinstance(f.this, (exp.Var, exp.Literal)):
+                path = f.this.name
+                (res.source_paths if loading else res.target_paths).append(path)
+            elif isinstance(f, exp.Literal):
+                (res.source_paths if loading else res.target_paths).append(f.name)
+            elif isinstance(f, exp.Table):
+                (res.source_tables if loading else res.target_tables).append(self.name(f))
+        return res
+
+    def declare(self, stmt: exp.Declare) -> StatementResult:
+        res = StatementResult("declare")
+        for item in stmt.expressions:
+            kind = item.args.get("kind")
+            if isinstance(kind, exp.Schema):
+                names = item.this if isinstance(item.this, list) else [item.this]
+                for n in names:
+                    if isinstance(n, exp.Expression):
+                        name = "@" + n.name
+                        cols = [c.name for c in kind.expressions if isinstance(c, exp.ColumnDef)]
+                        self.ctx.schema.add(name, cols)
+                        self.ctx.temp_tables.add(name)
+                        _add(res.temporary_tables, name)
+                        res.objects.append(
+                            ObjectDefinition(
+                                name,
+                                "table",
+                                tuple(ColumnDef(c, i + 1) for i, c in enumerate(cols)),
+                                definition=_expr_text(stmt, self.dialect),
+                                is_temporary=True,
+                            )
+                        )
+        return res
+
+    _UNLOAD = re.compile(r"^\s*\(\s*'((?:[^']|'')*)'\s*\)\s*TO\s*'([^']*)'", re.I | re.S)
+    _RENAME = re.compile(r"^\s*TABLE\s+(.+)$", re.I | re.S)
+
+    def command(self, stmt: exp.Command) -> StatementResult:
+        word = str(stmt.this or "").upper()
+        body = stmt.expression.name if isinstance(stmt.expression, exp.Literal) else str(stmt.expression or "")
+        if word == "UNLOAD":
+            m = self._UNLOAD.match(body)
+            res = StatementResult("unload")
+            if m:
+                _add(res.target_paths, m.group(2))
+                inner = m.group(1).replace("''", "'")
+                try:
+                    q = sqlglot.parse_one(inner, dialect=self.dialect or None)
+                except (SqlglotError, RecursionError):
+                    q = None
+                if isinstance(q, exp.Query):
+                    from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+
+                    q = normalize_identifiers(q, dialect=self.dialect or None)
+                    self.query(q, res)
+                return res
+            self.diag(res, "unsupported_statement", "cannot read this UNLOAD statement")
+            return res
+        if word == "RENAME":
+            res = StatementResult("rename")
+            m = self._RENAME.match(body)
+            if m:
+                for pair in m.group(1).split(","):
+                    bits = re.split(r"\s+TO\s+", pair.strip(), flags=re.I)
+                    if len(bits) == 2:
+                        a = exp.to_table(bits[0].strip(), dialect=self.dialect or None)
+                        b = exp.to_table(bits[1].strip(), dialect=self.dialect or None)
+                        _add(res.source_tables, self.name(a))
+                        _add(res.target_tables, self.name(b))
+                return res
+        res = StatementResult(word.lower() or "command")
+        self.diag(res, "unsupported_statement", f"statement not understood by the parser: {word}")
+        return res
+
+
+def analyze_statement(stmt: exp.Expression, ctx: Context, index: int) -> StatementResult:
+    """Lineage of one parsed, identifier-normalised statement."""
+    return _Analyzer(ctx, index).run(stmt)
