@@ -183,6 +183,7 @@ def extract(
                         source_paths=tuple(res.source_paths),
                         target_paths=tuple(res.target_paths),
                         temporary_tables=tuple(res.temporary_tables),
+                        renames=tuple(res.renames),
                         diagnostics=tuple(
                             Diagnostic(x.code, x.message, x.severity, x.line or ls, len(statements))
                             for x in res.diagnostics
@@ -218,15 +219,23 @@ def _analyze_segment(
     started = time.perf_counter()
     try:
         with _time_limit(timeout):
-            try:
-                parsed = [p for p in sqlglot.parse(text, dialect=ctx.dialect or None) if p is not None]
-            except (SqlglotError, ValueError, TypeError, KeyError, IndexError, AttributeError) as e:
-                return [(_unparsed(text, ctx, e, line_start), (line_start, line_end), text)]
+            parsed, used, err = _parse(text, ctx.dialect)
+            if err is not None:
+                return [(_unparsed(text, ctx, err, line_start), (line_start, line_end), text)]
             spans = _statement_lines(text, parsed, line_start, line_end)
             for i, stmt in enumerate(parsed):
                 try:
                     stmt = normalize_identifiers(stmt, dialect=ctx.dialect or None)
                     res = analyze_statement(stmt, ctx, first_index + i)
+                    if used != ctx.dialect:
+                        res.diagnostics.append(
+                            Diagnostic(
+                                "dialect_fallback",
+                                f"not valid {ctx.dialect or 'ansi'} SQL; parsed as {used or 'ansi'}",
+                                "info",
+                                line_start,
+                            )
+                        )
                 except (SqlglotError, ValueError, TypeError, KeyError, IndexError, AttributeError) as e:
                     res = StatementResult("unknown")
                     res.diagnostics.append(
@@ -252,6 +261,41 @@ def _analyze_segment(
         )
         out.append((res, (line_start, line_end), text))
     return out
+
+
+_PARSE_FALLBACKS: dict[str, tuple[str, ...]] = {
+    "athena": ("hive", "trino"),
+    "trino": ("presto",),
+    "presto": ("trino",),
+    "spark": ("databricks", "hive"),
+    "spark2": ("spark", "hive"),
+    "databricks": ("spark",),
+    "hive": ("spark",),
+    "redshift": ("postgres",),
+    "postgres": ("redshift", "duckdb"),
+    "materialize": ("postgres",),
+    "risingwave": ("postgres",),
+    "tsql": ("fabric",),
+    "fabric": ("tsql",),
+    "mysql": ("singlestore", "doris"),
+    "teradata": ("",),
+    "exasol": ("",),
+    "": ("postgres", "mysql", "spark"),
+}
+_PARSE_ERRORS = (SqlglotError, ValueError, TypeError, KeyError, IndexError, AttributeError)
+
+
+def _parse(text: str, dialect: str) -> tuple[list[exp.Expression], str, Exception | None]:
+    """Parse in `dialect`; when that fails, in closely related dialects (a diagnostic notes it)."""
+    first_error: Exception | None = None
+    for d in (dialect, *_PARSE_FALLBACKS.get(dialect, ("",))):
+        try:
+            parsed = [p for p in sqlglot.parse(text, dialect=d or None) if p is not None]
+        except _PARSE_ERRORS as e:
+            first_error = first_error or e
+            continue
+        return parsed, d, None
+    return [], dialect, first_error
 
 
 def _unparsed(text: str, ctx: Context, err: Exception, line: int) -> StatementResult:

@@ -87,6 +87,8 @@ class StatementLineage:
     target_paths: tuple[str, ...] = ()
     temporary_tables: tuple[str, ...] = ()
     diagnostics: tuple[Diagnostic, ...] = ()
+    renames: tuple[tuple[str, str], ...] = ()
+    """(old, new) table names of ALTER TABLE ... RENAME / RENAME TABLE: no data flows."""
 
 
 @dataclass(frozen=True, slots=True)

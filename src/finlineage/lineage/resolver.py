@@ -37,14 +37,23 @@ class Output:
     """Columns used in window PARTITION BY of this output (also indirect lineage)."""
 
 
+_CAST_KEEPS_NAME = frozenset({"postgres", "redshift", "materialize", "risingwave", "duckdb"})
+
+
 def output_name(projection: exp.Expression, dialect: str) -> str:
-    """The name a projection gets in its result set."""
+    """The name a projection gets in its result set.
+
+    An unaliased column keeps its name; a `col::type` cast (and, in PostgreSQL-like engines,
+    any cast of a column) keeps the column's name; other expressions are named by their text.
+    """
     if isinstance(projection, exp.Alias):
         return projection.alias
-    if isinstance(projection, exp.Column):
+    if isinstance(projection, (exp.Column, exp.Dot)):
         return projection.name
-    if isinstance(projection, exp.Dot):
-        return projection.name
+    if isinstance(projection, exp.Cast) and isinstance(projection.this, exp.Column):
+        shorthand = "format" not in projection.args  # parsed from `col::type`
+        if shorthand or dialect in _CAST_KEEPS_NAME:
+            return projection.this.name
     return projection.sql(dialect=dialect or None)
 
 
@@ -249,6 +258,14 @@ class QueryResolver:
             if isinstance(src, (exp.Table, Scope)):
                 return src
             s = s.parent
+        # lenient engines let an aliased table still be named by its own name
+        s = scope
+        while s is not None:
+            for v in s.selected_sources.values():
+                node = v[1]
+                if isinstance(node, exp.Table) and (node.name == name or self.name_of(node) == name):
+                    return node
+            s = s.parent
         return None
 
     def _knows(self, src: object, name: str) -> bool | None:
@@ -325,9 +342,14 @@ class QueryResolver:
                 elif k is None:
                     unknown.append(c)
             if known:
-                if len(known) > 1:
+                if len(known) == 1:
+                    return self.source_column(known[0], name)
+                if name not in self._using_columns(s):
                     self._diag("ambiguous_column", f"column {name!r} exists in several sources")
-                return self.source_column(known[0], name)
+                res: set[str] = set()
+                for k in known:  # USING/NATURAL join columns merge their sources
+                    res |= self.source_column(k, name)
+                return frozenset(res)
             if s is scope and aliases and name in aliases and (self.lateral_alias or not unknown):
                 return aliases[name].sources
             if len(unknown) == 1:
@@ -343,6 +365,17 @@ class QueryResolver:
             s = s.parent if (s.is_subquery or s.is_udtf or s.is_correlated_subquery) else None
         self._diag("unresolved_column", f"cannot resolve column {name!r}")
         return _EMPTY
+
+    @staticmethod
+    def _using_columns(scope: Scope) -> set[str]:
+        expr = scope.expression
+        out: set[str] = set()
+        if isinstance(expr, exp.Select):
+            for j in expr.args.get("joins") or []:
+                for u in j.args.get("using") or []:
+                    if isinstance(u, exp.Expression):
+                        out.add(u.name)
+        return out
 
     def expr_sources(
         self,

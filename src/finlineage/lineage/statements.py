@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import SqlglotError
+from sqlglot.errors import OptimizeError, SqlglotError
 from sqlglot.optimizer.scope import Scope, build_scope
 
 from finlineage.lineage.model import ColumnDef, ColumnEdge, Diagnostic, ObjectDefinition, ObjectKind
@@ -17,6 +17,36 @@ from finlineage.lineage.resolver import Output, QueryResolver
 __all__ = ["Context", "StatementResult", "analyze_statement"]
 
 _MAX_EXPR_TEXT = 2000
+_FILE_QUERY_DIALECTS = frozenset({"spark", "spark2", "databricks", "hive"})
+_FILE_FORMATS = frozenset(
+    {"parquet", "json", "csv", "orc", "avro", "delta", "text", "binaryfile", "iceberg", "hudi"}
+)
+
+
+def _dedupe_aliases(query: exp.Expression) -> bool:
+    """Give unaliased derived tables and clashing table names distinct aliases.
+
+    sqlglot's scopes need one name per source; SQL allows an unaliased subquery in some
+    engines and the same bare name for a CTE and a qualified table. Returns True on change."""
+    changed = False
+    n = 0
+    for sel in list(query.find_all(exp.Select)):
+        seen: set[str] = set()
+        from_ = sel.args.get("from_")
+        nodes = [from_.this] if isinstance(from_, exp.From) else []
+        nodes += [j.this for j in sel.args.get("joins") or []]
+        for node in nodes:
+            if not isinstance(node, (exp.Table, exp.Subquery)):
+                continue
+            key = node.alias_or_name
+            if not key or key in seen:
+                n += 1
+                new = f"{key or '_subquery'}_{n}"
+                node.set("alias", exp.TableAlias(this=exp.to_identifier(new)))
+                key = new
+                changed = True
+            seen.add(key)
+    return changed
 
 
 @dataclass(slots=True)
@@ -45,6 +75,7 @@ class StatementResult:
     temporary_tables: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     objects: list[ObjectDefinition] = field(default_factory=list)
+    renames: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _add(lst: list[str], *names: str) -> None:
@@ -86,14 +117,27 @@ class _Analyzer:
     def query(
         self, query: exp.Expression, res: StatementResult
     ) -> tuple[QueryResolver, Scope, list[Output]] | None:
-        try:
-            root = build_scope(query)
-        except (SqlglotError, KeyError, ValueError, AttributeError, TypeError) as e:
-            self.diag(res, "unsupported_statement", f"cannot build query scopes: {e}")
-            root = None
-        if root is None:
+        while isinstance(query, exp.Subquery) and isinstance(query.this, exp.Query):
+            query = query.this
+        got = None
+        for attempt in range(2):
+            try:
+                got = self._resolve(query, res)
+                break
+            except OptimizeError as e:
+                if attempt == 0 and _dedupe_aliases(query):
+                    continue
+                self.diag(res, "unsupported_statement", f"cannot build query scopes: {e}")
+        if got is None:
             for t in query.find_all(exp.Table):
-                _add(res.source_tables, self.name(t))
+                self._add_source(res, t)
+        return got
+
+    def _resolve(
+        self, query: exp.Expression, res: StatementResult
+    ) -> tuple[QueryResolver, Scope, list[Output]] | None:
+        root = build_scope(query)
+        if root is None:
             return None
         resolver = QueryResolver(
             root,
@@ -103,11 +147,25 @@ class _Analyzer:
             lateral_alias=self.ctx.lateral_alias,
             statement_index=self.index,
         )
-        for t in resolver.base_tables():
-            _add(res.source_tables, self.name(t))
         outs = resolver.outputs(root)
+        for t in resolver.base_tables():
+            self._add_source(res, t)
         res.diagnostics.extend(resolver.diagnostics)
         return resolver, root, outs
+
+    def _add_source(self, res: StatementResult, t: exp.Table) -> None:
+        """A read table, or a file read directly (Spark `parquet.`path``)."""
+        db = t.args.get("db")
+        if (
+            self.dialect in _FILE_QUERY_DIALECTS
+            and isinstance(db, exp.Identifier)
+            and db.name.lower() in _FILE_FORMATS
+            and not t.args.get("catalog")
+            and ("/" in t.name or ":" in t.name or "." in t.name)
+        ):
+            _add(res.source_paths, t.name)
+            return
+        _add(res.source_tables, self.name(t))
 
     def edges_into(
         self,
@@ -223,12 +281,17 @@ class _Analyzer:
         return res
 
     def select(self, stmt: exp.Query) -> StatementResult:
-        into = stmt.args.get("into") if isinstance(stmt, exp.Select) else None
+        first: exp.Expression = stmt
+        while isinstance(first, exp.SetOperation):
+            first = first.this
+        into = first.args.get("into") if isinstance(first, exp.Select) else None
         if isinstance(into, exp.Into) and isinstance(into.this, exp.Table):
             res = StatementResult("insert")
             tgt = self.name(into.this)
             stmt = stmt.copy()
-            stmt.set("into", None)
+            for sel in stmt.find_all(exp.Select):
+                if sel.args.get("into"):
+                    sel.set("into", None)
             got = self.query(stmt, res)
             _add(res.target_tables, tgt)
             if into.args.get("temporary") or tgt.startswith("#"):
@@ -598,18 +661,17 @@ class _Analyzer:
                 new = self.name(action.this)
                 if not action.this.args.get("db") and "." in this:
                     new = this.rsplit(".", 1)[0] + "." + action.this.name
-                _add(res.source_tables, this)
-                _add(res.target_tables, new)
+                res.renames.append((this, new))
                 cols = self.ctx.schema.columns(this)
                 if cols:
                     self.ctx.schema.add(new, cols)
                     self.ctx.schema.remove(this)
                 return res
             if isinstance(action, exp.SwapTable) and isinstance(action.this, exp.Table):
+                # the altered table receives the other table's data (and vice versa)
                 res.type = "swap"
-                other = self.name(action.this)
-                _add(res.source_tables, this)
-                _add(res.target_tables, other)
+                _add(res.source_tables, self.name(action.this))
+                _add(res.target_tables, this)
                 return res
         _add(res.target_tables, this)
         return res
@@ -667,6 +729,9 @@ class _Analyzer:
 
     _UNLOAD = re.compile(r"^\s*\(\s*'((?:[^']|'')*)'\s*\)\s*TO\s*'([^']*)'", re.I | re.S)
     _RENAME = re.compile(r"^\s*TABLE\s+(.+)$", re.I | re.S)
+    _EXCHANGE = re.compile(
+        r"^\s*TABLE\s+(\S+)\s+EXCHANGE\s+PARTITION\s*\(.*?\)\s*WITH\s+TABLE\s+(\S+)", re.I | re.S
+    )
 
     def command(self, stmt: exp.Command) -> StatementResult:
         word = str(stmt.this or "").upper()
@@ -698,8 +763,16 @@ class _Analyzer:
                     if len(bits) == 2:
                         a = exp.to_table(bits[0].strip(), dialect=self.dialect or None)
                         b = exp.to_table(bits[1].strip(), dialect=self.dialect or None)
-                        _add(res.source_tables, self.name(a))
-                        _add(res.target_tables, self.name(b))
+                        res.renames.append((self.name(a), self.name(b)))
+                return res
+        if word == "ALTER":
+            m = self._EXCHANGE.match(body)
+            if m:
+                res = StatementResult("exchange_partition")
+                a = exp.to_table(m.group(1).strip(), dialect=self.dialect or None)
+                b = exp.to_table(m.group(2).strip(), dialect=self.dialect or None)
+                _add(res.source_tables, self.name(b))
+                _add(res.target_tables, self.name(a))
                 return res
         res = StatementResult(word.lower() or "command")
         self.diag(res, "unsupported_statement", f"statement not understood by the parser: {word}")
