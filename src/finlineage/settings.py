@@ -114,6 +114,11 @@ class Settings(BaseSettings):
     activity_flush_interval_s: float = 1.0
     activity_max_bytes: int = 20 * 1024 * 1024
     restart_grace_s: float = 10.0
+    restart_mode: Literal["auto", "exit", "reexec"] = "auto"
+    """`auto`: exit 0 under a supervisor (systemd, container PID 1), else re-exec in place."""
+    stats_snapshot_interval_s: float = 300.0
+    """How often a stats snapshot is stored (the history behind the stats trends)."""
+    stats_trend_window_h: float = 24.0
 
     # --- chat and embeddings -----------------------------------------------------------
     llm_base_url: str | None = None
