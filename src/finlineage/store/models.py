@@ -308,7 +308,7 @@ class CatalogObject(Base):
         back_populates="object",
         cascade="all, delete-orphan",
         passive_deletes=True,
-        order_by="Column.ordinal",
+        order_by="(Column.ordinal.asc().nulls_last(), Column.name)",
     )
 
 

@@ -715,7 +715,9 @@ def _existing_columns(
 def list_columns(session: Session, object_id: int) -> list[Column]:
     return list(
         session.scalars(
-            select(Column).where(Column.object_id == object_id).order_by(Column.ordinal, Column.name)
+            select(Column)
+            .where(Column.object_id == object_id)
+            .order_by(Column.ordinal.asc().nulls_last(), Column.name)
         )
     )
 
@@ -977,7 +979,7 @@ def _refresh_column_names(session: Session, object_ids: Sequence[int]) -> None:
         for oid, name in session.execute(
             select(Column.object_id, Column.name)
             .where(Column.object_id.in_(part))
-            .order_by(Column.object_id, Column.ordinal, Column.name)
+            .order_by(Column.object_id, Column.ordinal.asc().nulls_last(), Column.name)
         ):
             names[int(oid)].append(name)
         t = _table(CatalogObject)

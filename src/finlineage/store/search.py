@@ -1,0 +1,175 @@
+"""Catalog search: full text + fuzzy, same API on both backends.
+
+* SQLite: FTS5 ``search_index`` (rowid = object id; columns name/columns/definition weighted
+  10/4/1 in ``bm25``), every query token as a prefix query (``"tok"*`` AND-ed), then a
+  ``LIKE '%query%'`` fallback on canonical ids for substrings FTS tokens cannot see.
+* PostgreSQL: generated ``objects.search_tsv`` (weights A/B/C) ``@@ to_tsquery('simple',
+  'tok:* & ...')`` ranked by ``ts_rank``, then pg_trgm similarity (``%`` on name and canonical
+  id, GIN-indexed) for typos, then ``ILIKE`` (when pg_trgm is missing this is the only fuzzy
+  step).
+
+Both tokenise identifiers the same way: split on anything not a letter or digit, so
+``dbo.fact_trades`` matches ``fact``, ``trades``, ``fact trad`` ...
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.orm import Session
+
+MatchKind = Literal["fts", "fuzzy", "substring"]
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    object_id: int
+    canonical_id: str
+    name: str
+    kind: str
+    score: float
+    """Higher is better; comparable within one match kind only."""
+    match: MatchKind
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnHit:
+    column_id: int
+    object_id: int
+    canonical_id: str
+    column_name: str
+    object_kind: str
+
+
+def tokenize(query: str) -> list[str]:
+    return [t.lower() for t in _TOKEN.findall(query)][:16]
+
+
+def _like_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def has_trigram(session: Session) -> bool:
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    return bool(session.execute(text("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")).scalar())
+
+
+def _kinds_sql(kinds: Collection[str] | None, params: dict[str, Any]) -> str:
+    if kinds is None:
+        return ""
+    params["kinds"] = list(kinds)
+    return " AND o.kind IN :kinds"
+
+
+def _run(session: Session, sql: str, params: dict[str, Any]) -> list[Any]:
+    stmt = text(sql)
+    if "kinds" in params:
+        stmt = stmt.bindparams(bindparam("kinds", expanding=True))
+    if "exclude" in params:
+        stmt = stmt.bindparams(bindparam("exclude", expanding=True))
+    return list(session.execute(stmt, params))
+
+
+def search_objects(
+    session: Session,
+    project_id: int,
+    query: str,
+    *,
+    limit: int = 20,
+    kinds: Collection[str] | None = None,
+) -> list[SearchHit]:
+    """Objects matching ``query`` (names, column names, definitions), best first."""
+    tokens = tokenize(query)
+    if not tokens or limit <= 0:
+        return []
+    pg = session.get_bind().dialect.name == "postgresql"
+    hits: list[SearchHit] = []
+    seen: set[int] = set()
+
+    def add(rows: list[Any], match: MatchKind) -> None:
+        for oid, cid, name, kind, score in rows:
+            if int(oid) not in seen and len(hits) < limit:
+                seen.add(int(oid))
+                hits.append(SearchHit(int(oid), cid, name, kind, float(score or 0.0), match))
+
+    params: dict[str, Any] = {"p": project_id, "limit": limit}
+    kind_sql = _kinds_sql(kinds, params)
+    if pg:
+        params["tsq"] = " & ".join(f"{t}:*" for t in tokens)
+        add(
+            _run(
+                session,
+                "SELECT o.id, o.canonical_id, o.name, o.kind,"
+                " ts_rank(o.search_tsv, to_tsquery('simple', :tsq)) AS rank"
+                " FROM objects o WHERE o.project_id = :p"
+                f" AND o.search_tsv @@ to_tsquery('simple', :tsq){kind_sql}"
+                " ORDER BY rank DESC, length(o.canonical_id), o.canonical_id LIMIT :limit",
+                params,
+            ),
+            "fts",
+        )
+        if len(hits) < limit and has_trigram(session):
+            params["q"] = query.strip().lower()
+            add(
+                _run(
+                    session,
+                    "SELECT o.id, o.canonical_id, o.name, o.kind,"
+                    " greatest(similarity(lower(o.name), :q), similarity(lower(o.canonical_id), :q)) AS sim"
+                    " FROM objects o WHERE o.project_id = :p"
+                    f" AND (o.name % :q OR o.canonical_id % :q){kind_sql}"
+                    " ORDER BY sim DESC, o.canonical_id LIMIT :limit",
+                    params,
+                ),
+                "fuzzy",
+            )
+    else:
+        params["fts"] = " AND ".join(f'"{t}"*' for t in tokens)
+        add(
+            _run(
+                session,
+                "SELECT o.id, o.canonical_id, o.name, o.kind,"
+                " -bm25(search_index, 0.0, 0.0, 10.0, 4.0, 1.0) AS score"
+                " FROM search_index JOIN objects o ON o.id = search_index.rowid"
+                f" WHERE search_index MATCH :fts AND o.project_id = :p{kind_sql}"
+                " ORDER BY score DESC, length(o.canonical_id), o.canonical_id LIMIT :limit",
+                params,
+            ),
+            "fts",
+        )
+    if len(hits) < limit:
+        like = "ILIKE" if pg else "LIKE"  # SQLite LIKE is case-insensitive for ASCII
+        params["pat"] = "%" + "%".join(_like_escape(t) for t in tokens) + "%"
+        add(
+            _run(
+                session,
+                "SELECT o.id, o.canonical_id, o.name, o.kind, 0.0"
+                f" FROM objects o WHERE o.project_id = :p AND o.canonical_id {like} :pat ESCAPE '\\'"
+                f"{kind_sql} ORDER BY length(o.canonical_id), o.canonical_id LIMIT :limit",
+                params,
+            ),
+            "substring",
+        )
+    return hits
+
+
+def search_columns(session: Session, project_id: int, query: str, *, limit: int = 50) -> list[ColumnHit]:
+    """Columns whose name contains ``query`` (case-insensitive), exact matches first."""
+    q = query.strip().lower()
+    if not q:
+        return []
+    params: dict[str, Any] = {"p": project_id, "q": q, "pat": f"%{_like_escape(q)}%", "limit": limit}
+    rows = _run(
+        session,
+        "SELECT c.id, o.id, o.canonical_id, c.name, o.kind FROM columns c"
+        " JOIN objects o ON o.id = c.object_id"
+        " WHERE o.project_id = :p AND lower(c.name) LIKE :pat ESCAPE '\\'"
+        " ORDER BY CASE WHEN lower(c.name) = :q THEN 0 ELSE 1 END, o.canonical_id, c.name LIMIT :limit",
+        params,
+    )
+    return [ColumnHit(int(a), int(b), c, d, e) for a, b, c, d, e in rows]
