@@ -1,0 +1,203 @@
+"""Code that runs inside the parse process pool: SQL text in, plain picklable facts out.
+
+`parse_file` calls the engine and turns its `LineageResult` into store-ready facts:
+
+* temporary tables (`#t`, `@t`, `CREATE TEMP ...`) never become nodes: their hops are collapsed
+  statement by statement (an edge into a temp column is remembered; an edge reading a temp column
+  is rewritten to read that column's own sources), so the stored edges carry the provenance of
+  the statement that wrote the real target;
+* a routine's `EXEC`/`CALL` becomes a table-level edge caller → callee with kind `indirect` and
+  expression `CALL <callee>` (control flow, not data flow);
+* one code chunk per object definition and one per statement not identical to a definition.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+MAX_CHUNK_CHARS = 20_000
+_SCHEMA_CODES = frozenset({"star_without_schema", "unresolved_column", "ambiguous_column"})
+
+
+def _is_temp(name: str, temps: set[str]) -> bool:
+    return name in temps or name.startswith(("#", "@"))
+
+
+def _split_col(ref: str) -> tuple[str, str] | None:
+    table, dot, col = ref.rpartition(".")
+    if not dot or not table or not col:
+        return None
+    return table, col
+
+
+def _worse(a: str, b: str) -> str:
+    return "indirect" if "indirect" in (a, b) else "direct"
+
+
+def _diag(d: Any) -> dict[str, Any]:
+    return {
+        "code": d.code,
+        "message": d.message,
+        "severity": d.severity,
+        "line": d.line,
+        "statement_index": d.statement_index,
+    }
+
+
+def parse_file(
+    text: str,
+    dialect: str,
+    schema: dict[str, dict[str, str | None]] | None,
+    timeout: float,
+) -> dict[str, Any]:
+    """Parse one file; never raises for bad SQL (the engine reports diagnostics)."""
+    from finlineage.lineage import extract
+
+    result = extract(text, dialect, schema=schema or None, statement_timeout=timeout)
+    return facts_from_result(result)
+
+
+def facts_from_result(result: Any) -> dict[str, Any]:
+    temps: set[str] = set()
+    for st in result.statements:
+        temps.update(st.temporary_tables)
+    for obj in result.objects:
+        if obj.is_temporary:
+            temps.add(obj.name)
+
+    objects: list[dict[str, Any]] = []
+    spans: set[tuple[int, int]] = set()
+    defined: dict[str, str] = {}
+    for obj in result.objects:
+        if not obj.name or _is_temp(obj.name, temps):
+            continue
+        defined[obj.name] = obj.kind
+        spans.add((obj.line_start, obj.line_end))
+        objects.append(
+            {
+                "canonical": obj.name,
+                "kind": obj.kind if obj.kind != "external" else "table",
+                "columns": [(c.name, c.ordinal, c.data_type) for c in obj.columns],
+                "line_start": obj.line_start,
+                "line_end": obj.line_end,
+                "definition": obj.definition,
+            }
+        )
+
+    diagnostics = [_diag(d) for d in result.diagnostics]
+    temp_cols: dict[str, list[tuple[str, str, float]]] = {}
+    temp_tables: dict[str, set[str]] = {}
+    table_edges: dict[tuple[str, str, str, int], tuple[Any, ...]] = {}
+    column_edges: dict[tuple[str, str, str, int], tuple[Any, ...]] = {}
+    referenced: set[str] = set()
+    chunks: list[tuple[str | None, int, int, str]] = []
+
+    for st in result.statements:
+        diagnostics.extend(_diag(d) for d in st.diagnostics)
+        process = st.process if st.process in defined else None
+        prov = (st.index, st.line_start, st.line_end, process)
+        sources: set[str] = set()
+        for s in st.source_tables:
+            if _is_temp(s, temps):
+                sources.update(temp_tables.get(s, ()))
+            else:
+                sources.add(s)
+                referenced.add(s)
+        for t in st.target_tables:
+            if _is_temp(t, temps):
+                temp_tables.setdefault(t, set()).update(sources)
+                continue
+            referenced.add(t)
+            for s in sources:
+                if s != t:
+                    table_edges.setdefault((s, t, "direct", st.index), (s, t, "direct", "", 1.0, *prov))
+        for e in st.column_edges:
+            tgt = _split_col(e.target)
+            if tgt is None:
+                continue
+            expanded: list[tuple[str, str, float]] = []
+            for src in e.sources:
+                sc = _split_col(src)
+                if sc is None:
+                    continue
+                if _is_temp(sc[0], temps):
+                    for inner, kind, conf in temp_cols.get(src, ()):
+                        expanded.append((inner, _worse(kind, e.kind), min(conf, e.confidence)))
+                else:
+                    expanded.append((src, e.kind, e.confidence))
+            if _is_temp(tgt[0], temps):
+                temp_cols.setdefault(e.target, []).extend(expanded)
+                continue
+            for src, kind, conf in expanded:
+                if src == e.target:
+                    continue
+                key = (src, e.target, kind, st.index)
+                if key not in column_edges:
+                    column_edges[key] = (src, e.target, kind, e.expression or "", conf, *prov)
+        if process is not None:
+            for callee in st.calls:
+                if callee and not _is_temp(callee, temps):
+                    key = (process, callee, "indirect", st.index)
+                    table_edges.setdefault(key, (process, callee, "indirect", f"CALL {callee}", 1.0, *prov))
+                    referenced.add(callee)
+        if st.sql and (st.line_start, st.line_end) not in spans:
+            owner = next((t for t in st.target_tables if not _is_temp(t, temps)), None) or process
+            chunks.append((owner, st.line_start, st.line_end, st.sql[:MAX_CHUNK_CHARS]))
+
+    for obj in objects:
+        if obj["definition"]:
+            chunks.append(
+                (obj["canonical"], obj["line_start"], obj["line_end"], obj["definition"][:MAX_CHUNK_CHARS])
+            )
+    needs_schema = any(d["code"] in _SCHEMA_CODES for d in diagnostics)
+    return {
+        "dialect": result.dialect,
+        "objects": objects,
+        "table_edges": list(table_edges.values()),
+        "column_edges": list(column_edges.values()),
+        "chunks": chunks,
+        "diagnostics": diagnostics,
+        "referenced": sorted(referenced - set(defined)),
+        "needs_schema": needs_schema,
+    }
+
+
+# --------------------------------------------------------------------------------------
+# cheap pre-scan (main process): identifier tokens and the names a file defines
+# --------------------------------------------------------------------------------------
+
+_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_$#@]*")
+_DEFINES = re.compile(
+    r"\bCREATE\s+(?:OR\s+(?:REPLACE|ALTER)\s+)?(?:(?:GLOBAL|LOCAL|TEMP|TEMPORARY|TRANSIENT|VOLATILE|"
+    r"SECURE|RECURSIVE|MATERIALIZED|EXTERNAL|UNLOGGED|MULTISET|SET)\s+)*(?:TABLE|VIEW)\s+"
+    r"(?:IF\s+NOT\s+EXISTS\s+)?([\w$#@\"\[\]`.]+)",
+    re.IGNORECASE,
+)
+
+
+def tokens(text: str) -> set[str]:
+    return {m.lower() for m in _TOKEN.findall(text)}
+
+
+def defined_names(text: str) -> set[str]:
+    """Lower-cased last name part of every table/view a file (probably) creates."""
+    out: set[str] = set()
+    for m in _DEFINES.finditer(text):
+        name = m.group(1).replace('"', "").replace("[", "").replace("]", "").replace("`", "")
+        last = name.rsplit(".", 1)[-1].lower()
+        if last and not last.startswith(("#", "@")):
+            out.add(last)
+    return out
+
+
+def worker_init() -> None:
+    """Pool initializer: keep parse workers from competing with the API for the CPU."""
+    try:
+        os.nice(5)
+    except OSError:
+        pass
+    from finlineage.lineage import extract  # warm import
+
+    _ = extract

@@ -1,0 +1,351 @@
+"""Store functions the ingestion service needs on top of :mod:`finlineage.store.repositories`.
+
+Like the repositories, every function takes the session first and never commits. Facts come in
+as the plain dictionaries produced by ``finlineage.ingest.worker`` (one per parsed file):
+
+``objects``       ``[{canonical, kind, columns: [(name, ordinal, type)], line_start, line_end, definition}]``
+``table_edges``   ``[(source, target, kind, expression, confidence, stmt_index, line_start, line_end, process)]``
+``column_edges``  ``[(source "tbl.col", target "tbl.col", kind, expression, confidence, stmt_index, ls, le, process)]``
+``chunks``        ``[(object canonical | None, line_start, line_end, text)]``
+``diagnostics``   ``[{code, message, severity, line, statement_index}]``
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from finlineage.lineage.model import ColumnDef
+from finlineage.store import repositories as repo
+from finlineage.store.models import CatalogObject, Column, File, Project, Repository, TableEdge
+
+SCHEMA_KINDS = ("table", "view", "materialized_view")
+
+
+# --------------------------------------------------------------------------------------
+# projects and repositories
+# --------------------------------------------------------------------------------------
+
+
+def resolve_project(session: Session, ref: int | str, *, create: bool = True) -> Project | None:
+    """A project by id (int or digit string) or by name (created when ``create``)."""
+    if isinstance(ref, int) or (isinstance(ref, str) and ref.strip().isdigit()):
+        found = repo.get_project(session, int(ref))
+        if found is not None or isinstance(ref, int):
+            return found
+    name = str(ref).strip()
+    if not name:
+        return None
+    existing = repo.get_project_by_name(session, name)
+    if existing is not None or not create:
+        return existing
+    return repo.create_project(session, name)
+
+
+def resolve_repository(
+    session: Session,
+    project_id: int,
+    *,
+    repository_id: int | None,
+    name: str | None,
+    kind: str,
+    url: str | None = None,
+    ref: str | None = None,
+) -> Repository | None:
+    """By id (must belong to the project), else get-or-create by name."""
+    if repository_id is not None:
+        found = repo.get_repository(session, repository_id)
+        if found is None or found.project_id != project_id:
+            return None
+        return found
+    assert name
+    existing = repo.get_repository_by_name(session, project_id, name)
+    if existing is not None:
+        if url is not None and (existing.url != url or existing.ref != ref):
+            existing.url = url
+            existing.ref = ref
+            session.flush()
+        return existing
+    return repo.create_repository(session, project_id, name, kind=kind, url=url, ref=ref)
+
+
+# --------------------------------------------------------------------------------------
+# files
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentFile:
+    id: int
+    sha256: str
+    status: str
+    version: int
+
+
+def current_files(session: Session, repository_id: int) -> dict[str, CurrentFile]:
+    """The newest version of every path of a repository (one query)."""
+    out: dict[str, CurrentFile] = {}
+    rows = session.execute(
+        select(File.path, File.id, File.sha256, File.status, File.version)
+        .where(File.repository_id == repository_id)
+        .order_by(File.path, File.version)
+    )
+    for path, fid, sha, status, version in rows:
+        out[path] = CurrentFile(int(fid), sha, status, int(version))
+    return out
+
+
+def add_file_version(
+    session: Session,
+    repository_id: int,
+    path: str,
+    sha256: str,
+    *,
+    size: int,
+    dialect: str | None,
+    run_id: int,
+    previous: CurrentFile | None,
+    status: str = "active",
+    error: str | None = None,
+) -> int:
+    """Insert the next version of ``path``; the previous version (if any) is superseded and
+    its facts removed. Returns the new file id."""
+    row = File(
+        repository_id=repository_id,
+        path=path,
+        sha256=sha256,
+        size=size,
+        dialect=dialect,
+        run_id=run_id,
+        version=(previous.version + 1) if previous else 1,
+        status=status,
+        error=error,
+    )
+    session.add(row)
+    session.flush()
+    if previous is not None:
+        repo.delete_facts_by_file(session, previous.id)
+        repo.supersede_file(session, previous.id, row.id)
+    return int(row.id)
+
+
+def mark_file(
+    session: Session, file_id: int, *, status: str, error: str | None, dialect: str | None, run_id: int
+) -> None:
+    session.execute(
+        update(File)
+        .where(File.id == file_id)
+        .values(status=status, error=error, dialect=dialect, run_id=run_id)
+    )
+
+
+def files_by_id(session: Session, file_ids: Sequence[int]) -> list[File]:
+    out: list[File] = []
+    for part in repo._chunks(list(file_ids)):
+        out.extend(session.scalars(select(File).where(File.id.in_(part))))
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# the project's schema (what the engine needs for SELECT * and unqualified columns)
+# --------------------------------------------------------------------------------------
+
+
+def project_schema(session: Session, project_id: int) -> dict[str, dict[str, str | None]]:
+    """``{canonical: {column: type}}`` of every defined table/view with declared columns."""
+    out: dict[str, dict[str, str | None]] = {}
+    rows = session.execute(
+        select(CatalogObject.canonical_id, Column.name, Column.data_type)
+        .join(Column, Column.object_id == CatalogObject.id)
+        .where(
+            CatalogObject.project_id == project_id,
+            CatalogObject.kind.in_(SCHEMA_KINDS),
+            Column.ordinal.is_not(None),
+        )
+        .order_by(CatalogObject.id, Column.ordinal, Column.id)
+    )
+    for cid, name, dtype in rows:
+        out.setdefault(cid, {})[name] = dtype
+    return out
+
+
+def dependent_files(
+    session: Session, project_id: int, names: Iterable[str], *, exclude: Iterable[int] = ()
+) -> list[int]:
+    """Active files whose table edges read or write an object called one of ``names``
+    (last name part, case-insensitive), not counting the file that defines the object."""
+    wanted = sorted({n.lower() for n in names if n})
+    skip = set(exclude)
+    found: set[int] = set()
+    for part in repo._chunks(wanted):
+        obj_ids = [
+            int(x)
+            for x in session.scalars(
+                select(CatalogObject.id).where(
+                    CatalogObject.project_id == project_id, func.lower(CatalogObject.name).in_(part)
+                )
+            )
+        ]
+        for ids in repo._chunks(obj_ids):
+            for col in (TableEdge.source_object_id, TableEdge.target_object_id):
+                rows = session.execute(
+                    select(TableEdge.file_id, CatalogObject.file_id)
+                    .join(CatalogObject, CatalogObject.id == col)
+                    .join(File, File.id == TableEdge.file_id)
+                    .where(col.in_(ids), File.status == "active")
+                    .distinct()
+                )
+                for fid, definer in rows:
+                    if fid is not None and fid != definer and int(fid) not in skip:
+                        found.add(int(fid))
+    return sorted(found)
+
+
+# --------------------------------------------------------------------------------------
+# facts
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class BatchWritten:
+    nodes_created: int = 0
+    edges_created: int = 0
+    edges_per_file: dict[int, int] | None = None
+
+
+def _object_diags(obj: Mapping[str, Any], diags: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]] | None:
+    ls, le = obj.get("line_start") or 0, obj.get("line_end") or 0
+    hits = [dict(d) for d in diags if d.get("line") is not None and ls <= int(d["line"]) <= le]
+    return hits or None
+
+
+def write_facts(
+    session: Session,
+    project_id: int,
+    run_id: int,
+    items: Sequence[tuple[int, Mapping[str, Any]]],
+) -> BatchWritten:
+    """Write the facts of several files (``(file_id, facts)``) in bulk: defined objects (adopting
+    external placeholders), referenced objects as ``external`` nodes, columns on both ends of
+    every column edge, table/column edges with provenance, and code chunks."""
+    specs: list[repo.ObjectSpec] = []
+    refs: set[str] = set()
+    for file_id, facts in items:
+        dialect = facts.get("dialect")
+        for obj in facts["objects"]:
+            specs.append(
+                repo.ObjectSpec(
+                    obj["canonical"],
+                    obj["kind"],
+                    obj["definition"] or None,
+                    file_id,
+                    obj["line_start"],
+                    obj["line_end"],
+                    dialect,
+                    _object_diags(obj, facts["diagnostics"]),
+                    tuple(ColumnDef(n, o or 0, t) for n, o, t in obj["columns"]),
+                )
+            )
+        for e in facts["table_edges"]:
+            refs.add(e[0])
+            refs.add(e[1])
+        for c in facts["chunks"]:
+            if c[0]:
+                refs.add(c[0])
+    defined = {s.canonical_id for s in specs}
+    specs.extend(repo.ObjectSpec(r) for r in sorted(refs - defined))
+    ids = repo.ensure_objects(session, project_id, specs)
+    nodes = sum(1 for _, created in ids.values() if created)
+
+    col_refs: set[str] = set()
+    for _, facts in items:
+        for e in facts["column_edges"]:
+            col_refs.add(e[0])
+            col_refs.add(e[1])
+    before = _count_objects(session, project_id) if col_refs else 0
+    col_ids = repo.ensure_column_refs(session, project_id, sorted(col_refs)) if col_refs else {}
+    if col_refs:
+        nodes += _count_objects(session, project_id) - before
+        obj_ids = {cid: oid for cid, (oid, _) in ids.items()}
+    else:
+        obj_ids = {cid: oid for cid, (oid, _) in ids.items()}
+
+    table_rows: list[dict[str, Any]] = []
+    column_rows: list[dict[str, Any]] = []
+    chunk_rows: list[dict[str, Any]] = []
+    per_file: dict[int, int] = {}
+    for file_id, facts in items:
+        n = 0
+        for s, t, kind, expr, conf, idx, ls, le, proc in facts["table_edges"]:
+            table_rows.append(
+                {
+                    "source_object_id": obj_ids[s],
+                    "target_object_id": obj_ids[t],
+                    "kind": kind,
+                    "expression": expr or None,
+                    "confidence": conf,
+                    "statement_index": idx,
+                    "line_start": ls,
+                    "line_end": le,
+                    "process_object_id": obj_ids.get(proc) if proc else None,
+                    "file_id": file_id,
+                    "run_id": run_id,
+                }
+            )
+            n += 1
+        for s, t, kind, expr, conf, idx, ls, le, proc in facts["column_edges"]:
+            column_rows.append(
+                {
+                    "source_column_id": col_ids[s],
+                    "target_column_id": col_ids[t],
+                    "kind": kind,
+                    "expression": expr or None,
+                    "confidence": conf,
+                    "statement_index": idx,
+                    "line_start": ls,
+                    "line_end": le,
+                    "process_object_id": obj_ids.get(proc) if proc else None,
+                    "file_id": file_id,
+                    "run_id": run_id,
+                }
+            )
+            n += 1
+        per_file[file_id] = n
+        for owner, ls, le, text in facts["chunks"]:
+            chunk_rows.append(
+                {
+                    "project_id": project_id,
+                    "object_id": obj_ids.get(owner) if owner else None,
+                    "file_id": file_id,
+                    "line_start": ls,
+                    "line_end": le,
+                    "text": text,
+                    "embedding": None,
+                }
+            )
+    edges = 0
+    if table_rows:
+        edges += repo.insert_table_edges(session, project_id, table_rows)
+    if column_rows:
+        edges += repo.insert_column_edges(session, project_id, column_rows)
+    repo.insert_code_chunks(session, chunk_rows)
+    return BatchWritten(nodes, edges, per_file)
+
+
+def _count_objects(session: Session, project_id: int) -> int:
+    return int(
+        session.scalar(
+            select(func.count()).select_from(CatalogObject).where(CatalogObject.project_id == project_id)
+        )
+        or 0
+    )
+
+
+def remove_facts(session: Session, file_ids: Iterable[int]) -> None:
+    """Remove the facts of files about to be re-parsed (same content, new schema)."""
+    for fid in file_ids:
+        repo.delete_facts_by_file(session, fid)
