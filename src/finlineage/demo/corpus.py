@@ -288,7 +288,13 @@ _CREATE = re.compile(
     r"(?:IF\s+NOT\s+EXISTS\s+)?([#\w\[\]\"`.]+)",
     re.IGNORECASE,
 )
-_KINDS = {"table": "table", "view": "view", "procedure": "procedure", "proc": "procedure", "function": "function"}
+_KINDS = {
+    "table": "table",
+    "view": "view",
+    "procedure": "procedure",
+    "proc": "procedure",
+    "function": "function",
+}
 
 
 def _strip_comments(text: str) -> str:
