@@ -1,0 +1,136 @@
+"""Intent recognition for the common lineage questions (keyword and regex rules, no model).
+
+Rules are about how people ask, never about particular objects: the entities come from
+`linking`. `classify` returns the intent names in priority order; the engine takes the first
+one it can answer with the linked entities.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["INTENTS", "classify"]
+
+INTENTS = (
+    "path",
+    "proc_io",
+    "calculation",
+    "column_lineage",
+    "impact",
+    "upstream",
+    "files",
+    "schema",
+    "describe",
+)
+
+_P = {
+    "path": [
+        r"\bpath\b",
+        r"\broute\b",
+        r"\bhow does .+ (get|flow|make it|travel|reach|end up)\b.*\b(to|into|in)\b",
+        r"\b(does|do|is) .+ (feed|flow|reach|end up|propagate|contribute)\w*\b.*\b(in|into|to)\b",
+        r"\bbetween\b .+ \band\b",
+        r"\bconnect(ed|s|ion)?\b",
+        r"\bfrom\b .+ \bto\b .+",
+        r"\bchain\b.*\bfrom\b",
+    ],
+    "proc_io": [
+        r"\b(read|reads|write|writes|written|touch|touches|modif(y|ies)|updates?|inserts?|loads?|"
+        r"populates?|inputs?|outputs?|targets?|sources?)\b",
+    ],
+    "calculation": [
+        r"\bhow (is|are|was|were|do|does) .*\b(calculat|comput|deriv|built|formed|determin|work)\w*",
+        r"\b(calculat|comput)\w*\b",
+        r"\bformula\b",
+        r"\bexpression\b",
+        r"\blogic\b",
+        r"\btransformation\b",
+        r"\bhow .* (arrived|obtained|produced|generated)\b",
+    ],
+    "column_lineage": [
+        r"\bcolumn[- ]level\b",
+        r"\bcolumn lineage\b",
+        r"\bwhich columns?\b",
+        r"\bwhat columns?\b.*\b(feed|source|come|derive|use)",
+        r"\bsource columns?\b",
+        r"\bfield[- ]level\b",
+    ],
+    "impact": [
+        r"\bbreak",
+        r"\bimpact",
+        r"\baffect",
+        r"\bwho (uses|consumes|reads|depends)\b",
+        r"\bwhat (uses|consumes|reads|depends)\b",
+        r"\b(uses|consumers?|consume|dependents?|depends on|depend on|rel(y|ies) on)\b",
+        r"\bdownstream\b",
+        r"\bif .* (change|changes|changed|is dropped|dropped|renamed|removed|deleted|altered)\b",
+        r"\b(drop|rename|remove|delete|alter|deprecate|retire)\b",
+        r"\bblast radius\b",
+        r"\bwhere (is|are) .* used\b",
+        r"\bwhat (feeds|flows|goes) (from|out of)\b",
+    ],
+    "upstream": [
+        r"\bcome[s]? from\b",
+        r"\bcoming from\b",
+        r"\bsource[sd]?\b",
+        r"\bupstream\b",
+        r"\borigin",
+        r"\bwhat feeds\b",
+        r"\bfeeds?\b",
+        r"\bfed (by|from)\b",
+        r"\blineage\b",
+        r"\bpopulated (by|from)\b",
+        r"\bloaded (by|from)\b",
+        r"\bderived from\b",
+        r"\bbuilt from\b",
+        r"\bprovenance\b",
+        r"\bwhere .* (get|gets|got) .* from\b",
+        r"\btrace\b",
+        r"\binputs? (to|of|for)\b",
+    ],
+    "files": [
+        r"\bfiles?\b",
+        r"\bwhere (is|are) .* defined\b",
+        r"\bdefined in\b",
+        r"\bwhich script",
+        r"\b\.sql\b",
+        r"\bsource code\b",
+        r"\bddl\b",
+    ],
+    "schema": [
+        r"\bschema\b",
+        r"\bwhat('s| is) in\b",
+        r"\b(list|show|which|what) (all )?(the )?(tables|views|objects|procedures)\b.* in\b",
+    ],
+    "describe": [
+        r"\bwhat is\b",
+        r"\bwhat's\b",
+        r"\bdescribe\b",
+        r"\btell me about\b",
+        r"\bexplain\b",
+        r"\bcolumns? (of|in)\b",
+        r"\bdefinition\b",
+        r"\bshow\b",
+    ],
+}
+
+_COMPILED = {k: [re.compile(p) for p in v] for k, v in _P.items()}
+
+
+def classify(question: str) -> list[str]:
+    """Intents whose cues appear in `question`, strongest first."""
+    q = " ".join(question.lower().split())
+    hits: list[str] = []
+    for name in INTENTS:
+        if any(p.search(q) for p in _COMPILED[name]):
+            hits.append(name)
+    # "what feeds X at column level" is column lineage, not upstream; "how is X calculated"
+    # beats "derived from" cues; both are already first by INTENTS order.
+    if "upstream" in hits and "impact" in hits:
+        # "what depends on X" vs "what does X depend on": the object after the verb decides,
+        # resolved by the engine's entity order; keep impact first only for clear impact cues.
+        if re.search(
+            r"\b(come[s]? from|upstream|origin|source[sd]?\b|fed by|derived from)", q
+        ) and not re.search(r"\b(break|impact|affect|downstream|who uses|what uses|if .* chang)", q):
+            hits.remove("impact")
+    return hits

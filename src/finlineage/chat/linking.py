@@ -1,0 +1,648 @@
+"""Entity linking: from the words of a question to objects, columns and schemas of the graph.
+
+Rules, strongest first:
+* exact qualified names (`[db.]schema.name`, `schema.table.column`, `table.column`), with
+  brackets, quotes and backticks stripped;
+* bare object names and column names (`trades`, `exposure_usd`), singular/plural variants;
+* multi-word phrases joined by underscores ("fx rate" → `fx_rate`, "notional usd" →
+  `notional_usd`);
+* simple synonyms and abbreviations ("exposure" → `exposure_usd`, "fx" → `fx_rate`, "p&l" →
+  `pnl`) and a word that is the stem of column names (`exposure` → `exposure_usd`);
+* fuzzy matches for typos (difflib ratio ≥ 0.86 on words of 5+ letters).
+
+Common English words are never taken as bare column names. A column name that exists in several
+objects is disambiguated by the object mentioned next to it, else by the graph (see
+`GraphLinker.pick_columns`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Literal
+
+from finlineage.chat.graph_index import GraphIndex
+
+__all__ = ["STOPWORDS", "SYNONYMS", "Entity", "GraphLinker", "Linked"]
+
+EntityKind = Literal["object", "column", "schema"]
+
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "exposure": ("exposure_usd", "exposure_amount", "exposure"),
+    "exposures": ("exposure_usd", "exposure"),
+    "fx": ("fx_rate", "fx_rates"),
+    "forex": ("fx_rate", "fx_rates"),
+    "exchange": ("fx_rate", "fx_rates"),
+    "pnl": ("pnl", "pnl_usd", "daily_pnl"),
+    "p&l": ("pnl", "pnl_usd", "daily_pnl"),
+    "profit": ("pnl", "pnl_usd"),
+    "notional": ("notional_usd", "notional_local", "notional"),
+    "cpty": ("counterparty", "counterparties", "cpty_lei", "counterparty_lei"),
+    "counterparty": ("counterparty", "counterparties", "cpty_lei", "counterparty_lei"),
+    "lei": ("cpty_lei", "counterparty_lei", "lei"),
+    "mtm": ("mtm_usd", "market_value_usd", "mtm"),
+    "ccy": ("currency", "ccy", "trade_ccy"),
+    "currency": ("currency", "ccy", "trade_ccy"),
+    "qty": ("quantity", "signed_qty", "qty"),
+    "quantity": ("quantity", "signed_qty"),
+    "var": ("var_usd", "value_at_risk", "var"),
+    "rwa": ("rwa", "rwa_usd", "risk_weighted_assets"),
+    "ead": ("ead", "ead_usd", "exposure_at_default"),
+    "pd": ("pd", "probability_of_default"),
+    "lgd": ("lgd", "loss_given_default"),
+    "fee": ("fee_usd", "fee_local", "fee_amount", "fees"),
+    "fees": ("fee_usd", "fee_local", "fee_amount", "fees"),
+    "limit": ("limit_usd", "limit_amount", "limits"),
+    "limits": ("limit_usd", "limit_amount", "limits"),
+    "rating": ("rating", "credit_rating", "internal_rating"),
+    "isin": ("isin",),
+    "price": ("price", "close_price", "px"),
+    "prices": ("price", "close_price", "prices"),
+}
+
+STOPWORDS: frozenset[str] = frozenset(
+    [
+        "a",
+        "about",
+        "above",
+        "across",
+        "after",
+        "again",
+        "against",
+        "all",
+        "along",
+        "also",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "come",
+        "comes",
+        "coming",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "done",
+        "down",
+        "during",
+        "each",
+        "either",
+        "else",
+        "every",
+        "few",
+        "for",
+        "from",
+        "further",
+        "get",
+        "gets",
+        "got",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "him",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "least",
+        "less",
+        "like",
+        "made",
+        "make",
+        "makes",
+        "many",
+        "may",
+        "me",
+        "might",
+        "more",
+        "most",
+        "much",
+        "must",
+        "my",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "ours",
+        "out",
+        "over",
+        "own",
+        "per",
+        "please",
+        "same",
+        "shall",
+        "she",
+        "should",
+        "show",
+        "shows",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "upon",
+        "us",
+        "use",
+        "used",
+        "uses",
+        "using",
+        "very",
+        "via",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "whether",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "whose",
+        "why",
+        "will",
+        "with",
+        "within",
+        "without",
+        "would",
+        "you",
+        "your",
+        "yours",
+        "answer",
+        "anything",
+        "calculated",
+        "calculate",
+        "calculation",
+        "column",
+        "columns",
+        "computed",
+        "compute",
+        "computation",
+        "contain",
+        "contains",
+        "defined",
+        "define",
+        "defines",
+        "definition",
+        "definitions",
+        "depend",
+        "depends",
+        "dependency",
+        "dependent",
+        "dependencies",
+        "derive",
+        "derived",
+        "derives",
+        "downstream",
+        "upstream",
+        "feed",
+        "feeds",
+        "fed",
+        "file",
+        "files",
+        "flow",
+        "flows",
+        "go",
+        "goes",
+        "happen",
+        "happens",
+        "impact",
+        "impacted",
+        "impacts",
+        "affected",
+        "affect",
+        "affects",
+        "break",
+        "breaks",
+        "broken",
+        "change",
+        "changed",
+        "changes",
+        "changing",
+        "lineage",
+        "list",
+        "load",
+        "loaded",
+        "loads",
+        "logic",
+        "object",
+        "objects",
+        "origin",
+        "origins",
+        "path",
+        "paths",
+        "populate",
+        "populated",
+        "populates",
+        "procedure",
+        "procedures",
+        "proc",
+        "procs",
+        "read",
+        "reads",
+        "reading",
+        "write",
+        "writes",
+        "writing",
+        "written",
+        "schema",
+        "schemas",
+        "source",
+        "sources",
+        "sourced",
+        "table",
+        "tables",
+        "view",
+        "views",
+        "tell",
+        "explain",
+        "find",
+        "give",
+        "me",
+        "level",
+        "lineages",
+        "mean",
+        "means",
+        "need",
+        "needs",
+        "route",
+        "reach",
+        "reaches",
+        "drop",
+        "dropped",
+        "rename",
+        "renamed",
+        "consumer",
+        "consumers",
+        "consume",
+        "consumes",
+        "built",
+        "build",
+        "builds",
+        "step",
+        "steps",
+        "sql",
+        "code",
+        "query",
+        "queries",
+        "function",
+        "functions",
+        "trigger",
+        "triggers",
+        "stored",
+        "field",
+        "fields",
+        "value",
+        "values",
+        "data",
+        "model",
+        "models",
+        "report",
+        "reports",
+        "know",
+        "known",
+        "end",
+        "start",
+    ]
+)
+"""Words never linked as bare column names (they are how people ask, not what they ask about)."""
+
+_IDENT = re.compile(r"[A-Za-z_#@][\w$#@]*(?:\s?\.\s?[A-Za-z_#@][\w$#@]*){0,3}")
+_WORD = re.compile(r"[A-Za-z_][\w&]*")
+
+
+@dataclass(slots=True)
+class Entity:
+    kind: EntityKind
+    ids: list[int | str]
+    """Candidate ids: object ids, column ids (several when a column name is ambiguous) or a schema."""
+    mention: str
+    start: int
+    end: int
+    score: float
+    method: str
+
+    @property
+    def id(self) -> int | str:
+        return self.ids[0]
+
+
+@dataclass
+class Linked:
+    entities: list[Entity] = field(default_factory=list)
+
+    def objects(self) -> list[Entity]:
+        return [e for e in self.entities if e.kind == "object"]
+
+    def columns(self) -> list[Entity]:
+        return [e for e in self.entities if e.kind == "column"]
+
+    def schemas(self) -> list[Entity]:
+        return [e for e in self.entities if e.kind == "schema"]
+
+    def ordered(self) -> list[Entity]:
+        return sorted(self.entities, key=lambda e: e.start)
+
+
+def _clean(question: str) -> str:
+    text = re.sub(r"[\[\]`\"]", "", question)
+    return text
+
+
+def _variants(word: str) -> list[str]:
+    out = [word]
+    if word.endswith("ies") and len(word) > 4:
+        out.append(word[:-3] + "y")
+    if word.endswith("es") and len(word) > 4:
+        out.append(word[:-2])
+    if word.endswith("s") and len(word) > 3:
+        out.append(word[:-1])
+    else:
+        out.append(word + "s")
+    if word.endswith("'s"):
+        out.append(word[:-2])
+    return out
+
+
+class GraphLinker:
+    def __init__(self, index: GraphIndex) -> None:
+        self.g = index
+
+    @cached_property
+    def _object_names(self) -> list[str]:
+        return list(self.g.by_name)
+
+    @cached_property
+    def _column_names(self) -> list[str]:
+        return list(self.g.cols_by_name)
+
+    @cached_property
+    def _column_stems(self) -> dict[str, list[str]]:
+        stems: dict[str, list[str]] = {}
+        for name in self.g.cols_by_name:
+            head = name.split("_", 1)[0]
+            if head != name and len(head) >= 3:
+                stems.setdefault(head, []).append(name)
+        return stems
+
+    # ------------------------------------------------------------------ public
+    def link(self, question: str) -> Linked:
+        text = _clean(question)
+        found: list[Entity] = []
+        found.extend(self._qualified(text))
+        found.extend(self._phrases(text))
+        found.extend(self._words(text))
+        return Linked(self._resolve_overlaps(found))
+
+    # ------------------------------------------------------------------ passes
+    def _qualified(self, text: str) -> list[Entity]:
+        out: list[Entity] = []
+        g = self.g
+        for m in _IDENT.finditer(text):
+            raw = re.sub(r"\s", "", m.group(0)).lower()
+            if "." not in raw:
+                continue
+            parts = raw.split(".")
+            # try the longest prefix that names an object, the rest is a column
+            hit = False
+            for cut in range(len(parts), 0, -1):
+                prefix = ".".join(parts[:cut])
+                rest = parts[cut:]
+                obj_ids: list[int] = []
+                if prefix in g.by_canonical:
+                    obj_ids = [g.by_canonical[prefix]]
+                elif cut == 1 and prefix in g.by_name:
+                    obj_ids = list(g.by_name[prefix])
+                if not obj_ids:
+                    continue
+                if not rest:
+                    out.append(Entity("object", list(obj_ids), m.group(0), m.start(), m.end(), 1.0, "exact"))
+                    hit = True
+                    break
+                if len(rest) == 1:
+                    cols = [
+                        g.col_by_object_name[(oid, rest[0])]
+                        for oid in obj_ids
+                        if (oid, rest[0]) in g.col_by_object_name
+                    ]
+                    if cols:
+                        out.append(Entity("column", list(cols), m.group(0), m.start(), m.end(), 1.0, "exact"))
+                        hit = True
+                        break
+            if not hit and len(parts) >= 2:
+                # schema.name with a typo, or a schema followed by a word
+                schema = parts[0]
+                if schema in g.by_schema:
+                    names = {g.objects[i].name.lower(): i for i in g.by_schema[schema]}
+                    close = difflib.get_close_matches(parts[1], list(names), n=1, cutoff=0.8)
+                    if close:
+                        oid = names[close[0]]
+                        out.append(Entity("object", [oid], m.group(0), m.start(), m.end(), 0.8, "fuzzy"))
+        return out
+
+    def _phrases(self, text: str) -> list[Entity]:
+        out: list[Entity] = []
+        words = [(m.group(0).lower(), m.start(), m.end()) for m in _WORD.finditer(text)]
+        g = self.g
+        for n in (4, 3, 2):
+            for i in range(len(words) - n + 1):
+                chunk = words[i : i + n]
+                joined = "_".join(w for w, _, _ in chunk)
+                start, end = chunk[0][1], chunk[-1][2]
+                if joined in g.cols_by_name:
+                    ids: list[int | str] = list(g.cols_by_name[joined])
+                    out.append(Entity("column", ids, text[start:end], start, end, 0.85, "phrase"))
+                elif joined in g.by_name:
+                    out.append(
+                        Entity("object", list(g.by_name[joined]), text[start:end], start, end, 0.85, "phrase")
+                    )
+        return out
+
+    def _words(self, text: str) -> list[Entity]:
+        out: list[Entity] = []
+        g = self.g
+        lowered = text.lower()
+        mentions_schema = "schema" in lowered
+        for m in _WORD.finditer(text):
+            word = m.group(0).lower().rstrip("'")
+            if word.endswith("'s"):
+                word = word[:-2]
+            start, end = m.start(), m.end()
+            # a word directly followed by '.' and an identifier is part of a qualified name
+            if end < len(text) and text[end : end + 1] == "." and re.match(r"\.\s?[A-Za-z_]", text[end:]):
+                continue
+            if start > 0 and text[start - 1] == ".":
+                continue
+            if word in g.by_schema and (mentions_schema or word not in g.by_name):
+                if mentions_schema:
+                    out.append(Entity("schema", [word], m.group(0), start, end, 0.95, "schema"))
+                    continue
+            matched = False
+            for v in _variants(word):
+                if v in g.by_name and (v not in STOPWORDS or "_" in v):
+                    score = 0.9 if v == word else 0.8
+                    out.append(Entity("object", list(g.by_name[v]), m.group(0), start, end, score, "name"))
+                    matched = True
+                    break
+            if word in g.cols_by_name and word not in STOPWORDS:
+                out.append(
+                    Entity("column", list(g.cols_by_name[word]), m.group(0), start, end, 0.88, "column")
+                )
+                matched = True
+            if matched or word in STOPWORDS or len(word) < 2:
+                continue
+            syn = [s for s in SYNONYMS.get(word, ()) if s in g.cols_by_name or s in g.by_name]
+            if syn:
+                target = syn[0]
+                if target in g.cols_by_name:
+                    out.append(
+                        Entity(
+                            "column", list(g.cols_by_name[target]), m.group(0), start, end, 0.75, "synonym"
+                        )
+                    )
+                else:
+                    out.append(
+                        Entity("object", list(g.by_name[target]), m.group(0), start, end, 0.75, "synonym")
+                    )
+                continue
+            stems = self._column_stems.get(word)
+            if stems and len(stems) <= 3:
+                ids: list[int | str] = []
+                for s in stems:
+                    ids.extend(g.cols_by_name[s])
+                out.append(Entity("column", ids, m.group(0), start, end, 0.7, "stem"))
+                continue
+            if (len(word) >= 5 and "_" in word) or len(word) >= 6:
+                close = difflib.get_close_matches(word, self._object_names, n=1, cutoff=0.86)
+                if close:
+                    out.append(
+                        Entity("object", list(g.by_name[close[0]]), m.group(0), start, end, 0.6, "fuzzy")
+                    )
+                    continue
+                close = difflib.get_close_matches(word, self._column_names, n=1, cutoff=0.88)
+                if close and close[0] not in STOPWORDS:
+                    out.append(
+                        Entity(
+                            "column", list(g.cols_by_name[close[0]]), m.group(0), start, end, 0.55, "fuzzy"
+                        )
+                    )
+        return out
+
+    # ------------------------------------------------------------------ overlaps
+    @staticmethod
+    def _resolve_overlaps(found: list[Entity]) -> list[Entity]:
+        """Keep the longest, strongest mention for each span of text; object + column on the
+        same single word both survive (the engine decides which reading the intent wants)."""
+        found.sort(key=lambda e: (-(e.end - e.start), -e.score))
+        kept: list[Entity] = []
+        for e in found:
+            clash = False
+            for k in kept:
+                if e.start < k.end and k.start < e.end:
+                    same_span = e.start == k.start and e.end == k.end
+                    if same_span and e.kind != k.kind and e.method in ("column", "name"):
+                        continue
+                    clash = True
+                    break
+            if not clash:
+                kept.append(e)
+        kept.sort(key=lambda e: e.start)
+        return kept
+
+    # ------------------------------------------------------------------ disambiguation
+    def pick_columns(self, entity: Entity, near_objects: list[int], prefer: str = "sink") -> list[int]:
+        """One or a few column ids for an ambiguous column mention.
+
+        A column of an object mentioned in the same question wins. Otherwise `sink` keeps the
+        candidates no other candidate derives from (the most derived: "where does X come
+        from"), `source` the ones that derive from no other candidate ("what breaks if X
+        changes"). Ties go to the columns with the most lineage.
+        """
+        g = self.g
+        cands = [int(i) for i in entity.ids]
+        if len(cands) <= 1:
+            return cands
+        on_near = [c for c in cands if g.columns[c].object_id in near_objects]
+        if on_near:
+            return on_near
+        cset = set(cands)
+        direction = "down" if prefer == "sink" else "up"
+        keep: list[int] = []
+        for c in cands:
+            reach, _ = g.walk_columns([c], direction, max_depth=8, limit=2000)
+            if not (set(reach) & cset):
+                keep.append(c)
+        keep = keep or cands
+        with_lineage = [c for c in keep if g.c_up.get(c) or g.c_down.get(c)]
+        keep = with_lineage or keep
+        edge_side = g.c_up if prefer == "sink" else g.c_down
+
+        def weight(c: int) -> tuple[int, int]:
+            reach, _ = g.walk_columns([c], "up" if prefer == "sink" else "down", max_depth=8, limit=2000)
+            return (len(reach), len(edge_side.get(c, ())))
+
+        keep.sort(key=weight, reverse=True)
+        return keep[:3]
+
+    def pick_object(self, entity: Entity) -> int:
+        g = self.g
+        ids = [int(i) for i in entity.ids]
+        if len(ids) == 1:
+            return ids[0]
+        ids.sort(key=lambda i: (g.objects[i].kind != "external", g.degree(i)), reverse=True)
+        return ids[0]
