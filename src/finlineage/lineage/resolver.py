@@ -441,6 +441,10 @@ class QueryResolver:
             for v in scope.selected_sources.values():
                 if isinstance(v[1], Scope):
                     res |= self.indirect(v[1])
+            for sub in scope.subquery_scopes:  # EXISTS / IN / scalar subqueries
+                res |= self.indirect(sub)
+                for o in self.outputs(sub):
+                    res |= o.sources
         result = frozenset(s for s in res if not s.endswith(".*"))
         self._indirect[key] = result
         return result
