@@ -1,0 +1,352 @@
+"""Graph reads: upstream/downstream (table or column), path, impact.
+
+Traversal is `finlineage.store.graph` (one recursive CTE per walk); this module resolves names,
+then hydrates the result with a constant number of bulk queries (objects, files, processes),
+never one query per node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from finlineage.query.catalog import resolve_column, resolve_object
+from finlineage.query.common import chunks
+from finlineage.query.errors import InvalidQueryError
+from finlineage.query.schemas import (
+    DEFAULT_DEPTH,
+    MAX_DEPTH,
+    Direction,
+    Granularity,
+    GraphEdge,
+    GraphNode,
+    GraphOut,
+    ImpactGroup,
+    ImpactOut,
+    PathOut,
+)
+from finlineage.store import graph as store_graph
+from finlineage.store.models import CatalogObject, Column, File
+
+MAX_NODES = 10_000
+"""Cap of one traversal response (nearest hops first; `truncated` tells)."""
+
+
+def check_depth(depth: int) -> int:
+    if depth < 0 or depth > MAX_DEPTH:
+        raise InvalidQueryError(f"depth must be between 0 and {MAX_DEPTH}", details={"depth": depth})
+    return depth
+
+
+# --------------------------------------------------------------------------------------
+# hydration (bulk)
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _ObjInfo:
+    name: str
+    canonical_id: str
+    kind: str
+    project_id: int
+    file_id: int | None
+    line_start: int | None
+    line_end: int | None
+
+
+class _Hydrator:
+    """Collects ids, then loads objects, files and processes in a few IN-list queries."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.objects: dict[int, _ObjInfo] = {}
+        self.files: dict[int, str] = {}
+
+    def load_objects(self, ids: Iterable[int]) -> None:
+        want = sorted({i for i in ids if i not in self.objects})
+        for part in chunks(want):
+            for row in self.session.execute(
+                select(
+                    CatalogObject.id,
+                    CatalogObject.name,
+                    CatalogObject.canonical_id,
+                    CatalogObject.kind,
+                    CatalogObject.project_id,
+                    CatalogObject.file_id,
+                    CatalogObject.line_start,
+                    CatalogObject.line_end,
+                ).where(CatalogObject.id.in_(part))
+            ):
+                self.objects[int(row.id)] = _ObjInfo(
+                    row.name,
+                    row.canonical_id,
+                    row.kind,
+                    int(row.project_id),
+                    row.file_id,
+                    row.line_start,
+                    row.line_end,
+                )
+
+    def load_files(self, ids: Iterable[int | None]) -> None:
+        want = sorted({i for i in ids if i is not None and i not in self.files})
+        for part in chunks(want):
+            for fid, path in self.session.execute(select(File.id, File.path).where(File.id.in_(part))):
+                self.files[int(fid)] = path
+
+    def prepare(self, nodes: Sequence[store_graph.GraphNode], edges: Sequence[store_graph.GraphEdge]) -> None:
+        self.load_objects(
+            [n.object_id for n in nodes] + [e.process_object_id for e in edges if e.process_object_id]
+        )
+        self.load_files([o.file_id for o in self.objects.values()] + [e.file_id for e in edges])
+
+    def node(self, n: store_graph.GraphNode, hop: int | None = None) -> GraphNode:
+        obj = self.objects.get(n.object_id)
+        file_id = obj.file_id if obj else None
+        is_col = n.column_name is not None
+        return GraphNode(
+            id=n.id,
+            canonical_id=n.canonical_id,
+            kind="column" if is_col else n.object_kind,
+            hop=n.hop if hop is None else hop,
+            project_id=n.project_id,
+            name=n.column_name
+            if n.column_name is not None
+            else (obj.name if obj else n.canonical_id.rsplit(".", 1)[-1]),
+            object_id=n.object_id,
+            object_canonical_id=obj.canonical_id if obj else None,
+            object_kind=n.object_kind,
+            file=self.files.get(file_id) if file_id is not None else None,
+            line_start=obj.line_start if obj else None,
+            line_end=obj.line_end if obj else None,
+        )
+
+    def edge(self, e: store_graph.GraphEdge, names: dict[int, str]) -> GraphEdge:
+        proc = self.objects.get(e.process_object_id) if e.process_object_id is not None else None
+        return GraphEdge(
+            id=e.id,
+            source=e.source_id,
+            target=e.target_id,
+            source_canonical_id=names.get(e.source_id, str(e.source_id)),
+            target_canonical_id=names.get(e.target_id, str(e.target_id)),
+            kind=e.kind,
+            expression=e.expression,
+            file=self.files.get(e.file_id) if e.file_id is not None else None,
+            file_id=e.file_id,
+            line_start=e.line_start,
+            line_end=e.line_end,
+            process=proc.canonical_id if proc else None,
+            confidence=e.confidence,
+            origin=e.origin,
+            status=e.status,
+        )
+
+
+def _object_root(session: Session, obj: CatalogObject) -> GraphNode:
+    path = session.scalar(select(File.path).where(File.id == obj.file_id)) if obj.file_id else None
+    return GraphNode(
+        id=obj.id,
+        canonical_id=obj.canonical_id,
+        kind=obj.kind,
+        hop=0,
+        project_id=obj.project_id,
+        name=obj.name,
+        object_id=obj.id,
+        object_canonical_id=obj.canonical_id,
+        object_kind=obj.kind,
+        file=path,
+        line_start=obj.line_start,
+        line_end=obj.line_end,
+    )
+
+
+def _graph_out(
+    session: Session,
+    t: store_graph.Traversal,
+    *,
+    root: GraphNode | None,
+    root_ids: Collection[int],
+) -> GraphOut:
+    h = _Hydrator(session)
+    h.prepare(t.nodes, t.edges)
+    nodes = [h.node(n) for n in t.nodes]
+    names = {n.id: n.canonical_id for n in t.nodes}
+    edges = [h.edge(e, names) for e in t.edges]
+    roots = [n for n in nodes if n.id in root_ids and n.hop == 0]
+    if root is None and len(roots) == 1:
+        root = roots[0]
+    return GraphOut(
+        root=root,
+        roots=roots,
+        direction=t.direction,
+        granularity=t.granularity,
+        depth=t.depth,
+        nodes=nodes,
+        edges=edges,
+        truncated=t.truncated,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# public API
+# --------------------------------------------------------------------------------------
+
+
+def node_lineage(
+    session: Session,
+    ident: str | int,
+    direction: Direction,
+    *,
+    depth: int = DEFAULT_DEPTH,
+    granularity: Granularity = "table",
+    project_id: int | None = None,
+    statuses: Collection[str] | None = store_graph.DEFAULT_STATUSES,
+    kinds: Collection[str] | None = None,
+) -> GraphOut:
+    """Upstream or downstream of an object. Column granularity walks from every column of it."""
+    check_depth(depth)
+    obj = resolve_object(session, ident, project_id=project_id)
+    root = _object_root(session, obj)
+    if granularity == "table":
+        t = store_graph.traverse(
+            session,
+            obj.id,
+            direction=direction,
+            granularity="table",
+            depth=depth,
+            statuses=statuses,
+            kinds=kinds,
+            max_nodes=MAX_NODES,
+        )
+        out = _graph_out(session, t, root=None, root_ids={obj.id})
+        out.root = root
+        return out
+    col_ids = [int(c) for c in session.scalars(select(Column.id).where(Column.object_id == obj.id))]
+    t = store_graph.traverse(
+        session,
+        col_ids,
+        direction=direction,
+        granularity="column",
+        depth=depth,
+        statuses=statuses,
+        kinds=kinds,
+        max_nodes=MAX_NODES,
+    )
+    if not col_ids:
+        t.direction, t.depth = direction, depth
+    out = _graph_out(session, t, root=root, root_ids=set(col_ids))
+    out.root = root
+    return out
+
+
+def column_lineage(
+    session: Session,
+    ref: str | int,
+    direction: Direction,
+    *,
+    depth: int = DEFAULT_DEPTH,
+    project_id: int | None = None,
+    statuses: Collection[str] | None = store_graph.DEFAULT_STATUSES,
+    kinds: Collection[str] | None = None,
+) -> GraphOut:
+    """Transitive column lineage of one column (`schema.table.column` or column id)."""
+    check_depth(depth)
+    col = resolve_column(session, ref, project_id=project_id)
+    t = store_graph.traverse(
+        session,
+        col.id,
+        direction=direction,
+        granularity="column",
+        depth=depth,
+        statuses=statuses,
+        kinds=kinds,
+        max_nodes=MAX_NODES,
+    )
+    return _graph_out(session, t, root=None, root_ids={col.id})
+
+
+def find_path(
+    session: Session,
+    source: str,
+    target: str,
+    *,
+    granularity: Granularity = "table",
+    max_depth: int = 10,
+    project_id: int | None = None,
+    statuses: Collection[str] | None = store_graph.DEFAULT_STATUSES,
+) -> PathOut:
+    """A shortest path along data flow from `source` to `target` (≤ max_depth hops)."""
+    check_depth(max_depth)
+    h = _Hydrator(session)
+    if granularity == "table":
+        a = resolve_object(session, source, project_id=project_id)
+        b = resolve_object(session, target, project_id=project_id)
+        ends = [
+            store_graph.GraphNode(o.id, 0, o.id, o.canonical_id, o.kind, o.project_id, None) for o in (a, b)
+        ]
+    else:
+        ca = resolve_column(session, source, project_id=project_id)
+        cb = resolve_column(session, target, project_id=project_id)
+        h.load_objects([ca.object_id, cb.object_id])
+        ends = []
+        for c in (ca, cb):
+            o = h.objects[c.object_id]
+            ends.append(
+                store_graph.GraphNode(
+                    c.id, 0, c.object_id, f"{o.canonical_id}.{c.name}", o.kind, o.project_id, c.name
+                )
+            )
+    result = None
+    if ends[0].project_id == ends[1].project_id:
+        result = store_graph.path(
+            session, ends[0].id, ends[1].id, granularity=granularity, max_depth=max_depth, statuses=statuses
+        )
+    nodes_in = result.nodes if result else []
+    edges_in = result.edges if result else []
+    h.prepare([*ends, *nodes_in], edges_in)
+    names = {n.id: n.canonical_id for n in nodes_in}
+    return PathOut(
+        source=h.node(ends[0], hop=0),
+        target=h.node(ends[1], hop=result.length if result else 0),
+        found=result is not None,
+        hops=result.length if result else None,
+        granularity=granularity,
+        nodes=[h.node(n) for n in nodes_in],
+        edges=[h.edge(e, names) for e in edges_in],
+    )
+
+
+def impact(
+    session: Session,
+    ident: str | int,
+    *,
+    depth: int = 10,
+    project_id: int | None = None,
+    statuses: Collection[str] | None = store_graph.DEFAULT_STATUSES,
+) -> ImpactOut:
+    """Everything downstream of an object, grouped by kind and hop."""
+    check_depth(depth)
+    obj = resolve_object(session, ident, project_id=project_id)
+    imp = store_graph.impact(session, obj.id, depth=depth, statuses=statuses, max_nodes=MAX_NODES)
+    flat = [n for kinds in imp.by_hop.values() for ns in kinds.values() for n in ns]
+    h = _Hydrator(session)
+    h.prepare(flat, [])
+    groups: list[ImpactGroup] = []
+    by_hop: dict[int, int] = {}
+    for hop in sorted(imp.by_hop):
+        for kind in sorted(imp.by_hop[hop]):
+            members = sorted(imp.by_hop[hop][kind], key=lambda n: n.canonical_id)
+            groups.append(
+                ImpactGroup(kind=kind, hop=hop, count=len(members), nodes=[h.node(n) for n in members])
+            )
+            by_hop[hop] = by_hop.get(hop, 0) + len(members)
+    return ImpactOut(
+        root=_object_root(session, obj),
+        depth=depth,
+        total=imp.total,
+        by_kind=dict(sorted(imp.by_kind.items())),
+        by_hop=by_hop,
+        groups=groups,
+    )

@@ -1,0 +1,278 @@
+"""Response (and request) shapes of the read API: pydantic models, shown in /docs.
+
+The query functions return these; routers only pass them through.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+
+Granularity = Literal["table", "column"]
+Direction = Literal["upstream", "downstream"]
+
+MAX_LIMIT = 500
+DEFAULT_LIMIT = 50
+DEFAULT_DEPTH = 3
+MAX_DEPTH = 50
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+# --------------------------------------------------------------------------------------
+# projects and repositories
+# --------------------------------------------------------------------------------------
+
+
+class ProjectCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    description: str | None = None
+
+
+class ProjectUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = None
+
+
+class ProjectOut(BaseModel):
+    id: int
+    name: str
+    description: str | None
+    created_at: datetime
+    repositories: int = 0
+    objects: int = 0
+
+
+class RepositoryCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    kind: Literal["upload", "directory", "git", "sql"] = "upload"
+    url: str | None = None
+    ref: str | None = Field(default=None, max_length=200)
+
+
+class RepositoryOut(BaseModel):
+    id: int
+    project_id: int
+    name: str
+    kind: str
+    url: str | None
+    ref: str | None
+    created_at: datetime
+    files: int = 0
+
+
+# --------------------------------------------------------------------------------------
+# catalog
+# --------------------------------------------------------------------------------------
+
+
+class FileRef(BaseModel):
+    id: int
+    path: str
+    repository_id: int
+
+
+class NodeOut(BaseModel):
+    id: int
+    project_id: int
+    canonical_id: str
+    kind: str
+    name: str
+    schema_name: str | None = None
+    database: str | None = None
+    dialect: str | None = None
+    file: FileRef | None = None
+    line_start: int | None = None
+    line_end: int | None = None
+    column_count: int = 0
+
+
+class ColumnOut(BaseModel):
+    id: int
+    name: str
+    ordinal: int | None
+    data_type: str | None
+
+
+class NeighbourOut(BaseModel):
+    """A directly connected object, with the edges that connect it."""
+
+    id: int
+    canonical_id: str
+    kind: str
+    via: Literal["edge", "process"] = "edge"
+    """`edge`: a lineage edge to/from the node itself; `process`: an edge the node (a routine) runs."""
+    expression: str | None = None
+    file: str | None = None
+    line_start: int | None = None
+    line_end: int | None = None
+
+
+class NodeDetail(NodeOut):
+    definition: str | None = None
+    columns: list[ColumnOut] = Field(default_factory=list)
+    reads: list[NeighbourOut] = Field(default_factory=list)
+    writes: list[NeighbourOut] = Field(default_factory=list)
+    diagnostics: list[dict[str, Any]] = Field(default_factory=list)
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+# --------------------------------------------------------------------------------------
+# graph
+# --------------------------------------------------------------------------------------
+
+
+class GraphNode(BaseModel):
+    id: int
+    """Object id (table granularity) or column id (column granularity)."""
+    canonical_id: str
+    """`[db.]schema.name`, or `[db.]schema.name.column` for a column."""
+    kind: str
+    """The object's kind; `column` for a column node."""
+    hop: int
+    """Distance from the root (0 for the root itself)."""
+    project_id: int
+    name: str
+    object_id: int | None = None
+    object_canonical_id: str | None = None
+    object_kind: str | None = None
+    file: str | None = None
+    line_start: int | None = None
+    line_end: int | None = None
+
+
+class GraphEdge(BaseModel):
+    id: int
+    source: int
+    target: int
+    source_canonical_id: str
+    target_canonical_id: str
+    kind: str
+    expression: str | None = None
+    file: str | None = None
+    file_id: int | None = None
+    line_start: int | None = None
+    line_end: int | None = None
+    process: str | None = None
+    confidence: float = 1.0
+    origin: str = "parser"
+    status: str = "proposed"
+
+
+class GraphOut(BaseModel):
+    root: GraphNode | None
+    roots: list[GraphNode] = Field(default_factory=list)
+    """Column granularity on an object: every column of it is a root."""
+    direction: Direction | None = None
+    granularity: Granularity = "table"
+    depth: int = DEFAULT_DEPTH
+    nodes: list[GraphNode]
+    edges: list[GraphEdge]
+    truncated: bool = False
+    """More than the node cap was reached; the nearest hops are returned."""
+
+
+class PathOut(BaseModel):
+    source: GraphNode
+    target: GraphNode
+    found: bool
+    hops: int | None
+    granularity: Granularity = "table"
+    nodes: list[GraphNode]
+    edges: list[GraphEdge]
+
+
+class ImpactGroup(BaseModel):
+    kind: str
+    hop: int
+    count: int
+    nodes: list[GraphNode]
+
+
+class ImpactOut(BaseModel):
+    root: GraphNode
+    depth: int
+    total: int
+    by_kind: dict[str, int]
+    by_hop: dict[int, int]
+    groups: list[ImpactGroup]
+
+
+class EdgeOut(BaseModel):
+    id: int
+    project_id: int
+    granularity: Granularity
+    source: int
+    target: int
+    source_canonical_id: str
+    target_canonical_id: str
+    kind: str
+    expression: str | None = None
+    file: str | None = None
+    file_id: int | None = None
+    line_start: int | None = None
+    line_end: int | None = None
+    process: str | None = None
+    confidence: float
+    origin: str
+    status: str
+
+
+class SearchHit(BaseModel):
+    node: NodeOut
+    score: float
+    matched: list[str] = Field(default_factory=list)
+    """Which fields matched: name, column, definition."""
+    columns: list[str] = Field(default_factory=list)
+    """Matching column names, when the query hit columns."""
+
+
+# --------------------------------------------------------------------------------------
+# files and config
+# --------------------------------------------------------------------------------------
+
+
+class FileOut(BaseModel):
+    id: int
+    project_id: int
+    repository_id: int
+    path: str
+    sha256: str
+    size: int
+    dialect: str | None
+    version: int
+    status: str
+    error: str | None
+    superseded_by: int | None
+    run_id: int | None
+    created_at: datetime
+
+
+class FileStats(BaseModel):
+    files: int
+    total_bytes: int
+    by_status: dict[str, int]
+    by_dialect: dict[str, int]
+    active_bytes: int
+    objects: int
+    table_edges: int
+    column_edges: int
+
+
+class DialectsOut(BaseModel):
+    default: str = "auto"
+    dialects: list[str]
+    aliases: dict[str, str]
