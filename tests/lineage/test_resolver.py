@@ -151,7 +151,9 @@ def test_using_join_merges_both_sides() -> None:
 
 
 def test_unaliased_derived_tables_do_not_break_resolution() -> None:
-    got = edges("INSERT INTO o SELECT acct FROM (SELECT acct FROM cash) JOIN (SELECT id FROM margin) ON acct = id")
+    got = edges(
+        "INSERT INTO o SELECT acct FROM (SELECT acct FROM cash) JOIN (SELECT id FROM margin) ON acct = id"
+    )
     assert got == {"o.acct": {"cash.acct"}}
 
 

@@ -121,7 +121,10 @@ def test_create_table_columns_become_schema() -> None:
 def test_create_view_with_column_list() -> None:
     st = one("CREATE VIEW v_exposure (acct, exposure) AS (SELECT account_id, mv FROM positions)")
     assert st.type == "create_view"
-    assert direct(st) == {"v_exposure.acct": {"positions.account_id"}, "v_exposure.exposure": {"positions.mv"}}
+    assert direct(st) == {
+        "v_exposure.acct": {"positions.account_id"},
+        "v_exposure.exposure": {"positions.mv"},
+    }
 
 
 def test_materialized_view_object_kind() -> None:
@@ -253,7 +256,10 @@ def test_postgres_copy_from_file() -> None:
 
 
 def test_redshift_unload() -> None:
-    st = one("UNLOAD ('SELECT trade_id FROM trades WHERE dt = ''2024-01-31''') TO 's3://b/t/' IAM_ROLE 'r'", "redshift")
+    st = one(
+        "UNLOAD ('SELECT trade_id FROM trades WHERE dt = ''2024-01-31''') TO 's3://b/t/' IAM_ROLE 'r'",
+        "redshift",
+    )
     assert st.type == "unload"
     assert st.source_tables == ("trades",)
     assert st.target_paths == ("s3://b/t/",)

@@ -74,15 +74,21 @@ def _recursion_limit(limit: int) -> Iterator[None]:
             sys.setrecursionlimit(old)
 
 
-def _split(sql: str, dialect: str) -> tuple[list[tuple[str, int, int, str | None, tuple[str, ...]]], list[ObjectDefinition], list[Diagnostic]]:
+def _split(
+    sql: str, dialect: str
+) -> tuple[list[tuple[str, int, int, str | None, tuple[str, ...]]], list[ObjectDefinition], list[Diagnostic]]:
     """Segments (sql, line_start, line_end, process, calls), routines, diagnostics."""
     from finlineage.lineage.procedural import split_script
 
     try:
         res = split_script(sql, dialect)
     except Exception as e:  # a splitter bug must not lose the whole script
-        diag = Diagnostic("split_error", f"script splitter failed ({type(e).__name__}: {e}); "
-                          "falling back to the parser's own statement split", "warning")
+        diag = Diagnostic(
+            "split_error",
+            f"script splitter failed ({type(e).__name__}: {e}); "
+            "falling back to the parser's own statement split",
+            "warning",
+        )
         return [(sql, 1, sql.count("\n") + 1, None, ())], [], [diag]
     segs = []
     diags: list[Diagnostic] = list(res.diagnostics)
@@ -92,7 +98,7 @@ def _split(sql: str, dialect: str) -> tuple[list[tuple[str, int, int, str | None
     return segs, list(res.routines), diags
 
 
-def _statement_lines(text: str, parsed: list[exp.Expression], base: int, end: int) -> list[tuple[int, int]]:
+def _statement_lines(text: str, parsed: list[exp.Expr], base: int, end: int) -> list[tuple[int, int]]:
     """Line spans of several statements parsed out of one segment (best effort)."""
     if len(parsed) <= 1:
         return [(base, end)]
@@ -161,12 +167,18 @@ def extract(
                 if calls:
                     statements.append(
                         StatementLineage(
-                            index=len(statements), type="call", line_start=line_start,
-                            line_end=line_end, process=process, calls=calls,
+                            index=len(statements),
+                            type="call",
+                            line_start=line_start,
+                            line_end=line_end,
+                            process=process,
+                            calls=calls,
                         )
                     )
                 continue
-            for res, (ls, le), stmt_text in _analyze_segment(text, ctx, len(statements), line_start, line_end, statement_timeout):
+            for res, (ls, le), stmt_text in _analyze_segment(
+                text, ctx, len(statements), line_start, line_end, statement_timeout
+            ):
                 objects.extend(res.objects)
                 statements.append(
                     StatementLineage(
@@ -285,7 +297,7 @@ _PARSE_FALLBACKS: dict[str, tuple[str, ...]] = {
 _PARSE_ERRORS = (SqlglotError, ValueError, TypeError, KeyError, IndexError, AttributeError)
 
 
-def _parse(text: str, dialect: str) -> tuple[list[exp.Expression], str, Exception | None]:
+def _parse(text: str, dialect: str) -> tuple[list[exp.Expr], str, Exception | None]:
     """Parse in `dialect`; when that fails, in closely related dialects (a diagnostic notes it)."""
     first_error: Exception | None = None
     for d in (dialect, *_PARSE_FALLBACKS.get(dialect, ("",))):
@@ -322,7 +334,9 @@ def _unparsed(text: str, ctx: Context, err: Exception, line: int) -> StatementRe
         res.source_paths = salvage.source_paths
         res.target_paths = salvage.target_paths
         res.diagnostics.append(
-            Diagnostic("partial_parse", "lineage salvaged from a partial parse; may be incomplete", "warning", line)
+            Diagnostic(
+                "partial_parse", "lineage salvaged from a partial parse; may be incomplete", "warning", line
+            )
         )
         break
     return res

@@ -195,7 +195,7 @@ class SchemaIndex:
         return other
 
 
-def parse_one_or_none(sql: str, dialect: str) -> exp.Expression | None:
+def parse_one_or_none(sql: str, dialect: str) -> exp.Expr | None:
     try:
         return sqlglot.parse_one(sql, dialect=dialect or None)
     except (SqlglotError, RecursionError, ValueError):

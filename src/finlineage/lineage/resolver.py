@@ -30,7 +30,7 @@ class Output:
 
     name: str
     sources: Sources
-    expression: exp.Expression | None = None
+    expression: exp.Expr | None = None
     star: bool = False
     """An unexpanded `*`: sources are `table.*` entries."""
     window: Sources = _EMPTY
@@ -40,7 +40,7 @@ class Output:
 _CAST_KEEPS_NAME = frozenset({"postgres", "redshift", "materialize", "risingwave", "duckdb"})
 
 
-def output_name(projection: exp.Expression, dialect: str) -> str:
+def output_name(projection: exp.Expr, dialect: str) -> str:
     """The name a projection gets in its result set.
 
     An unaliased column keeps its name; a `col::type` cast (and, in PostgreSQL-like engines,
@@ -57,9 +57,9 @@ def output_name(projection: exp.Expression, dialect: str) -> str:
     return projection.sql(dialect=dialect or None)
 
 
-def column_refs(node: exp.Expression) -> Iterator[exp.Expression]:
+def column_refs(node: exp.Expr) -> Iterator[exp.Expr]:
     """Columns, stars and subqueries used by an expression (not descending into subqueries)."""
-    stack: list[exp.Expression] = [node]
+    stack: list[exp.Expr] = [node]
     while stack:
         n = stack.pop()
         if isinstance(n, exp.Column):
@@ -118,7 +118,7 @@ class QueryResolver:
         self._diag_seen.add(key)
         self.diagnostics.append(Diagnostic(code, message, "warning", None, self.statement_index))
 
-    def scope_of(self, query: exp.Expression) -> Scope | None:
+    def scope_of(self, query: exp.Expr) -> Scope | None:
         return self._by_expr.get(id(query))
 
     def base_tables(self) -> list[exp.Table]:
@@ -155,9 +155,7 @@ class QueryResolver:
             if not branches:
                 return []
             left = self.outputs(branches[0])
-            merged = [
-                Output(o.name, o.sources, o.expression, o.star, o.window) for o in left
-            ]
+            merged = [Output(o.name, o.sources, o.expression, o.star, o.window) for o in left]
             for other in branches[1:]:
                 right = self.outputs(other)
                 for i, o in enumerate(right):
@@ -209,14 +207,14 @@ class QueryResolver:
         return outs
 
     @staticmethod
-    def _star_of(proj: exp.Expression) -> exp.Star | None:
+    def _star_of(proj: exp.Expr) -> exp.Star | None:
         if isinstance(proj, exp.Star):
             return proj
         if isinstance(proj, exp.Column) and isinstance(proj.this, exp.Star):
             return proj.this
         return None
 
-    def _expand_star(self, scope: Scope, proj: exp.Expression, star: exp.Star) -> list[Output]:
+    def _expand_star(self, scope: Scope, proj: exp.Expr, star: exp.Star) -> list[Output]:
         qualifier = proj.table if isinstance(proj, exp.Column) else ""
         if qualifier:
             src = self._find_source(scope, qualifier)
@@ -229,7 +227,7 @@ class QueryResolver:
             c.name
             for key in ("except", "except_")
             for c in (star.args.get(key) or [])
-            if isinstance(c, exp.Expression)
+            if isinstance(c, exp.Expr)
         }
         outs: list[Output] = []
         for _, src in targets:
@@ -326,9 +324,7 @@ class QueryResolver:
             return _EMPTY
         return self._resolve_unqualified(scope, name, aliases)
 
-    def _resolve_unqualified(
-        self, scope: Scope, name: str, aliases: dict[str, Output] | None
-    ) -> Sources:
+    def _resolve_unqualified(self, scope: Scope, name: str, aliases: dict[str, Output] | None) -> Sources:
         s: Scope | None = scope
         while s is not None:
             cands = [v[1] for v in s.selected_sources.values()]
@@ -346,10 +342,10 @@ class QueryResolver:
                     return self.source_column(known[0], name)
                 if name not in self._using_columns(s):
                     self._diag("ambiguous_column", f"column {name!r} exists in several sources")
-                res: set[str] = set()
-                for k in known:  # USING/NATURAL join columns merge their sources
-                    res |= self.source_column(k, name)
-                return frozenset(res)
+                merged: set[str] = set()
+                for src in known:  # USING/NATURAL join columns merge their sources
+                    merged |= self.source_column(src, name)
+                return frozenset(merged)
             if s is scope and aliases and name in aliases and (self.lateral_alias or not unknown):
                 return aliases[name].sources
             if len(unknown) == 1:
@@ -373,14 +369,14 @@ class QueryResolver:
         if isinstance(expr, exp.Select):
             for j in expr.args.get("joins") or []:
                 for u in j.args.get("using") or []:
-                    if isinstance(u, exp.Expression):
+                    if isinstance(u, exp.Expr):
                         out.add(u.name)
         return out
 
     def expr_sources(
         self,
         scope: Scope,
-        node: exp.Expression,
+        node: exp.Expr,
         prior: list[Output],
         aliases: dict[str, Output] | None = None,
     ) -> tuple[Sources, Sources]:
@@ -422,18 +418,18 @@ class QueryResolver:
                 res |= self.indirect(b)
         elif isinstance(expr, exp.Select):
             aliases = {o.name: o for o in self.outputs(scope) if not o.star}
-            parts: list[exp.Expression] = []
+            parts: list[exp.Expr] = []
             for arg in _FILTER_ARGS:
                 v = expr.args.get(arg)
-                if isinstance(v, exp.Expression):
+                if isinstance(v, exp.Expr):
                     parts.append(v)
             for j in expr.args.get("joins") or []:
                 for arg in ("on", "using"):
                     v = j.args.get(arg)
-                    if isinstance(v, exp.Expression):
+                    if isinstance(v, exp.Expr):
                         parts.append(v)
                     elif isinstance(v, list):
-                        parts.extend(x for x in v if isinstance(x, exp.Expression))
+                        parts.extend(x for x in v if isinstance(x, exp.Expr))
             for p in parts:
                 res |= self.expr_sources(scope, p, [], aliases)[0]
             for o in self.outputs(scope):

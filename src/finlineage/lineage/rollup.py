@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from finlineage.lineage.model import ColumnEdge, ScriptLineage, StatementLineage
+from finlineage.lineage.model import ColumnEdge, EdgeKind, ScriptLineage, StatementLineage
 
 __all__ = ["is_temporary_name", "rollup"]
 
@@ -68,27 +68,29 @@ def rollup(statements: Sequence[StatementLineage], temp_tables: Iterable[str] = 
             return set()  # a temporary column nobody wrote: no root
         return {col}
 
-    final: dict[tuple[str, str], set[str]] = {}
-    order: list[tuple[str, str]] = []
+    final: dict[tuple[EdgeKind, str], set[str]] = {}
+    order: list[tuple[EdgeKind, str]] = []
     for st in statements:
         if st.type in ("drop", "truncate"):
             continue
-        staged: dict[tuple[str, str], set[str]] = {}
+        staged: dict[tuple[EdgeKind, str], set[str]] = {}
         for e in st.column_edges:
             if "." not in e.target and not st.target_tables:
                 continue  # SELECT outputs are not stored anywhere
             srcs: set[str] = set()
             for s in e.sources:
-                srcs |= roots(s, "direct") if e.kind == "direct" else (roots(s, "direct") | roots(s, "indirect"))
+                srcs |= (
+                    roots(s, "direct") if e.kind == "direct" else (roots(s, "direct") | roots(s, "indirect"))
+                )
             key = (e.kind, e.target)
             staged.setdefault(key, set()).update(srcs)
         for key, srcs in staged.items():
-            kind, target = key
+            target = key[1]
             prev = current.get(key, set())
             current[key] = prev | srcs
             if _table_of(target, all_tables) not in hidden:
                 if key not in final:
                     order.append(key)
                 final[key] = final.get(key, set()) | srcs
-    edges = tuple(ColumnEdge(t, tuple(sorted(final[(k, t)])), "direct" if k == "direct" else "indirect") for k, t in order)
+    edges = tuple(ColumnEdge(t, tuple(sorted(final[(k, t)])), k) for k, t in order)
     return ScriptLineage(tuple(sources), tuple(targets), edges)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import sqlglot
@@ -10,7 +11,14 @@ from sqlglot import exp
 from sqlglot.errors import OptimizeError, SqlglotError
 from sqlglot.optimizer.scope import Scope, build_scope
 
-from finlineage.lineage.model import ColumnDef, ColumnEdge, Diagnostic, ObjectDefinition, ObjectKind
+from finlineage.lineage.model import (
+    ColumnDef,
+    ColumnEdge,
+    Diagnostic,
+    ObjectDefinition,
+    ObjectKind,
+    Severity,
+)
 from finlineage.lineage.names import SchemaIndex, table_name
 from finlineage.lineage.resolver import Output, QueryResolver
 
@@ -23,7 +31,7 @@ _FILE_FORMATS = frozenset(
 )
 
 
-def _dedupe_aliases(query: exp.Expression) -> bool:
+def _dedupe_aliases(query: exp.Expr) -> bool:
     """Give unaliased derived tables and clashing table names distinct aliases.
 
     sqlglot's scopes need one name per source; SQL allows an unaliased subquery in some
@@ -84,7 +92,7 @@ def _add(lst: list[str], *names: str) -> None:
             lst.append(n)
 
 
-def _expr_text(node: exp.Expression | None, dialect: str) -> str:
+def _expr_text(node: exp.Expr | None, dialect: str) -> str:
     if node is None:
         return ""
     text = node.sql(dialect=dialect or None)
@@ -106,16 +114,15 @@ class _Analyzer:
         self.index = index
         self.dialect = ctx.dialect
 
-    def diag(self, res: StatementResult, code: str, message: str, severity: str = "warning") -> None:
-        sev = "error" if severity == "error" else ("info" if severity == "info" else "warning")
-        res.diagnostics.append(Diagnostic(code, message, sev, None, self.index))
+    def diag(self, res: StatementResult, code: str, message: str, severity: Severity = "warning") -> None:
+        res.diagnostics.append(Diagnostic(code, message, severity, None, self.index))
 
     def name(self, table: exp.Table) -> str:
         return self.ctx.name_of(table)
 
     # ----------------------------------------------------------------- queries
     def query(
-        self, query: exp.Expression, res: StatementResult
+        self, query: exp.Expr, res: StatementResult
     ) -> tuple[QueryResolver, Scope, list[Output]] | None:
         while isinstance(query, exp.Subquery) and isinstance(query.this, exp.Query):
             query = query.this
@@ -134,7 +141,7 @@ class _Analyzer:
         return got
 
     def _resolve(
-        self, query: exp.Expression, res: StatementResult
+        self, query: exp.Expr, res: StatementResult
     ) -> tuple[QueryResolver, Scope, list[Output]] | None:
         root = build_scope(query)
         if root is None:
@@ -198,7 +205,9 @@ class _Analyzer:
             conf = 1.0 if len(self.ctx.schema) else 0.9
             if o.star:
                 conf = 0.5
-            res.column_edges.append(ColumnEdge(tgt, srcs, "direct", _expr_text(o.expression, self.dialect), conf))
+            res.column_edges.append(
+                ColumnEdge(tgt, srcs, "direct", _expr_text(o.expression, self.dialect), conf)
+            )
             ind = indirect | o.window
             if ind:
                 res.column_edges.append(ColumnEdge(tgt, tuple(sorted(ind)), "indirect", "", conf))
@@ -206,11 +215,12 @@ class _Analyzer:
         return written
 
     # ----------------------------------------------------------------- kinds
-    def run(self, stmt: exp.Expression) -> StatementResult:
+    def run(self, stmt: exp.Expr) -> StatementResult:
         if isinstance(stmt, (exp.Select, exp.SetOperation)):
             return self.select(stmt)
         if isinstance(stmt, exp.Subquery):
-            return self.select(stmt.unnest()) if isinstance(stmt.unnest(), exp.Query) else self.other(stmt)
+            inner = stmt.unnest()
+            return self.select(inner) if isinstance(inner, exp.Query) else self.other(stmt)
         if isinstance(stmt, exp.Insert):
             return self.insert(stmt)
         if isinstance(stmt, exp.Create):
@@ -258,7 +268,7 @@ class _Analyzer:
             return self.command(stmt)
         return self.other(stmt)
 
-    def other(self, stmt: exp.Expression) -> StatementResult:
+    def other(self, stmt: exp.Expr) -> StatementResult:
         kind = type(stmt).__name__.lower()
         res = StatementResult(kind)
         if isinstance(
@@ -281,7 +291,7 @@ class _Analyzer:
         return res
 
     def select(self, stmt: exp.Query) -> StatementResult:
-        first: exp.Expression = stmt
+        first: exp.Expr = stmt
         while isinstance(first, exp.SetOperation):
             first = first.this
         into = first.args.get("into") if isinstance(first, exp.Select) else None
@@ -314,7 +324,7 @@ class _Analyzer:
             if t in self.ctx.temp_tables or t.startswith(("#", "@")):
                 _add(res.temporary_tables, t)
 
-    def _attach_with(self, stmt: exp.Expression, query: exp.Expression) -> exp.Expression:
+    def _attach_with(self, stmt: exp.Expr, query: exp.Expr) -> exp.Expr:
         w = stmt.args.get("with_")
         if isinstance(w, exp.With) and isinstance(query, exp.Query) and not query.args.get("with_"):
             query = query.copy()
@@ -448,9 +458,7 @@ class _Analyzer:
                         col_defs = [ColumnDef(c, i + 1) for i, c in enumerate(written)]
                     self.ctx.schema.add(tgt, written)
         elif declared:
-            self.ctx.schema.add(
-                tgt, declared, {c.name: c.data_type for c in col_defs}
-            )
+            self.ctx.schema.add(tgt, declared, {c.name: c.data_type for c in col_defs})
         res.objects.append(
             ObjectDefinition(
                 tgt,
@@ -465,11 +473,11 @@ class _Analyzer:
 
     def _synth(
         self,
-        from_: exp.Expression | None,
-        joins: list[exp.Expression],
-        where: exp.Expression | None,
-        projections: list[exp.Expression],
-        with_: exp.Expression | None,
+        from_: exp.Expr | None,
+        joins: Sequence[exp.Expr],
+        where: exp.Expr | None,
+        projections: list[exp.Expr],
+        with_: exp.Expr | None,
     ) -> exp.Select:
         sel = exp.Select(expressions=[exp.alias_(p.copy(), f"_p{i}") for i, p in enumerate(projections)])
         if not projections:
@@ -484,7 +492,7 @@ class _Analyzer:
             sel.set("with_", with_.copy())
         return sel
 
-    def _target_of(self, table: exp.Expression, from_tables: list[exp.Table]) -> str:
+    def _target_of(self, table: exp.Expr, from_tables: list[exp.Table]) -> str:
         """An UPDATE/DELETE target may name an alias of a FROM table (T-SQL)."""
         if not isinstance(table, exp.Table):
             return ""
@@ -499,7 +507,7 @@ class _Analyzer:
         target = stmt.this
         from_ = stmt.args.get("from_")
         from_node = from_.this if isinstance(from_, exp.From) else None
-        joins: list[exp.Expression] = []
+        joins: list[exp.Expr] = []
         from_tables: list[exp.Table] = []
         if from_node is not None:
             from_tables = list(from_node.find_all(exp.Table)) if isinstance(from_node, exp.Table) else []
@@ -515,7 +523,7 @@ class _Analyzer:
         if from_node is not None:
             target_in_from = any(self.name(t) == tgt for t in from_tables)
             if target_in_from:
-                base_from: exp.Expression | None = from_node
+                base_from: exp.Expr | None = from_node
             else:
                 base_from = base
                 joins.append(exp.Join(this=from_node.copy(), kind="CROSS"))
@@ -523,7 +531,7 @@ class _Analyzer:
             base_from = base
         joins = tjoins + joins
         targets: list[str] = []
-        values: list[exp.Expression] = []
+        values: list[exp.Expr] = []
         for eq in stmt.expressions:
             if isinstance(eq, exp.EQ):
                 col = eq.this
@@ -545,7 +553,15 @@ class _Analyzer:
             indirect = resolver.indirect(root)
             for col, o in zip(targets, outs, strict=False):
                 res.column_edges.append(
-                    ColumnEdge(f"{tgt}.{col}", tuple(sorted(o.sources)), "direct", _expr_text(o.expression.this if isinstance(o.expression, exp.Alias) else o.expression, self.dialect))
+                    ColumnEdge(
+                        f"{tgt}.{col}",
+                        tuple(sorted(o.sources)),
+                        "direct",
+                        _expr_text(
+                            o.expression.this if isinstance(o.expression, exp.Alias) else o.expression,
+                            self.dialect,
+                        ),
+                    )
                 )
                 if indirect:
                     res.column_edges.append(ColumnEdge(f"{tgt}.{col}", tuple(sorted(indirect)), "indirect"))
@@ -581,11 +597,11 @@ class _Analyzer:
         _add(res.target_tables, tgt)
         using = stmt.args.get("using")
         on = stmt.args.get("on")
-        branches: list[tuple[str, list[str], list[exp.Expression]]] = []
+        branches: list[tuple[str, list[str], list[exp.Expr]]] = []
         whens = stmt.args.get("whens")
         for w in whens.expressions if isinstance(whens, exp.Whens) else []:
             then = w.args.get("then")
-            label = ("WHEN MATCHED" if w.args.get("matched") else "WHEN NOT MATCHED")
+            label = "WHEN MATCHED" if w.args.get("matched") else "WHEN NOT MATCHED"
             if isinstance(then, exp.Update):
                 cols = [eq.this.name for eq in then.expressions if isinstance(eq, exp.EQ)]
                 vals = [eq.expression for eq in then.expressions if isinstance(eq, exp.EQ)]
@@ -605,9 +621,11 @@ class _Analyzer:
                 branches.append((label + " INSERT", cols, vals))
         values = [v for _, _, vs in branches for v in vs]
         joins = []
-        if isinstance(using, exp.Expression):
-            joins.append(exp.Join(this=using.copy(), on=on.copy() if isinstance(on, exp.Expression) else None))
-        sel = self._synth(target if isinstance(target, exp.Table) else None, joins, None, values, stmt.args.get("with_"))
+        if isinstance(using, exp.Expr):
+            joins.append(exp.Join(this=using.copy(), on=on.copy() if isinstance(on, exp.Expr) else None))
+        sel = self._synth(
+            target if isinstance(target, exp.Table) else None, joins, None, values, stmt.args.get("with_")
+        )
         got = self.query(sel, res)
         res.source_tables = [t for t in res.source_tables if t != tgt]
         if got:
@@ -633,8 +651,8 @@ class _Analyzer:
         return res
 
     @staticmethod
-    def _alias_of(node: exp.Expression | None) -> str:
-        if isinstance(node, exp.Expression):
+    def _alias_of(node: exp.Expr | None) -> str:
+        if isinstance(node, exp.Expr):
             return node.alias_or_name
         return ""
 
@@ -710,7 +728,7 @@ class _Analyzer:
             if isinstance(kind, exp.Schema):
                 names = item.this if isinstance(item.this, list) else [item.this]
                 for n in names:
-                    if isinstance(n, exp.Expression):
+                    if isinstance(n, exp.Expr):
                         name = "@" + n.name
                         cols = [c.name for c in kind.expressions if isinstance(c, exp.ColumnDef)]
                         self.ctx.schema.add(name, cols)
@@ -735,7 +753,9 @@ class _Analyzer:
 
     def command(self, stmt: exp.Command) -> StatementResult:
         word = str(stmt.this or "").upper()
-        body = stmt.expression.name if isinstance(stmt.expression, exp.Literal) else str(stmt.expression or "")
+        body = (
+            stmt.expression.name if isinstance(stmt.expression, exp.Literal) else str(stmt.expression or "")
+        )
         if word == "UNLOAD":
             m = self._UNLOAD.match(body)
             res = StatementResult("unload")
@@ -779,6 +799,6 @@ class _Analyzer:
         return res
 
 
-def analyze_statement(stmt: exp.Expression, ctx: Context, index: int) -> StatementResult:
+def analyze_statement(stmt: exp.Expr, ctx: Context, index: int) -> StatementResult:
     """Lineage of one parsed, identifier-normalised statement."""
     return _Analyzer(ctx, index).run(stmt)
