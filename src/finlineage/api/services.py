@@ -13,3 +13,9 @@ from fastapi import FastAPI
 
 STARTERS: list[Callable[[FastAPI, Any], AbstractAsyncContextManager[None]]] = []
 ROUTERS: list[Callable[[FastAPI], None]] = []
+
+# issue #5: event hub, dashboard WebSocket, activity log, admin restart
+from finlineage import realtime as _realtime  # noqa: E402
+
+STARTERS.append(_realtime.starter)
+ROUTERS.append(_realtime.register)
