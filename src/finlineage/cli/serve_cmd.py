@@ -35,6 +35,13 @@ def serve(
     if insecure and settings.auth == "off":
         os.environ["FINLINEAGE_AUTH"] = "off"
     settings.ensure_dirs()
+    # POST /admin/restart signals this process (whichever worker took the request), leaves a
+    # marker, and uvicorn shuts down gracefully; then we exit 0 for a supervisor or re-exec.
+    from finlineage.realtime import lifecycle
+
+    os.environ[lifecycle.SERVE_PID_ENV] = str(os.getpid())
+    lifecycle.clear_restart_marker(settings)
+    lifecycle.install_restart_signal_guard(settings)
     uvicorn.run(
         "finlineage.api.asgi:create_from_env",
         factory=True,
@@ -45,7 +52,14 @@ def serve(
         proxy_headers=True,
         forwarded_allow_ips="127.0.0.1",
         timeout_graceful_shutdown=int(settings.restart_grace_s),
+        ws_ping_interval=settings.websocket_ping_interval_s,
+        ws_ping_timeout=settings.websocket_ping_interval_s,
     )
+    if lifecycle.consume_restart_marker(settings) is not None:
+        if lifecycle.restart_action(settings) == "exit":
+            typer.echo("restart requested: exiting 0 for the supervisor to start a fresh process", err=True)
+            raise typer.Exit(0)
+        lifecycle.reexec()
 
 
 def register(app: typer.Typer) -> None:

@@ -79,6 +79,20 @@ def restart_action(settings: Settings, environ: dict[str, str] | None = None) ->
     return "reexec"
 
 
+def install_restart_signal_guard(settings: Settings) -> None:
+    """uvicorn re-raises the SIGTERM it handled once it has shut down; when that SIGTERM was a
+    restart request, swallow it so `finlineage serve` can exit 0 or re-exec. Any other SIGTERM
+    keeps its default meaning."""
+
+    def _on_sigterm(signum: int, _frame: object) -> None:
+        if restart_marker(settings).exists():
+            return
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+    signal.signal(signal.SIGTERM, _on_sigterm)
+
+
 def reexec() -> None:
     """Replace this process with a fresh copy of the same command line (same pid, new everything)."""
     argv = [sys.executable, *sys.orig_argv[1:]]
