@@ -26,7 +26,10 @@ def _edges_json(edges: Any, kind: str = "direct") -> list[dict[str, Any]]:
 
 def result_to_answer(result: Any) -> dict[str, Any]:
     """The scorer/batch answer: rolled-up flat fields plus the per-statement breakdown."""
+    from finlineage.lineage.rollup import apply_renames
+
     r = result.rollup
+    statements = apply_renames(result.statements)
     answer: dict[str, Any] = {
         "dialect": result.dialect,
         "source_tables": [t for t in r.source_tables if not _is_path(t, result)],
@@ -45,7 +48,7 @@ def result_to_answer(result: Any) -> dict[str, Any]:
                 "line_start": s.line_start,
                 "line_end": s.line_end,
             }
-            for s in result.statements
+            for s in statements
         ],
         "diagnostics": [
             {"code": d.code, "message": d.message, "statement": d.statement_index}

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import signal
-import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from types import FrameType
 
 import sqlglot
@@ -32,7 +32,6 @@ MAX_INPUT_CHARS = 20_000_000
 MAX_STATEMENT_CHARS = 2_000_000
 """Larger single statements are skipped with a `too_large` diagnostic."""
 STATEMENT_TIMEOUT_S = 5.0
-_MIN_RECURSION = 20_000
 
 
 class _StatementTimeout(Exception):
@@ -60,18 +59,6 @@ def _time_limit(seconds: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-
-
-@contextmanager
-def _recursion_limit(limit: int) -> Iterator[None]:
-    old = sys.getrecursionlimit()
-    if old < limit:
-        sys.setrecursionlimit(limit)
-    try:
-        yield
-    finally:
-        if old < limit:
-            sys.setrecursionlimit(old)
 
 
 def _split(
@@ -157,53 +144,50 @@ def extract(
         lateral_alias=lateral_alias,
     )
 
-    with _recursion_limit(_MIN_RECURSION):
-        segments, routines, split_diags = _split(sql, d)
-        diagnostics.extend(split_diags)
-        statements: list[StatementLineage] = []
-        objects: list[ObjectDefinition] = list(routines)
-        for text, line_start, line_end, process, calls in segments:
-            if not text.strip():
-                if calls:
-                    statements.append(
-                        StatementLineage(
-                            index=len(statements),
-                            type="call",
-                            line_start=line_start,
-                            line_end=line_end,
-                            process=process,
-                            calls=calls,
-                        )
-                    )
-                continue
-            for res, (ls, le), stmt_text in _analyze_segment(
-                text, ctx, len(statements), line_start, line_end, statement_timeout
-            ):
-                objects.extend(res.objects)
+    segments, routines, split_diags = _split(sql, d)
+    diagnostics.extend(split_diags)
+    statements: list[StatementLineage] = []
+    objects: list[ObjectDefinition] = list(routines)
+    for text, line_start, line_end, process, calls in segments:
+        if not text.strip():
+            if calls:
                 statements.append(
                     StatementLineage(
                         index=len(statements),
-                        type=res.type,
-                        source_tables=tuple(res.source_tables),
-                        target_tables=tuple(res.target_tables),
-                        column_edges=tuple(res.column_edges),
-                        line_start=ls,
-                        line_end=le,
-                        sql=stmt_text,
+                        type="call",
+                        line_start=line_start,
+                        line_end=line_end,
                         process=process,
                         calls=calls,
-                        source_paths=tuple(res.source_paths),
-                        target_paths=tuple(res.target_paths),
-                        temporary_tables=tuple(res.temporary_tables),
-                        renames=tuple(res.renames),
-                        diagnostics=tuple(
-                            Diagnostic(x.code, x.message, x.severity, x.line or ls, len(statements))
-                            for x in res.diagnostics
-                        ),
                     )
                 )
-    for obj in objects:
-        _ = obj
+            continue
+        for res, (ls, le), stmt_text in _analyze_segment(
+            text, ctx, len(statements), line_start, line_end, statement_timeout
+        ):
+            objects.extend(replace(o, line_start=ls, line_end=le) for o in res.objects)
+            statements.append(
+                StatementLineage(
+                    index=len(statements),
+                    type=res.type,
+                    source_tables=tuple(res.source_tables),
+                    target_tables=tuple(res.target_tables),
+                    column_edges=tuple(res.column_edges),
+                    line_start=ls,
+                    line_end=le,
+                    sql=stmt_text,
+                    process=process,
+                    calls=calls,
+                    source_paths=tuple(res.source_paths),
+                    target_paths=tuple(res.target_paths),
+                    temporary_tables=tuple(res.temporary_tables),
+                    renames=tuple(res.renames),
+                    diagnostics=tuple(
+                        Diagnostic(x.code, x.message, x.severity, x.line or ls, len(statements))
+                        for x in res.diagnostics
+                    ),
+                )
+            )
     return LineageResult(
         dialect=d,
         statements=tuple(statements),
@@ -292,7 +276,7 @@ _PARSE_FALLBACKS: dict[str, tuple[str, ...]] = {
     "mysql": ("singlestore", "doris"),
     "teradata": ("",),
     "exasol": ("",),
-    "": ("postgres", "mysql", "spark"),
+    "": ("postgres", "tsql", "mysql", "spark", "snowflake", "bigquery"),
 }
 _PARSE_ERRORS = (SqlglotError, ValueError, TypeError, KeyError, IndexError, AttributeError)
 

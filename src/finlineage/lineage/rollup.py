@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from finlineage.lineage.model import ColumnEdge, EdgeKind, ScriptLineage, StatementLineage
 
-__all__ = ["is_temporary_name", "rollup"]
+__all__ = ["apply_renames", "is_temporary_name", "rollup"]
 
 
 def is_temporary_name(name: str) -> bool:
@@ -21,8 +22,43 @@ def _table_of(column: str, tables: Iterable[str]) -> str:
     return best or (column.rsplit(".", 1)[0] if "." in column else "")
 
 
+def _rename_column(col: str, mapping: dict[str, str]) -> str:
+    table = _table_of(col, mapping)
+    return mapping[table] + col[len(table) :] if table in mapping else col
+
+
+def apply_renames(statements: Sequence[StatementLineage]) -> list[StatementLineage]:
+    """Statements with tables named by their final name: a later RENAME (old -> new) renames the
+    table in the statements before it, so script lineage ends at the table that survives."""
+    if not any(st.renames for st in statements):
+        return list(statements)
+    mapping: dict[str, str] = {}
+    out: list[StatementLineage] = []
+    for st in reversed(statements):
+        if mapping:
+            st = replace(
+                st,
+                source_tables=tuple(mapping.get(t, t) for t in st.source_tables),
+                target_tables=tuple(mapping.get(t, t) for t in st.target_tables),
+                column_edges=tuple(
+                    replace(
+                        e,
+                        target=_rename_column(e.target, mapping),
+                        sources=tuple(_rename_column(x, mapping) for x in e.sources),
+                    )
+                    for e in st.column_edges
+                ),
+            )
+        out.append(st)
+        for old, new in st.renames:
+            mapping[old] = mapping.get(new, new)
+    out.reverse()
+    return out
+
+
 def rollup(statements: Sequence[StatementLineage], temp_tables: Iterable[str] = ()) -> ScriptLineage:
     """Collapse temporary tables and tables written then read later into end-to-end lineage."""
+    statements = apply_renames(statements)
     temps = set(temp_tables)
     for st in statements:
         temps.update(st.temporary_tables)

@@ -415,7 +415,7 @@ class _Analyzer:
         materialized = isinstance(props, exp.Properties) and any(
             isinstance(p, exp.MaterializedProperty) for p in props.expressions
         )
-        is_temp = _is_temp_create(stmt) or tgt.startswith("#")
+        is_temp = _is_temp_create(stmt) or tgt.startswith(("#", "@"))
         okind2: ObjectKind
         if kind == "VIEW":
             okind2 = "materialized_view" if materialized else "view"
