@@ -276,17 +276,17 @@ def load_index(session: Session, project_id: int, fp: tuple[Any, ...] | None = N
             g.by_schema[o.schema.lower()].append(o.id)
             g.by_canonical.setdefault(f"{o.schema}.{o.name}".lower(), o.id)
     file_ids = {o.file_id for o in g.objects.values() if o.file_id is not None}
-    for r in session.execute(
+    for rc in session.execute(
         select(ColumnModel.id, ColumnModel.object_id, ColumnModel.name, ColumnModel.data_type)
         .join(CatalogObject, CatalogObject.id == ColumnModel.object_id)
         .where(CatalogObject.project_id == project_id)
     ):
-        c = ColInfo(int(r[0]), int(r[1]), r[2], r[3])
+        c = ColInfo(int(rc[0]), int(rc[1]), str(rc[2]), rc[3])
         g.columns[c.id] = c
         g.cols_by_object[c.object_id].append(c.id)
         g.cols_by_name[c.name.lower()].append(c.id)
         g.col_by_object_name[(c.object_id, c.name.lower())] = c.id
-    for r in session.execute(
+    for rt in session.execute(
         select(
             TableEdge.id,
             TableEdge.source_object_id,
@@ -298,7 +298,7 @@ def load_index(session: Session, project_id: int, fp: tuple[Any, ...] | None = N
             TableEdge.kind,
         ).where(TableEdge.project_id == project_id, TableEdge.status != "rejected")
     ):
-        te = TabEdge(int(r[0]), int(r[1]), int(r[2]), r[3], r[4], r[5], r[6], r[7])
+        te = TabEdge(int(rt[0]), int(rt[1]), int(rt[2]), rt[3], rt[4], rt[5], rt[6], str(rt[7]))
         g.table_edges[te.id] = te
         g.t_up[te.target].append(te)
         g.t_down[te.source].append(te)
@@ -306,7 +306,7 @@ def load_index(session: Session, project_id: int, fp: tuple[Any, ...] | None = N
             g.t_by_process[te.process].append(te)
         if te.file_id is not None:
             file_ids.add(te.file_id)
-    for r in session.execute(
+    for re_ in session.execute(
         select(
             ColumnEdge.id,
             ColumnEdge.source_column_id,
@@ -319,7 +319,9 @@ def load_index(session: Session, project_id: int, fp: tuple[Any, ...] | None = N
             ColumnEdge.kind,
         ).where(ColumnEdge.project_id == project_id, ColumnEdge.status != "rejected")
     ):
-        ce = ColEdge(int(r[0]), int(r[1]), int(r[2]), r[3], r[4], r[5], r[6], r[7], r[8])
+        ce = ColEdge(
+            int(re_[0]), int(re_[1]), int(re_[2]), re_[3], re_[4], re_[5], re_[6], re_[7], str(re_[8])
+        )
         g.column_edges[ce.id] = ce
         g.c_up[ce.target].append(ce)
         g.c_down[ce.source].append(ce)

@@ -126,11 +126,12 @@ def classify(question: str) -> list[str]:
             hits.append(name)
     # "what feeds X at column level" is column lineage, not upstream; "how is X calculated"
     # beats "derived from" cues; both are already first by INTENTS order.
-    if "upstream" in hits and "impact" in hits:
-        # "what depends on X" vs "what does X depend on": the object after the verb decides,
-        # resolved by the engine's entity order; keep impact first only for clear impact cues.
-        if re.search(
-            r"\b(come[s]? from|upstream|origin|source[sd]?\b|fed by|derived from)", q
-        ) and not re.search(r"\b(break|impact|affect|downstream|who uses|what uses|if .* chang)", q):
-            hits.remove("impact")
+    # keep impact first only for clear impact cues
+    if (
+        "upstream" in hits
+        and "impact" in hits
+        and re.search(r"\b(come[s]? from|upstream|origin|source[sd]?\b|fed by|derived from)", q)
+        and not re.search(r"\b(break|impact|affect|downstream|who uses|what uses|if .* chang)", q)
+    ):
+        hits.remove("impact")
     return hits
