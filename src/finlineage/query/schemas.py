@@ -234,6 +234,8 @@ class EdgeOut(BaseModel):
 class SearchHit(BaseModel):
     node: NodeOut
     score: float
+    """Higher is better; comparable within one match kind only."""
+    match: Literal["fts", "fuzzy", "substring"] = "fts"
     matched: list[str] = Field(default_factory=list)
     """Which fields matched: name, column, definition."""
     columns: list[str] = Field(default_factory=list)
