@@ -20,6 +20,12 @@ from finlineage import realtime as _realtime  # noqa: E402
 STARTERS.append(_realtime.starter)
 ROUTERS.append(_realtime.register)
 
+# issue #6: chat (offline engine, hybrid retrieval, optional LLM)
+from finlineage.api.routers import chat as _chat  # noqa: E402
+
+STARTERS.append(_chat.start_chat)
+ROUTERS.append(_chat.include)
+
 # issue #4 (serve): projects, lineage graph, search, files, export, config
 from finlineage.api.routers import lineage as _lineage  # noqa: E402
 
