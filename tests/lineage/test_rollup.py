@@ -72,3 +72,26 @@ def test_rename_after_load_targets_final_name() -> None:
     )
     assert res.rollup.target_tables == ("trades",)
     assert res.rollup.source_tables == ("trades_stage",)
+
+
+def test_routine_body_is_one_process_unit() -> None:
+    res = extract(
+        "CREATE PROCEDURE load_risk() AS BEGIN "
+        "INSERT INTO stage_pos (acct) SELECT acct FROM positions; "
+        "INSERT INTO risk_out (acct) SELECT acct FROM stage_pos; END",
+        "tsql",
+    )
+    assert all(s.process == "load_risk" for s in res.statements if s.target_tables)
+    # the procedure reads and writes stage_pos itself: it is an input and an output of the process
+    assert set(res.rollup.source_tables) == {"positions", "stage_pos"}
+    assert set(res.rollup.target_tables) == {"stage_pos", "risk_out"}
+
+
+def test_vertica_partition_meta_function_moves_data() -> None:
+    res = extract(
+        "SELECT SWAP_PARTITIONS_BETWEEN_TABLES('stage.fills', '2024-01', '2024-02', 'mart.fills')", ""
+    )
+    st = res.statements[0]
+    assert st.type == "partition_move"
+    assert st.source_tables == ("stage.fills",)
+    assert st.target_tables == ("mart.fills",)

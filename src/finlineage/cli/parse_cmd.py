@@ -26,10 +26,10 @@ def _edges_json(edges: Any, kind: str = "direct") -> list[dict[str, Any]]:
 
 def result_to_answer(result: Any) -> dict[str, Any]:
     """The scorer/batch answer: rolled-up flat fields plus the per-statement breakdown."""
-    from finlineage.lineage.rollup import apply_renames
+    from finlineage.lineage.rollup import apply_renames, process_units
 
     r = result.rollup
-    statements = apply_renames(result.statements)
+    statements = process_units(apply_renames(result.statements))
     answer: dict[str, Any] = {
         "dialect": result.dialect,
         "source_tables": [t for t in r.source_tables if not _is_path(t, result)],

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from finlineage.lineage.model import ColumnEdge, EdgeKind, ScriptLineage, StatementLineage
 
-__all__ = ["apply_renames", "is_temporary_name", "rollup"]
+__all__ = ["apply_renames", "is_temporary_name", "process_units", "rollup"]
 
 
 def is_temporary_name(name: str) -> bool:
@@ -56,9 +56,40 @@ def apply_renames(statements: Sequence[StatementLineage]) -> list[StatementLinea
     return out
 
 
+def _merged(tables: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(tables))
+
+
+def process_units(statements: Sequence[StatementLineage]) -> list[StatementLineage]:
+    """Consecutive statements of one routine merged into one unit: a procedure/function body is
+    one process whose inputs are everything it reads and outputs everything it writes (it runs
+    when called, not as part of the script's own sequence)."""
+    units: list[StatementLineage] = []
+    for st in statements:
+        prev = units[-1] if units else None
+        if st.process and prev is not None and prev.process == st.process:
+            units[-1] = replace(
+                prev,
+                type="routine",
+                source_tables=_merged((*prev.source_tables, *st.source_tables)),
+                target_tables=_merged((*prev.target_tables, *st.target_tables)),
+                source_paths=_merged((*prev.source_paths, *st.source_paths)),
+                target_paths=_merged((*prev.target_paths, *st.target_paths)),
+                temporary_tables=_merged((*prev.temporary_tables, *st.temporary_tables)),
+                column_edges=prev.column_edges + st.column_edges,
+                calls=_merged((*prev.calls, *st.calls)),
+                diagnostics=prev.diagnostics + st.diagnostics,
+                renames=prev.renames + st.renames,
+                line_end=max(prev.line_end, st.line_end),
+            )
+        else:
+            units.append(st)
+    return units
+
+
 def rollup(statements: Sequence[StatementLineage], temp_tables: Iterable[str] = ()) -> ScriptLineage:
     """Collapse temporary tables and tables written then read later into end-to-end lineage."""
-    statements = apply_renames(statements)
+    statements = process_units(apply_renames(statements))
     temps = set(temp_tables)
     for st in statements:
         temps.update(st.temporary_tables)

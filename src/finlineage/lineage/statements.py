@@ -31,6 +31,11 @@ _FILE_FORMATS = frozenset(
 )
 
 
+_PARTITION_MOVERS = frozenset(
+    {"swap_partitions_between_tables", "move_partitions_to_table", "copy_partitions_to_table"}
+)
+
+
 def _dedupe_aliases(query: exp.Expr) -> bool:
     """Give unaliased derived tables and clashing table names distinct aliases.
 
@@ -312,12 +317,34 @@ class _Analyzer:
                     self.ctx.schema.add(tgt, cols)
             self._mark_temp(res)
             return res
+        moved = self._partition_move(stmt)
+        if moved is not None:
+            return moved
         res = StatementResult("select")
         got = self.query(stmt, res)
         if got:
             self.edges_into(res, "", None, *got)
         self._mark_temp(res)
         return res
+
+    def _partition_move(self, stmt: exp.Query) -> StatementResult | None:
+        """Vertica's partition meta-functions move data from their first table to their last:
+        SELECT SWAP_PARTITIONS_BETWEEN_TABLES('src', lo, hi, 'dst') (also MOVE_/COPY_PARTITIONS_TO_TABLE)."""
+        if not isinstance(stmt, exp.Select) or stmt.args.get("from_"):
+            return None
+        for proj in stmt.expressions:
+            fn = proj.this if isinstance(proj, exp.Alias) else proj
+            if not isinstance(fn, exp.Anonymous) or fn.name.lower() not in _PARTITION_MOVERS:
+                continue
+            args = fn.expressions
+            if len(args) >= 4 and isinstance(args[0], exp.Literal) and isinstance(args[-1], exp.Literal):
+                res = StatementResult("partition_move")
+                src = exp.to_table(args[0].name, dialect=self.dialect or None)
+                dst = exp.to_table(args[-1].name, dialect=self.dialect or None)
+                _add(res.source_tables, self.name(src))
+                _add(res.target_tables, self.name(dst))
+                return res
+        return None
 
     def _mark_temp(self, res: StatementResult) -> None:
         for t in (*res.source_tables, *res.target_tables):
