@@ -13,12 +13,12 @@ from fastapi.middleware.cors import CORSMiddleware
 from finlineage import __version__
 from finlineage.api.context import AppContext
 from finlineage.api.errors import install_error_handlers
+from finlineage.api.keys import KeyService
 from finlineage.api.metrics import Metrics
 from finlineage.api.middleware import RequestContextMiddleware, RequestObserver
 from finlineage.api.routers import system
 from finlineage.settings import Settings
 from finlineage.store import db as store_db
-from finlineage.store.repositories import ApiKeyRepository
 
 log = logging.getLogger("finlineage.api")
 
@@ -50,7 +50,7 @@ def create_app(
             sessions=sessions,
             metrics=metrics,
             auth_enabled=settings.auth_enabled(serving_host),
-            keys=ApiKeyRepository(sessions),
+            keys=KeyService(sessions),
         )
         app.state.ctx = ctx
         app.state.request_observers = observers

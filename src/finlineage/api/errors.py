@@ -35,8 +35,8 @@ def request_id_of(request: Request) -> str:
 
 def envelope(request: Request, status: int, code: str, message: str, details: Any = None) -> JSONResponse:
     body = {"error": code, "message": message, "request_id": request_id_of(request), "details": details}
-    headers = {"X-Request-ID": body["request_id"]} if body["request_id"] else None
-    return JSONResponse(body, status_code=status, headers=headers)
+    # X-Request-ID itself is set on every response by RequestContextMiddleware.
+    return JSONResponse(body, status_code=status)
 
 
 def _code_for(status: int) -> str:

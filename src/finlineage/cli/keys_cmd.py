@@ -11,22 +11,21 @@ from rich.table import Table
 from finlineage.settings import Settings
 
 if TYPE_CHECKING:
-    from finlineage.store.repositories import ApiKeyRepository
+    from sqlalchemy.orm import Session, sessionmaker
 
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 ROLES = ("viewer", "editor", "admin")
 
 
-def _repo() -> ApiKeyRepository:
+def _sessions() -> sessionmaker[Session]:
     # Imported lazily so `finlineage parse` never pays for the store.
     from finlineage.store import db as store_db
-    from finlineage.store.repositories import ApiKeyRepository
 
     settings = Settings()
     settings.ensure_dirs()
     url = settings.effective_database_url
     store_db.migrate(url)
-    return ApiKeyRepository(store_db.session_factory(store_db.create_engine_for(url)))
+    return store_db.session_factory(store_db.create_engine_for(url))
 
 
 @keys_app.command("create")
@@ -38,7 +37,14 @@ def create(
     if role not in ROLES:
         typer.echo(f"unknown role {role!r}; choose one of {', '.join(ROLES)}", err=True)
         raise typer.Exit(2)
-    plaintext, record = _repo().create(name=name, role=role)
+    from finlineage.store import repositories as repo
+
+    with _sessions()() as session:
+        if repo.get_api_key_by_name(session, name) is not None:
+            typer.echo(f"a key named {name!r} already exists; revoke it or pick another name", err=True)
+            raise typer.Exit(2)
+        record, plaintext = repo.create_api_key(session, name=name, role=role)
+        session.commit()
     typer.echo(plaintext)
     typer.echo(f"created key {record.prefix}… for {name} ({role}); it is shown only once", err=True)
 
@@ -47,7 +53,11 @@ def create(
 def list_keys() -> None:
     """List keys (never their secret)."""
     table = Table("id", "name", "role", "prefix", "created", "last used", "revoked")
-    for key in _repo().list():
+    from finlineage.store import repositories as repo
+
+    with _sessions()() as session:
+        keys = repo.list_api_keys(session, include_revoked=True)
+    for key in keys:
         table.add_row(str(key.id), key.name, key.role, key.prefix, str(key.created_at),
                       str(key.last_used_at or ""), "yes" if key.revoked else "")
     Console().print(table)
@@ -56,7 +66,12 @@ def list_keys() -> None:
 @keys_app.command("revoke")
 def revoke(key_id: int = typer.Argument(..., help="The key's id from `keys list`.")) -> None:
     """Revoke a key."""
-    if not _repo().revoke(key_id):
+    from finlineage.store import repositories as repo
+
+    with _sessions()() as session:
+        done = repo.revoke_api_key(session, key_id)
+        session.commit()
+    if not done:
         typer.echo(f"no key with id {key_id}", err=True)
         raise typer.Exit(1)
     typer.echo(f"revoked key {key_id}")
