@@ -166,7 +166,7 @@ _KIND: dict[str, str] = {}
 
 @lru_cache(maxsize=64)
 def _lexer(name: str, delim: str) -> re.Pattern[str]:
-    skip = [r"\s+", r"--[^\n]*", r"/\*[\s\S]*?(?:\*/|\Z)"]
+    skip = [r"\s++", r"--[^\n]*+", r"/\*[\s\S]*?(?:\*/|\Z)"]
     if name in _HASH_COMMENT_D:
         skip.append(r"\#[^\n]*")
     if name == "snowflake":
@@ -174,6 +174,8 @@ def _lexer(name: str, delim: str) -> re.Pattern[str]:
     alts: list[str] = []
     if delim and delim != ";":
         alts.append(rf"(?P<h>{re.escape(delim)})")
+    # words first (the most frequent token), unless a string prefix such as N' E' q' r""" follows
+    alts.append(r"(?![NnEeRrBbXxQqUu]{1,2}&?['\"])(?P<w>(?:[^\W\d]|[@#])[\w$#@]*+)")
     if name not in _TSQL_D and name != "oracle" and name not in _MYSQL_D:
         alts.append(r"(?P<d>\$(?P<tag>(?:[A-Za-z_]\w*)?)\$[\s\S]*?(?:\$(?P=tag)\$|\Z))")
     if name == "bigquery":
@@ -193,7 +195,7 @@ def _lexer(name: str, delim: str) -> re.Pattern[str]:
     alts.append(r"(?P<q1>`[^`]*(?:``[^`]*)*(?:`|\Z))")
     if name in _TSQL_D:
         alts.append(r"(?P<q2>\[[^\]]*(?:\]\][^\]]*)*(?:\]|\Z))")
-    alts.append(r"(?P<w>(?:[^\W\d]|[@#])[\w$#@]*)")
+    alts.append(r"(?P<w2>(?:[^\W\d]|[@#])[\w$#@]*+)")
     alts.append(r"(?P<n>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)")
     alts.append(r"(?P<semi>;)")
     alts.append(r"(?P<p>:=|::|[\s\S])")
@@ -203,6 +205,7 @@ def _lexer(name: str, delim: str) -> re.Pattern[str]:
 
 _GROUP_KIND = {
     "w": "W",
+    "w2": "W",
     "n": "N",
     "semi": ";",
     "p": "P",
@@ -262,7 +265,7 @@ def _lex(text: str, prof: _Profile, delim: str, pos: int, endpos: int, out: list
         e = m.end()
         if s < skip_until:
             continue
-        if g == "w":
+        if g == "w" or g == "w2":
             v = text[s:e].upper()
             if tsql and v == "GO" and _line_head_blank(text, s):
                 t = _GO_TAIL.match(text, e)
