@@ -6,11 +6,12 @@ from collections.abc import Callable
 
 import typer
 
-from finlineage.cli import ask_cmd, keys_cmd, parse_cmd, serve_cmd
+from finlineage.cli import ask_cmd, demo_cmd, keys_cmd, parse_cmd, serve_cmd
 
 REGISTRARS: list[Callable[[typer.Typer], None]] = [
     serve_cmd.register,
     keys_cmd.register,
     parse_cmd.register,
     ask_cmd.register,
+    demo_cmd.register,
 ]
