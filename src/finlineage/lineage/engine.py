@@ -53,7 +53,8 @@ def _time_limit(seconds: float) -> Iterator[None]:
     except (ValueError, OSError):
         yield
         return
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    # keep re-firing: an exception raised inside a GC callback or __del__ is swallowed
+    signal.setitimer(signal.ITIMER_REAL, seconds, 0.05)
     try:
         yield
     finally:

@@ -1,0 +1,112 @@
+"""`finlineage parse`: file/stdin mode, JSON and text output, the --batch JSON-lines protocol."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from finlineage.cli.main import app
+from finlineage.cli.parse_cmd import answer_request, run_batch
+
+runner = CliRunner()
+
+
+def test_parse_file_json(tmp_path: Path) -> None:
+    f = tmp_path / "load.sql"
+    f.write_text("INSERT INTO pnl SELECT desk, pnl FROM trades;")
+    result = runner.invoke(app, ["parse", str(f), "--dialect", "postgres"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["statements"][0]["target_tables"] == ["pnl"]
+
+
+def test_parse_text_format_with_schema(tmp_path: Path) -> None:
+    f = tmp_path / "load.sql"
+    f.write_text("INSERT INTO pnl SELECT * FROM trades;")
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps({"trades": {"desk": "text", "pnl": "numeric"}}))
+    result = runner.invoke(app, ["parse", str(f), "--schema", str(schema), "--format", "text"])
+    assert result.exit_code == 0, result.output
+    assert "pnl.desk" in result.stdout
+    assert "trades.desk" in result.stdout
+
+
+def test_parse_stdin() -> None:
+    result = runner.invoke(app, ["parse", "-"], input="SELECT a FROM b")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["statements"][0]["source_tables"] == ["b"]
+
+
+def test_unknown_dialect_exit_2() -> None:
+    result = runner.invoke(app, ["parse", "-", "--dialect", "cobol"], input="SELECT 1")
+    assert result.exit_code == 2
+    assert "unknown SQL dialect" in result.stderr
+
+
+def test_unreadable_file_exit_2(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["parse", str(tmp_path / "missing.sql")])
+    assert result.exit_code == 2
+    assert "cannot read" in result.stderr
+
+
+def test_batch_protocol_keeps_going_after_bad_lines() -> None:
+    lines = [
+        json.dumps({"sql": "INSERT INTO a SELECT x FROM b", "dialect": "ansi"}),
+        "not json",
+        json.dumps({"sql": "SELECT 1", "dialect": "klingon"}),
+        json.dumps({"dialect": "ansi"}),
+        "",
+        json.dumps({"sql": "SELECT y FROM c", "dialect": "sparksql", "sqlglot_dialect": "spark"}),
+    ]
+    out = io.StringIO()
+    run_batch(io.StringIO("\n".join(lines) + "\n"), out)
+    answers = [json.loads(x) for x in out.getvalue().splitlines()]
+    assert len(answers) == 5
+    assert answers[0]["column_lineage"] == [{"target": "a.x", "sources": ["b.x"]}]
+    assert answers[0]["statements"][0]["type"] == "insert"
+    assert all("error" in a for a in answers[1:4])
+    assert answers[4]["source_tables"] == ["c"]
+
+
+def test_batch_answer_flat_and_statements() -> None:
+    ans = answer_request(
+        {
+            "sql": "SELECT a INTO #t FROM src; INSERT INTO dst (a) SELECT a FROM #t;",
+            "dialect": "tsql",
+            "schema": None,
+        }
+    )
+    assert ans["source_tables"] == ["src"]
+    assert ans["target_tables"] == ["dst"]
+    assert ans["column_lineage"] == [{"target": "dst.a", "sources": ["src.a"]}]
+    assert [s["type"] for s in ans["statements"]] == ["insert", "insert"]
+
+
+def test_batch_lateral_alias_option() -> None:
+    req = {"sql": "INSERT INTO o SELECT a + b AS s, s * 2 AS d FROM t", "dialect": "ansi"}
+    plain = {e["target"]: e["sources"] for e in answer_request(req)["column_lineage"]}
+    assert plain["o.d"] == ["t.s"]
+    req["lateral_alias"] = True
+    lateral = {e["target"]: sorted(e["sources"]) for e in answer_request(req)["column_lineage"]}
+    assert lateral["o.d"] == ["t.a", "t.b"]
+
+
+def test_batch_subprocess_flushes_per_line() -> None:
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "finlineage"), "parse", "--batch"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(json.dumps({"sql": "SELECT x FROM y", "dialect": "ansi"}) + "\n")
+    proc.stdin.flush()
+    first = json.loads(proc.stdout.readline())  # answered before stdin closes
+    assert first["source_tables"] == ["y"]
+    proc.stdin.close()
+    assert proc.wait(timeout=30) == 0
