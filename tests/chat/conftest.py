@@ -14,6 +14,8 @@ from finlineage.lineage.model import ColumnDef
 from finlineage.store import db as store_db
 from finlineage.store import repositories as repo
 
+from .fake_llm import FakeLLM
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
@@ -254,3 +256,23 @@ def bank(database_url: str) -> Iterator[BankGraph]:
         yield BankGraph(database_url, sessions, pid, objs)
     finally:
         engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def fake_llm_server() -> Iterator[FakeLLM]:
+    server = FakeLLM()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def fake_llm(fake_llm_server: FakeLLM) -> Iterator[FakeLLM]:
+    fake_llm_server.requests.clear()
+    fake_llm_server.times.clear()
+    fake_llm_server.script([])
+    fake_llm_server.default = {"echo_evidence": True}
+    yield fake_llm_server
+    fake_llm_server.script([])
