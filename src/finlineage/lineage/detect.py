@@ -92,7 +92,7 @@ _RULES: dict[str, list[tuple[str, float, int]]] = {
         (r"\bVARIANT\b", 4, _I),
         (r"\bFLATTEN\s*\(", 4, _I),
         (r"\bCREATE\s+(?:OR\s+REPLACE\s+)?TRANSIENT\b", 6, _I),
-        (r"\bQUALIFY\b", 2, _I),
+        (r"\bQUALIFY\b", 3, _I),
         (r"\bCOPY\s+INTO\b", 2, _I),
         (r"(?:\bFROM|\bINTO|\bSTAGE|\bPUT\s+\S+)\s+@[~%]?[A-Za-z_]", 4, _I),
         (r"\b\w+:\w+(?:\.\w+)*::", 3, 0),
