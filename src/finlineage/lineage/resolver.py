@@ -97,7 +97,8 @@ class QueryResolver:
         self.root = root
         self.dialect = dialect
         self.schema = schema
-        self.name_of = name_of
+        self._name_of = name_of
+        self._names: dict[int, str] = {}
         self.lateral_alias = lateral_alias
         self.statement_index = statement_index
         self.diagnostics: list[Diagnostic] = []
@@ -105,12 +106,21 @@ class QueryResolver:
         self._indirect: dict[int, Sources] = {}
         self._by_expr: dict[int, Scope] = {}
         self._in_progress: set[int] = set()
+        self._unqualified: dict[tuple[int, str], Sources] = {}
         self._diag_seen: set[tuple[str, str]] = set()
         self.scopes: list[Scope] = list(root.traverse())
         for s in self.scopes:
             self._by_expr[id(s.expression)] = s
 
     # ------------------------------------------------------------------ helpers
+    def name_of(self, table: exp.Table) -> str:
+        """Canonical name of a table node (memoised: asked once per candidate column)."""
+        key = id(table)
+        hit = self._names.get(key)
+        if hit is None:
+            hit = self._names[key] = self._name_of(table)
+        return hit
+
     def _diag(self, code: str, message: str) -> None:
         key = (code, message)
         if key in self._diag_seen:

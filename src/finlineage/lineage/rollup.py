@@ -15,11 +15,14 @@ def is_temporary_name(name: str) -> bool:
 
 
 def _table_of(column: str, tables: Iterable[str]) -> str:
-    best = ""
-    for t in tables:
-        if column.startswith(t + ".") and len(t) > len(best):
-            best = t
-    return best or (column.rsplit(".", 1)[0] if "." in column else "")
+    """The longest known table name that prefixes `column` (else everything before the last dot)."""
+    known = tables if isinstance(tables, (set, frozenset, dict)) else set(tables)
+    head = column
+    while "." in head:
+        head = head.rsplit(".", 1)[0]
+        if head in known:
+            return head
+    return column.rsplit(".", 1)[0] if "." in column else ""
 
 
 def _rename_column(col: str, mapping: dict[str, str]) -> str:

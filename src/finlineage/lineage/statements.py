@@ -352,10 +352,11 @@ class _Analyzer:
                 _add(res.temporary_tables, t)
 
     def _attach_with(self, stmt: exp.Expr, query: exp.Expr) -> exp.Expr:
+        """Move a statement-level WITH (`WITH c AS (...) INSERT ...`) onto its query."""
         w = stmt.args.get("with_")
         if isinstance(w, exp.With) and isinstance(query, exp.Query) and not query.args.get("with_"):
-            query = query.copy()
-            query.set("with_", w.copy())
+            stmt.set("with_", None)
+            query.set("with_", w)
         return query
 
     def insert(self, stmt: exp.Insert) -> StatementResult:
