@@ -286,3 +286,30 @@ def test_command_statement_is_reported() -> None:
     res = extract("VACUUM FULL trades_history", "postgres")
     assert res.statements
     assert codes(res) & {"unsupported_statement", "parse_error"} or res.statements[0].type == "command"
+
+
+def test_oracle_insert_all_branches() -> None:
+    st = one(
+        "INSERT ALL INTO cash_eur (acct, amt) VALUES (account_id, amount) "
+        "INTO cash_audit (acct) VALUES (account_id) "
+        "SELECT account_id, amount FROM cash_moves WHERE ccy = 'EUR'",
+        "oracle",
+    )
+    assert st.target_tables == ("CASH_EUR", "CASH_AUDIT")
+    assert st.source_tables == ("CASH_MOVES",)
+    assert direct(st) == {
+        "CASH_EUR.ACCT": {"CASH_MOVES.ACCOUNT_ID"},
+        "CASH_EUR.AMT": {"CASH_MOVES.AMOUNT"},
+        "CASH_AUDIT.ACCT": {"CASH_MOVES.ACCOUNT_ID"},
+    }
+
+
+def test_oracle_insert_first_with_conditions() -> None:
+    st = one(
+        "INSERT FIRST WHEN amount > 1000 THEN INTO big_moves (acct) VALUES (account_id) "
+        "ELSE INTO small_moves SELECT account_id, amount FROM cash_moves",
+        "oracle",
+    )
+    assert st.target_tables == ("BIG_MOVES", "SMALL_MOVES")
+    assert direct(st)["BIG_MOVES.ACCT"] == {"CASH_MOVES.ACCOUNT_ID"}
+    assert "CASH_MOVES.AMOUNT" in indirect(st)["BIG_MOVES.ACCT"]

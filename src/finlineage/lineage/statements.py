@@ -20,7 +20,7 @@ from finlineage.lineage.model import (
     Severity,
 )
 from finlineage.lineage.names import SchemaIndex, table_name
-from finlineage.lineage.resolver import Output, QueryResolver
+from finlineage.lineage.resolver import Output, QueryResolver, output_name
 
 __all__ = ["Context", "StatementResult", "analyze_statement"]
 
@@ -228,6 +228,8 @@ class _Analyzer:
             return self.select(inner) if isinstance(inner, exp.Query) else self.other(stmt)
         if isinstance(stmt, exp.Insert):
             return self.insert(stmt)
+        if isinstance(stmt, exp.MultitableInserts):
+            return self.multi_insert(stmt)
         if isinstance(stmt, exp.Create):
             return self.create(stmt)
         if isinstance(stmt, exp.Merge):
@@ -403,6 +405,47 @@ class _Analyzer:
             got = self.query(query, res)
             if got:
                 self.edges_into(res, tgt or (res.target_paths[0] if res.target_paths else ""), cols, *got)
+        self._mark_temp(res)
+        return res
+
+    def multi_insert(self, stmt: exp.MultitableInserts) -> StatementResult:
+        """Oracle INSERT ALL/FIRST: each INTO branch reads the shared source query."""
+        res = StatementResult("insert")
+        source = stmt.args.get("source")
+        if not isinstance(source, exp.Query):
+            self.diag(res, "unsupported_statement", "multi-table INSERT without a source query")
+            return res
+        for branch in stmt.expressions:
+            ins = branch.this if isinstance(branch, exp.ConditionalInsert) else branch
+            if not isinstance(ins, exp.Insert):
+                continue
+            target = ins.this
+            cols: list[str] | None = None
+            if isinstance(target, exp.Schema):
+                cols = [c.name for c in target.expressions]
+                target = target.this
+            if not isinstance(target, exp.Table):
+                continue
+            tgt = self.name(target)
+            _add(res.target_tables, tgt)
+            if cols is None:
+                cols = self.ctx.schema.columns(tgt)
+            values = ins.expression
+            row = values.expressions[0] if isinstance(values, exp.Values) and values.expressions else None
+            projections: list[exp.Expr] = (
+                [exp.alias_(v.copy(), output_name(v, self.dialect)) for v in row.expressions]
+                if isinstance(row, exp.Tuple)
+                else [exp.Star()]
+            )
+            sel = exp.Select(expressions=projections).from_(
+                exp.Subquery(this=source.copy(), alias=exp.TableAlias(this=exp.to_identifier("_source")))
+            )
+            cond = branch.args.get("expression") if isinstance(branch, exp.ConditionalInsert) else None
+            if isinstance(cond, exp.Expr):
+                sel = sel.where(cond.copy())
+            got = self.query(sel, res)
+            if got:
+                self.edges_into(res, tgt, cols, *got)
         self._mark_temp(res)
         return res
 
