@@ -86,18 +86,6 @@ def _split(
     return segs, list(res.routines), diags
 
 
-def _statement_lines(text: str, parsed: list[exp.Expr], base: int, end: int) -> list[tuple[int, int]]:
-    """Line spans of several statements parsed out of one segment (best effort)."""
-    if len(parsed) <= 1:
-        return [(base, end)]
-    spans = []
-    for p in parsed:
-        lines = [m.get("line") for m in [p.meta] if m]
-        first = min((ln for ln in lines if isinstance(ln, int)), default=None)
-        spans.append((base + (first - 1 if first else 0), end))
-    return spans
-
-
 def extract(
     sql: str | bytes,
     dialect: str | None = "",
@@ -219,7 +207,6 @@ def _analyze_segment(
             parsed, used, err = _parse(text, ctx.dialect)
             if err is not None:
                 return [(_unparsed(text, ctx, err, line_start), (line_start, line_end), text)]
-            spans = _statement_lines(text, parsed, line_start, line_end)
             for i, stmt in enumerate(parsed):
                 try:
                     stmt = normalize_identifiers(stmt, dialect=ctx.dialect or None)
@@ -239,7 +226,8 @@ def _analyze_segment(
                         Diagnostic("analysis_error", f"{type(e).__name__}: {e}", "error", line_start)
                     )
                 stmt_text = text if len(parsed) == 1 else stmt.sql(dialect=ctx.dialect or None)
-                out.append((res, spans[i], stmt_text))
+                # several statements in one segment (splitter missed a boundary) share its span
+                out.append((res, (line_start, line_end), stmt_text))
     except _StatementTimeout:
         res = StatementResult("unknown")
         res.diagnostics.append(

@@ -397,7 +397,7 @@ class _Analyzer:
                 for c in cols:
                     res.column_edges.append(ColumnEdge(f"{tgt}.{c}", (), "direct", "VALUES"))
             for sub in query.find_all(exp.Subquery):
-                got = self.query(sub.unnest(), res)
+                self.query(sub.unnest(), res)  # tables read by subqueries in VALUES
             self._mark_temp(res)
             return res
         query = self._attach_with(stmt, query)
@@ -702,22 +702,25 @@ class _Analyzer:
         if got:
             resolver, root, outs = got
             indirect = resolver.indirect(root)
-            i = 0
+            i = 0  # outs hold every branch's values, in order
             for label, cols, vs in branches:
-                for c, _v in zip(cols, vs, strict=False):
-                    if i >= len(outs):
-                        break
-                    o = outs[i]
+                for k in range(len(vs)):
+                    o = outs[i] if i < len(outs) else None
                     i += 1
-                    srcs = tuple(sorted(s for s in o.sources))
+                    if o is None or k >= len(cols):
+                        continue
+                    tgt_col = f"{tgt}.{cols[k]}"
                     expr = o.expression.this if isinstance(o.expression, exp.Alias) else o.expression
                     res.column_edges.append(
-                        ColumnEdge(f"{tgt}.{c}", srcs, "direct", f"{label}: {_expr_text(expr, self.dialect)}")
+                        ColumnEdge(
+                            tgt_col,
+                            tuple(sorted(o.sources)),
+                            "direct",
+                            f"{label}: {_expr_text(expr, self.dialect)}",
+                        )
                     )
                     if indirect:
-                        res.column_edges.append(ColumnEdge(f"{tgt}.{c}", tuple(sorted(indirect)), "indirect"))
-                if len(vs) < len(cols):
-                    i += 0
+                        res.column_edges.append(ColumnEdge(tgt_col, tuple(sorted(indirect)), "indirect"))
         self._mark_temp(res)
         return res
 
