@@ -148,6 +148,18 @@ SELECT 1
     assert_parseable(res, "tsql")
 
 
+def test_tsql_insert_values_then_select() -> None:
+    sql = """INSERT INTO ref.books (book) VALUES ('FX1'), ('FX2')
+SELECT * FROM ref.books
+INSERT INTO #pos EXEC risk.usp_positions
+SELECT * FROM #pos
+INSERT INTO ref.books DEFAULT VALUES
+SELECT 1
+"""
+    res = split_script(sql, "tsql")
+    assert spans(res) == [(i, i) for i in range(1, 7)]
+
+
 def test_tsql_merge_view_and_cursor_continuations() -> None:
     sql = """MERGE risk.positions AS tgt
 USING (SELECT book, SUM(qty) q FROM dbo.trades GROUP BY book) AS src ON tgt.book = src.book

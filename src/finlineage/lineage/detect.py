@@ -87,6 +87,9 @@ _RULES: dict[str, list[tuple[str, float, int]]] = {
         (r"\bNOW\s*\(\s*\)\s*-\s*INTERVAL\s+'", 2, _I),
         (r"\bCREATE\s+(?:UNLOGGED|TEMP(?:ORARY)?)\s+TABLE\b.*\bON\s+COMMIT\b", 2, _I),
         (r"\bEXECUTE\s+FUNCTION\b|\bFOR\s+EACH\s+ROW\s+EXECUTE\b", 3, _I),
+        (r"\b(?:numeric|varchar|char)\s*\(\s*\d+(?:\s*,\s*\d+)?\s*\)\s+NOT\s+NULL\b", 0.5, 0),
+        (r"::\s*[a-z_]+", 1, 0),
+        (r"\bSPLIT_PART\s*\(|\bdate_trunc\s*\(\s*'", 1, _I),
     ],
     "snowflake": [
         (r"\bVARIANT\b", 4, _I),
@@ -108,6 +111,10 @@ _RULES: dict[str, list[tuple[str, float, int]]] = {
         (r"\bNUMBER\s*\(\s*\d+\s*,\s*\d+\s*\)", 1, _I),
         (r"\bILIKE\b|\bZEROIFNULL\s*\(|\bDIV0\s*\(", 1, _I),
         (r"\bEXCLUDE\s*\(|\bSELECT\s+\*\s+EXCLUDE\b", 2, _I),
+        (r"\bCREATE\s+(?:OR\s+REPLACE\s+)?SECURE\s+(?:MATERIALIZED\s+)?(?:VIEW|FUNCTION)\b", 5, _I),
+        (r"\bCREATE\s+OR\s+REPLACE\s+(?:TEMP(?:ORARY)?\s+)?TABLE\b", 1.5, _I),
+        (r"\bSPLIT_PART\s*\(|\bDATEADD\s*\(\s*'?(?:day|month|year|week)'?\s*,", 1, _I),
+        (r"\bARRAY_SIZE\s*\(|\bLISTAGG\s*\(|\bCOUNT_IF\s*\(|\bEQUAL_NULL\s*\(", 1.5, _I),
     ],
     "bigquery": [
         (r"`[\w-]+\.[\w-]+(?:\.[\w-]+)?`", 5, 0),
@@ -149,6 +156,7 @@ _RULES: dict[str, list[tuple[str, float, int]]] = {
         (r"\bTIMESTAMP\s+'[^']*'\s*-\s*INTERVAL\b|\bcurrent_timestamp\s*\(\s*\)", 0.5, _I),
         (r"\bMERGE\s+INTO\b[\s\S]{0,400}?\bUPDATE\s+SET\s+\*|\bINSERT\s+\*", 4, _I),
         (r"\bnvl\s*\(|\bdatediff\s*\(\s*\w+\s*,\s*\w+\s*\)", 0.5, _I),
+        (r"\bCREATE\s+OR\s+REPLACE\s+TABLE\b", 1, _I),
     ],
     "oracle": [
         (r"\bN?VARCHAR2\b", 6, _I),

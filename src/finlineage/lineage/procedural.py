@@ -620,6 +620,8 @@ class _Parser:
                 elif depth == 0 and j > i:
                     if v == "ELSE" and case == 0 and stop_end:
                         return j, j
+                    if v == "VALUES":
+                        seen_select = True  # INSERT ... VALUES: a following SELECT is a new statement
                     if tsql and v in _TSQL_STARTERS:
                         cont = False
                         if main in _GRANTS and prev in ("GRANT", "REVOKE", "DENY", ",", "FOR"):
@@ -657,6 +659,7 @@ class _Parser:
                             cont = main == "ALTER" or prev == "OR"
                         elif v in ("EXEC", "EXECUTE"):
                             cont = (main == "INSERT" and not seen_select) or prev == "WITH"
+                            seen_select = seen_select or cont
                         elif v == "IF":
                             cont = prev in _OBJ_TYPES
                         elif v == "FETCH":
