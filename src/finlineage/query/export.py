@@ -29,7 +29,7 @@ from finlineage import __version__
 from finlineage.query.common import Scope, check_scope, chunks, edge_model, edge_select
 from finlineage.query.schemas import Granularity
 from finlineage.store.graph import DEFAULT_STATUSES
-from finlineage.store.models import CatalogObject, Column, File, Project
+from finlineage.store.models import CatalogObject, File, Project
 
 ExportFormat = Literal["openlineage", "graphml", "mermaid", "dot", "csv"]
 EXPORT_FORMATS: tuple[str, ...] = ("openlineage", "graphml", "mermaid", "dot", "csv")
@@ -172,16 +172,17 @@ def load_graph(
                 continue  # routines are processes (edge attributes), not datasets
             g.nodes[f"o{oid}"] = XNode(f"o{oid}", oid, cid, kind, pid, oid, cid, kind)
     else:
-        col_ids = sorted({int(r.source) for r in g.edges} | {int(r.target) for r in g.edges})
-        for part in chunks(col_ids):
-            for cid_, oid, name in session.execute(
-                select(Column.id, Column.object_id, Column.name).where(Column.id.in_(list(part)))
-            ):
-                ocid, okind, pid, _, _ = g.objects[int(oid)]
-                key = f"c{cid_}"
-                g.nodes[key] = XNode(
-                    key, int(cid_), f"{ocid}.{name}", "column", pid, int(oid), ocid, okind, name
-                )
+        # column nodes come straight from the edge rows (names joined in): no extra query
+        for r in g.edges:
+            for side in ("source", "target"):
+                key = f"c{getattr(r, side)}"
+                if key not in g.nodes:
+                    oid = int(getattr(r, f"{side}_object_id"))
+                    ocid, okind, pid, _, _ = g.objects[oid]
+                    name = str(getattr(r, f"{side}_column"))
+                    g.nodes[key] = XNode(
+                        key, int(getattr(r, side)), f"{ocid}.{name}", "column", pid, oid, ocid, okind, name
+                    )
         g.nodes = dict(sorted(g.nodes.items(), key=lambda kv: kv[1].canonical_id))
     return g
 
