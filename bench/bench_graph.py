@@ -145,7 +145,12 @@ def load_sqlite(url: str, g: Synthetic) -> float:
     conn.execute("PRAGMA foreign_keys=OFF")
     conn.execute("PRAGMA synchronous=OFF")
     conn.execute("PRAGMA cache_size=-262144")
-    for ix in ("ix_column_edges_up", "ix_column_edges_down", "ix_column_edges_file_id", "ix_column_edges_project_id"):
+    for ix in (
+        "ix_column_edges_up",
+        "ix_column_edges_down",
+        "ix_column_edges_file_id",
+        "ix_column_edges_project_id",
+    ):
         conn.execute(f"DROP INDEX {ix}")
     now = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
     with conn:
@@ -155,9 +160,7 @@ def load_sqlite(url: str, g: Synthetic) -> float:
             " VALUES (?, 1, ?, ?, ?, 'table', ?, ?)",
             ((o[0], o[2], o[3], o[1], now, now) for o in g.objects),
         )
-        conn.executemany(
-            "INSERT INTO columns(id, object_id, name, ordinal) VALUES (?, ?, ?, ?)", g.columns
-        )
+        conn.executemany("INSERT INTO columns(id, object_id, name, ordinal) VALUES (?, ?, ?, ?)", g.columns)
         conn.executemany(
             "INSERT INTO column_edges(id, project_id, source_column_id, target_column_id, kind, expression,"
             " confidence, origin, status, created_at, line_start, line_end)"
@@ -181,7 +184,12 @@ def load_postgres(url: str, g: Synthetic) -> float:
     now = datetime.now(UTC)
     with psycopg.connect(dsn) as conn:
         conn.execute("SET session_replication_role = replica")  # skip FK triggers during the load
-        for ix in ("ix_column_edges_up", "ix_column_edges_down", "ix_column_edges_file_id", "ix_column_edges_project_id"):
+        for ix in (
+            "ix_column_edges_up",
+            "ix_column_edges_down",
+            "ix_column_edges_file_id",
+            "ix_column_edges_project_id",
+        ):
             conn.execute(f"DROP INDEX {ix}")
         conn.execute("INSERT INTO projects(id, name, created_at) VALUES (1, 'bench', %s)", (now,))
         with conn.cursor() as cur:
