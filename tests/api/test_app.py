@@ -40,7 +40,8 @@ def test_metrics_count_requests_by_route_template(make_client: Callable[..., Tes
     client.get("/health")
     text = client.get("/metrics").text
     line = next(
-        row for row in text.splitlines()
+        row
+        for row in text.splitlines()
         if row.startswith("finlineage_http_requests_total{") and 'route="/health"' in row
     )
     assert float(line.rsplit(" ", 1)[1]) >= 2.0

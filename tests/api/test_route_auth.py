@@ -26,7 +26,7 @@ def _walk(dependant: Dependant) -> Iterator[Any]:
         yield from _walk(sub)
 
 
-def required_role(route: APIRoute | APIWebSocketRoute) -> str | None:
+def required_role(route: Any) -> str | None:
     roles = [
         call.__name__.removeprefix("require_")
         for call in _walk(route.dependant)
@@ -39,8 +39,22 @@ def _concrete(path: str) -> str:
     return re.sub(r"\{[^}]+\}", "1", path)
 
 
-def _routes(client: TestClient) -> list[APIRoute]:
-    return [r for r in client.app.routes if isinstance(r, APIRoute)]  # type: ignore[attr-defined]
+def all_routes(routes: list[Any]) -> Iterator[Any]:
+    """Every concrete route, also inside included routers (FastAPI >= 0.16x keeps them nested)."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # older FastAPI flattens included routers into app.routes
+        yield from routes
+        return
+    yield from iter_route_contexts(routes)
+
+
+def _routes(client: TestClient) -> list[Any]:
+    return [
+        r
+        for r in all_routes(client.app.routes)  # type: ignore[attr-defined]
+        if isinstance(getattr(r, "original_route", r), APIRoute)
+    ]
 
 
 def test_every_route_declares_a_role(make_client: Callable[..., TestClient]) -> None:
@@ -76,7 +90,12 @@ def test_every_route_rejects_missing_and_weak_keys(make_client: Callable[..., Te
 
 def test_websocket_routes_require_a_token(make_client: Callable[..., TestClient]) -> None:
     client = make_client(auth="on")
-    ws_routes = [r for r in client.app.routes if isinstance(r, APIWebSocketRoute)]  # type: ignore[attr-defined]
+    ws_routes = [
+        r
+        for r in all_routes(client.app.routes)  # type: ignore[attr-defined]
+        if isinstance(getattr(r, "original_route", r), APIWebSocketRoute)
+    ]
+    assert ws_routes, "the dashboard WebSocket should be registered"
     for route in ws_routes:
         try:
             with client.websocket_connect(_concrete(route.path)) as ws:

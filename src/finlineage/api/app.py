@@ -56,8 +56,12 @@ def create_app(
         app.state.request_observers = observers
         try:
             async with _open_all(app, ctx, starters):
-                log.info("finlineage %s ready (store=%s, auth=%s)", __version__, engine.dialect.name,
-                         "on" if ctx.auth_enabled else "off")
+                log.info(
+                    "finlineage %s ready (store=%s, auth=%s)",
+                    __version__,
+                    engine.dialect.name,
+                    "on" if ctx.auth_enabled else "off",
+                )
                 yield
         finally:
             engine.dispose()

@@ -63,7 +63,9 @@ def require_role(role: Role):  # type: ignore[no-untyped-def]
 
     def _check(principal: Principal = Depends(current_principal)) -> Principal:
         if ROLE_RANK[principal.role] < ROLE_RANK[role]:
-            raise ApiError(403, "forbidden", f"this endpoint needs the {role} role (you have {principal.role})")
+            raise ApiError(
+                403, "forbidden", f"this endpoint needs the {role} role (you have {principal.role})"
+            )
         return principal
 
     _check.__name__ = f"require_{role}"

@@ -28,12 +28,16 @@ class Metrics:
             "finlineage_websocket_clients", "Connected dashboard WebSocket clients.", registry=self.registry
         )
         self.events_published = Counter(
-            "finlineage_events_published_total", "Dashboard events published by type.", ["type"],
+            "finlineage_events_published_total",
+            "Dashboard events published by type.",
+            ["type"],
             registry=self.registry,
         )
         self.events_dropped = Counter(
-            "finlineage_events_dropped_total", "Events dropped (invalid, rate limited, queue full).",
-            ["reason"], registry=self.registry,
+            "finlineage_events_dropped_total",
+            "Events dropped (invalid, rate limited, queue full).",
+            ["reason"],
+            registry=self.registry,
         )
 
     def observe_request(self, scope: Scope, status: int, seconds: float) -> None:

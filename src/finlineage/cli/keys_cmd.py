@@ -58,8 +58,15 @@ def list_keys() -> None:
     with _sessions()() as session:
         keys = repo.list_api_keys(session, include_revoked=True)
     for key in keys:
-        table.add_row(str(key.id), key.name, key.role, key.prefix, str(key.created_at),
-                      str(key.last_used_at or ""), "yes" if key.revoked else "")
+        table.add_row(
+            str(key.id),
+            key.name,
+            key.role,
+            key.prefix,
+            str(key.created_at),
+            str(key.last_used_at or ""),
+            "yes" if key.revoked else "",
+        )
     Console().print(table)
 
 

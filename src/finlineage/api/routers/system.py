@@ -27,9 +27,7 @@ def _database_health(ctx: AppContext) -> dict[str, Any]:
 
 
 async def component_health(ctx: AppContext) -> dict[str, dict[str, Any]]:
-    components: dict[str, dict[str, Any]] = {
-        "database": await asyncio.to_thread(_database_health, ctx)
-    }
+    components: dict[str, dict[str, Any]] = {"database": await asyncio.to_thread(_database_health, ctx)}
     for name in ("redis", "llm", "embeddings", "activity", "ingestion", "events"):
         service = ctx.services.get(name)
         probe = getattr(service, "health", None)
