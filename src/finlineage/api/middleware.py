@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Callable
@@ -49,7 +50,6 @@ class RequestContextMiddleware:
         finally:
             elapsed = time.perf_counter() - start
             for observer in self.observers:
-                try:
+                # An observer (metrics, activity) must never break a request.
+                with contextlib.suppress(Exception):
                     observer(scope, status_holder["status"], elapsed)
-                except Exception:  # an observer must never break a request
-                    pass
