@@ -16,6 +16,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import socket
+import struct
 import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -51,6 +53,7 @@ class Client:
     projects: frozenset[str] | None = None
     writer: asyncio.Task[None] | None = None
     dropped: bool = False
+    closed: bool = False
     sent: int = 0
     close_code: int = 1000
     close_reason: str = ""
@@ -201,13 +204,16 @@ class ConnectionManager:
         except (WebSocketDisconnect, RuntimeError, OSError):
             pass
         finally:
+            client.closed = True
             self.clients.pop(client.id, None)
             self.release(ip)
             self._gauge()
-            if client.writer is not None and not client.writer.done():
-                client.writer.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await client.writer
+            writer = client.writer
+            if writer is not None and not writer.done():
+                writer.cancel()
+                with contextlib.suppress(asyncio.QueueFull):
+                    client.queue.put_nowait(CLOSE)  # wakes it even if a cancellation got lost
+                await asyncio.wait({writer}, timeout=2.0)
             log.info(
                 "websocket disconnected id=%s ip=%s origin=%s reason=%s connections=%d",
                 client.id,
@@ -277,16 +283,19 @@ class ConnectionManager:
     async def _writer(self, client: Client) -> None:
         ws = client.websocket
         timeout = self.settings.websocket_send_timeout_s
-        while True:
+        while not client.closed:
             item = await client.queue.get()
+            if client.closed:
+                return
             if item is CLOSE:
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(
-                        ws.close(code=client.close_code, reason=client.close_reason), timeout
-                    )
+                    async with asyncio.timeout(timeout):
+                        await ws.close(code=client.close_code, reason=client.close_reason)
                 return
             try:
-                await asyncio.wait_for(ws.send_text(item), timeout)
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation.
+                async with asyncio.timeout(timeout):
+                    await ws.send_text(item)
                 client.sent += 1
             except TimeoutError:
                 self.drop(client, "send_timeout")
@@ -337,8 +346,7 @@ class ConnectionManager:
         )
         transport = client.websocket.scope.get(TRANSPORT_SCOPE_KEY)
         if transport is not None:
-            with contextlib.suppress(Exception):
-                transport.abort()
+            abort_transport(transport)
         current = asyncio.current_task()
         if client.writer is not None and client.writer is not current:
             client.writer.cancel()
@@ -403,6 +411,17 @@ class ConnectionManager:
             "accepting": self.accepting,
             "at": utcnow().isoformat(),
         }
+
+
+def abort_transport(transport: Any) -> None:
+    """Reset the connection now: SO_LINGER 0 makes close() send RST and discard the kernel's send
+    buffer (MBs for a stalled peer) instead of flushing it; abort() skips the asyncio buffer."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError, AttributeError, ValueError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    with contextlib.suppress(Exception):
+        transport.abort()
 
 
 def _presented_token(websocket: WebSocket) -> tuple[str | None, bool]:
