@@ -30,3 +30,9 @@ ROUTERS.append(_chat.include)
 from finlineage.api.routers import lineage as _lineage  # noqa: E402
 
 ROUTERS.append(_lineage.register)
+
+# issue #4 (ingest): uploads, raw SQL, server directories, git, runs, logs
+from finlineage.api.routers import ingest as _ingest  # noqa: E402
+
+STARTERS.append(_ingest.start_ingestion)
+ROUTERS.append(_ingest.register)

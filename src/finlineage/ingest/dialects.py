@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -134,7 +133,3 @@ class DialectResolver:
             return explicit
         mapped = self.mapped(group, path)
         return mapped if mapped is not None else "auto"
-
-
-def configs(files: Iterable[tuple[str, str]]) -> list[str]:
-    return [p for p, _ in files]

@@ -297,10 +297,8 @@ def _extract_tar(archive: Path, dest: Path, settings: Settings, size: int, group
     max_members, max_total, max_file = _limits(settings, size)
     # First pass: headers only, stopping as soon as a limit is crossed (bounded work).
     with tarfile.open(archive, mode="r:*") as tf:
-        count = 0
         declared = 0
-        for member in tf:
-            count += 1
+        for count, member in enumerate(tf, start=1):
             if count > max_members:
                 return ArchiveOutcome([], f"archive rejected: more than {max_members} members")
             if member.isreg():

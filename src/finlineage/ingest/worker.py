@@ -193,11 +193,14 @@ def defined_names(text: str) -> set[str]:
 
 
 def worker_init() -> None:
-    """Pool initializer: keep parse workers from competing with the API for the CPU."""
-    try:
+    """Pool initializer: keep parse workers from competing with the API for the CPU, and keep
+    sqlglot's parser warnings (reported as diagnostics anyway) off the console."""
+    import contextlib
+    import logging
+
+    with contextlib.suppress(OSError):
         os.nice(5)
-    except OSError:
-        pass
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)
     from finlineage.lineage import extract  # warm import
 
     _ = extract

@@ -1,0 +1,106 @@
+"""`finlineage ingest PATH… --project P [--repository R] [--dialect D]`: ingest straight into the
+store (no server needed), with a progress bar and a summary table.
+
+Exit code 0 when the run completed (failed files are listed), 1 when the run itself failed,
+2 for bad arguments.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from finlineage.settings import Settings
+
+
+def ingest(
+    paths: list[Path] = typer.Argument(..., help="Files, folders or .zip/.tar.gz archives."),
+    project: str = typer.Option(..., "--project", "-p", help="Project name or id (created if new)."),
+    repository: str | None = typer.Option(None, "--repository", "-r", help="Repository name."),
+    dialect: str = typer.Option("auto", "--dialect", "-d", help="SQL dialect, or auto."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    json_out: bool = typer.Option(False, "--json", help="Print the full result as JSON."),
+) -> None:
+    """Ingest SQL files into a project (identical files are skipped)."""
+    from finlineage.ingest.models import FileResult
+    from finlineage.ingest.service import IngestError, IngestionService
+    from finlineage.store import db as store_db
+
+    console = Console(stderr=True)
+    settings = Settings()
+    settings.ensure_dirs()
+    url = settings.effective_database_url
+    store_db.migrate(url)
+    engine = store_db.create_engine_for(url)
+    service = IngestionService(settings, store_db.session_factory(engine))
+    try:
+        try:
+            run = service.create_directory_run(
+                project=project,
+                paths=[str(p) for p in paths],
+                repository_name=repository,
+                dialect=dialect,
+                restrict=False,
+            )
+        except IngestError as exc:
+            console.print(f"[red]error:[/red] {exc.message}")
+            raise typer.Exit(2) from None
+        if quiet or json_out:
+            result = service.run_sync(run)
+        else:
+            with Progress(
+                TextColumn("[bold]ingest[/bold]"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("{task.description}", style="dim"),
+                console=console,
+                transient=False,
+            ) as progress:
+                bar = progress.add_task("collecting…", total=None)
+
+                def on_progress(res: FileResult, done: int, total: int) -> None:
+                    progress.update(bar, completed=done, total=total, description=res.path[-60:])
+
+                result = service.run_sync(run, on_progress=on_progress)
+    finally:
+        service.close(interrupt=False)
+        engine.dispose()
+
+    if json_out:
+        typer.echo(result.model_dump_json(indent=2))
+    else:
+        out = Console()
+        table = Table(title=f"ingestion {result.ingestion_id} ({result.status})", show_header=False)
+        for label, value in (
+            ("project / repository", f"{result.project_id} / {result.repository_id}"),
+            ("files processed", result.files_processed),
+            ("files skipped (unchanged)", result.files_skipped_duplicate),
+            ("files failed", result.files_failed),
+            ("re-resolved earlier files", result.files_reresolved),
+            ("nodes created", result.total_nodes_created),
+            ("edges created", result.total_edges_created),
+            ("duration", f"{result.duration_ms / 1000:.1f} s"),
+        ):
+            table.add_row(label, str(value))
+        out.print(table)
+        failed = [r for r in result.results if r.status == "error"]
+        if failed:
+            ft = Table("failed file", "reason", title="failed files")
+            for r in failed[:200]:
+                ft.add_row(r.path, r.error or "")
+            out.print(ft)
+        for w in result.warnings:
+            out.print(f"[yellow]warning:[/yellow] {w}")
+        if result.error:
+            out.print(f"[red]run failed:[/red] {result.error}")
+    if result.status == "failed":
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(ingest)
