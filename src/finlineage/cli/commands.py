@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import typer
 
-from finlineage.cli import ask_cmd, demo_cmd, ingest_cmd, keys_cmd, parse_cmd, serve_cmd
+from finlineage.cli import ask_cmd, demo_cmd, ingest_cmd, keys_cmd, parse_cmd, serve_cmd, worker_cmd
 
 REGISTRARS: list[Callable[[typer.Typer], None]] = [
     serve_cmd.register,
@@ -15,4 +15,5 @@ REGISTRARS: list[Callable[[typer.Typer], None]] = [
     ask_cmd.register,
     demo_cmd.register,
     ingest_cmd.register,
+    worker_cmd.register,
 ]
