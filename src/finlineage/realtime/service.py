@@ -137,7 +137,7 @@ async def realtime_starter(app: FastAPI, ctx: Any) -> AsyncIterator[None]:
     )
     if settings.redis_url:
         ctx.services["redis"] = RedisHealth(hub)
-        if not await hub.wait_ready(timeout=5.0):
+        if not await hub.wait_ready(timeout=2.0):
             log.warning("redis event bridge not ready at start-up; events stay local until it is")
     ticker = asyncio.create_task(stats.run(), name="stats-ticker")
     log.info(
