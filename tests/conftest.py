@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -57,10 +58,12 @@ PG_TEMPLATE_DB = "finlineage_template"
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
+def pg_server() -> Iterator[EmbeddedPostgres]:
     """One embedded PostgreSQL server on 127.0.0.1 for the whole session. Raises (so the
     tests using it error) if it cannot start."""
-    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg"))
+    # Not under pytest's basetemp: pytest resets /tmp/pytest-of-<user> to 0700, which would
+    # lock out the unprivileged server user when running as root.
+    server = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="finlineage-test-pg-")))
     server.start()
     try:
         yield server
