@@ -32,9 +32,17 @@ def test_canonical_dialect_unknown() -> None:
 def test_normalize_name_per_dialect() -> None:
     assert normalize_name("Trades", "postgres") == "trades"
     assert normalize_name("Trades", "postgres", quoted=True) == "Trades"
-    assert normalize_name("Trades", "snowflake") == "TRADES"
+    # canonical names: unquoted identifiers are lower-case in every dialect
+    assert normalize_name("Trades", "snowflake") == "trades"
+    assert normalize_name("TRADES", "oracle") == "trades"
+    assert normalize_name("Trades", "clickhouse") == "trades"
+    assert normalize_name("Trades", "mysql") == "trades"
+    # quoted: kept where quoted names are case-sensitive, lower-cased where they are not
+    assert normalize_name("Trades", "snowflake", quoted=True) == "Trades"
+    assert normalize_name("TRADES", "snowflake", quoted=True) == "trades"  # same object as trades
+    assert normalize_name("Trades", "mysql", quoted=True) == "Trades"
     assert normalize_name("Trades", "bigquery", quoted=True) == "trades"  # case-insensitive
-    assert normalize_name("Trades", "clickhouse") == "Trades"  # case-sensitive
+    assert normalize_name("Trades", "tsql", quoted=True) == "trades"
 
 
 def _table(sql: str, dialect: str = "") -> exp.Table:

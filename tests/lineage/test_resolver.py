@@ -199,7 +199,7 @@ def test_lateral_alias_reference() -> None:
         "snowflake",
         schema=schema,
     )
-    assert got == {"O.NOTIONAL": {"TRADES.QTY", "TRADES.PX"}, "O.FEE": {"TRADES.QTY", "TRADES.PX"}}
+    assert got == {"o.notional": {"trades.qty", "trades.px"}, "o.fee": {"trades.qty", "trades.px"}}
 
 
 def test_lateral_alias_option_without_schema() -> None:
@@ -215,8 +215,21 @@ def test_identifier_case_normalised_per_dialect() -> None:
     assert edges('INSERT INTO "Risk"."Exposure" SELECT "Acct" FROM positions', "postgres") == {
         "Risk.Exposure.Acct": {"positions.Acct"}
     }
-    assert edges("INSERT INTO risk.exposure SELECT acct FROM positions", "snowflake") == {
-        "RISK.EXPOSURE.ACCT": {"POSITIONS.ACCT"}
+    # unquoted names are lower-case in every dialect; a quoted upper-case name is the same object
+    # as the unquoted one in Snowflake/Oracle, a quoted mixed-case one keeps its case
+    assert edges('INSERT INTO Risk.Exposure SELECT Acct, "ACCT_CCY", "Desk" FROM POSITIONS', "snowflake") == {
+        "risk.exposure.acct": {"positions.acct"},
+        "risk.exposure.acct_ccy": {"positions.acct_ccy"},
+        "risk.exposure.Desk": {"positions.Desk"},
+    }
+    assert edges(
+        "INSERT INTO CRD.EXPOSURE_NET SELECT EXPOSURE_NET_OF_COLLATERAL FROM CRD.EXPOSURE", "oracle"
+    ) == {"crd.exposure_net.exposure_net_of_collateral": {"crd.exposure.exposure_net_of_collateral"}}
+    assert edges("INSERT INTO [Risk].[Exposure] SELECT [Acct] FROM Positions", "tsql") == {
+        "risk.exposure.acct": {"positions.acct"}
+    }
+    assert edges("INSERT INTO Ledger.Fees SELECT `Fee` FROM Ledger.Raw", "mysql") == {
+        "ledger.fees.Fee": {"ledger.raw.Fee"}
     }
 
 

@@ -46,15 +46,21 @@ def test_table_variable_collapsed() -> None:
     assert res.objects[0].name == "@b" and res.objects[0].is_temporary
 
 
-def test_intermediate_table_written_then_read() -> None:
+def test_permanent_table_written_then_read_is_kept() -> None:
+    # stage.fills is a real object other files read: only temporary tables are collapsed
     res = extract(
         """INSERT INTO stage.fills SELECT id, qty FROM raw.fills;
         INSERT INTO mart.fills SELECT id, qty * 2 AS qty2 FROM stage.fills;""",
         "",
     )
-    assert res.rollup.source_tables == ("raw.fills",)
-    assert res.rollup.target_tables == ("mart.fills",)
-    assert rollup_direct(res) == {"mart.fills.id": {"raw.fills.id"}, "mart.fills.qty2": {"raw.fills.qty"}}
+    assert res.rollup.source_tables == ("raw.fills", "stage.fills")
+    assert res.rollup.target_tables == ("stage.fills", "mart.fills")
+    assert rollup_direct(res) == {
+        "stage.fills.id": {"raw.fills.id"},
+        "stage.fills.qty": {"raw.fills.qty"},
+        "mart.fills.id": {"stage.fills.id"},
+        "mart.fills.qty2": {"stage.fills.qty"},
+    }
 
 
 def test_star_through_temp_table() -> None:

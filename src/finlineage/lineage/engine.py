@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import threading
 import time
@@ -13,17 +14,24 @@ from types import FrameType
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, SqlglotError
-from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from finlineage.lineage.model import (
+    ColumnEdge,
     Diagnostic,
     LineageResult,
     ObjectDefinition,
     StatementLineage,
 )
-from finlineage.lineage.names import SchemaIndex, canonical_dialect, normalize_name
-from finlineage.lineage.rollup import rollup
+from finlineage.lineage.names import (
+    SchemaIndex,
+    canonical_dialect,
+    canonical_dotted,
+    canonicalize,
+    normalize_name,
+)
+from finlineage.lineage.rollup import is_temporary_name, rollup
 from finlineage.lineage.statements import Context, StatementResult, analyze_statement
+from finlineage.lineage.variables import declared_names
 
 __all__ = ["MAX_INPUT_CHARS", "MAX_STATEMENT_CHARS", "extract"]
 
@@ -81,9 +89,76 @@ def _split(
     segs = []
     diags: list[Diagnostic] = list(res.diagnostics)
     for s in res.segments:
-        segs.append((s.sql, s.line_start, s.line_end, s.process, tuple(s.calls)))
+        # the splitter folds unquoted names the dialect's way (UPPER for Snowflake/Oracle)
+        process = canonical_dotted(s.process, dialect) if s.process else s.process
+        calls = tuple(canonical_dotted(c, dialect) for c in s.calls)
+        segs.append((s.sql, s.line_start, s.line_end, process, calls))
         diags.extend(s.diagnostics)
-    return segs, list(res.routines), diags
+    routines = [replace(r, name=canonical_dotted(r.name, dialect)) for r in res.routines]
+    return segs, routines, diags
+
+
+_NAME_PART = r"(?:\[[^\]]+\]|\"[^\"]+\"|[\w#@$]+)"
+_INSERT_EXEC = re.compile(
+    rf"\bINSERT\s+(?:INTO\s+)?({_NAME_PART}(?:\s*\.\s*{_NAME_PART})*)\s*(?:\(([^()]*)\))?\s*"
+    rf"EXEC(?:UTE)?\s+(?:@\w+\s*=\s*)?({_NAME_PART}(?:\s*\.\s*{_NAME_PART})*)",
+    re.I,
+)
+
+
+def _insert_exec(
+    span: str, calls: tuple[str, ...], ctx: Context, index: int, line: int
+) -> tuple[str, list[str], str] | None:
+    """(target, columns, procedure) of a T-SQL `INSERT [INTO] t [(cols)] EXEC proc` in `span`
+    (the original lines of a call-only segment), or None."""
+    best: tuple[str, list[str], str] | None = None
+    for m in _INSERT_EXEC.finditer(span):
+        try:
+            table = exp.to_table(m.group(1), dialect=ctx.dialect or None)
+        except (SqlglotError, ValueError, TypeError):
+            continue
+        canonicalize(table, ctx.dialect)
+        cols = [normalize_name(c.strip().strip('[]"`'), ctx.dialect) for c in (m.group(2) or "").split(",")]
+        proc = canonical_dotted(re.sub(r"[\s\[\]\"]", "", m.group(3)), ctx.dialect)
+        found = (ctx.name_of(table), [c for c in cols if c], proc.lower())
+        if best is None or proc.lower() in {c.lower() for c in calls}:
+            best = found
+    return best
+
+
+def _insert_exec_statement(
+    found: tuple[str, list[str], str],
+    ctx: Context,
+    index: int,
+    line_start: int,
+    line_end: int,
+    process: str | None,
+    calls: tuple[str, ...],
+) -> StatementLineage:
+    target, cols, proc = found
+    call = next((c for c in calls if c.lower() == proc), calls[0] if calls else proc)
+    temp = (target,) if target in ctx.temp_tables or is_temporary_name(target) else ()
+    return StatementLineage(
+        index=index,
+        type="insert",
+        target_tables=(target,),
+        column_edges=tuple(ColumnEdge(f"{target}.{c}", (), "direct", f"EXEC {call}", 0.5) for c in cols),
+        line_start=line_start,
+        line_end=line_end,
+        process=process,
+        calls=calls,
+        temporary_tables=temp,
+        diagnostics=(
+            Diagnostic(
+                "procedure_result_set",
+                f"rows of {target} come from the result set of procedure {call}: "
+                "its column lineage is that procedure's, not analysed here",
+                "info",
+                line_start,
+                index,
+            ),
+        ),
+    )
 
 
 def extract(
@@ -137,8 +212,26 @@ def extract(
     diagnostics.extend(split_diags)
     statements: list[StatementLineage] = []
     objects: list[ObjectDefinition] = list(routines)
+    variables: dict[str | None, frozenset[str]] = {None: frozenset()}
+    for r in routines:
+        variables[r.name] = variables.get(r.name, frozenset()) | declared_names(r.definition)
+    lines: list[str] | None = None
     for text, line_start, line_end, process, calls in segments:
+        if process not in variables:  # an anonymous block: its DECLARE sections are in the script
+            variables[process] = declared_names(sql, routine=False)
+        ctx.variables = variables[process]
         if not text.strip():
+            found = None
+            if calls and d in ("tsql", "fabric"):
+                if lines is None:
+                    lines = sql.split("\n")
+                span = "\n".join(lines[max(line_start - 1, 0) : line_end])
+                found = _insert_exec(span, calls, ctx, len(statements), line_start)
+            if found is not None:
+                statements.append(
+                    _insert_exec_statement(found, ctx, len(statements), line_start, line_end, process, calls)
+                )
+                continue
             if calls:
                 statements.append(
                     StatementLineage(
@@ -209,7 +302,7 @@ def _analyze_segment(
                 return [(_unparsed(text, ctx, err, line_start), (line_start, line_end), text)]
             for i, stmt in enumerate(parsed):
                 try:
-                    stmt = normalize_identifiers(stmt, dialect=ctx.dialect or None)
+                    stmt = canonicalize(stmt, ctx.dialect)
                     res = analyze_statement(stmt, ctx, first_index + i)
                     if used != ctx.dialect:
                         res.diagnostics.append(
@@ -296,7 +389,7 @@ def _unparsed(text: str, ctx: Context, err: Exception, line: int) -> StatementRe
         if p is None:
             continue
         try:
-            p = normalize_identifiers(p, dialect=ctx.dialect or None)
+            p = canonicalize(p, ctx.dialect)
             salvage = analyze_statement(p, ctx, 0)
         except Exception:
             continue

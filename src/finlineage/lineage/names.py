@@ -1,8 +1,35 @@
-"""Dialect names, identifier normalisation, canonical table names and the schema index."""
+"""Dialect names, identifier normalisation, canonical table names and the schema index.
+
+Canonical names
+---------------
+The lineage graph joins objects across files and dialects by name, so every identifier the
+engine reports (tables, columns, processes, calls, object definitions, temporary tables) is in
+one canonical form, whatever the dialect:
+
+* **Unquoted identifiers are lower-case.** Unquoted names are case-insensitive in every dialect
+  we support (PostgreSQL folds them to lower case, Snowflake/Oracle/Exasol to upper case,
+  T-SQL/Spark/BigQuery/MySQL compare them without case), so ``Trades``, ``TRADES`` and
+  ``trades`` are one object: ``trades``. This also holds for the dialects sqlglot calls
+  case-sensitive (MySQL/Doris/StarRocks on case-sensitive file systems, ClickHouse, Fabric):
+  two objects whose names differ only by case are merged there (a rare, accepted loss).
+* **Quoted identifiers keep their case where the dialect treats quoted names as
+  case-sensitive** (PostgreSQL-like, Snowflake, Oracle, Exasol, MySQL-like, ClickHouse):
+  ``"Trades"`` stays ``Trades``. In dialects where even quoted names are case-insensitive
+  (T-SQL, Spark/Databricks/Hive, BigQuery, DuckDB, Trino/Presto, Redshift, ...) they are
+  lower-cased like unquoted ones.
+* **Upper-case-folding dialects** (Snowflake, Oracle, Exasol): the quoted name ``"TRADES"`` *is*
+  the unquoted ``trades`` there (both resolve to ``TRADES``), so a quoted name written entirely
+  in upper case is lower-cased too. ``"Trades"`` (mixed case) is kept; a quoted all-lower-case
+  ``"trades"`` (a different object from ``TRADES`` in those engines) also maps to ``trades``.
+
+`canonicalize` applies the rule to a parsed statement (in place), `normalize_name` to one
+identifier and `canonical_dotted` to a dotted name produced by the script splitter.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 
 import sqlglot
 from sqlglot import exp
@@ -13,6 +40,9 @@ __all__ = [
     "DIALECT_ALIASES",
     "SchemaIndex",
     "canonical_dialect",
+    "canonical_dotted",
+    "canonicalize",
+    "dialect_of",
     "normalize_name",
     "table_name",
 ]
@@ -58,30 +88,78 @@ def canonical_dialect(name: str | None) -> str:
     Raises ValueError for a name neither sqlglot nor the alias table knows. "" is sqlglot's
     neutral (ANSI-like) dialect; "auto" is returned unchanged (the caller detects it).
     """
-    key = (name or "").strip().lower()
+    return _canonical_dialect((name or "").strip().lower())
+
+
+@lru_cache(maxsize=256)
+def _canonical_dialect(key: str) -> str:
+    # cached: `Dialect.classes` imports every dialect module on each access
     if key in ("", "auto"):
         return key
     key = DIALECT_ALIASES.get(key, key)
     if key == "" or key in Dialect.classes:
         return key
-    raise ValueError(f"unknown SQL dialect: {name!r}")
+    raise ValueError(f"unknown SQL dialect: {key!r}")
 
 
-def _dialect(dialect: str) -> Dialect:
+@lru_cache(maxsize=64)
+def dialect_of(dialect: str) -> Dialect:
+    """The sqlglot Dialect instance (cached; pass it to parse/sql to skip per-call lookups)."""
     return Dialect.get_or_raise(dialect or None)
 
 
+_CASE_INSENSITIVE = (NormalizationStrategy.CASE_INSENSITIVE, NormalizationStrategy.CASE_INSENSITIVE_UPPERCASE)
+_UPPER_FOLDING = (NormalizationStrategy.UPPERCASE, NormalizationStrategy.CASE_INSENSITIVE_UPPERCASE)
+
+
+@lru_cache(maxsize=64)
+def _rule(dialect: str) -> tuple[bool, bool]:
+    """(quoted names case-insensitive, unquoted names fold to upper case) for `dialect`."""
+    strategy = dialect_of(dialect).normalization_strategy
+    return strategy in _CASE_INSENSITIVE, strategy in _UPPER_FOLDING
+
+
 def normalize_name(name: str, dialect: str, *, quoted: bool = False) -> str:
-    """Normalise one identifier the way `dialect` resolves it."""
-    strategy = _dialect(dialect).normalization_strategy
-    if strategy is NormalizationStrategy.CASE_INSENSITIVE:
+    """The canonical form of one identifier (see the module docstring)."""
+    if not quoted:
         return name.lower()
-    if strategy is NormalizationStrategy.CASE_INSENSITIVE_UPPERCASE:
-        return name.upper()
-    if quoted or strategy is NormalizationStrategy.CASE_SENSITIVE:
+    insensitive, upper = _rule(dialect)
+    if insensitive or (upper and name == name.upper()):
+        return name.lower()
+    return name
+
+
+def canonicalize(tree: exp.Expr, dialect: str) -> exp.Expr:
+    """Put every identifier of a parsed statement in canonical form, in place (one pass)."""
+    insensitive, upper = _rule(dialect)
+    for node in tree.find_all(exp.Identifier):
+        name = node.this
+        if not isinstance(name, str):
+            continue
+        if node.args.get("quoted") and not insensitive and not (upper and name == name.upper()):
+            continue
+        low = name.lower()
+        if low != name:
+            node.set("this", low)
+    return tree
+
+
+def canonical_dotted(name: str, dialect: str) -> str:
+    """Canonical form of a dotted name that was normalised by the dialect's own rule (the script
+    splitter reports process and call names so).
+
+    Upper-case-folding dialects: a part in upper case was unquoted (or quoted upper case, the
+    same object) and is lower-cased; a mixed-case part was quoted and is kept. Lower-case-folding
+    dialects: a part with capitals was quoted and is kept. Dialects sqlglot calls case-sensitive
+    keep unquoted names as written, so there every part is lower-cased (quoted mixed-case routine
+    names lose their case: the splitter does not say which parts were quoted)."""
+    if not name or name == name.lower():
+        return name
+    strategy = dialect_of(dialect).normalization_strategy
+    if strategy is NormalizationStrategy.LOWERCASE:
         return name
     if strategy is NormalizationStrategy.UPPERCASE:
-        return name.upper()
+        return ".".join(p.lower() if p == p.upper() else p for p in name.split("."))
     return name.lower()
 
 

@@ -93,6 +93,7 @@ class QueryResolver:
         name_of: Callable[[exp.Table], str],
         lateral_alias: bool = False,
         statement_index: int | None = None,
+        variables: frozenset[str] = frozenset(),
     ) -> None:
         self.root = root
         self.dialect = dialect
@@ -101,6 +102,9 @@ class QueryResolver:
         self._names: dict[int, str] = {}
         self.lateral_alias = lateral_alias
         self.statement_index = statement_index
+        self.variables = variables
+        """Parameters/variables of the enclosing routine: a bare such name that no source surely
+        has as a column is the variable (no column source, no diagnostic)."""
         self.diagnostics: list[Diagnostic] = []
         self._outputs: dict[int, list[Output]] = {}
         self._indirect: dict[int, Sources] = {}
@@ -320,8 +324,10 @@ class QueryResolver:
             src = self._find_source(scope, qualifier)
             if src is not None:
                 return self.source_column(src, name)
-            # `struct_col.field` parsed as table.column: resolve the struct column itself
             parts = [p.name for p in col.parts]
+            if parts[0] in self.variables:  # rec.field of a record/loop variable
+                return _EMPTY
+            # `struct_col.field` parsed as table.column: resolve the struct column itself
             for i in range(len(parts) - 1, 0, -1):
                 q = ".".join(parts[:i])
                 src = self._find_source(scope, q) or self._find_source(scope, parts[i - 1])
@@ -356,6 +362,8 @@ class QueryResolver:
                 for src in known:  # USING/NATURAL join columns merge their sources
                     merged |= self.source_column(src, name)
                 return frozenset(merged)
+            if name in self.variables:
+                return _EMPTY  # a routine parameter/variable (a column only when a schema says so)
             if s is scope and aliases and name in aliases and (self.lateral_alias or not unknown):
                 return aliases[name].sources
             if len(unknown) == 1:

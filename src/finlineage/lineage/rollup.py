@@ -1,4 +1,4 @@
-"""Script-level lineage: temporary and intermediate tables collapsed (A -> #tmp -> B is A -> B)."""
+"""Script-level lineage: temporary tables collapsed (A -> #tmp -> B is A -> B)."""
 
 from __future__ import annotations
 
@@ -90,77 +90,135 @@ def process_units(statements: Sequence[StatementLineage]) -> list[StatementLinea
     return units
 
 
-def rollup(statements: Sequence[StatementLineage], temp_tables: Iterable[str] = ()) -> ScriptLineage:
-    """Collapse temporary tables and tables written then read later into end-to-end lineage."""
-    statements = process_units(apply_renames(statements))
+_MAX_EXPR_TEXT = 2000
+
+
+class _Flow:
+    """What flowed into one column so far: root sources, how, and how surely."""
+
+    __slots__ = ("conf", "direct", "exprs", "indirect")
+
+    def __init__(self) -> None:
+        self.direct: dict[str, None] = {}
+        self.indirect: dict[str, None] = {}
+        self.exprs: list[str] = []
+        self.conf = 1.0
+
+    def add(self, direct: Iterable[str], indirect: Iterable[str], expr: str, conf: float) -> None:
+        self.direct.update(dict.fromkeys(direct))
+        self.indirect.update(dict.fromkeys(indirect))
+        if expr and expr not in self.exprs and sum(map(len, self.exprs)) < _MAX_EXPR_TEXT:
+            self.exprs.append(expr)
+        self.conf = min(self.conf, conf)
+
+    def expression(self) -> str:
+        text = " | ".join(self.exprs)
+        return text if len(text) <= _MAX_EXPR_TEXT else text[:_MAX_EXPR_TEXT] + "..."
+
+
+def _temporaries(statements: Sequence[StatementLineage], temp_tables: Iterable[str]) -> set[str]:
     temps = set(temp_tables)
     for st in statements:
         temps.update(st.temporary_tables)
         temps.update(t for t in (*st.source_tables, *st.target_tables) if is_temporary_name(t))
-    written_at: dict[str, int] = {}
-    intermediate: set[str] = set()
-    for i, st in enumerate(statements):
-        if st.type in ("drop", "truncate"):
-            continue
-        for t in st.source_tables:
-            if t in written_at and written_at[t] < i and t not in st.target_tables:
-                intermediate.add(t)
-        for t in st.target_tables:
-            written_at.setdefault(t, i)
-    hidden = temps | intermediate
+    return temps
 
-    sources: list[str] = []
-    targets: list[str] = []
+
+def rollup(statements: Sequence[StatementLineage], temp_tables: Iterable[str] = ()) -> ScriptLineage:
+    """End-to-end lineage of the script: temporary tables collapsed, statement by statement.
+
+    Only temporary objects are collapsed (#t, ##t, @t, DECLARE @t TABLE, CREATE TEMP/TEMPORARY/
+    VOLATILE TABLE, SELECT INTO #t, Spark CACHE TABLE): a permanent table written and read in one
+    file is a real object, so it stays a source and a target. At column level an edge into #t.c
+    followed by an edge out of #t.c becomes one edge from the roots of #t.c into the target,
+    with both expressions; the columns that shaped #t's rows (filters, joins) become indirect
+    sources of what is computed from it. Re-creating, dropping or truncating a temporary table
+    starts its columns afresh."""
+    statements = apply_renames(statements)
+    temps = _temporaries(statements, temp_tables)
+
+    sources: dict[str, None] = {}
+    targets: dict[str, None] = {}
     for st in statements:
         if st.type in ("drop", "truncate"):
             continue
-        for t in (*st.source_tables, *st.source_paths):
-            if t not in hidden and t not in sources:
-                sources.append(t)
-        for t in (*st.target_tables, *st.target_paths):
-            if t not in hidden and t not in targets:
-                targets.append(t)
+        sources.update((t, None) for t in (*st.source_tables, *st.source_paths) if t not in temps)
+        targets.update((t, None) for t in (*st.target_tables, *st.target_paths) if t not in temps)
 
-    all_tables = {t for st in statements for t in (*st.source_tables, *st.target_tables)}
-    current: dict[tuple[str, str], set[str]] = {}
-    """(kind, column) -> root sources as of the statements processed so far."""
+    tables = {t for st in statements for t in (*st.source_tables, *st.target_tables)}
+    flows: dict[str, dict[str, _Flow]] = {}
+    """temporary table -> column -> what flowed into it so far."""
 
-    def roots(col: str, kind: str) -> set[str]:
-        hit = current.get((kind, col))
-        if hit is not None:
-            return hit
-        table = _table_of(col, all_tables)
-        if table in hidden:
-            star = current.get((kind, table + ".*"))
-            if star is not None:
-                name = col[len(table) + 1 :]
-                return {s[:-1] + name if s.endswith(".*") else s for s in star}
-            return set()  # a temporary column nobody wrote: no root
-        return {col}
+    def through(col: str) -> tuple[Iterable[str], Iterable[str], str] | None:
+        """(direct roots, indirect roots, expression) of a temporary column; None if permanent."""
+        table = _table_of(col, tables) if temps else ""
+        if table not in temps:
+            return None
+        cols = flows.get(table, {})
+        name = col[len(table) + 1 :]
+        flow = cols.get(name)
+        if flow is not None:
+            expr = flow.expression()
+            return flow.direct, flow.indirect, f"{col} = {expr}" if expr else ""
+        star = cols.get("*")
+        if star is not None:  # SELECT * INTO #t from an unknown schema: table.* roots
+            direct = [s[:-1] + name if s.endswith(".*") else s for s in star.direct]
+            return direct, star.indirect, ""
+        return (), (), ""  # a temporary column nobody wrote (or filled by EXEC): no root
 
-    final: dict[tuple[EdgeKind, str], set[str]] = {}
-    order: list[tuple[EdgeKind, str]] = []
+    final: dict[tuple[EdgeKind, str], _Flow] = {}
     for st in statements:
-        if st.type in ("drop", "truncate"):
-            continue
-        staged: dict[tuple[EdgeKind, str], set[str]] = {}
+        written = [t for t in st.target_tables if t in temps]
+        if st.type in ("drop", "truncate", "create_table") or (st.type == "create_view" and written):
+            for t in written:
+                flows.pop(t, None)
+            if st.type != "create_table" and st.type != "create_view":
+                continue
+        staged: dict[str, tuple[_Flow, _Flow]] = {}
         for e in st.column_edges:
             if "." not in e.target and not st.target_tables:
                 continue  # SELECT outputs are not stored anywhere
-            srcs: set[str] = set()
-            for s in e.sources:
-                srcs |= (
-                    roots(s, "direct") if e.kind == "direct" else (roots(s, "direct") | roots(s, "indirect"))
+            direct: dict[str, None] = {}
+            indirect: dict[str, None] = {}
+            via: list[str] = []
+            for src in e.sources:
+                hop = through(src)
+                if hop is None:
+                    (direct if e.kind == "direct" else indirect)[src] = None
+                    continue
+                d, i, expr = hop
+                (direct if e.kind == "direct" else indirect).update(dict.fromkeys(d))
+                indirect.update(dict.fromkeys(i))
+                if expr:
+                    via.append(expr)
+            expr = e.expression
+            if via and e.kind == "direct":
+                expr = f"{expr} [via {'; '.join(via)}]" if expr else "; ".join(via)
+            pair = staged.get(e.target)
+            if pair is None:
+                pair = staged[e.target] = (_Flow(), _Flow())
+            pair[0].add(direct, (), expr if e.kind == "direct" else "", e.confidence)
+            pair[1].add((), indirect, "", e.confidence)
+        for target, (dflow, iflow) in staged.items():
+            table = _table_of(target, tables) if temps else ""
+            if table in temps:
+                flow = flows.setdefault(table, {}).setdefault(target[len(table) + 1 :], _Flow())
+                flow.add(dflow.direct, iflow.indirect, dflow.expression(), min(dflow.conf, iflow.conf))
+                continue
+            if dflow.direct or dflow.exprs or not iflow.indirect:
+                final.setdefault(("direct", target), _Flow()).add(
+                    dflow.direct, (), dflow.expression(), dflow.conf
                 )
-            key = (e.kind, e.target)
-            staged.setdefault(key, set()).update(srcs)
-        for key, srcs in staged.items():
-            target = key[1]
-            prev = current.get(key, set())
-            current[key] = prev | srcs
-            if _table_of(target, all_tables) not in hidden:
-                if key not in final:
-                    order.append(key)
-                final[key] = final.get(key, set()) | srcs
-    edges = tuple(ColumnEdge(t, tuple(sorted(final[(k, t)])), k) for k, t in order)
+            if iflow.indirect:
+                final.setdefault(("indirect", target), _Flow()).add((), iflow.indirect, "", iflow.conf)
+    edges = tuple(
+        ColumnEdge(
+            target,
+            tuple(sorted(flow.direct if kind == "direct" else flow.indirect)),
+            kind,
+            flow.expression(),
+            flow.conf,
+        )
+        for (kind, target), flow in final.items()
+    )
     return ScriptLineage(tuple(sources), tuple(targets), edges)

@@ -19,7 +19,7 @@ from finlineage.lineage.model import (
     ObjectKind,
     Severity,
 )
-from finlineage.lineage.names import SchemaIndex, table_name
+from finlineage.lineage.names import SchemaIndex, canonicalize, table_name
 from finlineage.lineage.resolver import Output, QueryResolver, output_name
 
 __all__ = ["Context", "StatementResult", "analyze_statement"]
@@ -72,6 +72,8 @@ class Context:
     default_schema: str | None = None
     lateral_alias: bool = False
     temp_tables: set[str] = field(default_factory=set)
+    variables: frozenset[str] = frozenset()
+    """Parameters and declared variables of the routine the current statement runs in."""
 
     def name_of(self, table: exp.Table) -> str:
         return table_name(table, default_db=self.default_db, default_schema=self.default_schema)
@@ -111,6 +113,56 @@ def _is_temp_create(create: exp.Create) -> bool:
             if isinstance(p, (exp.TemporaryProperty, exp.VolatileProperty)):
                 return True
     return False
+
+
+_NO_LINEAGE: tuple[type[exp.Expr], ...] = (
+    exp.Set,
+    exp.Transaction,
+    exp.Commit,
+    exp.Rollback,
+    exp.Show,
+    exp.Describe,
+    exp.Grant,
+    exp.Revoke,
+    exp.Pragma,
+    exp.Semicolon,
+    exp.Analyze,
+    exp.Comment,
+)
+"""Statements that move no data: recognised, no tables, no diagnostic."""
+_NO_LINEAGE_TYPES: dict[type[exp.Expr], str] = {exp.Transaction: "begin"}
+_NO_LINEAGE_COMMANDS = frozenset(
+    [
+        "VACUUM",
+        "ANALYZE",
+        "REINDEX",
+        "CLUSTER",
+        "CHECKPOINT",
+        "DISCARD",
+        "RESET",
+        "LOCK",
+        "SET",
+        "SHOW",
+        "EXPLAIN",
+        "LISTEN",
+        "NOTIFY",
+        "UNLISTEN",
+        "DEALLOCATE",
+        "DBCC",
+        "GRANT",
+        "REVOKE",
+        "COMMENT",
+        "OPTIMIZE",
+    ]
+)
+"""Parser-fallback commands that move no data (first word; T-SQL UPDATE STATISTICS too)."""
+_REFRESH = re.compile(
+    r"^\s*(?:MATERIALIZED\s+VIEW|STREAMING\s+TABLE|DYNAMIC\s+TABLE)\s+(?:CONCURRENTLY\s+)?([^\s;(]+)", re.I
+)
+"""REFRESH of an object whose rows are recomputed (a write); other REFRESH forms move no data."""
+_USE_DB_DIALECTS = frozenset({"tsql", "fabric"})
+"""USE sets the database (names are db.schema.name); elsewhere it sets the schema/database
+that qualifies one-part names (MySQL/Spark/Hive/...: db.table), Snowflake says which."""
 
 
 class _Analyzer:
@@ -158,6 +210,7 @@ class _Analyzer:
             name_of=self.ctx.name_of,
             lateral_alias=self.ctx.lateral_alias,
             statement_index=self.index,
+            variables=self.ctx.variables,
         )
         outs = resolver.outputs(root)
         for t in resolver.base_tables():
@@ -271,6 +324,17 @@ class _Analyzer:
             return res
         if isinstance(stmt, exp.Declare):
             return self.declare(stmt)
+        if isinstance(stmt, exp.Use):
+            return self.use(stmt)
+        if isinstance(stmt, exp.Refresh):
+            # REFRESH MATERIALIZED VIEW recomputes the view's rows; Spark's REFRESH [TABLE] t only
+            # invalidates cached metadata: no data is written
+            res = StatementResult("refresh")
+            if isinstance(stmt.this, exp.Table) and str(stmt.args.get("kind") or "").upper() != "TABLE":
+                _add(res.target_tables, self.name(stmt.this))
+            return res
+        if isinstance(stmt, _NO_LINEAGE):
+            return StatementResult(_NO_LINEAGE_TYPES.get(type(stmt), type(stmt).__name__.lower()))
         if isinstance(stmt, exp.Command):
             return self.command(stmt)
         return self.other(stmt)
@@ -278,22 +342,6 @@ class _Analyzer:
     def other(self, stmt: exp.Expr) -> StatementResult:
         kind = type(stmt).__name__.lower()
         res = StatementResult(kind)
-        if isinstance(
-            stmt,
-            (
-                exp.Set,
-                exp.Use,
-                exp.Transaction,
-                exp.Commit,
-                exp.Rollback,
-                exp.Show,
-                exp.Describe,
-                exp.Grant,
-                exp.Pragma,
-                exp.Semicolon,
-            ),
-        ):
-            return res
         self.diag(res, "unsupported_statement", f"no lineage rule for a {kind} statement", "info")
         return res
 
@@ -341,8 +389,8 @@ class _Analyzer:
             args = fn.expressions
             if len(args) >= 4 and isinstance(args[0], exp.Literal) and isinstance(args[-1], exp.Literal):
                 res = StatementResult("partition_move")
-                src = exp.to_table(args[0].name, dialect=self.dialect or None)
-                dst = exp.to_table(args[-1].name, dialect=self.dialect or None)
+                src = self._table(args[0].name)
+                dst = self._table(args[-1].name)
                 _add(res.source_tables, self.name(src))
                 _add(res.target_tables, self.name(dst))
                 return res
@@ -825,11 +873,56 @@ class _Analyzer:
         r"^\s*TABLE\s+(\S+)\s+EXCHANGE\s+PARTITION\s*\(.*?\)\s*WITH\s+TABLE\s+(\S+)", re.I | re.S
     )
 
+    def _table(self, text: str) -> exp.Table:
+        """A table name given as text (command bodies, string arguments), canonicalised."""
+        table = exp.to_table(text.strip(), dialect=self.dialect or None)
+        canonicalize(table, self.dialect)
+        return table
+
+    def use(self, stmt: exp.Use) -> StatementResult:
+        """USE db / USE [DATABASE|SCHEMA] x: qualifies one-part names of later statements."""
+        res = StatementResult("use")
+        kind = stmt.args.get("kind")
+        kind_name = kind.name.upper() if isinstance(kind, exp.Expr) else ""
+        target = stmt.this
+        if not isinstance(target, exp.Table) or kind_name not in ("", "DATABASE", "SCHEMA", "CATALOG"):
+            return res  # USE ROLE / WAREHOUSE / SECONDARY ROLES: no naming effect
+        parts = [p.name for p in target.parts if p.name]
+        if not parts:
+            return res
+        ctx = self.ctx
+        if self.dialect in _USE_DB_DIALECTS:
+            ctx.default_db = parts[-1]
+            ctx.default_schema = ctx.default_schema or "dbo"
+        elif self.dialect == "snowflake":
+            if kind_name == "SCHEMA" or len(parts) == 2:
+                if len(parts) == 2:
+                    ctx.default_db = parts[0]
+                ctx.default_schema = parts[-1]
+            else:
+                ctx.default_db = parts[-1]
+                ctx.default_schema = "public"
+        elif kind_name == "CATALOG":
+            ctx.default_db = parts[-1]
+        else:  # MySQL/Spark/Hive/Databricks/DuckDB/...: the database that qualifies table names
+            if len(parts) == 2:
+                ctx.default_db = parts[0]
+            ctx.default_schema = parts[-1]
+        return res
+
     def command(self, stmt: exp.Command) -> StatementResult:
         word = str(stmt.this or "").upper()
         body = (
             stmt.expression.name if isinstance(stmt.expression, exp.Literal) else str(stmt.expression or "")
         )
+        if word == "REFRESH":
+            res = StatementResult("refresh")
+            m = _REFRESH.match(body)
+            if m:
+                _add(res.target_tables, self.name(self._table(m.group(1))))
+            return res
+        if word.split(" ", 1)[0] in _NO_LINEAGE_COMMANDS or word == "UPDATE STATISTICS":
+            return StatementResult(word.lower().replace(" ", "_"))
         if word == "UNLOAD":
             m = self._UNLOAD.match(body)
             res = StatementResult("unload")
@@ -841,10 +934,7 @@ class _Analyzer:
                 except (SqlglotError, RecursionError):
                     q = None
                 if isinstance(q, exp.Query):
-                    from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
-
-                    q = normalize_identifiers(q, dialect=self.dialect or None)
-                    self.query(q, res)
+                    self.query(canonicalize(q, self.dialect), res)
                 return res
             self.diag(res, "unsupported_statement", "cannot read this UNLOAD statement")
             return res
@@ -855,16 +945,16 @@ class _Analyzer:
                 for pair in m.group(1).split(","):
                     bits = re.split(r"\s+TO\s+", pair.strip(), flags=re.I)
                     if len(bits) == 2:
-                        a = exp.to_table(bits[0].strip(), dialect=self.dialect or None)
-                        b = exp.to_table(bits[1].strip(), dialect=self.dialect or None)
+                        a = self._table(bits[0])
+                        b = self._table(bits[1])
                         res.renames.append((self.name(a), self.name(b)))
                 return res
         if word == "ALTER":
             m = self._EXCHANGE.match(body)
             if m:
                 res = StatementResult("exchange_partition")
-                a = exp.to_table(m.group(1).strip(), dialect=self.dialect or None)
-                b = exp.to_table(m.group(2).strip(), dialect=self.dialect or None)
+                a = self._table(m.group(1))
+                b = self._table(m.group(2))
                 _add(res.source_tables, self.name(b))
                 _add(res.target_tables, self.name(a))
                 return res

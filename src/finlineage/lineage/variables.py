@@ -1,0 +1,187 @@
+"""Names of routine parameters and declared variables, read from a routine's definition text.
+
+Inside a procedure, function, trigger or anonymous block, a bare name such as ``p_as_of`` or
+``v_total`` in a SQL statement is usually a parameter or a local variable, not a column. The
+engine uses these names so that they are neither reported as unresolved columns nor attributed
+to a table as bogus column sources.
+
+Read (best effort, regular expressions over the text with comments and strings blanked):
+
+* the parameter list in parentheses after ``FUNCTION|PROCEDURE|PROC name`` (modes IN/OUT/INOUT/
+  VARIADIC skipped; unnamed PostgreSQL parameters such as ``(date, numeric)`` give no name);
+* declarations: every ``DECLARE`` section, and an Oracle ``IS|AS`` section, up to ``BEGIN``:
+  ``name [CONSTANT] type [:= | DEFAULT ...];`` (``CURSOR c``, MySQL ``DECLARE a, b INT``);
+* loop variables ``FOR rec IN ...`` and Snowflake ``LET name``.
+
+T-SQL ``@name`` and Snowflake ``:name`` are never parsed as columns, so they are not collected.
+Names are in canonical form (lower-case; see `names`).
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["declared_names"]
+
+_BLANK = re.compile(r"--[^\n]*|/\*.*?\*/|'(?:[^']|'')*'", re.S)
+_DOLLAR = re.compile(r"\$[A-Za-z_]*\$")
+_HEADER = re.compile(
+    r"\b(?:FUNCTION|PROCEDURE|PROC)\s+(?:[\w$#]+|\"[^\"]+\"|\[[^\]]+\])"
+    r"(?:\s*\.\s*(?:[\w$#]+|\"[^\"]+\"|\[[^\]]+\]))*\s*\(",
+    re.I,
+)
+_DECLARE = re.compile(r"\bDECLARE\b", re.I)
+_HEADER_AS = re.compile(r"\b(?:IS|AS)\b", re.I)
+_BEGIN = re.compile(r"\bBEGIN\b", re.I)
+_LOOP_VAR = re.compile(r"\bFOR\s+([A-Za-z_][\w$]*)\s+IN\b", re.I)
+_LET = re.compile(r"\bLET\s+([A-Za-z_][\w$]*)", re.I)
+_NAMES = re.compile(r"\s*((?:[A-Za-z_\"][\w$\"]*\s*,\s*)*[A-Za-z_\"][\w$\"]*)")
+_MODES = frozenset({"in", "out", "inout", "variadic", "nocopy"})
+_MULTIWORD_TYPE_TAIL = frozenset({"varying", "precision", "with", "without", "zone"})
+_STATEMENT_WORDS = frozenset(
+    [
+        "select",
+        "insert",
+        "update",
+        "delete",
+        "merge",
+        "set",
+        "if",
+        "while",
+        "for",
+        "loop",
+        "return",
+        "returns",
+        "call",
+        "exec",
+        "execute",
+        "open",
+        "fetch",
+        "close",
+        "with",
+        "create",
+        "drop",
+        "truncate",
+        "raise",
+        "perform",
+        "null",
+        "commit",
+        "rollback",
+        "begin",
+        "end",
+        "let",
+        "case",
+        "alter",
+        "grant",
+        "language",
+        "declare",
+        "values",
+        "as",
+        "is",
+    ]
+)
+_SKIP_DECL = frozenset({"type", "subtype", "pragma", "procedure", "function", "continue", "exit", "undo"})
+_MAX_TEXT = 500_000
+
+
+def _clean(text: str) -> str:
+    text = _BLANK.sub(lambda m: " " * len(m.group(0)) if m.group(0)[0] != "'" else "''", text[:_MAX_TEXT])
+    return _DOLLAR.sub(" ", text)
+
+
+def _name(raw: str) -> str:
+    raw = raw.strip()
+    if raw.startswith('"') and raw.endswith('"') and len(raw) > 1:
+        inner = raw[1:-1]
+        return inner.lower() if inner == inner.upper() else inner
+    return raw.lower()
+
+
+def _params(text: str) -> tuple[list[str], int]:
+    """Named parameters, and the offset where the header's parameter list ends (0: none)."""
+    m = _HEADER.search(text)
+    if not m:
+        return [], 0
+    depth = 1
+    i = m.end()
+    start = i
+    items: list[str] = []
+    while i < len(text) and depth:
+        c = text[i]
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                items.append(text[start:i])
+        elif c == "," and depth == 1:
+            items.append(text[start:i])
+            start = i + 1
+        i += 1
+    out: list[str] = []
+    for item in items:
+        words = item.split()
+        while words and words[0].lower() in _MODES:
+            words.pop(0)
+        if len(words) < 2 or words[0].startswith(("@", ":")):
+            continue
+        if words[1].lower() in _MULTIWORD_TYPE_TAIL or words[1].startswith("("):
+            continue  # an unnamed parameter of a multi-word or sized type
+        out.append(_name(words[0]))
+    return out, i
+
+
+def _declarations(section: str) -> list[str]:
+    out: list[str] = []
+    for piece in section.split(";"):
+        piece = piece.strip()
+        if not piece:
+            continue
+        words = piece.split(None, 1)
+        first = words[0].lower()
+        if first == "declare":
+            if len(words) < 2:
+                continue
+            piece = words[1]
+            words = piece.split(None, 1)
+            first = words[0].lower()
+        if first in _STATEMENT_WORDS:
+            break
+        if first in _SKIP_DECL:
+            continue
+        if first == "cursor" and len(words) > 1:
+            piece = words[1]
+        m = _NAMES.match(piece)
+        if m:
+            out.extend(_name(n) for n in m.group(1).split(",") if not n.strip().startswith(("@", ":")))
+    return out
+
+
+def declared_names(definition: str, *, routine: bool = True) -> frozenset[str]:
+    """Parameter, variable, cursor and loop-variable names of one routine (`routine`: the text
+    starts with its CREATE header) or of a block/script (DECLARE sections only)."""
+    if not definition:
+        return frozenset()
+    text = _clean(definition)
+    names: list[str] = []
+    if routine:
+        names, after = _params(text)
+        m = _HEADER_AS.search(text, after)
+        b0 = _BEGIN.search(text, after)
+        if m and (
+            b0 is None or m.start() < b0.start()
+        ):  # Oracle `IS|AS decls BEGIN`; elsewhere the first piece is a statement or DECLARE
+            b = _BEGIN.search(text, m.end())
+            names.extend(_declarations(text[m.end() : b.start() if b else len(text)]))
+    pos = 0
+    while True:
+        m = _DECLARE.search(text, pos)
+        if not m:
+            break
+        b = _BEGIN.search(text, m.end())
+        end = b.start() if b else len(text)
+        names.extend(_declarations(text[m.start() : end]))
+        pos = max(m.end(), end)
+    names.extend(_name(n) for n in _LOOP_VAR.findall(text))
+    names.extend(_name(n) for n in _LET.findall(text))
+    return frozenset(n for n in names if n and n not in _STATEMENT_WORDS)
