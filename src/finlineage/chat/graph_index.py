@@ -159,8 +159,14 @@ class GraphIndex:
         return depth, used
 
     def walk_columns(
-        self, starts: Iterable[int], direction: str, max_depth: int = 12, limit: int = 5000
+        self,
+        starts: Iterable[int],
+        direction: str,
+        max_depth: int = 12,
+        limit: int = 5000,
+        direct_only: bool = False,
     ) -> tuple[dict[int, int], list[ColEdge]]:
+        """BFS over column edges; `direct_only` skips indirect edges (join keys, filters)."""
         adj = self.c_up if direction == "up" else self.c_down
         starts = list(starts)
         depth: dict[int, int] = {s: 0 for s in starts}
@@ -173,6 +179,8 @@ class GraphIndex:
             if d >= max_depth:
                 continue
             for e in adj.get(node, ()):
+                if direct_only and e.kind != "direct":
+                    continue
                 nxt = e.source if direction == "up" else e.target
                 if e.id not in seen_edges:
                     seen_edges.add(e.id)

@@ -33,6 +33,9 @@ _P = {
         r"\bconnect(ed|s|ion)?\b",
         r"\bfrom\b .+ \bto\b .+",
         r"\bchain\b.*\bfrom\b",
+        r"\bthrough to\b",
+        r"\btrace\b.+\b(to|into)\b",
+        r"\breach(es)?\b",
     ],
     "proc_io": [
         r"\b(read|reads|write|writes|written|touch|touches|modif(y|ies)|updates?|inserts?|loads?|"
@@ -52,8 +55,12 @@ _P = {
         r"\bcolumn lineage\b",
         r"\bwhich columns?\b",
         r"\bwhat columns?\b.*\b(feed|source|come|derive|use)",
-        r"\bsource columns?\b",
+        r"\b(source|raw|input|upstream) columns?\b",
         r"\bfield[- ]level\b",
+        r"\bends? up (as|in)\b",
+        r"\bbecomes?\b",
+        r"\bwhich inputs\b",
+        r"\bwhat goes into\b",
     ],
     "impact": [
         r"\bbreak",
@@ -68,6 +75,9 @@ _P = {
         r"\bblast radius\b",
         r"\bwhere (is|are) .* used\b",
         r"\bwhat (feeds|flows|goes) (from|out of)\b",
+        r"\b(are|is|get|gets) hit\b",
+        r"\b(arrives?|is|runs?) late\b",
+        r"\b(delayed|fails?|failed|missing|breaks? down)\b",
     ],
     "upstream": [
         r"\bcome[s]? from\b",
@@ -87,6 +97,7 @@ _P = {
         r"\bwhere .* (get|gets|got) .* from\b",
         r"\btrace\b",
         r"\binputs? (to|of|for)\b",
+        r"\b(drives?|driven by)\b",
     ],
     "files": [
         r"\bfiles?\b",
@@ -96,11 +107,12 @@ _P = {
         r"\b\.sql\b",
         r"\bsource code\b",
         r"\bddl\b",
+        r"\bwhere('s| is| are)\b.*\b(logic|code|implemented|happens?|done)\b",
     ],
     "schema": [
         r"\bschema\b",
         r"\bwhat('s| is) in\b",
-        r"\b(list|show|which|what) (all )?(the )?(tables|views|objects|procedures)\b.* in\b",
+        r"\b(list|show|which|what)\b.*\b(tables|views|objects|procedures|functions)\b",
     ],
     "describe": [
         r"\bwhat is\b",

@@ -86,6 +86,66 @@ _STOP_TEXT = """
 STOPWORDS: frozenset[str] = frozenset(_STOP_TEXT.split())
 """Words never linked as bare column names (they are how people ask, not what they ask about)."""
 
+SCHEMA_ALIASES: dict[str, tuple[str, ...]] = {
+    "rpt": ("report", "reports", "reporting"),
+    "pos": ("position", "positions"),
+    "crd": ("credit",),
+    "stg": ("staging", "staged", "stage"),
+    "raw": ("feed", "feeds", "landing", "raw"),
+    "ref": ("reference", "master"),
+    "pnl": ("pnl", "p&l", "profit"),
+    "ops": ("operations", "operational", "ops"),
+    "mart": ("mart", "datamart"),
+    "dwh": ("warehouse",),
+}
+"""Words that point at conventional warehouse layers (schemas)."""
+
+WORD_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "dollar": ("usd",),
+    "dollars": ("usd",),
+    "usd": ("usd",),
+    "p&l": ("pnl",),
+    "profit": ("pnl",),
+    "fx": ("fx",),
+    "counterparty": ("cpty", "counterparty"),
+    "quantity": ("qty", "quantity"),
+    "utilization": ("utilisation",),
+}
+
+_NAME_NOISE = frozenset({"v", "vw", "mv", "fn", "usp", "sp", "tbl", "t", "f"})
+_GENERIC = frozenset(
+    [
+        "data",
+        "table",
+        "tables",
+        "value",
+        "values",
+        "number",
+        "numbers",
+        "figure",
+        "figures",
+        "amount",
+        "amounts",
+        "id",
+        "code",
+        "date",
+        "type",
+        "name",
+        "report",
+        "reports",
+        "list",
+        "all",
+        "the",
+        "of",
+        "in",
+        "on",
+        "usd",
+        "local",
+        "pct",
+        "flag",
+    ]
+)
+
 _IDENT = re.compile(r"[A-Za-z_#@][\w$#@]*(?:\s?\.\s?[A-Za-z_#@][\w$#@]*){0,3}")
 _WORD = re.compile(r"[A-Za-z_][\w&]*")
 
@@ -143,6 +203,19 @@ def _variants(word: str) -> list[str]:
     return out
 
 
+def _stems(word: str) -> set[str]:
+    out = set(_variants(word))
+    if word.endswith("ing") and len(word) > 5:
+        out.update({word[:-3], word[:-3] + "e"})
+    if word.endswith("ed") and len(word) > 4:
+        out.update({word[:-2], word[:-1]})
+    if word.endswith("ion") and len(word) > 6:
+        out.add(word[:-3] + "e")
+    for syn in WORD_SYNONYMS.get(word, ()):
+        out.add(syn)
+    return out
+
+
 class GraphLinker:
     def __init__(self, index: GraphIndex) -> None:
         self.g = index
@@ -164,6 +237,21 @@ class GraphLinker:
                 stems.setdefault(head, []).append(name)
         return stems
 
+    @cached_property
+    def _object_name_tokens(self) -> frozenset[str]:
+        return frozenset(t for _oid, toks in self._object_tokens for t in toks)
+
+    @cached_property
+    def _object_tokens(self) -> list[tuple[int, tuple[str, ...]]]:
+        out = []
+        for o in self.g.objects.values():
+            if o.kind == "external":
+                continue
+            toks = tuple(t for t in o.name.lower().split("_") if t and t not in _NAME_NOISE)
+            if toks:
+                out.append((o.id, toks))
+        return out
+
     # ------------------------------------------------------------------ public
     def link(self, question: str) -> Linked:
         text = _clean(question)
@@ -171,7 +259,153 @@ class GraphLinker:
         found.extend(self._qualified(text))
         found.extend(self._phrases(text))
         found.extend(self._words(text))
-        return Linked(self._resolve_overlaps(found))
+        kept = self._resolve_overlaps(found)
+        return Linked(self._descriptive(text, kept))
+
+    # ------------------------------------------------------------------ descriptions
+    def _descriptive(self, text: str, kept: list[Entity]) -> list[Entity]:
+        """Objects and columns described in words ("the regulatory exposure report" →
+        rpt.regulatory_exposure, "the collateral feed" → raw.collateral_balances, "collateral
+        values in USD" → collateral_value_usd), and columns of objects so described.
+
+        An object qualifies when the question's words (stemmed, with synonyms) cover all of its
+        name's tokens, or at least two of them and 60 %, or half of them plus a word naming its
+        schema's layer ("report" → rpt, "feed" → raw). A column qualifies when words cover all
+        of its (two or more) name tokens. Candidates are taken best first without sharing words.
+        Words inside an exact mention are not used; weaker links inside a description give way
+        (stems and fuzzy matches always; bare names too when the description is a column or
+        uses two or more words)."""
+        g = self.g
+        blocked = [(e.start, e.end) for e in kept if e.method == "exact"]
+        words: list[tuple[str, int, int]] = []
+        for m in _WORD.finditer(text):
+            if any(a <= m.start() < b for a, b in blocked):
+                continue
+            words.append((m.group(0).lower(), m.start(), m.end()))
+        if not words:
+            return kept
+        index: dict[str, set[int]] = {}
+        for i, (w, _a, _b) in enumerate(words):
+            forms = _stems(w)
+            if i and w.isdigit():
+                forms.add(words[i - 1][0] + w)
+            for f in forms:
+                index.setdefault(f, set()).add(i)
+        schema_hits: dict[str, set[int]] = {}
+        for schema in g.by_schema:
+            idx: set[int] = set(index.get(schema, set()))
+            for alias in SCHEMA_ALIASES.get(schema, ()):
+                idx |= index.get(alias, set())
+            if idx:
+                schema_hits[schema] = idx
+
+        def cover(toks: tuple[str, ...]) -> tuple[int, set[int], bool]:
+            used: set[int] = set()
+            matched = 0
+            significant = False
+            for t in toks:
+                hit = index.get(t)
+                if hit:
+                    matched += 1
+                    used |= hit
+                    if len(t) >= 3 and t not in _GENERIC and t not in STOPWORDS:
+                        significant = True
+            return matched, used, significant
+
+        # (score, kind, id, words used)
+        cands: list[tuple[float, str, int, frozenset[int]]] = []
+        for oid, toks in self._object_tokens:
+            if not any(t in index for t in toks):
+                continue
+            matched, used, significant = cover(toks)
+            if not matched or not significant:
+                continue
+            cov = matched / len(toks)
+            schema = (g.objects[oid].schema or "").lower()
+            bonus_words = schema_hits.get(schema, set()) - used
+            bonus = 0.35 if bonus_words else 0.0
+            if not (cov >= 0.999 or (matched >= 2 and cov >= 0.6) or (bonus and cov >= 0.5)):
+                continue
+            cands.append((cov + bonus + 0.1 * matched, "object", oid, frozenset(used | bonus_words)))
+        seen_names: set[str] = set()
+        for tok in {t for t in index if t in self._column_token_index}:
+            for name in self._column_token_index[tok]:
+                if name in seen_names:
+                    continue
+                seen_names.add(name)
+                toks = tuple(t for t in name.split("_") if t)
+                if len(toks) < 2:
+                    continue
+                matched, used, significant = cover(toks)
+                if matched == len(toks) and significant:
+                    for cid in g.cols_by_name[name][:1]:
+                        cands.append((1.05 + 0.1 * matched, "column", cid, frozenset(used)))
+        if not cands:
+            return kept
+        cands.sort(key=lambda c: (-c[0], -len(c[3])))
+        accepted: list[tuple[float, str, list[int], frozenset[int]]] = []
+        for score, kind, ident, used_words in cands:
+            placed = False
+            for s_, k_, ids, uw in accepted:
+                if k_ == kind and abs(s_ - score) < 1e-6 and uw == used_words:
+                    ids.append(ident)
+                    placed = True
+                    break
+                if uw & used_words:
+                    placed = True
+                    break
+            if not placed:
+                accepted.append((score, kind, [ident], used_words))
+        out = list(kept)
+        for score, kind, ids, used_words in accepted:
+            start = min(words[i][1] for i in used_words)
+            end = max(words[i][2] for i in used_words)
+            strong_override = kind == "column" or len(used_words) >= 2
+            removable = {"stem", "fuzzy"} | ({"name", "column", "phrase"} if strong_override else set())
+            if kind == "column":
+                removable |= {"synonym"}
+            clash = [
+                e
+                for e in out
+                if e.start < end and start < e.end and e.method not in removable and e.kind != "schema"
+            ]
+            if any(e.method in ("exact", "phrase", "name") for e in clash):
+                continue
+            out = [e for e in out if not (e.start >= start and e.end <= end and e.method in removable)]
+            if kind == "column":
+                ids = list(g.cols_by_name[g.columns[ids[0]].name.lower()])
+                out.append(Entity("column", list(ids), text[start:end], start, end, 0.8, "description"))
+                continue
+            out.append(
+                Entity("object", list(ids), text[start:end], start, end, 0.5 + 0.1 * score, "description")
+            )
+            for oid in ids[:1]:
+                best: tuple[int, int] | None = None
+                for cid in g.cols_by_object.get(oid, []):
+                    ctoks = [t for t in g.columns[cid].name.lower().split("_") if t]
+                    hits = [
+                        t
+                        for t in ctoks
+                        if t in index and len(t) >= 3 and t not in _GENERIC and not (index[t] <= used_words)
+                    ]
+                    if hits and (best is None or len(hits) > best[0]):
+                        best = (len(hits), cid)
+                if best is not None and not any(e.kind == "column" and best[1] in e.ids for e in out):
+                    out = [e for e in out if not (e.kind == "column" and e.method in ("stem", "fuzzy"))]
+                    out.append(
+                        Entity("column", [best[1]], g.columns[best[1]].name, start, end, 0.55, "description")
+                    )
+        out.sort(key=lambda e: e.start)
+        return out
+
+    @cached_property
+    def _column_token_index(self) -> dict[str, list[str]]:
+        idx: dict[str, list[str]] = {}
+        for name in self.g.cols_by_name:
+            for t in set(name.split("_")):
+                if t:
+                    idx.setdefault(t, []).append(name)
+        return idx
 
     # ------------------------------------------------------------------ passes
     def _qualified(self, text: str) -> list[Entity]:
@@ -252,9 +486,14 @@ class GraphLinker:
                 continue
             if start > 0 and text[start - 1] == ".":
                 continue
-            if word in g.by_schema and mentions_schema:
-                out.append(Entity("schema", [word], m.group(0), start, end, 0.95, "schema"))
-                continue
+            if word in g.by_schema:
+                out.append(
+                    Entity(
+                        "schema", [word], m.group(0), start, end, 0.95 if mentions_schema else 0.6, "schema"
+                    )
+                )
+                if mentions_schema:
+                    continue
             matched = False
             for v in _variants(word):
                 if v in g.by_name and (v not in STOPWORDS or "_" in v):
@@ -284,7 +523,7 @@ class GraphLinker:
                     )
                 continue
             stems = self._column_stems.get(word)
-            if stems and len(stems) <= 3:
+            if stems and len(stems) <= 3 and word not in self._object_name_tokens and word not in g.by_schema:
                 ids: list[int | str] = []
                 for s in stems:
                     ids.extend(g.cols_by_name[s])
@@ -362,10 +601,21 @@ class GraphLinker:
         keep.sort(key=weight, reverse=True)
         return keep[:3]
 
-    def pick_object(self, entity: Entity) -> int:
+    def pick_object(self, entity: Entity, prefer: str = "sink") -> int:
+        """One object for an ambiguous mention: not external; then, among candidates where one
+        feeds another, the most derived (`sink`) or the most upstream (`source`); then degree."""
         g = self.g
         ids = [int(i) for i in entity.ids]
         if len(ids) == 1:
             return ids[0]
-        ids.sort(key=lambda i: (g.objects[i].kind != "external", g.degree(i)), reverse=True)
-        return ids[0]
+        real = [i for i in ids if g.objects[i].kind != "external"] or ids
+        cset = set(real)
+        direction = "down" if prefer == "sink" else "up"
+        keep = []
+        for i in real:
+            reach, _ = g.walk_tables(i, direction, max_depth=10, limit=3000)
+            if not (set(reach) & cset):
+                keep.append(i)
+        keep = keep or real
+        keep.sort(key=lambda i: g.degree(i), reverse=True)
+        return keep[0]

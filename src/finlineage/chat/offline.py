@@ -12,6 +12,7 @@ real incremental output.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,6 +31,15 @@ CANNOT_ANSWER = "I can't answer that without a language model; here is what I fo
 MAX_LIST = 40
 MAX_EXPR_DEPTH = 8
 ROUTINE_KINDS = ("procedure", "function", "trigger")
+_KIND_WORDS = {
+    "tables": "table",
+    "views": "view",
+    "procedures": "procedure",
+    "procs": "procedure",
+    "functions": "function",
+    "triggers": "trigger",
+    "materialized views": "materialized_view",
+}
 
 
 def _short(expr: str, limit: int = 160) -> str:
@@ -195,9 +205,10 @@ class OfflineAnswer:
         return "".join(self.text_parts)
 
     def _entity_objects(self) -> list[int]:
+        prefer = "source" if self.intents and self.intents[0] in ("impact", "path") else "sink"
         out: list[int] = []
         for ent in self.linked.objects():
-            oid = self.linker.pick_object(ent)
+            oid = self.linker.pick_object(ent, prefer)
             if oid not in out:
                 out.append(oid)
         return out
@@ -215,7 +226,7 @@ class OfflineAnswer:
             if col_level:
                 col_spans = {(c.start, c.end) for c in col_ents if c.method != "name"}
                 objs = [
-                    self.linker.pick_object(e)
+                    self.linker.pick_object(e, prefer="sink")
                     for e in self.linked.objects()
                     if (e.start, e.end) not in col_spans
                 ]
@@ -264,6 +275,9 @@ class OfflineAnswer:
     ) -> Iterator[str] | None:
         g = self.g
         if intent == "path":
+            ents = [e for e in self.linked.ordered() if e.kind in ("object", "column")]
+            if len(ents) >= 2 and objs:
+                return self._best_path(ents)
             ends = [("o", o) for o in objs] + [("c", c) for c in cols]
             if len(ends) >= 2:
                 return self._path(ends[0], ends[1])
@@ -301,9 +315,13 @@ class OfflineAnswer:
             targets = subj or [g.columns[c].object_id for c in cols]
             if targets:
                 return self._files(list(dict.fromkeys(targets)))
+            if self.chunks:
+                return self._files_by_search()
             return None
         if intent == "schema":
-            if schemas:
+            if schemas and not subj and not cols:
+                return self._schema(schemas[0])
+            if schemas and "schema" in self.question.lower():
                 return self._schema(schemas[0])
             return None
         if intent == "describe":
@@ -397,6 +415,18 @@ class OfflineAnswer:
         procs = sorted({e.process for e in edges if e.process is not None and e.process in g.objects})
         if procs:
             yield f"\nLoaded by: {self._name_list(procs)}.\n"
+        col_lines = []
+        for cid in g.cols_by_object.get(oid, [])[:MAX_LIST]:
+            ins = [e for e in g.c_up.get(cid, ()) if e.kind == "direct"]
+            if not ins:
+                continue
+            for e in ins[:8]:
+                self.ev.cedge(e, 0.7)
+            srcs = ", ".join(self.ev.column(e.source) for e in ins[:8])
+            col_lines.append(f"- {self.ev.column(cid)} ← {srcs}\n")
+        if col_lines:
+            yield "\nColumn sources:\n"
+            yield from col_lines
         cn = g.objects[oid].canonical_id
         self.next_actions = [f"How is each column of {cn} calculated?", f"What breaks if {cn} changes?"]
 
@@ -456,7 +486,9 @@ class OfflineAnswer:
             if n:
                 yield "\n"
             name = self.ev.column(cid)
-            depth, edges = g.walk_columns([cid], "up")
+            depth, edges = g.walk_columns([cid], "up", direct_only=True)
+            if not depth:
+                depth, edges = g.walk_columns([cid], "up", max_depth=1)
             if not depth:
                 yield f"{name} has no upstream column lineage in the graph (it is loaded as is or is a source column).\n"
                 continue
@@ -530,7 +562,7 @@ class OfflineAnswer:
         if cid in seen or level >= MAX_EXPR_DEPTH:
             return
         seen.add(cid)
-        ins = g.c_up.get(cid, [])
+        ins = [e for e in g.c_up.get(cid, []) if e.kind == "direct"] or g.c_up.get(cid, [])
         if not ins:
             return
         pad = "  " * level
@@ -592,7 +624,9 @@ class OfflineAnswer:
             if n:
                 yield "\n"
             name = self.ev.column(cid)
-            depth, edges = g.walk_columns([cid], "down")
+            depth, edges = g.walk_columns([cid], "down", direct_only=True)
+            if not depth:
+                depth, edges = g.walk_columns([cid], "down")
             if not depth:
                 yield f"No column in the graph is derived from {name}; a change to it breaks no recorded column lineage.\n"
                 continue
@@ -617,8 +651,14 @@ class OfflineAnswer:
         writes: dict[int, TabEdge] = {}
         calls: list[int] = []
         for e in g.t_by_process.get(pid, ()):
-            reads.setdefault(e.source, e)
-            writes.setdefault(e.target, e)
+            if e.source != pid:
+                reads.setdefault(e.source, e)
+            if e.target == pid:
+                continue
+            if g.objects[e.target].kind in ROUTINE_KINDS:
+                calls.append(e.target)
+            else:
+                writes.setdefault(e.target, e)
         for e in g.t_up.get(pid, ()):
             if g.objects[e.source].kind not in ROUTINE_KINDS:
                 reads.setdefault(e.source, e)
@@ -688,6 +728,35 @@ class OfflineAnswer:
             self.ev.tedge(e)
             yield f"- {self.ev.node(e.source)} → {self.ev.node(e.target)}{self._via(e.process)}{self._where(e.file_id, e.line_start, e.line_end)}\n"
 
+    def _best_path(self, ents: list[Entity]) -> Iterator[str]:
+        """Path between the first two mentions; ambiguous mentions try each candidate pair and
+        keep the longest connecting path (the fullest story), preferring a → b order."""
+        g = self.g
+
+        def objs_of(e: Entity) -> list[int]:
+            if e.kind == "object":
+                return [int(i) for i in e.ids][:6]
+            return list(dict.fromkeys(g.columns[int(i)].object_id for i in e.ids))[:6]
+
+        a_ids, b_ids = objs_of(ents[0]), objs_of(ents[1])
+        best: tuple[int, int, int] | None = None
+        for a in a_ids:
+            for b in b_ids:
+                if a == b:
+                    continue
+                p = g.shortest_path(a, b)
+                if p is not None and (best is None or len(p) > best[0]):
+                    best = (len(p), a, b)
+        if best is None:
+            for a in a_ids:
+                for b in b_ids:
+                    p = g.shortest_path(b, a) if a != b else None
+                    if p is not None and (best is None or len(p) > best[0]):
+                        best = (len(p), a, b)
+        if best is None:
+            return self._path(("o", a_ids[0]), ("o", b_ids[0]))
+        return self._path(("o", best[1]), ("o", best[2]))
+
     def _column_path(self, ca: int, cb: int) -> Iterator[str]:
         g = self.g
         for src, dst, rev in ((ca, cb, False), (cb, ca, True)):
@@ -734,6 +803,10 @@ class OfflineAnswer:
         if not ids:
             yield f"The graph has no schema `{schema}`.\n"
             return
+        q = self.question.lower()
+        wanted = {k for w, k in _KIND_WORDS.items() if re.search(rf"\b{w}\b", q)}
+        if wanted and any(g.objects[i].kind in wanted for i in ids):
+            ids = [i for i in ids if g.objects[i].kind in wanted]
         by_kind: dict[str, list[int]] = defaultdict(list)
         for i in ids:
             by_kind[g.objects[i].kind].append(i)
@@ -766,6 +839,21 @@ class OfflineAnswer:
                     at = f" (line {', '.join(map(str, ls[:5]))})" if ls else ""
                     yield f"- `{path}`{at}\n"
         self.next_actions = [f"Where does {g.objects[oids[0]].canonical_id} come from?"]
+        if self.chunks:
+            yield from self._related_chunks(limit=3)
+
+    def _files_by_search(self) -> Iterator[str]:
+        """No object named: the files of the code that best matches the question (keyword search)."""
+        yield "No object is named in the question; the code that matches it best is in:\n"
+        yield from (line for line in self._chunk_lines(limit=3))
+        self.next_actions = ["Which files define <object>?"]
+
+    def _chunk_lines(self, limit: int) -> Iterator[str]:
+        for ch in self.chunks[:limit]:
+            self.ev.chunk(ch)
+            where = f"`{ch.file}`{_fmt_lines(ch.lines())}" if ch.file else ch.source_id
+            obj = f" ({self.ev.node(ch.object_id)})" if ch.object_id in self.g.objects else ""
+            yield f"- {where}{obj}\n"
 
     def _describe(self, oid: int) -> Iterator[str]:
         g = self.g
