@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import typer
 
 from finlineage import __version__
@@ -25,12 +28,19 @@ def version() -> None:
     typer.echo(__version__)
 
 
-def _register_commands() -> None:
+def _register_commands(argv: list[str]) -> None:
     # Imported here so `finlineage version` stays fast and each module owns its commands.
+    if len(argv) > 1 and argv[1] == "parse" and Path(argv[0]).name == "finlineage":
+        # `finlineage parse [--batch]` is started per scoring/ingest worker: register only it
+        # (other command modules import settings/pydantic, rich or asyncio at import time)
+        from finlineage.cli import parse_cmd
+
+        parse_cmd.register(app)
+        return
     from finlineage.cli import commands
 
     for register in commands.REGISTRARS:
         register(app)
 
 
-_register_commands()
+_register_commands(sys.argv)
