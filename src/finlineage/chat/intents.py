@@ -46,7 +46,7 @@ _P = {
         r"\b(calculat|comput)\w*\b",
         r"\bformula\b",
         r"\bexpression\b",
-        r"\blogic\b",
+        r"\blogic (behind|for|of)\b",
         r"\btransformation\b",
         r"\bhow .* (arrived|obtained|produced|generated)\b",
     ],

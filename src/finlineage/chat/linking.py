@@ -146,7 +146,9 @@ _GENERIC = frozenset(
     ]
 )
 
-_IDENT = re.compile(r"[A-Za-z_#@][\w$#@]*(?:\s?\.\s?[A-Za-z_#@][\w$#@]*){0,3}")
+_VERB_LEAD = frozenset(["what", "which", "who", "that", "it", "also", "directly", "and", "this"])
+
+_IDENT = re.compile(r"[A-Za-z_#@][\w$#@]*(?:\.[A-Za-z_#@][\w$#@]*){0,3}")
 _WORD = re.compile(r"[A-Za-z_][\w&]*")
 
 
@@ -286,6 +288,8 @@ class GraphLinker:
             return kept
         index: dict[str, set[int]] = {}
         for i, (w, _a, _b) in enumerate(words):
+            if w in ("feed", "feeds", "source", "sources") and i and words[i - 1][0] in _VERB_LEAD:
+                continue
             forms = _stems(w)
             if i and w.isdigit():
                 forms.add(words[i - 1][0] + w)
@@ -312,8 +316,8 @@ class GraphLinker:
                         significant = True
             return matched, used, significant
 
-        # (score, kind, id, words used)
-        cands: list[tuple[float, str, int, frozenset[int]]] = []
+        # (score, kind, id, words used, name tokens matched)
+        cands: list[tuple[float, str, int, frozenset[int], int]] = []
         for oid, toks in self._object_tokens:
             if not any(t in index for t in toks):
                 continue
@@ -323,30 +327,30 @@ class GraphLinker:
             cov = matched / len(toks)
             schema = (g.objects[oid].schema or "").lower()
             bonus_words = schema_hits.get(schema, set()) - used
-            bonus = 0.35 if bonus_words else 0.0
+            bonus = 0.6 if bonus_words else 0.0
             if not (cov >= 0.999 or (matched >= 2 and cov >= 0.6) or (bonus and cov >= 0.5)):
                 continue
-            cands.append((cov + bonus + 0.1 * matched, "object", oid, frozenset(used | bonus_words)))
+            cands.append((cov + bonus + 0.1 * matched, "object", oid, frozenset(used | bonus_words), matched))
         seen_names: set[str] = set()
         for tok in {t for t in index if t in self._column_token_index}:
             for name in self._column_token_index[tok]:
                 if name in seen_names:
                     continue
                 seen_names.add(name)
-                toks = tuple(t for t in name.split("_") if t)
+                toks = tuple(t for t in name.split("_") if t and t not in _GENERIC)
                 if len(toks) < 2:
                     continue
                 matched, used, significant = cover(toks)
                 if matched == len(toks) and significant:
                     for cid in g.cols_by_name[name][:1]:
-                        cands.append((1.05 + 0.1 * matched, "column", cid, frozenset(used)))
+                        cands.append((1.05 + 0.1 * matched, "column", cid, frozenset(used), matched))
         if not cands:
             return kept
         cands.sort(key=lambda c: (-c[0], -len(c[3])))
-        accepted: list[tuple[float, str, list[int], frozenset[int]]] = []
-        for score, kind, ident, used_words in cands:
+        accepted: list[tuple[float, str, list[int], frozenset[int], int]] = []
+        for score, kind, ident, used_words, n_matched in cands:
             placed = False
-            for s_, k_, ids, uw in accepted:
+            for s_, k_, ids, uw, _n in accepted:
                 if k_ == kind and abs(s_ - score) < 1e-6 and uw == used_words:
                     ids.append(ident)
                     placed = True
@@ -355,23 +359,37 @@ class GraphLinker:
                     placed = True
                     break
             if not placed:
-                accepted.append((score, kind, [ident], used_words))
+                accepted.append((score, kind, [ident], used_words, n_matched))
         out = list(kept)
-        for score, kind, ids, used_words in accepted:
+        for score, kind, ids, used_words, n_matched in accepted:
             start = min(words[i][1] for i in used_words)
             end = max(words[i][2] for i in used_words)
-            strong_override = kind == "column" or len(used_words) >= 2
+            spans = [(words[i][1], words[i][2]) for i in used_words]
+            strong_override = kind == "column" or n_matched >= 2
             removable = {"stem", "fuzzy"} | ({"name", "column", "phrase"} if strong_override else set())
             if kind == "column":
                 removable |= {"synonym"}
-            clash = [
-                e
-                for e in out
-                if e.start < end and start < e.end and e.method not in removable and e.kind != "schema"
-            ]
-            if any(e.method in ("exact", "phrase", "name") for e in clash):
+
+            def touches(e: Entity, spans: list[tuple[int, int]] = spans) -> bool:
+                return any(e.start < b and a < e.end for a, b in spans)
+
+            if kind == "object" and not strong_override:
+                # a layer word ("feed", "report") next to a bare name re-targets it to that layer
+                schema = (g.objects[ids[0]].schema or "").lower()
+                if schema_hits.get(schema, set()) & used_words:
+                    for e in out:
+                        if (
+                            touches(e)
+                            and e.method == "name"
+                            and e.kind == "object"
+                            and all((g.objects[int(i)].schema or "").lower() != schema for i in e.ids)
+                        ):
+                            e.method = "name-weak"
+                    removable |= {"name-weak"}
+            clash = [e for e in out if touches(e) and e.method not in removable and e.kind != "schema"]
+            if any(e.method in ("exact", "phrase", "name", "column") for e in clash):
                 continue
-            out = [e for e in out if not (e.start >= start and e.end <= end and e.method in removable)]
+            out = [e for e in out if not (touches(e) and e.method in removable)]
             if kind == "column":
                 ids = list(g.cols_by_name[g.columns[ids[0]].name.lower()])
                 out.append(Entity("column", list(ids), text[start:end], start, end, 0.8, "description"))
@@ -482,7 +500,7 @@ class GraphLinker:
                 word = word[:-2]
             start, end = m.start(), m.end()
             # a word directly followed by '.' and an identifier is part of a qualified name
-            if end < len(text) and text[end : end + 1] == "." and re.match(r"\.\s?[A-Za-z_]", text[end:]):
+            if end < len(text) and text[end : end + 1] == "." and re.match(r"\.[A-Za-z_]", text[end:]):
                 continue
             if start > 0 and text[start - 1] == ".":
                 continue

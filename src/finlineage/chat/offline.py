@@ -598,7 +598,7 @@ class OfflineAnswer:
             exprs = list(dict.fromkeys(e.expression for e in ins if e.expression))
             srcs = ", ".join(self.ev.column(e.source) for e in ins[:10])
             expr = f" = ``{_short(exprs[0])}``" if exprs else " copied"
-            yield f"- {self.ev.column(cid)}{expr} from {srcs}\n"
+            yield f"- {self.ev.column(cid)}{expr} from {srcs}{self._via(ins[0].process)}\n"
         self.next_actions = [f"Where does {g.objects[oid].canonical_id} come from?"]
 
     def _object_column_lineage(self, oid: int) -> Iterator[str]:
