@@ -353,7 +353,8 @@ class EdgeMixin:
 
     @declared_attr
     def process_object_id(cls) -> Mapped[int | None]:
-        return _fk("objects.id", "SET NULL", nullable=True)
+        # indexed: ON DELETE SET NULL from objects must not scan the edge table per row
+        return _fk("objects.id", "SET NULL", nullable=True, index=True)
 
     @declared_attr
     def file_id(cls) -> Mapped[int | None]:

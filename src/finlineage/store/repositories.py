@@ -557,6 +557,7 @@ def ensure_objects(
                     "name": name,
                     "created_at": now,
                     "updated_at": now,
+                    "column_names": " ".join(c.name for c in spec.columns) or None,
                     **values,
                 }
             )
@@ -974,6 +975,9 @@ def delete_facts_by_file(session: Session, file_id: int) -> FileFactsDeleted:
 
 
 def _refresh_column_names(session: Session, object_ids: Sequence[int]) -> None:
+    """Recompute ``objects.column_names``; only rows whose value changes are written (each
+    write re-indexes the search columns on PostgreSQL)."""
+    t = _table(CatalogObject)
     for part in _chunks(list(object_ids)):
         names: dict[int, list[str]] = {int(i): [] for i in part}
         for oid, name in session.execute(
@@ -982,11 +986,19 @@ def _refresh_column_names(session: Session, object_ids: Sequence[int]) -> None:
             .order_by(Column.object_id, Column.ordinal.asc().nulls_last(), Column.name)
         ):
             names[int(oid)].append(name)
-        t = _table(CatalogObject)
-        session.connection().execute(
-            update(t).where(t.c.id == bindparam("_id")).values(column_names=bindparam("cn")),
-            [{"_id": oid, "cn": " ".join(cols) or None} for oid, cols in names.items()],
-        )
+        current = {
+            int(oid): cn
+            for oid, cn in session.execute(select(t.c.id, t.c.column_names).where(t.c.id.in_(part)))
+        }
+        changed = [
+            {"_id": oid, "cn": " ".join(cols) or None}
+            for oid, cols in names.items()
+            if oid in current and current[oid] != (" ".join(cols) or None)
+        ]
+        if changed:
+            session.connection().execute(
+                update(t).where(t.c.id == bindparam("_id")).values(column_names=bindparam("cn")), changed
+            )
 
 
 def _delete_search_rows(session: Session, object_ids: Sequence[int]) -> None:

@@ -376,6 +376,7 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_table_edges_file_id"), "table_edges", ["file_id"])
     op.create_index(op.f("ix_table_edges_project_id"), "table_edges", ["project_id"])
+    op.create_index(op.f("ix_table_edges_process_object_id"), "table_edges", ["process_object_id"])
     op.create_index(
         "ix_table_edges_up", "table_edges", ["target_object_id", "source_object_id", "status", "kind"]
     )
@@ -439,6 +440,7 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_column_edges_file_id"), "column_edges", ["file_id"])
     op.create_index(op.f("ix_column_edges_project_id"), "column_edges", ["project_id"])
+    op.create_index(op.f("ix_column_edges_process_object_id"), "column_edges", ["process_object_id"])
     op.create_index(
         "ix_column_edges_up", "column_edges", ["target_column_id", "source_column_id", "status", "kind"]
     )
@@ -449,11 +451,13 @@ def downgrade() -> None:
     _drop_search()
     op.drop_index("ix_column_edges_up", table_name="column_edges")
     op.drop_index(op.f("ix_column_edges_project_id"), table_name="column_edges")
+    op.drop_index(op.f("ix_column_edges_process_object_id"), table_name="column_edges")
     op.drop_index(op.f("ix_column_edges_file_id"), table_name="column_edges")
     op.drop_index("ix_column_edges_down", table_name="column_edges")
     op.drop_table("column_edges")
     op.drop_index("ix_table_edges_up", table_name="table_edges")
     op.drop_index(op.f("ix_table_edges_project_id"), table_name="table_edges")
+    op.drop_index(op.f("ix_table_edges_process_object_id"), table_name="table_edges")
     op.drop_index(op.f("ix_table_edges_file_id"), table_name="table_edges")
     op.drop_index("ix_table_edges_down", table_name="table_edges")
     op.drop_table("table_edges")
