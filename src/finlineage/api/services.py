@@ -36,3 +36,8 @@ from finlineage.api.routers import ingest as _ingest  # noqa: E402
 
 STARTERS.append(_ingest.start_ingestion)
 ROUTERS.append(_ingest.register)
+
+# issue #7: the dashboard page at / (+ /static), public; it calls the authenticated API
+from finlineage import web as _web  # noqa: E402
+
+ROUTERS.append(_web.register)

@@ -1,0 +1,321 @@
+// SVG lineage graph: layered layout, pan (drag) and zoom (wheel, buttons), selection with
+// upstream/downstream highlighting. One <g> carries the view transform, so a pan or zoom frame
+// touches a single attribute whatever the graph size; labels are hidden when zoomed far out.
+import { layout } from './graph-layout.js';
+import { esc } from './util.js';
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+const KIND_CLASS = {
+  table: 's-table', view: 's-view', materialized_view: 's-materialized_view',
+  procedure: 's-procedure', function: 's-function', column: 's-column',
+};
+const MIN_K = 0.05;
+const MAX_K = 3;
+const LOD_K = 0.45;
+
+function truncate(text, max) {
+  const s = String(text ?? '');
+  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+}
+
+function pathFor(points) {
+  const [x0, y0] = points[0];
+  let d = `M${x0.toFixed(1)},${y0.toFixed(1)}`;
+  for (let i = 1; i < points.length; i++) {
+    const [xa, ya] = points[i - 1];
+    const [xb, yb] = points[i];
+    const mx = (xa + xb) / 2;
+    d += `C${mx.toFixed(1)},${ya.toFixed(1)} ${mx.toFixed(1)},${yb.toFixed(1)} ${xb.toFixed(1)},${yb.toFixed(1)}`;
+  }
+  return d;
+}
+
+export class GraphView {
+  /**
+   * @param {HTMLElement} container
+   * @param {{onSelect?: (node|null) => void, onOpen?: (node) => void}} handlers
+   */
+  constructor(container, handlers = {}) {
+    this.container = container;
+    this.handlers = handlers;
+    this.k = 1;
+    this.tx = 0;
+    this.ty = 0;
+    this.data = null;
+    this.result = null;
+    this.selected = null;
+    this.raf = 0;
+    this.svg = document.createElementNS(SVG_NS, 'svg');
+    this.svg.setAttribute('role', 'img');
+    this.svg.setAttribute('aria-label', 'Lineage graph');
+    this.viewport = document.createElementNS(SVG_NS, 'g');
+    this.viewport.setAttribute('class', 'viewport');
+    this.svg.innerHTML = '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="#9aa8b8"/></marker><marker id="arrow-hl" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="#0f6e8c"/></marker></defs>';
+    this.svg.append(this.viewport);
+    container.replaceChildren(this.svg);
+    this.bind();
+  }
+
+  // ------------------------------------------------------------------ data and drawing
+
+  /**
+   * nodes: [{id, label, sub, kind, group?, root?, title?}], edges: [{id?, source, target, kind?}]
+   * Returns timing: {layoutMs, buildMs}.
+   */
+  setData(nodes, edges, { fit = true } = {}) {
+    const t0 = performance.now();
+    this.data = { nodes, edges, byId: new Map(nodes.map((node) => [node.id, node])) };
+    this.result = layout(nodes, edges);
+    const t1 = performance.now();
+    this.build();
+    const t2 = performance.now();
+    this.selected = null;
+    if (fit) this.fit();
+    return { layoutMs: t1 - t0, buildMs: t2 - t1, layers: this.result.layers, dummies: this.result.dummies };
+  }
+
+  build() {
+    const { nodes } = this.data;
+    const res = this.result;
+    const parts = [];
+    // group frames (the columns of one table within one layer)
+    const frames = new Map();
+    for (const node of nodes) {
+      if (node.group == null) continue;
+      const p = res.nodes.get(node.id);
+      const key = `${node.group}@${p.layer}`;
+      const f = frames.get(key);
+      if (!f) frames.set(key, { label: node.groupLabel || node.group, x: p.x, y0: p.y, y1: p.y + p.h, count: 1 });
+      else {
+        f.y0 = Math.min(f.y0, p.y);
+        f.y1 = Math.max(f.y1, p.y + p.h);
+        f.count += 1;
+      }
+    }
+    parts.push('<g class="groups">');
+    for (const f of frames.values()) {
+      parts.push(`<rect class="grp" x="${f.x - 6}" y="${f.y0 - 18}" width="${res.nodes.values().next().value.w + 12}" height="${f.y1 - f.y0 + 24}" rx="6"/>`,
+        `<text class="grp-label" x="${f.x}" y="${f.y0 - 6}">${esc(truncate(f.label, 34))}</text>`);
+    }
+    parts.push('</g><g class="edges">');
+    for (const e of res.edges) {
+      const kind = this.data.edges[e.index]?.kind === 'indirect' ? ' indirect' : '';
+      parts.push(`<path class="ge${kind}" data-s="${esc(e.source)}" data-t="${esc(e.target)}" d="${pathFor(e.points)}" marker-end="url(#arrow)"/>`);
+    }
+    parts.push('</g><g class="nodes">');
+    for (const node of nodes) {
+      const p = res.nodes.get(node.id);
+      const cls = KIND_CLASS[node.kind] || 's-other';
+      const root = node.root ? ' root' : '';
+      const labelMax = Math.floor((p.w - 18) / 6.9);
+      parts.push(
+        `<g class="gn${root}" data-id="${esc(node.id)}" data-name="${esc(node.key ?? node.label)}" transform="translate(${p.x},${p.y})">`,
+        `<title>${esc(node.title || node.label)}</title>`,
+        `<rect class="box" width="${p.w}" height="${p.h}" rx="5"/>`,
+        `<rect class="stripe ${cls}" width="4" height="${p.h}" rx="1"/>`,
+        `<text x="12" y="${node.sub ? 16 : p.h / 2 + 4}">${esc(truncate(node.label, labelMax))}</text>`,
+        node.sub ? `<text class="sub" x="12" y="31">${esc(truncate(node.sub, labelMax + 4))}</text>` : '',
+        '</g>',
+      );
+    }
+    parts.push('</g>');
+    this.viewport.innerHTML = parts.join('');
+    this.nodeEls = new Map();
+    for (const el of this.viewport.querySelectorAll('.gn')) this.nodeEls.set(el.dataset.id, el);
+    this.edgeEls = Array.from(this.viewport.querySelectorAll('.ge'));
+    this.applyTransform();
+  }
+
+  clear(message = '') {
+    this.data = null;
+    this.result = null;
+    this.viewport.innerHTML = message
+      ? `<text x="20" y="30" class="grp-label">${esc(message)}</text>`
+      : '';
+  }
+
+  // ------------------------------------------------------------------ view transform
+
+  applyTransform() {
+    this.viewport.setAttribute('transform', `translate(${this.tx.toFixed(2)},${this.ty.toFixed(2)}) scale(${this.k.toFixed(4)})`);
+    const low = this.k < LOD_K;
+    if (low !== this.lowDetail) {
+      this.lowDetail = low;
+      this.svg.classList.toggle('lod-low', low);
+    }
+  }
+
+  scheduleTransform() {
+    if (this.raf) return;
+    this.raf = requestAnimationFrame(() => {
+      this.raf = 0;
+      this.applyTransform();
+    });
+  }
+
+  size() {
+    const r = this.container.getBoundingClientRect();
+    return { w: r.width || 800, h: r.height || 500 };
+  }
+
+  fit(padding = 30) {
+    if (!this.result) return;
+    const { w, h } = this.size();
+    const gw = this.result.width + padding * 2;
+    const gh = this.result.height + padding * 2 + 20;
+    this.k = Math.max(MIN_K, Math.min(1.15, w / gw, h / gh));
+    this.tx = (w - this.result.width * this.k) / 2;
+    this.ty = (h - this.result.height * this.k) / 2 + 8 * this.k;
+    this.applyTransform();
+  }
+
+  /**
+   * Initial framing: the whole graph when it is readable that way, else a readable zoom with the
+   * root placed where its lineage extends from (right edge for upstream, left for downstream).
+   */
+  frame(rootId, direction = 'both', minReadable = 0.55) {
+    this.fit();
+    const p = rootId != null ? this.result?.nodes.get(rootId) : null;
+    if (!p || this.k >= minReadable) return;
+    const { w, h } = this.size();
+    this.k = 0.75;
+    const anchor = direction === 'upstream' ? 0.82 : direction === 'downstream' ? 0.18 : 0.5;
+    this.tx = w * anchor - (p.x + p.w / 2) * this.k;
+    this.ty = h / 2 - (p.y + p.h / 2) * this.k;
+    this.applyTransform();
+  }
+
+  zoomAt(factor, cx, cy) {
+    const k = Math.max(MIN_K, Math.min(MAX_K, this.k * factor));
+    const f = k / this.k;
+    this.tx = cx - (cx - this.tx) * f;
+    this.ty = cy - (cy - this.ty) * f;
+    this.k = k;
+    this.scheduleTransform();
+  }
+
+  zoomBy(factor) {
+    const { w, h } = this.size();
+    this.zoomAt(factor, w / 2, h / 2);
+  }
+
+  panBy(dx, dy) {
+    this.tx += dx;
+    this.ty += dy;
+    this.scheduleTransform();
+  }
+
+  /** Centre the view on a node (keeping the zoom, at least readable). */
+  focus(id) {
+    const p = this.result?.nodes.get(id);
+    if (!p) return;
+    const { w, h } = this.size();
+    this.k = Math.max(this.k, 0.6);
+    this.tx = w / 2 - (p.x + p.w / 2) * this.k;
+    this.ty = h / 2 - (p.y + p.h / 2) * this.k;
+    this.applyTransform();
+  }
+
+  // ------------------------------------------------------------------ selection
+
+  select(id, { notify = true } = {}) {
+    if (this.selected != null) this.nodeEls?.get(String(this.selected))?.classList.remove('sel');
+    this.selected = id;
+    const lit = new Set();
+    if (id != null && this.data) {
+      this.nodeEls.get(String(id))?.classList.add('sel');
+      // everything upstream and downstream of the selection along the drawn edges
+      const ups = new Map();
+      const downs = new Map();
+      for (const e of this.data.edges) {
+        (downs.get(String(e.source)) || downs.set(String(e.source), []).get(String(e.source))).push(String(e.target));
+        (ups.get(String(e.target)) || ups.set(String(e.target), []).get(String(e.target))).push(String(e.source));
+      }
+      const walk = (start, adj, down) => {
+        const visited = new Set([start]);
+        const stack = [start];
+        while (stack.length) {
+          const v = stack.pop();
+          for (const w of adj.get(v) || []) {
+            lit.add(down ? `${v}>${w}` : `${w}>${v}`);
+            if (!visited.has(w)) {
+              visited.add(w);
+              stack.push(w);
+            }
+          }
+        }
+      };
+      walk(String(id), downs, true);
+      walk(String(id), ups, false);
+    }
+    const litNodes = new Set();
+    for (const key of lit) {
+      const [a, b] = key.split('>');
+      litNodes.add(a);
+      litNodes.add(b);
+    }
+    if (id != null) litNodes.add(String(id));
+    const active = id != null;
+    for (const [nid, el] of this.nodeEls || []) el.classList.toggle('dim', active && !litNodes.has(nid));
+    for (const el of this.edgeEls || []) {
+      const on = active && lit.has(`${el.dataset.s}>${el.dataset.t}`);
+      el.classList.toggle('hl', on);
+      el.classList.toggle('dim', active && !on);
+      el.setAttribute('marker-end', on ? 'url(#arrow-hl)' : 'url(#arrow)');
+    }
+    if (notify) this.handlers.onSelect?.(id == null ? null : this.data?.byId.get(id) ?? this.data?.byId.get(Number(id)) ?? null);
+  }
+
+  // ------------------------------------------------------------------ input
+
+  bind() {
+    const svg = this.svg;
+    let drag = null;
+    svg.addEventListener('pointerdown', (e) => {
+      if (e.button !== 0) return;
+      drag = { x: e.clientX, y: e.clientY, moved: false, id: e.pointerId };
+    });
+    svg.addEventListener('pointermove', (e) => {
+      if (!drag) return;
+      const dx = e.clientX - drag.x;
+      const dy = e.clientY - drag.y;
+      if (!drag.moved && Math.abs(dx) + Math.abs(dy) < 4) return;
+      if (!drag.moved) {
+        drag.moved = true;
+        svg.setPointerCapture?.(drag.id);
+        this.container.classList.add('dragging');
+      }
+      drag.x = e.clientX;
+      drag.y = e.clientY;
+      this.panBy(dx, dy);
+    });
+    const end = (e) => {
+      if (!drag) return;
+      const wasDrag = drag.moved;
+      drag = null;
+      this.container.classList.remove('dragging');
+      if (wasDrag || e.type !== 'pointerup') return;
+      const g = e.target.closest?.('.gn');
+      if (g) this.select(this.resolveId(g.dataset.id));
+      else if (this.selected != null) this.select(null);
+    };
+    svg.addEventListener('pointerup', end);
+    svg.addEventListener('pointercancel', end);
+    svg.addEventListener('dblclick', (e) => {
+      const g = e.target.closest?.('.gn');
+      if (g) this.handlers.onOpen?.(this.data?.byId.get(this.resolveId(g.dataset.id)));
+    });
+    svg.addEventListener('wheel', (e) => {
+      e.preventDefault();
+      const r = this.container.getBoundingClientRect();
+      const factor = Math.exp(-e.deltaY * (e.deltaMode === 1 ? 0.05 : 0.0015));
+      this.zoomAt(factor, e.clientX - r.left, e.clientY - r.top);
+    }, { passive: false });
+  }
+
+  resolveId(raw) {
+    if (this.data?.byId.has(raw)) return raw;
+    const num = Number(raw);
+    return this.data?.byId.has(num) ? num : raw;
+  }
+}
