@@ -303,7 +303,7 @@ def main() -> None:
         embedder = svc.embedder
         t0 = time.perf_counter()
         with sessions() as s:
-            n = embed_pending_chunks(s, pid, batch_size=64, service=embedder)
+            n = embed_pending_chunks(s, pid, batch_size=16, service=embedder)
             s.commit()
         emb_s = time.perf_counter() - t0
         result["embeddings"] = {
@@ -353,7 +353,7 @@ def run_postgres(work: Path, questions: list[dict[str, Any]]) -> dict[str, Any]:
         engine, sessions, pid, secs = ingest(ROOT / "demo", url, work / "pgdata", "demo")
         svc = service_for(sessions, url, embeddings=True)
         with sessions() as s:
-            embed_pending_chunks(s, pid, batch_size=64, service=svc.embedder)
+            embed_pending_chunks(s, pid, batch_size=16, service=svc.embedder)
             s.commit()
         out = run_questions(svc, pid, questions)
         res = {

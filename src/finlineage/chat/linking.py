@@ -147,6 +147,7 @@ _GENERIC = frozenset(
 )
 
 _VERB_LEAD = frozenset(["what", "which", "who", "that", "it", "also", "directly", "and", "this"])
+_VERB_FOLLOW = frozenset(["the", "into", "a", "an", "this", "that", "it", "from", "these", "those"])
 
 _IDENT = re.compile(r"[A-Za-z_#@][\w$#@]*(?:\.[A-Za-z_#@][\w$#@]*){0,3}")
 _WORD = re.compile(r"[A-Za-z_][\w&]*")
@@ -288,7 +289,10 @@ class GraphLinker:
             return kept
         index: dict[str, set[int]] = {}
         for i, (w, _a, _b) in enumerate(words):
-            if w in ("feed", "feeds", "source", "sources") and i and words[i - 1][0] in _VERB_LEAD:
+            if w in ("feed", "feeds", "source", "sources") and (
+                (i and words[i - 1][0] in _VERB_LEAD)
+                or (i + 1 < len(words) and words[i + 1][0] in _VERB_FOLLOW)
+            ):
                 continue
             forms = _stems(w)
             if i and w.isdigit():

@@ -206,7 +206,7 @@ class HybridRetriever:
         ).first()
         if exists is None:
             return 0
-        n = embed_pending_chunks(session, project_id, batch_size=64, service=self.embedder, max_chunks=limit)
+        n = embed_pending_chunks(session, project_id, batch_size=16, service=self.embedder, max_chunks=limit)
         session.commit()
         return n
 
