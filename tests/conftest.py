@@ -52,6 +52,17 @@ BACKEND_PARAMS = [
 PG_TEMPLATE_DB = "finlineage_template"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect non-parametrized ``@pytest.mark.postgres`` tests when postgres is not selected."""
+    if "postgres" in _selected:
+        return
+    keep = [i for i in items if i.get_closest_marker("postgres") is None]
+    dropped = [i for i in items if i.get_closest_marker("postgres") is not None]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
 # ---------------------------------------------------------------------------------------
 # embedded PostgreSQL (session scoped, started lazily by the first postgres test)
 # ---------------------------------------------------------------------------------------

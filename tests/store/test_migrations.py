@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import inspect
 
 from finlineage.store import db
@@ -39,6 +40,7 @@ def test_fresh_sqlite_file_pragmas(tmp_path):
         eng.dispose()
 
 
+@pytest.mark.postgres
 def test_fresh_postgres_database_gets_extensions(pg_empty_database):
     db.migrate(pg_empty_database)
     eng = db.create_engine_for(pg_empty_database)
