@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import sqlglot
 
 from finlineage.lineage import extract
 
@@ -313,3 +314,24 @@ def test_oracle_insert_first_with_conditions() -> None:
     assert st.target_tables == ("big_moves", "small_moves")
     assert direct(st)["big_moves.acct"] == {"cash_moves.account_id"}
     assert "cash_moves.amount" in indirect(st)["big_moves.acct"]
+
+
+@pytest.mark.parametrize(
+    "dialect", ["spark", "tsql", "postgres", "snowflake", "oracle", "bigquery", "mysql", ""]
+)
+def test_plain_column_text_matches_the_generator(dialect: str) -> None:
+    from finlineage.lineage.names import canonicalize
+    from finlineage.lineage.statements import _plain_column_text
+
+    q = (
+        "SELECT acct, t.bal, ccy AS currency, db.t.amt AS amount, x /* note */ AS y, "
+        "t.select_flag, fx.rate AS rate_1 FROM t"
+    )
+    tree = canonicalize(sqlglot.parse_one(q, read=dialect or None), dialect)
+    fast = 0
+    for proj in tree.expressions:
+        text = _plain_column_text(proj, dialect)
+        if text is not None:
+            fast += 1
+            assert text == proj.sql(dialect=dialect or None)
+    assert fast >= 5

@@ -27,6 +27,7 @@ from finlineage.lineage.names import (
     canonical_dialect,
     canonical_dotted,
     canonicalize,
+    dialect_of,
     normalize_name,
 )
 from finlineage.lineage.rollup import is_temporary_name, rollup
@@ -368,7 +369,8 @@ def _parse(text: str, dialect: str) -> tuple[list[exp.Expr], str, Exception | No
     first_error: Exception | None = None
     for d in (dialect, *_PARSE_FALLBACKS.get(dialect, ("",))):
         try:
-            parsed = [p for p in sqlglot.parse(text, dialect=d or None) if p is not None]
+            # a cached Dialect instance: sqlglot builds a new one per call when given a name
+            parsed = [p for p in sqlglot.parse(text, dialect=dialect_of(d)) if p is not None]
         except _PARSE_ERRORS as e:
             first_error = first_error or e
             continue

@@ -134,8 +134,8 @@ def canonicalize(tree: exp.Expr, dialect: str) -> exp.Expr:
     insensitive, upper = _rule(dialect)
     for node in tree.find_all(exp.Identifier):
         name = node.this
-        if not isinstance(name, str):
-            continue
+        if not isinstance(name, str) or name.islower():
+            continue  # most identifiers are lower-case already
         if node.args.get("quoted") and not insensitive and not (upper and name == name.upper()):
             continue
         low = name.lower()

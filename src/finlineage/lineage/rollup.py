@@ -145,13 +145,30 @@ def rollup(statements: Sequence[StatementLineage], temp_tables: Iterable[str] = 
         sources.update((t, None) for t in (*st.source_tables, *st.source_paths) if t not in temps)
         targets.update((t, None) for t in (*st.target_tables, *st.target_paths) if t not in temps)
 
+    final: dict[tuple[EdgeKind, str], _Flow] = {}
+    if not temps:  # nothing to collapse: merge the stored edges per target
+        for st in statements:
+            if st.type in ("drop", "truncate"):
+                continue
+            for e in st.column_edges:
+                if "." not in e.target and not st.target_tables:
+                    continue  # SELECT outputs are not stored anywhere
+                flow = final.get((e.kind, e.target))
+                if flow is None:
+                    flow = final[(e.kind, e.target)] = _Flow()
+                if e.kind == "direct":
+                    flow.add(e.sources, (), e.expression, e.confidence)
+                else:
+                    flow.add((), e.sources, "", e.confidence)
+        return ScriptLineage(tuple(sources), tuple(targets), _edges(final))
+
     tables = {t for st in statements for t in (*st.source_tables, *st.target_tables)}
     flows: dict[str, dict[str, _Flow]] = {}
     """temporary table -> column -> what flowed into it so far."""
 
     def through(col: str) -> tuple[Iterable[str], Iterable[str], str] | None:
         """(direct roots, indirect roots, expression) of a temporary column; None if permanent."""
-        table = _table_of(col, tables) if temps else ""
+        table = _table_of(col, tables)
         if table not in temps:
             return None
         cols = flows.get(table, {})
@@ -166,7 +183,6 @@ def rollup(statements: Sequence[StatementLineage], temp_tables: Iterable[str] = 
             return direct, star.indirect, ""
         return (), (), ""  # a temporary column nobody wrote (or filled by EXEC): no root
 
-    final: dict[tuple[EdgeKind, str], _Flow] = {}
     for st in statements:
         written = [t for t in st.target_tables if t in temps]
         if st.type in ("drop", "truncate", "create_table") or (st.type == "create_view" and written):
@@ -200,7 +216,7 @@ def rollup(statements: Sequence[StatementLineage], temp_tables: Iterable[str] = 
             pair[0].add(direct, (), expr if e.kind == "direct" else "", e.confidence)
             pair[1].add((), indirect, "", e.confidence)
         for target, (dflow, iflow) in staged.items():
-            table = _table_of(target, tables) if temps else ""
+            table = _table_of(target, tables)
             if table in temps:
                 flow = flows.setdefault(table, {}).setdefault(target[len(table) + 1 :], _Flow())
                 flow.add(dflow.direct, iflow.indirect, dflow.expression(), min(dflow.conf, iflow.conf))
@@ -211,7 +227,11 @@ def rollup(statements: Sequence[StatementLineage], temp_tables: Iterable[str] = 
                 )
             if iflow.indirect:
                 final.setdefault(("indirect", target), _Flow()).add((), iflow.indirect, "", iflow.conf)
-    edges = tuple(
+    return ScriptLineage(tuple(sources), tuple(targets), _edges(final))
+
+
+def _edges(final: dict[tuple[EdgeKind, str], _Flow]) -> tuple[ColumnEdge, ...]:
+    return tuple(
         ColumnEdge(
             target,
             tuple(sorted(flow.direct if kind == "direct" else flow.indirect)),
@@ -221,4 +241,3 @@ def rollup(statements: Sequence[StatementLineage], temp_tables: Iterable[str] = 
         )
         for (kind, target), flow in final.items()
     )
-    return ScriptLineage(tuple(sources), tuple(targets), edges)

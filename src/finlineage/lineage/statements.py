@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import sqlglot
 from sqlglot import exp
@@ -19,7 +20,7 @@ from finlineage.lineage.model import (
     ObjectKind,
     Severity,
 )
-from finlineage.lineage.names import SchemaIndex, canonicalize, table_name
+from finlineage.lineage.names import SchemaIndex, canonicalize, dialect_of, table_name
 from finlineage.lineage.resolver import Output, QueryResolver, output_name
 
 __all__ = ["Context", "StatementResult", "analyze_statement"]
@@ -99,10 +100,54 @@ def _add(lst: list[str], *names: str) -> None:
             lst.append(n)
 
 
+_PLAIN_NAME = re.compile(r"[a-z_][a-z0-9_]*\Z")
+
+
+@lru_cache(maxsize=64)
+def _reserved(dialect: str) -> frozenset[str]:
+    words = getattr(dialect_of(dialect).generator_class, "RESERVED_KEYWORDS", ())
+    return frozenset(w.lower() for w in words)
+
+
+def _plain(node: object, reserved: frozenset[str]) -> str | None:
+    """An identifier the generator would print as is (unquoted, plain, not reserved)."""
+    if isinstance(node, exp.Identifier) and not node.args.get("quoted") and not node.comments:
+        name = node.this
+        if isinstance(name, str) and _PLAIN_NAME.match(name) and name not in reserved:
+            return name
+    return None
+
+
+def _plain_column_text(node: exp.Expr, dialect: str) -> str | None:
+    """`col`, `t.col` or `t.col AS a` without the generator (and its deep copy); None when the
+    projection is anything else."""
+    reserved = _reserved(dialect)
+    alias = None
+    if isinstance(node, exp.Alias):
+        if node.comments:
+            return None
+        alias = _plain(node.args.get("alias"), reserved)
+        if alias is None:
+            return None
+        node = node.this
+    if not isinstance(node, exp.Column) or node.comments:
+        return None
+    parts: list[str] = []
+    for part in node.parts:
+        name = _plain(part, reserved)
+        if name is None:
+            return None
+        parts.append(name)
+    text = ".".join(parts)
+    return f"{text} AS {alias}" if alias is not None else text
+
+
 def _expr_text(node: exp.Expr | None, dialect: str) -> str:
     if node is None:
         return ""
-    text = node.sql(dialect=dialect or None)
+    text = _plain_column_text(node, dialect) if isinstance(node, (exp.Column, exp.Alias)) else None
+    if text is None:
+        text = node.sql(dialect=dialect_of(dialect))
     return text if len(text) <= _MAX_EXPR_TEXT else text[:_MAX_EXPR_TEXT] + "..."
 
 
