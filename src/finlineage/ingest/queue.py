@@ -40,12 +40,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from finlineage.ingest.models import IngestionResult
+from finlineage.ingest.service import IngestError, IngestionService, ProgressCallback
 from finlineage.store.models import Run
 
 if TYPE_CHECKING:
     import redis
-
-    from finlineage.ingest.service import IngestionService
 
 log = logging.getLogger("finlineage.ingest.queue")
 
@@ -159,12 +158,30 @@ def queue_for(redis_url: str) -> RunQueue:
         return found
 
 
+class QueuedIngestionService(IngestionService):
+    """The API's ingestion service when ``FINLINEAGE_REDIS_URL`` is set: everything as in
+    :class:`IngestionService` (runs are created, uploads saved, status/cancel/resume read and
+    write the ``runs`` table), except that :meth:`start` hands the run to the job queue."""
+
+    def start(self, run: Run, *, on_progress: ProgressCallback | None = None) -> Future[IngestionResult]:
+        if self._closed:
+            raise IngestError(503, "unavailable", "the ingestion service is shutting down")
+        return dispatch(self, run)
+
+    def health(self) -> dict[str, Any]:
+        return {**super().health(), "mode": "queue", "queue": QUEUE_NAME}
+
+
+def service_class(redis_url: str | None) -> type[IngestionService]:
+    """What an API instance runs: queued with Redis, in-process without."""
+    return QueuedIngestionService if redis_url else IngestionService
+
+
 def dispatch(service: IngestionService, run: Run) -> Future[IngestionResult]:
-    """`IngestionService.start` with Redis: enqueue the run; the future completes with the run.
+    """Enqueue the run; the future completes when a worker has finished it.
 
     The returned future only polls the ``runs`` table when someone waits on it (``?wait=true``).
     """
-    from finlineage.ingest.service import IngestError
     from finlineage.store import repositories as repo
 
     assert service.settings.redis_url

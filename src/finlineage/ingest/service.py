@@ -779,6 +779,8 @@ class _Execution:
         self.by_last: dict[str, set[str]] = {}
         self.parsed: dict[str, _Task] = {}
         self.file_ids: dict[str, int] = {}
+        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="finlineage-ingest-writer")
+        self.write_futures: list[Future[None]] = []
 
     # -------------------------------------------------------------- driver
 
@@ -803,7 +805,13 @@ class _Execution:
         status = "completed"
         error: str | None = None
         try:
-            self._pipeline(run)
+            try:
+                self._pipeline(run)
+            finally:
+                try:
+                    self._drain_writes()
+                finally:
+                    self.writer.shutdown(wait=True)
         except _Cancelled:
             status = "cancelled"
         except IngestError as exc:
@@ -1016,12 +1024,12 @@ class _Execution:
                 )
             )
             sf.data = data  # keep for the parse; dropped once parsed
-        self._flush(force=True)
+        self._drain_writes()
         for level in self._levels(tasks):
             self._parse_all(level)
-        self._flush(force=True)
+        self._drain_writes()
         self._reresolve(tasks, before)
-        self._flush(force=True)
+        self._drain_writes()
 
     def _store_blob(self, sha: str, data: bytes) -> None:
         path = self.svc._blob_path(sha)
@@ -1111,7 +1119,7 @@ class _Execution:
         if not tasks:
             return
         queue = list(reversed(tasks))
-        window = max(2, self.svc.workers * 3)
+        window = max(4, self.svc.workers * 8)
         inflight: dict[Future[dict[str, Any]], _Task] = {}
         pool = self.svc._get_pool()
         while queue or inflight:
@@ -1178,6 +1186,8 @@ class _Execution:
         self.pending_writes.append((task, facts, res))
 
     def _flush(self, *, force: bool = False) -> None:
+        """Hand the pending results to the writer thread (parsing continues meanwhile)."""
+        self._raise_writer_error()
         if not self.pending_writes:
             return
         if (
@@ -1188,6 +1198,20 @@ class _Execution:
             return
         batch, self.pending_writes = self.pending_writes, []
         self.last_flush = time.monotonic()
+        self.write_futures.append(self.writer.submit(self._write_batch, batch))
+
+    def _raise_writer_error(self) -> None:
+        for fut in [f for f in self.write_futures if f.done()]:
+            self.write_futures.remove(fut)
+            fut.result()
+
+    def _drain_writes(self) -> None:
+        self._flush(force=True)
+        for fut in self.write_futures:
+            fut.result()
+        self.write_futures.clear()
+
+    def _write_batch(self, batch: list[tuple[_Task, dict[str, Any] | None, FileResult]]) -> None:
         run_id = self.run_row.id
         with self.svc.sessions.begin() as s:
             items: list[tuple[int, dict[str, Any]]] = []
@@ -1298,4 +1322,4 @@ class _Execution:
             for t in redo:
                 t.reparse = True
             self._parse_all(redo)
-            self._flush(force=True)
+            self._drain_writes()

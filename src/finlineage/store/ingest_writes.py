@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -329,11 +330,64 @@ def write_facts(
             )
     edges = 0
     if table_rows:
-        edges += repo.insert_table_edges(session, project_id, table_rows)
+        edges += bulk_insert_edges(
+            session, "table_edges", "source_object_id", "target_object_id", project_id, table_rows
+        )
     if column_rows:
-        edges += repo.insert_column_edges(session, project_id, column_rows)
+        edges += bulk_insert_edges(
+            session, "column_edges", "source_column_id", "target_column_id", project_id, column_rows
+        )
     repo.insert_code_chunks(session, chunk_rows)
     return BatchWritten(nodes, edges, per_file)
+
+
+_EDGE_COLS = (
+    "kind",
+    "expression",
+    "confidence",
+    "statement_index",
+    "line_start",
+    "line_end",
+    "process_object_id",
+    "file_id",
+    "run_id",
+)
+
+
+def bulk_insert_edges(
+    session: Session,
+    table: str,
+    source_key: str,
+    target_key: str,
+    project_id: int,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    batch: int = 20_000,
+) -> int:
+    """Driver-level ``executemany`` of parser edges (the hot path of a large ingestion: several
+    times faster than a Core insert, which converts every parameter of every row)."""
+    conn = session.connection()
+    sqlite = conn.dialect.name == "sqlite"
+    now = datetime.now(UTC)
+    created: Any = now.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else now
+    cols = ("project_id", source_key, target_key, *_EDGE_COLS, "origin", "status", "created_at")
+    marker = "?" if sqlite else "%s"
+    sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join([marker] * len(cols))})"
+    params = [
+        (
+            project_id,
+            r[source_key],
+            r[target_key],
+            *(r.get(c) for c in _EDGE_COLS),
+            "parser",
+            "proposed",
+            created,
+        )
+        for r in rows
+    ]
+    for i in range(0, len(params), batch):
+        conn.exec_driver_sql(sql, params[i : i + batch])
+    return len(params)
 
 
 def _count_objects(session: Session, project_id: int) -> int:
