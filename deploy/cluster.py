@@ -268,7 +268,7 @@ class Cluster:
         self._start_nginx()
         self.write_state("running")
         log("cluster ready:")
-        log(f"  load balancer  {self.nginx_url}  (dashboard /, API /docs, WebSocket /ws)")
+        log(f"  load balancer  {self.nginx_url}  (dashboard /, API /docs, WebSocket /api/v1/ws/dashboard)")
         for i in range(len(self.ports["api"])):
             log(f"  instance {'AB'[i] if i < 2 else i}     {self.api_url(i)}")
         log(f"  redis          {self.redis_url}")

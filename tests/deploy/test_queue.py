@@ -1,0 +1,254 @@
+"""`finlineage.ingest.queue` and the worker's event publisher, against a real redis-server and a
+SQLite store (the cluster tests exercise the same code across processes on PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from rq import SimpleWorker
+from rq.job import Job, JobStatus
+
+from finlineage.cli.worker_cmd import RedisEventPublisher
+from finlineage.ingest import queue as q
+from finlineage.ingest.service import IngestionService
+from finlineage.realtime.events import parse_wire
+from finlineage.realtime.hub import CHANNEL
+from finlineage.settings import Settings
+from finlineage.store import db as store_db
+
+from .conftest import wait_for
+
+pytestmark = [pytest.mark.redis]
+
+SQL = {
+    "a.sql": b"CREATE TABLE raw.t (id INT, amount DECIMAL(18,2));\n",
+    "b.sql": b"CREATE VIEW mart.v AS SELECT id, amount * 2 AS doubled FROM raw.t;\n",
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    binary = shutil.which("redis-server")
+    assert binary, "redis-server is not installed (make system-deps)"
+    port = _free_port()
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        cwd=tmp_path,
+    )
+
+    def ping() -> bool:
+        try:
+            return bool(redis.Redis(port=port, socket_connect_timeout=0.5).ping())
+        except redis.RedisError:
+            return False
+
+    try:
+        wait_for(lambda: proc.poll() is not None or ping(), 10, "redis-server")
+        assert proc.poll() is None
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def _service(
+    tmp_path: Path, redis_url: str | None, *, api: bool = False, **extra: Any
+) -> IngestionService:
+    settings = Settings(
+        data_dir=tmp_path / "data", log_dir=tmp_path / "logs", redis_url=redis_url, parse_workers=1, **extra
+    )
+    settings.ensure_dirs()
+    url = settings.effective_database_url
+    store_db.migrate(url)
+    cls = q.service_class(redis_url) if api else IngestionService
+    return cls(settings, store_db.session_factory(store_db.create_engine_for(url)))
+
+
+def _upload_run(service: IngestionService, project: str = "p") -> Any:
+    import io
+
+    run = service.create_upload_run(project=project, repository_name="r")
+    service.save_upload(run, [(name, io.BytesIO(data)) for name, data in SQL.items()])
+    return run
+
+
+def test_without_redis_runs_execute_in_process(tmp_path: Path) -> None:
+    service = _service(tmp_path, None, api=True)
+    assert type(service) is IngestionService
+    try:
+        future = service.start(_upload_run(service))
+        assert not isinstance(future, q.RemoteRunFuture)
+        result = future.result(timeout=120)
+        assert result.status == "completed" and result.files_processed == 2
+    finally:
+        service.close()
+
+
+def test_with_redis_the_run_is_queued_and_a_worker_executes_it(tmp_path: Path, redis_url: str) -> None:
+    api = _service(tmp_path, redis_url, api=True)
+    assert api.health()["mode"] == "queue"
+    worker_service = _service(tmp_path, redis_url)
+    run_queue = q.RunQueue(redis_url)
+    try:
+        run = _upload_run(api)
+        future = api.start(run)
+        assert isinstance(future, q.RemoteRunFuture)
+        assert api.status(run.ingestion_id).status == "queued"
+        assert run_queue.pending() == 1
+        job_id, state, _ = run_queue.last_job(run.ingestion_id)
+        assert job_id is not None and state == "queued"
+
+        runtime = q.WorkerRuntime(worker_service, run_queue, worker_id="w1")
+        q.configure_worker(runtime)
+        SimpleWorker([run_queue.queue], connection=run_queue.redis).work(burst=True)
+        result = future.result(timeout=60)
+        assert result.status == "completed"
+        assert result.files_processed == 2 and {r.path for r in result.results} == set(SQL)
+        assert runtime.executed == 1
+        assert run_queue.lock_holder(run.ingestion_id) is None  # released
+        assert Job.fetch(job_id, connection=run_queue.redis).get_status() == JobStatus.FINISHED
+        # a stray duplicate job for a finished run does nothing
+        assert runtime.execute(run.ingestion_id)["status"] == "skipped"
+    finally:
+        q.configure_worker(None)
+        api.close()
+        worker_service.close()
+        run_queue.close()
+
+
+def test_the_run_lock_prevents_a_second_execution(tmp_path: Path, redis_url: str) -> None:
+    service = _service(tmp_path, redis_url)
+    run_queue = q.RunQueue(redis_url)
+    try:
+        run = _upload_run(service)
+        run_queue.redis.set(q.LOCK_PREFIX + run.ingestion_id, "other-worker", px=10_000)
+        runtime = q.WorkerRuntime(service, run_queue, worker_id="w2")
+        assert runtime.execute(run.ingestion_id) == {
+            "ingestion_id": run.ingestion_id,
+            "status": "skipped",
+            "reason": "locked",
+        }
+        assert service.status(run.ingestion_id).status == "queued"
+    finally:
+        service.close()
+        run_queue.close()
+
+
+def test_a_run_whose_worker_died_is_re_enqueued_once(tmp_path: Path, redis_url: str) -> None:
+    service = _service(tmp_path, redis_url)
+    run_queue = q.RunQueue(redis_url)
+    try:
+        runtime = q.WorkerRuntime(service, run_queue, worker_id="reaper", lock_ttl_s=2)
+        never_queued = _upload_run(service, "never-queued")  # an upload still arriving: not ours
+        run = _upload_run(service)
+        job_id = run_queue.enqueue(run.ingestion_id)
+        assert runtime.orphaned() == []  # its job is waiting in the queue
+
+        # a worker took it, marked it running, then died (no lock refresh, job left "started")
+        job = Job.fetch(job_id, connection=run_queue.redis)
+        run_queue.queue.remove(job)
+        job.set_status(JobStatus.STARTED)
+        job.started_at = datetime.now(UTC) - timedelta(seconds=30)
+        job.save()
+        with service.sessions.begin() as s:
+            from finlineage.store import repositories as repo
+
+            row = repo.get_run_by_ingestion_id(s, run.ingestion_id)
+            assert row is not None
+            repo.start_run(s, row.id)
+        run_queue.redis.set(q.LOCK_PREFIX + run.ingestion_id, "dead-worker", px=300)
+        assert runtime.orphaned() == []  # lock still alive
+        wait_for(lambda: run_queue.lock_holder(run.ingestion_id) is None, 5, "the lock to expire")
+        assert runtime.orphaned() == [run.ingestion_id]
+        assert never_queued.ingestion_id not in runtime.orphaned()
+
+        assert runtime.recover() == [run.ingestion_id]
+        assert runtime.recover() == []  # re-enqueued job is waiting; one recovery only
+        new_job, state, _ = run_queue.last_job(run.ingestion_id)
+        assert new_job != job_id and state == "queued"
+
+        q.configure_worker(runtime)
+        SimpleWorker([run_queue.queue], connection=run_queue.redis).work(burst=True)
+        st = service.status(run.ingestion_id)
+        assert st.status == "completed" and st.files_processed == 2
+    finally:
+        q.configure_worker(None)
+        service.close()
+        run_queue.close()
+
+
+def test_worker_events_reach_the_hub_channel_in_its_wire_format(tmp_path: Path, redis_url: str) -> None:
+    settings = Settings(
+        data_dir=tmp_path / "d", log_dir=tmp_path / "l", redis_url=redis_url, progress_rate_limit_per_s=5
+    )
+    client = redis.Redis.from_url(redis_url)
+    pubsub = client.pubsub()
+    pubsub.subscribe(CHANNEL)
+    wait_for(lambda: pubsub.get_message(timeout=0.1), 5, "the subscription")
+    recorded: list[str] = []
+    publisher = RedisEventPublisher(settings, "worker-x", recorder=lambda t, d, p: recorded.append(t))
+    try:
+        assert publisher.publish("ingestion_started", {"run_id": 1, "project_id": 3, "files_total": 50})
+        for i in range(1, 51):
+            publisher.publish(
+                "ingestion_progress",
+                {
+                    "run_id": 1,
+                    "project_id": 3,
+                    "file": f"f{i}.sql",
+                    "files_done": i,
+                    "files_total": 50,
+                    "percentage": 2.0 * i,
+                },
+            )
+        assert publisher.publish(
+            "ingestion_complete",
+            {
+                "run_id": 1,
+                "project_id": 3,
+                "files_processed": 50,
+                "files_skipped_duplicate": 0,
+                "files_failed": 0,
+                "total_nodes_created": 10,
+                "duration": 0.5,
+                "status": "completed",
+            },
+        )
+        assert not publisher.publish("ingestion_progress", {"bogus": True})  # invalid: dropped
+        got: list[dict[str, Any]] = []
+        deadline = time.monotonic() + 10
+        while not (got and got[-1]["type"] == "ingestion_complete") and time.monotonic() < deadline:
+            msg = pubsub.get_message(ignore_subscribe_messages=True, timeout=0.5)
+            if msg:
+                envelope = json.loads(msg["data"])
+                assert envelope["origin"] == "worker-x" and envelope["project"] == "3"
+                event = parse_wire(envelope["message"], project=envelope["project"])
+                got.append({"type": event.type, **event.data})
+        types = [m["type"] for m in got]
+        assert types[0] == "ingestion_started" and types[-1] == "ingestion_complete"
+        progress = [m["files_done"] for m in got if m["type"] == "ingestion_progress"]
+        assert 1 <= len(progress) < 50  # coalesced
+        assert progress[-1] == 50  # the latest one is flushed before the completion
+        assert recorded == ["ingestion_started", "ingestion_complete"]  # activity log
+    finally:
+        publisher.close()
+        pubsub.close()
+        client.close()
