@@ -58,6 +58,16 @@ pytest: setup-dev system-deps
 
 test: lint typecheck pytest
 
+# The docker-compose topology on loopback, without Docker (deploy/cluster.py): embedded PostgreSQL,
+# redis-server, two `finlineage serve`, workers, nginx on :8080. Ctrl-C stops everything it started.
+CLUSTER_ARGS ?=
+cluster: setup-dev system-deps
+	$(BIN)/python deploy/cluster.py $(CLUSTER_ARGS)
+
+# Tests against that topology (own free ports). `make test` runs them too: `pytest` covers tests/deploy.
+cluster-test: setup-dev system-deps
+	$(BIN)/pytest -q -p no:cacheprovider -m cluster tests/deploy
+
 bench: setup-dev system-deps
 	mkdir -p bench/results
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

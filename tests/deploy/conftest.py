@@ -8,6 +8,7 @@ Every wait polls a condition with a deadline; nothing sleeps for luck.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -136,10 +137,8 @@ def stop_cluster(handle: ClusterHandle, timeout: float = 90.0) -> list[int]:
         pids = sorted(set(pids) | set(handle.all_pids()))
     leaked = [pid for pid in pids if pid_alive(pid)]
     for pid in leaked:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
     return leaked
 
 

@@ -69,9 +69,7 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
         proc.wait(10)
 
 
-def _service(
-    tmp_path: Path, redis_url: str | None, *, api: bool = False, **extra: Any
-) -> IngestionService:
+def _service(tmp_path: Path, redis_url: str | None, *, api: bool = False, **extra: Any) -> IngestionService:
     settings = Settings(
         data_dir=tmp_path / "data", log_dir=tmp_path / "logs", redis_url=redis_url, parse_workers=1, **extra
     )
