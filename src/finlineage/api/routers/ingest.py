@@ -321,14 +321,17 @@ class _LazyEvents:
 async def start_ingestion(app: FastAPI, ctx: AppContext) -> AsyncIterator[None]:
     """Lifespan starter: one service (and one lazily started process pool) per app."""
     settings = ctx.settings
-    if settings.workers <= 1:
+    if settings.workers <= 1 and not settings.redis_url:
         # runs left queued/running by a dead process of this single-worker server
+        # (with Redis, `finlineage worker`s own queued/running runs and resume orphaned ones)
         def _sweep() -> None:
             with ctx.sessions.begin() as s:
                 repo.mark_interrupted_runs(s)
 
         await run_in_threadpool(_sweep)
-    service = IngestionService(settings, ctx.sessions, events=_LazyEvents(ctx))
+    from finlineage.ingest.queue import service_class  # Redis: runs go to the job queue
+
+    service = service_class(settings.redis_url)(settings, ctx.sessions, events=_LazyEvents(ctx))
     ctx.services["ingestion"] = service
     try:
         yield
