@@ -417,12 +417,12 @@ class OfflineAnswer:
             yield f"\nLoaded by: {self._name_list(procs)}.\n"
         col_lines = []
         for cid in g.cols_by_object.get(oid, [])[:MAX_LIST]:
-            ins = [e for e in g.c_up.get(cid, ()) if e.kind == "direct"]
-            if not ins:
+            cins = [ce for ce in g.c_up.get(cid, ()) if ce.kind == "direct"]
+            if not cins:
                 continue
-            for e in ins[:8]:
-                self.ev.cedge(e, 0.7)
-            srcs = ", ".join(self.ev.column(e.source) for e in ins[:8])
+            for ce in cins[:8]:
+                self.ev.cedge(ce, 0.7)
+            srcs = ", ".join(self.ev.column(ce.source) for ce in cins[:8])
             col_lines.append(f"- {self.ev.column(cid)} ← {srcs}\n")
         if col_lines:
             yield "\nColumn sources:\n"
