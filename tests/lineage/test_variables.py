@@ -118,3 +118,68 @@ END $$;""",
     ins = next(s for s in res.statements if s.type == "insert")
     assert direct(ins)["ops.purge_log.cutoff"] == set()
     assert "unresolved_column" not in codes(res)
+
+
+def test_mysql_trigger_new_row_reads_the_trigger_table() -> None:
+    res = extract(
+        """CREATE TRIGGER trg_fill AFTER INSERT ON ops.fills FOR EACH ROW
+BEGIN
+  UPDATE ops.positions SET qty = qty + NEW.qty WHERE acct = NEW.acct;
+END""",
+        "mysql",
+    )
+    st = res.statements[0]
+    assert set(st.source_tables) == {"ops.positions", "ops.fills"}
+    assert direct(st) == {"ops.positions.qty": {"ops.positions.qty", "ops.fills.qty"}}
+    assert "ops.fills.acct" in indirect(st)["ops.positions.qty"]
+
+
+def test_oracle_trigger_bind_rows_and_referencing_alias() -> None:
+    res = extract(
+        """CREATE OR REPLACE TRIGGER OPS.TRG_CASH AFTER INSERT ON OPS.CASH
+REFERENCING NEW AS N FOR EACH ROW
+BEGIN
+  INSERT INTO OPS.CASH_AUDIT (ACCT, AMT_CENTS, LOGGED_AT) VALUES (:N.ACCT, :N.AMT * 100, SYSDATE);
+  UPDATE OPS.BALANCES SET BAL = BAL + :NEW.AMT WHERE ACCT = :NEW.ACCT;
+END;
+/""",
+        "oracle",
+    )
+    ins, upd = res.statements
+    assert ins.source_tables == ("ops.cash",)
+    assert direct(ins) == {
+        "ops.cash_audit.acct": {"ops.cash.acct"},
+        "ops.cash_audit.amt_cents": {"ops.cash.amt"},
+        "ops.cash_audit.logged_at": set(),
+    }
+    assert direct(upd) == {"ops.balances.bal": {"ops.balances.bal", "ops.cash.amt"}}
+
+
+def test_plpgsql_trigger_function_rows_are_not_columns() -> None:
+    res = extract(
+        """CREATE OR REPLACE FUNCTION audit.trg_trades() RETURNS trigger AS $$
+BEGIN
+  INSERT INTO audit.trades_log (trade_id, old_qty, new_qty) SELECT NEW.trade_id, OLD.qty, NEW.qty;
+  RETURN NEW;
+END $$ LANGUAGE plpgsql;""",
+        "postgres",
+    )
+    assert "unresolved_column" not in codes(res)
+    assert res.statements[0].target_tables == ("audit.trades_log",)
+
+
+def test_single_row_values_of_variables_and_literal_rows() -> None:
+    res = extract(
+        """CREATE PROCEDURE gl.log_run(p_batch INT) AS
+BEGIN
+  INSERT INTO gl.run_log (batch_id, note) VALUES (p_batch, 'done');
+END;
+/
+INSERT INTO gl.ccy (code, name) VALUES ('EUR', 'Euro'), ('USD', 'US dollar');""",
+        "oracle",
+    )
+    log, ccy = res.statements
+    assert direct(log) == {"gl.run_log.batch_id": set(), "gl.run_log.note": set()}
+    assert [e.expression for e in log.column_edges if e.kind == "direct"] == ["p_batch", "'done'"]
+    assert [e.expression for e in ccy.column_edges] == ["VALUES", "VALUES"]
+    assert "unresolved_column" not in codes(res)

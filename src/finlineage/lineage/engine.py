@@ -32,7 +32,7 @@ from finlineage.lineage.names import (
 )
 from finlineage.lineage.rollup import is_temporary_name, rollup
 from finlineage.lineage.statements import Context, StatementResult, analyze_statement
-from finlineage.lineage.variables import declared_names
+from finlineage.lineage.variables import declared_names, trigger_records, trigger_table
 
 __all__ = ["MAX_INPUT_CHARS", "MAX_STATEMENT_CHARS", "extract"]
 
@@ -214,13 +214,23 @@ def extract(
     statements: list[StatementLineage] = []
     objects: list[ObjectDefinition] = list(routines)
     variables: dict[str | None, frozenset[str]] = {None: frozenset()}
+    row_tables: dict[str | None, dict[str, str]] = {}
     for r in routines:
         variables[r.name] = variables.get(r.name, frozenset()) | declared_names(r.definition)
+        on = trigger_table(r.definition) if r.kind == "trigger" else None
+        if on:
+            try:
+                table = canonicalize(exp.to_table(on, dialect=d or None), d)
+            except (SqlglotError, ValueError, TypeError):
+                table = None
+            if isinstance(table, exp.Table):
+                row_tables[r.name] = dict.fromkeys(trigger_records(r.definition), ctx.name_of(table))
     lines: list[str] | None = None
     for text, line_start, line_end, process, calls in segments:
         if process not in variables:  # an anonymous block: its DECLARE sections are in the script
             variables[process] = declared_names(sql, routine=False)
         ctx.variables = variables[process]
+        ctx.row_tables = row_tables.get(process, {})
         if not text.strip():
             found = None
             if calls and d in ("tsql", "fabric"):

@@ -9,7 +9,7 @@ and unknowns become diagnostics, never exceptions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from sqlglot import exp
@@ -58,7 +58,8 @@ def output_name(projection: exp.Expr, dialect: str) -> str:
 
 
 def column_refs(node: exp.Expr) -> Iterator[exp.Expr]:
-    """Columns, stars and subqueries used by an expression (not descending into subqueries)."""
+    """Columns, stars, subqueries and placeholders used by an expression (not descending into
+    subqueries)."""
     stack: list[exp.Expr] = [node]
     while stack:
         n = stack.pop()
@@ -73,6 +74,9 @@ def column_refs(node: exp.Expr) -> Iterator[exp.Expr]:
             yield n
             continue
         if isinstance(n, exp.Star) and not isinstance(n.parent, exp.Column):
+            yield n
+            continue
+        if isinstance(n, exp.Placeholder):  # a bind variable, or Oracle's :NEW.col in triggers
             yield n
             continue
         stack.extend(n.iter_expressions())
@@ -94,6 +98,7 @@ class QueryResolver:
         lateral_alias: bool = False,
         statement_index: int | None = None,
         variables: frozenset[str] = frozenset(),
+        row_tables: Mapping[str, str] | None = None,
     ) -> None:
         self.root = root
         self.dialect = dialect
@@ -103,6 +108,8 @@ class QueryResolver:
         self.lateral_alias = lateral_alias
         self.statement_index = statement_index
         self.variables = variables
+        self.row_tables = row_tables or {}
+        """Trigger row records (new/old) -> the table the trigger fires on."""
         """Parameters/variables of the enclosing routine: a bare such name that no source surely
         has as a column is the variable (no column source, no diagnostic)."""
         self.diagnostics: list[Diagnostic] = []
@@ -326,7 +333,8 @@ class QueryResolver:
                 return self.source_column(src, name)
             parts = [p.name for p in col.parts]
             if parts[0] in self.variables:  # rec.field of a record/loop variable
-                return _EMPTY
+                table = self.row_tables.get(parts[0])
+                return frozenset({f"{table}.{parts[-1]}"}) if table else _EMPTY
             # `struct_col.field` parsed as table.column: resolve the struct column itself
             for i in range(len(parts) - 1, 0, -1):
                 q = ".".join(parts[:i])
@@ -380,6 +388,17 @@ class QueryResolver:
         self._diag("unresolved_column", f"cannot resolve column {name!r}")
         return _EMPTY
 
+    def _row_field(self, ref: exp.Placeholder) -> Sources:
+        """Oracle trigger `:NEW.col` / `:OLD.col`: the column of the table the trigger fires on."""
+        parent = ref.parent
+        if not self.row_tables or not isinstance(parent, exp.Dot) or parent.this is not ref:
+            return _EMPTY
+        table = self.row_tables.get(str(ref.name).lower())
+        field = parent.expression
+        if table and isinstance(field, exp.Identifier):
+            return frozenset({f"{table}.{field.name}"})
+        return _EMPTY
+
     @staticmethod
     def _using_columns(scope: Scope) -> set[str]:
         expr = scope.expression
@@ -403,6 +422,8 @@ class QueryResolver:
         for ref in column_refs(node):
             if isinstance(ref, exp.Column):
                 res |= self.resolve_column(scope, ref, aliases)
+            elif isinstance(ref, exp.Placeholder):
+                res |= self._row_field(ref)
             elif isinstance(ref, exp.Star):
                 # COUNT(*) and friends depend on whole rows
                 for v in scope.selected_sources.values():

@@ -75,6 +75,8 @@ class Context:
     temp_tables: set[str] = field(default_factory=set)
     variables: frozenset[str] = frozenset()
     """Parameters and declared variables of the routine the current statement runs in."""
+    row_tables: dict[str, str] = field(default_factory=dict)
+    """In a trigger: its row records (new, old) -> the table it fires on."""
 
     def name_of(self, table: exp.Table) -> str:
         return table_name(table, default_db=self.default_db, default_schema=self.default_schema)
@@ -256,6 +258,7 @@ class _Analyzer:
             lateral_alias=self.ctx.lateral_alias,
             statement_index=self.index,
             variables=self.ctx.variables,
+            row_tables=self.ctx.row_tables,
         )
         outs = resolver.outputs(root)
         for t in resolver.base_tables():
@@ -487,8 +490,18 @@ class _Analyzer:
             cols = None
         if isinstance(query, exp.Values):
             if cols is not None and tgt:
-                for c in cols:
-                    res.column_edges.append(ColumnEdge(f"{tgt}.{c}", (), "direct", "VALUES"))
+                row = self._values_row(query, res)
+                for i, c in enumerate(cols):
+                    o = row[i] if row is not None and i < len(row) else None
+                    if o is None:
+                        res.column_edges.append(ColumnEdge(f"{tgt}.{c}", (), "direct", "VALUES"))
+                        continue
+                    expr = o.expression.this if isinstance(o.expression, exp.Alias) else o.expression
+                    res.column_edges.append(
+                        ColumnEdge(
+                            f"{tgt}.{c}", tuple(sorted(o.sources)), "direct", _expr_text(expr, self.dialect)
+                        )
+                    )
             for sub in query.find_all(exp.Subquery):
                 self.query(sub.unnest(), res)  # tables read by subqueries in VALUES
             self._mark_temp(res)
@@ -500,6 +513,22 @@ class _Analyzer:
                 self.edges_into(res, tgt or (res.target_paths[0] if res.target_paths else ""), cols, *got)
         self._mark_temp(res)
         return res
+
+    def _values_row(self, values: exp.Values, res: StatementResult) -> list[Output] | None:
+        """Outputs of a single-row VALUES that is more than literals (procedural code inserting
+        variables, trigger rows, expressions); None for literal rows and multi-row data."""
+        rows = values.expressions
+        if len(rows) != 1 or not isinstance(rows[0], exp.Tuple):
+            return None
+        items = rows[0].expressions
+        if all(isinstance(v, (exp.Literal, exp.Null, exp.Boolean, exp.Neg)) for v in items):
+            return None
+        if not any(isinstance(n, (exp.Column, exp.Placeholder)) for v in items for n in v.walk()):
+            return None
+        if any(isinstance(n, exp.Query) for v in items for n in v.walk()):
+            return None  # subqueries in VALUES: their tables are read below, columns not mapped
+        got = self.query(self._synth(None, [], None, list(items), None), res)
+        return got[2] if got else None
 
     def multi_insert(self, stmt: exp.MultitableInserts) -> StatementResult:
         """Oracle INSERT ALL/FIRST: each INTO branch reads the shared source query."""
@@ -1010,4 +1039,10 @@ class _Analyzer:
 
 def analyze_statement(stmt: exp.Expr, ctx: Context, index: int) -> StatementResult:
     """Lineage of one parsed, identifier-normalised statement."""
-    return _Analyzer(ctx, index).run(stmt)
+    res = _Analyzer(ctx, index).run(stmt)
+    if ctx.row_tables:  # a trigger reading its NEW/OLD row reads the table it fires on
+        for table in dict.fromkeys(ctx.row_tables.values()):
+            prefix = table + "."
+            if any(src.startswith(prefix) for e in res.column_edges for src in e.sources):
+                _add(res.source_tables, table)
+    return res

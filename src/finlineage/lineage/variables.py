@@ -11,7 +11,9 @@ Read (best effort, regular expressions over the text with comments and strings b
   VARIADIC skipped; unnamed PostgreSQL parameters such as ``(date, numeric)`` give no name);
 * declarations: every ``DECLARE`` section, and an Oracle ``IS|AS`` section, up to ``BEGIN``:
   ``name [CONSTANT] type [:= | DEFAULT ...];`` (``CURSOR c``, MySQL ``DECLARE a, b INT``);
-* loop variables ``FOR rec IN ...`` and Snowflake ``LET name``.
+* loop variables ``FOR rec IN ...`` and Snowflake ``LET name``;
+* the row records ``NEW``/``OLD`` of triggers and PostgreSQL ``RETURNS trigger`` functions; for a
+  trigger ``... ON t``, `trigger_table` gives ``t`` so that ``NEW.c`` is read as ``t.c``.
 
 T-SQL ``@name`` and Snowflake ``:name`` are never parsed as columns, so they are not collected.
 Names are in canonical form (lower-case; see `names`).
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["declared_names"]
+__all__ = ["declared_names", "trigger_records", "trigger_table"]
 
 _BLANK = re.compile(r"--[^\n]*|/\*.*?\*/|'(?:[^']|'')*'", re.S)
 _DOLLAR = re.compile(r"\$[A-Za-z_]*\$")
@@ -82,6 +84,16 @@ _STATEMENT_WORDS = frozenset(
 )
 _SKIP_DECL = frozenset({"type", "subtype", "pragma", "procedure", "function", "continue", "exit", "undo"})
 _MAX_TEXT = 500_000
+_TRIGGER = re.compile(r"^\s*CREATE\b[^;]*?\bTRIGGER\b|\bRETURNS\s+TRIGGER\b", re.I)
+_REFERENCING = re.compile(
+    r"\bREFERENCING\b(.*?)(?:\bFOR\s+EACH\b|\bWHEN\b|\bBEGIN\b|\bDECLARE\b)", re.I | re.S
+)
+_ROW_ALIAS = re.compile(r"\b(?:NEW|OLD)\s+(?:ROW\s+)?AS\s+([A-Za-z_][\w$]*)", re.I)
+_TRIGGER_ON = re.compile(
+    r"^\s*CREATE\b[^;]*?\bTRIGGER\s+\S+\s+(?:BEFORE|AFTER|INSTEAD\s+OF|FOR)\b[^;]*?\bON\s+"
+    r"((?:[\w$#]+|\"[^\"]+\"|\[[^\]]+\]|`[^`]+`)(?:\s*\.\s*(?:[\w$#]+|\"[^\"]+\"|\[[^\]]+\]|`[^`]+`))*)",
+    re.I,
+)
 
 
 def _clean(text: str) -> str:
@@ -182,6 +194,21 @@ def declared_names(definition: str, *, routine: bool = True) -> frozenset[str]:
         end = b.start() if b else len(text)
         names.extend(_declarations(text[m.start() : end]))
         pos = max(m.end(), end)
+    if routine and _TRIGGER.search(text[:2000]):
+        names.extend(trigger_records(definition))
     names.extend(_name(n) for n in _LOOP_VAR.findall(text))
     names.extend(_name(n) for n in _LET.findall(text))
     return frozenset(n for n in names if n and n not in _STATEMENT_WORDS)
+
+
+def trigger_table(definition: str) -> str | None:
+    """The table a `CREATE TRIGGER ... ON t` fires on, as written (None for other routines)."""
+    m = _TRIGGER_ON.search(_clean(definition[:5000]))
+    return re.sub(r"\s+", "", m.group(1)) if m else None
+
+
+def trigger_records(definition: str) -> tuple[str, ...]:
+    """Names of a trigger's row records: new, old and their REFERENCING aliases."""
+    m = _REFERENCING.search(_clean(definition[:5000]))
+    aliases = tuple(_name(a) for a in _ROW_ALIAS.findall(m.group(1))) if m else ()
+    return ("new", "old", *aliases)
