@@ -103,6 +103,8 @@ def test_ws_via_nginx_sees_a_run_uploaded_to_the_other_instance(
 ) -> None:
     files = corpus(tmp_path, 60, seed=7)
     api_pids = cluster.pids("api")
+    for base in cluster.apis:  # both instances hand runs to the queue (executed by the worker)
+        assert http.get(f"{base}/health").json()["components"]["ingestion"]["mode"] == "queue"
 
     async def scenario() -> tuple[list[dict[str, Any]], dict[str, Any], str]:
         async with connect(ws_url(cluster.nginx), origin=cluster.nginx) as ws:
@@ -217,6 +219,12 @@ def test_worker_killed_mid_run_another_worker_finishes_with_the_same_graph(
     resumed = wait_done(http, cluster.apis[1], iid, timeout=240)
     assert resumed["status"] == "completed", resumed
     assert resumed["files_failed"] == 0
+    assert run_log.read_text().count('"event": "start"') == 2  # executed twice: killed, resumed
+    assert "lost its worker; re-enqueueing" in "".join(
+        Path(p["log"]).read_text(errors="replace")
+        for p in cluster.state()["processes"]
+        if p["role"] == "worker"
+    )
 
     # the same files, uninterrupted, into another project
     ref = upload(http, cluster.apis[1], "uninterrupted", files)
