@@ -66,14 +66,14 @@ async def async_wait_for(
         await asyncio.sleep(interval)
 
 
-async def recv_json(ws: ClientConnection, timeout: float = 5.0) -> dict[str, Any]:
+async def recv_json(ws: ClientConnection, timeout: float = 10.0) -> dict[str, Any]:
     raw = await asyncio.wait_for(ws.recv(), timeout)
     data: dict[str, Any] = json.loads(raw)
     return data
 
 
 async def recv_until(
-    ws: ClientConnection, predicate: Callable[[dict[str, Any]], bool], timeout: float = 5.0
+    ws: ClientConnection, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10.0
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Receive until a message matches; returns it and everything received before it."""
     loop = asyncio.get_running_loop()
@@ -91,7 +91,7 @@ async def recv_until(
         seen.append(msg)
 
 
-async def barrier(ws: ClientConnection, timeout: float = 5.0) -> list[dict[str, Any]]:
+async def barrier(ws: ClientConnection, timeout: float = 10.0) -> list[dict[str, Any]]:
     """Ping and collect everything the server queued before the pong (messages are ordered)."""
     await ws.send(json.dumps({"type": "ping"}))
     _pong, before = await recv_until(ws, lambda m: m["type"] == "pong", timeout)

@@ -317,8 +317,15 @@ async def test_progress_is_coalesced_and_complete_always_passes(start_server: St
         assert hub.counters()["dropped"]["coalesced"] >= 47
 
 
-async def test_client_that_stops_reading_is_dropped_without_delaying_others(start_server: Start) -> None:
-    server = start_server(websocket_send_queue_size=16, websocket_send_timeout_s=1.0)
+@pytest.mark.parametrize(
+    ("queue_size", "send_timeout", "reason"),
+    [(16, 30.0, "queue_full"), (100_000, 0.5, "send_timeout")],
+    ids=["queue-fills", "send-times-out"],
+)
+async def test_client_that_stops_reading_is_dropped_without_delaying_others(
+    start_server: Start, queue_size: int, send_timeout: float, reason: str
+) -> None:
+    server = start_server(websocket_send_queue_size=queue_size, websocket_send_timeout_s=send_timeout)
     manager = server.services["ws"]
     hub = server.services["events"]
     stalled = _raw_ws_client(server.port)  # handshakes, then never reads
@@ -333,7 +340,7 @@ async def test_client_that_stops_reading_is_dropped_without_delaying_others(star
             assert msg["data"]["run_id"] == i
             received += 1
         assert received == 200
-        await async_wait_for(lambda: sum(manager.dropped.values()) == 1, what="stalled client dropped")
+        await async_wait_for(lambda: dict(manager.dropped) == {reason: 1}, what="stalled client dropped")
         assert manager.count == 1
     # really gone: reset (RST), its kernel buffers discarded, not a polite close queued behind them
     stalled.settimeout(5)
@@ -355,7 +362,7 @@ async def test_dead_peer_is_dropped_by_server_pings(start_server: Start) -> None
 
 
 async def test_forced_database_failure_emits_error_event(start_server: Start, tmp_path: Any) -> None:
-    server = start_server()
+    server = start_server(stats_interval_s=0.2)
     async with connect(server.ws, origin=ORIGIN) as ws, httpx.AsyncClient(base_url=server.http) as http:  # type: ignore[arg-type]
         await _ack(ws)
         # break the store for real: the objects table disappears under the running server
@@ -380,6 +387,16 @@ async def test_forced_database_failure_emits_error_event(start_server: Start, tm
             "message",
         }
         await barrier(ws)  # the connection stays up
+        # the failing store also turns the system status to degraded, and back once it recovers
+        degraded, _ = await recv_until(ws, lambda m: m["type"] == "system_status_change", timeout=10)
+        assert degraded["data"]["status"] == "degraded" and "store" in degraded["data"]["reason"]
+        assert (await http.get("/health")).json()["status"] == "degraded"
+        conn = sqlite3.connect(tmp_path / "data" / "finlineage.db")
+        conn.execute("ALTER TABLE objects_gone RENAME TO objects")
+        conn.commit()
+        conn.close()
+        healthy, _ = await recv_until(ws, lambda m: m["type"] == "system_status_change", timeout=10)
+        assert healthy["data"]["status"] == "healthy"
 
 
 async def test_server_shutdown_closes_sockets_with_a_reconnectable_code(start_server: Start) -> None:

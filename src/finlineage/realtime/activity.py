@@ -50,6 +50,8 @@ class ActivityWriter:
         self.written_db = 0
         self.rotations = 0
         self.last_error: str | None = None
+        self.failing: set[str] = set()
+        """Sinks whose most recent write failed ("disk", "database")."""
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
         self._file: IO[str] | None = None
@@ -176,14 +178,18 @@ class ActivityWriter:
         try:
             self._append_lines(batch)
             self.written_file += len(batch)
+            self.failing.discard("disk")
         except OSError as exc:
             self.dropped["disk"] += len(batch)
+            self.failing.add("disk")
             self._error("disk", exc)
         try:
             self._insert_rows(batch)
             self.written_db += len(batch)
+            self.failing.discard("database")
         except Exception as exc:
             self.dropped["database"] += len(batch)
+            self.failing.add("database")
             self._error("database", exc)
         with self._cond:
             self.processed += len(batch)

@@ -54,6 +54,7 @@ class Client:
     writer: asyncio.Task[None] | None = None
     dropped: bool = False
     closed: bool = False
+    sending_since: float | None = None
     sent: int = 0
     close_code: int = 1000
     close_reason: str = ""
@@ -88,6 +89,7 @@ class ConnectionManager:
         self.dropped: Counter[str] = Counter()
         self.total_connections = 0
         self.accepting = True
+        self._watchdog: asyncio.Task[None] | None = None
         self.allowed_origins = frozenset(o.rstrip("/") for o in settings.allowed_origins)
 
     # ------------------------------------------------------------------ admission
@@ -281,27 +283,53 @@ class ConnectionManager:
         )
 
     async def _writer(self, client: Client) -> None:
+        """Send the client's queue in order. No timer per send: the watchdog drops a client whose
+        current send has been blocked for longer than `WEBSOCKET_SEND_TIMEOUT_S`."""
         ws = client.websocket
-        timeout = self.settings.websocket_send_timeout_s
+        loop = asyncio.get_running_loop()
         while not client.closed:
             item = await client.queue.get()
-            if client.closed:
-                return
-            if item is CLOSE:
-                with contextlib.suppress(Exception):
-                    async with asyncio.timeout(timeout):
-                        await ws.close(code=client.close_code, reason=client.close_reason)
-                return
-            try:
-                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation.
-                async with asyncio.timeout(timeout):
+            while True:  # drain what is already queued without sleeping in between
+                if client.closed:
+                    return
+                if item is CLOSE:
+                    with contextlib.suppress(Exception):
+                        async with asyncio.timeout(self.settings.websocket_send_timeout_s):
+                            await ws.close(code=client.close_code, reason=client.close_reason)
+                    return
+                client.sending_since = loop.time()
+                try:
                     await ws.send_text(item)
+                except Exception:  # disconnected meanwhile: the reader will see it
+                    return
+                finally:
+                    client.sending_since = None
                 client.sent += 1
-            except TimeoutError:
-                self.drop(client, "send_timeout")
-                return
-            except Exception:  # disconnected meanwhile: the reader will see it
-                return
+                try:
+                    item = client.queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    break
+
+    def start(self) -> None:
+        self._watchdog = asyncio.create_task(self._watch(), name="ws-send-watchdog")
+
+    async def stop(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watchdog
+            self._watchdog = None
+
+    async def _watch(self) -> None:
+        timeout = self.settings.websocket_send_timeout_s
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(max(0.05, min(0.5, timeout / 4)))
+            now = loop.time()
+            for client in list(self.clients.values()):
+                since = client.sending_since
+                if since is not None and now - since > timeout:
+                    self.drop(client, "send_timeout")
 
     # ------------------------------------------------------------------ sending
 

@@ -43,6 +43,7 @@ class StatsService:
         self.manager = manager
         self.ticks = 0
         self.last_error: str | None = None
+        self._last_compute = float("-inf")
 
     async def current(self) -> dict[str, Any]:
         clients = await self.hub.cluster_client_count(self.manager.count)
@@ -64,14 +65,32 @@ class StatsService:
     async def tick(self) -> None:
         settings = self.ctx.settings
         await self.hub.set_client_count(self.manager.count, ttl_s=3 * settings.stats_interval_s)
+        loop = asyncio.get_running_loop()
+        snapshot_due = loop.time() - self._last_compute >= settings.stats_snapshot_interval_s
+        if self.manager.count == 0 and not snapshot_due:
+            return  # nobody listening here, and the history is fresh enough
         data = await self.current()
+        self._last_compute = loop.time()
         self.hub.publish_local("stats_update", data)
         self.ticks += 1
+
+    def system_status(self, tick_failed: bool) -> tuple[str, str | None]:
+        """`degraded` while the store, the Redis bridge or the activity log is failing."""
+        reasons = []
+        if tick_failed:
+            reasons.append(f"store: {self.last_error}")
+        if self.hub.redis_url and not self.hub.redis_connected:
+            reasons.append("redis event bridge down")
+        activity = self.ctx.services.get("activity")
+        if activity is not None and getattr(activity, "failing", None):
+            reasons.append("activity log failing: " + ", ".join(sorted(activity.failing)))
+        return ("degraded", "; ".join(reasons)) if reasons else ("healthy", None)
 
     async def run(self) -> None:
         interval = max(0.1, self.ctx.settings.stats_interval_s)
         while True:
             await asyncio.sleep(interval)
+            failed = False
             try:
                 await self.tick()
                 self.last_error = None
@@ -81,6 +100,11 @@ class StatsService:
                 if self.last_error is None:
                     log.warning("stats update failed: %s", exc)
                 self.last_error = type(exc).__name__
+                failed = True
+            lifecycle = self.ctx.services.get("lifecycle")
+            if lifecycle is not None and lifecycle.status != "restarting":
+                status, reason = self.system_status(failed)
+                lifecycle.set_status(status, reason)
 
 
 def error_event_hook(hub: EventHub) -> Any:
@@ -112,6 +136,7 @@ async def realtime_starter(app: FastAPI, ctx: Any) -> AsyncIterator[None]:
     if isinstance(observers, list):
         observers.append(activity.observe_request)
     manager = ConnectionManager(settings, ctx.metrics)
+    manager.start()
     hub = EventHub(settings, instance=instance, metrics=ctx.metrics, recorder=activity.record_domain_event)
     hub.add_sink(manager.broadcast)
     await hub.start()
@@ -153,6 +178,7 @@ async def realtime_starter(app: FastAPI, ctx: Any) -> AsyncIterator[None]:
             await ticker
         with contextlib.suppress(Exception):
             await manager.close_all("server shutting down", code=1001)
+        await manager.stop()
         await hub.stop()
         if isinstance(observers, list) and activity.observe_request in observers:
             observers.remove(activity.observe_request)
