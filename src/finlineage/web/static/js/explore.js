@@ -398,7 +398,14 @@ function neighbourChips(title, items) {
   ];
 }
 
-const SQL_KW = /\b(select|from|where|join|left|right|inner|outer|full|cross|on|and|or|not|as|case|when|then|else|end|group|by|order|having|union|all|insert|into|overwrite|table|update|set|delete|merge|using|matched|create|replace|view|materialized|procedure|function|returns|begin|declare|with|over|partition|distinct|sum|count|max|min|avg|coalesce|cast|is|null|in|exists|between|like|limit|qualify|values|if|return|language|exec|execute)\b/gi;
+const SQL_KW = new RegExp(`\\b(${[
+  'select', 'from', 'where', 'join', 'left', 'right', 'inner', 'outer', 'full', 'cross', 'on', 'and', 'or', 'not',
+  'as', 'case', 'when', 'then', 'else', 'end', 'group', 'by', 'order', 'having', 'union', 'all', 'insert', 'into',
+  'overwrite', 'table', 'update', 'set', 'delete', 'merge', 'using', 'matched', 'create', 'replace', 'view',
+  'materialized', 'procedure', 'function', 'returns', 'begin', 'declare', 'with', 'over', 'partition', 'distinct',
+  'sum', 'count', 'max', 'min', 'avg', 'coalesce', 'cast', 'is', 'null', 'in', 'exists', 'between', 'like', 'limit',
+  'qualify', 'values', 'if', 'return', 'language', 'exec', 'execute',
+].join('|')})\\b`, 'gi');
 
 function highlightSql(text) {
   const out = [];

@@ -50,7 +50,9 @@ export class GraphView {
     this.svg.setAttribute('aria-label', 'Lineage graph');
     this.viewport = document.createElementNS(SVG_NS, 'g');
     this.viewport.setAttribute('class', 'viewport');
-    this.svg.innerHTML = '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="#9aa8b8"/></marker><marker id="arrow-hl" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="#0f6e8c"/></marker></defs>';
+    const marker = (id, fill) => `<marker id="${id}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" `
+      + `markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="${fill}"/></marker>`;
+    this.svg.innerHTML = `<defs>${marker('arrow', '#9aa8b8')}${marker('arrow-hl', '#0f6e8c')}</defs>`;
     this.svg.append(this.viewport);
     container.replaceChildren(this.svg);
     this.bind();
