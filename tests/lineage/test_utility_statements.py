@@ -4,6 +4,7 @@ USE qualifies later statements; T-SQL INSERT ... EXEC keeps its target."""
 from __future__ import annotations
 
 import pytest
+import sqlglot
 
 from finlineage.lineage import extract
 
@@ -123,3 +124,32 @@ END""",
     assert set(res.rollup.target_tables) == {"risk.positions_hist", "risk.limits"}
     # the temp table's rows come from the procedure: no table sources, but the write is kept
     assert rollup_direct(res)["risk.positions_hist.qty"] == set()
+
+
+def test_set_search_path_and_current_schema_qualify_later_names() -> None:
+    # the script splitter drops SET today: the engine's rule, statement by statement
+    from finlineage.lineage.names import SchemaIndex, canonicalize
+    from finlineage.lineage.statements import Context, analyze_statement
+
+    def run(sqls: list[str], dialect: str) -> list[tuple[str, tuple[str, ...]]]:
+        ctx = Context(dialect=dialect, schema=SchemaIndex(dialect))
+        out = []
+        for i, q in enumerate(sqls):
+            r = analyze_statement(canonicalize(sqlglot.parse_one(q, read=dialect), dialect), ctx, i)
+            out.append((r.type, tuple(r.target_tables)))
+        return out
+
+    assert run(['SET search_path TO "$user", Risk, public', "INSERT INTO var_out SELECT 1"], "postgres") == [
+        ("set", ()),
+        ("insert", ("risk.var_out",)),
+    ]
+    assert run(["SET search_path = public", "INSERT INTO var_out SELECT 1"], "postgres")[1] == (
+        "insert",
+        ("var_out",),
+    )
+    assert run(
+        ["ALTER SESSION SET CURRENT_SCHEMA = CRD", "INSERT INTO EXPOSURE SELECT 1 FROM DUAL"], "oracle"
+    ) == [
+        ("set", ()),
+        ("insert", ("crd.exposure",)),
+    ]

@@ -20,7 +20,7 @@ from finlineage.lineage.model import (
     ObjectKind,
     Severity,
 )
-from finlineage.lineage.names import SchemaIndex, canonicalize, dialect_of, table_name
+from finlineage.lineage.names import SchemaIndex, canonicalize, dialect_of, normalize_name, table_name
 from finlineage.lineage.resolver import Output, QueryResolver, output_name
 
 __all__ = ["Context", "StatementResult", "analyze_statement"]
@@ -207,6 +207,10 @@ _REFRESH = re.compile(
     r"^\s*(?:MATERIALIZED\s+VIEW|STREAMING\s+TABLE|DYNAMIC\s+TABLE)\s+(?:CONCURRENTLY\s+)?([^\s;(]+)", re.I
 )
 """REFRESH of an object whose rows are recomputed (a write); other REFRESH forms move no data."""
+_SET_SCHEMA = re.compile(
+    r"^\s*(?:SESSION\s+SET\s+CURRENT_SCHEMA\s*=\s*([^\s;]+)|(?:search_path\s*(?:TO|=)|SCHEMA)\s*([^;]+))",
+    re.I,
+)
 _USE_DB_DIALECTS = frozenset({"tsql", "fabric"})
 """USE sets the database (names are db.schema.name); elsewhere it sets the schema/database
 that qualifies one-part names (MySQL/Spark/Hive/...: db.table), Snowflake says which."""
@@ -953,6 +957,19 @@ class _Analyzer:
         canonicalize(table, self.dialect)
         return table
 
+    def _set_schema(self, names: str) -> None:
+        """PostgreSQL `SET search_path` / `SET SCHEMA`, Oracle `ALTER SESSION SET CURRENT_SCHEMA`:
+        the first schema qualifies later one-part names. `$user` and `public` (PostgreSQL's
+        defaults) leave names as they are, like a script without the statement."""
+        for raw in names.split(","):
+            raw = raw.strip()
+            quoted = raw[:1] in ("'", '"')
+            name = normalize_name(raw.strip("'\""), self.dialect, quoted=raw[:1] == '"')
+            if not name or name in ("$user", "public") or (not quoted and not _PLAIN_NAME.match(name)):
+                continue
+            self.ctx.default_schema = name
+            return
+
     def use(self, stmt: exp.Use) -> StatementResult:
         """USE db / USE [DATABASE|SCHEMA] x: qualifies one-part names of later statements."""
         res = StatementResult("use")
@@ -995,6 +1012,11 @@ class _Analyzer:
             if m:
                 _add(res.target_tables, self.name(self._table(m.group(1))))
             return res
+        if word == "SET" or (word == "ALTER" and body.lstrip().upper().startswith("SESSION")):
+            m = _SET_SCHEMA.match(body)
+            if m:
+                self._set_schema(m.group(1) or m.group(2))
+            return StatementResult("set")
         if word.split(" ", 1)[0] in _NO_LINEAGE_COMMANDS or word == "UPDATE STATISTICS":
             return StatementResult(word.lower().replace(" ", "_"))
         if word == "UNLOAD":
