@@ -7,7 +7,8 @@
 * Dense: the query embedded with the MiniLM model; PostgreSQL ranks with pgvector's `<=>`
   (HNSW index), SQLite with a brute-force cosine over a cached float32 matrix (exact; a few
   milliseconds at 10,000 chunks, see docs/BENCHMARKS.md).
-* Fusion: reciprocal rank fusion, score = Σ 1 / (60 + rank).
+* Entities: the chunks of the objects the question names (entity linking), in mention order.
+* Fusion: reciprocal rank fusion of the three rankings, score = Σ 1 / (60 + rank).
 
 Without the model (disabled or not installed) the keyword ranking is used alone.
 """
@@ -211,10 +212,27 @@ class HybridRetriever:
         return n
 
     def search(
-        self, session: Session, project_id: int, query: str, k: int = 8, *, dense: bool = True
+        self,
+        session: Session,
+        project_id: int,
+        query: str,
+        k: int = 8,
+        *,
+        dense: bool = True,
+        objects: list[int] | None = None,
     ) -> list[RetrievedChunk]:
+        """Top-k chunks. `objects` (ids of the objects the question names, best first, from
+        entity linking) adds a third ranking, their chunks, to the fusion."""
         pc = self._load(session, project_id)
         kw = self._bm25(pc, query, 50)
+        ent: list[tuple[int, float]] = []
+        if objects:
+            by_obj: dict[int, list[int]] = defaultdict(list)
+            for i, m in enumerate(pc.metas):
+                if m.object_id is not None:
+                    by_obj[m.object_id].append(i)
+            for oid in objects:
+                ent.extend((i, 1.0) for i in by_obj.get(oid, ())[:1])
         dn: list[tuple[int, float]] = []
         if dense and self.dense_available:
             self.ensure_embedded(session, project_id)
@@ -229,7 +247,19 @@ class HybridRetriever:
         for rank, (i, _s) in enumerate(dn, 1):
             fused[i] += 1.0 / (RRF_K + rank)
             dn_rank[i] = rank
-        ranked = sorted(fused.items(), key=lambda kv: -kv[1])[:k]
+        for rank, (i, _s) in enumerate(ent, 1):
+            fused[i] += 1.0 / (RRF_K + rank)
+        # one chunk per object, so one object's statements do not crowd the top
+        ranked: list[tuple[int, float]] = []
+        per_object: dict[int | None, int] = defaultdict(int)
+        for i, score in sorted(fused.items(), key=lambda kv: -kv[1]):
+            oid = pc.metas[i].object_id
+            if oid is not None and per_object[oid] >= 1:
+                continue
+            per_object[oid] += 1
+            ranked.append((i, score))
+            if len(ranked) >= k:
+                break
         top = ranked[0][1] if ranked else 1.0
         out: list[RetrievedChunk] = []
         for i, s in ranked:

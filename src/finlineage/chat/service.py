@@ -174,15 +174,28 @@ class ChatService:
     def _start(self, s: Session, q: ChatQuery) -> tuple[GraphIndex, OfflineAnswer, int]:
         pid = self.resolve_project(s, q.project)
         g = self.index_cache.get(s, pid)
-        chunks: list[RetrievedChunk] = []
-        if q.mode in ("semantic", "deep"):
-            chunks = self.retriever.search(s, pid, q.query, k=8, dense=True)
-        else:
-            chunks = self.retriever.search(s, pid, q.query, k=5, dense=False)
+        dense = q.mode in ("semantic", "deep")
+        chunks = self.retrieve(s, g, q.query, k=8 if dense else 5, dense=dense)
         state = self.memory.get(q.session_id, pid)
         focus = state.focus if state is not None else None
         ans = self.engine.start(g, q.query, session=s, chunks=chunks, focus=focus, mode=q.mode)
         return g, ans, pid
+
+    def retrieve(
+        self, s: Session, g: GraphIndex, query: str, k: int = 8, dense: bool = True
+    ) -> list[RetrievedChunk]:
+        """Hybrid retrieval: keywords + dense embeddings + the chunks of linked entities (RRF)."""
+        linker = GraphLinker(g)
+        objects: list[int] = []
+        for ent in linker.link(query).ordered():
+            if ent.kind == "object":
+                ids = [int(i) for i in ent.ids[:3]]
+            elif ent.kind == "column":
+                ids = [g.columns[int(i)].object_id for i in ent.ids[:3]]
+            else:
+                continue
+            objects.extend(i for i in ids if i not in objects)
+        return self.retriever.search(s, g.project_id, query, k=k, dense=dense, objects=objects)
 
     def _finish(self, g: GraphIndex, ans: OfflineAnswer, q: ChatQuery, pid: int, t0: float) -> _Prepared:
         text = ans.text
