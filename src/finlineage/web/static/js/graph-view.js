@@ -12,6 +12,12 @@ const KIND_CLASS = {
 const MIN_K = 0.05;
 const MAX_K = 3;
 const LOD_K = 0.45;
+/** Above this many nodes the graph is drawn on a canvas (culled, level of detail) instead of SVG. */
+export const CANVAS_THRESHOLD = 500;
+const COLORS = {
+  table: '#2563eb', view: '#7c3aed', materialized_view: '#7c3aed', procedure: '#c2410c',
+  function: '#c2410c', column: '#0f766e', other: '#64748b',
+};
 
 function truncate(text, max) {
   const s = String(text ?? '');
@@ -54,7 +60,13 @@ export class GraphView {
       + `markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" fill="${fill}"/></marker>`;
     this.svg.innerHTML = `<defs>${marker('arrow', '#9aa8b8')}${marker('arrow-hl', '#0f6e8c')}</defs>`;
     this.svg.append(this.viewport);
-    container.replaceChildren(this.svg);
+    this.canvas = document.createElement('canvas');
+    this.canvas.className = 'graph-canvas';
+    this.canvas.setAttribute('role', 'img');
+    this.canvas.setAttribute('aria-label', 'Lineage graph (large)');
+    this.canvas.hidden = true;
+    this.mode = 'svg';
+    container.replaceChildren(this.svg, this.canvas);
     this.bind();
   }
 
@@ -69,11 +81,16 @@ export class GraphView {
     this.data = { nodes, edges, byId: new Map(nodes.map((node) => [node.id, node])) };
     this.result = layout(nodes, edges);
     const t1 = performance.now();
-    this.build();
+    this.mode = nodes.length > CANVAS_THRESHOLD ? 'canvas' : 'svg';
+    this.svg.style.display = this.mode === 'svg' ? '' : 'none';
+    this.canvas.hidden = this.mode !== 'canvas';
+    this.lit = null;
+    if (this.mode === 'canvas') this.buildCanvas();
+    else this.build();
     const t2 = performance.now();
     this.selected = null;
     if (fit) this.fit();
-    return { layoutMs: t1 - t0, buildMs: t2 - t1, layers: this.result.layers, dummies: this.result.dummies };
+    return { layoutMs: t1 - t0, buildMs: t2 - t1, layers: this.result.layers, dummies: this.result.dummies, mode: this.mode };
   }
 
   build() {
@@ -131,14 +148,180 @@ export class GraphView {
   clear(message = '') {
     this.data = null;
     this.result = null;
+    this.mode = 'svg';
+    this.svg.style.display = '';
+    this.canvas.hidden = true;
     this.viewport.innerHTML = message
       ? `<text x="20" y="30" class="grp-label">${esc(message)}</text>`
       : '';
   }
 
+
+  // ------------------------------------------------------------------ canvas (large graphs)
+
+  buildCanvas() {
+    const res = this.result;
+    const direct = new Path2D();
+    const indirect = new Path2D();
+    this.edgePaths = res.edges.map((e) => {
+      const path = new Path2D();
+      const [x0, y0] = e.points[0];
+      path.moveTo(x0, y0);
+      for (let i = 1; i < e.points.length; i++) {
+        const [xa, ya] = e.points[i - 1];
+        const [xb, yb] = e.points[i];
+        const mx = (xa + xb) / 2;
+        path.bezierCurveTo(mx, ya, mx, yb, xb, yb);
+      }
+      (this.data.edges[e.index]?.kind === 'indirect' ? indirect : direct).addPath(path);
+      return path;
+    });
+    this.directPath = direct;
+    this.indirectPath = indirect;
+    const straight = new Path2D();
+    for (const e of res.edges) {
+      straight.moveTo(e.points[0][0], e.points[0][1]);
+      for (let i = 1; i < e.points.length; i++) straight.lineTo(e.points[i][0], e.points[i][1]);
+    }
+    this.straightPath = straight;
+    this.snapshot = null;
+    this.drawn = null;
+    this.boxes = this.data.nodes.map((node) => ({ node, p: res.nodes.get(node.id), id: String(node.id) }));
+  }
+
+  draw() {
+    if (!this.result || !this.boxes) return;
+    const canvas = this.canvas;
+    const dpr = window.devicePixelRatio || 1;
+    const { w, h } = this.size();
+    if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
+      canvas.width = Math.round(w * dpr);
+      canvas.height = Math.round(h * dpr);
+      canvas.style.width = `${w}px`;
+      canvas.style.height = `${h}px`;
+    }
+    const g = canvas.getContext('2d');
+    g.setTransform(1, 0, 0, 1, 0, 0);
+    g.clearRect(0, 0, canvas.width, canvas.height);
+    g.setTransform(dpr * this.k, 0, 0, dpr * this.k, dpr * this.tx, dpr * this.ty);
+    const k = this.k;
+    const lit = this.lit;
+    // edges
+    g.lineWidth = 1.2 / Math.max(k, 0.35);
+    g.globalAlpha = lit ? 0.15 : 1;
+    g.strokeStyle = '#9aa8b8';
+    if (k < 0.25) {
+      g.stroke(this.straightPath); // far out: curves and dashes would not be visible anyway
+    } else {
+      g.stroke(this.directPath);
+      g.setLineDash([4, 3]);
+      g.strokeStyle = '#b7c2cf';
+      g.stroke(this.indirectPath);
+      g.setLineDash([]);
+    }
+    g.globalAlpha = 1;
+    if (lit) {
+      g.strokeStyle = '#0f6e8c';
+      g.lineWidth = 2 / Math.max(k, 0.35);
+      this.result.edges.forEach((e, i) => {
+        if (lit.edges.has(`${e.source}>${e.target}`)) g.stroke(this.edgePaths[i]);
+      });
+    }
+    // nodes inside the visible rectangle only
+    const x0 = -this.tx / k;
+    const y0 = -this.ty / k;
+    const x1 = x0 + w / k;
+    const y1 = y0 + h / k;
+    const labels = k >= LOD_K;
+    g.font = '12px Inter, "Segoe UI", system-ui, sans-serif';
+    g.textBaseline = 'alphabetic';
+    for (const { node, p, id } of this.boxes) {
+      if (p.x > x1 || p.x + p.w < x0 || p.y > y1 || p.y + p.h < y0) continue;
+      const dim = lit && !lit.nodes.has(id);
+      g.globalAlpha = dim ? 0.28 : 1;
+      const selected = this.selected != null && String(this.selected) === id;
+      g.fillStyle = node.root ? '#e6f3f7' : '#ffffff';
+      g.fillRect(p.x, p.y, p.w, p.h);
+      g.lineWidth = selected ? 2.5 : node.root ? 2 : 1;
+      g.strokeStyle = selected ? '#0b2239' : node.root ? '#0f6e8c' : '#cbd3dd';
+      g.strokeRect(p.x, p.y, p.w, p.h);
+      g.fillStyle = COLORS[node.kind] || COLORS.other;
+      g.fillRect(p.x, p.y, 4, p.h);
+      if (labels) {
+        const max = Math.floor((p.w - 18) / 6.9);
+        g.fillStyle = '#13202e';
+        g.font = '12px Inter, "Segoe UI", system-ui, sans-serif';
+        g.fillText(truncate(node.label, max), p.x + 12, p.y + (node.sub ? 16 : p.h / 2 + 4));
+        if (node.sub) {
+          g.fillStyle = '#6b7889';
+          g.font = '10.5px Inter, "Segoe UI", system-ui, sans-serif';
+          g.fillText(truncate(node.sub, max + 4), p.x + 12, p.y + 31);
+        }
+      }
+    }
+    g.globalAlpha = 1;
+    this.drawn = { k: this.k, tx: this.tx, ty: this.ty };
+    this.snapshot = null; // taken from this drawing when a gesture starts
+  }
+
+  /** Full drawings are coalesced to one per animation frame. */
+  requestDraw() {
+    if (this.drawPending) return;
+    this.drawPending = requestAnimationFrame(() => {
+      this.drawPending = 0;
+      this.draw();
+    });
+  }
+
+  takeSnapshot() {
+    const canvas = this.canvas;
+    if (!this.snapCanvas) this.snapCanvas = document.createElement('canvas');
+    const snap = this.snapCanvas;
+    if (snap.width !== canvas.width || snap.height !== canvas.height) {
+      snap.width = canvas.width;
+      snap.height = canvas.height;
+    }
+    const g = snap.getContext('2d');
+    g.clearRect(0, 0, snap.width, snap.height);
+    g.drawImage(canvas, 0, 0);
+    this.snapshot = this.drawn;
+  }
+
+  /** One bitmap draw: the last full drawing, scaled and moved to the current view. */
+  drawFast() {
+    const { k, tx, ty } = this.snapshot;
+    const dpr = window.devicePixelRatio || 1;
+    const s = this.k / k;
+    const g = this.canvas.getContext('2d');
+    g.setTransform(1, 0, 0, 1, 0, 0);
+    g.clearRect(0, 0, this.canvas.width, this.canvas.height);
+    g.setTransform(s, 0, 0, s, dpr * (this.tx - s * tx), dpr * (this.ty - s * ty));
+    g.drawImage(this.snapCanvas, 0, 0);
+  }
+
+  /** The node under a point of the container (canvas mode). */
+  hitTest(cx, cy) {
+    const gx = (cx - this.tx) / this.k;
+    const gy = (cy - this.ty) / this.k;
+    for (const { node, p } of this.boxes || []) {
+      if (gx >= p.x && gx <= p.x + p.w && gy >= p.y && gy <= p.y + p.h) return node;
+    }
+    return null;
+  }
+
   // ------------------------------------------------------------------ view transform
 
-  applyTransform() {
+  applyTransform(fast = false) {
+    if (this.mode === 'canvas') {
+      if (fast && this.drawn) {
+        // during a gesture: move the last full drawing, redraw properly once it settles
+        if (!this.snapshot) this.takeSnapshot();
+        this.drawFast();
+        clearTimeout(this.settleTimer);
+        this.settleTimer = setTimeout(() => this.requestDraw(), 140);
+      } else this.requestDraw();
+      return;
+    }
     this.viewport.setAttribute('transform', `translate(${this.tx.toFixed(2)},${this.ty.toFixed(2)}) scale(${this.k.toFixed(4)})`);
     const low = this.k < LOD_K;
     if (low !== this.lowDetail) {
@@ -151,7 +334,7 @@ export class GraphView {
     if (this.raf) return;
     this.raf = requestAnimationFrame(() => {
       this.raf = 0;
-      this.applyTransform();
+      this.applyTransform(true);
     });
   }
 
@@ -225,7 +408,7 @@ export class GraphView {
     this.selected = id;
     const lit = new Set();
     if (id != null && this.data) {
-      this.nodeEls.get(String(id))?.classList.add('sel');
+      if (this.mode === 'svg') this.nodeEls.get(String(id))?.classList.add('sel');
       // everything upstream and downstream of the selection along the drawn edges
       const ups = new Map();
       const downs = new Map();
@@ -258,6 +441,12 @@ export class GraphView {
     }
     if (id != null) litNodes.add(String(id));
     const active = id != null;
+    if (this.mode === 'canvas') {
+      this.lit = active ? { nodes: litNodes, edges: lit } : null;
+      this.requestDraw();
+      if (notify) this.handlers.onSelect?.(id == null ? null : this.data?.byId.get(id) ?? null);
+      return;
+    }
     for (const [nid, el] of this.nodeEls || []) el.classList.toggle('dim', active && !litNodes.has(nid));
     for (const el of this.edgeEls || []) {
       const on = active && lit.has(`${el.dataset.s}>${el.dataset.t}`);
@@ -271,7 +460,7 @@ export class GraphView {
   // ------------------------------------------------------------------ input
 
   bind() {
-    const svg = this.svg;
+    const svg = this.container;
     let drag = null;
     svg.addEventListener('pointerdown', (e) => {
       if (e.button !== 0) return;
@@ -297,15 +486,15 @@ export class GraphView {
       drag = null;
       this.container.classList.remove('dragging');
       if (wasDrag || e.type !== 'pointerup') return;
-      const g = e.target.closest?.('.gn');
-      if (g) this.select(this.resolveId(g.dataset.id));
+      const hit = this.nodeAt(e);
+      if (hit != null) this.select(hit);
       else if (this.selected != null) this.select(null);
     };
     svg.addEventListener('pointerup', end);
     svg.addEventListener('pointercancel', end);
     svg.addEventListener('dblclick', (e) => {
-      const g = e.target.closest?.('.gn');
-      if (g) this.handlers.onOpen?.(this.data?.byId.get(this.resolveId(g.dataset.id)));
+      const hit = this.nodeAt(e);
+      if (hit != null) this.handlers.onOpen?.(this.data?.byId.get(hit));
     });
     svg.addEventListener('wheel', (e) => {
       e.preventDefault();
@@ -313,6 +502,15 @@ export class GraphView {
       const factor = Math.exp(-e.deltaY * (e.deltaMode === 1 ? 0.05 : 0.0015));
       this.zoomAt(factor, e.clientX - r.left, e.clientY - r.top);
     }, { passive: false });
+  }
+
+  nodeAt(e) {
+    if (this.mode === 'canvas') {
+      const r = this.container.getBoundingClientRect();
+      return this.hitTest(e.clientX - r.left, e.clientY - r.top)?.id ?? null;
+    }
+    const g = e.target.closest?.('.gn');
+    return g ? this.resolveId(g.dataset.id) : null;
   }
 
   resolveId(raw) {
