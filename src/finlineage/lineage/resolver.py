@@ -118,6 +118,7 @@ class QueryResolver:
         self._by_expr: dict[int, Scope] = {}
         self._in_progress: set[int] = set()
         self._unqualified: dict[tuple[int, str], Sources] = {}
+        self._columns: dict[int, frozenset[str] | None] = {}
         self._diag_seen: set[tuple[str, str]] = set()
         self.scopes: list[Scope] = list(root.traverse())
         for s in self.scopes:
@@ -287,10 +288,19 @@ class QueryResolver:
             s = s.parent
         return None
 
+    def _table_columns(self, table: exp.Table) -> frozenset[str] | None:
+        """The schema's columns of a table node (memoised per node), None when unknown."""
+        key = id(table)
+        if key in self._columns:
+            return self._columns[key]
+        cols = self.schema.columns(self.name_of(table))
+        got = self._columns[key] = None if cols is None else frozenset(cols)
+        return got
+
     def _knows(self, src: object, name: str) -> bool | None:
         """True/False when the source surely has/lacks the column, None when unknown."""
         if isinstance(src, exp.Table):
-            cols = self.schema.columns(self.name_of(src))
+            cols = self._table_columns(src)
             return None if cols is None else name in cols
         if isinstance(src, Scope):
             outs = self.outputs(src)
@@ -349,6 +359,17 @@ class QueryResolver:
         return self._resolve_unqualified(scope, name, aliases)
 
     def _resolve_unqualified(self, scope: Scope, name: str, aliases: dict[str, Output] | None) -> Sources:
+        if aliases and name in aliases:  # depends on the projections seen so far: not memoised
+            return self._resolve_unqualified_uncached(scope, name, aliases)
+        key = (id(scope), name)
+        hit = self._unqualified.get(key)
+        if hit is None:
+            hit = self._unqualified[key] = self._resolve_unqualified_uncached(scope, name, None)
+        return hit
+
+    def _resolve_unqualified_uncached(
+        self, scope: Scope, name: str, aliases: dict[str, Output] | None
+    ) -> Sources:
         s: Scope | None = scope
         while s is not None:
             cands = [v[1] for v in s.selected_sources.values()]
