@@ -61,6 +61,7 @@ def _tree_rss(pid: int) -> int:
 
 
 def run_measured(cmd: list[str], env: dict[str, str]) -> dict[str, Any]:
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak = 0
@@ -76,6 +77,8 @@ def run_measured(cmd: list[str], env: dict[str, str]) -> dict[str, Any]:
     t.start()
     out, err = proc.communicate()
     wall = time.perf_counter() - started
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
     stop.set()
     t.join()
     if proc.returncode != 0:
@@ -83,6 +86,8 @@ def run_measured(cmd: list[str], env: dict[str, str]) -> dict[str, Any]:
     result = json.loads(out[out.index("{") :])
     return {
         "wall_s": round(wall, 2),
+        "cpu_s_tree": round(cpu, 1),
+        "load_avg_1m_after": round(os.getloadavg()[0], 1),
         "peak_rss_tree_mib": round(peak / 1048576, 1),
         "status": result["status"],
         "files_processed": result["files_processed"],
@@ -109,8 +114,16 @@ def bench_backend(backend: str, corpus: Path, work: Path, pg_url: str | None) ->
         env.pop("FINLINEAGE_DATABASE_URL", None)
     # migrate once outside the timing (`make run` has a migrated store too)
     subprocess.run([str(BIN / "finlineage"), "ingest", "--help"], env=env, capture_output=True, check=True)
-    cmd = [str(BIN / "finlineage"), "ingest", str(corpus), "--project", "bench", "--repository", "corpus",
-           "--json"]
+    cmd = [
+        str(BIN / "finlineage"),
+        "ingest",
+        str(corpus),
+        "--project",
+        "bench",
+        "--repository",
+        "corpus",
+        "--json",
+    ]
     first = run_measured(cmd, env)
     print(f"[{backend}] first ingest: {first}", flush=True)
     second = run_measured(cmd, env)
@@ -156,8 +169,9 @@ def main() -> None:
                 pg.start()
                 import psycopg
 
-                with psycopg.connect(f"host=127.0.0.1 port={pg.port} user=postgres dbname=postgres",
-                                     autocommit=True) as conn:
+                with psycopg.connect(
+                    f"host=127.0.0.1 port={pg.port} user=postgres dbname=postgres", autocommit=True
+                ) as conn:
                     conn.execute('CREATE DATABASE "bench"')
                 url = pg.url("bench")
                 store_db.migrate(url)
@@ -170,11 +184,20 @@ def main() -> None:
         payload = {
             "benchmark": "ingest",
             "when": datetime.now(UTC).isoformat(timespec="seconds"),
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                        "platform": platform.platform()},
-            "corpus": {"objects": args.objects, "files": n_files, "bytes": size, "seed": args.seed,
-                       "stats": {k: v for k, v in vars(stats).items() if isinstance(v, int | str | dict)}
-                       if hasattr(stats, "__dict__") else str(stats)},
+            "machine": {
+                "cpus": os.cpu_count(),
+                "python": platform.python_version(),
+                "platform": platform.platform(),
+            },
+            "corpus": {
+                "objects": args.objects,
+                "files": n_files,
+                "bytes": size,
+                "seed": args.seed,
+                "stats": {k: v for k, v in vars(stats).items() if isinstance(v, int | str | dict)}
+                if hasattr(stats, "__dict__")
+                else str(stats),
+            },
             "targets": TARGETS,
             "results": results,
         }
