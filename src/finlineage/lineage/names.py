@@ -33,7 +33,7 @@ from functools import lru_cache
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.dialects.dialect import Dialect, NormalizationStrategy
+from sqlglot.dialects.dialect import Dialect, Dialects, NormalizationStrategy
 from sqlglot.errors import SqlglotError
 
 __all__ = [
@@ -91,14 +91,17 @@ def canonical_dialect(name: str | None) -> str:
     return _canonical_dialect((name or "").strip().lower())
 
 
+_BUILTIN_DIALECTS = frozenset(d.value for d in Dialects)
+
+
 @lru_cache(maxsize=256)
 def _canonical_dialect(key: str) -> str:
     # cached: `Dialect.classes` imports every dialect module on each access
     if key in ("", "auto"):
         return key
     key = DIALECT_ALIASES.get(key, key)
-    if key == "" or key in Dialect.classes:
-        return key
+    if key == "" or key in _BUILTIN_DIALECTS or key in Dialect.classes:
+        return key  # (`Dialect.classes` imports every dialect module: only for plugin names)
     raise ValueError(f"unknown SQL dialect: {key!r}")
 
 
