@@ -347,3 +347,15 @@ def test_export_formats(client: TestClient, bank: BankGraph) -> None:
     _err(client.get("/api/v1/export", params={"format": "pdf"}), 422)
     _err(client.get("/api/v1/export", params={"project_id": 9999}), 404)
     json.dumps(events)  # plain JSON
+
+
+def test_column_walks_follow_direct_edges_unless_asked(client: TestClient, bank: BankGraph) -> None:
+    url = "/api/v1/lineage/column/stg.trades.amount_usd/upstream"
+    direct = {n["canonical_id"] for n in client.get(url).json()["nodes"]}
+    assert "raw.fx_rates.rate" in direct and "raw.fx_rates.ccy" not in direct  # the join key is indirect
+    both = client.get(url, params={"edge_kind": "direct,indirect"}).json()
+    assert "raw.fx_rates.ccy" in {n["canonical_id"] for n in both["nodes"]}
+    assert {e["kind"] for e in both["edges"]} == {"direct", "indirect"}
+    _err(client.get(url, params={"edge_kind": "sideways"}), 422)
+    table = client.get("/api/v1/lineage/node/dw.exposure/upstream", params={"edge_kind": "direct"}).json()
+    assert "ref.calendar" not in {n["canonical_id"] for n in table["nodes"]}

@@ -84,6 +84,20 @@ def edge_statuses(
     return chosen or list(DEFAULT_STATUSES)
 
 
+def edge_kinds_param(default: str) -> Callable[..., list[str]]:
+    """`edge_kind`: direct (data flows into the value) and/or indirect (filters, joins, grouping)."""
+
+    def edge_kinds(
+        edge_kind: list[str] | None = Query(
+            None,
+            description=f"Edge kinds to follow: direct, indirect (repeat or comma-separate); default {default}",
+        ),
+    ) -> list[str]:
+        return multi(edge_kind, "edge_kind", EDGE_KINDS) or default.split(",")
+
+    return edge_kinds
+
+
 ProjectQ = Query(None, ge=1, description="Resolve names in this project only")
 NodeIdP = Path(description="Numeric object id or canonical name such as `stg.trades` (case-insensitive)")
 DepthQ = Query(DEFAULT_DEPTH, ge=0, le=MAX_DEPTH, description="Maximum hops")
@@ -169,6 +183,7 @@ def _node_walk(direction: Literal["upstream", "downstream"]) -> Callable[..., Gr
         granularity: GranularityQ = Query("table", description="table: objects; column: every column of it"),
         project_id: int | None = ProjectQ,
         statuses: list[str] = Depends(edge_statuses),
+        kinds: list[str] = Depends(edge_kinds_param("direct,indirect")),
         session: Session = Depends(get_session),
     ) -> GraphOut:
         return lineage.node_lineage(
@@ -179,6 +194,7 @@ def _node_walk(direction: Literal["upstream", "downstream"]) -> Callable[..., Gr
             granularity=granularity,
             project_id=project_id,
             statuses=statuses,
+            kinds=kinds,
         )
 
     walk.__name__ = f"node_{direction}"
@@ -191,10 +207,11 @@ def _column_walk(direction: Literal["upstream", "downstream"]) -> Callable[..., 
         depth: int = DepthQ,
         project_id: int | None = ProjectQ,
         statuses: list[str] = Depends(edge_statuses),
+        kinds: list[str] = Depends(edge_kinds_param("direct")),
         session: Session = Depends(get_session),
     ) -> GraphOut:
         return lineage.column_lineage(
-            session, column_ref, direction, depth=depth, project_id=project_id, statuses=statuses
+            session, column_ref, direction, depth=depth, project_id=project_id, statuses=statuses, kinds=kinds
         )
 
     walk.__name__ = f"column_{direction}"
