@@ -1,8 +1,11 @@
 """Result types of the lineage engine: frozen, typed, JSON-friendly.
 
 Names of tables are canonical strings `[db.]schema.name` (or a bare `name` when nothing
-qualifies it), normalised by the dialect's identifier rules. Column references are
-`<table>.<column>`; a plain SELECT's outputs are bare column names.
+qualifies it): unquoted identifiers lower-case in every dialect, quoted ones keeping their case
+where the dialect treats quoted names as case-sensitive (the rule is in `names`' docstring). The
+same form is used for columns, processes, calls, object definitions and temporary tables, so
+objects join across files and dialects by name. Column references are `<table>.<column>`; a plain
+SELECT's outputs are bare column names.
 """
 
 from __future__ import annotations
