@@ -134,7 +134,17 @@ def serve(kind: str, port: int, data_dir: str) -> None:
     import uvicorn
 
     app = build_hub_app(data_dir) if kind == "hub" else build_naive_app()
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", ws_ping_interval=None, backlog=4096)
+    from finlineage.settings import Settings
+
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        ws_ping_interval=None,
+        backlog=4096,
+        ws_per_message_deflate=Settings().websocket_per_message_deflate,  # as `finlineage serve` does
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -247,6 +257,12 @@ def rss_kb(pid: int) -> int:
     return 0
 
 
+def cpu_s(pid: int) -> float:
+    """utime + stime of a process, seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def post(port: int, **params: Any) -> None:
     import httpx
 
@@ -262,6 +278,7 @@ def percentile(values: list[float], q: float) -> float | None:
 
 
 def run_phase(
+    server_pid: int,
     port: int,
     pipes: list[Any],
     clients: int,
@@ -271,6 +288,7 @@ def run_phase(
     settle: float,
 ) -> dict[str, Any]:
     first = None
+    cpu0 = cpu_s(server_pid)
     for _i in range(broadcasts):
         if filler_per_tick:
             post(port, size=65536, project="bulk", count=filler_per_tick)
@@ -284,6 +302,7 @@ def run_phase(
             first = r["seq"]
         time.sleep(interval)
     time.sleep(settle)
+    cpu = cpu_s(server_pid) - cpu0
     lat: list[float] = []
     for p in pipes:
         p.send("report")
@@ -299,6 +318,7 @@ def run_phase(
         "p99_ms": percentile(lat, 99),
         "max_ms": percentile(lat, 100),
         "mean_ms": round(statistics.fmean(lat) * 1000, 2) if lat else None,
+        "server_cpu_ms_per_broadcast": round(1000 * cpu / broadcasts, 1),
     }
 
 
@@ -346,10 +366,12 @@ def bench_server(kind: str, clients: int, procs: int, broadcasts: int, interval:
             assert p.recv() == "ready"
         time.sleep(1.0)
         rss_idle = rss_kb(server.pid)
-        healthy = run_phase(port, pipes, clients, broadcasts, interval, 0, settle=2.0)
+        healthy = run_phase(server.pid, port, pipes, clients, broadcasts, interval, 0, settle=2.0)
         stalled = [stalled_client(port) for _ in range(10)]
         time.sleep(0.3)
-        with_stalled = run_phase(port, pipes, clients, broadcasts, interval, filler_per_tick=8, settle=4.0)
+        with_stalled = run_phase(
+            server.pid, port, pipes, clients, broadcasts, interval, filler_per_tick=8, settle=4.0
+        )
         for p in pipes:
             p.send("stop")
         for w in workers:
@@ -380,7 +402,8 @@ def write_docs(result: dict[str, Any]) -> None:
     def row(name: str, r: dict[str, Any]) -> str:
         h, s = r["healthy"], r["with_10_stalled"]
         return (
-            f"| {name} | {h['p50_ms']} | {h['p99_ms']} | {h['delivered_pct']} % | {s['p50_ms']} | {s['p99_ms']} | "
+            f"| {name} | {h['p50_ms']} | {h['p99_ms']} | {h['delivered_pct']} % | {h['server_cpu_ms_per_broadcast']} "
+            f"| {s['p50_ms']} | {s['p99_ms']} | "
             f"{s['delivered_pct']} % | {r['memory_per_idle_connection_kb']} |"
         )
 
@@ -397,8 +420,8 @@ the time: {result["load_average"]} on {result["cpus"]} CPUs (shared machine).
 
     .venv/bin/python bench/bench_ws.py        # writes bench/results/websocket.json
 
-| server | p50 ms | p99 ms | delivered | p50 ms, 10 stalled | p99 ms, 10 stalled | delivered, 10 stalled | KB per idle connection (server RSS) |
-|---|---|---|---|---|---|---|---|
+| server | p50 ms | p99 ms | delivered | server CPU ms per broadcast | p50 ms, 10 stalled | p99 ms, 10 stalled | delivered, 10 stalled | KB per idle connection (server RSS) |
+|---|---|---|---|---|---|---|---|---|
 {row("finlineage hub (per-client queues)", hub)}
 {row("naive `for ws in clients: await ws.send_json(msg)`", naive)}
 
@@ -424,8 +447,8 @@ def main() -> None:
     parser.add_argument("--data")
     parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--procs", type=int, default=4)
-    parser.add_argument("--broadcasts", type=int, default=30)
-    parser.add_argument("--interval", type=float, default=0.2)
+    parser.add_argument("--broadcasts", type=int, default=20)
+    parser.add_argument("--interval", type=float, default=1.0)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     if args.serve:
@@ -435,6 +458,7 @@ def main() -> None:
         "cpus": os.cpu_count(),
         "load_average": round(os.getloadavg()[0], 1),
         "python": sys.version.split()[0],
+        "interval_s": args.interval,
     }
     for kind in ("hub", "naive"):
         print(f"== {kind}", flush=True)

@@ -108,6 +108,8 @@ class Settings(BaseSettings):
     websocket_send_queue_size: int = 256
     websocket_send_timeout_s: float = 2.0
     websocket_ping_interval_s: float = 20.0
+    websocket_per_message_deflate: bool = False
+    """Compress WebSocket messages per client; off by default: it doubles the CPU of a broadcast."""
     stats_interval_s: float = 5.0
     progress_rate_limit_per_s: float = 10.0
     activity_queue_size: int = 10_000

@@ -54,6 +54,7 @@ def serve(
         timeout_graceful_shutdown=int(settings.restart_grace_s),
         ws_ping_interval=settings.websocket_ping_interval_s,
         ws_ping_timeout=settings.websocket_ping_interval_s,
+        ws_per_message_deflate=settings.websocket_per_message_deflate,
     )
     if lifecycle.consume_restart_marker(settings) is not None:
         if lifecycle.restart_action(settings) == "exit":
