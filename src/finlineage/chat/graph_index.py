@@ -13,6 +13,7 @@ demand.
 from __future__ import annotations
 
 import threading
+import time
 from collections import defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -106,6 +107,8 @@ class GraphIndex:
     col_by_object_name: dict[tuple[int, str], int] = field(default_factory=dict)
     table_edges: dict[int, TabEdge] = field(default_factory=dict)
     column_edges: dict[int, ColEdge] = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)
+    """Derived per-snapshot caches of other modules (e.g. the entity linker's name indexes)."""
 
     # ------------------------------------------------------------------ lookups
     def obj(self, object_id: int) -> ObjInfo:
@@ -232,21 +235,24 @@ class GraphIndex:
 
 
 def fingerprint(session: Session, project_id: int) -> tuple[Any, ...]:
-    """Cheap change detector for a project's graph (counts, max ids, latest object update)."""
-    obj = select(
-        func.count(CatalogObject.id), func.max(CatalogObject.id), func.max(CatalogObject.updated_at)
-    ).where(CatalogObject.project_id == project_id)
+    """Cheap change detector for a project's graph (counts, max ids, latest object update),
+    one round trip of scalar subqueries."""
+    obj_n = select(func.count(CatalogObject.id)).where(CatalogObject.project_id == project_id)
+    obj_max = select(func.max(CatalogObject.id)).where(CatalogObject.project_id == project_id)
+    obj_upd = select(func.max(CatalogObject.updated_at)).where(CatalogObject.project_id == project_id)
     col = (
-        select(func.count(ColumnModel.id), func.max(ColumnModel.id))
+        select(func.count(ColumnModel.id))
         .join(CatalogObject, CatalogObject.id == ColumnModel.object_id)
         .where(CatalogObject.project_id == project_id)
     )
-    te = select(func.count(TableEdge.id), func.max(TableEdge.id)).where(TableEdge.project_id == project_id)
-    ce = select(func.count(ColumnEdge.id), func.max(ColumnEdge.id)).where(ColumnEdge.project_id == project_id)
-    out: list[Any] = []
-    for q in (obj, col, te, ce):
-        out.extend(session.execute(q).one())
-    return tuple(str(v) for v in out)
+    te_n = select(func.count(TableEdge.id)).where(TableEdge.project_id == project_id)
+    te_max = select(func.max(TableEdge.id)).where(TableEdge.project_id == project_id)
+    ce_n = select(func.count(ColumnEdge.id)).where(ColumnEdge.project_id == project_id)
+    ce_max = select(func.max(ColumnEdge.id)).where(ColumnEdge.project_id == project_id)
+    row = session.execute(
+        select(*(q.scalar_subquery() for q in (obj_n, obj_max, obj_upd, col, te_n, te_max, ce_n, ce_max)))
+    ).one()
+    return tuple(str(v) for v in row)
 
 
 def chunk_fingerprint(session: Session, project_id: int) -> tuple[Any, ...]:
@@ -346,20 +352,30 @@ def load_index(session: Session, project_id: int, fp: tuple[Any, ...] | None = N
 class IndexCache:
     """Snapshots per project, rebuilt when the fingerprint changes (thread-safe)."""
 
-    def __init__(self, max_projects: int = 8) -> None:
+    def __init__(self, max_projects: int = 8, recheck_s: float = 1.0) -> None:
         self._items: dict[int, GraphIndex] = {}
+        self._checked: dict[int, float] = {}
         self._lock = threading.Lock()
         self._max = max_projects
+        self.recheck_s = recheck_s
+        """A snapshot younger than this is used without re-reading the fingerprint."""
 
     def get(self, session: Session, project_id: int) -> GraphIndex:
-        fp = fingerprint(session, project_id)
+        now = time.monotonic()
         with self._lock:
             cached = self._items.get(project_id)
+            fresh = cached is not None and now - self._checked.get(project_id, 0.0) < self.recheck_s
+        if cached is not None and fresh:
+            return cached
+        fp = fingerprint(session, project_id)
         if cached is not None and cached.fingerprint == fp:
+            with self._lock:
+                self._checked[project_id] = now
             return cached
         index = load_index(session, project_id, fp)
         with self._lock:
             self._items[project_id] = index
+            self._checked[project_id] = time.monotonic()
             while len(self._items) > self._max:
                 self._items.pop(next(iter(self._items)))
         return index

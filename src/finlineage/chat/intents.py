@@ -98,6 +98,7 @@ _P = {
         r"\btrace\b",
         r"\binputs? (to|of|for)\b",
         r"\b(drives?|driven by)\b",
+        r"\bwho (calls|invokes|executes|runs|triggers)\b",
     ],
     "files": [
         r"\bfiles?\b",

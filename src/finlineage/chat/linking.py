@@ -219,6 +219,15 @@ def _stems(word: str) -> set[str]:
     return out
 
 
+def linker_for(index: GraphIndex) -> GraphLinker:
+    """The linker of a snapshot, built once (its name indexes are cached on it)."""
+    linker = index.extras.get("linker")
+    if linker is None:
+        linker = GraphLinker(index)
+        index.extras["linker"] = linker
+    return linker
+
+
 class GraphLinker:
     def __init__(self, index: GraphIndex) -> None:
         self.g = index
@@ -230,6 +239,19 @@ class GraphLinker:
     @cached_property
     def _column_names(self) -> list[str]:
         return list(self.g.cols_by_name)
+
+    def _bucket(self, names: list[str], word: str) -> list[str]:
+        """Names sharing the word's first two letters (typos rarely hit both): keeps fuzzy
+        matching cheap on large catalogs."""
+        key = f"bucket:{id(names)}"
+        buckets = self.g.extras.get(key)
+        if buckets is None:
+            buckets = {}
+            for n in names:
+                buckets.setdefault(n[:2], []).append(n)
+            self.g.extras[key] = buckets
+        result: list[str] = buckets.get(word[:2], [])
+        return result
 
     @cached_property
     def _column_stems(self) -> dict[str, list[str]]:
@@ -528,7 +550,7 @@ class GraphLinker:
                     Entity("column", list(g.cols_by_name[word]), m.group(0), start, end, 0.88, "column")
                 )
                 matched = True
-            if matched or word in STOPWORDS or len(word) < 2:
+            if matched or word in STOPWORDS or len(word) < 2 or word in g.by_schema:
                 continue
             syn = [s for s in SYNONYMS.get(word, ()) if s in g.cols_by_name or s in g.by_name]
             if syn:
@@ -552,13 +574,17 @@ class GraphLinker:
                 out.append(Entity("column", ids, m.group(0), start, end, 0.7, "stem"))
                 continue
             if (len(word) >= 5 and "_" in word) or len(word) >= 6:
-                close = difflib.get_close_matches(word, self._object_names, n=1, cutoff=0.86)
+                close = difflib.get_close_matches(
+                    word, self._bucket(self._object_names, word), n=1, cutoff=0.86
+                )
                 if close:
                     out.append(
                         Entity("object", list(g.by_name[close[0]]), m.group(0), start, end, 0.6, "fuzzy")
                     )
                     continue
-                close = difflib.get_close_matches(word, self._column_names, n=1, cutoff=0.88)
+                close = difflib.get_close_matches(
+                    word, self._bucket(self._column_names, word), n=1, cutoff=0.88
+                )
                 if close and close[0] not in STOPWORDS:
                     out.append(
                         Entity(

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from finlineage.chat.graph_index import ColEdge, GraphIndex, TabEdge
 from finlineage.chat.intents import classify
-from finlineage.chat.linking import Entity, GraphLinker, Linked
+from finlineage.chat.linking import Entity, Linked, linker_for
 from finlineage.chat.types import RetrievedChunk, Source
 
 __all__ = ["CANNOT_ANSWER", "Evidence", "Focus", "OfflineAnswer", "OfflineEngine"]
@@ -175,16 +175,18 @@ class OfflineAnswer:
         chunks: list[RetrievedChunk] | None,
         focus: Focus | None,
         mode: str,
+        chunk_fn: Callable[[], list[RetrievedChunk]] | None = None,
     ) -> None:
         self.e = engine
         self.g = g
         self.question = question
         self.session = session
-        self.chunks = chunks or []
+        self._chunks = chunks
+        self._chunk_fn = chunk_fn
         self.focus = focus
         self.mode = mode
         self.ev = Evidence(g)
-        self.linker = GraphLinker(g)
+        self.linker = linker_for(g)
         self.linked: Linked = self.linker.link(question)
         self.intents = classify(question)
         self.intent = "unknown"
@@ -193,6 +195,13 @@ class OfflineAnswer:
         self.warnings: list[str] = []
         self.focus_out = Focus()
         self.text_parts: list[str] = []
+
+    @property
+    def chunks(self) -> list[RetrievedChunk]:
+        """Retrieved code, computed on first use (graph mode needs it only for some answers)."""
+        if self._chunks is None:
+            self._chunks = self._chunk_fn() if self._chunk_fn is not None else []
+        return self._chunks
 
     # ------------------------------------------------------------------ driver
     def pieces(self) -> Iterator[str]:
@@ -267,7 +276,7 @@ class OfflineAnswer:
         self.answered = True
         if self.mode == "deep":
             yield from self._definitions()
-        if self.chunks and self.mode in ("semantic", "deep"):
+        if self.mode in ("semantic", "deep") and self.chunks:
             yield from self._related_chunks(limit=3)
 
     def _dispatch(
@@ -286,6 +295,11 @@ class OfflineAnswer:
             procs = [o for o in objs if g.objects[o].kind in ROUTINE_KINDS]
             if procs:
                 return self._proc_io(procs[0])
+            if subj and re.search(
+                r"\b(read|reads|reading|use|uses|query|queries|select)\b", self.question.lower()
+            ):
+                # "which views read from X": the readers of a table are its impact
+                return self._impact(subj[0])
             return None
         if intent == "calculation":
             if cols:
@@ -840,7 +854,7 @@ class OfflineAnswer:
                     yield f"- `{path}`{at}\n"
         self.next_actions = [f"Where does {g.objects[oids[0]].canonical_id} come from?"]
         if self.chunks:
-            yield from self._related_chunks(limit=3)
+            yield from self._related_chunks(limit=5)
 
     def _files_by_search(self) -> Iterator[str]:
         """No object named: the files of the code that best matches the question (keyword search)."""
@@ -966,8 +980,11 @@ class OfflineEngine:
         chunks: list[RetrievedChunk] | None = None,
         focus: Focus | None = None,
         mode: str = "graph",
+        chunk_fn: Callable[[], list[RetrievedChunk]] | None = None,
     ) -> OfflineAnswer:
-        return OfflineAnswer(self, g, question, session=session, chunks=chunks, focus=focus, mode=mode)
+        return OfflineAnswer(
+            self, g, question, session=session, chunks=chunks, focus=focus, mode=mode, chunk_fn=chunk_fn
+        )
 
     def entities_of(self, answer: OfflineAnswer) -> list[Entity]:
         return answer.linked.ordered()

@@ -253,10 +253,10 @@ class HybridRetriever:
         ranked: list[tuple[int, float]] = []
         per_object: dict[int | None, int] = defaultdict(int)
         for i, score in sorted(fused.items(), key=lambda kv: -kv[1]):
-            oid = pc.metas[i].object_id
-            if oid is not None and per_object[oid] >= 1:
+            owner = pc.metas[i].object_id
+            if owner is not None and per_object[owner] >= 1:
                 continue
-            per_object[oid] += 1
+            per_object[owner] += 1
             ranked.append((i, score))
             if len(ranked) >= k:
                 break

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from finlineage.chat.citations import CitationFilter, check_citations
 from finlineage.chat.embeddings import EmbeddingService
 from finlineage.chat.graph_index import GraphIndex, IndexCache
-from finlineage.chat.linking import GraphLinker
+from finlineage.chat.linking import linker_for
 from finlineage.chat.llm import LLMClient, LLMError, ToolCall
 from finlineage.chat.memory import SessionMemory
 from finlineage.chat.offline import CANNOT_ANSWER, Evidence, OfflineAnswer, OfflineEngine
@@ -175,17 +175,27 @@ class ChatService:
         pid = self.resolve_project(s, q.project)
         g = self.index_cache.get(s, pid)
         dense = q.mode in ("semantic", "deep")
-        chunks = self.retrieve(s, g, q.query, k=8 if dense else 5, dense=dense)
         state = self.memory.get(q.session_id, pid)
         focus = state.focus if state is not None else None
-        ans = self.engine.start(g, q.query, session=s, chunks=chunks, focus=focus, mode=q.mode)
+        if dense:
+            chunks = self.retrieve(s, g, q.query, k=8, dense=True)
+            ans = self.engine.start(g, q.query, session=s, chunks=chunks, focus=focus, mode=q.mode)
+        else:
+            ans = self.engine.start(
+                g,
+                q.query,
+                session=s,
+                focus=focus,
+                mode=q.mode,
+                chunk_fn=lambda: self.retrieve(s, g, q.query, k=5, dense=False),
+            )
         return g, ans, pid
 
     def retrieve(
         self, s: Session, g: GraphIndex, query: str, k: int = 8, dense: bool = True
     ) -> list[RetrievedChunk]:
         """Hybrid retrieval: keywords + dense embeddings + the chunks of linked entities (RRF)."""
-        linker = GraphLinker(g)
+        linker = linker_for(g)
         objects: list[int] = []
         for ent in linker.link(query).ordered():
             if ent.kind == "object":
@@ -225,7 +235,7 @@ class ChatService:
         self.memory.record(q.session_id, pid, q.query, out.response, ans.focus_out)
         prepared = _Prepared(answer=out, project_id=pid, offline_text=text)
         if self.llm is not None and self.llm.enabled:
-            prepared.evidence_lines = evidence_lines(g, ans.ev, ans.chunks)
+            prepared.evidence_lines = evidence_lines(g, ans.ev, ans.chunks if q.mode != "text" else [])
             prepared.evidence = dict(ans.ev.sources)
             prepared.summary = project_summary(g)
         return prepared
@@ -522,10 +532,10 @@ class ChatService:
                 return "\n".join(evidence_lines(g, ev, chunks)) or "no results"
             if call.name == "get_definition":
                 name = str(args.get("name") or "")
-                linked = GraphLinker(g).link(name).objects()
+                linked = linker_for(g).link(name).objects()
                 if not linked:
                     return f"'{name}' was not found in the lineage graph."
-                oid = GraphLinker(g).pick_object(linked[0])
+                oid = linker_for(g).pick_object(linked[0])
                 ev = Evidence(g)
                 ev.node(oid)
                 prepared.evidence.update(ev.sources)
