@@ -72,5 +72,10 @@ bench: setup-dev system-deps
 	mkdir -p bench/results
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
+# One PNG per dashboard view (demo data, real server, headless Chromium) → bench/results/screenshots/
+screenshots: setup-dev system-deps
+	mkdir -p bench/results/screenshots
+	$(BIN)/python bench/screenshots.py
+
 clean:
 	rm -rf $(VENV) data logs .pytest_cache .mypy_cache .ruff_cache coverage.xml .coverage

@@ -154,12 +154,13 @@ async function send() {
       } else if (event === 'done') {
         text = data.response ?? text;
         paint();
-        meta.replaceChildren(
+        meta.replaceChildren(...[
           h('span', {}, `mode ${data.query_type || mode}`),
           data.intent ? h('span', {}, `intent ${data.intent}`) : null,
           h('span', {}, data.model || ''),
           data.latency_ms != null ? h('span', {}, `${Math.round(data.latency_ms)} ms`) : null,
-          ...(data.warnings || []).map((w) => h('span', { class: 'error-text' }, w)));
+          ...(data.warnings || []).map((w) => h('span', { class: 'error-text' }, w)),
+        ].filter(Boolean));
         const sources = renderSources(data.sources);
         if (sources) msg.append(sources);
         msg.dataset.state = 'done';

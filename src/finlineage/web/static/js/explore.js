@@ -358,7 +358,7 @@ function renderDetail(box, d, node, column) {
     return `<div class="ln${hl ? ' hl' : ''}" data-line="${start + i}"><i>${start + i}</i><span>${hl ? markTerms(html, rx) : html}</span></div>`;
   }).join('');
   const incoming = (state.graph?.edges || []).filter((e) => e.target === node.raw.id).slice(0, 40);
-  box.replaceChildren(
+  box.replaceChildren(...[
     h('h3.node-title', { 'data-node': d.canonical_id }, column ? `${d.canonical_id}.${column}` : d.canonical_id),
     h('div.node-meta', {},
       h(`span.badge`, {}, column ? `column of ${d.kind.replace('_', ' ')}` : d.kind.replace('_', ' ')),
@@ -380,7 +380,7 @@ function renderDetail(box, d, node, column) {
       h('div.muted', {}, `${e.file || ''}${e.line_start ? `:${e.line_start}–${e.line_end}` : ''}${e.process ? ` · via ${e.process}` : ''}`)))) : null,
     ...neighbourChips('Reads', d.reads),
     ...neighbourChips('Feeds', d.writes),
-  );
+  ].filter(Boolean));
   box.querySelector('.ln.hl')?.scrollIntoView({ block: 'nearest' });
 }
 
@@ -443,7 +443,7 @@ async function loadImpact() {
     return;
   }
   const maxHop = Math.max(1, ...Object.values(out.by_hop || {}));
-  box.replaceChildren(
+  box.replaceChildren(...[
     h('div.impact-head', {}, h('span.impact-total', { id: 'impact-total' }, fmtNum(out.total)),
       h('span.muted', {}, `objects downstream of `, h('code', {}, out.root.canonical_id), ` would be affected by a change`)),
     h('div.chips', {}, Object.entries(out.by_kind || {}).map(([k, v]) => h('span.badge', {}, `${v} ${k.replace('_', ' ')}${v > 1 ? 's' : ''}`))),
@@ -457,5 +457,5 @@ async function loadImpact() {
       h('h4', {}, `${g.kind.replace('_', ' ')} · hop ${g.hop} (${g.count})`),
       h('div.chips', {}, g.nodes.map((n) => h('button.chip', { type: 'button', dataset: { node: n.canonical_id }, onclick: () => open({ kind: 'node', ref: n.canonical_id }) }, n.canonical_id))))),
     out.total ? null : h('div.empty', {}, 'Nothing downstream: a change here breaks nothing recorded.'),
-  );
+  ].filter(Boolean));
 }
