@@ -3,7 +3,6 @@ Retry-After, fallback models, offline fallback, streaming relay, tool calls."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -200,9 +199,7 @@ async def test_health_and_title(bank: BankGraph, fake_llm: FakeLLM) -> None:
     assert service.llm is not None
     health = await service.llm.health()
     assert health["status"] == "up"
-    t0 = time.monotonic()
-    assert (await service.llm.health()) is health  # cached
-    assert time.monotonic() - t0 < 0.05
+    assert (await service.llm.health()) is health  # cached: the same object, no second probe
     fake_llm.script([{"content": "Exposure lineage"}])
     assert (await service.title("where does exposure come from"))["title"] == "Exposure lineage"
     down = LLMClient(LLMConfig(base_url="http://127.0.0.1:9/v1", timeout_s=0.5))

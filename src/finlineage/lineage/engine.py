@@ -349,6 +349,10 @@ def _analyze_segment(
             Diagnostic("too_complex", "statement nesting too deep to analyse", "error", line_start)
         )
         out.append((res, (line_start, line_end), text))
+    except Exception as e:  # the per-statement boundary: one statement never takes the script down
+        res = StatementResult("unknown")
+        res.diagnostics.append(Diagnostic("analysis_error", f"{type(e).__name__}: {e}", "error", line_start))
+        out = [(res, (line_start, line_end), text)]
     return out
 
 
