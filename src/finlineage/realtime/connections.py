@@ -19,7 +19,7 @@ import logging
 import socket
 import struct
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,6 +90,9 @@ class ConnectionManager:
         self.total_connections = 0
         self.accepting = True
         self._watchdog: asyncio.Task[None] | None = None
+        self._fanout_task: asyncio.Task[None] | None = None
+        self._fanout_pending: deque[Event] = deque()
+        self._fanout_wakeup = asyncio.Event()
         self.allowed_origins = frozenset(o.rstrip("/") for o in settings.allowed_origins)
 
     # ------------------------------------------------------------------ admission
@@ -312,8 +315,14 @@ class ConnectionManager:
 
     def start(self) -> None:
         self._watchdog = asyncio.create_task(self._watch(), name="ws-send-watchdog")
+        self._fanout_task = asyncio.create_task(self._fanout(), name="ws-fanout")
 
     async def stop(self) -> None:
+        if self._fanout_task is not None:
+            self._fanout_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._fanout_task
+            self._fanout_task = None
         if self._watchdog is not None:
             self._watchdog.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -344,10 +353,40 @@ class ConnectionManager:
         return self._offer(client, event.text)
 
     def broadcast(self, event: Event) -> None:
-        """Hub sink: queue `event` for every interested client. Never awaits."""
-        for client in list(self.clients.values()):
-            if not client.dropped and client.wants(event):
-                self._offer(client, event.text)
+        """Hub sink: hand `event` to the fan-out task (or, before start, queue it per client)."""
+        if self._fanout_task is None:
+            for client in list(self.clients.values()):
+                if not client.dropped and client.wants(event):
+                    self._offer(client, event.text)
+            return
+        self._fanout_pending.append(event)
+        self._fanout_wakeup.set()
+
+    async def _fanout(self) -> None:
+        """One task per server: for each event, a client whose queue is idle and whose transport
+        is below its low-water mark gets the message inline (such a send completes without
+        suspending, so nobody waits on anybody); every other client gets it on its own queue,
+        where a stalled one can only hurt itself. Saves a task wake-up per client."""
+        while True:
+            await self._fanout_wakeup.wait()
+            self._fanout_wakeup.clear()
+            while self._fanout_pending:
+                event = self._fanout_pending.popleft()
+                text = event.text
+                for client in list(self.clients.values()):
+                    if client.dropped or not client.wants(event):
+                        continue
+                    if client.sending_since is None and client.queue.empty() and _writable(client):
+                        client.sending_since = 0.0  # cannot suspend; if it ever did, the watchdog drops it
+                        try:
+                            await client.websocket.send_text(text)
+                            client.sent += 1
+                        except Exception:  # disconnected: its reader cleans up
+                            pass
+                        finally:
+                            client.sending_since = None
+                    else:
+                        self._offer(client, text)
 
     def _offer(self, client: Client, text: str) -> bool:
         if client.dropped:
@@ -439,6 +478,19 @@ class ConnectionManager:
             "accepting": self.accepting,
             "at": utcnow().isoformat(),
         }
+
+
+def _writable(client: Client) -> bool:
+    """True when a send cannot suspend: the transport's buffer is at or below its low-water mark
+    (so uvicorn's flow control is not paused)."""
+    transport = client.websocket.scope.get(TRANSPORT_SCOPE_KEY)
+    if transport is None or transport.is_closing():
+        return False
+    try:
+        low, _high = transport.get_write_buffer_limits()
+        return bool(transport.get_write_buffer_size() <= low)
+    except (AttributeError, NotImplementedError):
+        return False
 
 
 def abort_transport(transport: Any) -> None:
