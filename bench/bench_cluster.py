@@ -11,9 +11,10 @@ ports, started fresh for each worker count.
   single run executes on one worker). Every worker has one parse process
   (`FINLINEAGE_PARSE_WORKERS=1`), so 1 worker uses one core for parsing and 2 workers two. Time =
   first run started → last run finished (from the `runs` table), i.e. parse + store writes.
-* **read latency** — 100 concurrent asyncio clients (httpx, keep-alive) each send `--requests`
-  `GET /api/v1/lineage/nodes?project_id=…&limit=20` through nginx (both instances) and directly
-  to instance A; p50/p95/p99 over all requests after a warm-up. Client, nginx, both instances,
+* **read latency** — 100 (and 25) concurrent asyncio clients (httpx, keep-alive, 10 s timeout)
+  each send up to `--requests` `GET /api/v1/lineage/nodes?project_id=…&limit=20` (60 s budget per
+  phase) through nginx (both instances) and directly to instance A; p50/p95/p99 over the
+  successful requests after a warm-up, errors counted by kind. Client, nginx, both instances,
   PostgreSQL and Redis share this machine's cores.
 """
 
@@ -26,7 +27,6 @@ import os
 import platform
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -111,6 +111,7 @@ def shard_corpus(corpus: Path, shards: int) -> list[list[tuple[str, bytes]]]:
 def throughput(workers: int, shards: list[list[tuple[str, bytes]]], objects: int) -> dict[str, Any]:
     log(f"throughput: starting a cluster with {workers} worker(s), 1 parse process each")
     cluster = Cluster(workers, parse_workers=1)
+    load_before = os.getloadavg()
     try:
         nginx = cluster.state()["nginx_url"]
         with httpx.Client(timeout=300) as http:
@@ -152,6 +153,7 @@ def throughput(workers: int, shards: list[list[tuple[str, bytes]]], objects: int
             "files_per_s": round(files / wall, 2),
             "objects_per_s": round(objects / wall, 1),
             "per_run_s": sorted(round((s["duration_ms"] or 0) / 1000, 2) for s in final.values()),
+            "loadavg_1m_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
         }
         log(f"  {workers} worker(s): {wall:.1f}s, {result['objects_per_s']} objects/s")
         return result
@@ -159,49 +161,57 @@ def throughput(workers: int, shards: list[list[tuple[str, bytes]]], objects: int
         cluster.stop()
 
 
-async def _load(url: str, clients: int, requests: int) -> dict[str, Any]:
+async def _load(url: str, clients: int, requests: int, budget_s: float = 60.0) -> dict[str, Any]:
+    """`clients` concurrent loops of `requests` GETs each (10 s timeout per request); a phase
+    stops issuing requests after `budget_s`. Errors (timeouts, 5xx) are counted, not timed."""
     latencies: list[float] = []
-    errors = 0
+    errors: dict[str, int] = {}
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(timeout=30, limits=limits) as http:
+    async with httpx.AsyncClient(timeout=10, limits=limits) as http:
 
-        async def one_client(n: int, count: int, record: bool) -> None:
-            nonlocal errors
+        async def one_client(count: int, record: bool, deadline: float) -> None:
             for _ in range(count):
+                if time.perf_counter() > deadline:
+                    return
                 t0 = time.perf_counter()
                 try:
                     resp = await http.get(url)
-                    ok = resp.status_code == 200
-                except httpx.HTTPError:
-                    ok = False
+                    kind = None if resp.status_code == 200 else f"http_{resp.status_code}"
+                except httpx.HTTPError as exc:
+                    kind = type(exc).__name__
                 dt = time.perf_counter() - t0
-                if not ok:
-                    errors += 1
+                if kind is not None:
+                    errors[kind] = errors.get(kind, 0) + 1
                 elif record:
                     latencies.append(dt)
 
-        await asyncio.gather(*(one_client(n, 3, False) for n in range(clients)))  # warm-up
+        warm = time.perf_counter() + budget_s / 4
+        await asyncio.gather(*(one_client(2, False, warm) for _ in range(clients)))
+        errors.clear()
         t0 = time.perf_counter()
-        await asyncio.gather(*(one_client(n, requests, True) for n in range(clients)))
+        await asyncio.gather(*(one_client(requests, True, t0 + budget_s) for _ in range(clients)))
         wall = time.perf_counter() - t0
     latencies.sort()
 
-    def pct(p: float) -> float:
+    def pct(p: float) -> float | None:
+        if not latencies:
+            return None
         return round(1000 * latencies[min(len(latencies) - 1, int(p * len(latencies)))], 1)
 
     return {
         "clients": clients,
-        "requests": len(latencies),
+        "ok": len(latencies),
         "errors": errors,
+        "wall_s": round(wall, 2),
         "rps": round(len(latencies) / wall, 1),
         "p50_ms": pct(0.50),
         "p95_ms": pct(0.95),
         "p99_ms": pct(0.99),
-        "mean_ms": round(1000 * statistics.fmean(latencies), 1),
+        "max_ms": pct(1.0),
     }
 
 
-def latency(shard: list[tuple[str, bytes]], clients: int, requests: int) -> dict[str, Any]:
+def latency(shard: list[tuple[str, bytes]], levels: list[int], requests: int) -> dict[str, Any]:
     log("latency: starting a cluster (1 worker) and loading one shard")
     cluster = Cluster(1, parse_workers=0)
     try:
@@ -218,20 +228,38 @@ def latency(shard: list[tuple[str, bytes]], clients: int, requests: int) -> dict
             project_id = resp.json()["project_id"]
         path = f"/api/v1/lineage/nodes?project_id={project_id}&limit=20"
         out: dict[str, Any] = {"endpoint": "GET /api/v1/lineage/nodes?project_id=…&limit=20"}
-        for name, base in (("direct_instance_a", direct), ("nginx_two_instances", nginx)):
-            out[name] = asyncio.run(_load(base + path, clients, requests))
-            log(f"  {name}: {out[name]}")
+        for clients in levels:
+            for name, base in (("direct_instance_a", direct), ("nginx_two_instances", nginx)):
+                load_before = os.getloadavg()[0]
+                res = asyncio.run(_load(base + path, clients, requests))
+                res["loadavg_1m_before_after"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+                out[f"{name}_{clients}_clients"] = res
+                log(f"  {name}, {clients} clients: {res}")
+                _recover(http_base=base)
         return out
     finally:
         cluster.stop()
+
+
+def _recover(http_base: str, timeout: float = 120.0) -> None:
+    """After an overload phase, wait until the instance answers promptly again."""
+    deadline = time.monotonic() + timeout
+    with httpx.Client(timeout=5) as http:
+        while time.monotonic() < deadline:
+            try:
+                if http.get(f"{http_base}/health").status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(1)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--objects", type=int, default=10_000)
     parser.add_argument("--shards", type=int, default=8)
-    parser.add_argument("--clients", type=int, default=100)
-    parser.add_argument("--requests", type=int, default=30, help="per client")
+    parser.add_argument("--clients", type=int, nargs="+", default=[100, 25])
+    parser.add_argument("--requests", type=int, default=30, help="per client (60 s budget per phase)")
     parser.add_argument("--skip-throughput", action="store_true")
     args = parser.parse_args()
 
@@ -245,6 +273,7 @@ def main() -> None:
             "benchmark": "cluster",
             "when": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+            "note": "shared machine: other processes were running; see loadavg_1m_before_after",
             "corpus": {"objects": stats.objects, "files": stats.files, "shards": args.shards, "seed": 42},
         }
         if not args.skip_throughput:
