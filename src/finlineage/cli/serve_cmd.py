@@ -60,6 +60,7 @@ def serve(
         if lifecycle.restart_action(settings) == "exit":
             typer.echo("restart requested: exiting 0 for the supervisor to start a fresh process", err=True)
             raise typer.Exit(0)
+        lifecycle.wait_port_free(host, port, timeout=settings.restart_grace_s + 10)
         lifecycle.reexec()
 
 

@@ -93,6 +93,25 @@ def install_restart_signal_guard(settings: Settings) -> None:
     signal.signal(signal.SIGTERM, _on_sigterm)
 
 
+def wait_port_free(host: str, port: int, timeout: float) -> bool:
+    """Before re-executing: wait until no (worker) process holds the listening port any more."""
+    import socket
+    import time
+
+    deadline = time.monotonic() + timeout
+    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+    while True:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host.strip("[]"), port))
+                return True
+            except OSError:
+                if time.monotonic() > deadline:
+                    return False
+        time.sleep(0.05)
+
+
 def reexec() -> None:
     """Replace this process with a fresh copy of the same command line (same pid, new everything)."""
     argv = [sys.executable, *sys.orig_argv[1:]]
@@ -102,6 +121,12 @@ def reexec() -> None:
             handler.flush()
     sys.stdout.flush()
     sys.stderr.flush()
+    # uvicorn makes its listening socket inheritable for its workers: it must not survive the exec.
+    for name in os.listdir("/proc/self/fd") if os.path.isdir("/proc/self/fd") else []:
+        fd = int(name)
+        if fd > 2:
+            with contextlib.suppress(OSError):
+                os.set_inheritable(fd, False)
     os.execv(sys.executable, argv)
 
 
