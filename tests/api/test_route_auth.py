@@ -17,7 +17,17 @@ from starlette.websockets import WebSocketDisconnect
 
 from finlineage.api.auth import ROLE_RANK
 
-PUBLIC = {"/health", "/metrics", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", "/"}
+# The page shell and its static assets are public: they hold no data, and the page asks for a key.
+PUBLIC = {
+    "/health",
+    "/metrics",
+    "/docs",
+    "/docs/oauth2-redirect",
+    "/redoc",
+    "/openapi.json",
+    "/",
+    "/favicon.ico",
+}
 
 
 def _walk(dependant: Dependant) -> Iterator[Any]:
