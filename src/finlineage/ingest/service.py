@@ -67,6 +67,7 @@ from finlineage.ingest.sources import (
 from finlineage.settings import Settings
 from finlineage.store import ingest_writes as writes
 from finlineage.store import repositories as repo
+from finlineage.store.blobs import blob_path
 from finlineage.store.models import Run
 
 log = logging.getLogger("finlineage.ingest")
@@ -250,7 +251,7 @@ class IngestionService:
         return self.settings.data_dir / "runs" / f"{ingestion_id}.jsonl"
 
     def _blob_path(self, sha: str) -> Path:
-        return self.settings.data_dir / "blobs" / sha[:2] / sha
+        return blob_path(self.settings.data_dir, sha)
 
     # ------------------------------------------------------------------ requests
 

@@ -19,6 +19,11 @@ class QueryError(Exception):
         self.details = details
 
 
+class GoneError(QueryError):
+    status_code = 410
+    code = "content_unavailable"
+
+
 class NotFoundError(QueryError):
     status_code = 404
     code = "not_found"

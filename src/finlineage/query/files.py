@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from finlineage.query.common import PageParams, Scope, check_scope, count
-from finlineage.query.errors import not_found
-from finlineage.query.schemas import FileOut, FileStats, Page
+from finlineage.query.errors import GoneError, InvalidQueryError, not_found
+from finlineage.query.schemas import FileContent, FileOut, FileStats, Page
+from finlineage.store.blobs import blob_path
 from finlineage.store.models import CatalogObject, ColumnEdge, File, Repository, TableEdge
 
 
@@ -78,6 +80,36 @@ def get_file(session: Session, file_id: int) -> FileOut:
     if row is None:
         raise not_found("file", file_id)
     return _file_out(*row)
+
+
+MAX_CONTENT_LINES = 5000
+
+
+def file_content(
+    session: Session, data_dir: Path, file_id: int, line_from: int = 1, line_to: int | None = None
+) -> FileContent:
+    """Lines `line_from..line_to` of a stored file version, from its content-addressed copy."""
+    f = session.get(File, file_id)
+    if f is None:
+        raise not_found("file", file_id)
+    path = blob_path(data_dir, f.sha256)
+    if not path.is_file():
+        raise GoneError(f"the text of file {file_id} ({f.path}) is not stored")
+    lines = path.read_bytes().decode("utf-8", errors="replace").splitlines()
+    total = len(lines)
+    end = min(line_to if line_to is not None else total, total, line_from + MAX_CONTENT_LINES - 1)
+    if line_from > max(total, 1) or (line_to is not None and line_to < line_from):
+        raise InvalidQueryError(f"line range {line_from}-{line_to} is outside 1-{total}")
+    return FileContent(
+        file_id=f.id,
+        path=f.path,
+        sha256=f.sha256,
+        dialect=f.dialect,
+        line_start=line_from,
+        line_end=max(end, line_from - 1),
+        total_lines=total,
+        lines=lines[line_from - 1 : end],
+    )
 
 
 def file_stats(session: Session, scope: Scope) -> FileStats:

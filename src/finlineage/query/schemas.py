@@ -263,6 +263,19 @@ class FileOut(BaseModel):
     created_at: datetime
 
 
+class FileContent(BaseModel):
+    """A line range of one stored file version (1-based, inclusive)."""
+
+    file_id: int
+    path: str
+    sha256: str
+    dialect: str | None
+    line_start: int
+    line_end: int
+    total_lines: int
+    lines: list[str]
+
+
 class FileStats(BaseModel):
     files: int
     total_bytes: int

@@ -6,11 +6,11 @@ from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy.orm import Session
 
 from finlineage.api.auth import viewer
-from finlineage.api.context import get_session
+from finlineage.api.context import AppContext, get_ctx, get_session
 from finlineage.api.routers.lineage import multi, page_params, scope_params
 from finlineage.query import files as q
 from finlineage.query.common import PageParams, Scope
-from finlineage.query.schemas import FileOut, FileStats, Page
+from finlineage.query.schemas import FileContent, FileOut, FileStats, Page
 from finlineage.store.models import FILE_STATUSES
 
 router = APIRouter(prefix="/api/v1/files", tags=["files"])
@@ -61,3 +61,19 @@ def recent(
 @router.get("/{file_id}", response_model=FileOut, summary="One file version", dependencies=[viewer])
 def get_file(file_id: int = Path(ge=1), session: Session = Depends(get_session)) -> FileOut:
     return q.get_file(session, file_id)
+
+
+@router.get(
+    "/{file_id}/content",
+    response_model=FileContent,
+    summary="Lines of a stored file version (for showing a statement in context)",
+    dependencies=[viewer],
+)
+def file_content(
+    file_id: int = Path(ge=1),
+    line_from: int = Query(1, alias="from", ge=1, description="First line (1-based)"),
+    line_to: int | None = Query(None, alias="to", ge=1, description="Last line (inclusive); default: end"),
+    ctx: AppContext = Depends(get_ctx),
+    session: Session = Depends(get_session),
+) -> FileContent:
+    return q.file_content(session, ctx.settings.data_dir, file_id, line_from, line_to)
