@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import shutil
@@ -296,7 +297,11 @@ def main() -> None:
     ap.add_argument("--postgres", action="store_true")
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--show", action="store_true", help="print failing questions")
+    ap.add_argument("--doc-only", action="store_true", help="rewrite the doc section from the results file")
     args = ap.parse_args()
+    if args.doc_only:
+        write_doc(json.loads(RESULTS.read_text()))
+        return
     questions = [json.loads(line) for line in Path(args.questions).read_text().splitlines() if line.strip()]
     work = Path(tempfile.mkdtemp(prefix="bench-chat-"))
     result: dict[str, Any] = {"questions_file": str(Path(args.questions).relative_to(ROOT))}
@@ -306,6 +311,7 @@ def main() -> None:
         result["demo_ingest_s"] = round(secs, 2)
         svc = service_for(sessions, url, embeddings=True)
         embedder = svc.embedder
+        result["load_average_at_embedding"] = round(os.getloadavg()[0], 2)
         t0 = time.perf_counter()
         with sessions() as s:
             n = embed_pending_chunks(s, pid, batch_size=16, service=embedder)
@@ -463,6 +469,9 @@ def write_doc(r: dict[str, Any]) -> None:
         "Accuracy by question intent: "
         + ", ".join(f"{k} {v * 100:.0f} %" for k, v in off["accuracy_by_intent"].items())
         + ".",
+        "",
+        f"Embedding throughput is CPU-bound (2 ORT threads) and sensitive to other work on the machine: "
+        f"1-minute load average {r.get('load_average_at_embedding', '?')} when it was measured.",
         "",
         "Scoring: an entity counts when the answer names it (case-insensitive; a column also as",
         "`table.col`; an object also as the prefix of one of its columns). A claim is every",
