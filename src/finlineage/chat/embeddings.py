@@ -17,13 +17,15 @@ import importlib.util
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from finlineage.settings import Settings
 from finlineage.store.models import EMBEDDING_DIM, CatalogObject, CodeChunk
 
 __all__ = [
@@ -229,3 +231,24 @@ def embed_pending_chunks(
         session.flush()
         done += len(rows)
     return done
+
+
+def after_run_embedder(
+    settings: Settings, sessions: sessionmaker[Session], batch_size: int = 64
+) -> Callable[[int, threading.Event | None], int] | None:
+    """The ingestion `after_run` hook: embed a project's new code chunks batch by batch (each batch
+    committed, so a stop loses nothing done), or None when embeddings are disabled."""
+    if not settings.embeddings_enabled:
+        return None
+
+    def embed(project_id: int, stop: threading.Event | None = None) -> int:
+        total = 0
+        while stop is None or not stop.is_set():
+            with sessions.begin() as session:
+                done = embed_pending_chunks(session, project_id, batch_size, max_chunks=batch_size)
+            total += done
+            if done == 0:
+                break
+        return total
+
+    return embed

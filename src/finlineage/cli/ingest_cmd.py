@@ -24,6 +24,9 @@ def ingest(
     dialect: str = typer.Option("auto", "--dialect", "-d", help="SQL dialect, or auto."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     json_out: bool = typer.Option(False, "--json", help="Print the full result as JSON."),
+    embed: bool = typer.Option(
+        True, "--embed/--no-embed", help="Embed new code chunks for semantic search after the run."
+    ),
 ) -> None:
     """Ingest SQL files into a project (identical files are skipped)."""
     from finlineage.ingest.models import FileResult
@@ -67,6 +70,15 @@ def ingest(
                     progress.update(bar, completed=done, total=total, description=res.path[-60:])
 
                 result = service.run_sync(run, on_progress=on_progress)
+        if embed and result.status == "completed" and result.files_processed:
+            from finlineage.chat.embeddings import after_run_embedder
+
+            embedder = after_run_embedder(settings, service.sessions)
+            if embedder is not None:
+                with console.status("embedding code chunks for semantic search…"):
+                    embedded = embedder(result.project_id, None)
+                if embedded and not json_out:
+                    console.print(f"embedded {embedded} code chunks")
     finally:
         service.close(interrupt=False)
         engine.dispose()

@@ -30,6 +30,7 @@ Per-file results go to ``$DATA_DIR/runs/<ingestion_id>.jsonl`` as they happen; u
 from __future__ import annotations
 
 import codecs
+import contextlib
 import hashlib
 import json
 import logging
@@ -161,10 +162,17 @@ class IngestionService:
         events: EventSink | None = None,
         *,
         pool: ProcessPoolExecutor | None = None,
+        after_run: Callable[[int, threading.Event], object] | None = None,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
         self.events = events
+        # Follow-up work on a project once a run has written its facts (the API wires in chunk
+        # embedding). It runs on its own thread so completion is reported without waiting for it,
+        # and gets an event that is set on close() so it stops at its next batch.
+        self.after_run = after_run
+        self._after_stop = threading.Event()
+        self._after_runner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="finlineage-after-run")
         self._pool = pool
         self._own_pool = pool is None
         self._pool_lock = threading.Lock()
@@ -202,6 +210,8 @@ class IngestionService:
         for live in list(self._live.values()):
             live.cancel.set()
         self._runner.shutdown(wait=True, cancel_futures=True)
+        self._after_stop.set()
+        self._after_runner.shutdown(wait=True, cancel_futures=True)
         if interrupt:
             with self._lock:
                 pending = [lv.ingestion_id for lv in self._live.values()]
@@ -213,6 +223,20 @@ class IngestionService:
         if self._pool is not None and self._own_pool:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+    def _schedule_after_run(self, project_id: int) -> None:
+        hook = self.after_run
+        if hook is None or self._closed:
+            return
+
+        def _run() -> None:
+            try:
+                hook(project_id, self._after_stop)
+            except Exception:  # follow-up work never fails a finished run
+                log.exception("after-run work for project %s failed", project_id)
+
+        with contextlib.suppress(RuntimeError):  # the service is shutting down
+            self._after_runner.submit(_run)
 
     def drain_sync(self, timeout: float) -> None:
         """Let running runs finish for up to ``timeout`` s; the rest stop as ``interrupted``."""
@@ -851,6 +875,8 @@ class _Execution:
             },
             self.project_id,
         )
+        if status == "completed" and svc.after_run is not None and result.files_processed:
+            svc._schedule_after_run(self.project_id)
         if status == "failed":
             svc._publish(
                 "error",

@@ -28,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 from finlineage.api.auth import admin, editor, viewer
 from finlineage.api.context import AppContext, get_ctx
 from finlineage.api.errors import ApiError
+from finlineage.chat.embeddings import after_run_embedder
 from finlineage.ingest.models import (
     DirectoryRequest,
     GitRequest,
@@ -331,7 +332,9 @@ async def start_ingestion(app: FastAPI, ctx: AppContext) -> AsyncIterator[None]:
         await run_in_threadpool(_sweep)
     from finlineage.ingest.queue import service_class  # Redis: runs go to the job queue
 
-    service = service_class(settings.redis_url)(settings, ctx.sessions, events=_LazyEvents(ctx))
+    service = service_class(settings.redis_url)(
+        settings, ctx.sessions, events=_LazyEvents(ctx), after_run=after_run_embedder(settings, ctx.sessions)
+    )
     ctx.services["ingestion"] = service
     try:
         yield
