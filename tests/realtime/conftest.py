@@ -91,6 +91,12 @@ async def recv_until(
         seen.append(msg)
 
 
+async def routed(hub: Any, type_: str, count: int = 1) -> None:
+    """Wait until the hub (on the server's loop) has routed `count` events of `type_` published from
+    this thread; only then is their order against a later client message defined."""
+    await async_wait_for(lambda: hub.counters()["delivered"].get(type_, 0) >= count, what=f"{type_} routed")
+
+
 async def barrier(ws: ClientConnection, timeout: float = 10.0) -> list[dict[str, Any]]:
     """Ping and collect everything the server queued before the pong (messages are ordered)."""
     await ws.send(json.dumps({"type": "ping"}))

@@ -18,7 +18,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from finlineage.store import repositories as repo
 from finlineage.store.models import StatsSnapshot, utcnow
 
-from .conftest import ORIGIN, ThreadServer, async_wait_for, barrier, recv_json, recv_until
+from .conftest import ORIGIN, ThreadServer, async_wait_for, barrier, recv_json, recv_until, routed
 
 pytestmark = pytest.mark.asyncio
 
@@ -72,6 +72,7 @@ async def test_subscribe_filters_types_and_projects(start_server: Start) -> None
         assert hub.publish("ingestion_started", {"run_id": 1, "project_id": 7})  # other type
         assert hub.publish("ingestion_complete", {**done, "run_id": 2, "project_id": 8})  # other project
         assert hub.publish("ingestion_complete", {**done, "run_id": 3, "project_id": 7})
+        await routed(hub, "ingestion_complete", 2)
         got = await barrier(ws)
         assert [(m["type"], m["data"]["run_id"]) for m in got] == [("ingestion_complete", 3)]
 
@@ -247,6 +248,7 @@ async def test_query_complete_privacy_and_active_queries(start_server: Start) ->
                 },
             )
         assert hub.active("query") == 0
+        await routed(hub, "query_complete")
         (msg,) = [m for m in await barrier(ws) if m["type"] == "query_complete"]
         assert "secret" not in json.dumps(msg)
         assert msg["data"]["query_preview"] is None and msg["data"]["response_length"] == 99
@@ -260,6 +262,7 @@ async def test_query_text_preview_only_when_enabled(start_server: Start) -> None
         hub.publish(
             "query_complete", {"mode": "m", "latency_ms": 1, "response_length": 1, "query": "x" * 500}
         )
+        await routed(hub, "query_complete")
         (msg,) = [m for m in await barrier(ws) if m["type"] == "query_complete"]
         assert msg["data"]["query_preview"].startswith("xxx") and len(msg["data"]["query_preview"]) <= 121
 
@@ -275,6 +278,7 @@ async def test_toggles_and_invalid_events_are_skipped(start_server: Start) -> No
         assert not hub.publish("error", {"error_type": "x", "severity": "error", "stack": "Traceback ..."})
         assert not hub.publish("no_such_type", {})
         assert hub.publish("error", {"error_type": "x", "severity": "error"})
+        await routed(hub, "error")
         got = await barrier(ws)
         assert [m["type"] for m in got] == ["error"]
         counters = hub.counters()["dropped"]

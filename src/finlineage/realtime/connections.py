@@ -91,7 +91,7 @@ class ConnectionManager:
         self.accepting = True
         self._watchdog: asyncio.Task[None] | None = None
         self._fanout_task: asyncio.Task[None] | None = None
-        self._fanout_pending: deque[Event] = deque()
+        self._fanout_pending: deque[tuple[Client | None, Any]] = deque()
         self._fanout_wakeup = asyncio.Event()
         self.allowed_origins = frozenset(o.rstrip("/") for o in settings.allowed_origins)
 
@@ -350,7 +350,7 @@ class ConnectionManager:
             log.warning("dropping invalid personal message: %s", exc)
             self._count_drop("invalid")
             return False
-        return self._offer(client, event.text)
+        return self._submit(client, event.text)
 
     def broadcast(self, event: Event) -> None:
         """Hub sink: hand `event` to the fan-out task (or, before start, queue it per client)."""
@@ -359,40 +359,57 @@ class ConnectionManager:
                 if not client.dropped and client.wants(event):
                     self._offer(client, event.text)
             return
-        self._fanout_pending.append(event)
+        self._fanout_pending.append((None, event))
         self._fanout_wakeup.set()
 
+    def _submit(self, client: Client, item: Any) -> bool:
+        """A personal message (or CLOSE) goes through the same ordered fan-out as broadcasts, so a
+        reply never overtakes an event published before it."""
+        if client.dropped:
+            return False
+        if self._fanout_task is None:
+            return self._offer(client, item)
+        self._fanout_pending.append((client, item))
+        self._fanout_wakeup.set()
+        return True
+
     async def _fanout(self) -> None:
-        """One task per server: for each event, a client whose queue is idle and whose transport
-        is below its low-water mark gets the message inline (such a send completes without
-        suspending, so nobody waits on anybody); every other client gets it on its own queue,
-        where a stalled one can only hurt itself. Saves a task wake-up per client."""
+        """One task per server: for each message, a client whose queue is idle and whose transport
+        is below its low-water mark gets it inline (such a send completes without suspending, so
+        nobody waits on anybody); every other client gets it on its own queue, where a stalled
+        one can only hurt itself. Saves a task wake-up per client."""
         while True:
             await self._fanout_wakeup.wait()
             self._fanout_wakeup.clear()
             while self._fanout_pending:
-                event = self._fanout_pending.popleft()
-                text = event.text
+                target, item = self._fanout_pending.popleft()
+                if target is not None:
+                    if not target.dropped:
+                        await self._deliver(target, item)
+                    continue
+                event: Event = item
                 for client in list(self.clients.values()):
-                    if client.dropped or not client.wants(event):
-                        continue
-                    if client.sending_since is None and client.queue.empty() and _writable(client):
-                        client.sending_since = 0.0  # cannot suspend; if it ever did, the watchdog drops it
-                        try:
-                            await client.websocket.send_text(text)
-                            client.sent += 1
-                        except Exception:  # disconnected: its reader cleans up
-                            pass
-                        finally:
-                            client.sending_since = None
-                    else:
-                        self._offer(client, text)
+                    if not client.dropped and client.wants(event):
+                        await self._deliver(client, event.text)
 
-    def _offer(self, client: Client, text: str) -> bool:
+    async def _deliver(self, client: Client, item: Any) -> None:
+        if item is not CLOSE and client.sending_since is None and client.queue.empty() and _writable(client):
+            client.sending_since = 0.0  # cannot suspend; if it ever did, the watchdog drops it
+            try:
+                await client.websocket.send_text(item)
+                client.sent += 1
+            except Exception:  # disconnected: its reader cleans up
+                pass
+            finally:
+                client.sending_since = None
+        else:
+            self._offer(client, item)
+
+    def _offer(self, client: Client, item: Any) -> bool:
         if client.dropped:
             return False
         try:
-            client.queue.put_nowait(text)
+            client.queue.put_nowait(item)
             return True
         except asyncio.QueueFull:
             self.drop(client, "queue_full")
@@ -430,10 +447,7 @@ class ConnectionManager:
             self.send_personal(
                 client, "disconnect_notice", {"reason": reason, "reconnect_after_s": reconnect_after_s}
             )
-            try:
-                client.queue.put_nowait(CLOSE)
-            except asyncio.QueueFull:
-                self.drop(client, "queue_full")
+            self._submit(client, CLOSE)
         writers = [c.writer for c in clients if c.writer is not None and not c.writer.done()]
         if writers:
             _done, pending = await asyncio.wait(writers, timeout=timeout)
