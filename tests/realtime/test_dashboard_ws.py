@@ -91,6 +91,16 @@ async def test_disallowed_or_missing_origin_is_refused_with_403(start_server: St
     assert server.services["ws"].refused["origin_required"] == 1
 
 
+async def test_the_pages_own_origin_is_allowed_without_listing_it(start_server: Start) -> None:
+    server = start_server(allowed_origins=["http://dashboard.example"])
+    async with connect(server.ws, origin=f"http://127.0.0.1:{server.port}") as ws:  # type: ignore[arg-type]
+        await _ack(ws)
+    with pytest.raises(InvalidStatus) as other_port:
+        async with connect(server.ws, origin="http://127.0.0.1:1"):  # type: ignore[arg-type]
+            pass
+    assert other_port.value.response.status_code == 403
+
+
 async def test_missing_origin_allowed_when_configured(start_server: Start) -> None:
     server = start_server(websocket_allow_no_origin=True)
     async with connect(server.ws) as ws:

@@ -23,7 +23,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
@@ -101,12 +101,17 @@ class ConnectionManager:
     def count(self) -> int:
         return len(self.clients)
 
-    def check_origin(self, origin: str | None) -> Admission | None:
+    def check_origin(self, origin: str | None, host: str | None = None) -> Admission | None:
+        """Allowed: an origin on the allowlist, or the page's own origin (Origin names the Host the
+        request was sent to: the dashboard served by this server, on whatever port it runs)."""
         if origin is None:
             if self.settings.websocket_allow_no_origin:
                 return None
             return Admission(403, 1008, "origin_required", "an Origin header is required")
         if origin.rstrip("/") in self.allowed_origins or "*" in self.allowed_origins:
+            return None
+        parsed = urlsplit(origin)
+        if host and parsed.scheme in ("http", "https") and parsed.netloc.lower() == host.lower():
             return None
         return Admission(403, 1008, "origin_not_allowed", f"origin {origin!r} is not allowed")
 
@@ -165,7 +170,7 @@ class ConnectionManager:
     ) -> None:
         ip = websocket.client.host if websocket.client else "unknown"
         origin = websocket.headers.get("origin")
-        why = self.check_origin(origin)
+        why = self.check_origin(origin, websocket.headers.get("host"))
         token, wants_subprotocol = _presented_token(websocket)
         principal = None
         if why is None:
