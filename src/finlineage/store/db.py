@@ -17,10 +17,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
 from finlineage.settings import Settings
 
@@ -106,11 +106,52 @@ def _alembic_config(url: str | URL) -> Any:
     return cfg
 
 
+# Any constant works; it only has to be the same in every process that migrates this database.
+_PG_MIGRATION_LOCK_KEY = 0x46494E4C  # "FINL"
+
+
+@contextmanager
+def migration_lock(url: str | URL) -> Iterator[None]:
+    """Serialise migrations across processes (several workers or instances starting at once):
+    a PostgreSQL advisory lock, or an exclusive lock on a file beside the SQLite database."""
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if not database or database == ":memory:":
+            yield
+            return
+        import fcntl
+
+        lock_path = Path(database).with_name(Path(database).name + ".migrate.lock")
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with lock_path.open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        return
+    engine = create_engine(parsed, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _PG_MIGRATION_LOCK_KEY})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _PG_MIGRATION_LOCK_KEY})
+                conn.commit()
+    finally:
+        engine.dispose()
+
+
 def migrate(url: str | URL, revision: str = "head") -> None:
-    """Run ``alembic upgrade <revision>`` programmatically (no alembic.ini needed)."""
+    """Run ``alembic upgrade <revision>`` programmatically (no alembic.ini needed); safe to call
+    from several processes at once."""
     from alembic import command
 
-    command.upgrade(_alembic_config(url), revision)
+    with migration_lock(url):
+        command.upgrade(_alembic_config(url), revision)
 
 
 def downgrade(url: str | URL, revision: str = "base") -> None:
