@@ -72,3 +72,29 @@ def test_auth_on_requires_key_for_protected_routes(make_client: Callable[..., Te
     plaintext, _ = ctx.keys.create(name="reader", role="viewer")
     assert ctx.keys.verify(plaintext) is not None
     assert ctx.keys.verify(plaintext + "x") is None
+
+
+def test_unhandled_error_is_an_envelope_with_request_id_and_no_trace(
+    make_client: Callable[..., TestClient],
+) -> None:
+    from sqlalchemy import text
+
+    client = make_client()
+    ctx: AppContext = client.app.state.ctx  # type: ignore[attr-defined]
+    with ctx.engine.begin() as conn:  # a genuine failure: the table the route reads is gone
+        conn.execute(text("ALTER TABLE objects RENAME TO objects_gone"))
+    try:
+        resp = client.get("/api/v1/lineage/nodes", headers={"X-Request-ID": "boom-1"})
+    finally:
+        with ctx.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE objects_gone RENAME TO objects"))
+    assert resp.status_code == 500
+    body = resp.json()
+    assert body == {
+        "error": "internal_error",
+        "message": "internal server error",
+        "request_id": "boom-1",
+        "details": None,
+    }
+    assert resp.headers["x-request-id"] == "boom-1"
+    assert "Traceback" not in resp.text

@@ -79,4 +79,7 @@ def install_error_handlers(app: FastAPI, on_error: Any = None) -> None:
         log.exception("unhandled error (request_id=%s)", request_id_of(request))
         if on_error:
             on_error(request, 500, "internal_error")
-        return envelope(request, 500, "internal_error", "internal server error")
+        response = envelope(request, 500, "internal_error", "internal server error")
+        # Unhandled errors are answered by Starlette's outermost middleware, outside ours.
+        response.headers["X-Request-ID"] = request_id_of(request)
+        return response
