@@ -276,9 +276,9 @@ class _Gen:
                     new += "_usd"
                 add(f"SUM({ref})" if aggregate else ref, new, base, usd=col.usd)
         if not any(c.kind == "num" for c in cols):
-            ref = next((c for c in primary.cols if c.kind == "num"), None)
-            if ref is not None:
-                add(f"SUM(s1.{ref.name})" if aggregate else f"s1.{ref.name}", f"{ref.base}_amt", ref.base)
+            num = next((c for c in primary.cols if c.kind == "num"), None)
+            if num is not None:
+                add(f"SUM(s1.{num.name})" if aggregate else f"s1.{num.name}", f"{num.base}_amt", num.base)
             else:
                 add("COUNT(*)" if aggregate else "1", "row_count", "count")
 
