@@ -10,14 +10,12 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from finlineage.realtime.activity import route_template
+
+__all__ = ["RequestContextMiddleware", "RequestObserver", "route_template"]
+
 RequestObserver = Callable[[Scope, int, float], None]
 """Called after each HTTP response with (scope, status, latency_seconds)."""
-
-
-def route_template(scope: Scope) -> str:
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    return str(path) if path else "<unmatched>"
 
 
 class RequestContextMiddleware:

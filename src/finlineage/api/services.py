@@ -1,6 +1,7 @@
-"""Registration lists: each layer appends its lifespan starter and its router includer here.
+"""What the app factory opens and mounts: lifespan starters and router includers, in order.
 
-Kept apart from app.py so concurrent work on separate layers touches one line each.
+Each layer contributes one starter (resources it opens and closes with the app) and/or one
+includer (its routers). Listed here, explicitly, so the app factory stays small.
 """
 
 from __future__ import annotations
@@ -11,33 +12,20 @@ from typing import Any
 
 from fastapi import FastAPI
 
-STARTERS: list[Callable[[FastAPI, Any], AbstractAsyncContextManager[None]]] = []
-ROUTERS: list[Callable[[FastAPI], None]] = []
+from finlineage import realtime, web
+from finlineage.api.routers import chat, ingest, lineage
+from finlineage.api.routers import realtime as realtime_routes
 
-# issue #5: event hub, dashboard WebSocket, activity log, admin restart
-from finlineage import realtime as _realtime  # noqa: E402
+STARTERS: list[Callable[[FastAPI, Any], AbstractAsyncContextManager[None]]] = [
+    realtime.starter,  # event hub, dashboard WebSocket, activity log, admin restart
+    chat.start_chat,  # offline engine, hybrid retrieval, optional LLM
+    ingest.start_ingestion,  # ingestion service (process pool, or the Redis job queue)
+]
 
-STARTERS.append(_realtime.starter)
-ROUTERS.append(_realtime.register)
-
-# issue #6: chat (offline engine, hybrid retrieval, optional LLM)
-from finlineage.api.routers import chat as _chat  # noqa: E402
-
-STARTERS.append(_chat.start_chat)
-ROUTERS.append(_chat.include)
-
-# issue #4 (serve): projects, lineage graph, search, files, export, config
-from finlineage.api.routers import lineage as _lineage  # noqa: E402
-
-ROUTERS.append(_lineage.register)
-
-# issue #4 (ingest): uploads, raw SQL, server directories, git, runs, logs
-from finlineage.api.routers import ingest as _ingest  # noqa: E402
-
-STARTERS.append(_ingest.start_ingestion)
-ROUTERS.append(_ingest.register)
-
-# issue #7: the dashboard page at / (+ /static), public; it calls the authenticated API
-from finlineage import web as _web  # noqa: E402
-
-ROUTERS.append(_web.register)
+ROUTERS: list[Callable[[FastAPI], None]] = [
+    realtime_routes.register,
+    chat.include,
+    lineage.register,  # projects, lineage graph, search, files, export, config
+    ingest.register,  # uploads, raw SQL, server directories, git, runs, logs
+    web.register,  # the dashboard page at / (+ /static): public; it calls the authenticated API
+]

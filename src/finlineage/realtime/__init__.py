@@ -13,23 +13,10 @@ the message types and their fields.
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-from starlette.middleware import Middleware
+from typing import Any
 
 
-def register(app: FastAPI) -> None:
-    """ROUTERS hook: the realtime routers and the drain/transport middleware (innermost, so refused
-    requests still get a request id and an activity record)."""
-    from finlineage.api.routers import activity, admin, realtime
-    from finlineage.realtime.lifecycle import RealtimeMiddleware
-
-    app.user_middleware.append(Middleware(RealtimeMiddleware))
-    app.include_router(realtime.router)
-    app.include_router(activity.router)
-    app.include_router(admin.router)
-
-
-def starter(app: FastAPI, ctx: object):  # type: ignore[no-untyped-def]
+def starter(app: Any, ctx: object):  # type: ignore[no-untyped-def]
     """STARTERS hook: opens hub, Redis bridge, activity writer and stats ticker for the app's life."""
     from finlineage.realtime.service import realtime_starter
 

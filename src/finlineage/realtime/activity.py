@@ -26,9 +26,16 @@ from urllib.parse import parse_qs
 from sqlalchemy import Engine, insert
 from starlette.types import Scope
 
-from finlineage.api.middleware import route_template
 from finlineage.settings import Settings
 from finlineage.store.models import ActivityEvent
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's path template (`/api/v1/lineage/node/{node_id}`), not the raw path."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return str(path) if path else "<unmatched>"
+
 
 log = logging.getLogger("finlineage.activity")
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request, WebSocket
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, WebSocket
 from fastapi.routing import APIRoute, APIWebSocketRoute
+from starlette.middleware import Middleware
 
 from finlineage.api.auth import Principal, resolve_key, viewer
 from finlineage.api.context import AppContext, get_ctx
@@ -181,3 +182,15 @@ def _any_of(schema: dict[str, Any]) -> str | None:
         return "|".join(options)
     ref = schema.get("$ref")
     return str(ref).rsplit("/", 1)[-1] if ref else None
+
+
+def register(app: FastAPI) -> None:
+    """ROUTERS hook: the realtime routers and the drain/transport middleware (innermost, so refused
+    requests still get a request id and an activity record)."""
+    from finlineage.api.routers import activity, admin
+    from finlineage.realtime.lifecycle import RealtimeMiddleware
+
+    app.user_middleware.append(Middleware(RealtimeMiddleware))
+    app.include_router(router)
+    app.include_router(activity.router)
+    app.include_router(admin.router)
