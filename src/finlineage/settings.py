@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     cors_origins: CsvList = Field(default_factory=lambda: ["http://127.0.0.1:8000", "http://localhost:8000"])
     log_level: str = "info"
     request_max_body_mb: int = 200
+    http_threads: int = 32
+    """Threads serving sync routes; the connection pool is sized above it so a request waiting for
+    a thread never holds the connection another needs (which deadlocks the instance)."""
 
     # --- ingestion ---------------------------------------------------------------------
     ingest_roots: CsvList = Field(default_factory=list)

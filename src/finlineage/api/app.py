@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
@@ -42,7 +44,10 @@ def create_app(
         settings.ensure_dirs()
         url = settings.effective_database_url
         store_db.migrate(url)
-        engine = store_db.create_engine_for(url)
+        # Sync routes run in anyio's thread pool. At most `http_threads` requests hold a session
+        # (get_session's db_slots); the pool has room for them plus background writers.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.http_threads
+        engine = store_db.create_engine_for(url, pool_size=10, max_overflow=max(0, settings.http_threads - 2))
         sessions = store_db.session_factory(engine)
         ctx = AppContext(
             settings=settings,
@@ -51,6 +56,7 @@ def create_app(
             metrics=metrics,
             auth_enabled=settings.auth_enabled(serving_host),
             keys=KeyService(sessions),
+            db_slots=asyncio.Semaphore(settings.http_threads),
         )
         app.state.ctx = ctx
         app.state.request_observers = observers

@@ -5,7 +5,8 @@ Routes get it with `Depends(get_ctx)`; nothing imports app state from a module g
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,10 +29,8 @@ class AppContext:
     """Key verifier: `.verify(plaintext) -> record with .name/.role or None`."""
     services: dict[str, Any] = field(default_factory=dict)
     """Optional services registered by later layers (event hub, ingestion, chat), by name."""
-
-    def session(self) -> Iterator[Session]:
-        with self.sessions() as session:
-            yield session
+    db_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(32))
+    """Requests holding a session at once; fewer than pooled connections (see get_session)."""
 
 
 def get_ctx(request: Request) -> AppContext:
@@ -39,5 +38,20 @@ def get_ctx(request: Request) -> AppContext:
     return ctx
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    yield from get_ctx(request).session()
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session for one request, taken only when one of `db_slots` is free.
+
+    Sync routes run on a bounded thread pool and a session keeps its connection until the request's
+    dependencies are torn down, after the response is serialised on another thread. Without a bound,
+    requests that hold connections while waiting for a thread can starve threads waiting for a
+    connection: the instance deadlocks. With at most `db_slots` holders and more pooled connections
+    than slots, every holder gets a connection, so waiting is in the event loop, never a deadlock.
+    """
+    ctx = get_ctx(request)
+    async with ctx.db_slots:
+        session = ctx.sessions()
+        try:
+            yield session
+        finally:
+            # closing returns the connection (a rollback round trip on PostgreSQL): not on the loop
+            await asyncio.to_thread(session.close)
