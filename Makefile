@@ -5,7 +5,6 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
-APT_PACKAGES := redis-server chromium nginx git
 
 .PHONY: run test bench lint typecheck pytest setup setup-dev system-deps screenshots clean demo-data cluster cluster-test
 
@@ -38,8 +37,10 @@ system-deps:
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
+# The bundled demo warehouse; unchanged files are skipped, so a second `make run` is quick.
+# FINLINEAGE_LOAD_DEMO=false skips it.
 demo-data: setup
-	@if $(BIN)/finlineage --help 2>/dev/null | grep -q ' ingest '; then \
+	@if [ "$${FINLINEAGE_LOAD_DEMO:-true}" != "false" ]; then \
 	  $(BIN)/finlineage ingest demo --project demo --repository demo-warehouse; \
 	fi
 
