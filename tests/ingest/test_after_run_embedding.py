@@ -53,3 +53,24 @@ def test_no_embedding_when_disabled(make_client: Callable[..., TestClient], data
     assert client.app.state.ctx.services["ingestion"].after_run is None  # type: ignore[attr-defined]
     total, embedded = _counts(database_url)
     assert total > 0 and embedded == 0
+
+
+def test_server_start_embeds_chunks_left_unembedded(
+    make_client: Callable[..., TestClient], database_url: str
+) -> None:
+    first = make_client(embeddings_enabled=False)  # like `finlineage ingest` without --embed
+    res = first.post(
+        "/api/v1/ingest/sql?wait=true",
+        json={"sql": SQL, "project_id": "emb", "dialect": "postgres", "path": "positions.sql"},
+    )
+    assert res.status_code == 200, res.text
+    assert _counts(database_url)[1] == 0
+    first.__exit__(None, None, None)
+
+    second = make_client(embeddings_enabled=True)
+    service = second.app.state.ctx.services["ingestion"]  # type: ignore[attr-defined]
+    done = threading.Event()
+    service._after_runner.submit(done.set)  # runs after the start-up embedding job
+    assert done.wait(120), "start-up embedding did not finish"
+    total, embedded = _counts(database_url)
+    assert total > 0 and embedded == total

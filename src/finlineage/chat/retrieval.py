@@ -196,8 +196,9 @@ class HybridRetriever:
         top = np.argsort(-sims)[:k]
         return [(pc.matrix_rows[int(j)], float(sims[int(j)])) for j in top]
 
-    def ensure_embedded(self, session: Session, project_id: int, limit: int = 2000) -> int:
-        """Embed still-unembedded chunks (lazily, before a semantic query); commits."""
+    def ensure_embedded(self, session: Session, project_id: int, limit: int = 64) -> int:
+        """Embed a few still-unembedded chunks before a semantic query (commits). Bounded so a query
+        never waits long; the server's background pass embeds the rest, keywords cover them meanwhile."""
         if not self.dense_available:
             return 0
         exists = session.execute(

@@ -25,7 +25,10 @@ def ingest(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     json_out: bool = typer.Option(False, "--json", help="Print the full result as JSON."),
     embed: bool = typer.Option(
-        True, "--embed/--no-embed", help="Embed new code chunks for semantic search after the run."
+        False,
+        "--embed/--no-embed",
+        help="Embed new code chunks for semantic search now (otherwise the server does it in the "
+        "background when it starts).",
     ),
 ) -> None:
     """Ingest SQL files into a project (identical files are skipped)."""

@@ -224,7 +224,7 @@ class IngestionService:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
-    def _schedule_after_run(self, project_id: int) -> None:
+    def schedule_after_run(self, project_id: int) -> None:
         hook = self.after_run
         if hook is None or self._closed:
             return
@@ -876,7 +876,7 @@ class _Execution:
             self.project_id,
         )
         if status == "completed" and svc.after_run is not None and result.files_processed:
-            svc._schedule_after_run(self.project_id)
+            svc.schedule_after_run(self.project_id)
         if status == "failed":
             svc._publish(
                 "error",

@@ -1193,6 +1193,12 @@ def chunks_without_embedding(session: Session, project_id: int, limit: int = 256
     )
 
 
+def projects_with_unembedded_chunks(session: Session) -> list[int]:
+    """Projects that still have code chunks without an embedding."""
+    stmt = select(CodeChunk.project_id).where(CodeChunk.embedding.is_(None)).distinct()
+    return sorted(int(pid) for pid in session.scalars(stmt))
+
+
 def nearest_chunks(
     session: Session, project_id: int, embedding: Sequence[float], *, limit: int = 8
 ) -> list[tuple[CodeChunk, float]]:

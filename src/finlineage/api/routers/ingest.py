@@ -336,6 +336,14 @@ async def start_ingestion(app: FastAPI, ctx: AppContext) -> AsyncIterator[None]:
         settings, ctx.sessions, events=_LazyEvents(ctx), after_run=after_run_embedder(settings, ctx.sessions)
     )
     ctx.services["ingestion"] = service
+    if service.after_run is not None:
+        # chunks ingested by the CLI (or before a restart) are embedded in the background too
+        def _pending_projects() -> list[int]:
+            with ctx.sessions() as s:
+                return repo.projects_with_unembedded_chunks(s)
+
+        for project_id in await run_in_threadpool(_pending_projects):
+            service.schedule_after_run(project_id)
     try:
         yield
     finally:
