@@ -68,16 +68,9 @@ class RedisEventPublisher:
         self._ticker.start()
 
     def _enabled(self, type_: str) -> bool:
-        from finlineage.realtime.events import ERROR_TYPES, INGESTION_TYPES, QUERY_TYPES
+        from finlineage.realtime.events import broadcast_enabled
 
-        s = self.settings
-        if type_ in INGESTION_TYPES:
-            return s.websocket_broadcast_ingestion_events
-        if type_ in QUERY_TYPES:
-            return s.websocket_broadcast_query_events
-        if type_ in ERROR_TYPES:
-            return s.websocket_broadcast_error_events
-        return True
+        return broadcast_enabled(self.settings, type_)
 
     def publish(self, type_: str, data: Mapping[str, Any] | None = None, project_id: object = None) -> bool:
         try:

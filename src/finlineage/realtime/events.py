@@ -18,6 +18,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from finlineage.settings import Settings
+
 EventType = Literal[
     "connection_ack",
     "stats_update",
@@ -35,6 +37,19 @@ EVENT_TYPES: tuple[str, ...] = EventType.__args__  # type: ignore[attr-defined]
 INGESTION_TYPES = frozenset({"ingestion_started", "ingestion_progress", "ingestion_complete"})
 QUERY_TYPES = frozenset({"query_complete"})
 ERROR_TYPES = frozenset({"error"})
+
+
+def broadcast_enabled(settings: Settings, type_: str) -> bool:
+    """The WEBSOCKET_BROADCAST_* toggles: whether events of `type_` go to dashboards at all."""
+    if type_ in INGESTION_TYPES:
+        return settings.websocket_broadcast_ingestion_events
+    if type_ in QUERY_TYPES:
+        return settings.websocket_broadcast_query_events
+    if type_ in ERROR_TYPES:
+        return settings.websocket_broadcast_error_events
+    return True
+
+
 COALESCED_TYPES = frozenset({"ingestion_progress"})
 """Rate limited per type: extra messages inside the interval are coalesced (latest per run wins)."""
 ALWAYS_PASS_TYPES = frozenset({"error", "ingestion_complete", "system_status_change"})

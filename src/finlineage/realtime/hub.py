@@ -58,12 +58,10 @@ from typing import Any
 from finlineage.realtime.events import (
     COALESCED_TYPES,
     DOMAIN_TYPES,
-    ERROR_TYPES,
-    INGESTION_TYPES,
     PERSONAL_TYPES,
-    QUERY_TYPES,
     Event,
     InvalidEvent,
+    broadcast_enabled,
     build_message,
     parse_wire,
     sanitize_query_data,
@@ -184,14 +182,7 @@ class EventHub:
     # ------------------------------------------------------------------ publishing API
 
     def enabled(self, type_: str) -> bool:
-        s = self.settings
-        if type_ in INGESTION_TYPES:
-            return s.websocket_broadcast_ingestion_events
-        if type_ in QUERY_TYPES:
-            return s.websocket_broadcast_query_events
-        if type_ in ERROR_TYPES:
-            return s.websocket_broadcast_error_events
-        return True
+        return broadcast_enabled(self.settings, type_)
 
     def publish(self, type_: str, data: Mapping[str, Any] | None = None, project_id: object = None) -> bool:
         """Publish an event to every dashboard client (all workers). Thread-safe; never raises."""
