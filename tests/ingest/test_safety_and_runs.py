@@ -168,3 +168,23 @@ def test_safe_relpath_and_globs() -> None:
     assert resolver.resolve("g", "root/a/b.sql", "postgres") == "postgres"
     assert resolver.resolve("g", "elsewhere/b.sql", None) == "auto"
     assert any("nope" in w for w in resolver.warnings)
+
+
+def test_resume_right_after_cancelling_a_running_run(client: TestClient, graph: Graph) -> None:
+    files = [(f"r{i:03}.sql", f"INSERT INTO t.r{i} (a) SELECT a FROM s.r{i};".encode()) for i in range(200)]
+    started = upload(client, files, wait=False).json()
+    iid = started["ingestion_id"]
+    deadline = time.time() + 60
+    while time.time() < deadline:  # wait (on the condition) until it is really executing
+        st = client.get(f"/api/v1/ingestion/{iid}").json()
+        if st["status"] != "queued":
+            break
+        time.sleep(0.05)
+    client.delete(f"/api/v1/ingestion/{iid}")
+    # no waiting here: the cancelled execution may still be unwinding when resume arrives
+    resumed = client.post(f"/api/v1/ingestion/{iid}/resume?wait=true")
+    assert resumed.status_code == 200, resumed.text
+    body = resumed.json()
+    assert body["status"] == "completed"
+    assert body["files_processed"] + body["files_skipped_duplicate"] == 200
+    assert len(graph.rows("SELECT id FROM files WHERE status = 'active'")) == 200

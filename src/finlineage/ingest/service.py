@@ -557,6 +557,12 @@ class IngestionService:
         return self.status(ingestion_id)
 
     def resume(self, ingestion_id: str) -> Run:
+        live = self._live.get(ingestion_id)
+        if live is not None and live.future is not None and not live.future.done():
+            # cancel() marks the run at once; its execution may still be unwinding to the next file
+            # boundary. Let it finish first, or its final status write would override this resume.
+            with contextlib.suppress(Exception):
+                live.future.result(timeout=60)
         with self.sessions.begin() as s:
             run = repo.get_run_by_ingestion_id(s, ingestion_id)
             if run is None:
