@@ -158,3 +158,12 @@ def test_intent_cues(question: str, intent: str) -> None:
     from finlineage.chat.intents import classify
 
     assert classify(question)[0] == intent
+
+
+def test_bare_column_name_in_several_tables_says_which_others_exist(bank: BankGraph) -> None:
+    text, _ = ask(bank, "where does exposure_usd come from?")
+    assert_supported(bank, text)
+    note = text[text.index("Note: a column `exposure_usd` also exists as") :]
+    assert "`mart.exposure.exposure_usd`" in note or "`rpt.v_exposure_summary.exposure_usd`" in note
+    named, _ = ask(bank, "where does mart.exposure.exposure_usd come from?")
+    assert "also exists as" not in named  # the table was named: nothing ambiguous

@@ -274,6 +274,7 @@ class OfflineAnswer:
             yield from self._cannot_answer()
             return
         self.answered = True
+        yield from self._ambiguity_note(col_ents, objs, cols)
         if self.mode == "deep":
             yield from self._definitions()
         if self.mode in ("semantic", "deep") and self.chunks:
@@ -936,6 +937,23 @@ class OfflineAnswer:
         if shown:
             yield "\nRelated code:\n"
             yield from lines
+
+    def _ambiguity_note(self, col_ents: list[Entity], objs: list[int], cols: list[int]) -> Iterator[str]:
+        """Say when a bare column name exists in other tables than the one answered for."""
+        for ent in col_ents:
+            cands = [int(i) for i in ent.ids]
+            if len(cands) <= 1 or any(self.g.columns[c].object_id in objs for c in cands):
+                continue  # unambiguous, or the question named the table
+            picked = [c for c in cands if c in cols]
+            if not picked:
+                continue
+            name = self.g.columns[picked[0]].name
+            others = [c for c in cands if c not in cols and self.g.columns[c].name == name]
+            if not others:
+                continue
+            shown = ", ".join(self.ev.column(c) for c in others[:5])
+            more = f" and {len(others) - 5} more" if len(others) > 5 else ""
+            yield f"\nNote: a column `{name}` also exists as {shown}{more}; name the table to ask about it.\n"
 
     def _cannot_answer(self) -> Iterator[str]:
         yield CANNOT_ANSWER + "\n"
