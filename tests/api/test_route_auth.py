@@ -7,15 +7,14 @@ auth dependency fails `test_every_route_declares_a_role` instead of silently bei
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, APIWebSocketRoute
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from finlineage.api.auth import ROLE_RANK
+from finlineage.api.introspection import iter_routes, required_role
 
 # The page shell and its static assets are public: they hold no data, and the page asks for a key.
 PUBLIC = {
@@ -30,46 +29,25 @@ PUBLIC = {
 }
 
 
-def _walk(dependant: Dependant) -> Iterator[Any]:
-    for sub in dependant.dependencies:
-        yield sub.call
-        yield from _walk(sub)
-
-
-def required_role(route: Any) -> str | None:
-    roles = [
-        call.__name__.removeprefix("require_")
-        for call in _walk(route.dependant)
-        if getattr(call, "__name__", "").startswith("require_")
-    ]
-    return max(roles, key=ROLE_RANK.__getitem__) if roles else None
-
-
 def _concrete(path: str) -> str:
     return re.sub(r"\{[^}]+\}", "1", path)
 
 
-def all_routes(routes: list[Any]) -> Iterator[Any]:
-    """Every concrete route, also inside included routers (FastAPI >= 0.16x keeps them nested)."""
-    try:
-        from fastapi.routing import iter_route_contexts
-    except ImportError:  # older FastAPI flattens included routers into app.routes
-        yield from routes
-        return
-    yield from iter_route_contexts(routes)
-
-
-def _routes(client: TestClient) -> list[Any]:
+def _routes(client: TestClient, kind: type) -> list[Any]:
     return [
-        r
-        for r in all_routes(client.app.routes)  # type: ignore[attr-defined]
-        if isinstance(getattr(r, "original_route", r), APIRoute)
+        effective
+        for _path, original, effective in iter_routes(client.app.routes)  # type: ignore[attr-defined]
+        if isinstance(original, kind)
     ]
+
+
+def _role(route: Any) -> str | None:
+    return required_role(route.dependant)
 
 
 def test_every_route_declares_a_role(make_client: Callable[..., TestClient]) -> None:
     client = make_client(auth="on")
-    unprotected = [r.path for r in _routes(client) if r.path not in PUBLIC and required_role(r) is None]
+    unprotected = [r.path for r in _routes(client, APIRoute) if r.path not in PUBLIC and _role(r) is None]
     assert unprotected == []
 
 
@@ -79,10 +57,10 @@ def test_every_route_rejects_missing_and_weak_keys(make_client: Callable[..., Te
     viewer_key, _ = keys.create(name="route-walk-viewer", role="viewer")
     editor_key, _ = keys.create(name="route-walk-editor", role="editor")
     checked = 0
-    for route in _routes(client):
+    for route in _routes(client, APIRoute):
         if route.path in PUBLIC:
             continue
-        role = required_role(route)
+        role = _role(route)
         url = _concrete(route.path)
         for method in sorted(route.methods - {"HEAD"}):
             missing = client.request(method, url)
@@ -100,11 +78,7 @@ def test_every_route_rejects_missing_and_weak_keys(make_client: Callable[..., Te
 
 def test_websocket_routes_require_a_token(make_client: Callable[..., TestClient]) -> None:
     client = make_client(auth="on")
-    ws_routes = [
-        r
-        for r in all_routes(client.app.routes)  # type: ignore[attr-defined]
-        if isinstance(getattr(r, "original_route", r), APIWebSocketRoute)
-    ]
+    ws_routes = _routes(client, APIWebSocketRoute)
     assert ws_routes, "the dashboard WebSocket should be registered"
     for route in ws_routes:
         try:

@@ -27,10 +27,10 @@ class AppContext:
     auth_enabled: bool
     keys: Any
     """Key verifier: `.verify(plaintext) -> record with .name/.role or None`."""
+    db_slots: asyncio.Semaphore
+    """Requests holding a session at once (`http_threads`); fewer than pooled connections."""
     services: dict[str, Any] = field(default_factory=dict)
     """Optional services registered by later layers (event hub, ingestion, chat), by name."""
-    db_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(32))
-    """Requests holding a session at once; fewer than pooled connections (see get_session)."""
 
 
 def get_ctx(request: Request) -> AppContext:

@@ -11,6 +11,7 @@ from starlette.middleware import Middleware
 from finlineage.api.auth import Principal, resolve_key, viewer
 from finlineage.api.context import AppContext, get_ctx
 from finlineage.api.errors import ApiError
+from finlineage.api.introspection import iter_routes, required_role
 from finlineage.realtime.service import ack_data
 
 router = APIRouter(tags=["realtime"])
@@ -64,7 +65,7 @@ def list_endpoints(
 ) -> dict[str, Any]:
     out: list[dict[str, Any]] = []
     spec: dict[str, Any] = request.app.openapi() if include_params else {}
-    for path, original, effective in _all_routes(request.app.routes):
+    for path, original, effective in iter_routes(request.app.routes):
         if isinstance(original, APIRoute):
             tags = [str(t) for t in (getattr(effective, "tags", None) or original.tags)]
             if tag is not None and tag not in tags:
@@ -76,7 +77,7 @@ def list_endpoints(
                 "name": original.name,
                 "summary": original.summary or (original.description or "").strip().split("\n")[0] or None,
                 "tags": tags,
-                "role": _required_role(getattr(effective, "dependant", None) or original.dependant),
+                "role": required_role(getattr(effective, "dependant", None) or original.dependant),
                 "kind": "http",
             }
             if include_params:
@@ -108,34 +109,6 @@ def list_endpoints(
             out.append(ws_item)
     out.sort(key=lambda r: (r["path"], r["methods"]))
     return {"count": len(out), "endpoints": out}
-
-
-def _walk_calls(dependant: Any) -> list[Any]:
-    calls: list[Any] = []
-    for sub in dependant.dependencies:
-        calls.append(sub.call)
-        calls.extend(_walk_calls(sub))
-    return calls
-
-
-def _all_routes(routes: Any) -> list[tuple[str, Any, Any]]:
-    """(effective path, original route, effective route) for every route, through included routers."""
-    try:
-        from fastapi.routing import iter_route_contexts
-    except ImportError:  # older FastAPI: routes are flat
-        return [(str(getattr(r, "path", "")), r, r) for r in routes]
-    return [(str(c.path or ""), c.original_route, c) for c in iter_route_contexts(routes)]
-
-
-def _required_role(dependant: Any) -> str | None:
-    rank = {"viewer": 1, "editor": 2, "admin": 3}
-    roles = [
-        getattr(c, "__name__", "").removeprefix("require_")
-        for c in _walk_calls(dependant)
-        if getattr(c, "__name__", "").startswith("require_")
-    ]
-    roles = [r for r in roles if r in rank]
-    return max(roles, key=rank.__getitem__) if roles else None
 
 
 def _params(spec: dict[str, Any], path: str, methods: Any) -> list[dict[str, Any]]:
