@@ -21,17 +21,9 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "results" / "screenshots"
 BIN = Path(sys.executable).parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+# One set of headless-Chromium flags for both browser scripts (this script's folder is on sys.path).
+from bench_web import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+
 READY = "document.body.dataset.ready === 'true'"
 LIVE = "document.querySelector('#conn').dataset.state === 'live'"
 
