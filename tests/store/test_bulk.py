@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from finlineage.lineage.model import ColumnDef
+from finlineage.query.stats import compute_stats
 from finlineage.store import repositories as repo
 
 from .helpers import make_project
@@ -39,7 +40,7 @@ def test_bulk_ingest_10k_objects(session):
     repo.insert_table_edges(session, pid, tab_edges, file_id=f.id)
     session.commit()
     assert n == len(refs) - 2
-    assert repo.compute_stats(session, pid)["columns"] == 80_000
+    assert compute_stats(session, pid)["columns"] == 80_000
     # replacing the file's facts removes exactly what it produced
     res = repo.delete_facts_by_file(session, f.id)
     session.commit()

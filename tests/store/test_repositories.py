@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from finlineage.lineage.model import ColumnDef, Diagnostic
+from finlineage.query.stats import compute_stats, list_stats_snapshots, record_stats_snapshot
 from finlineage.store import models as m
 from finlineage.store import repositories as repo
 
@@ -210,15 +211,15 @@ def test_activity_events(session):
 def test_stats_and_snapshots(session):
     pid = make_project(session)
     chain_columns(session, pid, [("s.a.x", "s.b.x"), ("s.b.x", "s.c.x")])
-    st = repo.compute_stats(session, pid)
+    st = compute_stats(session, pid)
     assert st["objects"] == 3 and st["objects_by_kind"] == {"external": 3}
     assert st["columns"] == 3 and st["column_edges"] == 2 and st["table_edges"] == 2
-    assert repo.compute_stats(session, pid + 100)["objects"] == 0
-    repo.record_stats_snapshot(session, pid)
-    repo.record_stats_snapshot(session, pid, {"objects": 99})
-    snaps = repo.list_stats_snapshots(session, pid)
+    assert compute_stats(session, pid + 100)["objects"] == 0
+    record_stats_snapshot(session, pid)
+    record_stats_snapshot(session, pid, {"objects": 99})
+    snaps = list_stats_snapshots(session, pid)
     assert [s.counts["objects"] for s in snaps] == [3, 99]
-    assert repo.list_stats_snapshots(session) == []
+    assert list_stats_snapshots(session) == []
 
 
 def test_nearest_chunks(session):

@@ -14,8 +14,18 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from finlineage.store import repositories as repo
-from finlineage.store.models import File, Run, StatsSnapshot, utcnow
+from finlineage.store.activity import list_activity_events
+from finlineage.store.models import (
+    CatalogObject,
+    Column,
+    ColumnEdge,
+    File,
+    Repository,
+    Run,
+    StatsSnapshot,
+    TableEdge,
+    utcnow,
+)
 
 COUNT_FIELDS = ("totalNodes", "tables", "views", "procedures", "columns", "edges", "filesProcessed")
 VIEW_KINDS = ("view", "materialized_view")
@@ -24,7 +34,7 @@ ROUTINE_KINDS = ("procedure", "function")
 
 def store_counts(session: Session, project_id: int | None = None) -> dict[str, int]:
     """The stored counts in dashboard terms."""
-    raw = repo.compute_stats(session, project_id)
+    raw = compute_stats(session, project_id)
     by_kind: dict[str, int] = raw.get("objects_by_kind", {})
     files_processed = session.scalar(
         select(func.count()).select_from(File).where(File.status != "error")
@@ -117,7 +127,7 @@ def maybe_snapshot(session: Session, counts: dict[str, Any], *, min_interval_s: 
             newest = newest.replace(tzinfo=UTC)
         if (utcnow() - newest).total_seconds() < min_interval_s:
             return False
-    repo.record_stats_snapshot(session, None, {k: counts[k] for k in COUNT_FIELDS})
+    record_stats_snapshot(session, None, {k: counts[k] for k in COUNT_FIELDS})
     session.commit()
     return True
 
@@ -213,7 +223,7 @@ def recent_activity(
 ) -> list[dict[str, Any]]:
     """Newest first. Client IP and key name only for admins (`include_identity`)."""
     out = []
-    for ev in repo.list_activity_events(session, type=type_, limit=limit):
+    for ev in list_activity_events(session, type=type_, limit=limit):
         item: dict[str, Any] = {
             "id": ev.id,
             "ts": ev.ts.isoformat(),
@@ -230,3 +240,90 @@ def recent_activity(
             item["key_name"] = ev.key_name
         out.append(item)
     return out
+
+
+def compute_stats(session: Session, project_id: int | None = None) -> dict[str, Any]:
+    """Counts: objects (total and by kind), columns, table/column edges (and by status), files
+    (active), runs. Scoped to a project when ``project_id`` is given."""
+
+    def scoped(stmt: Any, col: Any) -> Any:
+        return stmt.where(col == project_id) if project_id is not None else stmt
+
+    by_kind = {
+        kind: int(n)
+        for kind, n in session.execute(
+            scoped(
+                select(CatalogObject.kind, func.count()).group_by(CatalogObject.kind),
+                CatalogObject.project_id,
+            )
+        )
+    }
+    n_cols = session.scalar(
+        scoped(
+            select(func.count())
+            .select_from(Column)
+            .join(CatalogObject, CatalogObject.id == Column.object_id),
+            CatalogObject.project_id,
+        )
+    )
+    te_status = {
+        s: int(n)
+        for s, n in session.execute(
+            scoped(select(TableEdge.status, func.count()).group_by(TableEdge.status), TableEdge.project_id)
+        )
+    }
+    ce_status = {
+        s: int(n)
+        for s, n in session.execute(
+            scoped(select(ColumnEdge.status, func.count()).group_by(ColumnEdge.status), ColumnEdge.project_id)
+        )
+    }
+    n_files = session.scalar(
+        scoped(
+            select(func.count())
+            .select_from(File)
+            .join(Repository, Repository.id == File.repository_id)
+            .where(File.status == "active"),
+            Repository.project_id,
+        )
+    )
+    n_runs = session.scalar(scoped(select(func.count()).select_from(Run), Run.project_id))
+    return {
+        "objects": sum(by_kind.values()),
+        "objects_by_kind": by_kind,
+        "columns": int(n_cols or 0),
+        "table_edges": sum(te_status.values()),
+        "column_edges": sum(ce_status.values()),
+        "table_edges_by_status": te_status,
+        "column_edges_by_status": ce_status,
+        "files": int(n_files or 0),
+        "runs": int(n_runs or 0),
+    }
+
+
+def record_stats_snapshot(
+    session: Session, project_id: int | None = None, counts: dict[str, Any] | None = None
+) -> StatsSnapshot:
+    snap = StatsSnapshot(project_id=project_id, counts=counts or compute_stats(session, project_id))
+    session.add(snap)
+    session.flush()
+    return snap
+
+
+def list_stats_snapshots(
+    session: Session,
+    project_id: int | None = None,
+    *,
+    since: datetime | None = None,
+    limit: int = 500,
+) -> list[StatsSnapshot]:
+    """Oldest first (for trend lines). ``project_id=None`` selects global snapshots."""
+    stmt = select(StatsSnapshot).order_by(StatsSnapshot.ts.desc()).limit(limit)
+    stmt = stmt.where(
+        StatsSnapshot.project_id == project_id
+        if project_id is not None
+        else StatsSnapshot.project_id.is_(None)
+    )
+    if since is not None:
+        stmt = stmt.where(StatsSnapshot.ts >= since)
+    return list(reversed(list(session.scalars(stmt))))

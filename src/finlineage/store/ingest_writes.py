@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from finlineage.lineage.model import ColumnDef
 from finlineage.store import repositories as repo
+from finlineage.store.bulk import _chunks
 from finlineage.store.models import CatalogObject, Column, File, Project, Repository, TableEdge
 
 SCHEMA_KINDS = ("table", "view", "materialized_view")
@@ -146,7 +147,7 @@ def mark_file(
 
 def files_by_id(session: Session, file_ids: Sequence[int]) -> list[File]:
     out: list[File] = []
-    for part in repo._chunks(list(file_ids)):
+    for part in _chunks(list(file_ids)):
         out.extend(session.scalars(select(File).where(File.id.in_(part))))
     return out
 
@@ -182,7 +183,7 @@ def dependent_files(
     wanted = sorted({n.lower() for n in names if n})
     skip = set(exclude)
     found: set[int] = set()
-    for part in repo._chunks(wanted):
+    for part in _chunks(wanted):
         obj_ids = [
             int(x)
             for x in session.scalars(
@@ -191,7 +192,7 @@ def dependent_files(
                 )
             )
         ]
-        for ids in repo._chunks(obj_ids):
+        for ids in _chunks(obj_ids):
             for col in (TableEdge.source_object_id, TableEdge.target_object_id):
                 rows = session.execute(
                     select(TableEdge.file_id, CatalogObject.file_id)

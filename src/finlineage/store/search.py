@@ -15,12 +15,15 @@ Both tokenise identifiers the same way: split on anything not a letter or digit,
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.orm import Session
+
+from finlineage.store.bulk import _chunks, _table, is_sqlite
+from finlineage.store.models import CatalogObject, Column
 
 MatchKind = Literal["fts", "fuzzy", "substring"]
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
@@ -173,3 +176,74 @@ def search_columns(session: Session, project_id: int, query: str, *, limit: int 
         params,
     )
     return [ColumnHit(int(a), int(b), c, d, e) for a, b, c, d, e in rows]
+
+
+# index upkeep: denormalised column names and the SQLite FTS5 rows, kept by the writers
+
+
+def _refresh_column_names(session: Session, object_ids: Sequence[int]) -> None:
+    """Recompute ``objects.column_names``; only rows whose value changes are written (each
+    write re-indexes the search columns on PostgreSQL)."""
+    t = _table(CatalogObject)
+    for part in _chunks(list(object_ids)):
+        names: dict[int, list[str]] = {int(i): [] for i in part}
+        for oid, name in session.execute(
+            select(Column.object_id, Column.name)
+            .where(Column.object_id.in_(part))
+            .order_by(Column.object_id, Column.ordinal.asc().nulls_last(), Column.name)
+        ):
+            names[int(oid)].append(name)
+        current = {
+            int(oid): cn
+            for oid, cn in session.execute(select(t.c.id, t.c.column_names).where(t.c.id.in_(part)))
+        }
+        changed = [
+            {"_id": oid, "cn": " ".join(cols) or None}
+            for oid, cols in names.items()
+            if oid in current and current[oid] != (" ".join(cols) or None)
+        ]
+        if changed:
+            session.connection().execute(
+                update(t).where(t.c.id == bindparam("_id")).values(column_names=bindparam("cn")), changed
+            )
+
+
+def _delete_search_rows(session: Session, object_ids: Sequence[int]) -> None:
+    for part in _chunks(list(object_ids)):
+        params = {f"i{n}": oid for n, oid in enumerate(part)}
+        placeholders = ", ".join(f":{k}" for k in params)
+        session.execute(text(f"DELETE FROM search_index WHERE rowid IN ({placeholders})"), params)
+
+
+def refresh_search(session: Session, object_ids: Sequence[int]) -> None:
+    """Recompute the denormalised ``column_names`` of these objects and, on SQLite, their rows
+    in the FTS5 ``search_index`` (PostgreSQL's ``search_tsv`` is a generated column)."""
+    if not object_ids:
+        return
+    _refresh_column_names(session, object_ids)
+    if not is_sqlite(session):
+        session.expire_all()
+        return
+    _delete_search_rows(session, object_ids)
+    for part in _chunks(list(object_ids)):
+        params = {f"i{n}": oid for n, oid in enumerate(part)}
+        placeholders = ", ".join(f":{k}" for k in params)
+        session.execute(
+            text(
+                "INSERT INTO search_index(rowid, object_id, project_id, name, columns, definition) "
+                "SELECT id, id, project_id, canonical_id, coalesce(column_names, ''), "
+                f"coalesce(definition, '') FROM objects WHERE id IN ({placeholders})"
+            ),
+            params,
+        )
+    session.expire_all()
+
+
+def rebuild_search_index(session: Session, project_id: int | None = None) -> int:
+    """Rebuild search data for a project (or everything); returns the number of objects."""
+    stmt = select(CatalogObject.id)
+    if project_id is not None:
+        stmt = stmt.where(CatalogObject.project_id == project_id)
+    ids = [int(x) for x in session.scalars(stmt)]
+    refresh_search(session, ids)
+    return len(ids)

@@ -1,0 +1,395 @@
+"""Catalog objects (nodes) and their columns.
+
+Every function takes the session first and never commits: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import (
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.orm import Session
+
+from finlineage.lineage.model import ColumnDef, Diagnostic
+from finlineage.store.bulk import _chunks, _rowcount, _table, is_sqlite
+from finlineage.store.models import (
+    CatalogObject,
+    Column,
+    utcnow,
+)
+from finlineage.store.search import _refresh_column_names, refresh_search
+
+
+def split_canonical(canonical_id: str) -> tuple[str | None, str | None, str]:
+    """``db.schema.name`` → (db, schema, name); fewer parts leave the leading ones ``None``."""
+    parts = canonical_id.split(".")
+    name = parts[-1]
+    schema = parts[-2] if len(parts) >= 2 else None
+    database = ".".join(parts[:-2]) if len(parts) >= 3 else None
+    return database, schema, name
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectSpec:
+    """Input for :func:`ensure_objects` (bulk get-or-create / adopt)."""
+
+    canonical_id: str
+    kind: str = "external"
+    definition: str | None = None
+    file_id: int | None = None
+    line_start: int | None = None
+    line_end: int | None = None
+    dialect: str | None = None
+    diagnostics: Sequence[Diagnostic | Mapping[str, Any]] | None = None
+    columns: Sequence[ColumnDef] = field(default_factory=tuple)
+
+
+def _diag_json(diags: Sequence[Diagnostic | Mapping[str, Any]] | None) -> list[dict[str, Any]] | None:
+    if diags is None:
+        return None
+    out: list[dict[str, Any]] = []
+    for d in diags:
+        if isinstance(d, Diagnostic):
+            out.append(
+                {
+                    "code": d.code,
+                    "message": d.message,
+                    "severity": d.severity,
+                    "line": d.line,
+                    "statement_index": d.statement_index,
+                }
+            )
+        else:
+            out.append(dict(d))
+    return out
+
+
+def get_object(session: Session, object_id: int) -> CatalogObject | None:
+    return session.get(CatalogObject, object_id)
+
+
+def get_object_by_canonical(session: Session, project_id: int, canonical_id: str) -> CatalogObject | None:
+    return session.scalar(
+        select(CatalogObject).where(
+            CatalogObject.project_id == project_id, CatalogObject.canonical_id == canonical_id
+        )
+    )
+
+
+def upsert_object(
+    session: Session,
+    project_id: int,
+    canonical_id: str,
+    *,
+    kind: str = "external",
+    definition: str | None = None,
+    file_id: int | None = None,
+    line_start: int | None = None,
+    line_end: int | None = None,
+    dialect: str | None = None,
+    diagnostics: Sequence[Diagnostic | Mapping[str, Any]] | None = None,
+) -> tuple[CatalogObject, bool]:
+    """Get-or-create by canonical id; returns ``(object, created)``.
+
+    * absent → created with the given attributes;
+    * present and the new ``kind`` is ``external`` → returned unchanged (a reference never
+      downgrades a definition);
+    * present otherwise → adopted/redefined: kind, definition, file, lines, dialect and
+      diagnostics are replaced (an ``external`` placeholder becomes the real object, keeping
+      its id and therefore every edge that already points at it).
+    """
+    ids = ensure_objects(
+        session,
+        project_id,
+        [
+            ObjectSpec(
+                canonical_id,
+                kind,
+                definition,
+                file_id,
+                line_start,
+                line_end,
+                dialect,
+                diagnostics,
+            )
+        ],
+    )
+    obj_id, created = ids[canonical_id]
+    obj = session.get(CatalogObject, obj_id, populate_existing=True)
+    assert obj is not None
+    return obj, created
+
+
+def ensure_external(session: Session, project_id: int, canonical_id: str) -> CatalogObject:
+    obj, _ = upsert_object(session, project_id, canonical_id)
+    return obj
+
+
+def _existing_objects(
+    session: Session, project_id: int, canonical_ids: Sequence[str]
+) -> dict[str, tuple[int, str]]:
+    found: dict[str, tuple[int, str]] = {}
+    for part in _chunks(list(canonical_ids)):
+        rows = session.execute(
+            select(CatalogObject.canonical_id, CatalogObject.id, CatalogObject.kind).where(
+                CatalogObject.project_id == project_id, CatalogObject.canonical_id.in_(part)
+            )
+        )
+        for cid, oid, kind in rows:
+            found[cid] = (int(oid), kind)
+    return found
+
+
+def ensure_objects(
+    session: Session, project_id: int, specs: Iterable[ObjectSpec]
+) -> dict[str, tuple[int, bool]]:
+    """Bulk get-or-create/adopt (same rules as :func:`upsert_object`); also ensures each spec's
+    columns. Returns ``{canonical_id: (object_id, created)}``. Later specs for the same
+    canonical id win over earlier ones."""
+    merged: dict[str, ObjectSpec] = {}
+    for spec in specs:
+        prev = merged.get(spec.canonical_id)
+        if prev is None or spec.kind != "external" or prev.kind == "external":
+            if prev is not None and spec.kind == "external":
+                continue
+            merged[spec.canonical_id] = spec
+    if not merged:
+        return {}
+    existing = _existing_objects(session, project_id, list(merged))
+    now = utcnow()
+    new_rows: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    for cid, spec in merged.items():
+        database, schema, name = split_canonical(cid)
+        values = {
+            "kind": spec.kind,
+            "definition": spec.definition,
+            "file_id": spec.file_id,
+            "line_start": spec.line_start,
+            "line_end": spec.line_end,
+            "dialect": spec.dialect,
+            "diagnostics": _diag_json(spec.diagnostics),
+        }
+        if cid not in existing:
+            new_rows.append(
+                {
+                    "project_id": project_id,
+                    "canonical_id": cid,
+                    "database": database,
+                    "schema": schema,
+                    "name": name,
+                    "created_at": now,
+                    "updated_at": now,
+                    "column_names": " ".join(c.name for c in spec.columns) or None,
+                    **values,
+                }
+            )
+        elif spec.kind != "external":
+            updates.append({"_id": existing[cid][0], **values})
+    if new_rows:
+        session.execute(insert(_table(CatalogObject)), new_rows)
+    if updates:
+        t = _table(CatalogObject)
+        stmt = (
+            update(t)
+            .where(t.c.id == bindparam("_id"))
+            .values(
+                kind=bindparam("kind"),
+                definition=bindparam("definition"),
+                file_id=bindparam("file_id"),
+                line_start=bindparam("line_start"),
+                line_end=bindparam("line_end"),
+                dialect=bindparam("dialect"),
+                diagnostics=bindparam("diagnostics"),
+                updated_at=now,
+            )
+        )
+        session.connection().execute(stmt, updates)
+    session.expire_all()
+    after = _existing_objects(session, project_id, [r["canonical_id"] for r in new_rows]) if new_rows else {}
+    out: dict[str, tuple[int, bool]] = {}
+    for cid in merged:
+        if cid in existing:
+            out[cid] = (existing[cid][0], False)
+        else:
+            out[cid] = (after[cid][0], True)
+    with_columns = {out[cid][0]: list(spec.columns) for cid, spec in merged.items() if spec.columns}
+    if with_columns:
+        ensure_columns_bulk(session, with_columns, refresh=False)
+    refresh_search(session, [oid for oid, _ in out.values()])
+    return out
+
+
+def list_objects(
+    session: Session,
+    project_id: int,
+    *,
+    kind: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[CatalogObject]:
+    stmt = (
+        select(CatalogObject)
+        .where(CatalogObject.project_id == project_id)
+        .order_by(CatalogObject.canonical_id)
+        .limit(limit)
+        .offset(offset)
+    )
+    if kind is not None:
+        stmt = stmt.where(CatalogObject.kind == kind)
+    return list(session.scalars(stmt))
+
+
+def delete_object(session: Session, object_id: int) -> bool:
+    if is_sqlite(session):
+        session.execute(text("DELETE FROM search_index WHERE rowid = :i"), {"i": object_id})
+    result = session.execute(delete(CatalogObject).where(CatalogObject.id == object_id))
+    session.expire_all()
+    return _rowcount(result) > 0
+
+
+def get_or_create_column(
+    session: Session,
+    object_id: int,
+    name: str,
+    *,
+    ordinal: int | None = None,
+    data_type: str | None = None,
+) -> Column:
+    ids = ensure_columns_bulk(session, {object_id: [ColumnDef(name, ordinal or 0, data_type)]})
+    col = session.get(Column, ids[(object_id, name)], populate_existing=True)
+    assert col is not None
+    return col
+
+
+def ensure_columns(session: Session, object_id: int, columns: Sequence[ColumnDef | str]) -> dict[str, int]:
+    """Get-or-create columns of one object; returns ``{name: column_id}``."""
+    defs = [c if isinstance(c, ColumnDef) else ColumnDef(c, 0) for c in columns]
+    ids = ensure_columns_bulk(session, {object_id: defs})
+    return {name: cid for (_, name), cid in ids.items()}
+
+
+def ensure_columns_bulk(
+    session: Session, columns_by_object: Mapping[int, Sequence[ColumnDef]], *, refresh: bool = True
+) -> dict[tuple[int, str], int]:
+    """Bulk get-or-create columns for many objects; returns ``{(object_id, name): column_id}``.
+    Existing columns get ``ordinal``/``data_type`` filled in when the new definition has them
+    (ordinal 0 means unknown)."""
+    wanted: dict[tuple[int, str], ColumnDef] = {}
+    for oid, cols in columns_by_object.items():
+        for c in cols:
+            wanted[(oid, c.name)] = c
+    if not wanted:
+        return {}
+    found = _existing_columns(session, list(columns_by_object))
+    new_rows = [
+        {"object_id": oid, "name": name, "ordinal": c.ordinal or None, "data_type": c.data_type}
+        for (oid, name), c in wanted.items()
+        if (oid, name) not in found
+    ]
+    upd = [
+        {"_id": found[key][0], "ordinal": c.ordinal, "data_type": c.data_type}
+        for key, c in wanted.items()
+        if key in found
+        and ((c.ordinal and c.ordinal != found[key][1]) or (c.data_type and c.data_type != found[key][2]))
+    ]
+    if new_rows:
+        session.execute(insert(_table(Column)), new_rows)
+    if upd:
+        t = _table(Column)
+        session.connection().execute(
+            update(t)
+            .where(t.c.id == bindparam("_id"))
+            .values(
+                ordinal=func.coalesce(bindparam("ordinal"), t.c.ordinal),
+                data_type=func.coalesce(bindparam("data_type"), t.c.data_type),
+            ),
+            upd,
+        )
+    if new_rows:
+        found = _existing_columns(session, list(columns_by_object))
+        if refresh:
+            refresh_search(session, list(columns_by_object))
+        else:
+            _refresh_column_names(session, list(columns_by_object))
+    session.expire_all()
+    return {key: found[key][0] for key in wanted}
+
+
+def _existing_columns(
+    session: Session, object_ids: Sequence[int]
+) -> dict[tuple[int, str], tuple[int, int | None, str | None]]:
+    found: dict[tuple[int, str], tuple[int, int | None, str | None]] = {}
+    for part in _chunks(list(object_ids)):
+        rows = session.execute(
+            select(Column.object_id, Column.name, Column.id, Column.ordinal, Column.data_type).where(
+                Column.object_id.in_(part)
+            )
+        )
+        for oid, name, cid, ordinal, dtype in rows:
+            found[(int(oid), name)] = (int(cid), ordinal, dtype)
+    return found
+
+
+def list_columns(session: Session, object_id: int) -> list[Column]:
+    return list(
+        session.scalars(
+            select(Column)
+            .where(Column.object_id == object_id)
+            .order_by(Column.ordinal.asc().nulls_last(), Column.name)
+        )
+    )
+
+
+def get_column(session: Session, column_id: int) -> Column | None:
+    return session.get(Column, column_id)
+
+
+def get_column_by_ref(session: Session, project_id: int, ref: str) -> Column | None:
+    """``<canonical object id>.<column>`` → the column, if both exist."""
+    obj_id, _, col = ref.rpartition(".")
+    if not obj_id:
+        return None
+    return session.scalar(
+        select(Column)
+        .join(CatalogObject, CatalogObject.id == Column.object_id)
+        .where(
+            CatalogObject.project_id == project_id,
+            CatalogObject.canonical_id == obj_id,
+            Column.name == col,
+        )
+    )
+
+
+def ensure_column_refs(session: Session, project_id: int, refs: Iterable[str]) -> dict[str, int]:
+    """Bulk resolve ``<canonical object>.<column>`` references to column ids, creating
+    ``external`` objects and columns for anything not known yet."""
+    by_obj: dict[str, list[str]] = {}
+    for ref in refs:
+        obj, _, col = ref.rpartition(".")
+        if not obj or not col:
+            raise ValueError(f"column reference {ref!r} is not <object>.<column>")
+        by_obj.setdefault(obj, []).append(col)
+    if not by_obj:
+        return {}
+    existing = _existing_objects(session, project_id, list(by_obj))
+    missing = [ObjectSpec(cid) for cid in by_obj if cid not in existing]
+    obj_ids = {cid: v[0] for cid, v in existing.items()}
+    if missing:
+        for cid, (oid, _) in ensure_objects(session, project_id, missing).items():
+            obj_ids[cid] = oid
+    col_ids = ensure_columns_bulk(
+        session,
+        {obj_ids[cid]: [ColumnDef(c, 0) for c in dict.fromkeys(cols)] for cid, cols in by_obj.items()},
+    )
+    return {f"{cid}.{c}": col_ids[(obj_ids[cid], c)] for cid, cols in by_obj.items() for c in cols}
