@@ -1,0 +1,1 @@
+"""Dialect-aware splitting of SQL scripts into statements (see `finlineage.lineage.procedural`)."""

@@ -1,0 +1,359 @@
+"""The splitter's core: segments, the shared accumulator, token helpers and the statement scanner.
+
+`_Core` knows tokens, names, lines and where a statement ends; the layers above it (walker,
+calls, control flow, routines) and the dialect subclasses (`dialects`) add the statement forms.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from dataclasses import dataclass
+
+from sqlglot.dialects.dialect import NormalizationStrategy
+
+from finlineage.lineage.model import Diagnostic, ObjectDefinition, ObjectKind, Severity
+from finlineage.lineage.splitters.lexer import (
+    _DML_CONT,
+    _GRANTS,
+    _OBJ_TYPES,
+    _SELECT_CONT,
+    _TSQL_STARTERS,
+    _Profile,
+    _tokenize,
+)
+
+__all__ = ["ANONYMOUS_BLOCK", "Segment", "SplitResult"]
+
+ANONYMOUS_BLOCK = "anonymous block"
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    sql: str
+    """One statement's text, parseable alone by sqlglot in `dialect` ("" for a pure call)."""
+    line_start: int
+    """1-based lines in the ORIGINAL input."""
+    line_end: int
+    process: str | None = None
+    """Enclosing routine name (procedure/function/trigger, or "anonymous block")."""
+    calls: tuple[str, ...] = ()
+    """Routines invoked by EXEC/EXECUTE/CALL/PERFORM in this segment."""
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SplitResult:
+    segments: tuple[Segment, ...]
+    routines: tuple[ObjectDefinition, ...]
+    """Procedures/functions/triggers defined, with line spans and full definition text."""
+    diagnostics: tuple[Diagnostic, ...]
+
+
+class _Acc:
+    __slots__ = ("diagnostics", "nest", "routines", "segments", "too_deep")
+
+    def __init__(self) -> None:
+        self.segments: list[Segment] = []
+        self.routines: list[ObjectDefinition] = []
+        self.diagnostics: list[Diagnostic] = []
+        self.nest = 0
+        self.too_deep = False
+
+
+class _Core:
+    """Token helpers and the statement scanner shared by every dialect's splitter."""
+
+    def __init__(
+        self,
+        text: str,
+        prof: _Profile,
+        acc: _Acc,
+        *,
+        line_base: int = 0,
+        procedural: bool = False,
+        plpgsql: bool = False,
+        depth: int = 0,
+        seg_diags: tuple[Diagnostic, ...] = (),
+    ) -> None:
+        self.text = text
+        self.p = prof
+        self.acc = acc
+        self.line_base = line_base
+        self.procedural = procedural
+        self.plpgsql = plpgsql
+        self.depth = depth
+        self.seg_diags = seg_diags
+        self.toks = _tokenize(text, prof)
+        self.n = len(self.toks)
+        self._nl: list[int] | None = None
+        self.routine_kind: str | None = None
+
+    def _line(self, pos: int) -> int:
+        nl = self._nl
+        if nl is None:
+            nl = self._nl = [m.start() for m in re.finditer("\n", self.text)]
+        return self.line_base + bisect_left(nl, pos) + 1
+
+    def _val(self, j: int) -> str:
+        return self.toks[j][1] if j < self.n else ""
+
+    def _kind(self, j: int) -> str:
+        return self.toks[j][0] if j < self.n else ""
+
+    def _is_p(self, j: int, v: str) -> bool:
+        return j < self.n and self.toks[j][0] == "P" and self.toks[j][1] == v
+
+    def _word(self, j: int) -> str:
+        """Upper-cased word at j, "" when not a word."""
+        if j < self.n and self.toks[j][0] == "W":
+            return self.toks[j][1]
+        return ""
+
+    def _matching(self, j: int, limit: int) -> int:
+        """Index of the ")" closing the "(" at j (or `limit`)."""
+        depth = 0
+        toks = self.toks
+        while j < limit:
+            k, v, _, _ = toks[j]
+            if k == "P":
+                if v == "(":
+                    depth += 1
+                elif v == ")":
+                    depth -= 1
+                    if depth == 0:
+                        return j
+            j += 1
+        return limit
+
+    def _find(self, j: int, words: frozenset[str], limit: int | None = None) -> int:
+        """First depth-0 word of `words` from j (outside CASE...END), -1 at ; / hard break / end."""
+        toks = self.toks
+        end = self.n if limit is None else limit
+        depth = 0
+        case = 0
+        while j < end:
+            k, v, _, _ = toks[j]
+            if k == "P":
+                if v in "([":
+                    depth += 1
+                elif v in ")]" and depth:
+                    depth -= 1
+            elif k == ";" or k == "H":
+                if depth == 0 or k == "H":
+                    return -1
+            elif k == "W" and depth == 0:
+                if v in words and case == 0:
+                    return j
+                if v == "CASE":
+                    case += 1
+                elif v == "END" and case:
+                    case -= 1
+            j += 1
+        return -1
+
+    def _ident(self, k: str, s: int, e: int) -> str:
+        raw = self.text[s:e]
+        strategy = self.p.strategy
+        if k == "Q" and len(raw) >= 2:
+            q = raw[0]
+            close = "]" if q == "[" else q
+            inner = raw[1:-1] if raw.endswith(close) else raw[1:]
+            inner = inner.replace(close * 2, close)
+            if strategy is NormalizationStrategy.CASE_INSENSITIVE:
+                return inner.lower()
+            if strategy is NormalizationStrategy.CASE_INSENSITIVE_UPPERCASE:
+                return inner.upper()
+            return inner
+        if strategy is NormalizationStrategy.CASE_SENSITIVE:
+            return raw
+        if strategy in (NormalizationStrategy.UPPERCASE, NormalizationStrategy.CASE_INSENSITIVE_UPPERCASE):
+            return raw.upper()
+        return raw.lower()
+
+    def _name(self, j: int) -> tuple[str | None, int]:
+        """A dotted routine name at j; (None, j) when there is none."""
+        parts: list[str] = []
+        toks = self.toks
+        n = self.n
+        while j < n:
+            k, v, s, e = toks[j]
+            if k not in ("W", "Q") or (k == "W" and v.startswith("@") and not parts):
+                break
+            parts.append(self._ident(k, s, e))
+            j += 1
+            if j < n and toks[j][0] == "P" and toks[j][1] == ".":
+                j += 1
+                while j < n and toks[j][0] == "P" and toks[j][1] == ".":
+                    j += 1
+                continue
+            break
+        if not parts:
+            return None, j
+        return ".".join(parts), j
+
+    def _diag(self, code: str, message: str, pos: int, severity: Severity = "warning") -> Diagnostic:
+        return Diagnostic(code, message, severity, self._line(pos))
+
+    def _emit(
+        self,
+        a: int,
+        b: int,
+        process: str | None,
+        *,
+        sql: str | None = None,
+        calls: tuple[str, ...] = (),
+        diags: tuple[Diagnostic, ...] = (),
+    ) -> None:
+        if b <= a:
+            return
+        s = self.toks[a][2]
+        e = self.toks[b - 1][3]
+        text = self.text[s:e] if sql is None else sql
+        self.acc.segments.append(
+            Segment(text, self._line(s), self._line(max(s, e - 1)), process, calls, diags + self.seg_diags)
+        )
+
+    def _strip_into(self) -> bool:
+        p = self.p
+        return (
+            p.oracle or p.mysql or p.snowflake or (p.pg and self.plpgsql) or (p.generic and self.procedural)
+        )
+
+    def _scan(self, i: int, in_block: bool) -> tuple[int, int]:
+        """End (exclusive) of the statement starting at i, and the index to continue from."""
+        toks = self.toks
+        n = self.n
+        tsql = self.p.tsql
+        stop_end = tsql or in_block
+        depth = 0
+        case = 0
+        first = toks[i][1] if toks[i][0] == "W" else ""
+        pending = first == "WITH"
+        main = "" if pending else first
+        seen_select = first == "SELECT"
+        seen_set = False
+        prev = first
+        fn_body = self.routine_kind == "function"
+        j = i
+        while j < n:
+            k, v, _, _ = toks[j]
+            if k == ";":
+                if depth == 0:
+                    return j, j + 1
+            elif k == "H":
+                return j, j
+            elif k == "P":
+                if v == "(" or v == "[":
+                    depth += 1
+                elif (v == ")" or v == "]") and depth:
+                    depth -= 1
+            elif k == "W":
+                if v == "CASE":
+                    case += 1
+                elif v == "END":
+                    if case:
+                        case -= 1
+                    elif depth == 0 and j > i and stop_end:
+                        return j, j
+                elif depth == 0 and j > i:
+                    if v == "ELSE" and case == 0 and stop_end:
+                        return j, j
+                    if v == "VALUES":
+                        seen_select = True  # INSERT ... VALUES: a following SELECT is a new statement
+                    if tsql and v in _TSQL_STARTERS:
+                        cont = False
+                        if main in _GRANTS and prev in ("GRANT", "REVOKE", "DENY", ",", "FOR"):
+                            cont = True
+                        elif pending and v in ("SELECT", "INSERT", "UPDATE", "DELETE", "MERGE"):
+                            cont = True
+                            pending = False
+                            if not main:
+                                main = v
+                            seen_select = seen_select or v == "SELECT"
+                        elif v == "SELECT":
+                            cont = (
+                                prev in _SELECT_CONT
+                                or (main == "INSERT" and not seen_select)
+                                or (main == "RETURN" and fn_body and prev == "RETURN")
+                            )
+                            seen_select = True
+                        elif v == "WITH":
+                            if not self._is_cte(j):
+                                cont = True
+                            elif prev == "AS" or (main == "RETURN" and fn_body and prev == "RETURN"):
+                                cont = True
+                                pending = True
+                        elif v in ("INSERT", "UPDATE", "DELETE", "MERGE"):
+                            cont = prev in _DML_CONT or (v == "UPDATE" and self._is_p(j + 1, "("))
+                        elif v == "SET":
+                            cont = (
+                                (main == "UPDATE" and not seen_set)
+                                or prev in ("UPDATE", "DELETE")
+                                or main == "ALTER"
+                            )
+                            if main == "UPDATE":
+                                seen_set = True
+                        elif v in ("ALTER", "DROP"):
+                            cont = main == "ALTER" or prev == "OR"
+                        elif v in ("EXEC", "EXECUTE"):
+                            cont = (main == "INSERT" and not seen_select) or prev == "WITH"
+                            seen_select = seen_select or cont
+                        elif v == "IF":
+                            cont = prev in _OBJ_TYPES
+                        elif v == "FETCH":
+                            cont = prev in ("ROWS", "ROW")
+                        elif v in _GRANTS:
+                            cont = prev == "WITH"
+                        if not cont:
+                            return j, j
+            if depth == 0:
+                prev = v if k in ("W", "P") else k
+            j += 1
+        return n, n
+
+    def _is_cte(self, j: int) -> bool:
+        k = j + 1
+        if self._kind(k) not in ("W", "Q"):
+            return False
+        k += 1
+        if self._is_p(k, "("):
+            k = self._matching(k, self.n) + 1
+        return self._word(k) == "AS" and self._is_p(k + 1, "(")
+
+    def _skip(self, i: int, in_block: bool) -> int:
+        return self._scan(i, in_block)[1]
+
+    def _line_end(self, i: int) -> tuple[int, int]:
+        """Statement of a line-oriented command (SQL*Plus): ends at ; or at the end of the line."""
+        toks = self.toks
+        j = i + 1
+        while j < self.n:
+            k = toks[j][0]
+            if k == ";":
+                return j, j + 1
+            if k == "H" or "\n" in self.text[toks[j - 1][3] : toks[j][2]]:
+                return j, j
+            j += 1
+        return self.n, self.n
+
+    def _record(self, a: int, b: int, name: str, kind: ObjectKind, temporary: bool) -> None:
+        b = min(b, self.n)
+        while b > a + 1 and self.toks[b - 1][0] == "H":
+            b -= 1
+        s = self.toks[a][2]
+        e = self.toks[b - 1][3] if b > a else self.toks[a][3]
+        self.acc.routines.append(
+            ObjectDefinition(
+                name=name,
+                kind=kind,
+                line_start=self._line(s),
+                line_end=self._line(max(s, e - 1)),
+                definition=self.text[s:e],
+                is_temporary=temporary,
+            )
+        )
+
+    def _statement(self, i: int, process: str | None, in_block: bool) -> int:
+        """One statement at token i; returns the index to continue from (see `dialects`)."""
+        raise NotImplementedError

@@ -1,0 +1,197 @@
+"""Control flow (BEGIN/END, IF, loops, CASE, exception handlers) and declaration sections."""
+
+from __future__ import annotations
+
+from finlineage.lineage.model import ObjectKind
+from finlineage.lineage.splitters.base import ANONYMOUS_BLOCK
+from finlineage.lineage.splitters.calls import _Calls
+from finlineage.lineage.splitters.lexer import (
+    _BLOCK_STOP,
+    _CASE_STOP,
+    _END_ONLY,
+    _HANDLER_STOP,
+    _IF_STOP,
+    _MYSQL_BODY_START,
+    _QUERY_START,
+    _REPEAT_STOP,
+    _TXN_WORDS,
+    MAX_NEST,
+)
+
+
+class _Control(_Calls):
+    def _begin(self, i: int, process: str | None, in_block: bool, *, force_block: bool = False) -> int:
+        j = i + 1
+        nv = self._val(j)
+        nk = self._kind(j)
+        if not force_block and (j >= self.n or nk in (";", "H") or (nk == "W" and nv in _TXN_WORDS)):
+            return self._skip(i, in_block)
+        if nv == "ATOMIC":
+            j += 1
+        elif nv == "NOT" and self._word(j + 1) == "ATOMIC":
+            j += 2
+        proc = process if process is not None else ANONYMOUS_BLOCK
+        j = self._statements(j, _BLOCK_STOP, proc, True)
+        if self._word(j) == "EXCEPTION":
+            j = self._handlers(j + 1, proc)
+        return self._end(j, ())
+
+    def _handlers(self, j: int, process: str | None) -> int:
+        while self._word(j) == "WHEN":
+            t = self._find(j + 1, frozenset({"THEN"}))
+            if t < 0:
+                return self._skip(j, True)
+            j = self._statements(t + 1, _HANDLER_STOP, process, True)
+        return j
+
+    def _if(self, i: int, process: str | None, in_block: bool) -> int:
+        t = self._find(i + 1, frozenset({"THEN"}))
+        if t < 0:
+            return self._simple(i, process, in_block)
+        self._subqueries(i + 1, t, process)
+        j = self._statements(t + 1, _IF_STOP, process, True)
+        while self._word(j) in ("ELSIF", "ELSEIF"):
+            t = self._find(j + 1, frozenset({"THEN"}))
+            if t < 0:
+                return self._skip(j, True)
+            self._subqueries(j + 1, t, process)
+            j = self._statements(t + 1, _IF_STOP, process, True)
+        if self._word(j) == "ELSE":
+            j = self._statements(j + 1, _END_ONLY, process, True)
+        return self._end(j, ("IF",))
+
+    def _while(self, i: int, process: str | None, in_block: bool) -> int:
+        d = self._find(i + 1, frozenset({"DO", "LOOP"}))
+        if d < 0:
+            return self._skip(i, in_block)
+        self._subqueries(i + 1, d, process)
+        j = self._statements(d + 1, _END_ONLY, process, True)
+        return self._end(j, ("WHILE", "LOOP"))
+
+    def _repeat(self, i: int, process: str | None) -> int:
+        j = self._statements(i + 1, _REPEAT_STOP, process, True)
+        if self._word(j) == "UNTIL":
+            e = self._find(j + 1, _END_ONLY)
+            if e < 0:
+                return self._skip(j, True)
+            self._subqueries(j + 1, e, process)
+            j = e
+        return self._end(j, ("REPEAT",))
+
+    def _for(self, i: int, process: str | None, in_block: bool) -> int:
+        inn = self._find(i + 1, frozenset({"IN"}))
+        lp = self._find(inn + 1, frozenset({"LOOP", "DO"})) if inn > 0 else -1
+        if lp < 0:
+            return self._simple(i, process, in_block)
+        r = inn + 1
+        if self._word(r) == "REVERSE":
+            r += 1
+        if self._word(r) in _QUERY_START:
+            self._emit(r, lp, process)
+        elif self._is_p(r, "(") and self._word(r + 1) in _QUERY_START:
+            self._emit(r + 1, self._matching(r, lp), process)
+        elif self._word(r) == "EXECUTE":
+            self._dynamic(i, r + 1, lp, process)
+        j = self._statements(lp + 1, _END_ONLY, process, True)
+        return self._end(j, ("LOOP", "FOR"))
+
+    def _case(self, i: int, process: str | None, in_block: bool) -> int:
+        j = self._find(i + 1, frozenset({"WHEN"}))
+        if j < 0:
+            return self._simple(i, process, in_block)
+        while self._word(j) == "WHEN":
+            t = self._find(j + 1, frozenset({"THEN"}))
+            if t < 0:
+                return self._skip(j, True)
+            self._subqueries(j + 1, t, process)
+            j = self._statements(t + 1, _CASE_STOP, process, True)
+        if self._word(j) == "ELSE":
+            j = self._statements(j + 1, _END_ONLY, process, True)
+        return self._end(j, ("CASE",))
+
+    def _declare(self, i: int, process: str | None, in_block: bool) -> int:
+        p = self.p
+        if p.oracle or p.snowflake or (p.pg and self.plpgsql) or (p.generic and self.procedural):
+            proc = process if process is not None else ANONYMOUS_BLOCK
+            return self._section(i + 1, proc, None)
+        end, nxt = self._scan(i, in_block)
+        h = self._find(i + 1, frozenset({"HANDLER"}), end)
+        if h > 0:  # MySQL: DECLARE ... HANDLER FOR cond[, cond] statement
+            f = self._find(h + 1, frozenset({"FOR"}), end)
+            j = f + 1 if f > 0 else h + 1
+            while j < self.n and not (
+                self._kind(j) == "W"
+                and self._val(j) in _MYSQL_BODY_START | {"BEGIN", "LEAVE", "ITERATE", "RESIGNAL", "SIGNAL"}
+            ):
+                if self._kind(j) in (";", "H"):
+                    return j
+                j += 1
+            if j >= self.n:
+                return j
+            return self._statement(j, process, True)
+        self._declaration(i + 1, end, process)
+        return nxt
+
+    def _declaration(self, a: int, end: int, process: str | None) -> None:
+        """One declaration: a cursor query becomes a segment; sub-queries of initialisers too."""
+        c = self._find(a, frozenset({"CURSOR"}), end)
+        if c >= 0:
+            f = self._find(c + 1, frozenset({"FOR", "IS"}), end)
+            if f > 0:
+                q = f + 1
+                if self._is_p(q, "(") and self._word(q + 1) in _QUERY_START:
+                    self._emit(q + 1, self._matching(q, end), process)
+                    return
+                if self._word(q) in _QUERY_START:
+                    cut = self._find(q + 1, frozenset({"FOR"}), end)
+                    qend = cut if cut > 0 and self._word(cut + 1) in ("UPDATE", "READ") else end
+                    self._emit(q, qend, process)
+                    return
+        self._subqueries(a, end, process)
+
+    def _section(self, j: int, process: str | None, container: str | None) -> int:
+        """Declaration section (PL/SQL, PL/pgSQL, Snowflake) up to and including its BEGIN...END."""
+        n = self.n
+        while j < n:
+            k, v, _, _ = self.toks[j]
+            if k == ";":
+                j += 1
+                continue
+            if k == "H":
+                return j
+            if k == "W":
+                if v == "BEGIN":
+                    return self._begin(j, process, True, force_block=True)
+                if v == "END":
+                    return self._end(j, ())
+                if v in ("PROCEDURE", "FUNCTION"):
+                    j = self._subprogram(j, process, container)
+                    continue
+                if v == "CREATE":
+                    return j
+            end, nxt = self._scan(j, False)
+            self._declaration(j, end, process)
+            j = max(nxt, j + 1)
+        return j
+
+    def _subprogram(self, j: int, process: str | None, container: str | None) -> int:
+        kind: ObjectKind = "function" if self._word(j) == "FUNCTION" else "procedure"
+        name, after = self._name(j + 1)
+        if name is None:
+            return self._skip(j, False)
+        t = self._find(after, frozenset({"IS", "AS"}))
+        if t < 0:  # forward declaration
+            return self._skip(j, False)
+        if self._word(t + 1) in ("LANGUAGE", "EXTERNAL"):
+            return self._skip(j, False)
+        full = f"{container}.{name.split('.')[-1]}" if container else None
+        if self.acc.nest >= MAX_NEST:
+            return self._skip(j, False)
+        self.acc.nest += 1
+        try:
+            k = self._section(t + 1, full or process, None)
+        finally:
+            self.acc.nest -= 1
+        if full:
+            self._record(j, k, full, kind, False)
+        return k

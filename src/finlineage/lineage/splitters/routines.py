@@ -1,0 +1,218 @@
+"""Routine definitions: CREATE PROCEDURE/FUNCTION/TRIGGER/PACKAGE, their bodies, DO blocks."""
+
+from __future__ import annotations
+
+import re
+
+from finlineage.lineage.model import ObjectKind
+from finlineage.lineage.splitters.base import ANONYMOUS_BLOCK
+from finlineage.lineage.splitters.control import _Control
+from finlineage.lineage.splitters.lexer import (
+    _MYSQL_BODY_START,
+    _NO_STOP,
+    _QUERY_START,
+    _ROUTINE_MODS,
+    _ROUTINE_WORDS,
+)
+
+
+class _Routines(_Control):
+    def _create(self, i: int, process: str | None, in_block: bool) -> int:
+        p = self.p
+        if self._word(i) == "ALTER" and not p.tsql:
+            return self._simple(i, process, in_block)
+        j = i + 1
+        if self._word(j) == "OR" and self._word(j + 1) in ("REPLACE", "ALTER"):
+            j += 2
+        temporary = False
+        definer = False
+        limit = min(self.n, j + 12)
+        word = ""
+        while j < limit:
+            v = self._val(j)
+            if self._kind(j) == "W" and v in _ROUTINE_WORDS:
+                word = v
+                break
+            if v == "TABLE" and self._word(j + 1) == "FUNCTION":
+                j += 1
+                word = "FUNCTION"
+                break
+            if self._kind(j) == "W" and v in _ROUTINE_MODS:
+                temporary = temporary or v in ("TEMP", "TEMPORARY")
+                definer = definer or v == "DEFINER"
+                j += 1
+                continue
+            if definer and self._kind(j) not in (";", "H"):
+                j += 1
+                continue
+            break
+        if not word:
+            return self._simple(i, process, in_block)
+        kind = _ROUTINE_WORDS[word]
+        is_package = word == "PACKAGE"
+        j += 1
+        if is_package and self._word(j) == "BODY":
+            j += 1
+        if self._word(j) == "IF" and self._word(j + 1) == "NOT" and self._word(j + 2) == "EXISTS":
+            j += 3
+        name, after = self._name(j)
+        if name is None:
+            return self._simple(i, process, in_block)
+        temporary = temporary or name.startswith("#")
+        body, at, lang = self._routine_body(after, kind)
+        self.routine_kind = kind
+        try:
+            end = self._routine(i, body, at, lang, name, kind, is_package, process)
+        finally:
+            self.routine_kind = None
+        if not is_package:
+            self._record(i, end, name, kind, temporary)
+        return end
+
+    def _routine_body(self, h: int, kind: ObjectKind) -> tuple[str, int, str | None]:
+        """Find where a routine's body starts: (body kind, index, language)."""
+        p = self.p
+        toks = self.toks
+        depth = 0
+        closed = False
+        seen_row = False
+        lang: str | None = None
+        prev = ""
+        while h < self.n:
+            k, v, _, _ = toks[h]
+            if k == "P":
+                if v == "(":
+                    depth += 1
+                elif v == ")" and depth:
+                    depth -= 1
+                    closed = closed or depth == 0
+            elif k in (";", "H"):
+                if depth == 0:
+                    break
+            elif depth == 0 and k == "W":
+                if v == "LANGUAGE" and h + 1 < self.n:
+                    lang = self._lang(h + 1)
+                elif v in ("AS", "IS"):
+                    skip = (
+                        prev == "EXECUTE"
+                        or prev.startswith("@")
+                        or (v == "IS" and not (p.oracle or p.generic))
+                        or (kind == "trigger" and prev in ("NEW", "OLD", "PARENT"))
+                    )
+                    if not skip:
+                        return "as", h + 1, lang
+                elif v == "BEGIN" and not p.tsql:
+                    return "block", h, lang
+                elif v == "DECLARE" and kind == "trigger" and not p.tsql:
+                    return "section", h + 1, lang
+                elif v == "EXECUTE" and kind == "trigger" and self._word(h + 1) in ("FUNCTION", "PROCEDURE"):
+                    return "pgtrigger", h + 2, lang
+                elif v == "RETURN" and (p.mysql or p.pg):
+                    return "stmt", h, lang
+                elif v == "ROW":
+                    seen_row = True
+                elif (
+                    p.mysql
+                    and (seen_row if kind == "trigger" else closed)
+                    and (v in _MYSQL_BODY_START or self._is_p(h + 1, ":"))
+                ):
+                    return "stmt", h, lang
+            prev = v
+            h += 1
+        return "none", h, lang
+
+    def _lang(self, j: int) -> str:
+        k, v, s, e = self.toks[j]
+        if k == "W":
+            return v.lower()
+        return self.text[s:e].strip("'\"`").lower()
+
+    def _routine(
+        self,
+        i: int,
+        body: str,
+        at: int,
+        lang: str | None,
+        name: str,
+        kind: ObjectKind,
+        is_package: bool,
+        process: str | None,
+    ) -> int:
+        p = self.p
+        if body == "as":
+            nk = self._kind(at)
+            nv = self._val(at)
+            if p.tsql:
+                return self._statements(at, _NO_STOP, name, False, until_hard=True, stop_create=True)
+            if nk in ("S", "D"):
+                end, nxt = self._scan(at, False)
+                for t in range(at + 1, end):
+                    if self._word(t) == "LANGUAGE" and t + 1 < end:
+                        lang = self._lang(t + 1)
+                self._string_body(at, name, lang)
+                return nxt
+            if nk == "W" and nv in _QUERY_START:
+                return self._simple(at, name, False)
+            if self._is_p(at, "("):
+                end, nxt = self._scan(at, False)
+                if self._word(at + 1) in _QUERY_START:
+                    self._emit(at + 1, self._matching(at, end), name)
+                else:
+                    self._subqueries(at, end, name)
+                return nxt
+            if nk == "W" and nv in ("LANGUAGE", "EXTERNAL"):
+                return self._skip(at, False)
+            if nk == "W" and nv == "BEGIN" and not p.oracle:
+                return self._begin(at, name, True, force_block=True)
+            return self._section(at, name, name if is_package else None)
+        if body == "block":
+            return self._begin(at, name, True, force_block=True)
+        if body == "section":
+            return self._section(at, name, None)
+        if body == "stmt":
+            return self._statement(at, name, True)
+        if body == "pgtrigger":
+            end, nxt = self._scan(at, False)
+            fn, _ = self._name(at)
+            if fn is not None:
+                self._emit(i, end, name, sql="", calls=(fn,))
+            return nxt
+        return (
+            self._skip(at, False)
+            if at < self.n and self._kind(at) not in (";", "H")
+            else self._scan(i, False)[1]
+        )
+
+    def _string_body(self, j: int, name: str, lang: str | None) -> None:
+        p = self.p
+        if lang is None:
+            lang = "sql"
+            if p.pg:
+                inner, _ = self._literal(j)
+                if re.match(r"\s*(?:<<\w+>>\s*)?(?:DECLARE|BEGIN)\b", inner, re.I):
+                    lang = "plpgsql"
+        if lang not in ("sql", "plpgsql"):
+            return
+        plpgsql = lang == "plpgsql"
+        sub = self._sub(j, procedural=plpgsql or not p.pg, plpgsql=plpgsql, seg_diags=self.seg_diags)
+        if sub is not None:
+            sub.run(name)
+
+    def _do(self, i: int, process: str | None, in_block: bool) -> int:
+        end, nxt = self._scan(i, in_block)
+        lang = "plpgsql"
+        body = -1
+        for t in range(i + 1, end):
+            k = self._kind(t)
+            if k in ("S", "D") and body < 0:
+                body = t
+            elif self._word(t) == "LANGUAGE" and t + 1 < end:
+                lang = self._lang(t + 1)
+        if body < 0:
+            self._emit(i, end, process)
+            return nxt
+        if lang in ("plpgsql", "sql"):
+            sub = self._sub(body, procedural=True, plpgsql=lang == "plpgsql", seg_diags=self.seg_diags)
+            if sub is not None:
+                sub.run(process if process is not None else ANONYMOUS_BLOCK)
+        return nxt

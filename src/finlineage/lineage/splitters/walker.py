@@ -1,0 +1,209 @@
+"""Statement lists, plain statements, INTO-stripping and sub-query extraction."""
+
+from __future__ import annotations
+
+import re
+
+from finlineage.lineage.model import Diagnostic
+from finlineage.lineage.splitters.base import _Core
+from finlineage.lineage.splitters.lexer import (
+    _BACKSLASH_D,
+    _INTO_END,
+    _NO_STOP,
+    _QUERY_START,
+    _SQL_VERBS,
+    _TSQL_STARTERS,
+    MAX_DEPTH,
+)
+
+
+class _Walker(_Core):
+    def run(self, process: str | None) -> None:
+        i = 0
+        while i < self.n:
+            j = self._statements(i, _NO_STOP, process, False)
+            i = max(j, i + 1) if j < self.n else j
+
+    def _statements(
+        self,
+        i: int,
+        stop: frozenset[str],
+        process: str | None,
+        in_block: bool,
+        *,
+        until_hard: bool = False,
+        stop_create: bool = False,
+    ) -> int:
+        toks = self.toks
+        n = self.n
+        while i < n:
+            k, v, _, _ = toks[i]
+            if k == ";":
+                i += 1
+                continue
+            if k == "H":
+                if in_block or until_hard:
+                    return i
+                i += 1
+                continue
+            if k == "W":
+                if v in stop:
+                    return i
+                if stop_create and v in ("CREATE", "ALTER") and self._batch_start(i):
+                    return i
+            j = self._statement(i, process, in_block)
+            i = j if j > i else i + 1
+        return i
+
+    def _has_assign(self, i: int, end: int) -> bool:
+        toks = self.toks
+        depth = 0
+        for j in range(i, end):
+            k, v, _, _ = toks[j]
+            if k == "P":
+                if v == "(":
+                    depth += 1
+                elif v == ")" and depth:
+                    depth -= 1
+                elif depth == 0 and (v == ":=" or (v == "=" and j <= i + 3)):
+                    return True
+        return False
+
+    def _simple(self, i: int, process: str | None, in_block: bool) -> int:
+        end, nxt = self._scan(i, in_block)
+        if end <= i:
+            return max(nxt, i + 1)
+        first = self._word(i)
+        if first == "INSERT":
+            special = self._special_insert(i, end, nxt, process)
+            if special is not None:
+                return special
+        sql = None
+        if first in _QUERY_START and self._strip_into():
+            sql = self._without_into(i, end)
+        self._emit(i, end, process, sql=sql)
+        return nxt
+
+    def _without_into(self, a: int, b: int) -> str | None:
+        toks = self.toks
+        depth = 0
+        start = -1
+        for j in range(a, b):
+            k, v, _, _ = toks[j]
+            if k == "P":
+                if v == "(":
+                    depth += 1
+                elif v == ")" and depth:
+                    depth -= 1
+            elif k == "W" and depth == 0 and v == "INTO" and j > a:
+                pv = toks[j - 1][1]
+                if pv in ("INSERT", "MERGE"):
+                    return None
+                start = j
+                if pv == "COLLECT" and j - 2 > a and toks[j - 2][1] == "BULK":
+                    start = j - 2
+                stop = b
+                d2 = 0
+                for t in range(j + 1, b):
+                    k2, v2, _, _ = toks[t]
+                    if k2 == "P":
+                        if v2 == "(":
+                            d2 += 1
+                        elif v2 == ")" and d2:
+                            d2 -= 1
+                    elif k2 == "W" and d2 == 0 and v2 in _INTO_END:
+                        stop = t
+                        break
+                s0 = toks[a][2]
+                cut_s = toks[start][2]
+                cut_e = toks[stop][2] if stop < b else toks[b - 1][3]
+                blank = re.sub(r"[^\n]", " ", self.text[cut_s:cut_e])
+                return (self.text[s0:cut_s] + blank + self.text[cut_e : toks[b - 1][3]]).rstrip()
+        return None
+
+    def _subqueries(self, a: int, b: int, process: str | None) -> None:
+        toks = self.toks
+        j = a
+        while j < b:
+            if (
+                toks[j][0] == "P"
+                and toks[j][1] == "("
+                and j + 1 < b
+                and toks[j + 1][0] == "W"
+                and toks[j + 1][1] in _QUERY_START
+            ):
+                m = self._matching(j, b)
+                self._emit(j + 1, m, process)
+                j = m + 1
+                continue
+            j += 1
+
+    def _end(self, j: int, kinds: tuple[str, ...]) -> int:
+        """Consume `END [kind] [label] [;]` at j (if present)."""
+        if self._word(j) != "END":
+            return j
+        j += 1
+        if kinds and self._word(j) in kinds:
+            j += 1
+        k = self._kind(j)
+        if (
+            k == "Q" or (k == "W" and self._val(j) not in _TSQL_STARTERS and self._val(j) not in _SQL_VERBS)
+        ) and self._kind(j + 1) in (";", "H", ""):
+            j += 1
+        if self._kind(j) == ";":
+            j += 1
+        return j
+
+    def _batch_start(self, i: int) -> bool:
+        """Does a new batch-level object definition start at i (T-SQL without GO)?"""
+        return False
+
+    def _special_insert(self, i: int, end: int, nxt: int, process: str | None) -> int | None:
+        """A dialect's special INSERT form (T-SQL INSERT ... EXEC); None when not one."""
+        return None
+
+    def _literal(self, j: int) -> tuple[str, int]:
+        """Inner text of the string / dollar-quoted token at j and its start offset."""
+        k, v, s, e = self.toks[j]
+        raw = self.text[s:e]
+        if k == "D":
+            close = f"${v}$"
+            inner_s = s + len(close)
+            inner_e = e - len(close) if e - s >= 2 * len(close) and raw.endswith(close) else e
+            return self.text[inner_s:inner_e], inner_s
+        q = 0
+        while q < len(raw) and raw[q] not in "'\"":
+            q += 1
+        quote = raw[q : q + 3] if raw[q : q + 3] in ("'''", '"""') else raw[q : q + 1]
+        body = raw[q + len(quote) :]
+        if body.endswith(quote):
+            body = body[: -len(quote)]
+        if len(quote) == 1:
+            body = body.replace(quote * 2, quote)
+            if self.p.name in _BACKSLASH_D or raw[:q].lower() == "e":
+                body = body.replace("\\" + quote, quote).replace("\\\\", "\\")
+        return body, s + q + len(quote)
+
+    def _sub(
+        self, j: int, *, procedural: bool, plpgsql: bool, seg_diags: tuple[Diagnostic, ...]
+    ) -> _Walker | None:
+        if self.depth >= MAX_DEPTH:
+            self.acc.diagnostics.append(
+                self._diag(
+                    "too_deep",
+                    "routine bodies / dynamic SQL nested too deeply; not analysed",
+                    self.toks[j][2],
+                )
+            )
+            return None
+        inner, start = self._literal(j)
+        return type(self)(
+            inner,
+            self.p,
+            self.acc,
+            line_base=self._line(start) - 1,
+            procedural=procedural,
+            plpgsql=plpgsql,
+            depth=self.depth + 1,
+            seg_diags=seg_diags,
+        )
