@@ -37,7 +37,6 @@ import logging
 import multiprocessing
 import os
 import shutil
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -46,10 +45,10 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
-from urllib.parse import urlparse
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from finlineage.ingest import git as gitsrc
 from finlineage.ingest import worker
 from finlineage.ingest.dialects import DialectResolver, check_dialect
 from finlineage.ingest.models import FileDiagnostic, FileResult, IngestionResult, IngestionStatus
@@ -497,23 +496,10 @@ class IngestionService:
         )
 
     def _check_git_url(self, url: str) -> None:
-        if url.startswith("-"):
-            raise IngestError(422, "validation_error", "invalid git URL")
-        parsed = urlparse(url)
-        scheme = parsed.scheme.lower()
-        if scheme in ("http", "https", "ssh", "git"):
-            return
-        if scheme == "" and "@" in url and ":" in url and not url.startswith(("/", ".")):
-            return  # scp-like ssh: git@host:org/repo.git
-        if scheme in ("", "file"):
-            local = parsed.path if scheme == "file" else url
-            roots = [Path(r).expanduser().resolve() for r in self.settings.ingest_roots]
-            if not any(within(Path(local), r) for r in roots):
-                raise IngestError(
-                    403, "forbidden", "local git repositories must lie under FINLINEAGE_INGEST_ROOTS"
-                )
-            return
-        raise IngestError(422, "validation_error", f"unsupported git URL scheme {scheme!r}")
+        try:
+            gitsrc.check_git_url(self.settings, url)
+        except gitsrc.GitError as exc:
+            raise IngestError(exc.status, exc.code, exc.message) from None
 
     # ------------------------------------------------------------------ running
 
@@ -738,44 +724,10 @@ class IngestionService:
         dest = self.upload_dir(run.ingestion_id) / "git"
         shutil.rmtree(dest, ignore_errors=True)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        url, ref = params["url"], params.get("ref")
-        env = {
-            **os.environ,
-            "GIT_TERMINAL_PROMPT": "0",
-            "GIT_ALLOW_PROTOCOL": "http:https:ssh:git:file",
-            "GIT_CONFIG_NOSYSTEM": "1",
-        }
-        base = ["git", "-c", "core.hooksPath=/dev/null", "-c", "core.symlinks=false"]
-        tries: list[list[list[str]]] = []
-        if ref:
-            tries.append([[*base, "clone", "--quiet", "--depth", "1", "--branch", ref, "--", url, str(dest)]])
-            tries.append(
-                [
-                    [*base, "clone", "--quiet", "--no-checkout", "--", url, str(dest)],
-                    [*base, "-C", str(dest), "checkout", "--quiet", ref, "--"],
-                ]
-            )
-        else:
-            tries.append([[*base, "clone", "--quiet", "--depth", "1", "--", url, str(dest)]])
-        error = ""
-        for steps in tries:
-            shutil.rmtree(dest, ignore_errors=True)
-            ok = True
-            for cmd in steps:
-                try:
-                    proc = subprocess.run(
-                        cmd, env=env, capture_output=True, text=True, timeout=600, check=False
-                    )
-                except (OSError, subprocess.TimeoutExpired) as exc:
-                    ok, error = False, str(exc)
-                    break
-                if proc.returncode != 0:
-                    ok, error = False, (proc.stderr or proc.stdout).strip()[-500:]
-                    break
-            if ok:
-                break
-        else:
-            raise IngestError(422, "git_failed", f"git clone of {url} failed: {error}")
+        try:
+            gitsrc.clone(self.settings, params["url"], params.get("ref"), dest)
+        except gitsrc.GitError as exc:
+            raise IngestError(exc.status, exc.code, exc.message) from None
         root = dest
         if params.get("subdir"):
             root = dest / params["subdir"]
