@@ -69,15 +69,19 @@ def test_union_intersect_except_by_position() -> None:
     }
 
 
-def test_window_function_partition_is_direct_and_indirect() -> None:
+def test_window_function_partition_and_order_are_indirect_only() -> None:
     res = extract(
         "INSERT INTO ranked SELECT trade_id, ROW_NUMBER() OVER (PARTITION BY desk ORDER BY pnl DESC) AS rk "
         "FROM trades",
         "",
     )
     st = res.statements[0]
-    assert direct(st)["ranked.rk"] == {"trades.desk", "trades.pnl"}
-    assert indirect(st)["ranked.rk"] == {"trades.desk"}
+    assert direct(st)["ranked.rk"] == set()
+    assert indirect(st)["ranked.rk"] == {"trades.desk", "trades.pnl"}
+    assert {(e.kind, e.subtype) for e in st.column_edges if e.target == "ranked.rk"} == {
+        ("direct", "TRANSFORMATION"),
+        ("indirect", "WINDOW"),
+    }
 
 
 def test_case_expression_and_scalar_subquery() -> None:

@@ -14,6 +14,20 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 EdgeKind = Literal["direct", "indirect"]
+EdgeSubtype = Literal[
+    "",
+    "IDENTITY",
+    "TRANSFORMATION",
+    "AGGREGATION",
+    "JOIN",
+    "FILTER",
+    "GROUP_BY",
+    "SORT",
+    "WINDOW",
+    "CONDITIONAL",
+]
+DIRECT_SUBTYPES: tuple[str, ...] = ("IDENTITY", "TRANSFORMATION", "AGGREGATION")
+INDIRECT_SUBTYPES: tuple[str, ...] = ("JOIN", "FILTER", "GROUP_BY", "SORT", "WINDOW", "CONDITIONAL")
 Severity = Literal["info", "warning", "error"]
 ObjectKind = Literal[
     "table",
@@ -38,6 +52,8 @@ class Diagnostic:
     severity: Severity = "warning"
     line: int | None = None
     statement_index: int | None = None
+    column: int | None = None
+    """1-based column in `line` of the ORIGINAL file (parse errors), when known."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,13 +78,34 @@ class ObjectDefinition:
 
 @dataclass(frozen=True, slots=True)
 class ColumnEdge:
-    """Lineage into one target column from zero or more source columns."""
+    """Lineage into one target column from zero or more source columns.
+
+    `kind` and `subtype` are OpenLineage's transformation `type` (= kind.upper()) and `subtype`:
+    a direct edge (the sources' values make the target's value) is IDENTITY (a plain copy of one
+    column), TRANSFORMATION (any other expression) or AGGREGATION (an aggregate function is
+    involved); an indirect edge (the sources decide which rows or how, not the value) is JOIN
+    (join conditions), FILTER (WHERE/HAVING/QUALIFY and the subqueries in them), GROUP_BY, SORT
+    (ORDER BY), WINDOW (PARTITION BY/ORDER BY of a window specification) or CONDITIONAL (the
+    conditions of CASE WHEN / IF). Columns of a CASE/IF condition are also direct sources (the
+    value is computed from them); window PARTITION BY/ORDER BY columns are never direct. A statement yields at most one edge per (target, kind,
+    subtype): its sources are the union of the columns playing that role. Through derived
+    tables/CTEs the strongest direct subtype wins (AGGREGATION > TRANSFORMATION > IDENTITY).
+    """
 
     target: str
     sources: tuple[str, ...]
     kind: EdgeKind = "direct"
     expression: str = ""
     confidence: float = 1.0
+    subtype: str = ""
+    """One of `DIRECT_SUBTYPES` / `INDIRECT_SUBTYPES` ("" only for edges built outside the
+    statement analysis that have not classified themselves)."""
+    formula: str = ""
+    """Direct edges: one SQL expression for the target in terms of its sources' qualified names.
+    In a statement, the statement's own sources (CTEs and derived tables substituted); in the
+    rollup, persistent columns (temporary tables and earlier writes of a routine substituted)."""
+    steps: tuple[int, ...] = ()
+    """Rollup edges: indexes of the statements that contributed, in data-flow order."""
 
 
 @dataclass(frozen=True, slots=True)

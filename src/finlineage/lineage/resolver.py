@@ -18,10 +18,39 @@ from sqlglot.optimizer.scope import Scope
 from finlineage.lineage.model import Diagnostic
 from finlineage.lineage.names import SchemaIndex
 
-__all__ = ["Output", "QueryResolver", "column_refs", "output_name"]
+__all__ = ["Output", "QueryResolver", "column_refs", "direct_subtype", "output_name", "stronger"]
 
 Sources = frozenset[str]
 _EMPTY: Sources = frozenset()
+
+IDENTITY, TRANSFORMATION, AGGREGATION = "IDENTITY", "TRANSFORMATION", "AGGREGATION"
+_RANK = {IDENTITY: 0, TRANSFORMATION: 1, AGGREGATION: 2}
+
+
+def stronger(a: str, b: str) -> str:
+    """The stronger of two direct subtypes (AGGREGATION > TRANSFORMATION > IDENTITY)."""
+    return a if _RANK.get(a, 1) >= _RANK.get(b, 1) else b
+
+
+def direct_subtype(body: exp.Expr | None) -> str:
+    """OpenLineage direct subtype of a projection body (alias removed): IDENTITY for a plain
+    column (or struct field) reference, AGGREGATION when an aggregate function is involved
+    (outside subqueries), TRANSFORMATION otherwise."""
+    if body is None:
+        return TRANSFORMATION
+    if isinstance(body, exp.Alias):
+        body = body.this
+    if isinstance(body, (exp.Column, exp.Dot)) and not isinstance(body.this, exp.Star):
+        return IDENTITY
+    stack: list[exp.Expr] = [body]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, exp.AggFunc):
+            return AGGREGATION
+        if n is not body and isinstance(n, (exp.Query, exp.Subquery)):
+            continue
+        stack.extend(n.iter_expressions())
+    return TRANSFORMATION
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +63,12 @@ class Output:
     star: bool = False
     """An unexpanded `*`: sources are `table.*` entries."""
     window: Sources = _EMPTY
-    """Columns used in window PARTITION BY of this output (also indirect lineage)."""
+    """Columns of the PARTITION BY / ORDER BY of window specifications in this output: indirect
+    lineage (WINDOW), never direct."""
+    conditional: Sources = _EMPTY
+    """Columns of CASE WHEN / IF conditions in this output: indirect lineage (CONDITIONAL)."""
+    subtype: str = IDENTITY
+    """Direct subtype (IDENTITY/TRANSFORMATION/AGGREGATION), strongest along derived sources."""
 
 
 _CAST_KEEPS_NAME = frozenset({"postgres", "redshift", "materialize", "risingwave", "duckdb"})
@@ -57,32 +91,86 @@ def output_name(projection: exp.Expr, dialect: str) -> str:
     return projection.sql(dialect=dialect or None)
 
 
-def column_refs(node: exp.Expr) -> Iterator[exp.Expr]:
-    """Columns, stars, subqueries and placeholders used by an expression (not descending into
-    subqueries)."""
-    stack: list[exp.Expr] = [node]
+DIRECT, WINDOW, CONDITIONAL = "", "WINDOW", "CONDITIONAL"
+
+
+def _children(n: exp.Expr) -> Iterator[tuple[str, exp.Expr]]:
+    for key, value in n.args.items():
+        if isinstance(value, exp.Expr):
+            yield key, value
+        elif isinstance(value, list):
+            for v in value:
+                if isinstance(v, exp.Expr):
+                    yield key, v
+
+
+def role_refs(node: exp.Expr) -> Iterator[tuple[str, exp.Expr]]:
+    """(role, ref) for the columns, stars, subqueries and placeholders an expression uses (not
+    descending into subqueries). Role "" is a direct use; "WINDOW" a column of a window
+    specification's PARTITION BY/ORDER BY; "CONDITIONAL" a column of a CASE WHEN / IF condition
+    (or the operand of a simple CASE)."""
+    stack: list[tuple[str, exp.Expr]] = [(DIRECT, node)]
     while stack:
-        n = stack.pop()
+        role, n = stack.pop()
         if isinstance(n, exp.Column):
-            yield n
+            yield role, n
             continue
         if isinstance(n, exp.Subquery):
-            inner = n.unnest()
-            yield inner
+            yield role, n.unnest()
             continue
         if n is not node and isinstance(n, (exp.Select, exp.SetOperation)):
-            yield n
+            yield role, n
             continue
         if isinstance(n, exp.Star) and not isinstance(n.parent, exp.Column):
-            yield n
+            yield role, n
             continue
         if isinstance(n, exp.Placeholder):  # a bind variable, or Oracle's :NEW.col in triggers
-            yield n
+            yield role, n
             continue
-        stack.extend(n.iter_expressions())
+        if isinstance(n, exp.Window):
+            for key, child in _children(n):
+                stack.append((role if key == "this" else (role or WINDOW), child))
+            continue
+        if isinstance(n, exp.Case):
+            for key, child in _children(n):
+                stack.append(((role or CONDITIONAL) if key == "this" else role, child))
+            continue
+        if isinstance(n, exp.If):
+            for key, child in _children(n):
+                stack.append(((role or CONDITIONAL) if key == "this" else role, child))
+            continue
+        stack.extend((role, c) for c in n.iter_expressions())
 
 
-_FILTER_ARGS = ("where", "group", "having", "qualify", "connect", "prewhere")
+def column_refs(node: exp.Expr) -> Iterator[exp.Expr]:
+    """Columns, stars, subqueries and placeholders used by an expression, in any role (not
+    descending into subqueries)."""
+    for _, ref in role_refs(node):
+        yield ref
+
+
+@dataclass(frozen=True, slots=True)
+class ExprSources:
+    direct: Sources
+    window: Sources = _EMPTY
+    conditional: Sources = _EMPTY
+    subtype: str = IDENTITY
+
+    def all(self) -> Sources:
+        return self.direct | self.window | self.conditional
+
+
+_INDIRECT_ARGS = (
+    ("where", "FILTER"),
+    ("having", "FILTER"),
+    ("qualify", "FILTER"),
+    ("connect", "FILTER"),
+    ("prewhere", "FILTER"),
+    ("group", "GROUP_BY"),
+    ("order", "SORT"),
+)
+Indirect = dict[str, Sources]
+"""Indirect lineage of a scope: subtype (JOIN/FILTER/GROUP_BY/SORT/WINDOW/CONDITIONAL) -> columns."""
 
 
 class QueryResolver:
@@ -114,12 +202,14 @@ class QueryResolver:
         has as a column is the variable (no column source, no diagnostic)."""
         self.diagnostics: list[Diagnostic] = []
         self._outputs: dict[int, list[Output]] = {}
-        self._indirect: dict[int, Sources] = {}
+        self._indirect: dict[int, Indirect] = {}
         self._by_expr: dict[int, Scope] = {}
         self._in_progress: set[int] = set()
         self._unqualified: dict[tuple[int, str], Sources] = {}
         self._columns: dict[int, frozenset[str] | None] = {}
         self._diag_seen: set[tuple[str, str]] = set()
+        self._through: list[Output] | None = None
+        """While resolving an expression: the derived outputs its columns went through."""
         self.scopes: list[Scope] = list(root.traverse())
         for s in self.scopes:
             self._by_expr[id(s.expression)] = s
@@ -177,14 +267,20 @@ class QueryResolver:
             if not branches:
                 return []
             left = self.outputs(branches[0])
-            merged = [Output(o.name, o.sources, o.expression, o.star, o.window) for o in left]
+            merged = list(left)
             for other in branches[1:]:
                 right = self.outputs(other)
                 for i, o in enumerate(right):
                     if i < len(merged):
                         m = merged[i]
                         merged[i] = Output(
-                            m.name, m.sources | o.sources, m.expression, m.star, m.window | o.window
+                            m.name,
+                            m.sources | o.sources,
+                            m.expression,
+                            m.star,
+                            m.window | o.window,
+                            m.conditional | o.conditional,
+                            stronger(m.subtype, o.subtype),
                         )
             return merged
         if scope.is_udtf:
@@ -200,7 +296,7 @@ class QueryResolver:
             child = self.scope_of(inner.unnest())
             return self.outputs(child) if child is not None else []
         # explode/unnest/...: every alias column comes from the function's arguments
-        srcs = self.expr_sources(scope, node, [])[0]
+        srcs = self.expr_sources(scope, node, []).direct
         alias = node.args.get("alias")
         names: list[str] = []
         if isinstance(alias, exp.TableAlias):
@@ -208,8 +304,8 @@ class QueryResolver:
             if not names and alias.name and not isinstance(node, exp.Lateral):
                 names = [alias.name]
         if not names:
-            return [Output("*", srcs, node, star=True)]
-        return [Output(n, srcs, node) for n in names]
+            return [Output("*", srcs, node, star=True, subtype=TRANSFORMATION)]
+        return [Output(n, srcs, node, subtype=TRANSFORMATION) for n in names]
 
     def _select_outputs(self, scope: Scope, select: exp.Select) -> list[Output]:
         outs: list[Output] = []
@@ -221,8 +317,9 @@ class QueryResolver:
                 continue
             name = output_name(proj, self.dialect)
             body = proj.this if isinstance(proj, exp.Alias) else proj
-            srcs, window = self.expr_sources(scope, body, outs, aliases)
-            out = Output(name, srcs, proj, False, window)
+            got = self.expr_sources(scope, body, outs, aliases)
+            subtype = stronger(direct_subtype(body), got.subtype)
+            out = Output(name, got.direct, proj, False, got.window, got.conditional, subtype)
             outs.append(out)
             if isinstance(proj, exp.Alias):
                 aliases[name] = out
@@ -318,6 +415,8 @@ class QueryResolver:
         outs = self.outputs(src)
         for o in outs:
             if o.name == name and not o.star:
+                if self._through is not None:
+                    self._through.append(o)
                 return o.sources
         stars = [o for o in outs if o.star]
         if stars:
@@ -437,70 +536,118 @@ class QueryResolver:
         node: exp.Expr,
         prior: list[Output],
         aliases: dict[str, Output] | None = None,
-    ) -> tuple[Sources, Sources]:
-        """(sources, window partition sources) of an expression evaluated in `scope`."""
-        res: set[str] = set()
-        for ref in column_refs(node):
-            if isinstance(ref, exp.Column):
-                res |= self.resolve_column(scope, ref, aliases)
-            elif isinstance(ref, exp.Placeholder):
-                res |= self._row_field(ref)
-            elif isinstance(ref, exp.Star):
-                # COUNT(*) and friends depend on whole rows
-                for v in scope.selected_sources.values():
-                    if isinstance(v[1], exp.Table):
-                        res.add(f"{self.name_of(v[1])}.*")
-            else:
-                child = self.scope_of(ref)
-                if child is not None:
-                    for o in self.outputs(child):
-                        res |= o.sources
-        window: set[str] = set()
-        for w in node.find_all(exp.Window):
-            for p in w.args.get("partition_by") or []:
-                for ref in column_refs(p):
-                    if isinstance(ref, exp.Column):
-                        window |= self.resolve_column(scope, ref, aliases)
-        return frozenset(res), frozenset(window)
+    ) -> ExprSources:
+        """Sources of an expression evaluated in `scope`, by role (direct, window, conditional),
+        with the strongest direct subtype of the derived outputs it reads through."""
+        roles: dict[str, set[str]] = {DIRECT: set(), WINDOW: set(), CONDITIONAL: set()}
+        outer = self._through
+        through: list[Output] = []
+        self._through = through
+        try:
+            for role, ref in role_refs(node):
+                res = roles[role]
+                if isinstance(ref, exp.Column):
+                    res |= self.resolve_column(scope, ref, aliases)
+                elif isinstance(ref, exp.Placeholder):
+                    res |= self._row_field(ref)
+                elif isinstance(ref, exp.Star):
+                    # COUNT(*) and friends depend on whole rows
+                    for v in scope.selected_sources.values():
+                        if isinstance(v[1], exp.Table):
+                            res.add(f"{self.name_of(v[1])}.*")
+                else:
+                    child = self.scope_of(ref)
+                    if child is not None:
+                        for o in self.outputs(child):
+                            res |= o.sources
+        finally:
+            self._through = outer
+        subtype = IDENTITY
+        window = set(roles[WINDOW])
+        conditional = set(roles[CONDITIONAL])
+        for o in through:  # a derived output brings its own subtype and indirect columns
+            subtype = stronger(subtype, o.subtype)
+            window |= o.window
+            conditional |= o.conditional
+        # a CASE WHEN / IF condition decides the value: its columns are direct sources as well
+        # as CONDITIONAL ones; a window specification only orders/partitions rows: WINDOW only
+        direct = frozenset(roles[DIRECT] | roles[CONDITIONAL])
+        return ExprSources(direct, frozenset(window), frozenset(conditional), subtype)
 
     # ------------------------------------------------------------------ indirect
-    def indirect(self, scope: Scope) -> Sources:
-        """Columns that filter, join, group or otherwise shape the rows of `scope` (recursively)."""
+    def indirect(self, scope: Scope) -> Indirect:
+        """Columns that filter, join, group, sort or otherwise shape the rows of `scope`
+        (recursively through its derived sources and subqueries), by subtype."""
         key = id(scope)
         cached = self._indirect.get(key)
         if cached is not None:
             return cached
-        self._indirect[key] = _EMPTY  # cycle guard
-        res: set[str] = set()
+        self._indirect[key] = {}  # cycle guard
+        res: dict[str, set[str]] = {}
+
+        def add(sub: str, cols: Sources) -> None:
+            if cols:
+                res.setdefault(sub, set()).update(cols)
+
+        def merge(other: Indirect) -> None:
+            for sub, cols in other.items():
+                add(sub, cols)
+
         expr = scope.expression
         if isinstance(expr, exp.SetOperation):
             for b in scope.set_operation_scopes:
-                res |= self.indirect(b)
+                merge(self.indirect(b))
         elif isinstance(expr, exp.Select):
-            aliases = {o.name: o for o in self.outputs(scope) if not o.star}
-            parts: list[exp.Expr] = []
-            for arg in _FILTER_ARGS:
+            outs = self.outputs(scope)
+            aliases = {o.name: o for o in outs if not o.star}
+            for arg, sub in _INDIRECT_ARGS:
                 v = expr.args.get(arg)
                 if isinstance(v, exp.Expr):
-                    parts.append(v)
+                    got = self.expr_sources(scope, v, [], aliases)
+                    add(sub, got.direct | got.conditional)
+                    add("WINDOW", got.window)
             for j in expr.args.get("joins") or []:
                 for arg in ("on", "using"):
                     v = j.args.get(arg)
-                    if isinstance(v, exp.Expr):
-                        parts.append(v)
-                    elif isinstance(v, list):
-                        parts.extend(x for x in v if isinstance(x, exp.Expr))
-            for p in parts:
-                res |= self.expr_sources(scope, p, [], aliases)[0]
-            for o in self.outputs(scope):
-                res |= o.window
+                    items = [v] if isinstance(v, exp.Expr) else v if isinstance(v, list) else []
+                    for x in items:
+                        if isinstance(x, exp.Expr):
+                            add("JOIN", self.expr_sources(scope, x, [], aliases).all())
             for v in scope.selected_sources.values():
                 if isinstance(v[1], Scope):
-                    res |= self.indirect(v[1])
-            for sub in scope.subquery_scopes:  # EXISTS / IN / scalar subqueries
-                res |= self.indirect(sub)
-                for o in self.outputs(sub):
-                    res |= o.sources
-        result = frozenset(s for s in res if not s.endswith(".*"))
+                    merge(self.indirect(v[1]))
+            for sub_scope in scope.subquery_scopes:  # EXISTS / IN / scalar subqueries
+                merge(self.indirect(sub_scope))
+                role = self._subquery_role(sub_scope)
+                if role:
+                    for o in self.outputs(sub_scope):
+                        add(role, o.sources)
+        result = {sub: frozenset(c for c in cols if not c.endswith(".*")) for sub, cols in res.items()}
+        result = {sub: cols for sub, cols in result.items() if cols}
         self._indirect[key] = result
         return result
+
+    @staticmethod
+    def _subquery_role(sub: Scope) -> str:
+        """The indirect role of a subquery's outputs: the clause it sits in (a scalar subquery in
+        a projection is a direct source already)."""
+        node: exp.Expr | None = sub.expression
+        while node is not None:
+            parent = node.parent
+            if parent is None:
+                return "FILTER"
+            key = node.arg_key
+            if isinstance(parent, exp.Select):
+                if key in ("where", "having", "qualify"):
+                    return "FILTER"
+                if key == "group":
+                    return "GROUP_BY"
+                if key == "order":
+                    return "SORT"
+                if key == "expressions":
+                    return ""
+                return "FILTER"
+            if isinstance(parent, exp.Join):
+                return "JOIN"
+            node = parent
+        return "FILTER"

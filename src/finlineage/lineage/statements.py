@@ -21,7 +21,7 @@ from finlineage.lineage.model import (
     Severity,
 )
 from finlineage.lineage.names import SchemaIndex, canonicalize, dialect_of, normalize_name, table_name
-from finlineage.lineage.resolver import Output, QueryResolver, output_name
+from finlineage.lineage.resolver import Indirect, Output, QueryResolver, output_name
 
 __all__ = ["Context", "StatementResult", "analyze_statement"]
 
@@ -311,18 +311,34 @@ class _Analyzer:
             pairs = [(o.name, o) for o in outs]
         for col, o in pairs:
             tgt = f"{target}.{col}" if target else col
-            srcs = tuple(sorted(o.sources))
             conf = 1.0 if len(self.ctx.schema) else 0.9
             if o.star:
                 conf = 0.5
-            res.column_edges.append(
-                ColumnEdge(tgt, srcs, "direct", _expr_text(o.expression, self.dialect), conf)
-            )
-            ind = indirect | o.window
-            if ind:
-                res.column_edges.append(ColumnEdge(tgt, tuple(sorted(ind)), "indirect", "", conf))
+            self.emit(res, tgt, o, indirect, _expr_text(o.expression, self.dialect), conf)
             written.append(col)
         return written
+
+    @staticmethod
+    def emit(
+        res: StatementResult,
+        tgt: str,
+        o: Output,
+        indirect: Indirect,
+        expression: str,
+        conf: float = 1.0,
+    ) -> None:
+        """The edges of one output written into `tgt`: one direct edge with its subtype, one
+        indirect edge per indirect subtype (statement-wide JOIN/FILTER/... plus the output's own
+        WINDOW/CONDITIONAL columns)."""
+        res.column_edges.append(
+            ColumnEdge(tgt, tuple(sorted(o.sources)), "direct", expression, conf, o.subtype)
+        )
+        own = {"WINDOW": o.window, "CONDITIONAL": o.conditional}
+        for sub in ("JOIN", "FILTER", "GROUP_BY", "SORT", "WINDOW", "CONDITIONAL"):
+            cols = indirect.get(sub, frozenset()) | own.get(sub, frozenset())
+            cols = frozenset(c for c in cols if not c.endswith(".*"))
+            if cols:
+                res.column_edges.append(ColumnEdge(tgt, tuple(sorted(cols)), "indirect", "", conf, sub))
 
     # ----------------------------------------------------------------- kinds
     def run(self, stmt: exp.Expr) -> StatementResult:
@@ -498,14 +514,12 @@ class _Analyzer:
                 for i, c in enumerate(cols):
                     o = row[i] if row is not None and i < len(row) else None
                     if o is None:
-                        res.column_edges.append(ColumnEdge(f"{tgt}.{c}", (), "direct", "VALUES"))
+                        res.column_edges.append(
+                            ColumnEdge(f"{tgt}.{c}", (), "direct", "VALUES", subtype="TRANSFORMATION")
+                        )
                         continue
                     expr = o.expression.this if isinstance(o.expression, exp.Alias) else o.expression
-                    res.column_edges.append(
-                        ColumnEdge(
-                            f"{tgt}.{c}", tuple(sorted(o.sources)), "direct", _expr_text(expr, self.dialect)
-                        )
-                    )
+                    self.emit(res, f"{tgt}.{c}", o, {}, _expr_text(expr, self.dialect))
             for sub in query.find_all(exp.Subquery):
                 self.query(sub.unnest(), res)  # tables read by subqueries in VALUES
             self._mark_temp(res)
@@ -638,7 +652,9 @@ class _Analyzer:
                         self.ctx.schema.add(tgt, known)
                         col_defs = [ColumnDef(c, i + 1) for i, c in enumerate(known)]
                         for c in known:
-                            res.column_edges.append(ColumnEdge(f"{tgt}.{c}", (f"{src}.{c}",), "direct", c))
+                            res.column_edges.append(
+                                ColumnEdge(f"{tgt}.{c}", (f"{src}.{c}",), "direct", c, subtype="IDENTITY")
+                            )
                 if isinstance(p, exp.LocationProperty):
                     _add(res.target_paths, p.this.name if isinstance(p.this, exp.Literal) else "")
         clone = stmt.args.get("clone")
@@ -749,19 +765,8 @@ class _Analyzer:
             resolver, root, outs = got
             indirect = resolver.indirect(root)
             for col, o in zip(targets, outs, strict=False):
-                res.column_edges.append(
-                    ColumnEdge(
-                        f"{tgt}.{col}",
-                        tuple(sorted(o.sources)),
-                        "direct",
-                        _expr_text(
-                            o.expression.this if isinstance(o.expression, exp.Alias) else o.expression,
-                            self.dialect,
-                        ),
-                    )
-                )
-                if indirect:
-                    res.column_edges.append(ColumnEdge(f"{tgt}.{col}", tuple(sorted(indirect)), "indirect"))
+                expr = o.expression.this if isinstance(o.expression, exp.Alias) else o.expression
+                self.emit(res, f"{tgt}.{col}", o, indirect, _expr_text(expr, self.dialect))
         self._mark_temp(res)
         return res
 
@@ -837,16 +842,7 @@ class _Analyzer:
                         continue
                     tgt_col = f"{tgt}.{cols[k]}"
                     expr = o.expression.this if isinstance(o.expression, exp.Alias) else o.expression
-                    res.column_edges.append(
-                        ColumnEdge(
-                            tgt_col,
-                            tuple(sorted(o.sources)),
-                            "direct",
-                            f"{label}: {_expr_text(expr, self.dialect)}",
-                        )
-                    )
-                    if indirect:
-                        res.column_edges.append(ColumnEdge(tgt_col, tuple(sorted(indirect)), "indirect"))
+                    self.emit(res, tgt_col, o, indirect, f"{label}: {_expr_text(expr, self.dialect)}")
         self._mark_temp(res)
         return res
 
