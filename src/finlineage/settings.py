@@ -49,6 +49,14 @@ class Settings(BaseSettings):
     cors_origins: CsvList = Field(default_factory=lambda: ["http://127.0.0.1:8000", "http://localhost:8000"])
     log_level: str = "info"
     request_max_body_mb: int = 200
+    """Largest request body (file uploads), enforced while it streams in (chunked too): 413 past it."""
+    request_max_json_mb: float = 1.0
+    """Largest body for every route that does not take file uploads (JSON routes)."""
+    allowed_hosts: CsvList = Field(default_factory=list)
+    """Host header values served (HTTP and WebSocket, auth on or off; DNS rebinding). Empty:
+    localhost, 127.0.0.1, ::1 and FINLINEAGE_HOST. `*` serves any host; `*.example.com` subdomains."""
+    key_cache_ttl_s: float = 30.0
+    """How long a verified key is remembered; revocation still applies on the next request."""
     http_threads: int = 32
     """Threads serving sync routes; the connection pool is sized above it so a request waiting for
     a thread never holds the connection another needs (which deadlocks the instance)."""
@@ -62,6 +70,14 @@ class Settings(BaseSettings):
     parse_workers: int = 0
     """Process-pool size for parsing; 0 means one per CPU core."""
     statement_timeout_s: float = 5.0
+    git_allowed_schemes: CsvList = Field(default_factory=lambda: ["https", "ssh"])
+    """URL schemes git ingestion may clone (`http`, `git` only where configured; never file/ext)."""
+    git_allowed_hosts: CsvList = Field(default_factory=list)
+    """Hosts git may reach although they resolve to loopback/private/link-local addresses:
+    `host`, `host:port` or a CIDR, comma-separated."""
+    git_timeout_s: float = 300.0
+    git_max_mb: float = 500.0
+    """A clone larger than this on disk is stopped (checked while it runs) and removed."""
     load_demo: bool = True
 
     # --- real-time and activity --------------------------------------------------------
@@ -112,6 +128,9 @@ class Settings(BaseSettings):
     websocket_send_timeout_s: float = 2.0
     websocket_ping_interval_s: float = 20.0
     websocket_per_message_deflate: bool = False
+    websocket_rate_limit_per_s: float = 20.0
+    """Inbound messages per second per connection (token bucket); past it the socket closes 1008."""
+    websocket_rate_limit_burst: int = 100
     """Compress WebSocket messages per client; off by default: it doubles the CPU of a broadcast."""
     stats_interval_s: float = 5.0
     progress_rate_limit_per_s: float = 10.0
@@ -136,7 +155,14 @@ class Settings(BaseSettings):
     embeddings_enabled: bool = True
 
     _split_lists = field_validator(
-        "cors_origins", "allowed_origins", "ingest_roots", "llm_fallback_models", mode="before"
+        "cors_origins",
+        "allowed_origins",
+        "ingest_roots",
+        "llm_fallback_models",
+        "allowed_hosts",
+        "git_allowed_schemes",
+        "git_allowed_hosts",
+        mode="before",
     )(_csv)
 
     @cached_property
