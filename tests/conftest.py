@@ -32,6 +32,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from finlineage.store import db as store_db
 from finlineage.store.embedded_pg import EmbeddedPostgres
 
+# Starlette's TestClient sends `Host: testserver`; servers built in-process by tests accept it.
+# Subprocess servers get a clean environment (their own defaults, no `testserver`).
+os.environ.setdefault("FINLINEAGE_ALLOWED_HOSTS", "localhost,127.0.0.1,::1,testserver")
+
 # ---------------------------------------------------------------------------------------
 # backend selection
 # ---------------------------------------------------------------------------------------

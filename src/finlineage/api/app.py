@@ -17,7 +17,13 @@ from finlineage.api.context import AppContext
 from finlineage.api.errors import install_error_handlers
 from finlineage.api.keys import KeyService
 from finlineage.api.metrics import Metrics
-from finlineage.api.middleware import RequestContextMiddleware, RequestObserver
+from finlineage.api.middleware import (
+    MIB,
+    GuardMiddleware,
+    RequestContextMiddleware,
+    RequestObserver,
+    allowed_host_names,
+)
 from finlineage.api.routers import system
 from finlineage.settings import Settings
 from finlineage.store import db as store_db
@@ -86,6 +92,13 @@ def create_app(
         allow_methods=["*"],
         allow_headers=["*"],
         expose_headers=["X-Request-ID"],
+    )
+    # Outside CORS (a foreign Host never reaches a preflight answer), inside the request context.
+    app.add_middleware(
+        GuardMiddleware,
+        allowed_hosts=allowed_host_names(settings.allowed_hosts, serving_host or settings.host),
+        max_body_bytes=int(settings.request_max_body_mb * MIB),
+        max_json_bytes=int(settings.request_max_json_mb * MIB),
     )
     app.add_middleware(RequestContextMiddleware, observers=observers)
     install_error_handlers(app, on_error=_error_hook(app))

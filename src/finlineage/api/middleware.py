@@ -1,21 +1,41 @@
-"""Pure-ASGI middleware (no BaseHTTPMiddleware: it breaks streaming and costs a task per request)."""
+"""Pure-ASGI middleware (no BaseHTTPMiddleware: it breaks streaming and costs a task per request).
+
+* `RequestContextMiddleware` — X-Request-ID, timing, request observers (metrics, activity).
+* `GuardMiddleware` — the Host-header allowlist (HTTP and WebSocket, auth on or off: DNS
+  rebinding) and the request body limit, enforced while the body streams in (chunked bodies
+  included): past the limit the client gets 413 at once and the app never sees another byte.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
+import json
+import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from finlineage.realtime.activity import route_template
 
-__all__ = ["RequestContextMiddleware", "RequestObserver", "route_template"]
+__all__ = [
+    "GuardMiddleware",
+    "RequestContextMiddleware",
+    "RequestObserver",
+    "allowed_host_names",
+    "route_template",
+]
 
 RequestObserver = Callable[[Scope, int, float], None]
 """Called after each HTTP response with (scope, status, latency_seconds)."""
+
+MIB = 1024 * 1024
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
 class RequestContextMiddleware:
@@ -51,3 +71,207 @@ class RequestContextMiddleware:
                 # An observer (metrics, activity) must never break a request.
                 with contextlib.suppress(Exception):
                     observer(scope, status_holder["status"], elapsed)
+
+
+# ---------------------------------------------------------------------------------------- hosts
+
+
+def _normal_host(value: str) -> str:
+    """`Host` header value → lower-case host name without port or IPv6 brackets."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        return value[1 : value.find("]")] if "]" in value else value[1:]
+    if value.count(":") == 1:
+        value = value.split(":", 1)[0]
+    return value.rstrip(".")
+
+
+def allowed_host_names(configured: Iterable[str], serving_host: str | None) -> frozenset[str]:
+    """The Host names served: FINLINEAGE_ALLOWED_HOSTS, or loopback names plus the bind address."""
+    names = {_normal_host(h) for h in configured if h.strip()}
+    if not names:
+        names = {"localhost", "127.0.0.1", "::1"}
+        if serving_host and serving_host not in ("0.0.0.0", "::", "[::]"):
+            names.add(_normal_host(serving_host))
+    return frozenset(names)
+
+
+def host_allowed(header: str | None, allowed: frozenset[str]) -> bool:
+    if "*" in allowed:
+        return True
+    if not header:
+        return False
+    host = _normal_host(header)
+    if host in allowed:
+        return True
+    # `*.example.com` entries allow subdomains (never a bare IP)
+    for entry in allowed:
+        if entry.startswith("*.") and host.endswith(entry[1:]):
+            with contextlib.suppress(ValueError):
+                ipaddress.ip_address(host)
+                return False
+            return True
+    return False
+
+
+# ----------------------------------------------------------------------------------- body limits
+
+
+class _Limits:
+    """Which body limit a request gets: routes with a form body (file uploads) get the request
+    limit, every other route the small JSON limit. Read from the routes once, on first use."""
+
+    def __init__(self, request_bytes: int, json_bytes: int) -> None:
+        self.request_bytes = request_bytes
+        self.json_bytes = json_bytes
+        self._form_routes: list[tuple[re.Pattern[str], frozenset[str]]] | None = None
+
+    def _load(self, app: Any) -> list[tuple[re.Pattern[str], frozenset[str]]]:
+        from fastapi.params import Form
+
+        from finlineage.api.introspection import iter_routes
+
+        found: list[tuple[re.Pattern[str], frozenset[str]]] = []
+        for path, original, effective in iter_routes(getattr(app, "routes", [])):
+            body = getattr(original, "body_field", None)
+            if body is not None and isinstance(getattr(body, "field_info", None), Form):
+                methods = getattr(effective, "methods", None) or getattr(original, "methods", None) or ()
+                found.append((compile_path(path)[0], frozenset(methods)))
+        return found
+
+    def for_request(self, scope: Scope, content_type: str) -> int:
+        if not content_type.startswith(FORM_TYPES):
+            return self.json_bytes
+        if self._form_routes is None:
+            self._form_routes = self._load(scope.get("app"))
+        path, method = scope.get("path", ""), scope.get("method", "")
+        for pattern, methods in self._form_routes:
+            if method in methods and pattern.match(path):
+                return self.request_bytes
+        return self.json_bytes
+
+
+def _error_body(status: int, code: str, message: str, scope: Scope, details: Any = None) -> bytes:
+    request_id = str(scope.get("state", {}).get("request_id", ""))
+    return json.dumps(
+        {"error": code, "message": message, "request_id": request_id, "details": details}
+    ).encode()
+
+
+async def _send_error(
+    send: Send, scope: Scope, status: int, code: str, message: str, details: Any = None
+) -> None:
+    body = _error_body(status, code, message, scope, details)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class GuardMiddleware:
+    """Host allowlist and streamed body limits, before anything else reads the request."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        allowed_hosts: frozenset[str],
+        max_body_bytes: int,
+        max_json_bytes: int,
+    ) -> None:
+        self.app = app
+        self.allowed_hosts = allowed_hosts
+        self.limits = _Limits(max_body_bytes, max_json_bytes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        host = headers.get(b"host", b"").decode("latin-1")
+        if not host_allowed(host, self.allowed_hosts):
+            await self._refuse_host(scope, receive, send, host)
+            return
+        if kind == "websocket" or scope.get("method") not in BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        content_type = headers.get(b"content-type", b"").decode("latin-1").lower()
+        limit = self.limits.for_request(scope, content_type)
+        length = headers.get(b"content-length")
+        if length is not None and length.strip().isdigit() and int(length) > limit:
+            await self._too_large(scope, send, limit)
+            return
+        await self._limited(scope, receive, send, limit)
+
+    async def _refuse_host(self, scope: Scope, receive: Receive, send: Send, host: str) -> None:
+        message = f"host {host[:100]!r} is not served here (FINLINEAGE_ALLOWED_HOSTS)"
+        if scope["type"] == "http":
+            await _send_error(send, scope, 400, "host_not_allowed", message)
+            return
+        # WebSocket: answer the handshake with HTTP 400 (denial response), else a policy close.
+        await receive()  # websocket.connect
+        if "websocket.http.response" in scope.get("extensions", {}):
+            body = _error_body(400, "host_not_allowed", message, scope)
+            await send(
+                {
+                    "type": "websocket.http.response.start",
+                    "status": 400,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "websocket.http.response.body", "body": body})
+        else:
+            await send({"type": "websocket.close", "code": 1008, "reason": "host_not_allowed"})
+
+    async def _too_large(self, scope: Scope, send: Send, limit: int) -> None:
+        await _send_error(
+            send,
+            scope,
+            413,
+            "too_large",
+            f"request body over {limit / MIB:g} MiB",
+            {"limit_bytes": limit},
+        )
+
+    async def _limited(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        state = {"received": 0, "over": False, "started": False}
+
+        async def guarded_receive() -> Message:
+            if state["over"]:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                state["received"] += len(message.get("body", b""))
+                if state["received"] > limit:
+                    # Answer now; the app is told the client went away and never gets these bytes.
+                    state["over"] = True
+                    if not state["started"]:
+                        state["started"] = True
+                        await self._too_large(scope, send, limit)
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            if state["over"]:
+                return  # the 413 is the answer; whatever the app says after the disconnect is dropped
+            if message["type"] == "http.response.start":
+                state["started"] = True
+            await send(message)
+
+        try:
+            await self.app(scope, guarded_receive, guarded_send)
+        except Exception:
+            if not state["over"]:
+                raise
