@@ -71,10 +71,11 @@ def _time_limit(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def _split(
-    sql: str, dialect: str
-) -> tuple[list[tuple[str, int, int, str | None, tuple[str, ...]]], list[ObjectDefinition], list[Diagnostic]]:
-    """Segments (sql, line_start, line_end, process, calls), routines, diagnostics."""
+_Seg = tuple[str, int, int, str | None, tuple[str, ...], int]
+
+
+def _split(sql: str, dialect: str) -> tuple[list[_Seg], list[ObjectDefinition], list[Diagnostic]]:
+    """Segments (sql, line_start, line_end, process, calls, column), routines, diagnostics."""
     from finlineage.lineage.procedural import split_script
 
     try:
@@ -86,14 +87,14 @@ def _split(
             "falling back to the parser's own statement split",
             "warning",
         )
-        return [(sql, 1, sql.count("\n") + 1, None, ())], [], [diag]
+        return [(sql, 1, sql.count("\n") + 1, None, (), 1)], [], [diag]
     segs = []
     diags: list[Diagnostic] = list(res.diagnostics)
     for s in res.segments:
         # the splitter folds unquoted names the dialect's way (UPPER for Snowflake/Oracle)
         process = canonical_dotted(s.process, dialect) if s.process else s.process
         calls = tuple(canonical_dotted(c, dialect) for c in s.calls)
-        segs.append((s.sql, s.line_start, s.line_end, process, calls))
+        segs.append((s.sql, s.line_start, s.line_end, process, calls, s.column))
         diags.extend(s.diagnostics)
     routines = [replace(r, name=canonical_dotted(r.name, dialect)) for r in res.routines]
     return segs, routines, diags
@@ -197,6 +198,8 @@ def extract(
         return LineageResult(dialect=d, diagnostics=tuple(diagnostics))
     if "\x00" in sql:
         sql = sql.replace("\x00", " ")
+    if "\ufeff" in sql:  # a byte order mark is not text: not a statement, not a column
+        sql = ("" if sql.startswith("\ufeff") else sql[0]) + sql[1:].replace("\ufeff", " ")
 
     index = SchemaIndex(d)
     if schema:
@@ -226,7 +229,7 @@ def extract(
             if isinstance(table, exp.Table):
                 row_tables[r.name] = dict.fromkeys(trigger_records(r.definition), ctx.name_of(table))
     lines: list[str] | None = None
-    for text, line_start, line_end, process, calls in segments:
+    for text, line_start, line_end, process, calls, column in segments:
         if process not in variables:  # an anonymous block: its DECLARE sections are in the script
             variables[process] = declared_names(sql, routine=False)
         ctx.variables = variables[process]
@@ -256,7 +259,7 @@ def extract(
                 )
             continue
         for res, (ls, le), stmt_text in _analyze_segment(
-            text, ctx, len(statements), line_start, line_end, statement_timeout
+            text, ctx, len(statements), (line_start, line_end, column), statement_timeout
         ):
             objects.extend(replace(o, line_start=ls, line_end=le) for o in res.objects)
             statements.append(
@@ -276,7 +279,7 @@ def extract(
                     temporary_tables=tuple(res.temporary_tables),
                     renames=tuple(res.renames),
                     diagnostics=tuple(
-                        Diagnostic(x.code, x.message, x.severity, x.line or ls, len(statements))
+                        Diagnostic(x.code, x.message, x.severity, x.line or ls, len(statements), x.column)
                         for x in res.diagnostics
                     ),
                 )
@@ -294,10 +297,10 @@ def _analyze_segment(
     text: str,
     ctx: Context,
     first_index: int,
-    line_start: int,
-    line_end: int,
+    span: tuple[int, int, int],
     timeout: float,
 ) -> list[tuple[StatementResult, tuple[int, int], str]]:
+    line_start, line_end, column = span
     if len(text) > MAX_STATEMENT_CHARS:
         res = StatementResult("unknown")
         res.diagnostics.append(
@@ -310,7 +313,7 @@ def _analyze_segment(
         with _time_limit(timeout):
             parsed, used, err = _parse(text, ctx.dialect)
             if err is not None:
-                return [(_unparsed(text, ctx, err, line_start), (line_start, line_end), text)]
+                return [(_unparsed(text, ctx, err, line_start, column), (line_start, line_end), text)]
             for i, stmt in enumerate(parsed):
                 try:
                     stmt = canonicalize(stmt, ctx.dialect)
@@ -392,11 +395,45 @@ def _parse(text: str, dialect: str) -> tuple[list[exp.Expr], str, Exception | No
     return [], dialect, first_error
 
 
-def _unparsed(text: str, ctx: Context, err: Exception, line: int) -> StatementResult:
+def _error_position(err: Exception, line: int, column: int) -> tuple[int, int | None]:
+    """(line, column) in the original file of a parse error in a segment starting at line:column."""
+    errors = getattr(err, "errors", None)
+    if not errors or not isinstance(errors[0], dict):
+        return line, None
+    first = errors[0]
+    at_line, at_col = first.get("line"), first.get("col")
+    if not isinstance(at_line, int) or not isinstance(at_col, int) or at_line < 1:
+        return line, None
+    start = max(at_col - len(str(first.get("highlight") or "")) + 1, 1)
+    return line + at_line - 1, start + (column - 1 if at_line == 1 else 0)
+
+
+_SQLGLOT_CLASS = re.compile(r"<class 'sqlglot\.expressions(?:\.\w+)*\.(\w+)'>")
+
+
+def _plain_message(err: Exception) -> str:
+    """The parser's complaint in plain words (no parser class names, one line)."""
+    errors = getattr(err, "errors", None)
+    if errors and isinstance(errors[0], dict):
+        desc = str(errors[0].get("description") or "")
+        near = str(errors[0].get("highlight") or "").strip()
+        near_text = f" near {near!r}" if near else ""
+        if desc.startswith("Invalid expression / Unexpected token"):
+            return f"syntax error: unexpected {near!r}" if near else "syntax error: unexpected token"
+        if desc.startswith("Required keyword"):
+            what = _SQLGLOT_CLASS.search(desc)
+            part = what.group(1).upper() if what else "expression"
+            return f"syntax error: incomplete {part}{near_text}"
+        if desc:
+            return f"syntax error: {_SQLGLOT_CLASS.sub(lambda m: m.group(1), desc)}{near_text}"[:300]
+    return f"syntax error: {str(err).splitlines()[0] if str(err) else type(err).__name__}"[:300]
+
+
+def _unparsed(text: str, ctx: Context, err: Exception, line: int, column: int = 1) -> StatementResult:
     """A statement sqlglot cannot parse: report it, and salvage table names when possible."""
     res = StatementResult("unknown")
-    msg = str(err).split("\n", 1)[0][:300]
-    res.diagnostics.append(Diagnostic("parse_error", msg, "error", line))
+    at_line, at_col = _error_position(err, line, column)
+    res.diagnostics.append(Diagnostic("parse_error", _plain_message(err), "error", at_line, None, at_col))
     try:
         parsed = sqlglot.parse(text, dialect=ctx.dialect or None, error_level=ErrorLevel.IGNORE)
     except (SqlglotError, ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError):

@@ -40,6 +40,8 @@ class Segment:
     calls: tuple[str, ...] = ()
     """Routines invoked by EXEC/EXECUTE/CALL/PERFORM in this segment."""
     diagnostics: tuple[Diagnostic, ...] = ()
+    column: int = 1
+    """1-based column of the segment's first character in line `line_start` of the original."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +73,7 @@ class _Core:
         acc: _Acc,
         *,
         line_base: int = 0,
+        col_base: int = 0,
         procedural: bool = False,
         plpgsql: bool = False,
         depth: int = 0,
@@ -80,6 +83,8 @@ class _Core:
         self.p = prof
         self.acc = acc
         self.line_base = line_base
+        self.col_base = col_base
+        """Columns of the text's first line start this far into the original line."""
         self.procedural = procedural
         self.plpgsql = plpgsql
         self.depth = depth
@@ -94,6 +99,11 @@ class _Core:
         if nl is None:
             nl = self._nl = [m.start() for m in re.finditer("\n", self.text)]
         return self.line_base + bisect_left(nl, pos) + 1
+
+    def _column(self, pos: int) -> int:
+        """1-based column of character `pos` in its line of the original input."""
+        head = self.text.rfind("\n", 0, pos) + 1
+        return pos - head + 1 + (self.col_base if head == 0 else 0)
 
     def _val(self, j: int) -> str:
         return self.toks[j][1] if j < self.n else ""
@@ -209,10 +219,23 @@ class _Core:
             return
         s = self.toks[a][2]
         e = self.toks[b - 1][3]
-        text = self.text[s:e] if sql is None else sql
+        text = self._text(a, b) if sql is None else sql
         self.acc.segments.append(
-            Segment(text, self._line(s), self._line(max(s, e - 1)), process, calls, diags + self.seg_diags)
+            Segment(
+                text,
+                self._line(s),
+                self._line(max(s, e - 1)),
+                process,
+                calls,
+                diags + self.seg_diags,
+                self._column(s),
+            )
         )
+
+    def _text(self, a: int, b: int) -> str:
+        """The text of tokens [a, b) as a statement sqlglot can parse (dialects may rewrite it,
+        keeping every line break where it was)."""
+        return self.text[self.toks[a][2] : self.toks[b - 1][3]]
 
     def _strip_into(self) -> bool:
         p = self.p

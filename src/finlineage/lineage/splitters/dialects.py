@@ -27,6 +27,9 @@ from finlineage.lineage.splitters.routines import _Routines
 
 __all__ = ["Splitter", "TSqlSplitter", "splitter_class"]
 
+_COMPOUND_OPS = frozenset("+-*/%&|^")
+_ASSIGNMENT_END = frozenset({"FROM", "WHERE", "OUTPUT", "OPTION", "WHEN", "SET", "SELECT", "ELSE"})
+
 
 class Splitter(_Routines):
     """Statement dispatch shared by every dialect."""
@@ -263,6 +266,102 @@ class TSqlSplitter(Splitter):
         )
         self._emit(i, end, process, sql="", calls=(name,), diags=(diag,))
         return nxt
+
+    def _text(self, a: int, b: int) -> str:
+        """The statement text with compound assignments (`c += x`, `@v *= y`, ...) spelt out as
+        `c = c + x` (parenthesised when the right side has several tokens), line breaks kept."""
+        toks = self.toks
+        text = self.text
+        pieces: list[str] = []
+        pos = toks[a][2]
+        j = a
+        owner: str | None = None
+        while j < b - 1:
+            k, v, s, e = toks[j]
+            if not (k == "P" and v in _COMPOUND_OPS and self._is_p(j + 1, "=") and toks[j + 1][2] == e):
+                j += 1
+                continue
+            t = self._assigned(j, a)
+            x = self._assignment_end(j + 2, b)
+            if t < 0 or x <= j + 2:
+                j += 1
+                continue
+            target = text[toks[t][2] : toks[j - 1][3]]
+            if t == j - 1 and not target.startswith("@"):
+                if owner is None:
+                    owner = self._dml_target(a, b)
+                target = f"{owner}.{target}" if owner else target
+            right = text[toks[j + 2][2] : toks[x - 1][3]]
+            if any(toks[r][0] not in "WQNS" and toks[r][1] != "." for r in range(j + 2, x)):
+                right = f"({right})"
+            pieces.append(text[pos:s])
+            pieces.append(f"= {target} {v} {right}")
+            pos = toks[x - 1][3]
+            j = x
+        pieces.append(text[pos : toks[b - 1][3]])
+        return "".join(pieces)
+
+    def _dml_target(self, a: int, b: int) -> str:
+        """How the target table of the UPDATE/MERGE at a is referred to (its alias, else its name),
+        so that the prior value in a spelt-out compound assignment is the target's column."""
+        j = a
+        first = self._word(j)
+        if first not in ("UPDATE", "MERGE"):
+            return ""
+        j += 1
+        if self._word(j) == "TOP" and self._is_p(j + 1, "("):
+            j = self._matching(j + 1, b) + 1
+        if self._word(j) == "INTO":
+            j += 1
+        s = j
+        name, j = self._name(j)
+        if name is None or j <= s:
+            return ""
+        if first == "MERGE":
+            if self._word(j) == "WITH" and self._is_p(j + 1, "("):
+                j = self._matching(j + 1, b) + 1
+            if self._word(j) == "AS":
+                j += 1
+            if self._kind(j) in ("W", "Q") and self._word(j) not in ("USING", "WITH"):
+                return self.text[self.toks[j][2] : self.toks[j][3]]
+        return self.text[self.toks[s][2] : self.toks[j - 1][3]]
+
+    def _assigned(self, j: int, a: int) -> int:
+        """First token of the (dotted) name assigned by the compound operator at j, -1 if none."""
+        t = j - 1
+        if t < a or self._kind(t) not in ("W", "Q"):
+            return -1
+        while t - 2 >= a and self._is_p(t - 1, ".") and self._kind(t - 2) in ("W", "Q"):
+            t -= 2
+        return t
+
+    def _assignment_end(self, j: int, b: int) -> int:
+        """End (exclusive) of the right side of an assignment starting at j."""
+        toks = self.toks
+        depth = 0
+        case = 0
+        while j < b:
+            k, v, _, _ = toks[j]
+            if k == "P":
+                if v == "(":
+                    depth += 1
+                elif v == ")":
+                    if depth == 0:
+                        return j
+                    depth -= 1
+                elif v == "," and depth == 0:
+                    return j
+            elif k == "W" and depth == 0:
+                if v == "CASE":
+                    case += 1
+                elif v == "END" and case:
+                    case -= 1
+                elif v in _ASSIGNMENT_END and case == 0:
+                    return j
+            elif k in (";", "H"):
+                return j
+            j += 1
+        return b
 
     def _special_insert(self, i: int, end: int, nxt: int, process: str | None) -> int | None:
         x = self._find(i + 1, frozenset({"EXEC", "EXECUTE"}), end)

@@ -202,6 +202,7 @@ class _Walker(_Core):
             self.p,
             self.acc,
             line_base=self._line(start) - 1,
+            col_base=self._column(start) - 1,
             procedural=procedural,
             plpgsql=plpgsql,
             depth=self.depth + 1,
