@@ -53,15 +53,25 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 EMBEDDING_DIM: Final = 384
 
 RepositoryKind = Literal["upload", "directory", "git", "sql"]
-RunStatus = Literal["queued", "running", "completed", "failed", "cancelled", "interrupted"]
+RunStatus = Literal[
+    "queued", "running", "completed", "completed_with_errors", "failed", "cancelled", "interrupted"
+]
 FileStatus = Literal["active", "superseded", "error"]
 EdgeKindT = Literal["direct", "indirect"]
-EdgeOrigin = Literal["parser", "llm", "manual"]
-EdgeStatus = Literal["proposed", "approved", "rejected"]
+EdgeOrigin = Literal["parser", "manual", "openlineage", "inferred"]
+EdgeStatus = Literal["observed", "proposed", "approved", "rejected"]
 ApiKeyRole = Literal["viewer", "editor", "admin"]
 
 REPOSITORY_KINDS: Final = ("upload", "directory", "git", "sql")
-RUN_STATUSES: Final = ("queued", "running", "completed", "failed", "cancelled", "interrupted")
+RUN_STATUSES: Final = (
+    "queued",
+    "running",
+    "completed",
+    "completed_with_errors",
+    "failed",
+    "cancelled",
+    "interrupted",
+)
 FILE_STATUSES: Final = ("active", "superseded", "error")
 OBJECT_KINDS: Final = (
     "table",
@@ -74,8 +84,11 @@ OBJECT_KINDS: Final = (
     "external",
 )
 EDGE_KINDS: Final = ("direct", "indirect")
-EDGE_ORIGINS: Final = ("parser", "llm", "manual")
-EDGE_STATUSES: Final = ("proposed", "approved", "rejected")
+EDGE_ORIGINS: Final = ("parser", "manual", "openlineage", "inferred")
+EDGE_STATUSES: Final = ("observed", "proposed", "approved", "rejected")
+VISIBLE_STATUSES: Final = ("observed", "approved")
+"""What walks, impact, exports and chat follow by default (see ``store.versions.edge_visibility``)."""
+EDGE_ACTIONS: Final = ("created", "reviewed", "superseded", "removed", "orphaned", "restored")
 API_KEY_ROLES: Final = ("viewer", "editor", "admin")
 
 
@@ -213,6 +226,9 @@ class Repository(Base):
     kind: Mapped[str] = mapped_column(String(16), default="upload")
     url: Mapped[str | None] = mapped_column(Text)
     ref: Mapped[str | None] = mapped_column(String(200))
+    namespace: Mapped[str | None] = mapped_column(String(500))
+    """OpenLineage namespace authority of this source's datasets (``risk-db:1433``, or a full
+    ``mssql://risk-db:1433``); NULL: the repository name. The scheme comes from each file's dialect."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     project: Mapped[Project] = relationship(back_populates="repositories")
@@ -231,7 +247,7 @@ class Run(Base):
     project_id: Mapped[int] = _fk("projects.id", "CASCADE")
     repository_id: Mapped[int | None] = _fk("repositories.id", "SET NULL", nullable=True, index=True)
     ingestion_id: Mapped[str] = mapped_column(String(36), unique=True, default=lambda: str(uuid.uuid4()))
-    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    status: Mapped[str] = mapped_column(String(32), default="queued", index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
@@ -239,6 +255,8 @@ class Run(Base):
     files_processed: Mapped[int] = mapped_column(default=0)
     files_failed: Mapped[int] = mapped_column(default=0)
     files_skipped_duplicate: Mapped[int] = mapped_column(default=0)
+    files_removed: Mapped[int] = mapped_column(default=0)
+    """Files of the repository absent from a snapshot ingestion, removed with their facts."""
     nodes_created: Mapped[int] = mapped_column(default=0)
     edges_created: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)
@@ -266,6 +284,9 @@ class File(Base):
     superseded_by: Mapped[int | None] = _fk("files.id", "SET NULL", nullable=True)
     status: Mapped[str] = mapped_column(String(16), default="active")
     error: Mapped[str | None] = mapped_column(Text)
+    error_line: Mapped[int | None]
+    """1-based line (in the original file) of the first parse error, when status is error."""
+    error_column: Mapped[int | None]
     run_id: Mapped[int | None] = _fk("runs.id", "SET NULL", nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -338,14 +359,30 @@ class EdgeMixin:
 
     id: Mapped[int] = _pk()
     kind: Mapped[str] = mapped_column(String(16), default="direct")
+    subtype: Mapped[str | None] = mapped_column(String(24))
+    """OpenLineage transformation subtype (IDENTITY, TRANSFORMATION, AGGREGATION, JOIN, ...)."""
     expression: Mapped[str | None] = mapped_column(Text)
+    formula: Mapped[str | None] = mapped_column(Text)
+    """The target as one SQL expression of persistent columns (temporary tables substituted)."""
+    steps: Mapped[str | None] = mapped_column(Text)
+    """Space-separated indexes of the file's statements that contributed, in data-flow order;
+    their spans are rows of ``statements`` (``file_id``, ``statement_index``)."""
     statement_index: Mapped[int | None]
     line_start: Mapped[int | None]
     line_end: Mapped[int | None]
     confidence: Mapped[float] = mapped_column(Float, default=1.0)
     origin: Mapped[str] = mapped_column(String(16), default="parser")
-    status: Mapped[str] = mapped_column(String(16), default="proposed")
+    status: Mapped[str] = mapped_column(String(16), default="observed")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    """API key name of a manual edge's maker; ``parser`` / ``run:<id>`` for ingested edges."""
+    note: Mapped[str | None] = mapped_column(Text)
+    orphaned: Mapped[bool] = mapped_column(Boolean, default=False)
+    """A kept (manual/reviewed) edge whose endpoint object is no longer in the graph."""
+    version_from: Mapped[int | None]
+    """First graph version the fact is valid in (NULL: written by a run not yet finalised)."""
+    version_to: Mapped[int | None]
+    """First version the fact is no longer valid in (NULL: current)."""
 
     @declared_attr
     def project_id(cls) -> Mapped[int]:
@@ -378,8 +415,13 @@ class TableEdge(EdgeMixin, Base):
     __table_args__ = (
         *_edge_checks(),
         # covering indexes for upstream (by target) and downstream (by source) walks
-        Index("ix_table_edges_up", "target_object_id", "source_object_id", "status", "kind"),
-        Index("ix_table_edges_down", "source_object_id", "target_object_id", "status", "kind"),
+        Index(
+            "ix_table_edges_up", "target_object_id", "source_object_id", "status", "kind", "version_from", "version_to"
+        ),
+        Index(
+            "ix_table_edges_down", "source_object_id", "target_object_id", "status", "kind", "version_from", "version_to"
+        ),
+        Index("ix_table_edges_validity", "project_id", "version_from", "version_to"),
     )
 
     source_object_id: Mapped[int] = _fk("objects.id", "CASCADE")
@@ -390,12 +432,99 @@ class ColumnEdge(EdgeMixin, Base):
     __tablename__ = "column_edges"
     __table_args__ = (
         *_edge_checks(),
-        Index("ix_column_edges_up", "target_column_id", "source_column_id", "status", "kind"),
-        Index("ix_column_edges_down", "source_column_id", "target_column_id", "status", "kind"),
+        Index(
+            "ix_column_edges_up", "target_column_id", "source_column_id", "status", "kind", "version_from", "version_to"
+        ),
+        Index(
+            "ix_column_edges_down", "source_column_id", "target_column_id", "status", "kind", "version_from", "version_to"
+        ),
+        Index("ix_column_edges_validity", "project_id", "version_from", "version_to"),
     )
 
     source_column_id: Mapped[int] = _fk("columns.id", "CASCADE")
     target_column_id: Mapped[int] = _fk("columns.id", "CASCADE")
+
+
+# --------------------------------------------------------------------------------------
+# governance: graph versions, object presence per version, edge history
+# --------------------------------------------------------------------------------------
+
+
+class GraphVersion(Base):
+    """One version of a project's graph: created by every run that changed it. A version is
+    ``open`` (``finalized_at`` NULL) while its run writes; facts carry validity ranges
+    (``version_from``/``version_to``) in these numbers instead of copies."""
+
+    __tablename__ = "graph_versions"
+    __table_args__ = (UniqueConstraint("project_id", "version"),)
+
+    id: Mapped[int] = _pk()
+    project_id: Mapped[int] = _fk("projects.id", "CASCADE")
+    version: Mapped[int]
+    run_id: Mapped[int | None] = _fk("runs.id", "SET NULL", nullable=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finalized_at: Mapped[datetime | None]
+    files: Mapped[int] = mapped_column(default=0)
+    objects: Mapped[int] = mapped_column(default=0)
+    edges: Mapped[int] = mapped_column(default=0)
+    source: Mapped[str | None] = mapped_column(String(32))
+    ref: Mapped[str | None] = mapped_column(String(200))
+    commit: Mapped[str | None] = mapped_column(String(64))
+    label: Mapped[str | None] = mapped_column(Text)
+
+
+class ObjectPresence(Base):
+    """Validity range of an object in the graph (defined, or an endpoint of a visible edge)."""
+
+    __tablename__ = "object_presence"
+    __table_args__ = (Index(None, "project_id", "version_from", "version_to"),)
+
+    id: Mapped[int] = _pk()
+    project_id: Mapped[int] = _fk("projects.id", "CASCADE")
+    object_id: Mapped[int] = _fk("objects.id", "CASCADE", index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    version_from: Mapped[int]
+    version_to: Mapped[int | None]
+
+
+class EdgeEvent(Base):
+    """Append-only history of a governed edge: created, reviewed, superseded, removed,
+    orphaned, restored — with actor, time and comment."""
+
+    __tablename__ = "edge_events"
+    __table_args__ = (
+        CheckConstraint(_in("action", EDGE_ACTIONS), name="action"),
+        CheckConstraint(_in("granularity", ("table", "column")), name="granularity"),
+        Index(None, "granularity", "edge_id", "id"),
+    )
+
+    id: Mapped[int] = _pk()
+    project_id: Mapped[int] = _fk("projects.id", "CASCADE", index=True)
+    granularity: Mapped[str] = mapped_column(String(8))
+    edge_id: Mapped[int] = mapped_column(PK)
+    """Not a foreign key: the history outlives the edge row."""
+    action: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(200))
+    ts: Mapped[datetime] = mapped_column(default=utcnow)
+    comment: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any] | None]
+
+
+class Statement(Base):
+    """One statement of one stored file version: its span (true 1-based lines of the original
+    file), kind and routine. Edges point at it by ``(file_id, statement_index)``; the evidence
+    text is read from the file's stored copy, never stored twice."""
+
+    __tablename__ = "statements"
+    __table_args__ = (UniqueConstraint("file_id", "statement_index"),)
+
+    id: Mapped[int] = _pk()
+    file_id: Mapped[int] = _fk("files.id", "CASCADE")
+    statement_index: Mapped[int]
+    line_start: Mapped[int]
+    line_end: Mapped[int]
+    type: Mapped[str] = mapped_column(String(32), default="unknown")
+    process_object_id: Mapped[int | None] = _fk("objects.id", "SET NULL", nullable=True, index=True)
 
 
 # --------------------------------------------------------------------------------------
@@ -457,3 +586,68 @@ class StatsSnapshot(Base):
     ts: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     project_id: Mapped[int | None] = mapped_column(PK, index=True)
     counts: Mapped[dict[str, Any]]
+
+
+# --------------------------------------------------------------------------------------
+# OpenLineage: jobs, runs and datasets received as events
+# --------------------------------------------------------------------------------------
+
+OL_RUN_STATES: Final = ("START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER")
+
+
+class OLJob(Base):
+    """A job seen in OpenLineage events (``namespace`` + ``name``), with its latest facets and
+    the datasets its latest run read and wrote (``[[namespace, name], ...]``)."""
+
+    __tablename__ = "ol_jobs"
+    __table_args__ = (UniqueConstraint("namespace", "name"),)
+
+    id: Mapped[int] = _pk()
+    project_id: Mapped[int] = _fk("projects.id", "CASCADE", index=True)
+    namespace: Mapped[str] = mapped_column(String(500))
+    name: Mapped[str] = mapped_column(String(700))
+    job_type: Mapped[str | None] = mapped_column(String(64))
+    facets: Mapped[dict[str, Any] | None]
+    inputs: Mapped[list[Any] | None] = mapped_column(JSONType)
+    outputs: Mapped[list[Any] | None] = mapped_column(JSONType)
+    process_object_id: Mapped[int | None] = _fk("objects.id", "SET NULL", nullable=True, index=True)
+    """The parsed routine/view of the same name, when the job is one finlineage knows."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OLRun(Base):
+    """One run of an OpenLineage job: its latest state, start/end times and run facets."""
+
+    __tablename__ = "ol_runs"
+    __table_args__ = (
+        UniqueConstraint("job_id", "run_id"),
+        CheckConstraint(_in("state", OL_RUN_STATES), name="state"),
+    )
+
+    id: Mapped[int] = _pk()
+    job_id: Mapped[int] = _fk("ol_jobs.id", "CASCADE")
+    run_id: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default="OTHER")
+    event_time: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    facets: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OLDataset(Base):
+    """Where an OpenLineage dataset (``namespace`` + ``name``) lives in the graph: the project
+    and catalog object it was matched to (or created as), with its latest dataset facets."""
+
+    __tablename__ = "ol_datasets"
+    __table_args__ = (UniqueConstraint("namespace", "name"),)
+
+    id: Mapped[int] = _pk()
+    namespace: Mapped[str] = mapped_column(String(500))
+    name: Mapped[str] = mapped_column(String(700))
+    project_id: Mapped[int] = _fk("projects.id", "CASCADE", index=True)
+    object_id: Mapped[int] = _fk("objects.id", "CASCADE", index=True)
+    facets: Mapped[dict[str, Any] | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
