@@ -321,7 +321,7 @@ def test_oracle_insert_first_with_conditions() -> None:
 )
 def test_plain_column_text_matches_the_generator(dialect: str) -> None:
     from finlineage.lineage.names import canonicalize
-    from finlineage.lineage.statements import _plain_column_text
+    from finlineage.lineage.extractors.base import _plain_column_text
 
     q = (
         "SELECT acct, t.bal, ccy AS currency, db.t.amt AS amount, x /* note */ AS y, "

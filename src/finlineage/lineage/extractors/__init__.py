@@ -1,0 +1,1 @@
+"""One lineage extractor per statement kind (see `lineage.statements` for the dispatch)."""

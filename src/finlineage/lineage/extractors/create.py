@@ -1,0 +1,107 @@
+"""CREATE statements: tables, views, routines."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from finlineage.lineage.extractors.base import Extractor, StatementResult, _add, _expr_text, _is_temp_create
+from finlineage.lineage.model import ColumnDef, ColumnEdge, ObjectDefinition, ObjectKind
+
+
+class CreateExtractor(Extractor):
+    """CREATE TABLE/VIEW [AS query], CREATE ... LIKE/CLONE, routine definitions."""
+
+    def create(self, stmt: exp.Create) -> StatementResult:
+        kind = (stmt.kind or "").upper()
+        target = stmt.this
+        col_defs: list[ColumnDef] = []
+        declared: list[str] | None = None
+        if isinstance(target, exp.Schema):
+            declared = []
+            for i, c in enumerate(target.expressions):
+                if isinstance(c, exp.ColumnDef):
+                    dtype = c.args.get("kind")
+                    col_defs.append(
+                        ColumnDef(c.name, i + 1, dtype.sql(dialect=self.dialect or None) if dtype else None)
+                    )
+                    declared.append(c.name)
+                elif isinstance(c, (exp.Identifier, exp.Column)):
+                    col_defs.append(ColumnDef(c.name, i + 1))
+                    declared.append(c.name)
+            target = target.this
+        if kind in ("FUNCTION", "PROCEDURE", "TRIGGER", "MACRO"):
+            res = StatementResult(f"create_{kind.lower()}")
+            name = ""
+            inner = target.this if isinstance(target, exp.UserDefinedFunction) else target
+            if isinstance(inner, exp.Table):
+                name = self.name(inner)
+            okind: ObjectKind = "function" if kind in ("FUNCTION", "MACRO") else kind.lower()  # type: ignore[assignment]
+            res.objects.append(ObjectDefinition(name, okind, definition=_expr_text(stmt, self.dialect)))
+            return res
+        if not isinstance(target, exp.Table):
+            res = StatementResult(f"create_{kind.lower() or 'other'}")
+            if kind not in ("SCHEMA", "DATABASE", "INDEX", "SEQUENCE", "TYPE", "ROLE", "USER"):
+                self.diag(res, "unsupported_statement", f"no lineage rule for CREATE {kind}", "info")
+            return res
+        tgt = self.name(target)
+        props = stmt.args.get("properties")
+        materialized = isinstance(props, exp.Properties) and any(
+            isinstance(p, exp.MaterializedProperty) for p in props.expressions
+        )
+        is_temp = _is_temp_create(stmt) or tgt.startswith(("#", "@"))
+        okind2: ObjectKind
+        if kind == "VIEW":
+            okind2 = "materialized_view" if materialized else "view"
+            res = StatementResult("create_view")
+        elif kind == "TABLE":
+            okind2 = "table"
+            res = StatementResult("create_table")
+        elif kind in ("INDEX", "SCHEMA", "DATABASE", "SEQUENCE"):
+            return StatementResult(f"create_{kind.lower()}")
+        else:
+            okind2 = "table"
+            res = StatementResult(f"create_{kind.lower() or 'other'}")
+        if is_temp:
+            self.ctx.temp_tables.add(tgt)
+        _add(res.target_tables, tgt)
+        if isinstance(props, exp.Properties):
+            for p in props.expressions:
+                if isinstance(p, exp.LikeProperty) and isinstance(p.this, exp.Table):
+                    src = self.name(p.this)
+                    _add(res.source_tables, src)
+                    known = self.ctx.schema.columns(src)
+                    if known:
+                        self.ctx.schema.add(tgt, known)
+                        col_defs = [ColumnDef(c, i + 1) for i, c in enumerate(known)]
+                        for c in known:
+                            res.column_edges.append(
+                                ColumnEdge(f"{tgt}.{c}", (f"{src}.{c}",), "direct", c, subtype="IDENTITY")
+                            )
+                if isinstance(p, exp.LocationProperty):
+                    _add(res.target_paths, p.this.name if isinstance(p.this, exp.Literal) else "")
+        clone = stmt.args.get("clone")
+        if isinstance(clone, exp.Clone) and isinstance(clone.this, exp.Table):
+            _add(res.source_tables, self.name(clone.this))
+        query = stmt.expression
+        if isinstance(query, exp.Query):
+            query = self._attach_with(stmt, query)
+            got = self.query(query, res)
+            if got:
+                written = self.edges_into(res, tgt, declared, *got)
+                if not any(o.star for o in got[2]):
+                    if not col_defs:
+                        col_defs = [ColumnDef(c, i + 1) for i, c in enumerate(written)]
+                    self.ctx.schema.add(tgt, written)
+        elif declared:
+            self.ctx.schema.add(tgt, declared, {c.name: c.data_type for c in col_defs})
+        res.objects.append(
+            ObjectDefinition(
+                tgt,
+                okind2,
+                tuple(col_defs),
+                definition=_expr_text(stmt, self.dialect),
+                is_temporary=is_temp,
+            )
+        )
+        self._mark_temp(res)
+        return res

@@ -1,0 +1,62 @@
+"""SELECT (and SELECT ... INTO) statements."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from finlineage.lineage.extractors.base import _PARTITION_MOVERS, Extractor, StatementResult, _add
+
+
+class SelectExtractor(Extractor):
+    """SELECT, set operations, SELECT INTO and Vertica partition meta-functions."""
+
+    def select(self, stmt: exp.Query) -> StatementResult:
+        first: exp.Expr = stmt
+        while isinstance(first, exp.SetOperation):
+            first = first.this
+        into = first.args.get("into") if isinstance(first, exp.Select) else None
+        if isinstance(into, exp.Into) and isinstance(into.this, exp.Table):
+            res = StatementResult("insert")
+            tgt = self.name(into.this)
+            stmt = stmt.copy()
+            for sel in stmt.find_all(exp.Select):
+                if sel.args.get("into"):
+                    sel.set("into", None)
+            got = self.query(stmt, res)
+            _add(res.target_tables, tgt)
+            if into.args.get("temporary") or tgt.startswith("#"):
+                self.ctx.temp_tables.add(tgt)
+            if got:
+                cols = self.edges_into(res, tgt, None, *got)
+                if not any(o.star for o in got[2]):
+                    self.ctx.schema.add(tgt, cols)
+            self._mark_temp(res)
+            return res
+        moved = self._partition_move(stmt)
+        if moved is not None:
+            return moved
+        res = StatementResult("select")
+        got = self.query(stmt, res)
+        if got:
+            self.edges_into(res, "", None, *got)
+        self._mark_temp(res)
+        return res
+
+    def _partition_move(self, stmt: exp.Query) -> StatementResult | None:
+        """Vertica's partition meta-functions move data from their first table to their last:
+        SELECT SWAP_PARTITIONS_BETWEEN_TABLES('src', lo, hi, 'dst') (also MOVE_/COPY_PARTITIONS_TO_TABLE)."""
+        if not isinstance(stmt, exp.Select) or stmt.args.get("from_"):
+            return None
+        for proj in stmt.expressions:
+            fn = proj.this if isinstance(proj, exp.Alias) else proj
+            if not isinstance(fn, exp.Anonymous) or fn.name.lower() not in _PARTITION_MOVERS:
+                continue
+            args = fn.expressions
+            if len(args) >= 4 and isinstance(args[0], exp.Literal) and isinstance(args[-1], exp.Literal):
+                res = StatementResult("partition_move")
+                src = self._table(args[0].name)
+                dst = self._table(args[-1].name)
+                _add(res.source_tables, self.name(src))
+                _add(res.target_tables, self.name(dst))
+                return res
+        return None

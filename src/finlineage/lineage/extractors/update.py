@@ -1,0 +1,76 @@
+"""UPDATE statements."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+from sqlglot.optimizer.scope import Scope
+
+from finlineage.lineage.extractors.base import Extractor, StatementResult, _add, _expr_text
+from finlineage.lineage.resolver import Output, QueryResolver
+
+
+class UpdateExtractor(Extractor):
+    """UPDATE [FROM ...] SET ...: column edges into the updated table."""
+
+    def update(self, stmt: exp.Update) -> StatementResult:
+        res = StatementResult("update")
+        target = stmt.this
+        from_ = stmt.args.get("from_")
+        from_node = from_.this if isinstance(from_, exp.From) else None
+        joins: list[exp.Expr] = []
+        from_tables: list[exp.Table] = []
+        if from_node is not None:
+            from_tables = list(from_node.find_all(exp.Table)) if isinstance(from_node, exp.Table) else []
+            fj = from_node.args.get("joins") or []
+            from_tables += [j.this for j in fj if isinstance(j.this, exp.Table)]
+        tgt = self._target_of(target, from_tables)
+        _add(res.target_tables, tgt)
+        base = target.copy() if isinstance(target, exp.Table) else None
+        tjoins = []
+        if base is not None and base.args.get("joins"):
+            tjoins = list(base.args["joins"])
+            base.set("joins", None)
+        if from_node is not None:
+            target_in_from = any(self.name(t) == tgt for t in from_tables)
+            if target_in_from:
+                base_from: exp.Expr | None = from_node
+            else:
+                base_from = base
+                joins.append(exp.Join(this=from_node.copy(), kind="CROSS"))
+        else:
+            base_from = base
+        joins = tjoins + joins
+        targets: list[str] = []
+        values: list[exp.Expr] = []
+        for eq in stmt.expressions:
+            if isinstance(eq, exp.EQ):
+                col = eq.this
+                if isinstance(col, exp.Tuple) and isinstance(eq.expression, (exp.Tuple, exp.Subquery)):
+                    vals = eq.expression.expressions if isinstance(eq.expression, exp.Tuple) else []
+                    for i, c in enumerate(col.expressions):
+                        targets.append(c.name)
+                        values.append(vals[i] if i < len(vals) else eq.expression)
+                    continue
+                targets.append(col.name)
+                values.append(eq.expression)
+        sel = self._synth(base_from, joins, stmt.args.get("where"), values, stmt.args.get("with_"))
+        got = self.query(sel, res)
+        res.source_tables = [t for t in res.source_tables if t != tgt] + (
+            [tgt] if self._reads_target(sel, tgt, got) else []
+        )
+        if got:
+            resolver, root, outs = got
+            indirect = resolver.indirect(root)
+            for col, o in zip(targets, outs, strict=False):
+                expr = o.expression.this if isinstance(o.expression, exp.Alias) else o.expression
+                self.emit(res, f"{tgt}.{col}", o, indirect, _expr_text(expr, self.dialect))
+        self._mark_temp(res)
+        return res
+
+    def _reads_target(
+        self, sel: exp.Select, tgt: str, got: tuple[QueryResolver, Scope, list[Output]] | None
+    ) -> bool:
+        """Whether the target's own columns feed the written values (SET a = a + 1)."""
+        if not got:
+            return False
+        return any(s.startswith(tgt + ".") for o in got[2] for s in o.sources)
