@@ -191,9 +191,9 @@ def test_postgres_lateral_subquery() -> None:
     assert got == {"last_px.sym": {"symbols.sym"}, "last_px.px": {"quotes.px"}}
 
 
-def test_struct_field_best_effort() -> None:
+def test_struct_field_goes_to_the_nested_path() -> None:
     got = edges("INSERT INTO o SELECT t.trade.price AS px FROM trades t", "spark")
-    assert got == {"o.px": {"trades.trade"}}
+    assert got == {"o.px": {"trades.trade.price"}}
 
 
 def test_lateral_alias_reference() -> None:

@@ -115,6 +115,9 @@ def role_refs(node: exp.Expr) -> Iterator[tuple[str, exp.Expr]]:
         if isinstance(n, exp.Column):
             yield role, n
             continue
+        if isinstance(n, exp.Dot) and dot_parts(n) is not None:
+            yield role, n  # a struct field path over a column
+            continue
         if isinstance(n, exp.Subquery):
             yield role, n.unnest()
             continue
@@ -140,6 +143,19 @@ def role_refs(node: exp.Expr) -> Iterator[tuple[str, exp.Expr]]:
                 stack.append(((role or CONDITIONAL) if key == "this" else role, child))
             continue
         stack.extend((role, c) for c in n.iter_expressions())
+
+
+def dot_parts(node: exp.Expr) -> list[str] | None:
+    """The name parts of a column reference with a struct field path (`t.col.field.sub`, parsed
+    as a Column with up to four parts, deeper paths as Dot chains over it); None otherwise."""
+    if isinstance(node, exp.Column):
+        if isinstance(node.this, exp.Star):
+            return None
+        return [p.name for p in node.parts]
+    if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Identifier):
+        head = dot_parts(node.this)
+        return None if head is None else [*head, node.expression.name]
+    return None
 
 
 def column_refs(node: exp.Expr) -> Iterator[exp.Expr]:
@@ -206,7 +222,7 @@ class QueryResolver:
         self._by_expr: dict[int, Scope] = {}
         self._in_progress: set[int] = set()
         self._unqualified: dict[tuple[int, str], Sources] = {}
-        self._columns: dict[int, frozenset[str] | None] = {}
+        self._columns: dict[int, dict[str, str] | None] = {}
         self._diag_seen: set[tuple[str, str]] = set()
         self._through: list[Output] | None = None
         """While resolving an expression: the derived outputs its columns went through."""
@@ -385,20 +401,37 @@ class QueryResolver:
             s = s.parent
         return None
 
-    def _table_columns(self, table: exp.Table) -> frozenset[str] | None:
-        """The schema's columns of a table node (memoised per node), None when unknown."""
+    def _table_columns(self, table: exp.Table) -> dict[str, str] | None:
+        """The schema's columns of a table node (memoised per node), None when unknown: each
+        name, and its case-folded form when no other column folds the same, -> the schema's
+        spelling."""
         key = id(table)
         if key in self._columns:
             return self._columns[key]
         cols = self.schema.columns(self.name_of(table))
-        got = self._columns[key] = None if cols is None else frozenset(cols)
+        got: dict[str, str] | None = None
+        if cols is not None:
+            folded: dict[str, list[str]] = {}
+            for c in cols:
+                folded.setdefault(c.casefold(), []).append(c)
+            got = {f: cs[0] for f, cs in folded.items() if len(cs) == 1}
+            got.update({c: c for c in cols})
+        self._columns[key] = got
         return got
+
+    def _column_spelling(self, table: exp.Table, name: str) -> str:
+        """The schema's spelling of a column (an exact match first, then the only column equal
+        to it ignoring case: a quoted `"TotalPrice"` finds the catalog's TOTALPRICE)."""
+        cols = self._table_columns(table)
+        if not cols:
+            return name
+        return cols.get(name) or cols.get(name.casefold()) or name
 
     def _knows(self, src: object, name: str) -> bool | None:
         """True/False when the source surely has/lacks the column, None when unknown."""
         if isinstance(src, exp.Table):
             cols = self._table_columns(src)
-            return None if cols is None else name in cols
+            return None if cols is None else (name in cols or name.casefold() in cols)
         if isinstance(src, Scope):
             outs = self.outputs(src)
             if any(o.name == name for o in outs):
@@ -411,7 +444,7 @@ class QueryResolver:
     def source_column(self, src: exp.Table | Scope, name: str) -> Sources:
         if isinstance(src, exp.Table):
             tname = self.name_of(src)
-            return frozenset({f"{tname}.{name}"}) if tname else _EMPTY
+            return frozenset({f"{tname}.{self._column_spelling(src, name)}"}) if tname else _EMPTY
         outs = self.outputs(src)
         for o in outs:
             if o.name == name and not o.star:
@@ -431,31 +464,45 @@ class QueryResolver:
     def resolve_column(
         self,
         scope: Scope,
-        col: exp.Column,
+        col: exp.Column | exp.Dot,
         aliases: dict[str, Output] | None = None,
     ) -> Sources:
-        name = col.name
-        qualifier = col.table
-        if qualifier:
-            src = self._find_source(scope, qualifier)
-            if src is not None:
-                return self.source_column(src, name)
-            parts = [p.name for p in col.parts]
-            if parts[0] in self.variables:  # rec.field of a record/loop variable
-                table = self.row_tables.get(parts[0])
-                return frozenset({f"{table}.{parts[-1]}"}) if table else _EMPTY
-            # `struct_col.field` parsed as table.column: resolve the struct column itself
-            for i in range(len(parts) - 1, 0, -1):
-                q = ".".join(parts[:i])
-                src = self._find_source(scope, q) or self._find_source(scope, parts[i - 1])
-                if src is not None:
-                    return self.source_column(src, parts[i])
-            res = self._resolve_unqualified(scope, parts[0], None)
-            if res:
-                return res
-            self._diag("unresolved_column", f"cannot resolve column {col.sql()}")
+        """Sources of a column reference: `col`, `src.col`, `db.src.col`, or a struct field path
+        `[src.]col.field...` (lineage then goes to `table.col.field...`)."""
+        parts = dot_parts(col)
+        if not parts:
             return _EMPTY
-        return self._resolve_unqualified(scope, name, aliases)
+        if len(parts) == 1:
+            return self._resolve_unqualified(scope, parts[0], aliases)
+        if parts[0] in self.variables and self._find_source(scope, parts[0]) is None:
+            table = self.row_tables.get(parts[0])  # rec.field of a record/loop variable
+            return frozenset({f"{table}.{parts[-1]}"}) if table else _EMPTY
+        # the longest qualifier naming a source wins: `db.src.col`, then `src.col.field`, ...
+        for i in range(len(parts) - 1, 0, -1):
+            q = ".".join(parts[:i])
+            src = self._find_source(scope, q) or self._find_source(scope, parts[i - 1])
+            if src is not None:
+                return self._with_path(src, parts[i], parts[i + 1 :])
+        # `struct_col.field` with no source qualifier: the struct column of some source
+        res = self._resolve_unqualified(scope, parts[0], None)
+        if res:
+            if len(res) == 1:
+                return frozenset({f"{next(iter(res))}.{'.'.join(parts[1:])}"})
+            return res
+        self._diag("unresolved_column", f"cannot resolve column {col.sql()}")
+        return _EMPTY
+
+    def _with_path(self, src: exp.Table | Scope, name: str, path: list[str]) -> Sources:
+        """The sources of column `name` of `src`, extended by a struct field path when the column
+        is a plain column (a table's, or a derived table's copy of one)."""
+        got = self.source_column(src, name)
+        if not path or len(got) != 1:
+            return got
+        if isinstance(src, Scope):
+            out = next((o for o in self.outputs(src) if o.name == name and not o.star), None)
+            if out is None or out.subtype != IDENTITY:
+                return got
+        return frozenset({f"{next(iter(got))}.{'.'.join(path)}"})
 
     def _resolve_unqualified(self, scope: Scope, name: str, aliases: dict[str, Output] | None) -> Sources:
         if aliases and name in aliases:  # depends on the projections seen so far: not memoised
@@ -546,7 +593,7 @@ class QueryResolver:
         try:
             for role, ref in role_refs(node):
                 res = roles[role]
-                if isinstance(ref, exp.Column):
+                if isinstance(ref, (exp.Column, exp.Dot)):
                     res |= self.resolve_column(scope, ref, aliases)
                 elif isinstance(ref, exp.Placeholder):
                     res |= self._row_field(ref)
