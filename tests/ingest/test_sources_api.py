@@ -1,13 +1,15 @@
 """Every source: multipart upload (many files, folder paths, archives), raw SQL, server
-directory (inside/outside the roots), git (a local bare repository), and the CLI."""
+directory (inside/outside the roots), git (a `git daemon` on loopback), and the CLI."""
 
 from __future__ import annotations
 
-import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
+
+from security.gitserve import bare_repo, commit_more, git_daemon
 
 from .conftest import Graph, by_path, make_targz, make_zip, upload
 
@@ -113,52 +115,37 @@ def test_server_directory_needs_admin(make_client, tmp_path: Path) -> None:  # t
     assert res.status_code == 403
 
 
-def _git(*args: str, cwd: Path | None = None) -> None:
-    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
-
-
-def test_git_local_bare_repository(client: TestClient, roots: Path, tmp_path: Path, graph: Graph) -> None:
-    bare = roots / "sql.git"
-    _git("init", "--bare", "-b", "main", str(bare))
-    work = tmp_path / "work"
-    _git("init", "-b", "main", str(work))
-    (work / "ddl").mkdir()
-    (work / "ddl" / "positions.sql").write_bytes(DDL)
-    (work / "views.sql").write_bytes(VIEW)
-    _git("-c", "user.email=t@t", "-c", "user.name=t", "add", ".", cwd=work)
-    _git("-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "one", cwd=work)
-    _git("tag", "v1", cwd=work)
-    (work / "etl.sql").write_bytes(LOAD)
-    _git("-c", "user.email=t@t", "-c", "user.name=t", "add", ".", cwd=work)
-    _git("-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "two", cwd=work)
-    _git("push", "-q", str(bare), "main", "--tags", cwd=work)
-
-    res = client.post(
-        "/api/v1/ingest/git?wait=true",
-        json={"url": str(bare), "ref": "v1", "project_id": "p", "dialect": "tsql"},
-    )
-    assert res.status_code == 200, res.text
-    assert set(by_path(res.json())) == {"ddl/positions.sql", "views.sql"}
-    res = client.post(
-        "/api/v1/ingest/git?wait=true",
-        json={
-            "url": f"file://{bare}",
-            "ref": "main",
-            "project_id": "p",
-            "dialect": "tsql",
-            "repository_name": "sql",
-        },
-    )
-    assert res.status_code == 200, res.text
-    body = res.json()
-    assert body["files_processed"] == 1 and body["files_skipped_duplicate"] == 2
-    assert ("rpt.pos", "mart.exposure", "direct") in graph.table_edges()
-    outside = client.post("/api/v1/ingest/git", json={"url": str(tmp_path / "work"), "project_id": "p"})
-    assert outside.status_code == 403
-    bad = client.post(
-        "/api/v1/ingest/git?wait=true", json={"url": str(bare), "ref": "nope", "project_id": "p"}
-    )
-    assert bad.status_code == 200 and bad.json()["status"] == "failed"
+def test_git_repository_over_git_daemon(
+    make_client: Callable[..., TestClient], roots: Path, tmp_path: Path, graph: Graph
+) -> None:
+    """A real `git daemon` on loopback (allowed by configuration): refs, dedup across runs, a
+    missing ref fails the run. Local paths and file:// are refused (no local clones)."""
+    client = make_client(git_allowed_schemes=["git"], git_allowed_hosts=["127.0.0.1"])
+    assert client.post("/api/v1/projects", json={"name": "p"}).status_code in (200, 201)
+    bare = bare_repo(roots, "sql.git", {"ddl/positions.sql": DDL, "views.sql": VIEW}, tag="v1")
+    commit_more(bare, {"etl.sql": LOAD})
+    with git_daemon(roots) as port:
+        url = f"git://127.0.0.1:{port}/sql.git"
+        res = client.post(
+            "/api/v1/ingest/git?wait=true",
+            json={"url": url, "ref": "v1", "project_id": "p", "dialect": "tsql"},
+        )
+        assert res.status_code == 200, res.text
+        assert set(by_path(res.json())) == {"ddl/positions.sql", "views.sql"}
+        res = client.post(
+            "/api/v1/ingest/git?wait=true",
+            json={"url": url, "ref": "main", "project_id": "p", "dialect": "tsql", "repository_name": "sql"},
+        )
+        assert res.status_code == 200, res.text
+        body = res.json()
+        assert body["files_processed"] == 1 and body["files_skipped_duplicate"] == 2
+        assert ("rpt.pos", "mart.exposure", "direct") in graph.table_edges()
+        bad = client.post("/api/v1/ingest/git?wait=true", json={"url": url, "ref": "nope", "project_id": "p"})
+        assert bad.status_code == 200 and bad.json()["status"] == "failed"
+        assert "ref was not found" in bad.json()["error"]
+    for local in (str(bare), f"file://{bare}", str(tmp_path / "work")):
+        refused = client.post("/api/v1/ingest/git", json={"url": local, "project_id": "p"})
+        assert refused.status_code == 422, (local, refused.text)
 
 
 def test_cli_ingest_then_all_skipped(tmp_path: Path, database_url: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]

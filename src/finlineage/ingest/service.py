@@ -176,6 +176,7 @@ class IngestionService:
         self._own_pool = pool is None
         self._pool_lock = threading.Lock()
         self._runner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="finlineage-ingest")
+        self._git = gitsrc.GitCloner(settings)  # clones on their own slots, apart from parsing
         self._live: dict[str, _Live] = {}
         self._lock = threading.Lock()
         self._closed = False
@@ -208,6 +209,7 @@ class IngestionService:
         self._closed = True
         for live in list(self._live.values()):
             live.cancel.set()
+        self._git.close()
         self._runner.shutdown(wait=True, cancel_futures=True)
         self._after_stop.set()
         self._after_runner.shutdown(wait=True, cancel_futures=True)
@@ -474,7 +476,7 @@ class IngestionService:
         repository_name: str | None = None,
         dialect: str = "auto",
     ) -> Run:
-        self._check_git_url(url)
+        target = self._check_git_url(url)
         if subdir:
             try:
                 subdir = safe_relpath(subdir)
@@ -489,15 +491,21 @@ class IngestionService:
             repository_name=repository_name,
             kind="git",
             dialect=dialect,
-            params={"source": "git", "url": url, "ref": ref, "subdir": subdir},
+            params={
+                "source": "git",
+                "url": url,
+                "ref": ref,
+                "subdir": subdir,
+                "pinned": gitsrc.pinned(target),
+            },
             default_repo=default,
             url=url,
             ref=ref,
         )
 
-    def _check_git_url(self, url: str) -> None:
+    def _check_git_url(self, url: str) -> gitsrc.GitTarget:
         try:
-            gitsrc.check_git_url(self.settings, url)
+            return gitsrc.check_git_url(self.settings, url)
         except gitsrc.GitError as exc:
             raise IngestError(exc.status, exc.code, exc.message) from None
 
@@ -510,7 +518,14 @@ class IngestionService:
         live = self._live_for(run.ingestion_id)
         if on_progress is not None:
             live.callbacks.append(on_progress)
-        fut = self._runner.submit(self.execute, run.ingestion_id)
+        params = run.params or {}
+        if params.get("source") == "git":  # clone first, on a git slot: nothing waits behind it
+            dest = self.upload_dir(run.ingestion_id) / "git"
+            fut = self._git.prefetch(
+                run.ingestion_id, params, dest, lambda: self._runner.submit(self.execute, run.ingestion_id)
+            )
+        else:
+            fut = self._runner.submit(self.execute, run.ingestion_id)
         live.future = fut
         return fut
 
@@ -540,6 +555,7 @@ class IngestionService:
             live.cancel.set()
             if live.future is not None:
                 live.future.cancel()
+        self._git.cancel(ingestion_id)  # kills a running clone's process group, removes it
         return self.status(ingestion_id)
 
     def resume(self, ingestion_id: str) -> Run:
@@ -722,10 +738,8 @@ class IngestionService:
 
     def _collect_git(self, run: Run, params: dict[str, Any]) -> list[SourceFile]:
         dest = self.upload_dir(run.ingestion_id) / "git"
-        shutil.rmtree(dest, ignore_errors=True)
-        dest.parent.mkdir(parents=True, exist_ok=True)
         try:
-            gitsrc.clone(self.settings, params["url"], params.get("ref"), dest)
+            self._git.obtain(run.ingestion_id, params, dest)
         except gitsrc.GitError as exc:
             raise IngestError(exc.status, exc.code, exc.message) from None
         root = dest

@@ -192,12 +192,46 @@ def defined_names(text: str) -> set[str]:
     return out
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(sig: int = 9) -> None:
+    """Linux: deliver `sig` (SIGKILL) to this process when its parent dies, kill -9 included. For a
+    child exec'd from a thread that outlives it (git clones): the signal follows the forking thread."""
+    import contextlib
+    import ctypes
+    import ctypes.util
+
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0)
+
+
+def watch_parent(interval_s: float = 0.5) -> None:
+    """Exit as soon as the parent process is gone (reparented), kill -9 of the parent included.
+    Pool workers use a watch rather than the parent-death signal: that signal follows the thread
+    that spawned the worker, and pools are grown from short-lived threads too."""
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def _watch() -> None:
+        while True:
+            time.sleep(interval_s)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=_watch, name="parent-watch", daemon=True).start()
+
+
 def worker_init() -> None:
-    """Pool initializer: keep parse workers from competing with the API for the CPU, and keep
-    sqlglot's parser warnings (reported as diagnostics anyway) off the console."""
+    """Pool initializer: die with the server (kill -9 included), keep parse workers from competing
+    with the API for the CPU, and keep sqlglot's parser warnings off the console."""
     import contextlib
     import logging
 
+    watch_parent()
     with contextlib.suppress(OSError):
         os.nice(5)
     logging.getLogger("sqlglot").setLevel(logging.ERROR)

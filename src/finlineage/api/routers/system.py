@@ -6,10 +6,11 @@ import asyncio
 import inspect
 from typing import Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import text
 
 from finlineage import __version__
+from finlineage.api.auth import resolve_key
 from finlineage.api.context import AppContext, get_ctx
 
 router = APIRouter(tags=["system"])
@@ -44,9 +45,26 @@ async def component_health(ctx: AppContext) -> dict[str, dict[str, Any]]:
     return components
 
 
-@router.get("/health", summary="Health of every component")
-async def health(ctx: AppContext = Depends(get_ctx)) -> dict[str, Any]:
+def _detailed(request: Request, ctx: AppContext) -> bool:
+    """Details (paths, PIDs, counters) only for a caller with a valid key, or with auth off."""
+    if not ctx.auth_enabled:
+        return True
+    presented = request.headers.get("x-api-key")
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if not presented and scheme.lower() == "bearer":
+        presented = token.strip()
+    return resolve_key(ctx, presented) is not None
+
+
+@router.get(
+    "/health",
+    summary="Health of every component",
+    description="Without a key (auth on) only `status` per component; details need a valid key.",
+)
+async def health(request: Request, ctx: AppContext = Depends(get_ctx)) -> dict[str, Any]:
     components = await component_health(ctx)
+    if not await asyncio.to_thread(_detailed, request, ctx):
+        components = {name: {"status": c.get("status", "unknown")} for name, c in components.items()}
     lifecycle = ctx.services.get("lifecycle")
     status = "healthy"
     if any(c.get("status") == "down" for c in components.values()):
