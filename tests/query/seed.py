@@ -200,7 +200,7 @@ def seed(session: Session) -> BankGraph:
             {
                 "source_object_id": o["raw.fx_rates"],
                 "target_object_id": o["rpt.daily_risk"],
-                "origin": "llm",
+                "origin": "inferred",
                 "status": "rejected",
                 "confidence": 0.4,
             },
@@ -293,7 +293,7 @@ def seed(session: Session) -> BankGraph:
             {
                 "source_column_id": c["raw.fx_rates.rate"],
                 "target_column_id": c["rpt.daily_risk.total_exposure"],
-                "origin": "llm",
+                "origin": "inferred",
                 "status": "rejected",
                 "confidence": 0.3,
             },

@@ -152,7 +152,7 @@ def test_mermaid_dot_csv(qs: Session, bank: BankGraph) -> None:
     assert row["target"] == "stg.trades.amount_usd" and row["expression"] == "t.amount * fx.rate"
     assert row["file"] == "stg/trades.sql" and row["line_start"] == "2" and row["project"] == "bank"
     all_rows = list(csv.DictReader(io.StringIO(export(qs, "csv", scope, statuses=None)[0])))
-    assert len(all_rows) == 6 and {r["status"] for r in all_rows} == {"approved", "proposed", "rejected"}
+    assert len(all_rows) == 6 and {r["status"] for r in all_rows} == {"approved", "observed", "rejected"}
 
 
 def test_export_scoped_to_repository(qs: Session, bank: BankGraph) -> None:

@@ -50,7 +50,7 @@ def test_round_trip_all_tables(session):
             expression="SUM(id)",
             file_id=f.id,
             confidence=0.5,
-            origin="llm",
+            origin="inferred",
             status="approved",
             run_id=run.id,
         )
@@ -73,14 +73,14 @@ def test_round_trip_all_tables(session):
     assert [c.name for c in obj.columns] == ["id", "amount"]
     assert obj.diagnostics == [{"code": "x", "message": "y"}]
     edge = session.scalar(select(m.ColumnEdge))
-    assert (edge.kind, edge.origin, edge.status, edge.confidence) == ("indirect", "llm", "approved", 0.5)
+    assert (edge.kind, edge.origin, edge.status, edge.confidence) == ("indirect", "inferred", "approved", 0.5)
     chunk = session.scalar(select(m.CodeChunk))
     assert chunk.embedding is not None and len(chunk.embedding) == 384
     assert chunk.embedding[383] == pytest.approx(383 / 384, rel=1e-6)
     key = session.scalar(select(m.ApiKey))
     assert key.revoked is False and key.last_used_at is None
     assert session.scalar(select(m.StatsSnapshot)).counts == {"objects": 1}
-    assert session.scalar(select(m.TableEdge)).status == "proposed"
+    assert session.scalar(select(m.TableEdge)).status == "observed"
 
 
 def test_naive_datetimes_are_utc(session):

@@ -24,6 +24,7 @@ from finlineage.api.middleware import (
     RequestObserver,
     allowed_host_names,
 )
+from finlineage.api.routers import keys as keys_routes
 from finlineage.api.routers import system
 from finlineage.settings import Settings
 from finlineage.store import db as store_db
@@ -61,7 +62,7 @@ def create_app(
             sessions=sessions,
             metrics=metrics,
             auth_enabled=settings.auth_enabled(serving_host),
-            keys=KeyService(sessions),
+            keys=KeyService(sessions, ttl_s=settings.key_cache_ttl_s),
             db_slots=asyncio.Semaphore(settings.http_threads),
         )
         app.state.ctx = ctx
@@ -103,6 +104,7 @@ def create_app(
     app.add_middleware(RequestContextMiddleware, observers=observers)
     install_error_handlers(app, on_error=_error_hook(app))
     app.include_router(system.router)
+    app.include_router(keys_routes.router)
     for include in _router_includers():
         include(app)
     return app

@@ -27,6 +27,7 @@ class Principal:
     name: str
     role: str
     authenticated: bool
+    key_id: int | None = None
 
 
 ANONYMOUS_ADMIN = Principal(name="anonymous", role="admin", authenticated=False)
@@ -40,7 +41,7 @@ def resolve_key(ctx: AppContext, presented: str | None) -> Principal | None:
     found = ctx.keys.verify(presented)
     if found is None:
         return None
-    return Principal(name=found.name, role=found.role, authenticated=True)
+    return Principal(name=found.name, role=found.role, authenticated=True, key_id=getattr(found, "id", None))
 
 
 def current_principal(

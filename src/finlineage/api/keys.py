@@ -1,13 +1,20 @@
-"""API-key verification for requests, with a short cache so a key check is not a write per request."""
+"""API-key verification for requests.
+
+A verified key is remembered (cachetools TTL cache) so a request does not write `last_used_at`
+every time, but a remembered key is still checked against the store on every request (one indexed
+read): a key revoked on any instance, through the API or the CLI, fails on the very next request.
+Open WebSockets of a revoked key are closed by the connection manager's revocation watch.
+"""
 
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass
 
+from cachetools import TTLCache
 from sqlalchemy.orm import Session, sessionmaker
 
+from finlineage.store import keys as key_store
 from finlineage.store import repositories as repo
 
 
@@ -20,31 +27,39 @@ class KeyRecord:
 
 
 class KeyService:
-    """Verifies presented keys against their stored SHA-256. Cache entries live `ttl_s`; a revoked key
-    stops working within that time, and `revoke()` through this service drops it at once."""
-
     def __init__(self, sessions: sessionmaker[Session], ttl_s: float = 30.0) -> None:
         self._sessions = sessions
-        self._ttl_s = ttl_s
-        self._cache: dict[str, tuple[float, KeyRecord | None]] = {}
+        self._cache: TTLCache[str, KeyRecord] = TTLCache(maxsize=10_000, ttl=max(0.001, ttl_s))
         self._lock = threading.Lock()
 
     def verify(self, plaintext: str) -> KeyRecord | None:
         digest = repo.hash_api_key(plaintext)
-        now = time.monotonic()
         with self._lock:
             hit = self._cache.get(digest)
-        if hit is not None and now - hit[0] < self._ttl_s:
-            return hit[1]
+        if hit is not None:
+            with self._sessions() as session:
+                if key_store.key_is_active(session, hit.id):
+                    return hit
+            self.forget(hit.id)
+            return None
         with self._sessions() as session:
             row = repo.verify_api_key(session, plaintext, touch=True)
             record = KeyRecord(row.id, row.name, row.role, row.prefix) if row is not None else None
             session.commit()
-        with self._lock:
-            if len(self._cache) > 10_000:  # bounded: garbage keys must not grow memory forever
-                self._cache.clear()
-            self._cache[digest] = (now, record)
+        if record is not None:
+            with self._lock:
+                self._cache[digest] = record
         return record
+
+    def revoked_among(self, key_ids: set[int]) -> set[int]:
+        with self._sessions() as session:
+            return key_store.revoked_among(session, key_ids)
+
+    def forget(self, key_id: int) -> None:
+        with self._lock:
+            for digest, record in list(self._cache.items()):
+                if record.id == key_id:
+                    self._cache.pop(digest, None)
 
     def create(self, name: str, role: str) -> tuple[str, KeyRecord]:
         with self._sessions() as session:
@@ -57,6 +72,5 @@ class KeyService:
         with self._sessions() as session:
             done = repo.revoke_api_key(session, key_id)
             session.commit()
-        with self._lock:
-            self._cache.clear()
+        self.forget(key_id)
         return done

@@ -49,6 +49,9 @@ class Client:
     origin: str | None
     principal: str
     queue: asyncio.Queue[Any]
+    key_id: int | None = None
+    tokens: float = 0.0
+    refilled_at: float = 0.0
     types: frozenset[str] | None = None
     projects: frozenset[str] | None = None
     writer: asyncio.Task[None] | None = None
@@ -93,6 +96,9 @@ class ConnectionManager:
         self._fanout_task: asyncio.Task[None] | None = None
         self._fanout_pending: deque[tuple[Client | None, Any]] = deque()
         self._fanout_wakeup = asyncio.Event()
+        self._revocation_task: asyncio.Task[None] | None = None
+        self.revoked_check: Callable[[set[int]], set[int]] | None = None
+        """Which of these key ids are revoked (a store read, run off the loop); set by the API."""
         self.allowed_origins = frozenset(o.rstrip("/") for o in settings.allowed_origins)
 
     # ------------------------------------------------------------------ admission
@@ -165,9 +171,11 @@ class ConnectionManager:
         self,
         websocket: WebSocket,
         *,
-        authenticate: Callable[[str | None], str | None],
+        authenticate: Callable[[str | None], Any],
         ack_data: Callable[[Client], Mapping[str, Any]],
     ) -> None:
+        """`authenticate(token)` returns None (refused), a name, or a principal with `.name` and
+        `.key_id` (its sockets are closed with 1008 once the key is revoked)."""
         ip = websocket.client.host if websocket.client else "unknown"
         origin = websocket.headers.get("origin")
         why = self.check_origin(origin, websocket.headers.get("host"))
@@ -192,8 +200,11 @@ class ConnectionManager:
             websocket=websocket,
             ip=ip,
             origin=origin,
-            principal=principal,
+            principal=str(getattr(principal, "name", principal)),
+            key_id=getattr(principal, "key_id", None),
             queue=asyncio.Queue(maxsize=max(1, self.settings.websocket_send_queue_size)),
+            tokens=float(max(1, self.settings.websocket_rate_limit_burst)),
+            refilled_at=asyncio.get_running_loop().time(),
         )
         try:
             await websocket.accept(subprotocol=SUBPROTOCOL if wants_subprotocol else None)
@@ -239,10 +250,61 @@ class ConnectionManager:
             message = await ws.receive()
             if message["type"] == "websocket.disconnect":
                 return
+            if not self._within_rate(client):
+                await self._policy_close(client, "rate_limited")
+                return
             raw = message.get("text")
             if raw is None and message.get("bytes") is not None:
                 raw = message["bytes"].decode("utf-8", "replace")
             self.handle_client_message(client, raw or "")
+
+    def _within_rate(self, client: Client) -> bool:
+        """Token bucket per connection: `websocket_rate_limit_per_s`, bursts up to `_burst`."""
+        rate = self.settings.websocket_rate_limit_per_s
+        if rate <= 0:
+            return True
+        now = asyncio.get_running_loop().time()
+        burst = float(max(1, self.settings.websocket_rate_limit_burst))
+        client.tokens = min(burst, client.tokens + (now - client.refilled_at) * rate)
+        client.refilled_at = now
+        if client.tokens < 1.0:
+            return False
+        client.tokens -= 1.0
+        return True
+
+    async def _policy_close(self, client: Client, reason: str) -> None:
+        """Close with 1008 now (rate limit, revoked key); the writer stops at its next message."""
+        if client.closed or client.dropped:
+            return
+        client.closed = True
+        client.close_code, client.close_reason = 1008, reason
+        self._count_drop(reason)
+        log.warning("websocket closed id=%s ip=%s key=%s: %s", client.id, client.ip, client.principal, reason)
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(self.settings.websocket_send_timeout_s):
+                await client.websocket.close(code=1008, reason=reason)
+
+    async def close_keys(self, key_ids: set[int], reason: str = "api_key_revoked") -> int:
+        found = [c for c in list(self.clients.values()) if c.key_id is not None and c.key_id in key_ids]
+        for client in found:
+            await self._policy_close(client, reason)
+        return len(found)
+
+    async def _watch_revocations(self, interval_s: float = 0.25) -> None:
+        """Every instance closes the sockets of keys revoked anywhere (API, CLI, another instance)."""
+        while True:
+            await asyncio.sleep(interval_s)
+            check = self.revoked_check
+            ids = {c.key_id for c in self.clients.values() if c.key_id is not None}
+            if check is None or not ids:
+                continue
+            try:
+                revoked = await asyncio.to_thread(check, ids)
+            except Exception as exc:  # the store may be down: keep watching
+                log.debug("revocation check failed: %s", exc)
+                continue
+            if revoked:
+                await self.close_keys(revoked)
 
     def handle_client_message(self, client: Client, raw: str) -> None:
         try:
@@ -321,8 +383,14 @@ class ConnectionManager:
     def start(self) -> None:
         self._watchdog = asyncio.create_task(self._watch(), name="ws-send-watchdog")
         self._fanout_task = asyncio.create_task(self._fanout(), name="ws-fanout")
+        self._revocation_task = asyncio.create_task(self._watch_revocations(), name="ws-revocations")
 
     async def stop(self) -> None:
+        if self._revocation_task is not None:
+            self._revocation_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._revocation_task
+            self._revocation_task = None
         if self._fanout_task is not None:
             self._fanout_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -483,6 +551,8 @@ class ConnectionManager:
             "max_connections_per_ip": s.websocket_max_connections_per_ip,
             "send_queue_size": s.websocket_send_queue_size,
             "send_timeout_s": s.websocket_send_timeout_s,
+            "rate_limit_per_s": s.websocket_rate_limit_per_s,
+            "rate_limit_burst": s.websocket_rate_limit_burst,
             "stats_interval_s": s.stats_interval_s,
             "progress_rate_limit_per_s": s.progress_rate_limit_per_s,
         }

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import (
+    and_,
     delete,
     exists,
     insert,
@@ -29,6 +30,7 @@ from finlineage.store.models import (
     utcnow,
 )
 from finlineage.store.search import _delete_search_rows, refresh_search
+from finlineage.store.versions import project_of_file, working_version
 
 EDGE_DEFAULTS: dict[str, Any] = {
     "kind": "direct",
@@ -40,8 +42,12 @@ EDGE_DEFAULTS: dict[str, Any] = {
     "line_end": None,
     "confidence": 1.0,
     "origin": "parser",
-    "status": "proposed",
+    "status": "observed",
     "run_id": None,
+    "created_by": None,
+    "note": None,
+    "version_from": None,
+    "version_to": None,
 }
 
 
@@ -122,11 +128,20 @@ def set_edge_status(
 
 
 def list_edges_for_file(session: Session, file_id: int) -> tuple[list[TableEdge], list[ColumnEdge]]:
+    """The file's current edges (closed facts of earlier versions are not listed)."""
     tables = list(
-        session.scalars(select(TableEdge).where(TableEdge.file_id == file_id).order_by(TableEdge.id))
+        session.scalars(
+            select(TableEdge)
+            .where(TableEdge.file_id == file_id, TableEdge.version_to.is_(None))
+            .order_by(TableEdge.id)
+        )
     )
     cols = list(
-        session.scalars(select(ColumnEdge).where(ColumnEdge.file_id == file_id).order_by(ColumnEdge.id))
+        session.scalars(
+            select(ColumnEdge)
+            .where(ColumnEdge.file_id == file_id, ColumnEdge.version_to.is_(None))
+            .order_by(ColumnEdge.id)
+        )
     )
     return tables, cols
 
@@ -144,7 +159,10 @@ class FileFactsDeleted:
 def delete_facts_by_file(session: Session, file_id: int) -> FileFactsDeleted:
     """Remove exactly what ingesting ``file_id`` produced, so the file can be re-ingested:
 
-    * its table and column edges and its code chunks are deleted;
+    * its current table and column edges are *closed* (``version_to`` = the project's open
+      version, see :mod:`finlineage.store.versions`): they stay valid in the versions they were
+      in, for point-in-time answers and diffs; edges no finalised version contains yet (written
+      earlier in the same run) are deleted. Its code chunks are deleted;
     * objects it defined are demoted to ``external`` (definition, file, lines cleared) — they
       keep their ids because other files' edges may point at them, and a re-ingest adopts
       them again;
@@ -154,14 +172,16 @@ def delete_facts_by_file(session: Session, file_id: int) -> FileFactsDeleted:
     """
     touched: set[int] = set()
     touched.update(session.scalars(select(CatalogObject.id).where(CatalogObject.file_id == file_id)))
+    live_te = and_(TableEdge.file_id == file_id, TableEdge.version_to.is_(None))
+    live_ce = and_(ColumnEdge.file_id == file_id, ColumnEdge.version_to.is_(None))
     te_rows = session.execute(
-        select(TableEdge.source_object_id, TableEdge.target_object_id).where(TableEdge.file_id == file_id)
+        select(TableEdge.source_object_id, TableEdge.target_object_id).where(live_te)
     ).all()
     for s, t in te_rows:
         touched.update((int(s), int(t)))
     col_ids: set[int] = set()
     for s, t in session.execute(
-        select(ColumnEdge.source_column_id, ColumnEdge.target_column_id).where(ColumnEdge.file_id == file_id)
+        select(ColumnEdge.source_column_id, ColumnEdge.target_column_id).where(live_ce)
     ):
         col_ids.update((int(s), int(t)))
     for part in _chunks(sorted(col_ids)):
@@ -169,14 +189,13 @@ def delete_facts_by_file(session: Session, file_id: int) -> FileFactsDeleted:
     for model in (TableEdge, ColumnEdge):
         for x in session.scalars(
             select(model.process_object_id).where(
-                model.file_id == file_id, model.process_object_id.is_not(None)
+                model.file_id == file_id, model.version_to.is_(None), model.process_object_id.is_not(None)
             )
         ):
             if x is not None:
                 touched.add(int(x))
 
-    n_te = _rowcount(session.execute(delete(TableEdge).where(TableEdge.file_id == file_id)))
-    n_ce = _rowcount(session.execute(delete(ColumnEdge).where(ColumnEdge.file_id == file_id)))
+    n_te, n_ce = _close_file_edges(session, file_id)
     n_ch = _rowcount(session.execute(delete(CodeChunk).where(CodeChunk.file_id == file_id)))
     n_dem = _rowcount(
         session.execute(
@@ -226,3 +245,30 @@ def delete_facts_by_file(session: Session, file_id: int) -> FileFactsDeleted:
     session.expire_all()
     refresh_search(session, sorted(touched))
     return FileFactsDeleted(n_te, n_ce, n_ch, n_dem, n_obj, n_col)
+
+
+def _close_file_edges(session: Session, file_id: int) -> tuple[int, int]:
+    """Close the file's current edges in the project's open version; delete the ones no
+    finalised version holds. Returns (table edges, column edges) removed from the current graph."""
+    counts: list[int] = []
+    pid = project_of_file(session, file_id)
+    version = working_version(session, pid) if pid is not None else None
+    for model in (TableEdge, ColumnEdge):
+        n = _rowcount(
+            session.execute(
+                delete(model).where(
+                    model.file_id == file_id, model.version_to.is_(None), model.version_from.is_(None)
+                )
+            )
+        )
+        if version is not None:
+            n += _rowcount(
+                session.execute(
+                    update(model)
+                    .where(model.file_id == file_id, model.version_to.is_(None))
+                    .values(version_to=version)
+                    .execution_options(synchronize_session=False)
+                )
+            )
+        counts.append(n)
+    return counts[0], counts[1]

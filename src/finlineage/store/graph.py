@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 Direction = Literal["upstream", "downstream"]
 Granularity = Literal["table", "column"]
 
-DEFAULT_STATUSES: tuple[str, ...] = ("proposed", "approved")
+DEFAULT_STATUSES: tuple[str, ...] = ("observed", "approved")
 """Rejected edges are not lineage; pass ``statuses=None`` to include them."""
 
 

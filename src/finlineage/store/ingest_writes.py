@@ -371,7 +371,7 @@ def bulk_insert_edges(
     sqlite = conn.dialect.name == "sqlite"
     now = datetime.now(UTC)
     created: Any = now.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else now
-    cols = ("project_id", source_key, target_key, *_EDGE_COLS, "origin", "status", "created_at")
+    cols = ("project_id", source_key, target_key, *_EDGE_COLS, "origin", "status", "created_by", "created_at")
     marker = "?" if sqlite else "%s"
     sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join([marker] * len(cols))})"
     params = [
@@ -381,7 +381,8 @@ def bulk_insert_edges(
             r[target_key],
             *(r.get(c) for c in _EDGE_COLS),
             "parser",
-            "proposed",
+            "observed",
+            "parser",
             created,
         )
         for r in rows

@@ -73,3 +73,15 @@ def revoke_api_key(session: Session, key_id: int) -> bool:
 def delete_api_key(session: Session, key_id: int) -> bool:
     result = session.execute(delete(ApiKey).where(ApiKey.id == key_id))
     return _rowcount(result) > 0
+
+
+def revoked_among(session: Session, key_ids: set[int]) -> set[int]:
+    """Which of `key_ids` are revoked or gone (one indexed read; used to close their sockets)."""
+    if not key_ids:
+        return set()
+    active = set(session.scalars(select(ApiKey.id).where(ApiKey.id.in_(key_ids), ApiKey.revoked.is_(False))))
+    return set(key_ids) - active
+
+
+def key_is_active(session: Session, key_id: int) -> bool:
+    return bool(session.scalar(select(ApiKey.id).where(ApiKey.id == key_id, ApiKey.revoked.is_(False))))

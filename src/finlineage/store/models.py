@@ -45,6 +45,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
@@ -377,7 +378,7 @@ class EdgeMixin:
     created_by: Mapped[str | None] = mapped_column(String(200))
     """API key name of a manual edge's maker; ``parser`` / ``run:<id>`` for ingested edges."""
     note: Mapped[str | None] = mapped_column(Text)
-    orphaned: Mapped[bool] = mapped_column(Boolean, default=False)
+    orphaned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     """A kept (manual/reviewed) edge whose endpoint object is no longer in the graph."""
     version_from: Mapped[int | None]
     """First graph version the fact is valid in (NULL: written by a run not yet finalised)."""
@@ -402,6 +403,10 @@ class EdgeMixin:
         return _fk("runs.id", "SET NULL", nullable=True)
 
 
+_COVER = ("status", "kind", "version_from", "version_to")
+"""Walk indexes cover the visibility columns (status, kind, validity): index-only lookups."""
+
+
 def _edge_checks() -> tuple[CheckConstraint, ...]:
     return (
         CheckConstraint(_in("kind", EDGE_KINDS), name="kind"),
@@ -415,12 +420,8 @@ class TableEdge(EdgeMixin, Base):
     __table_args__ = (
         *_edge_checks(),
         # covering indexes for upstream (by target) and downstream (by source) walks
-        Index(
-            "ix_table_edges_up", "target_object_id", "source_object_id", "status", "kind", "version_from", "version_to"
-        ),
-        Index(
-            "ix_table_edges_down", "source_object_id", "target_object_id", "status", "kind", "version_from", "version_to"
-        ),
+        Index("ix_table_edges_up", "target_object_id", "source_object_id", *_COVER),
+        Index("ix_table_edges_down", "source_object_id", "target_object_id", *_COVER),
         Index("ix_table_edges_validity", "project_id", "version_from", "version_to"),
     )
 
@@ -432,12 +433,8 @@ class ColumnEdge(EdgeMixin, Base):
     __tablename__ = "column_edges"
     __table_args__ = (
         *_edge_checks(),
-        Index(
-            "ix_column_edges_up", "target_column_id", "source_column_id", "status", "kind", "version_from", "version_to"
-        ),
-        Index(
-            "ix_column_edges_down", "source_column_id", "target_column_id", "status", "kind", "version_from", "version_to"
-        ),
+        Index("ix_column_edges_up", "target_column_id", "source_column_id", *_COVER),
+        Index("ix_column_edges_down", "source_column_id", "target_column_id", *_COVER),
         Index("ix_column_edges_validity", "project_id", "version_from", "version_to"),
     )
 

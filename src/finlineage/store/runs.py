@@ -14,6 +14,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from finlineage.store.bulk import _rowcount
+from finlineage.store.governance import close_run_version
 from finlineage.store.models import (
     Run,
     utcnow,
@@ -91,6 +92,7 @@ def finish_run(
     if begin is not None:
         run.duration_ms = max(0, int((now - begin).total_seconds() * 1000))
     session.flush()
+    close_run_version(session, run.id)  # a run that changed the graph makes a version
     return run
 
 

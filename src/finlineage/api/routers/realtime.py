@@ -32,9 +32,11 @@ async def dashboard_socket(websocket: WebSocket) -> None:
         await websocket.close(code=1011)
         return
 
-    def authenticate(token: str | None) -> str | None:
-        principal = resolve_key(ctx, token)
-        return principal.name if principal is not None else None
+    def authenticate(token: str | None) -> Principal | None:
+        return resolve_key(ctx, token)
+
+    if manager.revoked_check is None and ctx.auth_enabled:
+        manager.revoked_check = ctx.keys.revoked_among
 
     await manager.serve(
         websocket,
