@@ -73,7 +73,9 @@ def history(session: Session, granularity: Granularity, edge_id: int) -> list[Ed
 
 
 def get_edge(session: Session, granularity: Granularity, edge_id: int) -> TableEdge | ColumnEdge | None:
-    return session.get(edge_model(granularity), edge_id)
+    if granularity == "table":
+        return session.get(TableEdge, edge_id)
+    return session.get(ColumnEdge, edge_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,8 +166,9 @@ def governed_edges(
 ) -> list[tuple[Granularity, TableEdge | ColumnEdge]]:
     """Current governed edges of a project (oldest first), optionally by status / orphan flag."""
     out: list[tuple[Granularity, TableEdge | ColumnEdge]] = []
-    for gran in ("table", "column"):
-        model = edge_model(gran)  # type: ignore[arg-type]
+    grans: tuple[Granularity, ...] = ("table", "column")
+    for gran in grans:
+        model = edge_model(gran)
         stmt = select(model).where(
             model.project_id == project_id,
             model.origin.in_(GOVERNED_ORIGINS),

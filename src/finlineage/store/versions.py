@@ -24,7 +24,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, union, update
+from sqlalchemy import ColumnElement, and_, func, insert, or_, select, union, update
 from sqlalchemy.orm import Session
 
 from finlineage.store.bulk import _chunks
@@ -301,7 +301,7 @@ def finalize_version(
         )
     if new:
         session.execute(
-            ObjectPresence.__table__.insert(),
+            insert(ObjectPresence),
             [
                 {"project_id": project_id, "object_id": oid, "kind": now_present[oid], "version_from": v}
                 for oid in new
