@@ -162,9 +162,62 @@ MEASURE = """async ({ graph, runs, steps }) => {
 }"""
 
 
-def serve_static(route: Any) -> None:
+LIBRARY_MEASURE = """async ({ graph, runs, steps, layoutName }) => {
+  const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
+  const painted = async () => { await frame(); await frame(); };
+  const container = document.getElementById('graph');
+  const elements = [
+    ...graph.nodes.map((n) => ({ data: { id: String(n.id), label: n.label } })),
+    ...graph.edges.map((e, i) => ({ data: { id: 'e' + i, source: String(e.source), target: String(e.target) } })),
+  ];
+  const layout = layoutName === 'dagre'
+    ? { name: 'dagre', rankDir: 'LR', nodeSep: 12, rankSep: 90, animate: false }
+    : { name: 'elk', elk: { algorithm: 'layered', 'elk.direction': 'RIGHT' }, animate: false };
+  const renders = [];
+  let cy;
+  for (let i = 0; i < runs; i++) {
+    if (cy) cy.destroy();
+    await painted();
+    const t0 = performance.now();
+    cy = window.cytoscape({ container, elements, style: [
+      { selector: 'node', style: { shape: 'round-rectangle', width: 210, height: 40, label: 'data(label)',
+        'font-size': 12, 'text-valign': 'center', 'background-color': '#fff', 'border-width': 1 } },
+      { selector: 'edge', style: { 'curve-style': 'bezier', 'target-arrow-shape': 'triangle', width: 1.2 } },
+    ], textureOnViewport: true, hideEdgesOnViewport: false });
+    const done = new Promise((r) => cy.one('layoutstop', r));
+    const t1 = performance.now();
+    cy.layout(layout).run();
+    await done;
+    const t2 = performance.now();
+    await painted();
+    const t3 = performance.now();
+    renders.push({ createMs: t1 - t0, layoutMs: t2 - t1, totalMs: t3 - t0 });
+  }
+  cy.fit();
+  await painted();
+  const stepTimes = [];
+  for (let i = 0; i < steps; i++) {
+    const t = performance.now();
+    if (i % 3 === 2) cy.panBy({ x: 25, y: -15 });
+    else cy.zoom({ level: cy.zoom() * (i % 2 ? 1.08 : 1 / 1.08), renderedPosition: { x: 700, y: 430 } });
+    await frame(); await frame();
+    stepTimes.push(performance.now() - t);
+  }
+  const p0 = performance.now();
+  const png = cy.png({ full: true, scale: 0.25 });
+  const pngMs = performance.now() - p0;
+  return { renders, stepTimes, pngMs, pngBytes: png.length };
+}"""
+
+
+def serve_static(route: Any, node_modules: Path | None = None) -> None:
     url = route.request.url
     path = url.split(ORIGIN, 1)[1].split("?", 1)[0]
+    if node_modules is not None and path.startswith("/node_modules/"):
+        file = (node_modules / path[len("/node_modules/") :]).resolve()
+        if file.is_file() and node_modules.resolve() in file.parents:
+            route.fulfill(status=200, content_type="text/javascript", body=file.read_bytes())
+            return
     if path in ("/", "/bench.html"):
         route.fulfill(status=200, content_type="text/html", body=HARNESS)
         return
@@ -198,7 +251,16 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--no-doc", action="store_true", help="do not update docs/BENCHMARKS.md")
+    parser.add_argument(
+        "--compare-library",
+        type=Path,
+        metavar="NODE_MODULES",
+        help="measure cytoscape.js with dagre and ELK layouts from this node_modules folder instead "
+        "(for docs/DECISIONS.md); writes bench/results/web_library.json",
+    )
     args = parser.parse_args()
+    if args.compare_library is not None:
+        return compare_library(args.compare_library, args.nodes, args.runs, args.steps)
 
     from playwright.sync_api import sync_playwright
 
@@ -274,6 +336,73 @@ def main() -> int:
         write_doc(result)
     ok = result["layout_paint_ms"]["within_budget"] and result["static_code"]["within_budget"]
     return 0 if ok else 1
+
+
+LIBRARY_SCRIPTS = {
+    "dagre": [
+        "cytoscape/dist/cytoscape.min.js",
+        "dagre/dist/dagre.min.js",
+        "cytoscape-dagre/dist/cytoscape-dagre.js",
+    ],
+    "elk": [
+        "cytoscape/dist/cytoscape.min.js",
+        "elkjs/lib/elk.bundled.js",
+        "cytoscape-elk/dist/cytoscape-elk.js",
+    ],
+}
+
+
+def compare_library(node_modules: Path, nodes: int, runs: int, steps: int) -> int:
+    """cytoscape.js + dagre / ELK on the same synthetic graph, same protocol as the page's code."""
+    from playwright.sync_api import sync_playwright
+
+    graph = synthetic_graph(nodes)
+    out: dict[str, Any] = {"graph": {"nodes": len(graph["nodes"]), "edges": len(graph["edges"])}}
+    for name, scripts in LIBRARY_SCRIPTS.items():
+        tags = "".join(f'<script src="/node_modules/{s}"></script>' for s in scripts)
+        html = HARNESS.replace("</head>", tags + "</head>")
+        with tempfile.TemporaryDirectory() as profile, sync_playwright() as pw:
+            context = pw.chromium.launch_persistent_context(
+                profile,
+                executable_path=CHROMIUM,
+                args=CHROMIUM_ARGS,
+                headless=True,
+                viewport={"width": 1440, "height": 900},
+            )
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
+
+            def handler(route: Any, _request: Any = None, html: str = html) -> None:
+                if route.request.url.split(ORIGIN, 1)[1].split("?", 1)[0] in ("/", "/bench.html"):
+                    route.fulfill(status=200, content_type="text/html", body=html)
+                else:
+                    serve_static(route, node_modules)
+
+            page.route(f"{ORIGIN}/**", handler)
+            page.goto(f"{ORIGIN}/bench.html")
+            page.set_default_timeout(600_000)
+            raw = page.evaluate(
+                LIBRARY_MEASURE, {"graph": graph, "runs": runs, "steps": steps, "layoutName": name}
+            )
+            context.close()
+        if errors:
+            print(name, "page errors:", errors, file=sys.stderr)
+        total = [r["totalMs"] for r in raw["renders"]]
+        out[f"cytoscape+{name}"] = {
+            "layout_paint_ms_median": round(statistics.median(total), 1),
+            "runs": [round(t, 1) for t in total],
+            "layout_ms_median": round(statistics.median(r["layoutMs"] for r in raw["renders"]), 1),
+            "zoom_pan_frame_median": round(statistics.median(raw["stepTimes"]), 1),
+            "zoom_pan_frame_p95": round(pct(raw["stepTimes"], 0.95), 1),
+            "png_export_ms": round(raw["pngMs"], 1),
+            "errors": errors,
+        }
+        print(name, json.dumps(out[f"cytoscape+{name}"]))
+    out["environment"] = {"browser": chromium_version(), "cpus": __import__("os").cpu_count()}
+    target = RESULTS.with_name("web_library.json")
+    target.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    return 0
 
 
 def write_doc(r: dict[str, Any]) -> None:

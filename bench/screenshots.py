@@ -53,7 +53,17 @@ def main() -> int:
     )
     exe = str(BIN / "finlineage")
     subprocess.run(
-        [exe, "ingest", "demo", "--project", "demo", "--repository", "demo-warehouse", "--quiet"],
+        [
+            exe,
+            "ingest",
+            "demo",
+            "--project",
+            "demo",
+            "--repository",
+            "demo-warehouse",
+            "--create-project",
+            "--quiet",
+        ],
         cwd=ROOT,
         env=env,
         check=True,

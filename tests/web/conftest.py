@@ -93,6 +93,7 @@ def demo_seed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "demo",
         "--repository",
         "demo-warehouse",
+        "--create-project",
         "--quiet",
         env=base_env(data),
     )

@@ -1,5 +1,10 @@
 """Activity tracking: every request and domain event, recorded without blocking the request.
 
+The dashboard's activity feed shows people's actions only: domain events (ingestion, questions,
+errors) and `action` rows — a state-changing request on a matched route (review, manual edge,
+restart, key or project administration). The page's own reads (type `request`) and unmatched
+requests are recorded for the metrics but never become an `action`.
+
 `record()` is non-blocking and thread-safe: it puts the event on a bounded queue (a full queue
 counts a drop and returns). One background thread drains the queue in batches, appends JSON
 lines to `$FINLINEAGE_LOG_DIR/activity.jsonl` (rotated by size, flushed after every batch and at
@@ -34,10 +39,25 @@ def route_template(scope: Scope) -> str:
     """The matched route's path template (`/api/v1/lineage/node/{node_id}`), not the raw path."""
     route = scope.get("route")
     path = getattr(route, "path", None)
-    return str(path) if path else "<unmatched>"
+    return str(path) if path else UNMATCHED
 
 
 log = logging.getLogger("finlineage.activity")
+
+ACTION_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+"""Methods by which a person changes something (reads are never actions)."""
+DOMAIN_EVENT_ROUTES = ("/api/chat", "/api/v1/ingest", "/api/v1/files/upload")
+"""Route prefixes whose services publish their own domain events (ingestion_*, query_complete):
+no second `action` row for them."""
+UNMATCHED = "<unmatched>"
+
+
+def is_person_action(method: str | None, route: str) -> bool:
+    """A state-changing request on a matched route that no domain event already reports."""
+    if (method or "").upper() not in ACTION_METHODS or route == UNMATCHED:
+        return False
+    return not route.startswith(DOMAIN_EVENT_ROUTES)
+
 
 ACTIVITY_FILE = "activity.jsonl"
 ROTATE_KEEP = 5
@@ -92,19 +112,22 @@ class ActivityWriter:
             qs = parse_qs(scope.get("query_string", b"").decode("latin-1"))
             project = (qs.get("project_id") or qs.get("project") or [None])[0]
         client = scope.get("client")
-        self.record(
-            {
-                "type": "request",
-                "method": scope.get("method"),
-                "route": route_template(scope),
-                "status_code": int(status),
-                "latency_ms": round(seconds * 1000.0, 3),
-                "client_ip": client[0] if client else None,
-                "key_name": getattr(principal, "name", None),
-                "project": project,
-                "data": {"path": scope.get("path"), "request_id": state.get("request_id")},
-            }
-        )
+        route = route_template(scope)
+        row = {
+            "type": "request",
+            "method": scope.get("method"),
+            "route": route,
+            "status_code": int(status),
+            "latency_ms": round(seconds * 1000.0, 3),
+            "client_ip": client[0] if client else None,
+            "key_name": getattr(principal, "name", None),
+            "project": project,
+            "data": {"path": scope.get("path"), "request_id": state.get("request_id")},
+        }
+        self.record(row)
+        if is_person_action(scope.get("method"), route):
+            # who acted stays in key_name (shown to admins only, like every request's identity)
+            self.record({**row, "type": "action"})
 
     def record_domain_event(self, type_: str, data: Mapping[str, Any], project: str | None) -> None:
         """Hub recorder: ingestion/query/error events go to the activity log as well."""

@@ -1,15 +1,21 @@
 // Page bootstrap: auth check, hash router, project selector, live socket, views.
 import { api, getKey, setKey } from './api.js';
 import { LiveSocket } from './ws.js';
-import { $, $$, banner, emit, on, toast } from './util.js';
+import { $, $$, banner, emit, h, on, toast } from './util.js';
 import * as overview from './overview.js';
 import * as ingest from './ingest.js';
 import * as explore from './explore.js';
 import * as ask from './ask.js';
 import * as admin from './admin.js';
+import * as file from './fileview.js';
+import * as review from './review.js';
+import * as versions from './versions.js';
 
-const VIEWS = { overview, ingest, explore, ask, admin };
-const TITLES = { overview: 'Overview', ingest: 'Ingest', explore: 'Explore lineage', ask: 'Ask', admin: 'Administration' };
+const VIEWS = { overview, ingest, explore, ask, review, versions, file, admin };
+const TITLES = {
+  overview: 'Overview', ingest: 'Ingest', explore: 'Explore lineage', ask: 'Ask', review: 'Review',
+  versions: 'Versions', file: 'File', admin: 'Administration',
+};
 const PROJECT_STORE = 'finlineage.project';
 
 const ctx = {
@@ -17,10 +23,26 @@ const ctx = {
   socket: new LiveSocket(),
   state: { projects: [], projectId: localStorage.getItem(PROJECT_STORE) || '', ack: null, current: null },
   navigate(view, params = {}) {
-    const qs = new URLSearchParams(Object.entries(params).filter(([, v]) => v != null && v !== '')).toString();
-    const hash = `#/${view}${qs ? `?${qs}` : ''}`;
+    const hash = hashFor(view, params);
     if (location.hash === hash) route();
     else location.hash = hash;
+  },
+  /** The project's name for labels (search suggestions, chooser). */
+  projectName(id) {
+    return ctx.state.projects.find((p) => String(p.id) === String(id))?.name ?? `project ${id}`;
+  },
+  setProject(id, { quiet = false } = {}) {
+    const value = id == null ? '' : String(id);
+    if (value === ctx.state.projectId) return;
+    ctx.state.projectId = value;
+    if (value) localStorage.setItem(PROJECT_STORE, value);
+    $('#project-select').value = value;
+    syncNavLinks();
+    if (!quiet) emit('project-changed', value);
+  },
+  /** Several projects hold a name: ask which one (resolves to a project id, or null). */
+  chooseProject(candidates, name) {
+    return chooseProject(candidates, name);
   },
   async loadProjects() {
     try {
@@ -31,11 +53,23 @@ const ctx = {
       return;
     }
     const select = $('#project-select');
-    const current = ctx.state.projectId;
-    select.replaceChildren(new Option('All projects', ''));
+    const known = (id) => ctx.state.projects.some((p) => String(p.id) === String(id));
+    select.replaceChildren();
     for (const p of ctx.state.projects) select.add(new Option(p.name, String(p.id)));
-    if (current && !ctx.state.projects.some((p) => String(p.id) === current)) ctx.state.projectId = '';
-    select.value = ctx.state.projectId;
+    if (ctx.state.projects.length > 1) select.add(new Option('All projects', ''));
+    // default: the project in the address, else the last used, else the first (or only) one
+    const wanted = parseHash().params.project;
+    let current = ctx.state.projectId;
+    if (wanted !== undefined && (wanted === '' || known(wanted))) current = wanted;
+    if (current && !known(current)) current = '';
+    if (!current && wanted !== '') {
+      const last = localStorage.getItem(PROJECT_STORE);
+      current = last && known(last) ? last : String(ctx.state.projects[0]?.id ?? '');
+    }
+    ctx.state.projectId = current;
+    if (current) localStorage.setItem(PROJECT_STORE, current);
+    select.value = current;
+    syncNavLinks();
     emit('projects-changed', ctx.state.projects);
   },
 };
@@ -50,8 +84,28 @@ function parseHash() {
   return { view, params: Object.fromEntries(new URLSearchParams(query || '')) };
 }
 
+function hashFor(view, params = {}) {
+  const all = { ...params };
+  if (!('project' in all)) all.project = ctx.state.projectId;
+  const qs = new URLSearchParams(Object.entries(all).filter(([k, v]) => v != null && (v !== '' || k === 'project'))).toString();
+  return `#/${view}${qs ? `?${qs}` : ''}`;
+}
+
+function syncNavLinks() {
+  for (const link of $$('.nav a')) link.setAttribute('href', hashFor(link.dataset.view));
+}
+
 function route() {
   const { view, params } = parseHash();
+  // the project is part of every address: follow it, or write the current one in
+  if (params.project !== undefined && params.project !== ctx.state.projectId
+      && (params.project === '' || ctx.state.projects.some((p) => String(p.id) === params.project))) {
+    ctx.setProject(params.project);
+  } else if (params.project === undefined && ctx.state.projects.length) {
+    history.replaceState(null, '', hashFor(view, params));
+  }
+  document.body.classList.remove('nav-open');
+  $('#nav-toggle').setAttribute('aria-expanded', 'false');
   for (const section of $$('.view')) section.hidden = section.dataset.view !== view;
   for (const link of $$('.nav a')) link.classList.toggle('active', link.dataset.view === view);
   $('#view-title').textContent = TITLES[view];
@@ -184,15 +238,43 @@ function bindSocket() {
   });
 }
 
+// ---------------------------------------------------------------- project chooser
+
+function chooseProject(candidates, name) {
+  const d = $('#chooser');
+  const byProject = new Map();
+  for (const c of candidates || []) if (!byProject.has(String(c.project_id))) byProject.set(String(c.project_id), c);
+  $('#chooser-text').textContent = `“${name}” exists in ${byProject.size} projects. Open it in:`;
+  return new Promise((resolve) => {
+    const list = $('#chooser-list');
+    list.replaceChildren(...[...byProject.entries()].map(([pid, c]) =>
+      h('li', {}, h('button.btn.chooser-pick', {
+        type: 'button',
+        dataset: { project: pid },
+        onclick: () => {
+          d.close('picked');
+          resolve(pid);
+        },
+      }, ctx.projectName(pid), h('span.muted.small', {}, ` ${c.canonical_id} · ${c.kind}`)))));
+    d.addEventListener('close', () => d.returnValue !== 'picked' && resolve(null), { once: true });
+    d.returnValue = '';
+    d.showModal();
+  });
+}
+
 // ---------------------------------------------------------------- start
 
 async function start() {
   bindAuth();
   bindSocket();
   $('#project-select').addEventListener('change', (e) => {
-    ctx.state.projectId = e.target.value;
-    localStorage.setItem(PROJECT_STORE, ctx.state.projectId);
-    emit('project-changed', ctx.state.projectId);
+    ctx.setProject(e.target.value);
+    const { view, params } = parseHash();
+    ctx.navigate(view, { ...params, project: ctx.state.projectId });
+  });
+  $('#nav-toggle').addEventListener('click', () => {
+    const open = document.body.classList.toggle('nav-open');
+    $('#nav-toggle').setAttribute('aria-expanded', String(open));
   });
   for (const view of Object.values(VIEWS)) view.init?.(ctx);
   window.addEventListener('hashchange', route);

@@ -1,16 +1,27 @@
-// Explore: search with suggestions → lineage graph (upstream/downstream/both, depth, table ↔
-// column), node definition with the relevant lines highlighted, impact analysis.
+// Explore: search with suggestions (labelled by project) → lineage graph (upstream/downstream/both,
+// depth 1…12 or all, table ↔ column). Large answers open collapsed by hop; any node expands or
+// collapses by one hop either way; find in the graph; focus the paths between two nodes; exports
+// of what is on screen; side panel with definition, formula (original source lines) and impact.
+import { clearDetailCache, showDefinition, showFormula, showImpact } from './explore-detail.js';
+import { download, fileSafe, graphCsv, openLineageOnScreen, svgToPng } from './exports.js';
+import { LineageModel } from './graph-model.js';
 import { GraphView } from './graph-view.js';
 import { $, $$, debounce, esc, fmtNum, h, on, toast } from './util.js';
 
+/** The slider's last position means "all" (the full closure, capped by the server). */
+const DEPTH_ALL = 13;
+/** Above this many nodes an answer opens collapsed by hop. */
+export const RENDER_CAP = 2000;
+
 let ctx;
 let view;
-const state = { root: null, dir: 'upstream', gran: 'table', depth: 3, graph: null, selected: null, tab: 'definition' };
-const detailCache = new Map();
+const state = { root: null, dir: 'upstream', gran: 'table', depth: 'all', model: null, answer: null, selected: null, tab: 'definition', framed: false };
 let loadSeq = 0;
 let searchSeq = 0;
 let suggestions = [];
 let active = -1;
+let found = [];
+let foundAt = -1;
 
 export function init(c) {
   ctx = c;
@@ -23,26 +34,46 @@ export function init(c) {
   for (const b of $$('[data-dir]')) b.addEventListener('click', () => setOption('dir', b.dataset.dir));
   for (const b of $$('[data-gran]')) b.addEventListener('click', () => setGranularity(b.dataset.gran));
   const depth = $('#depth');
-  depth.addEventListener('input', () => ($('#depth-out').textContent = depth.value));
-  depth.addEventListener('change', () => setOption('depth', Number(depth.value)));
+  depth.addEventListener('input', () => ($('#depth-out').textContent = depthLabel(sliderDepth())));
+  depth.addEventListener('change', () => setOption('depth', sliderDepth()));
   $('#zoom-in').addEventListener('click', () => view.zoomBy(1.25));
   $('#zoom-out').addEventListener('click', () => view.zoomBy(0.8));
   $('#zoom-fit').addEventListener('click', () => view.fit());
   for (const b of $$('.tabs [data-tab]')) b.addEventListener('click', () => setTab(b.dataset.tab));
-  on('project-changed', () => detailCache.clear());
+  $('#graph-find').addEventListener('input', debounce(() => find($('#graph-find').value), 120));
+  $('#graph-find').addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') {
+      e.preventDefault();
+      nextFound();
+    }
+  });
+  $('#path-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    focusPath($('#path-from').value, $('#path-to').value);
+  });
+  $('#path-clear').addEventListener('click', () => clearFocus());
+  $('#export-csv').addEventListener('click', exportCsv);
+  $('#export-svg').addEventListener('click', exportSvg);
+  $('#export-png').addEventListener('click', exportPng);
+  $('#export-openlineage').addEventListener('click', exportOpenLineage);
+  on('project-changed', () => clearDetailCache());
 }
 
-/** Route params: node=<id|name> or column=<schema.table.column>, dir, depth, gran. */
+const sliderDepth = () => (Number($('#depth').value) >= DEPTH_ALL ? 'all' : Number($('#depth').value));
+const depthLabel = (d) => (d === 'all' ? 'all' : String(d));
+const parseDepth = (raw) => (raw === 'all' ? 'all' : Math.max(1, Math.min(DEPTH_ALL - 1, Number(raw) || 3)));
+
+/** Route params: node=<id|name> or column=<schema.table.column>, dir, depth (n or all), gran. */
 export function show(_ctx, params = {}) {
   let changed = false;
-  if (params.dir && params.dir !== state.dir) (state.dir = params.dir), (changed = true);
-  if (params.depth && Number(params.depth) !== state.depth) (state.depth = Number(params.depth)), (changed = true);
+  const root = params.column ? { kind: 'column', ref: params.column } : params.node ? { kind: 'node', ref: params.node } : null;
+  const dir = params.dir || state.dir;
+  // depth `all` is the default for a column's upstream lineage
+  const depth = params.depth ? parseDepth(params.depth) : root?.kind === 'column' && dir === 'upstream' ? 'all' : state.depth;
+  if (dir !== state.dir) (state.dir = dir), (changed = true);
+  if (depth !== state.depth) (state.depth = depth), (changed = true);
   if (params.gran && params.gran !== state.gran) (state.gran = params.gran), (changed = true);
-  const root = params.column
-    ? { kind: 'column', ref: params.column }
-    : params.node
-      ? { kind: 'node', ref: params.node }
-      : null;
+  if (state.projectOfAnswer !== ctx.state.projectId) changed = true;
   if (root && (!state.root || root.kind !== state.root.kind || String(root.ref) !== String(state.root.ref))) {
     state.root = root;
     if (root.kind === 'column') state.gran = 'column';
@@ -56,35 +87,49 @@ export function show(_ctx, params = {}) {
 function syncControls() {
   for (const b of $$('[data-dir]')) b.classList.toggle('on', b.dataset.dir === state.dir);
   for (const b of $$('[data-gran]')) b.classList.toggle('on', b.dataset.gran === state.gran);
-  $('#depth').value = String(state.depth);
-  $('#depth-out').textContent = String(state.depth);
+  $('#depth').value = String(state.depth === 'all' ? DEPTH_ALL : state.depth);
+  $('#depth').setAttribute('aria-valuetext', depthLabel(state.depth));
+  $('#depth-out').textContent = depthLabel(state.depth);
+}
+
+function params(extra = {}) {
+  const r = state.root;
+  return {
+    [r.kind === 'column' ? 'column' : 'node']: r.ref,
+    dir: state.dir,
+    depth: state.depth,
+    gran: r.kind === 'column' ? 'column' : state.gran,
+    ...extra,
+  };
 }
 
 function setOption(name, value) {
   state[name] = value;
   syncControls();
-  if (state.root) load();
+  if (state.root) ctx.navigate('explore', params());
 }
 
 function setGranularity(gran) {
   if (gran === state.gran) return;
   state.gran = gran;
   if (state.root?.kind === 'column' && gran === 'table') {
-    // column → its table
-    const ref = state.graph?.root?.object_id ?? String(state.root.ref).split('.').slice(0, -1).join('.');
+    const ref = state.answer?.root?.object_canonical_id ?? String(state.root.ref).split('.').slice(0, -1).join('.');
     state.root = { kind: 'node', ref };
   }
   syncControls();
-  if (state.root) load();
+  if (state.root) ctx.navigate('explore', params());
 }
 
-/** Open a root from elsewhere (search, chat sources, impact list). */
-export function open(root) {
+/** Open a root from elsewhere (search, chat sources, impact list, detail panel). */
+export function open(root, project) {
+  const column = root.kind === 'column';
+  const dir = state.dir;
   ctx.navigate('explore', {
-    [root.kind === 'column' ? 'column' : 'node']: root.ref,
-    dir: state.dir,
-    depth: state.depth,
-    gran: root.kind === 'column' ? 'column' : state.gran,
+    [column ? 'column' : 'node']: root.ref,
+    dir,
+    depth: column && dir === 'upstream' ? 'all' : state.depth,
+    gran: column ? 'column' : state.gran,
+    ...(project != null ? { project } : {}),
   });
 }
 
@@ -140,23 +185,24 @@ function bindSearch() {
 
 function renderSuggestions(hits, q, error) {
   const list = $('#suggestions');
-  suggestions = [];
   const rows = [];
   const ql = q.toLowerCase();
   for (const hit of hits) {
     const node = hit.node;
+    const base = { project: node.project_id, projectName: ctx.projectName(node.project_id), file: node.file?.path };
+    const cols = (hit.columns || []).map((c) => ({ ...base, kind: 'column', ref: `${node.canonical_id}.${c}`, label: `${node.canonical_id}.${c}`, objKind: 'column' }));
+    const obj = { ...base, kind: 'node', ref: node.canonical_id, id: node.id, label: node.canonical_id, objKind: node.kind };
     // a query naming a column puts the column first
-    const cols = (hit.columns || []).map((c) => ({ kind: 'column', ref: `${node.canonical_id}.${c}`, label: `${node.canonical_id}.${c}`, objKind: 'column', file: node.file?.path }));
-    const obj = { kind: 'node', ref: node.canonical_id, id: node.id, label: node.canonical_id, objKind: node.kind, file: node.file?.path };
     const colFirst = cols.some((c) => c.label.toLowerCase().endsWith(ql) || c.label.toLowerCase().endsWith(`.${ql.split('.').pop()}`));
     rows.push(...(colFirst ? [...cols, obj] : [obj, ...cols]));
   }
   suggestions = rows.slice(0, 14);
   active = suggestions.length ? 0 : -1;
   list.replaceChildren(...suggestions.map((s, i) =>
-    h(`li${s.kind === 'column' ? '.col' : ''}`, { role: 'option', dataset: { index: String(i), ref: s.ref, kind: s.kind } },
+    h(`li${s.kind === 'column' ? '.col' : ''}`, { role: 'option', dataset: { index: String(i), ref: s.ref, kind: s.kind, project: String(s.project) } },
       h(`span.k.k-${s.objKind}`, {}, s.objKind.replace('_', ' ')),
       h('span.nm', {}, s.label),
+      h('span.pj', { title: 'project' }, s.projectName),
       h('span.fl', {}, s.file || ''))));
   if (!suggestions.length) list.append(h('li.muted', {}, error ? `Search failed: ${error}` : 'No matches'));
   list.hidden = false;
@@ -177,71 +223,56 @@ function choose(s) {
   hideSuggestions();
   $('#search').value = s.label || s.ref;
   if (s.kind === 'column') state.gran = 'column';
-  open({ kind: s.kind, ref: s.ref });
+  open({ kind: s.kind, ref: s.ref }, s.project != null ? String(s.project) : undefined);
 }
 
-// ---------------------------------------------------------------- graph
+// ---------------------------------------------------------------- loading
 
-function walkUrl(dir) {
-  const r = state.root;
-  const ref = encodeURIComponent(r.ref);
-  return r.kind === 'column' ? `/api/v1/lineage/column/${ref}/${dir}` : `/api/v1/lineage/node/${ref}/${dir}`;
+function walkUrl(kind, ref, dir) {
+  const r = encodeURIComponent(ref);
+  return kind === 'column' ? `/api/v1/lineage/column/${r}/${dir}` : `/api/v1/lineage/node/${r}/${dir}`;
 }
 
-async function fetchGraph() {
-  const params = { depth: state.depth, project_id: ctx.state.projectId || null };
-  if (state.root.kind === 'node') params.granularity = state.gran;
-  const dirs = state.dir === 'both' ? ['upstream', 'downstream'] : [state.dir];
-  const parts = await Promise.all(dirs.map((d) => ctx.api.get(walkUrl(d), params)));
+async function fetchWalk(kind, ref, dirs, depth) {
+  const q = { depth, project_id: ctx.state.projectId || null };
+  if (kind === 'node') q.granularity = state.gran;
+  const parts = await Promise.all(dirs.map((d) => ctx.api.get(walkUrl(kind, ref, d), q)));
   const nodes = new Map();
   const edges = new Map();
   for (const g of parts) {
     for (const n of g.nodes) if (!nodes.has(n.id)) nodes.set(n.id, n);
     for (const e of g.edges) edges.set(e.id, e);
   }
-  const first = parts[0];
   return {
-    root: first.root,
-    roots: first.roots || [],
-    granularity: first.granularity,
+    root: parts[0].root,
+    roots: parts[0].roots || [],
     nodes: [...nodes.values()],
     edges: [...edges.values()],
     truncated: parts.some((g) => g.truncated),
+    omitted: parts.reduce((sum, g) => sum + (g.omitted || 0), 0),
   };
-}
-
-function toViewNodes(g) {
-  const rootIds = new Set([g.root?.id, ...(g.roots || []).map((r) => r.id)].filter((x) => x != null));
-  return g.nodes.map((n) => {
-    const column = n.kind === 'column';
-    return {
-      id: n.id,
-      key: column ? n.canonical_id : n.canonical_id,
-      name_full: n.canonical_id,
-      label: column ? n.name : n.canonical_id,
-      sub: column ? null : `${n.kind.replace('_', ' ')}${n.file ? ` · ${n.file.split('/').pop()}` : ''}`,
-      kind: n.kind,
-      height: column ? 26 : 40,
-      group: column ? n.object_id : null,
-      groupLabel: column ? n.object_canonical_id : null,
-      root: rootIds.has(n.id),
-      title: `${n.canonical_id}\n${n.kind}${column ? ` of ${n.object_kind}` : ''}${n.file ? `\n${n.file}${n.line_start ? `:${n.line_start}-${n.line_end}` : ''}` : ''}\nhop ${n.hop}`,
-      raw: n,
-    };
-  });
 }
 
 async function load() {
   const seq = ++loadSeq;
-  const title = $('#graph-title');
   const graphEl = $('#graph');
   graphEl.dataset.state = 'loading';
-  title.innerHTML = `Loading <code>${esc(state.root.ref)}</code>…`;
+  $('#graph-title').innerHTML = `Loading <code>${esc(state.root.ref)}</code>…`;
+  const dirs = state.dir === 'both' ? ['upstream', 'downstream'] : [state.dir];
   let g;
   try {
-    g = await fetchGraph();
+    g = await fetchWalk(state.root.kind, state.root.ref, dirs, state.depth);
   } catch (exc) {
     if (seq !== loadSeq) return;
+    if (exc.status === 409 && exc.details?.candidates?.length) {
+      // the name exists in several projects: ask which one
+      graphEl.dataset.state = 'choosing';
+      const pid = await ctx.chooseProject(exc.details.candidates, state.root.ref);
+      if (pid != null) return ctx.navigate('explore', params({ project: pid }));
+      graphEl.dataset.state = 'error';
+      view.clear(`“${state.root.ref}” exists in several projects: choose one.`);
+      return;
+    }
     if (exc.status === 404 && state.root.kind === 'column') {
       // a three-part name may be db.schema.table rather than schema.table.column
       state.root = { kind: 'node', ref: state.root.ref };
@@ -251,211 +282,312 @@ async function load() {
     }
     graphEl.dataset.state = 'error';
     view.clear(exc.status === 404 ? `Not found: ${state.root.ref}` : `Could not load the lineage: ${exc.message}`);
-    title.textContent = exc.status === 404 ? `“${state.root.ref}” was not found.` : 'Lineage unavailable.';
+    $('#graph-title').textContent = exc.status === 404 ? `“${state.root.ref}” was not found.` : 'Lineage unavailable.';
     if (exc.status !== 404) toast(exc.message, 'bad');
     return;
   }
   if (seq !== loadSeq) return;
-  state.graph = g;
+  state.answer = g;
+  state.projectOfAnswer = ctx.state.projectId;
+  const rootIds = [g.root?.id, ...(g.roots || []).map((r) => r.id)].filter((x) => x != null);
+  state.model = new LineageModel(g.nodes, g.edges, rootIds, state.dir);
+  if (state.model.nodes.size > RENDER_CAP) state.model.maxHop = state.model.hopLimitFor(RENDER_CAP);
   const rootName = g.root?.canonical_id || state.root.ref;
-  if (g.root) {
-    // canonical form in the address bar and the search box
-    $('#search').value = rootName;
-  }
-  const vnodes = toViewNodes(g);
-  const vedges = g.edges.map((e) => ({ id: e.id, source: e.source, target: e.target, kind: e.kind }));
+  if (g.root) $('#search').value = rootName;
   const dirText = state.dir === 'both' ? 'Upstream and downstream' : state.dir === 'upstream' ? 'Upstream' : 'Downstream';
-  title.innerHTML = `${dirText} of <code>${esc(rootName)}</code>`;
-  if (!vnodes.length) {
+  $('#graph-title').innerHTML = `${dirText} of <code>${esc(rootName)}</code>`;
+  graphEl.dataset.root = rootName;
+  graphEl.dataset.depth = String(state.depth);
+  state.framed = false;
+  state.selected = null;
+  render();
+}
+
+// ---------------------------------------------------------------- drawing what is on screen
+
+function toViewNode(n, level) {
+  const column = n.kind === 'column';
+  const hop = level.get(n.id);
+  return {
+    id: n.id,
+    key: n.canonical_id,
+    name_full: n.canonical_id,
+    label: column ? n.name : n.canonical_id,
+    sub: column ? null : `${n.kind.replace('_', ' ')}${n.file ? ` · ${n.file.split('/').pop()}` : ''}`,
+    kind: n.kind,
+    height: column ? 26 : 40,
+    group: column ? n.object_id : null,
+    groupLabel: column ? n.object_canonical_id : null,
+    root: state.model.roots.includes(n.id),
+    title: `${n.canonical_id}\n${n.kind}${column ? ` of ${n.object_kind}` : ''}${n.file ? `\n${n.file}${n.line_start ? `:${n.line_start}-${n.line_end}` : ''}` : ''}${hop != null ? `\nhop ${hop}` : ''}`,
+    raw: n,
+  };
+}
+
+function edgeTitle(e) {
+  return `${e.source_canonical_id} → ${e.target_canonical_id}\n${e.kind}${e.subtype ? ` · ${e.subtype}` : ''} · ${e.status || 'observed'}${e.expression ? `\n${e.expression}` : ''}`;
+}
+
+function render() {
+  const model = state.model;
+  const graphEl = $('#graph');
+  const { nodes, edges, level } = model.visible();
+  state.onScreen = { nodes, edges, level };
+  if (!nodes.length) {
     view.clear('Nothing to draw.');
     graphEl.dataset.state = 'empty';
     return;
   }
+  const vnodes = nodes.map((n) => toViewNode(n, level));
+  const vedges = edges.map((e) => ({ id: e.id, source: e.source, target: e.target, kind: e.kind, status: e.status, title: edgeTitle(e) }));
+  const keep = state.selected?.id;
   const timing = view.setData(vnodes, vedges, { fit: false });
-  $('#graph-meta').textContent = `${fmtNum(vnodes.length)} nodes · ${fmtNum(vedges.length)} edges · ${timing.layers} layers${g.truncated ? ' · truncated' : ''}`;
+  const total = model.nodes.size;
+  $('#graph-meta').textContent = `${fmtNum(vnodes.length)}${vnodes.length < total ? ` of ${fmtNum(total)}` : ''} nodes · ${fmtNum(vedges.length)} edges · ${timing.layers} layers`;
   graphEl.dataset.state = 'ready';
-  graphEl.dataset.root = rootName;
   graphEl.dataset.nodes = String(vnodes.length);
-  const rootNode = vnodes.find((n) => n.id === g.root?.id) || vnodes.find((n) => n.root);
-  view.frame(rootNode?.id, state.dir);
-  if (rootNode) view.select(rootNode.id);
-  else selectNode(null);
+  graphEl.dataset.total = String(total);
+  graphEl.dataset.focus = model.focus ? 'path' : '';
+  renderBanner(vnodes.length, total);
+  renderHops();
+  $('#graph-names').replaceChildren(...nodes.slice(0, 3000).map((n) => h('option', { value: n.canonical_id })));
+  const rootNode = vnodes.find((n) => n.root);
+  if (keep != null && vnodes.some((n) => n.id === keep)) {
+    view.select(keep, { notify: false });
+    view.focus(keep);
+    renderActions();
+  } else {
+    if (!state.framed) view.frame(rootNode?.id, state.dir);
+    if (rootNode) view.select(rootNode.id);
+    else selectNode(null);
+  }
+  state.framed = true;
+  if ($('#graph-find').value.trim()) find($('#graph-find').value, false);
 }
 
-// ---------------------------------------------------------------- detail panel
+function renderBanner(shown, total) {
+  const banner = $('#graph-banner');
+  const g = state.answer;
+  const notes = [];
+  if (g.truncated) {
+    notes.push(`This answer is truncated: the server stopped at its node limit${g.omitted ? ` and left out ${fmtNum(g.omitted)} node${g.omitted > 1 ? 's' : ''}` : ''}. Narrow the depth or start from a nearer node.`);
+  }
+  if (!state.model.focus && shown < total && Number.isFinite(state.model.maxHop)) {
+    notes.push(`Large answer: showing hops 0–${state.model.maxHop} (${fmtNum(shown)} of ${fmtNum(total)} nodes). Expand by hop below or per node.`);
+  }
+  banner.hidden = !notes.length;
+  banner.textContent = notes.join(' ');
+  banner.dataset.truncated = String(!!g.truncated);
+}
+
+function renderHops() {
+  const model = state.model;
+  const counts = model.hopCounts();
+  const box = $('#hop-counts');
+  const limit = model.maxHop;
+  box.replaceChildren(
+    h('span.muted.small', {}, 'per hop:'),
+    ...counts.map(([hop, count]) => h(`button.hop${hop <= limit ? '.on' : ''}`, {
+      type: 'button',
+      'data-testid': 'hop-count',
+      dataset: { hop: String(hop), count: String(count) },
+      title: hop ? `show hops 0–${hop}` : 'the root',
+      onclick: () => setHopLimit(hop),
+    }, `${hop}: ${fmtNum(count)}`)),
+    counts.length > 1 ? h(`button.hop${limit >= model.deepest ? '.on' : ''}`, { type: 'button', dataset: { hop: 'all' }, onclick: () => setHopLimit(Infinity) }, 'all') : null,
+  );
+}
+
+function setHopLimit(hop) {
+  state.model.focus = null;
+  state.model.maxHop = hop === 0 ? 0 : hop;
+  $('#path-clear').hidden = true;
+  render();
+}
+
+// ---------------------------------------------------------------- selection, expand and collapse
+
+async function selectNode(node) {
+  state.selected = node;
+  renderActions();
+  const env = detailEnv(node);
+  showDefinition(env, node);
+  if (state.tab === 'formula') showFormula(env, node);
+  if (state.tab === 'impact') showImpact(env, node?.raw ?? state.answer?.root);
+}
+
+function detailEnv(node) {
+  return {
+    ctx,
+    open,
+    nodes: state.onScreen?.nodes || [],
+    edges: state.onScreen?.edges || [],
+    isCurrent: () => state.selected === node,
+  };
+}
 
 function setTab(tab) {
   state.tab = tab;
   for (const b of $$('.tabs [data-tab]')) b.classList.toggle('on', b.dataset.tab === tab);
-  $('#detail-definition').hidden = tab !== 'definition';
-  $('#detail-impact').hidden = tab !== 'impact';
-  if (tab === 'impact') loadImpact();
+  for (const name of ['definition', 'formula', 'impact']) $(`#detail-${name}`).hidden = tab !== name;
+  const env = detailEnv(state.selected);
+  if (tab === 'formula') showFormula(env, state.selected);
+  if (tab === 'impact') showImpact(env, state.selected?.raw ?? state.answer?.root);
 }
 
-async function nodeDetail(id) {
-  const key = `${id}@${ctx.state.projectId}`;
-  if (!detailCache.has(key)) {
-    detailCache.set(key, ctx.api.get(`/api/v1/lineage/node/${encodeURIComponent(id)}`, { project_id: ctx.state.projectId || null }));
+function renderActions() {
+  const box = $('#node-actions');
+  const node = state.selected;
+  if (!node || !state.model) {
+    box.hidden = true;
+    return;
   }
+  const shown = new Set((state.onScreen?.nodes || []).map((n) => n.id));
+  const hidden = state.model.hiddenAround(node.id, shown);
+  const act = (label, testid, fn, title) => h('button.btn.btn-sm.btn-ghost', { type: 'button', 'data-testid': testid, title, onclick: fn }, label);
+  box.hidden = false;
+  box.replaceChildren(
+    h('span.small.muted', {}, node.name_full),
+    act(`↑ expand${hidden.up ? ` (${hidden.up})` : ''}`, 'expand-up', () => expand(node, 'up'), 'show one more hop upstream of this node'),
+    act('↑ collapse', 'collapse-up', () => collapse(node, 'up'), 'hide what is upstream of this node'),
+    act(`↓ expand${hidden.down ? ` (${hidden.down})` : ''}`, 'expand-down', () => expand(node, 'down'), 'show one more hop downstream of this node'),
+    act('↓ collapse', 'collapse-down', () => collapse(node, 'down'), 'hide what is downstream of this node'),
+    act('path from', 'path-from', () => ($('#path-from').value = node.name_full), 'start of a path to focus'),
+    act('path to', 'path-to', () => ($('#path-to').value = node.name_full), 'end of a path to focus'),
+    act('centre here', 'recentre', () => openFromGraphNode(node), 'make this node the root'),
+  );
+}
+
+async function expand(node, d) {
+  const model = state.model;
+  const shown = new Set((state.onScreen?.nodes || []).map((n) => n.id));
+  if (!model.hiddenAround(node.id, shown)[d]) {
+    // nothing more in this answer: ask the server for one hop from this node
+    const raw = node.raw;
+    const kind = raw.kind === 'column' ? 'column' : 'node';
+    const ref = kind === 'column' ? raw.canonical_id : raw.id;
+    try {
+      const g = await fetchWalk(kind, ref, [d === 'up' ? 'upstream' : 'downstream'], 1);
+      model.merge(g.nodes, g.edges);
+    } catch (exc) {
+      toast(`Could not expand: ${exc.message}`, 'bad');
+      return;
+    }
+  }
+  model.focus = null;
+  model.expand(node.id, d);
+  render();
+}
+
+function collapse(node, d) {
+  state.model.collapse(node.id, d);
+  render();
+}
+
+// ---------------------------------------------------------------- find, focus a path
+
+function find(text, jump = true) {
+  const model = state.model;
+  const out = $('#graph-find-out');
+  if (!model || !text.trim()) {
+    found = [];
+    view.mark(null);
+    out.textContent = '';
+    return;
+  }
+  found = model.find(text);
+  const shown = new Set((state.onScreen?.nodes || []).map((n) => n.id));
+  const visible = found.filter((id) => shown.has(id));
+  view.mark(new Set(visible));
+  out.textContent = found.length ? `${visible.length} found${found.length > visible.length ? ` (+${found.length - visible.length} hidden)` : ''}` : 'no match';
+  out.dataset.count = String(found.length);
+  foundAt = -1;
+  if (jump && visible.length === 1) nextFound();
+}
+
+function nextFound() {
+  if (!found.length) return;
+  foundAt = (foundAt + 1) % found.length;
+  const id = found[foundAt];
+  const shown = new Set((state.onScreen?.nodes || []).map((n) => n.id));
+  if (!shown.has(id)) {
+    state.model.focus = null;
+    state.model.reveal(id);
+    render();
+    find($('#graph-find').value, false);
+  }
+  view.focus(id);
+  view.select(id);
+}
+
+function byName(text) {
+  const t = text.trim().toLowerCase();
+  for (const n of state.model?.nodes.values() || []) if (String(n.canonical_id).toLowerCase() === t) return n.id;
+  return null;
+}
+
+function focusPath(fromText, toText) {
+  if (!state.model) return;
+  const a = byName(fromText);
+  const b = byName(toText);
+  if (a == null || b == null) {
+    toast(`Not in this graph: ${a == null ? fromText : toText}`, 'bad');
+    return;
+  }
+  const ids = state.model.pathBetween(a, b);
+  if (!ids) {
+    toast(`No data-flow path between ${fromText} and ${toText} in this graph.`, 'bad');
+    return;
+  }
+  state.model.focus = ids;
+  $('#path-clear').hidden = false;
+  render();
+}
+
+function clearFocus() {
+  state.model.focus = null;
+  $('#path-clear').hidden = true;
+  render();
+}
+
+// ---------------------------------------------------------------- exports of what is on screen
+
+function baseName() {
+  return fileSafe(`lineage-${state.answer?.root?.canonical_id || state.root?.ref || 'graph'}-${state.dir}`);
+}
+
+function exportCsv() {
+  if (!state.onScreen) return toast('Draw a graph first.', 'bad');
+  const { nodes, edges, level } = state.onScreen;
+  download(`${baseName()}.csv`, graphCsv(nodes, edges, level), 'text/csv');
+}
+
+function exportSvg() {
+  const svg = view.toSvg();
+  if (!svg) return toast('Draw a graph first.', 'bad');
+  download(`${baseName()}.svg`, svg, 'image/svg+xml');
+}
+
+async function exportPng() {
+  const svg = view.toSvg();
+  if (!svg) return toast('Draw a graph first.', 'bad');
   try {
-    return await detailCache.get(key);
+    download(`${baseName()}.png`, await svgToPng(svg));
   } catch (exc) {
-    detailCache.delete(key);
-    throw exc;
+    toast(`PNG export failed: ${exc.message}`, 'bad');
   }
 }
 
-async function selectNode(node) {
-  state.selected = node;
-  const box = $('#detail-definition');
-  if (!node) {
-    box.replaceChildren(h('div.empty', {}, 'Click a node to see its definition.'));
-    return;
-  }
-  const raw = node.raw;
-  const objectId = raw.object_id ?? raw.id;
-  const column = raw.kind === 'column' ? raw.name : null;
-  box.replaceChildren(h('div.empty', {}, 'Loading…'));
-  let d;
+async function exportOpenLineage() {
+  if (!state.onScreen) return toast('Draw a graph first.', 'bad');
+  const objects = new Set(state.onScreen.nodes.map((n) => (n.kind === 'column' ? n.object_canonical_id : n.canonical_id)).filter(Boolean));
+  let events;
   try {
-    d = await nodeDetail(objectId);
+    events = await ctx.api.get('/api/v1/export', { format: 'openlineage', project_id: ctx.state.projectId || null });
   } catch (exc) {
-    box.replaceChildren(h('div.error-text', {}, `Could not load the definition: ${exc.message}`));
+    toast(`OpenLineage export failed: ${exc.message}`, 'bad');
     return;
   }
-  if (state.selected !== node) return;
-  renderDetail(box, d, node, column);
-  if (state.tab === 'impact') loadImpact();
-}
-
-function neighbourTerms(node) {
-  const g = state.graph;
-  const terms = new Set();
-  if (!g) return terms;
-  const byId = new Map(g.nodes.map((n) => [n.id, n]));
-  for (const e of g.edges) {
-    const other = e.target === node.id ? e.source : e.source === node.id ? e.target : null;
-    if (other == null) continue;
-    const n = byId.get(other);
-    if (n) terms.add(n.kind === 'column' ? n.name : n.name);
-  }
-  return terms;
-}
-
-function renderDetail(box, d, node, column) {
-  const start = d.line_start || 1;
-  const terms = column ? new Set([column]) : neighbourTerms(node.raw);
-  const file = d.file?.path;
-  const lines = (d.definition || '').split('\n');
-  const rx = terms.size
-    ? new RegExp(`(^|[^\\w$#@])(${[...terms].map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})(?![\\w$#@])`, 'i')
-    : null;
-  let hits = 0;
-  const code = lines.map((text, i) => {
-    const hl = rx && rx.test(text);
-    if (hl) hits += 1;
-    const html = highlightSql(text);
-    return `<div class="ln${hl ? ' hl' : ''}" data-line="${start + i}"><i>${start + i}</i><span>${hl ? markTerms(html, rx) : html}</span></div>`;
-  }).join('');
-  const incoming = (state.graph?.edges || []).filter((e) => e.target === node.raw.id).slice(0, 40);
-  box.replaceChildren(...[
-    h('h3.node-title', { 'data-node': d.canonical_id }, column ? `${d.canonical_id}.${column}` : d.canonical_id),
-    h('div.node-meta', {},
-      h(`span.badge`, {}, column ? `column of ${d.kind.replace('_', ' ')}` : d.kind.replace('_', ' ')),
-      d.dialect ? h('span', {}, d.dialect) : null,
-      file ? h('span.file', { title: 'source file' }, `${file}${d.line_start ? `:${d.line_start}–${d.line_end}` : ''}`) : h('span', {}, 'no source file'),
-    ),
-    h('div.row', {},
-      h('button.btn.btn-sm', { type: 'button', onclick: () => open(column ? { kind: 'column', ref: `${d.canonical_id}.${column}` } : { kind: 'node', ref: d.canonical_id }) }, 'Centre lineage here'),
-      h('button.btn.btn-sm.btn-ghost', { type: 'button', onclick: () => setTab('impact') }, 'What breaks downstream?')),
-    h('div.section-title', {}, `Definition${hits ? ` · ${hits} relevant line${hits > 1 ? 's' : ''} highlighted` : ''}`),
-    d.definition ? h('div.code', { id: 'definition-code', html: code }) : h('div.muted', {}, 'No definition stored for this object (declared outside the ingested SQL).'),
-    d.columns?.length ? h('div.section-title', {}, `Columns (${d.columns.filter((c) => c.name !== '*').length})`) : null,
-    d.columns?.length ? h('div.chips', {}, d.columns.filter((c) => c.name !== '*').map((c) =>
-      h(`button.chip${c.name === column ? '.on' : ''}`, { type: 'button', title: c.data_type || '', onclick: () => open({ kind: 'column', ref: `${d.canonical_id}.${c.name}` }) }, c.name))) : null,
-    incoming.length ? h('div.section-title', {}, 'How it is derived (in this graph)') : null,
-    incoming.length ? h('ul.evidence', {}, incoming.map((e) => h('li', {},
-      h('code', {}, e.source_canonical_id), e.kind === 'indirect' ? h('span.muted', {}, ' (filter/join)') : null,
-      e.expression ? h('div', {}, h('code', {}, e.expression)) : null,
-      h('div.muted', {}, `${e.file || ''}${e.line_start ? `:${e.line_start}–${e.line_end}` : ''}${e.process ? ` · via ${e.process}` : ''}`)))) : null,
-    ...neighbourChips('Reads', d.reads),
-    ...neighbourChips('Feeds', d.writes),
-  ].filter(Boolean));
-  box.querySelector('.ln.hl')?.scrollIntoView({ block: 'nearest' });
-}
-
-function markTerms(html, rx) {
-  const global = new RegExp(rx.source, 'gi');
-  return html.split(/(<[^>]+>)/).map((part) => (part.startsWith('<') ? part : part.replace(global, '$1<mark>$2</mark>'))).join('');
-}
-
-function neighbourChips(title, items) {
-  if (!items?.length) return [];
-  const unique = [...new Map(items.map((i) => [i.canonical_id, i])).values()];
-  return [
-    h('div.section-title', {}, `${title} (${unique.length})`),
-    h('div.chips', {}, unique.slice(0, 40).map((i) => h('button.chip', { type: 'button', title: i.kind, onclick: () => open({ kind: 'node', ref: i.canonical_id }) }, i.canonical_id))),
-  ];
-}
-
-const SQL_KW = new RegExp(`\\b(${[
-  'select', 'from', 'where', 'join', 'left', 'right', 'inner', 'outer', 'full', 'cross', 'on', 'and', 'or', 'not',
-  'as', 'case', 'when', 'then', 'else', 'end', 'group', 'by', 'order', 'having', 'union', 'all', 'insert', 'into',
-  'overwrite', 'table', 'update', 'set', 'delete', 'merge', 'using', 'matched', 'create', 'replace', 'view',
-  'materialized', 'procedure', 'function', 'returns', 'begin', 'declare', 'with', 'over', 'partition', 'distinct',
-  'sum', 'count', 'max', 'min', 'avg', 'coalesce', 'cast', 'is', 'null', 'in', 'exists', 'between', 'like', 'limit',
-  'qualify', 'values', 'if', 'return', 'language', 'exec', 'execute',
-].join('|')})\\b`, 'gi');
-
-function highlightSql(text) {
-  const out = [];
-  const rx = /(--.*$)|('(?:[^']|'')*'?)/g;
-  let last = 0;
-  let m;
-  const kw = (s) => esc(s).replace(SQL_KW, '<span class="kw">$1</span>');
-  while ((m = rx.exec(text))) {
-    out.push(kw(text.slice(last, m.index)));
-    out.push(m[1] ? `<span class="cm">${esc(m[1])}</span>` : `<span class="str">${esc(m[2])}</span>`);
-    last = m.index + m[0].length;
-    if (!m[0].length) rx.lastIndex += 1;
-  }
-  out.push(kw(text.slice(last)));
-  return out.join('') || ' ';
-}
-
-// ---------------------------------------------------------------- impact
-
-async function loadImpact() {
-  const box = $('#detail-impact');
-  const target = state.selected?.raw ?? state.graph?.root;
-  if (!target) {
-    box.replaceChildren(h('div.empty', {}, 'Choose an object to see what breaks downstream.'));
-    return;
-  }
-  const objectId = target.object_id ?? target.id;
-  const name = target.object_canonical_id || target.canonical_id;
-  box.replaceChildren(h('div.empty', {}, `Computing the impact of ${name}…`));
-  let out;
-  try {
-    out = await ctx.api.get(`/api/v1/lineage/impact/${encodeURIComponent(objectId)}`, { depth: 10, project_id: ctx.state.projectId || null });
-  } catch (exc) {
-    box.replaceChildren(h('div.error-text', {}, `Impact unavailable: ${exc.message}`));
-    return;
-  }
-  const maxHop = Math.max(1, ...Object.values(out.by_hop || {}));
-  box.replaceChildren(...[
-    h('div.impact-head', {}, h('span.impact-total', { id: 'impact-total' }, fmtNum(out.total)),
-      h('span.muted', {}, `objects downstream of `, h('code', {}, out.root.canonical_id), ` would be affected by a change`)),
-    h('div.chips', {}, Object.entries(out.by_kind || {}).map(([k, v]) => h('span.badge', {}, `${v} ${k.replace('_', ' ')}${v > 1 ? 's' : ''}`))),
-    h('div.section-title', {}, 'By distance (hops)'),
-    h('div.bars', {}, Object.entries(out.by_hop || {}).flatMap(([hop, count]) => [
-      h('span.muted', {}, `hop ${hop}`),
-      h('div', {}, h('div.b', { style: `width:${(count / maxHop) * 100}%` })),
-      h('span.num', {}, String(count))])),
-    h('div.section-title', {}, 'Affected objects'),
-    ...(out.groups || []).map((g) => h('div.impact-group', {},
-      h('h4', {}, `${g.kind.replace('_', ' ')} · hop ${g.hop} (${g.count})`),
-      h('div.chips', {}, g.nodes.map((n) => h('button.chip', { type: 'button', dataset: { node: n.canonical_id }, onclick: () => open({ kind: 'node', ref: n.canonical_id }) }, n.canonical_id))))),
-    out.total ? null : h('div.empty', {}, 'Nothing downstream: a change here breaks nothing recorded.'),
-  ].filter(Boolean));
+  const picked = openLineageOnScreen(typeof events === 'string' ? JSON.parse(events) : events, objects);
+  download(`${baseName()}.openlineage.json`, `${JSON.stringify(picked, null, 2)}\n`, 'application/json');
 }

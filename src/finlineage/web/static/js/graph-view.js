@@ -19,6 +19,17 @@ const COLORS = {
   function: '#c2410c', column: '#0f766e', other: '#64748b',
 };
 
+const EXPORT_CSS = [
+  '.gn rect.box{fill:#fff;stroke:#cbd3dd}.gn.root rect.box{fill:#e6f3f7;stroke:#0f6e8c;stroke-width:2}',
+  '.gn text{font:12px Inter,"Segoe UI",system-ui,sans-serif;fill:#13202e}.gn text.sub{font-size:10.5px;fill:#6b7889}',
+  '.ge{fill:none;stroke:#9aa8b8;stroke-width:1.2}.ge.indirect{stroke-dasharray:4 3;stroke:#b7c2cf}',
+  '.ge.st-proposed{stroke:#d97706;stroke-dasharray:6 3}.ge.st-approved{stroke:#15803d}',
+  '.ge.st-rejected{stroke:#b91c1c;stroke-dasharray:2 3}',
+  '.s-table{fill:#2563eb}.s-view,.s-materialized_view{fill:#7c3aed}.s-procedure,.s-function{fill:#c2410c}',
+  '.s-column{fill:#0f766e}.s-other{fill:#64748b}.grp{fill:rgba(15,110,140,.04);stroke:#d5dde6;stroke-dasharray:3 3}',
+  '.grp-label{font:600 10.5px Inter,"Segoe UI",system-ui,sans-serif;fill:#6b7889}',
+].join('');
+
 function truncate(text, max) {
   const s = String(text ?? '');
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
@@ -82,11 +93,16 @@ export class GraphView {
     this.result = layout(nodes, edges);
     const t1 = performance.now();
     this.mode = nodes.length > CANVAS_THRESHOLD ? 'canvas' : 'svg';
-    this.svg.style.display = this.mode === 'svg' ? '' : 'none';
+    // canvas mode keeps an invisible SVG index above the drawing: one g.gn[data-name] per node
+    // (hit targets, tests, accessibility), moved only when a gesture settles
+    this.svg.classList.toggle('index-only', this.mode === 'canvas');
     this.canvas.hidden = this.mode !== 'canvas';
     this.lit = null;
-    if (this.mode === 'canvas') this.buildCanvas();
-    else this.build();
+    this.found = null;
+    if (this.mode === 'canvas') {
+      this.buildCanvas();
+      this.buildIndex();
+    } else this.build();
     const t2 = performance.now();
     this.selected = null;
     if (fit) this.fit();
@@ -94,6 +110,31 @@ export class GraphView {
   }
 
   build() {
+    this.viewport.innerHTML = this.svgMarkup();
+    this.indexElements();
+  }
+
+  indexElements() {
+    this.nodeEls = new Map();
+    for (const el of this.viewport.querySelectorAll('.gn')) this.nodeEls.set(el.dataset.id, el);
+    this.edgeEls = Array.from(this.viewport.querySelectorAll('.ge'));
+    this.applyTransform();
+  }
+
+  /** Canvas mode: transparent node boxes only (no edges, no text drawn). */
+  buildIndex() {
+    const parts = [];
+    for (const node of this.data.nodes) {
+      const p = this.result.nodes.get(node.id);
+      parts.push(`<g class="gn${node.root ? ' root' : ''}" data-id="${esc(node.id)}" data-name="${esc(node.key ?? node.label)}" `
+        + `transform="translate(${p.x},${p.y})"><rect class="hit" width="${p.w}" height="${p.h}"/></g>`);
+    }
+    this.viewport.innerHTML = parts.join('');
+    this.indexElements();
+  }
+
+  /** The graph's SVG (nodes, edges, group frames) in layout coordinates. */
+  svgMarkup() {
     const { nodes } = this.data;
     const res = this.result;
     const parts = [];
@@ -118,8 +159,11 @@ export class GraphView {
     }
     parts.push('</g><g class="edges">');
     for (const e of res.edges) {
-      const kind = this.data.edges[e.index]?.kind === 'indirect' ? ' indirect' : '';
-      parts.push(`<path class="ge${kind}" data-s="${esc(e.source)}" data-t="${esc(e.target)}" d="${pathFor(e.points)}" marker-end="url(#arrow)"/>`);
+      const edge = this.data.edges[e.index] || {};
+      const kind = edge.kind === 'indirect' ? ' indirect' : '';
+      const status = edge.status ? ` st-${esc(edge.status)}` : '';
+      const title = edge.title ? `<title>${esc(edge.title)}</title>` : '';
+      parts.push(`<path class="ge${kind}${status}" data-s="${esc(e.source)}" data-t="${esc(e.target)}" d="${pathFor(e.points)}" marker-end="url(#arrow)">${title}</path>`);
     }
     parts.push('</g><g class="nodes">');
     for (const node of nodes) {
@@ -138,18 +182,34 @@ export class GraphView {
       );
     }
     parts.push('</g>');
-    this.viewport.innerHTML = parts.join('');
-    this.nodeEls = new Map();
-    for (const el of this.viewport.querySelectorAll('.gn')) this.nodeEls.set(el.dataset.id, el);
-    this.edgeEls = Array.from(this.viewport.querySelectorAll('.ge'));
-    this.applyTransform();
+    return parts.join('');
+  }
+
+  /** A standalone SVG document of the whole drawn graph (for export), styles inlined. */
+  toSvg() {
+    if (!this.result) return null;
+    const pad = 24;
+    const w = Math.ceil(this.result.width + pad * 2);
+    const hgt = Math.ceil(this.result.height + pad * 2 + 24);
+    return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${hgt}" viewBox="0 0 ${w} ${hgt}">`
+      + `<style>${EXPORT_CSS}</style>${this.svg.querySelector('defs').outerHTML}`
+      + `<rect width="100%" height="100%" fill="#ffffff"/><g transform="translate(${pad},${pad + 20})">${this.svgMarkup()}</g></svg>`;
+  }
+
+  /** Outline the given node ids (find in graph); null clears. */
+  mark(ids) {
+    this.found = ids && ids.size ? ids : null;
+    for (const [nid, el] of this.nodeEls || []) el.classList.toggle('found', !!this.found?.has(this.resolveId(nid)));
+    if (this.mode === 'canvas') this.requestDraw();
   }
 
   clear(message = '') {
     this.data = null;
     this.result = null;
     this.mode = 'svg';
-    this.svg.style.display = '';
+    this.nodeEls = new Map();
+    this.edgeEls = [];
+    this.svg.classList.remove('index-only');
     this.canvas.hidden = true;
     this.viewport.innerHTML = message
       ? `<text x="20" y="30" class="grp-label">${esc(message)}</text>`
@@ -260,6 +320,12 @@ export class GraphView {
       }
     }
     g.globalAlpha = 1;
+    if (this.found) {
+      g.strokeStyle = '#d97706';
+      g.lineWidth = 3 / Math.max(k, 0.35);
+      for (const { node, p } of this.boxes) if (this.found.has(node.id)) g.strokeRect(p.x - 3, p.y - 3, p.w + 6, p.h + 6);
+    }
+    this.viewport.setAttribute('transform', `translate(${this.tx.toFixed(2)},${this.ty.toFixed(2)}) scale(${this.k.toFixed(4)})`);
     this.drawn = { k: this.k, tx: this.tx, ty: this.ty };
     this.snapshot = null; // taken from this drawing when a gesture starts
   }
@@ -462,11 +528,38 @@ export class GraphView {
   bind() {
     const svg = this.container;
     let drag = null;
+    const touches = new Map(); // pointerId → {x, y}: two fingers pinch-zoom
+    let pinch = null;
+    const spread = () => {
+      const [a, b] = [...touches.values()];
+      return { d: Math.hypot(a.x - b.x, a.y - b.y) || 1, x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 };
+    };
     svg.addEventListener('pointerdown', (e) => {
+      if (e.pointerType === 'touch') {
+        touches.set(e.pointerId, { x: e.clientX, y: e.clientY });
+        if (touches.size === 2) {
+          drag = null;
+          pinch = spread();
+          return;
+        }
+      }
       if (e.button !== 0) return;
       drag = { x: e.clientX, y: e.clientY, moved: false, id: e.pointerId };
     });
+    const untouch = (e) => {
+      touches.delete(e.pointerId);
+      if (touches.size < 2) pinch = null;
+    };
     svg.addEventListener('pointermove', (e) => {
+      if (touches.has(e.pointerId)) touches.set(e.pointerId, { x: e.clientX, y: e.clientY });
+      if (pinch && touches.size === 2) {
+        const now = spread();
+        const r = this.container.getBoundingClientRect();
+        this.panBy(now.x - pinch.x, now.y - pinch.y);
+        this.zoomAt(now.d / pinch.d, now.x - r.left, now.y - r.top);
+        pinch = now;
+        return;
+      }
       if (!drag) return;
       const dx = e.clientX - drag.x;
       const dy = e.clientY - drag.y;
@@ -481,6 +574,7 @@ export class GraphView {
       this.panBy(dx, dy);
     });
     const end = (e) => {
+      untouch(e);
       if (!drag) return;
       const wasDrag = drag.moved;
       drag = null;

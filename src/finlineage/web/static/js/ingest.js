@@ -1,7 +1,9 @@
 // Ingest: pick or create a project, upload files / a folder / a zip, follow the run, per-file results.
-import { $, esc, fmtBytes, fmtDuration, fmtNum, h, on, toast } from './util.js';
+import { $, fmtBytes, fmtDuration, fmtNum, h, on, toast } from './util.js';
 
-const TERMINAL = new Set(['completed', 'failed', 'cancelled', 'interrupted']);
+const TERMINAL = new Set(['completed', 'completed_with_errors', 'failed', 'cancelled', 'interrupted']);
+/** A run status in words: `completed_with_errors` → "completed with errors". */
+export const statusText = (status) => String(status || '').replace(/_/g, ' ');
 const POLL_MS = 800;
 
 let ctx;
@@ -147,7 +149,7 @@ function setStatus(status) {
   const badge = $('#ingest-status');
   badge.hidden = false;
   badge.className = `badge ${status}`;
-  badge.textContent = status;
+  badge.textContent = statusText(status);
   badge.dataset.status = status;
 }
 
@@ -220,34 +222,46 @@ async function follow(run) {
 
 function finish(s) {
   setStatus(s.status);
-  setProgress(s.status === 'completed' ? 'Completed' : s.status[0].toUpperCase() + s.status.slice(1), 100,
+  const ok = s.status === 'completed';
+  setProgress(statusText(s.status).replace(/^./, (c) => c.toUpperCase()), 100,
     s.duration_ms != null ? `finished in ${fmtDuration(s.duration_ms / 1000)}` : '');
   const bar = $('#ingest-bar').parentElement;
-  bar.classList.toggle('done', s.status === 'completed');
-  bar.classList.toggle('failed', s.status !== 'completed');
+  bar.classList.toggle('done', ok || s.status === 'completed_with_errors');
+  bar.classList.toggle('failed', !ok && s.status !== 'completed_with_errors');
   const summary = $('#ingest-summary');
   summary.hidden = false;
   summary.innerHTML = [
     ['Processed', s.files_processed], ['Unchanged', s.files_skipped_duplicate], ['Failed', s.files_failed],
     ['Objects', s.total_nodes_created], ['Edges', s.total_edges_created],
   ].map(([k, v]) => `<div><b>${fmtNum(v)}</b><span>${k}</span></div>`).join('');
-  const body = $('#ingest-results tbody');
-  body.replaceChildren();
-  for (const r of s.results || []) {
-    const msgs = [
-      ...(r.error ? [`<li class="error">${esc(r.error)}</li>`] : []),
-      ...(r.diagnostics || []).slice(0, 4).map((d) => `<li class="${d.severity === 'error' ? 'error' : ''}">${d.line ? `line ${d.line}: ` : ''}${esc(d.message)}</li>`),
-    ];
-    if ((r.diagnostics || []).length > 4) msgs.push(`<li>… ${r.diagnostics.length - 4} more</li>`);
-    body.append(h(`tr${r.status === 'error' ? '.row-error' : ''}`, { dataset: { path: r.path, status: r.status } },
-      h('td.mono', {}, r.path),
-      h('td', {}, h(`span.badge.${r.status}`, {}, r.status.replace('_', ' '))),
-      h('td', {}, r.dialect || '—'),
-      h('td.num', {}, fmtNum(r.objects)),
-      h('td.num', {}, fmtNum(r.edges)),
-      h('td', { html: msgs.length ? `<ul class="msgs">${msgs.join('')}</ul>` : '<span class="muted">—</span>' })));
-  }
-  $('#ingest-results').hidden = !(s.results || []).length;
-  if (s.error) toast(`Ingestion ${s.status}: ${s.error}`, 'bad');
+  // failed files first, then files with warnings, then the rest (each group in path order)
+  const rank = (r) => (r.status === 'error' ? 0 : (r.diagnostics || []).some((d) => d.severity === 'error') ? 1 : (r.diagnostics || []).length ? 2 : 3);
+  const results = [...(s.results || [])].sort((a, b) => rank(a) - rank(b) || a.path.localeCompare(b.path));
+  $('#ingest-results').replaceChildren(...results.map(resultItem));
+  $('#ingest-results').hidden = !results.length;
+  if (s.error) toast(`Ingestion ${statusText(s.status)}: ${s.error}`, 'bad');
   ctx.loadProjects();
+}
+
+/** `path:line:col: message`, the location linking to the file view at that line. */
+function located(path, line, column, message, cls) {
+  const loc = `${path}${line ? `:${line}${column ? `:${column}` : ''}` : ''}`;
+  const qs = new URLSearchParams({ project: ctx.state.projectId || '', path });
+  if (line) qs.set('line', String(line));
+  return h(`li.${cls}`, {}, h('a.loc', { href: `#/file?${qs}`, title: 'open the file at this line' }, loc), `: ${message}`);
+}
+
+function resultItem(r) {
+  const diags = r.diagnostics || [];
+  const msgs = [
+    ...(r.error ? [located(r.path, r.line, r.column, r.error, 'error')] : []),
+    ...diags.slice(0, 6).map((d) => located(r.path, d.line, d.column, d.message, d.severity === 'error' ? 'error' : 'warning')),
+  ];
+  if (diags.length > 6) msgs.push(h('li.muted', {}, `… ${diags.length - 6} more`));
+  return h(`li.result${r.status === 'error' ? '.failed' : ''}`, { dataset: { path: r.path, status: r.status } },
+    h('div.result-head', {},
+      h('span.mono.result-path', {}, r.path),
+      h(`span.badge.${r.status}`, {}, statusText(r.status)),
+      h('span.muted.small', {}, `${r.dialect || 'no dialect'} · ${fmtNum(r.objects)} objects · ${fmtNum(r.edges)} edges`)),
+    msgs.length ? h('ul.msgs', {}, msgs) : null);
 }

@@ -1,5 +1,5 @@
 // Overview: live statistics (stats_update), activity feed (recent + live), ingestion runs.
-import { $, esc, fmtDuration, fmtNum, fmtTime, h, on } from './util.js';
+import { $, esc, fmtAgo, fmtDateTime, fmtDuration, fmtNum, fmtTime, h, on } from './util.js';
 
 const STATS = [
   ['totalNodes', 'Objects'],
@@ -14,7 +14,14 @@ const STATS = [
   ['connectedClients', 'Live clients', true],
 ];
 const FEED_MAX = 80;
-const FEED_TYPES = new Set(['ingestion_started', 'ingestion_complete', 'query_complete', 'error', 'system_status_change']);
+/** Live events that are people's actions (the page's own requests never are). */
+const FEED_TYPES = new Set(['ingestion_started', 'ingestion_complete', 'query_complete', 'error']);
+/** Stored activity types shown in the feed: ingestion, questions, errors, admin and review actions. */
+const STORED_TYPES = [
+  'ingestion_started', 'ingestion_complete', 'ingestion_failed', 'ingestion_completed_with_errors',
+  'ingestion_cancelled', 'ingestion_interrupted', 'query_complete', 'error', 'action',
+];
+const PER_TYPE = 40;
 
 let ctx;
 let updates = 0;
@@ -38,6 +45,11 @@ export function init(c) {
     if (msg.type.startsWith('ingestion_')) updateRun(msg.type, msg.data);
   });
   on('socket-live', () => loaded && refresh());
+  on('activity-changed', () => loaded && loadActivity());
+  $('#activity').addEventListener('mouseover', (e) => {
+    const t = e.target.closest('.t[data-ts]');
+    if (t) t.title = `${fmtAgo(t.dataset.ts)} · ${t.dataset.ts}`;
+  });
   on('project-changed', () => loaded && loadRuns());
 }
 
@@ -96,15 +108,19 @@ function describe(type, data = {}, extra = {}) {
     case 'ingestion_started':
       return `Ingestion run ${data.run_id ?? ''} started${data.files_total != null ? ` — ${data.files_total} files` : ''}`;
     case 'ingestion_complete':
-      return `Ingestion run ${data.run_id ?? ''} ${data.status || 'completed'}: ${fmtNum(data.files_processed)} processed, ${fmtNum(data.files_skipped_duplicate)} unchanged, ${fmtNum(data.files_failed)} failed, ${fmtNum(data.total_nodes_created)} objects in ${fmtDuration(data.duration)}`;
+    case 'ingestion_failed':
+    case 'ingestion_completed_with_errors':
+    case 'ingestion_cancelled':
+    case 'ingestion_interrupted':
+      return `Ingestion run ${data.run_id ?? ''} ${(data.status || 'completed').replace(/_/g, ' ')}: ${fmtNum(data.files_processed)} files processed, ${fmtNum(data.files_skipped_duplicate)} unchanged, ${fmtNum(data.files_failed)} failed; ${fmtNum(data.total_nodes_created)} objects written by this run${data.duration != null ? ` in ${fmtDuration(data.duration)}` : ''}`;
     case 'query_complete':
       return `Question answered (${data.mode || 'chat'}) in ${Math.round(data.latency_ms || 0)} ms${data.query_preview ? ` — “${data.query_preview}”` : ''}`;
     case 'error':
       return `${data.severity || 'error'}: ${data.error_type || 'error'}${data.endpoint ? ` on ${data.endpoint}` : ''}${data.status_code ? ` (${data.status_code})` : ''}`;
     case 'system_status_change':
       return `Server status: ${data.status}${data.reason ? ` — ${data.reason}` : ''}`;
-    case 'request':
-      return `${extra.method || ''} ${extra.route || data.path || ''} → ${extra.status_code ?? ''}`;
+    case 'action':
+      return `${extra.key_name ? `${extra.key_name}: ` : ''}${extra.method || data.method || ''} ${extra.route || data.route || ''} → ${extra.status_code ?? data.status_code ?? ''}`;
     default:
       return type.replace(/_/g, ' ');
   }
@@ -117,22 +133,24 @@ function fromLive(msg) {
 function addFeed(item, live) {
   const list = $('#activity');
   list.querySelector('.empty')?.remove();
-  const kind = item.type === 'error' ? 'error' : item.type === 'request' ? 'request' : '';
+  const kind = item.type === 'error' || item.type === 'ingestion_failed' ? 'error' : '';
   const label = item.type.replace('ingestion_', 'ingest ').replace('_complete', '').replace(/_/g, ' ');
-  const li = h(`li${live ? '.new' : ''}`, { dataset: { type: item.type } },
-    h('span.t', {}, fmtTime(item.ts)),
+  const li = h(`li${live ? '.new' : ''}`, { dataset: { type: item.type, ts: String(item.ts) } },
+    h('time.t', { datetime: String(item.ts), dataset: { ts: String(item.ts) } }, fmtDateTime(item.ts)),
     h('span.what', { title: item.text, html: `<span class="kind ${kind}">${esc(label)}</span>${esc(item.text)}` }));
   if (live) list.prepend(li);
   else list.append(li);
+  li.querySelector('.t').title = fmtAgo(item.ts);
   while (list.children.length > FEED_MAX) list.lastElementChild.remove();
 }
 
 async function loadActivity() {
   const list = $('#activity');
   try {
-    const page = await ctx.api.get('/api/v1/activity/recent', { limit: 200 });
-    let events = (page.events || []).filter((e) => e.type !== 'request' || (e.status_code || 0) >= 400);
-    if (!events.length) events = (page.events || []).slice(0, 15);
+    // one query per type of people's action: the page's own reads (type `request`) never appear
+    const pages = await Promise.all(STORED_TYPES.map((type) => ctx.api.get('/api/v1/activity/recent', { limit: PER_TYPE, type })));
+    const events = pages.flatMap((p) => p.events || [])
+      .sort((a, b) => String(b.ts).localeCompare(String(a.ts)) || (b.id || 0) - (a.id || 0));
     list.replaceChildren();
     for (const e of events.slice(0, FEED_MAX)) {
       addFeed({ type: e.type, ts: e.ts, text: describe(e.type, e.data || {}, e) }, false);

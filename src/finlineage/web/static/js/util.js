@@ -97,3 +97,24 @@ export function banner(text, kind = '') {
 
 /** Canonical names (`schema.table` or `schema.table.column`) that are safe to link to the graph. */
 export const CANONICAL = /^[A-Za-z_#@$][\w$#@]*(\.[A-Za-z_#@$][\w$#@]*){1,3}$/;
+
+const pad = (n) => String(n).padStart(2, '0');
+
+/** Absolute local date and time, unambiguous: `2026-12-06 14:31:05`. */
+export function fmtDateTime(ts) {
+  const d = ts instanceof Date ? ts : new Date(ts);
+  if (ts == null || Number.isNaN(d.getTime())) return '';
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+/** Relative to now, for hover text: `3 min ago`. */
+export function fmtAgo(ts, now = Date.now()) {
+  const d = ts instanceof Date ? ts : new Date(ts);
+  if (Number.isNaN(d.getTime())) return '';
+  const s = Math.round((now - d.getTime()) / 1000);
+  if (s < 0) return 'just now';
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
+  return `${Math.floor(s / 86400)} d ago`;
+}
