@@ -37,6 +37,8 @@ from typing import Any, Literal
 from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
+from finlineage.store.versions import validity_sql
+
 Direction = Literal["upstream", "downstream"]
 Granularity = Literal["table", "column"]
 
@@ -154,8 +156,7 @@ def _spec(granularity: Granularity, direction: Direction) -> dict[str, str]:
 
 
 def _filters(statuses: Collection[str] | None, kinds: Collection[str] | None) -> tuple[str, dict[str, Any]]:
-    sql = ""
-    params: dict[str, Any] = {}
+    sql, params = validity_sql("e")  # the current graph: facts not closed by a later version
     if statuses is not None:
         sql += " AND e.status IN :statuses"
         params["statuses"] = list(statuses)

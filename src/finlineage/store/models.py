@@ -522,6 +522,8 @@ class Statement(Base):
     line_end: Mapped[int]
     type: Mapped[str] = mapped_column(String(32), default="unknown")
     process_object_id: Mapped[int | None] = _fk("objects.id", "SET NULL", nullable=True, index=True)
+    object_id: Mapped[int | None] = _fk("objects.id", "SET NULL", nullable=True, index=True)
+    """The object this statement defines (CREATE ...), so a co-definer can re-adopt it."""
 
 
 # --------------------------------------------------------------------------------------
