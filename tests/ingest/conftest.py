@@ -124,7 +124,13 @@ def upload(
     **form: str,
 ) -> Any:
     multipart = [("files", (name, io.BytesIO(data), "application/octet-stream")) for name, data in files]
-    data = {"project_id": project, "repository_name": repository, "dialect": dialect, **form}
+    data = {
+        "project_id": project,
+        "repository_name": repository,
+        "dialect": dialect,
+        "create_project": "true",
+        **form,
+    }
     return client.post(f"/api/v1/files/upload?wait={str(wait).lower()}", files=multipart, data=data)
 
 

@@ -1,8 +1,10 @@
-"""`finlineage ingest PATH… --project P [--repository R] [--dialect D]`: ingest straight into the
-store (no server needed), with a progress bar and a summary table.
+"""`finlineage ingest PATH… --project P [--create-project] [--repository R] [--dialect D]
+[--snapshot] [--allow-errors]`: ingest straight into the store (no server needed), with a progress
+bar and a summary table.
 
-Exit code 0 when the run completed (failed files are listed), 1 when the run itself failed,
-2 for bad arguments.
+Every failed file is printed as `path:line:col: message` (stderr). Exit code 0 when every file was
+ingested, 1 when any file failed (0 with `--allow-errors`) or the run itself failed, 2 for bad
+arguments (an unknown project without `--create-project` included).
 """
 
 from __future__ import annotations
@@ -19,11 +21,22 @@ from finlineage.settings import Settings
 
 def ingest(
     paths: list[Path] = typer.Argument(..., help="Files, folders or .zip/.tar.gz archives."),
-    project: str = typer.Option(..., "--project", "-p", help="Project name or id (created if new)."),
+    project: str = typer.Option(..., "--project", "-p", help="Project name or id."),
+    create_project: bool = typer.Option(
+        False, "--create-project", help="Create the project when --project names none."
+    ),
     repository: str | None = typer.Option(None, "--repository", "-r", help="Repository name."),
     dialect: str = typer.Option("auto", "--dialect", "-d", help="SQL dialect, or auto."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     json_out: bool = typer.Option(False, "--json", help="Print the full result as JSON."),
+    snapshot: bool = typer.Option(
+        False,
+        "--snapshot",
+        help="The paths are the whole repository: its files absent from them are removed.",
+    ),
+    allow_errors: bool = typer.Option(
+        False, "--allow-errors", help="Exit 0 even when some files failed to parse."
+    ),
     embed: bool = typer.Option(
         False,
         "--embed/--no-embed",
@@ -51,6 +64,8 @@ def ingest(
                 repository_name=repository,
                 dialect=dialect,
                 restrict=False,
+                create_project=create_project,
+                mode="snapshot" if snapshot else "add",
             )
         except IngestError as exc:
             console.print(f"[red]error:[/red] {exc.message}")
@@ -73,7 +88,7 @@ def ingest(
                     progress.update(bar, completed=done, total=total, description=res.path[-60:])
 
                 result = service.run_sync(run, on_progress=on_progress)
-        if embed and result.status == "completed" and result.files_processed:
+        if embed and result.status in ("completed", "completed_with_errors") and result.files_processed:
             from finlineage.chat.embeddings import after_run_embedder
 
             embedder = after_run_embedder(settings, service.sessions)
@@ -96,6 +111,7 @@ def ingest(
             ("files processed", result.files_processed),
             ("files skipped (unchanged)", result.files_skipped_duplicate),
             ("files failed", result.files_failed),
+            ("files removed (snapshot)", len(result.files_removed)),
             ("re-resolved earlier files", result.files_reresolved),
             ("nodes created", result.total_nodes_created),
             ("edges created", result.total_edges_created),
@@ -103,18 +119,21 @@ def ingest(
         ):
             table.add_row(label, str(value))
         out.print(table)
-        failed = [r for r in result.results if r.status == "error"]
-        if failed:
-            ft = Table("failed file", "reason", title="failed files")
-            for r in failed[:200]:
-                ft.add_row(r.path, r.error or "")
-            out.print(ft)
         for w in result.warnings:
             out.print(f"[yellow]warning:[/yellow] {w}")
         if result.error:
             out.print(f"[red]run failed:[/red] {result.error}")
-    if result.status == "failed":
+    failed = sorted((r for r in result.results if r.status == "error"), key=lambda r: r.path)
+    for r in failed:
+        typer.echo(failure_line(r.path, r.line, r.column, r.error or "failed"), err=True)
+    if result.status == "failed" or (failed and not allow_errors):
         raise typer.Exit(1)
+
+
+def failure_line(path: str, line: int | None, column: int | None, message: str) -> str:
+    """`path:line:col: message` (the compiler convention editors and CI annotate)."""
+    where = path if line is None else f"{path}:{line}" if column is None else f"{path}:{line}:{column}"
+    return f"{where}: {message}"
 
 
 def register(app: typer.Typer) -> None:

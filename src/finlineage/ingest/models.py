@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 FileResultStatus = Literal["processed", "skipped_duplicate", "error"]
 SourceKind = Literal["upload", "directory", "git", "sql"]
+IngestMode = Literal["add", "snapshot"]
 
 
 class FileDiagnostic(BaseModel):
@@ -16,6 +17,9 @@ class FileDiagnostic(BaseModel):
     message: str
     severity: str = "warning"
     line: int | None = None
+    """1-based line in the original file."""
+    column: int | None = None
+    """1-based column in that line (parse errors)."""
     statement_index: int | None = None
 
 
@@ -29,6 +33,12 @@ class FileResult(BaseModel):
     """Table- and column-level edges written for the file."""
     diagnostics: list[FileDiagnostic] = Field(default_factory=list)
     error: str | None = None
+    """Why the file failed: the first parse error in plain words (the facts of the statements that
+    parsed are kept), or why it could not be read at all."""
+    line: int | None = None
+    """Line of that error in the original file (1-based), when it has one."""
+    column: int | None = None
+    """Column of that error in its line (1-based), when known."""
 
 
 class IngestionResult(BaseModel):
@@ -41,6 +51,8 @@ class IngestionResult(BaseModel):
     files_processed: int = 0
     files_failed: int = 0
     files_skipped_duplicate: int = 0
+    files_removed: list[str] = Field(default_factory=list)
+    """Snapshot ingestion: paths of the repository absent from it, removed with their facts."""
     files_reresolved: int = 0
     """Already-stored files re-parsed because DDL they depend on arrived or changed."""
     total_nodes_created: int = 0
@@ -74,6 +86,7 @@ class IngestionStatus(BaseModel):
     files_processed: int = 0
     files_failed: int = 0
     files_skipped_duplicate: int = 0
+    files_removed: int = 0
     total_nodes_created: int = 0
     total_edges_created: int = 0
     created_at: datetime | None = None
@@ -99,7 +112,9 @@ class IngestionLogInfo(BaseModel):
 class RawSqlRequest(BaseModel):
     sql: str = Field(min_length=1)
     project_id: int | str
-    """A project id, or a project name (created when it does not exist)."""
+    """A project id or name; an unknown name is an error unless `create_project` is true."""
+    create_project: bool = False
+    """Create the project when `project_id` names none (explicit, so a typo never creates one)."""
     repository_name: str | None = None
     repository_id: int | None = None
     dialect: str = "auto"
@@ -110,9 +125,12 @@ class RawSqlRequest(BaseModel):
 class DirectoryRequest(BaseModel):
     path: str | list[str]
     project_id: int | str
+    create_project: bool = False
     repository_name: str | None = None
     repository_id: int | None = None
     dialect: str = "auto"
+    mode: IngestMode = "add"
+    """`snapshot`: the paths are the whole repository; its files absent from them are removed."""
 
 
 class GitRequest(BaseModel):
@@ -120,6 +138,7 @@ class GitRequest(BaseModel):
     ref: str | None = None
     """Branch, tag or commit; default the remote's HEAD."""
     project_id: int | str
+    create_project: bool = False
     repository_name: str | None = None
     repository_id: int | None = None
     dialect: str = "auto"

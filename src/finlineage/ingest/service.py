@@ -75,7 +75,10 @@ log = logging.getLogger("finlineage.ingest")
 MAX_RERESOLVE_ROUNDS = 3
 BATCH_FILES = 64
 BATCH_SECONDS = 2.0
-TERMINAL = ("completed", "failed", "cancelled", "interrupted")
+TERMINAL = ("completed", "completed_with_errors", "failed", "cancelled", "interrupted")
+SUCCEEDED = ("completed", "completed_with_errors")
+MODES = ("add", "snapshot")
+"""add: the files given are added/updated; snapshot: they are the whole repository (others go)."""
 
 
 class IngestError(Exception):
@@ -292,22 +295,33 @@ class IngestionService:
         default_repo: str,
         url: str | None = None,
         ref: str | None = None,
+        create_project: bool = False,
+        mode: str = "add",
     ) -> Run:
         try:
             dialect = check_dialect(dialect)
         except ValueError as exc:
             raise IngestError(400, "bad_dialect", str(exc)) from None
+        if mode not in MODES:
+            raise IngestError(422, "validation_error", f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         with self.sessions.begin() as s:
-            proj = writes.resolve_project(s, project)
+            proj = writes.ensure_project(s, project, create=create_project)
             if proj is None:
-                raise IngestError(404, "not_found", f"project {project!r} not found")
+                raise IngestError(
+                    404,
+                    "not_found",
+                    f"project {project!r} not found; create it first (POST /api/v1/projects, "
+                    "`create_project: true`, or `--create-project`)",
+                )
             name = repository_name or default_repo
             rep = writes.resolve_repository(
                 s, proj.id, repository_id=repository_id, name=name, kind=kind, url=url, ref=ref
             )
             if rep is None:
                 raise IngestError(404, "not_found", f"repository {repository_id!r} not found in project")
-            run = repo.create_run(s, proj.id, rep.id, params={**params, "dialect": dialect, "kind": kind})
+            run = repo.create_run(
+                s, proj.id, rep.id, params={**params, "dialect": dialect, "kind": kind, "mode": mode}
+            )
             s.flush()
             s.expunge(run)
         return run
@@ -322,6 +336,8 @@ class IngestionService:
         file_dialects: dict[str, str] | None = None,
         kind: str = "upload",
         default_repo: str = "uploads",
+        create_project: bool = False,
+        mode: str = "add",
     ) -> Run:
         """A queued run whose files the caller then saves with :meth:`save_upload`."""
         for path, d in (file_dialects or {}).items():
@@ -337,6 +353,8 @@ class IngestionService:
             dialect=dialect,
             params={"source": "upload", "uploads": [], "file_dialects": file_dialects or {}},
             default_repo=default_repo,
+            create_project=create_project,
+            mode=mode,
         )
         self.upload_dir(run.ingestion_id).mkdir(parents=True, exist_ok=True)
         return run
@@ -397,6 +415,7 @@ class IngestionService:
         repository_name: str | None = None,
         dialect: str = "auto",
         path: str | None = None,
+        create_project: bool = False,
     ) -> Run:
         data = sql.encode("utf-8")
         if len(data) > max_file_bytes(self.settings):
@@ -413,6 +432,7 @@ class IngestionService:
             dialect=dialect,
             kind="sql",
             default_repo="sql",
+            create_project=create_project,
         )
         import io
 
@@ -453,6 +473,8 @@ class IngestionService:
         repository_name: str | None = None,
         dialect: str = "auto",
         restrict: bool = True,
+        create_project: bool = False,
+        mode: str = "add",
     ) -> Run:
         checked = self.check_server_paths(paths, restrict=restrict)
         return self._prepare(
@@ -463,6 +485,8 @@ class IngestionService:
             dialect=dialect,
             params={"source": "directory", "paths": checked, "restrict": restrict},
             default_repo=Path(checked[0]).name or "directory",
+            create_project=create_project,
+            mode=mode,
         )
 
     def create_git_run(
@@ -475,7 +499,9 @@ class IngestionService:
         repository_id: int | None = None,
         repository_name: str | None = None,
         dialect: str = "auto",
+        create_project: bool = False,
     ) -> Run:
+        """A git ingestion is always a snapshot of its ref (files gone from it are removed)."""
         target = self._check_git_url(url)
         if subdir:
             try:
@@ -501,6 +527,8 @@ class IngestionService:
             default_repo=default,
             url=url,
             ref=ref,
+            create_project=create_project,
+            mode="snapshot",
         )
 
     def _check_git_url(self, url: str) -> gitsrc.GitTarget:
@@ -599,7 +627,7 @@ class IngestionService:
                 if live
                 else run.files_processed + run.files_failed + run.files_skipped_duplicate
             )
-            pct = 100.0 if run.status == "completed" else (100.0 * done / total if total else 0.0)
+            pct = 100.0 if run.status in SUCCEEDED else (100.0 * done / total if total else 0.0)
             results = None
             if with_results and run.status in TERMINAL:
                 results = self.read_results(ingestion_id)
@@ -616,6 +644,7 @@ class IngestionService:
                 files_processed=run.files_processed,
                 files_failed=run.files_failed,
                 files_skipped_duplicate=run.files_skipped_duplicate,
+                files_removed=run.files_removed or 0,
                 total_nodes_created=run.nodes_created,
                 total_edges_created=run.edges_created,
                 created_at=run.created_at,
@@ -776,6 +805,10 @@ class _Execution:
         self.by_last: dict[str, set[str]] = {}
         self.parsed: dict[str, _Task] = {}
         self.file_ids: dict[str, int] = {}
+        self.removed: set[str] = set()
+        """Paths removed because a snapshot no longer has them."""
+        self.redefine: set[int] = set()
+        """Stored files that co-define an object whose other definer changed or went away."""
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="finlineage-ingest-writer")
         self.write_futures: list[Future[None]] = []
 
@@ -818,6 +851,8 @@ class _Execution:
             status, error = "failed", f"{type(exc).__name__}: {exc}"
         if svc._closed and status == "cancelled":
             status = "interrupted"
+        if status == "completed" and self._counts()[1]:
+            status = "completed_with_errors"
         with svc.sessions.begin() as s:
             row = repo.get_run(s, run.id)
             assert row is not None
@@ -828,7 +863,22 @@ class _Execution:
             s.flush()
             s.expunge(row)
         result = self._result(row, status, error)
-        self._log({"event": "run", "status": status, "error": error, "duration_ms": result.duration_ms})
+        self._log(
+            {
+                "event": "run",
+                "status": status,
+                "error": error,
+                "duration_ms": result.duration_ms,
+                "files_processed": result.files_processed,
+                "files_failed": result.files_failed,
+                "files_removed": result.files_removed,
+                "failed": [
+                    {"path": r.path, "line": r.line, "column": r.column, "error": r.error}
+                    for r in result.results
+                    if r.status == "error"
+                ],
+            }
+        )
         svc._publish(
             "ingestion_complete",
             {
@@ -839,6 +889,7 @@ class _Execution:
                 "files_processed": result.files_processed,
                 "files_skipped_duplicate": result.files_skipped_duplicate,
                 "files_failed": result.files_failed,
+                "files_removed": len(result.files_removed),
                 "total_nodes_created": result.total_nodes_created,
                 "total_edges_created": result.total_edges_created,
                 "duration_ms": result.duration_ms,
@@ -847,7 +898,7 @@ class _Execution:
             },
             self.project_id,
         )
-        if status == "completed" and svc.after_run is not None and result.files_processed:
+        if status in SUCCEEDED and svc.after_run is not None and result.files_processed:
             svc.schedule_after_run(self.project_id)
         if status == "failed":
             svc._publish(
@@ -858,6 +909,7 @@ class _Execution:
         return result
 
     def _counts(self) -> tuple[int, int, int]:
+        """(processed, failed, skipped); a file with parse errors is failed (its parsed facts kept)."""
         processed = sum(1 for r in self.results.values() if r.status == "processed")
         failed = sum(1 for r in self.results.values() if r.status == "error")
         skipped = sum(1 for r in self.results.values() if r.status == "skipped_duplicate")
@@ -868,6 +920,7 @@ class _Execution:
         row.files_processed = processed
         row.files_failed = failed
         row.files_skipped_duplicate = skipped
+        row.files_removed = len(self.removed)
         row.nodes_created = (row.nodes_created or 0) + self.nodes
         row.edges_created = (row.edges_created or 0) + self.edges
         self.nodes = self.edges = 0
@@ -884,6 +937,7 @@ class _Execution:
             files_processed=processed,
             files_failed=failed,
             files_skipped_duplicate=skipped,
+            files_removed=sorted(self.removed),
             files_reresolved=self.reresolved,
             total_nodes_created=row.nodes_created or 0,
             total_edges_created=row.edges_created or 0,
@@ -972,6 +1026,8 @@ class _Execution:
             self.project_id,
         )
         self._log({"event": "start", "files_total": self.total, "warnings": self.warnings})
+        if (run.params or {}).get("mode") == "snapshot":
+            self._remove_absent({sf.path for sf in sql_files})
 
         with svc.sessions() as s:
             current = writes.current_files(s, self.repository_id)
@@ -1029,6 +1085,20 @@ class _Execution:
         self._drain_writes()
         self._reresolve(tasks, before)
         self._drain_writes()
+
+    def _remove_absent(self, present: set[str]) -> None:
+        """Snapshot: the repository's files this run does not have are removed with their facts
+        (objects only they defined disappear, or stay ``external`` while referenced)."""
+        with self.svc.sessions.begin() as s:
+            gone = writes.absent_files(s, self.repository_id, present)
+            if not gone:
+                return
+            self.redefine.update(writes.co_definers(s, [f.id for f in gone.values()]))
+            for f in gone.values():
+                writes.remove_file(s, f.id)
+        self.removed.update(gone)
+        for path in sorted(gone):
+            self._log({"event": "removed", "path": path})
 
     def _store_blob(self, sha: str, data: bytes) -> None:
         path = self.svc._blob_path(sha)
@@ -1174,13 +1244,18 @@ class _Execution:
         task.ref_last = {_last(r) for r in facts["referenced"]}
         task.sent = {k: v for k, v in task.sent.items() if _last(k) in task.ref_last}
         self.parsed[task.sf.path] = task
+        errors = facts.get("errors") or []
+        first = errors[0] if errors else None
         res = FileResult(
             path=task.sf.path,
-            status="processed",
+            status="error" if first else "processed",
             dialect=facts["dialect"] or "ansi",
             objects=len(facts["objects"]),
             edges=len(facts["table_edges"]) + len(facts["column_edges"]),
             diagnostics=[FileDiagnostic.model_validate(d) for d in facts["diagnostics"][:200]],
+            error=first["message"] if first else None,
+            line=first["line"] if first else None,
+            column=first["column"] if first else None,
         )
         self.pending_writes.append((task, facts, res))
 
@@ -1213,9 +1288,12 @@ class _Execution:
     def _write_batch(self, batch: list[tuple[_Task, dict[str, Any] | None, FileResult]]) -> None:
         run_id = self.run_row.id
         with self.svc.sessions.begin() as s:
+            replaced = [t.previous.id for t, _, _ in batch if t.file_id is None and t.previous is not None]
+            if replaced:  # objects they defined must be re-adopted by their other definers
+                self.redefine.update(writes.co_definers(s, replaced))
             items: list[tuple[int, dict[str, Any]]] = []
             for task, facts, res in batch:
-                status = "active" if facts is not None else "error"
+                status = "active" if res.status != "error" else "error"
                 if task.file_id is not None:  # re-resolution of a stored file
                     writes.remove_facts(s, [task.file_id])
                     fid = task.file_id
@@ -1231,6 +1309,8 @@ class _Execution:
                         previous=task.previous,
                         status=status,
                         error=res.error,
+                        error_line=res.line,
+                        error_column=res.column,
                     )
                     task.file_id = fid
                     task.previous = None
@@ -1286,15 +1366,19 @@ class _Execution:
             # earlier runs' files that read tables whose columns this run changed
             changed = {k for k, v in self.schema.items() if _fp(v) != baseline.get(k, 0)}
             baseline = {k: _fp(v) for k, v in self.schema.items()}
-            if changed:
+            skip = in_run_ids | {t.file_id for t in redo if t.file_id}
+            # stored co-definers of objects whose other definer changed or was removed
+            redefine, self.redefine = self.redefine - skip, set()
+            if changed or redefine:
                 with self.svc.sessions() as s:
-                    ids = writes.dependent_files(
-                        s,
-                        self.project_id,
-                        {_last(k) for k in changed},
-                        exclude=in_run_ids | {t.file_id for t in redo if t.file_id},
-                    )
-                    rows = writes.files_by_id(s, ids)
+                    ids = set(redefine)
+                    if changed:
+                        ids.update(
+                            writes.dependent_files(
+                                s, self.project_id, {_last(k) for k in changed}, exclude=skip
+                            )
+                        )
+                    rows = writes.files_by_id(s, sorted(ids))
                 for f in rows:
                     blob = self.svc._blob_path(f.sha256)
                     if not blob.exists():

@@ -2,12 +2,16 @@
 
 `parse_file` calls the engine and turns its `LineageResult` into store-ready facts:
 
-* temporary tables (`#t`, `@t`, `CREATE TEMP ...`) never become nodes: their hops are collapsed
-  statement by statement (an edge into a temp column is remembered; an edge reading a temp column
-  is rewritten to read that column's own sources), so the stored edges carry the provenance of
-  the statement that wrote the real target;
+* every statement's span (true 1-based lines of the original file), kind and routine: the
+  evidence every edge points at;
+* column edges come from the engine's script rollup (temporary tables, table variables, CTEs and
+  sequential writes of a routine already collapsed, with the composed `formula` and the `steps`
+  that contributed); each is stored at its last step's statement. Table edges are the
+  statements' own reads/writes with temporary tables passed through;
 * a routine's `EXEC`/`CALL` becomes a table-level edge caller → callee with kind `indirect` and
   expression `CALL <callee>` (control flow, not data flow);
+* parse errors (severity `error`) are listed in `errors`: the file is stored with status `error`
+  while the facts of the statements that parsed are kept;
 * one code chunk per object definition and one per statement not identical to a definition.
 """
 
@@ -32,16 +36,13 @@ def _split_col(ref: str) -> tuple[str, str] | None:
     return table, col
 
 
-def _worse(a: str, b: str) -> str:
-    return "indirect" if "indirect" in (a, b) else "direct"
-
-
 def _diag(d: Any) -> dict[str, Any]:
     return {
         "code": d.code,
         "message": d.message,
         "severity": d.severity,
         "line": d.line,
+        "column": getattr(d, "column", None),
         "statement_index": d.statement_index,
     }
 
@@ -87,16 +88,20 @@ def facts_from_result(result: Any) -> dict[str, Any]:
         )
 
     diagnostics = [_diag(d) for d in result.diagnostics]
-    temp_cols: dict[str, list[tuple[str, str, float]]] = {}
     temp_tables: dict[str, set[str]] = {}
     table_edges: dict[tuple[str, str, str, int], tuple[Any, ...]] = {}
-    column_edges: dict[tuple[str, str, str, int], tuple[Any, ...]] = {}
     referenced: set[str] = set()
     chunks: list[tuple[str | None, int, int, str]] = []
+    statements: list[tuple[int, int, int, str, str | None, str | None]] = []
+    span_owner = {(o["line_start"], o["line_end"]): o["canonical"] for o in objects}
+    by_index: dict[int, Any] = {}
 
     for st in result.statements:
+        by_index[st.index] = st
         diagnostics.extend(_diag(d) for d in st.diagnostics)
         process = st.process if st.process in defined else None
+        defines = span_owner.get((st.line_start, st.line_end))
+        statements.append((st.index, st.line_start, st.line_end, st.type[:32], process, defines))
         prov = (st.index, st.line_start, st.line_end, process)
         sources: set[str] = set()
         for s in st.source_tables:
@@ -113,29 +118,6 @@ def facts_from_result(result: Any) -> dict[str, Any]:
             for s in sources:
                 if s != t:
                     table_edges.setdefault((s, t, "direct", st.index), (s, t, "direct", "", 1.0, *prov))
-        for e in st.column_edges:
-            tgt = _split_col(e.target)
-            if tgt is None:
-                continue
-            expanded: list[tuple[str, str, float]] = []
-            for src in e.sources:
-                sc = _split_col(src)
-                if sc is None:
-                    continue
-                if _is_temp(sc[0], temps):
-                    for inner, kind, conf in temp_cols.get(src, ()):
-                        expanded.append((inner, _worse(kind, e.kind), min(conf, e.confidence)))
-                else:
-                    expanded.append((src, e.kind, e.confidence))
-            if _is_temp(tgt[0], temps):
-                temp_cols.setdefault(e.target, []).extend(expanded)
-                continue
-            for src, kind, conf in expanded:
-                if src == e.target:
-                    continue
-                key = (src, e.target, kind, st.index)
-                if key not in column_edges:
-                    column_edges[key] = (src, e.target, kind, e.expression or "", conf, *prov)
         if process is not None:
             for callee in st.calls:
                 if callee and not _is_temp(callee, temps):
@@ -146,22 +128,81 @@ def facts_from_result(result: Any) -> dict[str, Any]:
             owner = next((t for t in st.target_tables if not _is_temp(t, temps)), None) or process
             chunks.append((owner, st.line_start, st.line_end, st.sql[:MAX_CHUNK_CHARS]))
 
+    column_edges = _rollup_edges(result, temps, defined, by_index)
     for obj in objects:
         if obj["definition"]:
             chunks.append(
                 (obj["canonical"], obj["line_start"], obj["line_end"], obj["definition"][:MAX_CHUNK_CHARS])
             )
     needs_schema = any(d["code"] in _SCHEMA_CODES for d in diagnostics)
+    errors = [d for d in diagnostics if d["severity"] == "error"]
+    errors.sort(key=lambda d: (d["line"] is None, d["line"] or 0, d["column"] or 0))
     return {
         "dialect": result.dialect,
         "objects": objects,
+        "statements": statements,
         "table_edges": list(table_edges.values()),
-        "column_edges": list(column_edges.values()),
+        "column_edges": column_edges,
         "chunks": chunks,
         "diagnostics": diagnostics,
+        "errors": errors,
         "referenced": sorted(referenced - set(defined)),
         "needs_schema": needs_schema,
     }
+
+
+def _rollup_edges(
+    result: Any, temps: set[str], defined: dict[str, str], by_index: dict[int, Any]
+) -> list[tuple[Any, ...]]:
+    """One row per (source column, rollup edge): ``(source, target, kind, expression, confidence,
+    statement_index, line_start, line_end, process, subtype, formula, steps)``, provenance at the
+    edge's last contributing statement."""
+    out: dict[tuple[str, str, str, str, int], tuple[Any, ...]] = {}
+    for e in result.rollup.column_edges:
+        tgt = _split_col(e.target)
+        if tgt is None or _is_temp(tgt[0], temps):
+            continue
+        steps = tuple(i for i in e.steps if i in by_index) or _writers(e.target, by_index)
+        if not steps:
+            continue
+        step_text = " ".join(str(i) for i in steps)
+        for src in e.sources:
+            sc = _split_col(src)
+            if sc is None or _is_temp(sc[0], temps) or src == e.target:
+                continue
+            st = by_index[e.steps[-1]] if e.steps else _writer_of(src, e.target, steps, by_index)
+            process = st.process if st.process in defined else None
+            key = (src, e.target, e.kind, e.subtype, st.index)
+            if key in out:
+                continue
+            out[key] = (
+                src,
+                e.target,
+                e.kind,
+                e.expression or "",
+                e.confidence,
+                st.index,
+                st.line_start,
+                st.line_end,
+                process,
+                e.subtype or "",
+                e.formula or "",
+                step_text,
+            )
+    return list(out.values())
+
+
+def _writers(target: str, by_index: dict[int, Any]) -> tuple[int, ...]:
+    """Statements with an edge into ``target`` (for rollup edges that carry no steps)."""
+    return tuple(i for i, st in by_index.items() if any(ce.target == target for ce in st.column_edges))
+
+
+def _writer_of(source: str, target: str, steps: tuple[int, ...], by_index: dict[int, Any]) -> Any:
+    """The last of ``steps`` whose edge into ``target`` reads ``source`` (else the last step)."""
+    for i in reversed(steps):
+        if any(ce.target == target and source in ce.sources for ce in by_index[i].column_edges):
+            return by_index[i]
+    return by_index[steps[-1]]
 
 
 # --------------------------------------------------------------------------------------

@@ -1,4 +1,7 @@
-"""Projects and their repositories (sources): CRUD over the store's repository functions."""
+"""Projects and their repositories (sources): CRUD over the store's repository functions, and
+the one project resolver (`resolve_project`) the API, CLI, chat and ingestion use: an id or a
+name (exact, else the one equal ignoring case); an unknown name is an error, never a new project,
+unless the caller explicitly asks for creation."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from finlineage.query.common import PageParams, count
-from finlineage.query.errors import ConflictError, not_found
+from finlineage.query.errors import ConflictError, InvalidQueryError, NotFoundError, not_found
 from finlineage.query.schemas import (
     Page,
     ProjectCreate,
@@ -18,8 +21,22 @@ from finlineage.query.schemas import (
     RepositoryCreate,
     RepositoryOut,
 )
+from finlineage.store import ingest_writes
 from finlineage.store import repositories as store
 from finlineage.store.models import CatalogObject, File, Project, Repository
+
+CREATE_HINT = "create it first (POST /api/v1/projects, `create_project: true`, or `--create-project`)"
+
+
+def resolve_project(session: Session, ref: int | str, *, create: bool = False) -> Project:
+    """The project ``ref`` (id or name) names; with ``create`` an unknown name creates it (the
+    caller flushes/commits). Unknown → NotFoundError (404) naming how to create it."""
+    if isinstance(ref, str) and not ref.strip():
+        raise InvalidQueryError("a project id or name is required")
+    found = ingest_writes.ensure_project(session, ref, create=create)
+    if found is None:
+        raise NotFoundError(f"project {ref!r} not found; {CREATE_HINT}", details={"project": str(ref)})
+    return found
 
 
 def _repo_count() -> Any:

@@ -4,8 +4,10 @@ Like the repositories, every function takes the session first and never commits.
 as the plain dictionaries produced by ``finlineage.ingest.worker`` (one per parsed file):
 
 ``objects``       ``[{canonical, kind, columns: [(name, ordinal, type)], line_start, line_end, definition}]``
+``statements``    ``[(stmt_index, line_start, line_end, type, process, defined object)]`` (original lines)
 ``table_edges``   ``[(source, target, kind, expression, confidence, stmt_index, line_start, line_end, process)]``
-``column_edges``  ``[(source "tbl.col", target "tbl.col", kind, expression, confidence, stmt_index, ls, le, process)]``
+``column_edges``  ``[(source "tbl.col", target "tbl.col", kind, expression, confidence, stmt_index, ls, le, process,
+                    subtype, formula, steps "i j k")]``
 ``chunks``        ``[(object canonical | None, line_start, line_end, text)]``
 ``diagnostics``   ``[{code, message, severity, line, statement_index}]``
 """
@@ -17,13 +19,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from finlineage.lineage.model import ColumnDef
 from finlineage.store import repositories as repo
-from finlineage.store.bulk import _chunks
-from finlineage.store.models import CatalogObject, Column, File, Project, Repository, TableEdge
+from finlineage.store.bulk import _chunks, _table
+from finlineage.store.models import (
+    CatalogObject,
+    Column,
+    File,
+    Project,
+    Repository,
+    Statement,
+    TableEdge,
+)
 
 SCHEMA_KINDS = ("table", "view", "materialized_view")
 
@@ -33,8 +43,11 @@ SCHEMA_KINDS = ("table", "view", "materialized_view")
 # --------------------------------------------------------------------------------------
 
 
-def resolve_project(session: Session, ref: int | str, *, create: bool = True) -> Project | None:
-    """A project by id (int or digit string) or by name (created when ``create``)."""
+def find_project(session: Session, ref: int | str) -> Project | None:
+    """The project ``ref`` names: an id (int or digit string; a digit string that is no id is
+    tried as a name), else the exact name, else the one name equal ignoring case. Never creates:
+    ``finlineage.query.projects.resolve_project`` is the resolver callers use (creation is their
+    explicit choice)."""
     if isinstance(ref, int) or (isinstance(ref, str) and ref.strip().isdigit()):
         found = repo.get_project(session, int(ref))
         if found is not None or isinstance(ref, int):
@@ -42,9 +55,19 @@ def resolve_project(session: Session, ref: int | str, *, create: bool = True) ->
     name = str(ref).strip()
     if not name:
         return None
-    existing = repo.get_project_by_name(session, name)
-    if existing is not None or not create:
-        return existing
+    exact = repo.get_project_by_name(session, name)
+    if exact is not None:
+        return exact
+    folded = list(session.scalars(select(Project).where(func.lower(Project.name) == name.lower()).limit(2)))
+    return folded[0] if len(folded) == 1 else None
+
+
+def ensure_project(session: Session, ref: int | str, *, create: bool = False) -> Project | None:
+    """:func:`find_project`, or (only when ``create``) a new project named ``ref``."""
+    found = find_project(session, ref)
+    name = str(ref).strip()
+    if found is not None or not create or isinstance(ref, int) or not name:
+        return found
     return repo.create_project(session, name)
 
 
@@ -113,6 +136,8 @@ def add_file_version(
     previous: CurrentFile | None,
     status: str = "active",
     error: str | None = None,
+    error_line: int | None = None,
+    error_column: int | None = None,
 ) -> int:
     """Insert the next version of ``path``; the previous version (if any) is superseded and
     its facts removed. Returns the new file id."""
@@ -126,6 +151,8 @@ def add_file_version(
         version=(previous.version + 1) if previous else 1,
         status=status,
         error=error,
+        error_line=error_line,
+        error_column=error_column,
     )
     session.add(row)
     session.flush()
@@ -136,13 +163,62 @@ def add_file_version(
 
 
 def mark_file(
-    session: Session, file_id: int, *, status: str, error: str | None, dialect: str | None, run_id: int
+    session: Session,
+    file_id: int,
+    *,
+    status: str,
+    error: str | None,
+    dialect: str | None,
+    run_id: int,
+    error_line: int | None = None,
+    error_column: int | None = None,
 ) -> None:
     session.execute(
         update(File)
         .where(File.id == file_id)
-        .values(status=status, error=error, dialect=dialect, run_id=run_id)
+        .values(
+            status=status,
+            error=error,
+            dialect=dialect,
+            run_id=run_id,
+            error_line=error_line,
+            error_column=error_column,
+        )
     )
+
+
+def co_definers(session: Session, file_ids: Iterable[int]) -> list[int]:
+    """Other active files with a statement defining an object these files define (so that object
+    is re-adopted by them, not left ``external``, once these files' facts are gone)."""
+    ids = sorted(set(file_ids))
+    found: set[int] = set()
+    for part in _chunks(ids):
+        defined = select(CatalogObject.id).where(CatalogObject.file_id.in_(part))
+        rows = session.scalars(
+            select(Statement.file_id)
+            .join(File, File.id == Statement.file_id)
+            .where(Statement.object_id.in_(defined), File.status.in_(("active", "error")))
+            .distinct()
+        )
+        found.update(int(x) for x in rows)
+    return sorted(found - set(ids))
+
+
+def absent_files(session: Session, repository_id: int, present: Iterable[str]) -> dict[str, CurrentFile]:
+    """Current files of a repository (active or error) whose path is not in ``present``."""
+    keep = set(present)
+    return {
+        path: f
+        for path, f in current_files(session, repository_id).items()
+        if path not in keep and f.status in ("active", "error")
+    }
+
+
+def remove_file(session: Session, file_id: int) -> None:
+    """A file absent from a snapshot: its facts go (objects only it defined disappear, or stay
+    ``external`` while referenced) and the version is marked superseded by nothing."""
+    repo.delete_facts_by_file(session, file_id)
+    repo.supersede_file(session, file_id, None)
 
 
 def files_by_id(session: Session, file_ids: Sequence[int]) -> list[File]:
@@ -299,13 +375,16 @@ def write_facts(
                 }
             )
             n += 1
-        for s, t, kind, expr, conf, idx, ls, le, proc in facts["column_edges"]:
+        for s, t, kind, expr, conf, idx, ls, le, proc, subtype, formula, steps in facts["column_edges"]:
             column_rows.append(
                 {
                     "source_column_id": col_ids[s],
                     "target_column_id": col_ids[t],
                     "kind": kind,
+                    "subtype": subtype or None,
                     "expression": expr or None,
+                    "formula": formula or None,
+                    "steps": steps or None,
                     "confidence": conf,
                     "statement_index": idx,
                     "line_start": ls,
@@ -329,6 +408,7 @@ def write_facts(
                     "embedding": None,
                 }
             )
+    write_statements(session, items, obj_ids)
     edges = 0
     if table_rows:
         edges += bulk_insert_edges(
@@ -342,9 +422,37 @@ def write_facts(
     return BatchWritten(nodes, edges, per_file)
 
 
+def write_statements(
+    session: Session, items: Sequence[tuple[int, Mapping[str, Any]]], obj_ids: Mapping[str, int]
+) -> int:
+    """The statement spans of each file (replacing the file's earlier ones, e.g. on re-resolution)."""
+    file_ids = [fid for fid, _ in items]
+    for ids in _chunks(file_ids):
+        session.execute(delete(Statement).where(Statement.file_id.in_(ids)))
+    rows: list[dict[str, Any]] = [
+        {
+            "file_id": fid,
+            "statement_index": idx,
+            "line_start": ls,
+            "line_end": le,
+            "type": kind or "unknown",
+            "process_object_id": obj_ids.get(proc) if proc else None,
+            "object_id": obj_ids.get(defines) if defines else None,
+        }
+        for fid, facts in items
+        for idx, ls, le, kind, proc, defines in facts.get("statements", ())
+    ]
+    for part in _chunks(rows, 5000):
+        session.execute(insert(_table(Statement)), list(part))
+    return len(rows)
+
+
 _EDGE_COLS = (
     "kind",
+    "subtype",
     "expression",
+    "formula",
+    "steps",
     "confidence",
     "statement_index",
     "line_start",

@@ -19,7 +19,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
@@ -108,10 +108,16 @@ def _project_ref(value: str) -> int | str:
 async def upload(
     request: Request,
     files: list[UploadFile] = File(..., description="Files; names may carry folder-relative paths."),
-    project_id: str = Form(..., description="Project id or name (a new name creates the project)."),
+    project_id: str = Form(..., description="Project id or name (an unknown name is a 404)."),
+    create_project: bool = Form(False, description="Create the project when the name is new."),
     repository_name: str | None = Form(None),
     repository_id: int | None = Form(None),
     dialect: str = Form("auto"),
+    mode: Literal["add", "snapshot"] = Form(
+        "add",
+        description="add: add/update these files; snapshot: they are the whole repository "
+        "(its files absent from the upload are removed with their facts).",
+    ),
     file_dialects: str | None = Form(
         None, description='JSON {"path": "dialect"}: explicit per-file dialects'
     ),
@@ -138,6 +144,8 @@ async def upload(
         repository_name=repository_name,
         dialect=dialect,
         file_dialects=per_file,
+        create_project=create_project,
+        mode=mode,
     )
     entries = [(f.filename or "", f.file) for f in files]
     await _call(service.save_upload, run, entries)
@@ -162,6 +170,7 @@ async def ingest_sql(
         repository_name=body.repository_name,
         dialect=body.dialect,
         path=body.path,
+        create_project=body.create_project,
     )
     return await _launch(service, run, wait)
 
@@ -184,13 +193,15 @@ async def ingest_directory(
         repository_id=body.repository_id,
         repository_name=body.repository_name,
         dialect=body.dialect,
+        create_project=body.create_project,
+        mode=body.mode,
     )
     return await _launch(service, run, wait)
 
 
 @router.post(
     "/ingest/git",
-    summary="Clone a git repository at a ref and ingest it",
+    summary="Clone a git repository at a ref and ingest it (always a snapshot of the ref)",
     status_code=202,
     responses=_RESPONSES,
     dependencies=[editor],
@@ -207,6 +218,7 @@ async def ingest_git(
         repository_id=body.repository_id,
         repository_name=body.repository_name,
         dialect=body.dialect,
+        create_project=body.create_project,
     )
     return await _launch(service, run, wait)
 

@@ -1,6 +1,7 @@
 """evidence: statement spans, edge subtypes, run/file error states, snapshot removals
 
-* ``statements``: one row per statement of a stored file version (span, kind, routine);
+* ``statements``: one row per statement of a stored file version (span, kind, routine, the
+  object it defines);
 * ``table_edges`` / ``column_edges``: ``subtype``, ``formula``, ``steps``;
 * ``files``: ``error_line`` / ``error_column`` of the first parse error;
 * ``runs``: status ``completed_with_errors`` (column widened) and ``files_removed``.
@@ -41,7 +42,9 @@ def _pk() -> sa.types.TypeEngine[int]:
 
 def _sqlite_rewrite_check(old: str, new: str) -> None:
     bind = op.get_bind()
-    sql = bind.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'runs'").scalar()
+    sql = bind.exec_driver_sql(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'runs'"
+    ).scalar()
     if sql is None or old not in sql:
         raise RuntimeError("runs: the status CHECK constraint is not the expected one")
     version = int(bind.exec_driver_sql("PRAGMA schema_version").scalar() or 0)
@@ -75,6 +78,10 @@ def upgrade() -> None:
         sa.Column("line_end", sa.Integer(), nullable=False),
         sa.Column("type", sa.String(length=32), nullable=False),
         sa.Column("process_object_id", _pk(), nullable=True),
+        sa.Column("object_id", _pk(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["object_id"], ["objects.id"], name=op.f("fk_statements_object_id_objects"), ondelete="SET NULL"
+        ),
         sa.ForeignKeyConstraint(
             ["file_id"], ["files.id"], name=op.f("fk_statements_file_id_files"), ondelete="CASCADE"
         ),
@@ -88,6 +95,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("file_id", "statement_index", name=op.f("uq_statements_file_id_statement_index")),
     )
     op.create_index(op.f("ix_statements_process_object_id"), "statements", ["process_object_id"])
+    op.create_index(op.f("ix_statements_object_id"), "statements", ["object_id"])
     for table in ("table_edges", "column_edges"):
         with op.batch_alter_table(table) as batch:
             batch.add_column(sa.Column("subtype", sa.String(length=24), nullable=True))
@@ -127,5 +135,6 @@ def downgrade() -> None:
             batch.drop_column("steps")
             batch.drop_column("formula")
             batch.drop_column("subtype")
+    op.drop_index(op.f("ix_statements_object_id"), table_name="statements")
     op.drop_index(op.f("ix_statements_process_object_id"), table_name="statements")
     op.drop_table("statements")
