@@ -41,7 +41,7 @@ system-deps:
 # FINLINEAGE_LOAD_DEMO=false skips it.
 demo-data: setup
 	@if [ "$${FINLINEAGE_LOAD_DEMO:-true}" != "false" ]; then \
-	  $(BIN)/finlineage ingest demo --project demo --repository demo-warehouse; \
+	  $(BIN)/finlineage ingest demo --project demo --create-project --repository demo-warehouse --allow-errors; \
 	fi
 
 run: setup demo-data
