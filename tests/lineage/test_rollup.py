@@ -112,8 +112,8 @@ def _rollup_by_kind(
     exprs: dict[str, str] = {}
     for e in res.rollup.column_edges:
         (direct_ if e.kind == "direct" else indirect_).setdefault(e.target, set()).update(e.sources)
-        if e.kind == "direct":
-            exprs[e.target] = e.expression
+        if e.kind == "direct":  # alternatives are separate edges
+            exprs[e.target] = " | ".join(x for x in (exprs.get(e.target), e.expression) if x)
     return direct_, indirect_, exprs
 
 

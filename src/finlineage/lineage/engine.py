@@ -15,6 +15,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, SqlglotError
 
+from finlineage.lineage.formula import attach
 from finlineage.lineage.model import (
     ColumnEdge,
     Diagnostic,
@@ -229,6 +230,8 @@ def extract(
             if isinstance(table, exp.Table):
                 row_tables[r.name] = dict.fromkeys(trigger_records(r.definition), ctx.name_of(table))
     lines: list[str] | None = None
+    trees: dict[tuple[int, int], list[exp.Expr]] = {}
+    """Formula trees of statement edges, for the rollup to compose."""
     for text, line_start, line_end, process, calls, column in segments:
         if process not in variables:  # an anonymous block: its DECLARE sections are in the script
             variables[process] = declared_names(sql, routine=False)
@@ -259,7 +262,7 @@ def extract(
                 )
             continue
         for res, (ls, le), stmt_text in _analyze_segment(
-            text, ctx, len(statements), (line_start, line_end, column), statement_timeout
+            text, ctx, len(statements), (line_start, line_end, column), statement_timeout, trees
         ):
             objects.extend(replace(o, line_start=ls, line_end=le) for o in res.objects)
             statements.append(
@@ -288,7 +291,7 @@ def extract(
         dialect=d,
         statements=tuple(statements),
         objects=tuple(objects),
-        rollup=rollup(statements, ctx.temp_tables),
+        rollup=rollup(statements, ctx.temp_tables, trees=trees, dialect=d),
         diagnostics=tuple(diagnostics),
     )
 
@@ -299,6 +302,7 @@ def _analyze_segment(
     first_index: int,
     span: tuple[int, int, int],
     timeout: float,
+    trees: dict[tuple[int, int], list[exp.Expr]],
 ) -> list[tuple[StatementResult, tuple[int, int], str]]:
     line_start, line_end, column = span
     if len(text) > MAX_STATEMENT_CHARS:
@@ -318,6 +322,11 @@ def _analyze_segment(
                 try:
                     stmt = canonicalize(stmt, ctx.dialect)
                     res = analyze_statement(stmt, ctx, first_index + i)
+                    if res.target_tables and res.column_edges:
+                        res.column_edges, found = attach(
+                            stmt, res.column_edges, res.target_tables, ctx.name_of, ctx.dialect
+                        )
+                        trees.update(((first_index + i, pos), t) for pos, t in found.items())
                     if used != ctx.dialect:
                         res.diagnostics.append(
                             Diagnostic(

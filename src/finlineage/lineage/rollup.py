@@ -1,11 +1,15 @@
-"""Script-level lineage: temporary tables collapsed (A -> #tmp -> B is A -> B)."""
+"""Script-level lineage: temporary tables collapsed (A -> #tmp -> B is A -> B), formulas composed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import replace
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
-from finlineage.lineage.model import ColumnEdge, EdgeKind, ScriptLineage, StatementLineage
+from sqlglot import exp
+
+from finlineage.lineage.formula import column_ref, refs, render, wrap
+from finlineage.lineage.model import ColumnEdge, ScriptLineage, StatementLineage
 
 __all__ = ["apply_renames", "is_temporary_name", "process_units", "rollup"]
 
@@ -91,29 +95,47 @@ def process_units(statements: Sequence[StatementLineage]) -> list[StatementLinea
 
 
 _MAX_EXPR_TEXT = 2000
+_MAX_ALTERNATIVES = 16
+"""Alternatives kept per column; beyond that, alternatives are merged (sources kept, formula
+dropped) so that nothing is silently lost and nothing explodes."""
+_RANK = {"": 0, "IDENTITY": 1, "TRANSFORMATION": 2, "AGGREGATION": 3}
+
+Trees = Mapping[tuple[int, int], Sequence[exp.Expr]]
+"""(statement index, position of the edge in the statement's column_edges) -> formula trees
+(one, or one per branch of a set operation)."""
 
 
-class _Flow:
-    """What flowed into one column so far: root sources, how, and how surely."""
+@dataclass
+class _Alt:
+    """One way a column got its value: roots, formula over them, contributing statements."""
 
-    __slots__ = ("conf", "direct", "exprs", "indirect")
-
-    def __init__(self) -> None:
-        self.direct: dict[str, None] = {}
-        self.indirect: dict[str, None] = {}
-        self.exprs: list[str] = []
-        self.conf = 1.0
-
-    def add(self, direct: Iterable[str], indirect: Iterable[str], expr: str, conf: float) -> None:
-        self.direct.update(dict.fromkeys(direct))
-        self.indirect.update(dict.fromkeys(indirect))
-        if expr and expr not in self.exprs and sum(map(len, self.exprs)) < _MAX_EXPR_TEXT:
-            self.exprs.append(expr)
-        self.conf = min(self.conf, conf)
+    sources: dict[str, None]
+    tree: exp.Expr | None
+    steps: tuple[int, ...]
+    exprs: list[str] = field(default_factory=list)
+    conf: float = 1.0
+    subtype: str = ""
+    origin: tuple[int, int] = (-1, 0)
+    """(statement, branch) that produced the row this value belongs to: the columns of a
+    temporary table are combined only with values of the same rows."""
 
     def expression(self) -> str:
         text = " | ".join(self.exprs)
         return text if len(text) <= _MAX_EXPR_TEXT else text[:_MAX_EXPR_TEXT] + "..."
+
+
+@dataclass
+class _Col:
+    """What flowed into one column so far: alternative values and the columns shaping its rows."""
+
+    alts: list[_Alt] = field(default_factory=list)
+    indirect: dict[str, dict[str, None]] = field(default_factory=dict)
+    """subtype -> root columns."""
+    steps: dict[int, None] = field(default_factory=dict)
+
+    def add_indirect(self, subtype: str, cols: Iterable[str], steps: Iterable[int]) -> None:
+        self.indirect.setdefault(subtype, {}).update(dict.fromkeys(cols))
+        self.steps.update(dict.fromkeys(steps))
 
 
 def _temporaries(statements: Sequence[StatementLineage], temp_tables: Iterable[str]) -> set[str]:
@@ -124,19 +146,319 @@ def _temporaries(statements: Sequence[StatementLineage], temp_tables: Iterable[s
     return temps
 
 
-def rollup(statements: Sequence[StatementLineage], temp_tables: Iterable[str] = ()) -> ScriptLineage:
-    """End-to-end lineage of the script: temporary tables collapsed, statement by statement.
+def _steps(*groups: Iterable[int]) -> tuple[int, ...]:
+    return tuple(sorted({i for g in groups for i in g}))
+
+
+class _Rollup:
+    """The one temp-table collapse: statement edges composed in script order."""
+
+    def __init__(self, statements: Sequence[StatementLineage], temps: set[str], trees: Trees, dialect: str):
+        self.statements = statements
+        self.temps = temps
+        self.trees = trees
+        self.dialect = dialect
+        self.tables = {t for st in statements for t in (*st.source_tables, *st.target_tables)}
+        self.flows: dict[str, dict[str, _Col]] = {}
+        """temporary table -> column -> what flowed into it so far."""
+        self.final: dict[str, _Col] = {}
+        """persistent target column -> its writers (alternatives) and row-shaping columns."""
+        self.last: dict[tuple[str | None, str], list[_Alt]] = {}
+        """(routine, persistent column) -> the alternatives its latest write left (composition)."""
+
+    # ------------------------------------------------------------------ lookups
+    def _temp_col(self, col: str) -> tuple[str, str] | None:
+        table = _table_of(col, self.tables)
+        if table not in self.temps:
+            return None
+        return table, col[len(table) + 1 :]
+
+    def _through(self, col: str) -> _Col | None:
+        """What a temporary column holds (None: not temporary)."""
+        hit = self._temp_col(col)
+        if hit is None:
+            return None
+        table, name = hit
+        cols = self.flows.get(table, {})
+        found = cols.get(name)
+        if found is not None:
+            return found
+        star = cols.get("*")
+        if star is not None:  # SELECT * INTO #t from an unknown schema: table.* roots
+            out = _Col(indirect=star.indirect, steps=star.steps)
+            for a in star.alts:
+                roots = [s[:-1] + name if s.endswith(".*") else s for s in a.sources]
+                tree = column_ref(roots[0]) if len(roots) == 1 else None
+                out.alts.append(_Alt(dict.fromkeys(roots), tree, a.steps, [], a.conf, a.subtype, a.origin))
+            return out
+        return _Col()  # a temporary column nobody wrote (or filled by EXEC): no root
+
+    # ------------------------------------------------------------------ statements
+    def run(self) -> tuple[ColumnEdge, ...]:
+        for st in self.statements:
+            written = [t for t in st.target_tables if t in self.temps]
+            if st.type in ("drop", "truncate", "create_table") or (st.type == "create_view" and written):
+                for t in written:
+                    self.flows.pop(t, None)
+                if st.type not in ("create_table", "create_view"):
+                    continue
+            self._statement(st)
+        return self._edges()
+
+    def _statement(self, st: StatementLineage) -> None:
+        for pos, e in enumerate(st.column_edges):
+            if "." not in e.target and not st.target_tables:
+                continue  # SELECT outputs are not stored anywhere
+            if e.kind == "direct":
+                self._direct(st, pos, e)
+            else:
+                self._indirect(st, e)
+
+    def _slot(self, target: str) -> _Col:
+        hit = self._temp_col(target)
+        if hit is not None:
+            return self.flows.setdefault(hit[0], {}).setdefault(hit[1], _Col())
+        return self.final.setdefault(target, _Col())
+
+    def _indirect(self, st: StatementLineage, e: ColumnEdge) -> None:
+        slot = self._slot(e.target)
+        sub = e.subtype or "indirect"
+        for src in e.sources:
+            held = self._through(src)
+            if held is None:
+                slot.add_indirect(sub, (src,), (st.index,))
+                continue
+            for a in held.alts:
+                slot.add_indirect(sub, a.sources, (*a.steps, st.index))
+            for s2, cols in held.indirect.items():
+                slot.add_indirect(s2, cols, (*held.steps, st.index))
+
+    def _direct(self, st: StatementLineage, pos: int, e: ColumnEdge) -> None:
+        slot = self._slot(e.target)
+        found = self.trees.get((st.index, pos))
+        writers: list[tuple[exp.Expr | None, tuple[str, ...]]] = []
+        if found and len(found) > 1:  # one alternative per branch, with that branch's columns
+            for part in found:
+                own = {r.name for r in refs(part)}
+                writers.append((part, tuple(s for s in e.sources if s in own) or e.sources))
+        elif found:
+            writers.append((found[0], e.sources))
+        elif len(e.sources) == 1 and e.subtype == "IDENTITY":
+            writers.append((column_ref(e.sources[0]), e.sources))
+        else:
+            writers.append((None, e.sources))
+        new: list[_Alt] = []
+        consumed: list[_Alt] = []
+        for branch, (formula, sources) in enumerate(writers):
+            made, used = self._writer(st, e, slot, formula, sources, branch)
+            new.extend(made)
+            consumed.extend(used)
+        if consumed:
+            slot.alts = [a for a in slot.alts if all(a is not o for o in consumed)]
+        slot.alts.extend(new)
+        if len(slot.alts) > _MAX_ALTERNATIVES:
+            slot.alts = _merge_alts(slot.alts)
+        if self._temp_col(e.target) is None:
+            self.last[(st.process, e.target)] = new
+
+    def _writer(
+        self,
+        st: StatementLineage,
+        e: ColumnEdge,
+        slot: _Col,
+        tree: exp.Expr | None,
+        sources: tuple[str, ...],
+        branch: int,
+    ) -> tuple[list[_Alt], list[_Alt]]:
+        """Alternatives one formula of edge `e` yields, and the earlier ones it supersedes."""
+        temp_target = self._temp_col(e.target) is not None
+        key = (st.process, e.target)
+        # what each source column stands for: a temporary column's values, the prior value of
+        # the target written earlier in the same routine, or itself
+        subst: dict[str, list[_Alt]] = {}
+        plain: dict[str, None] = {}
+        consumed: list[_Alt] = []
+        for src in sources:
+            held = self._through(src)
+            if held is not None:
+                subst[src] = held.alts
+                for s2, cols in held.indirect.items():
+                    slot.add_indirect(s2, cols, (*held.steps, st.index))
+                if src == e.target:
+                    consumed.extend(held.alts)
+                continue
+            if src == e.target and not temp_target and self.last.get(key):
+                subst[src] = self.last[key]
+                consumed.extend(self.last[key])
+                continue
+            plain[src] = None
+        return self._compose(st, e, tree, subst, plain, branch), consumed
+
+    def _compose(
+        self,
+        st: StatementLineage,
+        e: ColumnEdge,
+        tree: exp.Expr | None,
+        subst: dict[str, list[_Alt]],
+        plain: dict[str, None],
+        branch: int,
+    ) -> list[_Alt]:
+        combos, cut = self._combos(subst)
+        out: list[_Alt] = []
+        for chosen in combos:
+            sources = dict(plain)
+            steps: list[tuple[int, ...]] = [(st.index,)]
+            subtype = e.subtype
+            via: list[str] = []
+            conf = e.confidence
+            for name, alt in chosen.items():
+                sources.update(alt.sources)
+                steps.append(alt.steps)
+                conf = min(conf, alt.conf)
+                if _RANK.get(alt.subtype, 0) > _RANK.get(subtype, 0):
+                    subtype = alt.subtype
+                if alt.exprs:
+                    via.append(f"{name} = {alt.expression()}")
+            expr = e.expression
+            if via:
+                expr = f"{expr} [via {'; '.join(via)}]" if expr else "; ".join(via)
+            prior = chosen.get(e.target)
+            origin = prior.origin if prior is not None else (st.index, branch)
+            tree_out = _substitute(tree, chosen)
+            out.append(_Alt(sources, tree_out, _steps(*steps), [expr] if expr else [], conf, subtype, origin))
+        if cut:  # too many combinations: the rest merged into one, not lost
+            rest = _Alt(dict(plain), None, (st.index,), [], e.confidence, e.subtype, (st.index, branch))
+            for alts in subst.values():
+                for a in alts:
+                    rest.sources.update(a.sources)
+                    rest.steps = _steps(rest.steps, a.steps)
+            out.append(rest)
+        return out
+
+    def _combos(self, subst: dict[str, list[_Alt]]) -> tuple[list[dict[str, _Alt]], bool]:
+        """Choices of one alternative per substituted column, row-coherent: the columns of one
+        temporary table take the alternatives written by the same statement (branch) together,
+        never a column of one UNION branch with a column of another. Bool: combinations cut."""
+        groups: dict[str, list[str]] = {}
+        for name, alts in subst.items():
+            if alts:
+                hit = self._temp_col(name)
+                groups.setdefault(hit[0] if hit else name, []).append(name)
+        per_group: list[list[dict[str, _Alt]]] = []
+        cut = False
+        for names in groups.values():
+            options: list[dict[str, _Alt]] = []
+            seen: set[tuple[int, ...]] = set()
+            for origin in dict.fromkeys(a.origin for n in names for a in subst[n]):
+                lists = [[a for a in subst[n] if a.origin == origin] or subst[n] for n in names]
+                for combo in itertools.product(*lists):
+                    key = tuple(id(a) for a in combo)
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    if len(options) >= _MAX_ALTERNATIVES:
+                        cut = True
+                        break
+                    options.append(dict(zip(names, combo, strict=True)))
+            per_group.append(options)
+        combos: list[dict[str, _Alt]] = []
+        for pick in itertools.product(*per_group):
+            if len(combos) >= _MAX_ALTERNATIVES:
+                cut = True
+                break
+            merged: dict[str, _Alt] = {}
+            for d in pick:
+                merged.update(d)
+            combos.append(merged)
+        return combos, cut
+
+    # ------------------------------------------------------------------ output
+    def _edges(self) -> tuple[ColumnEdge, ...]:
+        edges: list[ColumnEdge] = []
+        for target, col in self.final.items():
+            for a in col.alts:
+                formula = render(a.tree, self.dialect) if a.tree is not None else ""
+                edges.append(
+                    ColumnEdge(
+                        target,
+                        tuple(sorted(a.sources)),
+                        "direct",
+                        a.expression(),
+                        a.conf,
+                        a.subtype,
+                        formula=formula,
+                        steps=a.steps,
+                    )
+                )
+            for sub, cols in col.indirect.items():
+                if cols:
+                    edges.append(
+                        ColumnEdge(
+                            target,
+                            tuple(sorted(cols)),
+                            "indirect",
+                            "",
+                            min((a.conf for a in col.alts), default=1.0),
+                            "" if sub == "indirect" else sub,
+                            steps=tuple(sorted(col.steps)),
+                        )
+                    )
+        return tuple(edges)
+
+
+def _merge_alts(alts: list[_Alt]) -> list[_Alt]:
+    keep = alts[: _MAX_ALTERNATIVES - 1]
+    rest = _Alt({}, None, ())
+    for a in alts[_MAX_ALTERNATIVES - 1 :]:
+        rest.sources.update(a.sources)
+        rest.steps = _steps(rest.steps, a.steps)
+        rest.conf = min(rest.conf, a.conf)
+    return [*keep, rest]
+
+
+def _substitute(tree: exp.Expr | None, chosen: Mapping[str, _Alt]) -> exp.Expr | None:
+    """`tree` with the references in `chosen` replaced by their formulas (sqlglot transform)."""
+    if tree is None:
+        return None
+    if not chosen or not any(r.name in chosen for r in refs(tree)):
+        return tree
+    missing = False
+
+    def swap(node: exp.Expr) -> exp.Expr:
+        nonlocal missing
+        if isinstance(node, exp.Var) and node.name in chosen:
+            alt = chosen[node.name]
+            if alt.tree is None:
+                missing = True
+                return node
+            return wrap(alt.tree.copy(), node.parent)
+        return node
+
+    out = tree.transform(swap)
+    return None if missing else out
+
+
+def rollup(
+    statements: Sequence[StatementLineage],
+    temp_tables: Iterable[str] = (),
+    *,
+    trees: Trees | None = None,
+    dialect: str = "",
+) -> ScriptLineage:
+    """End-to-end lineage of the script: temporary tables collapsed, formulas composed.
 
     Only temporary objects are collapsed (#t, ##t, @t, DECLARE @t TABLE, CREATE TEMP/TEMPORARY/
     VOLATILE TABLE, SELECT INTO #t, Spark CACHE TABLE): a permanent table written and read in one
     file is a real object, so it stays a source and a target. At column level an edge into #t.c
-    followed by an edge out of #t.c becomes one edge from the roots of #t.c into the target,
-    with both expressions; the columns that shaped #t's rows (filters, joins) become indirect
-    sources of what is computed from it. Re-creating, dropping or truncating a temporary table
-    starts its columns afresh."""
+    followed by an edge out of #t.c becomes one edge from the roots of #t.c into the target, its
+    formula the target's with #t.c replaced by #t.c's formula; the columns that shaped #t's rows
+    (filters, joins) become indirect sources of what is computed from it. A statement reading
+    the column it writes (`SET x += y`) after an earlier write of it in the same routine composes
+    with that write (`(<earlier>) + y`); other writers of one column stay separate alternatives
+    (one direct edge each, with the statements that contributed as `steps`). Re-creating,
+    dropping or truncating a temporary table starts its columns afresh."""
     statements = apply_renames(statements)
     temps = _temporaries(statements, temp_tables)
-
     sources: dict[str, None] = {}
     targets: dict[str, None] = {}
     for st in statements:
@@ -144,100 +466,5 @@ def rollup(statements: Sequence[StatementLineage], temp_tables: Iterable[str] = 
             continue
         sources.update((t, None) for t in (*st.source_tables, *st.source_paths) if t not in temps)
         targets.update((t, None) for t in (*st.target_tables, *st.target_paths) if t not in temps)
-
-    final: dict[tuple[EdgeKind, str], _Flow] = {}
-    if not temps:  # nothing to collapse: merge the stored edges per target
-        for st in statements:
-            if st.type in ("drop", "truncate"):
-                continue
-            for e in st.column_edges:
-                if "." not in e.target and not st.target_tables:
-                    continue  # SELECT outputs are not stored anywhere
-                flow = final.get((e.kind, e.target))
-                if flow is None:
-                    flow = final[(e.kind, e.target)] = _Flow()
-                if e.kind == "direct":
-                    flow.add(e.sources, (), e.expression, e.confidence)
-                else:
-                    flow.add((), e.sources, "", e.confidence)
-        return ScriptLineage(tuple(sources), tuple(targets), _edges(final))
-
-    tables = {t for st in statements for t in (*st.source_tables, *st.target_tables)}
-    flows: dict[str, dict[str, _Flow]] = {}
-    """temporary table -> column -> what flowed into it so far."""
-
-    def through(col: str) -> tuple[Iterable[str], Iterable[str], str] | None:
-        """(direct roots, indirect roots, expression) of a temporary column; None if permanent."""
-        table = _table_of(col, tables)
-        if table not in temps:
-            return None
-        cols = flows.get(table, {})
-        name = col[len(table) + 1 :]
-        flow = cols.get(name)
-        if flow is not None:
-            expr = flow.expression()
-            return flow.direct, flow.indirect, f"{col} = {expr}" if expr else ""
-        star = cols.get("*")
-        if star is not None:  # SELECT * INTO #t from an unknown schema: table.* roots
-            direct = [s[:-1] + name if s.endswith(".*") else s for s in star.direct]
-            return direct, star.indirect, ""
-        return (), (), ""  # a temporary column nobody wrote (or filled by EXEC): no root
-
-    for st in statements:
-        written = [t for t in st.target_tables if t in temps]
-        if st.type in ("drop", "truncate", "create_table") or (st.type == "create_view" and written):
-            for t in written:
-                flows.pop(t, None)
-            if st.type != "create_table" and st.type != "create_view":
-                continue
-        staged: dict[str, tuple[_Flow, _Flow]] = {}
-        for e in st.column_edges:
-            if "." not in e.target and not st.target_tables:
-                continue  # SELECT outputs are not stored anywhere
-            direct: dict[str, None] = {}
-            indirect: dict[str, None] = {}
-            via: list[str] = []
-            for src in e.sources:
-                hop = through(src)
-                if hop is None:
-                    (direct if e.kind == "direct" else indirect)[src] = None
-                    continue
-                d, i, expr = hop
-                (direct if e.kind == "direct" else indirect).update(dict.fromkeys(d))
-                indirect.update(dict.fromkeys(i))
-                if expr:
-                    via.append(expr)
-            expr = e.expression
-            if via and e.kind == "direct":
-                expr = f"{expr} [via {'; '.join(via)}]" if expr else "; ".join(via)
-            pair = staged.get(e.target)
-            if pair is None:
-                pair = staged[e.target] = (_Flow(), _Flow())
-            pair[0].add(direct, (), expr if e.kind == "direct" else "", e.confidence)
-            pair[1].add((), indirect, "", e.confidence)
-        for target, (dflow, iflow) in staged.items():
-            table = _table_of(target, tables)
-            if table in temps:
-                flow = flows.setdefault(table, {}).setdefault(target[len(table) + 1 :], _Flow())
-                flow.add(dflow.direct, iflow.indirect, dflow.expression(), min(dflow.conf, iflow.conf))
-                continue
-            if dflow.direct or dflow.exprs or not iflow.indirect:
-                final.setdefault(("direct", target), _Flow()).add(
-                    dflow.direct, (), dflow.expression(), dflow.conf
-                )
-            if iflow.indirect:
-                final.setdefault(("indirect", target), _Flow()).add((), iflow.indirect, "", iflow.conf)
-    return ScriptLineage(tuple(sources), tuple(targets), _edges(final))
-
-
-def _edges(final: dict[tuple[EdgeKind, str], _Flow]) -> tuple[ColumnEdge, ...]:
-    return tuple(
-        ColumnEdge(
-            target,
-            tuple(sorted(flow.direct if kind == "direct" else flow.indirect)),
-            kind,
-            flow.expression(),
-            flow.conf,
-        )
-        for (kind, target), flow in final.items()
-    )
+    edges = _Rollup(statements, temps, trees or {}, dialect).run()
+    return ScriptLineage(tuple(sources), tuple(targets), edges)

@@ -1,0 +1,360 @@
+"""Formulas: the value written into a target column as one SQL expression over qualified columns.
+
+A statement's formula for a target column is the expression that computes it, with every column
+reference replaced by the qualified name of the column it reads (`core.positions.qty`, or
+`#pos.value_base` for a temporary table) and every CTE / derived-table column replaced by the
+expression that computes it inside that CTE or derived table. References are `exp.Var` nodes
+named by the qualified column (flagged with `REF`), so the rollup can substitute temporary
+columns and earlier writes away with `exp.Expr.transform` and render the result in the dialect.
+
+`statement_formulas` reads the statement kinds that write columns: INSERT ... SELECT/VALUES,
+CREATE TABLE ... AS, SELECT ... INTO, UPDATE ... SET and MERGE (one alternative per WHEN
+branch). A UNION feeding a target gives no formula (its branches are alternatives the edge
+merges). Best effort: a column that cannot be placed stays as written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+
+from sqlglot import exp
+from sqlglot.errors import OptimizeError
+from sqlglot.optimizer.scope import Scope, build_scope
+
+from finlineage.lineage.model import ColumnEdge
+
+__all__ = ["REF", "attach", "column_ref", "refs", "render", "statement_formulas", "wrap"]
+
+REF = "lineage_ref"
+"""`meta` flag of a qualified column reference in a formula tree."""
+
+Formulas = dict[str, list[exp.Expr]]
+"""target column -> formula trees of its writers in this statement, in statement order."""
+
+_MAX_DEPTH = 32
+
+
+def column_ref(name: str) -> exp.Var:
+    """A qualified column reference `name` (rendered verbatim)."""
+    v = exp.Var(this=name)
+    v.meta[REF] = True
+    return v
+
+
+def refs(tree: exp.Expr) -> Iterator[exp.Var]:
+    """The qualified column references of a formula tree."""
+    for node in tree.find_all(exp.Var):
+        if node.meta.get(REF):
+            yield node
+
+
+def render(tree: exp.Expr, dialect: str) -> str:
+    return tree.sql(dialect=dialect or None)
+
+
+def attach(
+    stmt: exp.Expr,
+    edges: list[ColumnEdge],
+    targets: list[str],
+    name_of: Callable[[exp.Table], str],
+    dialect: str,
+) -> tuple[list[ColumnEdge], dict[int, list[exp.Expr]]]:
+    """`edges` with `formula` filled on direct edges, and the formula trees by edge position.
+
+    A plain copy of one column is that column; other direct edges get the statement's formula
+    for their target (the k-th direct edge of a target gets its k-th writer, e.g. MERGE WHENs).
+    An edge fed by a set operation gets one tree per branch and no single formula."""
+    direct = [e for e in edges if e.kind == "direct"]
+    if not direct:
+        return edges, {}
+    needs = any(not (e.subtype == "IDENTITY" and len(e.sources) == 1) for e in direct)
+    formulas: Formulas = {}
+    if needs:
+        hints = frozenset(s for e in direct for s in e.sources)
+        try:
+            formulas = statement_formulas(stmt, targets, name_of, hints)
+        except (OptimizeError, ValueError, KeyError, AttributeError, TypeError, RecursionError):
+            formulas = {}
+    out: list[ColumnEdge] = []
+    trees: dict[int, list[exp.Expr]] = {}
+    remaining = {t: sum(1 for e in direct if e.target == t) for t in formulas}
+    for pos, e in enumerate(edges):
+        if e.kind == "direct":
+            got: list[exp.Expr] = []
+            pending = formulas.get(e.target)
+            if pending:
+                remaining[e.target] -= 1
+                # the last edge of a target takes all remaining writers (UNION branches)
+                got = pending[:] if remaining[e.target] <= 0 else [pending[0]]
+                del pending[: len(got)]
+            elif e.subtype == "IDENTITY" and len(e.sources) == 1:
+                got = [column_ref(e.sources[0])]
+            if got:
+                trees[pos] = got
+                if len(got) == 1:
+                    e = replace(e, formula=render(got[0], dialect))
+        out.append(e)
+    return out, trees
+
+
+def _atomic(node: exp.Expr) -> bool:
+    return isinstance(node, (exp.Column, exp.Var, exp.Literal, exp.Func, exp.Paren, exp.Null, exp.Boolean))
+
+
+def wrap(node: exp.Expr, parent: exp.Expr | None) -> exp.Expr:
+    """`node` put in place of a child of `parent`: parenthesised when it is not atomic and the
+    parent is an operator (`(a + b) * c`), bare inside function calls and at the top."""
+    if _atomic(node) or not isinstance(parent, (exp.Binary, exp.Unary)):
+        return node
+    return exp.Paren(this=node)
+
+
+class _Qualifier:
+    def __init__(self, name_of: Callable[[exp.Table], str], hints: frozenset[str]) -> None:
+        self.name_of = name_of
+        self.hints = hints
+        """Qualified source columns the analysis found (disambiguate unqualified columns)."""
+        self.by_expr: dict[int, Scope] = {}
+
+    def index(self, root: Scope) -> None:
+        for s in root.traverse():
+            self.by_expr[id(s.expression)] = s
+
+    def qualify(self, node: exp.Expr, scope: Scope | None, depth: int = 0) -> exp.Expr:
+        """A copy of `node` with its columns qualified (CTE/derived columns expanded)."""
+        if isinstance(node, exp.Alias):
+            node = node.this
+        copy = node.copy()
+        if scope is None or depth > _MAX_DEPTH:
+            return copy
+        originals = list(node.walk())
+        copies = list(copy.walk())
+        if len(originals) != len(copies):
+            return copy
+        replacements: list[tuple[exp.Expr, exp.Expr]] = []
+        for orig, dup in zip(originals, copies, strict=True):
+            if isinstance(orig, exp.Column) and not isinstance(orig.this, exp.Star):
+                new = self.column(orig, self._scope_of(orig, node, scope), depth)
+                if new is not None:
+                    replacements.append((dup, wrap(new, dup.parent)))
+        for dup, new in replacements:
+            if dup is copy:
+                return new
+            dup.replace(new)
+        return copy
+
+    def _scope_of(self, col: exp.Column, top: exp.Expr, scope: Scope) -> Scope:
+        """The scope a column is evaluated in: its nearest enclosing query inside `top`."""
+        node = col.parent
+        while node is not None and node is not top:
+            if isinstance(node, exp.Select):
+                hit = self.by_expr.get(id(node))
+                if hit is not None:
+                    return hit
+            node = node.parent
+        return scope
+
+    def column(self, col: exp.Column, scope: Scope, depth: int) -> exp.Expr | None:
+        name = col.name
+        s: Scope | None = scope
+        while s is not None:
+            src = self._source(col, name, s)
+            if src is not None:
+                if isinstance(src, exp.Table):
+                    return column_ref(f"{self.name_of(src)}.{name}")
+                return self._derived(src, name, depth)
+            s = s.parent if (s.is_subquery or s.is_correlated_subquery or s.is_udtf) else None
+        return None
+
+    def _source(self, col: exp.Column, name: str, scope: Scope) -> exp.Table | Scope | None:
+        if col.table:
+            src = scope.sources.get(col.table)
+            return src if isinstance(src, (exp.Table, Scope)) else None
+        cands = [v for v in scope.selected_sources.values() if isinstance(v[1], (exp.Table, Scope))]
+        if len(cands) == 1:
+            return cands[0][1]
+        found: list[exp.Table | Scope] = []
+        for _, src in cands:
+            if isinstance(src, exp.Table):
+                if f"{self.name_of(src)}.{name}" in self.hints:
+                    found.append(src)
+            elif isinstance(src.expression, exp.Select) and name in src.expression.named_selects:
+                found.append(src)
+        return found[0] if len(found) == 1 else None
+
+    def _derived(self, src: Scope, name: str, depth: int) -> exp.Expr | None:
+        query = src.expression
+        if not isinstance(query, exp.Select):
+            return None
+        for proj in query.selects:
+            if proj.alias_or_name == name:
+                return self.qualify(proj, src, depth + 1)
+        return None
+
+
+def _root(query: exp.Expr) -> Scope | None:
+    try:
+        return build_scope(query)
+    except (OptimizeError, ValueError, KeyError, AttributeError, TypeError):
+        return None
+
+
+def _query_of(node: exp.Expr | None) -> exp.Expr | None:
+    while isinstance(node, exp.Subquery):
+        node = node.this
+    return node
+
+
+def statement_formulas(
+    stmt: exp.Expr,
+    targets: list[str],
+    name_of: Callable[[exp.Table], str],
+    hints: frozenset[str],
+) -> Formulas:
+    """Formula trees of the target columns `stmt` writes (`targets`: its target tables)."""
+    if len(targets) != 1:
+        return {}
+    target = targets[0]
+    q = _Qualifier(name_of, hints)
+    out: Formulas = {}
+    if isinstance(stmt, exp.Insert):
+        _insert(stmt, target, q, out)
+    elif isinstance(stmt, exp.Create):
+        query = _query_of(stmt.expression)
+        if isinstance(query, (exp.Select, exp.SetOperation)):
+            _select(query, target, None, q, out)
+    elif isinstance(stmt, exp.Select) and stmt.args.get("into"):
+        _select(stmt, target, None, q, out)
+    elif isinstance(stmt, exp.Update):
+        _update(stmt, target, q, out)
+    elif isinstance(stmt, exp.Merge):
+        _merge(stmt, target, q, out)
+    return out
+
+
+def _select(query: exp.Query, target: str, columns: list[str] | None, q: _Qualifier, out: Formulas) -> None:
+    """Formulas of a query's outputs; a set operation gives one alternative per branch."""
+    root = _root(query)
+    if root is None:
+        return
+    q.index(root)
+    branches: list[Scope] = []
+    stack = [root]
+    while stack:
+        s = stack.pop(0)
+        if isinstance(s.expression, exp.SetOperation):
+            stack[:0] = list(s.set_operation_scopes)
+        elif isinstance(s.expression, exp.Select):
+            branches.append(s)
+    names = columns
+    for branch in branches:
+        select = branch.expression
+        assert isinstance(select, exp.Select)
+        projections = select.selects
+        if names is None:
+            names = [p.alias_or_name for p in projections]
+        if len(names) != len(projections) or any(isinstance(p, exp.Star) for p in projections):
+            return
+        for col, proj in zip(names, projections, strict=True):
+            out.setdefault(f"{target}.{col}", []).append(q.qualify(proj, branch))
+
+
+def _insert(stmt: exp.Insert, target: str, q: _Qualifier, out: Formulas) -> None:
+    this = stmt.this
+    columns = (
+        [c.name for c in this.expressions] if isinstance(this, exp.Schema) and this.expressions else None
+    )
+    query = _query_of(stmt.expression)
+    if isinstance(query, (exp.Select, exp.SetOperation)):
+        with_ = stmt.args.get("with_")
+        if isinstance(with_, exp.With) and not query.args.get("with_"):
+            query = query.copy()
+            query.set("with_", with_.copy())
+        _select(query, target, columns, q, out)
+    elif isinstance(query, exp.Values) and columns and len(query.expressions) == 1:
+        row = query.expressions[0]
+        values = row.expressions if isinstance(row, exp.Tuple) else [row]
+        if len(values) == len(columns):
+            sel = exp.Select(expressions=[v.copy() for v in values])
+            root = _root(sel)
+            if root is not None:
+                q.index(root)
+            for col, v in zip(columns, sel.expressions, strict=True):
+                out.setdefault(f"{target}.{col}", []).append(q.qualify(v, root))
+
+
+def _frame(
+    target: exp.Expr, from_: exp.Expr | None, joins: list[exp.Expr], values: list[exp.Expr]
+) -> tuple[exp.Select, Scope | None]:
+    """A SELECT of `values` over the target and the other tables, for scope building."""
+    sel = exp.Select(expressions=[v.copy() for v in values] or [exp.Literal.number(1)])
+    base = target.copy()
+    base.set("joins", None)
+    sel.set("from_", exp.From(this=base))
+    extra: list[exp.Expr] = [exp.Join(this=from_.copy(), kind="CROSS")] if from_ is not None else []
+    extra += [j.copy() for j in joins]
+    if extra:
+        sel.set("joins", extra)
+    return sel, _root(sel)
+
+
+def _update(stmt: exp.Update, target: str, q: _Qualifier, out: Formulas) -> None:
+    cols: list[str] = []
+    values: list[exp.Expr] = []
+    for eq in stmt.expressions:
+        if isinstance(eq, exp.EQ) and isinstance(eq.this, exp.Column):
+            cols.append(eq.this.name)
+            values.append(eq.expression)
+    if not cols or not isinstance(stmt.this, exp.Table):
+        return
+    from_ = stmt.args.get("from_")
+    from_node = from_.this if isinstance(from_, exp.From) else None
+    joins = list(from_node.args.get("joins") or []) if from_node is not None else []
+    if from_node is not None:
+        from_node = from_node.copy()
+        from_node.set("joins", None)
+    alias = stmt.this.name if not stmt.this.args.get("db") else ""
+    if from_node is not None and alias:
+        # T-SQL: UPDATE alias SET ... FROM table alias: the FROM names the target
+        named = [t for t in [from_node, *(j.this for j in joins)] if isinstance(t, exp.Table)]
+        if any(t.alias == alias for t in named):
+            sel, root = _frame(from_node, None, joins, values)
+            _emit(sel, root, target, cols, q, out)
+            return
+    sel, root = _frame(stmt.this, from_node, joins, values)
+    _emit(sel, root, target, cols, q, out)
+
+
+def _emit(
+    sel: exp.Select, root: Scope | None, target: str, cols: list[str], q: _Qualifier, out: Formulas
+) -> None:
+    if root is not None:
+        q.index(root)
+    for col, v in zip(cols, sel.expressions, strict=False):
+        out.setdefault(f"{target}.{col}", []).append(q.qualify(v, root))
+
+
+def _merge(stmt: exp.Merge, target: str, q: _Qualifier, out: Formulas) -> None:
+    using = stmt.args.get("using")
+    whens = stmt.args.get("whens")
+    if not isinstance(stmt.this, exp.Table) or not isinstance(using, exp.Expr):
+        return
+    for w in whens.expressions if isinstance(whens, exp.Whens) else []:
+        then = w.args.get("then")
+        cols: list[str] = []
+        values: list[exp.Expr] = []
+        if isinstance(then, exp.Update):
+            for eq in then.expressions:
+                if isinstance(eq, exp.EQ) and isinstance(eq.this, exp.Column):
+                    cols.append(eq.this.name)
+                    values.append(eq.expression)
+        elif isinstance(then, exp.Insert):
+            names = then.this
+            vals = then.expression
+            if isinstance(names, exp.Tuple) and isinstance(vals, exp.Tuple):
+                cols = [c.name for c in names.expressions]
+                values = list(vals.expressions)
+        if cols and len(cols) == len(values):
+            sel, root = _frame(stmt.this, using, [], values)
+            _emit(sel, root, target, cols, q, out)
