@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     git_max_mb: float = 500.0
     """A clone larger than this on disk is stopped (checked while it runs) and removed."""
     load_demo: bool = True
+    openlineage_project: str = "openlineage"
+    """Project receiving OpenLineage events whose namespaces match no repository (created on first use)."""
 
     # --- real-time and activity --------------------------------------------------------
     redis_url: str | None = None

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from finlineage import realtime, web
-from finlineage.api.routers import chat, ingest, lineage
+from finlineage.api.routers import chat, ingest, lineage, openlineage
 from finlineage.api.routers import realtime as realtime_routes
 
 STARTERS: list[Callable[[FastAPI, Any], AbstractAsyncContextManager[None]]] = [
@@ -26,6 +26,7 @@ ROUTERS: list[Callable[[FastAPI], None]] = [
     realtime_routes.register,
     chat.include,
     lineage.register,  # projects, lineage graph, search, files, export, config
+    openlineage.register,  # OpenLineage events in, Marquez-compatible reads, jobs/runs, namespaces
     ingest.register,  # uploads, raw SQL, server directories, git, runs, logs
     web.register,  # the dashboard page at / (+ /static): public; it calls the authenticated API
 ]

@@ -6,7 +6,16 @@ from collections.abc import Callable
 
 import typer
 
-from finlineage.cli import ask_cmd, demo_cmd, ingest_cmd, keys_cmd, parse_cmd, serve_cmd, worker_cmd
+from finlineage.cli import (
+    ask_cmd,
+    demo_cmd,
+    export_cmd,
+    ingest_cmd,
+    keys_cmd,
+    parse_cmd,
+    serve_cmd,
+    worker_cmd,
+)
 
 REGISTRARS: list[Callable[[typer.Typer], None]] = [
     serve_cmd.register,
@@ -16,4 +25,5 @@ REGISTRARS: list[Callable[[typer.Typer], None]] = [
     demo_cmd.register,
     ingest_cmd.register,
     worker_cmd.register,
+    export_cmd.register,  # export (OpenLineage, GraphML, ...) and repository namespaces
 ]

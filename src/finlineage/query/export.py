@@ -3,10 +3,8 @@
 The graph is loaded with a constant number of queries (edges with their names joined in, then
 the objects/columns in scope), then rendered in memory.
 
-OpenLineage: one COMPLETE RunEvent per job, a job being the routine that ran the statements
-(`process`), else the view whose definition produced the edges, else the file they came from.
-Inputs and outputs are datasets in the namespace ``finlineage://<project>``; with column
-granularity each output carries the ``columnLineage`` dataset facet.
+OpenLineage: one COMPLETE RunEvent per job (``query.openlineage_export``: jobs are routines,
+views' defining statements and scripts; datasets live in their platform's namespace).
 """
 
 from __future__ import annotations
@@ -14,20 +12,19 @@ from __future__ import annotations
 import csv
 import io
 import json
-import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import quote
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from finlineage import __version__
 from finlineage.query.common import Scope, check_scope, chunks, edge_model, edge_select
+from finlineage.query.openlineage_export import to_openlineage
 from finlineage.query.schemas import Granularity
+from finlineage.store.blobs import blob_path
 from finlineage.store.graph import DEFAULT_STATUSES
 from finlineage.store.models import CatalogObject, File, Project
 
@@ -49,13 +46,6 @@ EXTENSIONS: dict[str, str] = {
     "csv": "csv",
 }
 
-PRODUCER = f"https://github.com/finlineage/finlineage/tree/v{__version__}"
-RUN_EVENT_SCHEMA_URL = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
-COLUMN_LINEAGE_SCHEMA_URL = (
-    "https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json#/$defs/ColumnLineageDatasetFacet"
-)
-SQL_JOB_SCHEMA_URL = "https://openlineage.io/spec/facets/1-1-0/SQLJobFacet.json#/$defs/SQLJobFacet"
-JOB_TYPE_SCHEMA_URL = "https://openlineage.io/spec/facets/2-0-3/JobTypeJobFacet.json#/$defs/JobTypeJobFacet"
 GRAPHML_NS = "http://graphml.graphdrawing.org/xmlns"
 
 
@@ -404,124 +394,6 @@ def to_dot(g: ExportGraph) -> str:
 
 
 # --------------------------------------------------------------------------------------
-# OpenLineage
-# --------------------------------------------------------------------------------------
-
-
-def namespace_for(project_name: str) -> str:
-    return "finlineage://" + quote(project_name, safe="")
-
-
-@dataclass(slots=True)
-class _Job:
-    name: str
-    job_type: str
-    sql: str | None
-    namespace: str
-    inputs: dict[str, None] = field(default_factory=dict)
-    outputs: dict[str, None] = field(default_factory=dict)
-    fields: dict[str, dict[str, dict[tuple[str, str], list[dict[str, Any]]]]] = field(default_factory=dict)
-    """output dataset → output column → (input dataset, input column) → transformations."""
-
-
-def _job_of(g: ExportGraph, r: Any) -> tuple[str, str, str | None]:
-    """(job name, job type, SQL) of the statement an edge came from."""
-    if r.process_object_id is not None and int(r.process_object_id) in g.objects:
-        cid, kind, _, definition, _ = g.objects[int(r.process_object_id)]
-        return cid, kind.upper(), definition
-    tgt = g.objects.get(int(r.target_object_id))
-    if tgt is not None and tgt[1] in ("view", "materialized_view"):
-        return tgt[0], tgt[1].upper(), tgt[3]
-    if r.file_path:
-        return str(r.file_path), "FILE", None
-    return f"{r.origin}-lineage", "MANUAL" if r.origin == "manual" else r.origin.upper(), None
-
-
-def _transformation(r: Any) -> dict[str, Any]:
-    expr = (r.expression or "").strip()
-    if r.kind == "indirect":
-        return {"type": "INDIRECT", "subtype": "JOIN", "description": expr, "masking": False}
-    src_col = str(r.source_column or "")
-    tail = expr.rsplit(".", 1)[-1].strip('"[]`') if expr else src_col
-    subtype = "IDENTITY" if not expr or tail.lower() == src_col.lower() else "TRANSFORMATION"
-    if expr and any(expr.upper().startswith(f"{fn}(") for fn in ("SUM", "AVG", "MIN", "MAX", "COUNT")):
-        subtype = "AGGREGATION"
-    return {"type": "DIRECT", "subtype": subtype, "description": expr, "masking": False}
-
-
-def to_openlineage(g: ExportGraph, *, event_time: datetime | None = None) -> list[dict[str, Any]]:
-    when = (event_time or datetime.now(UTC)).astimezone(UTC).isoformat().replace("+00:00", "Z")
-    jobs: dict[tuple[str, str], _Job] = {}
-
-    def job_for(r: Any) -> _Job:
-        name, jtype, sql = _job_of(g, r)
-        ns = namespace_for(g.projects.get(int(r.project_id), str(r.project_id)))
-        job = jobs.get((ns, name))
-        if job is None:
-            job = jobs[(ns, name)] = _Job(name, jtype, sql, ns)
-        return job
-
-    for r in g.table_edges:
-        job = job_for(r)
-        job.inputs[str(r.source_canonical)] = None
-        job.outputs[str(r.target_canonical)] = None
-    if g.granularity == "column":
-        for r in g.edges:
-            job = job_for(r)
-            src_ds, tgt_ds = str(r.source_canonical), str(r.target_canonical)
-            job.inputs[src_ds] = None
-            job.outputs[tgt_ds] = None
-            per_col = job.fields.setdefault(tgt_ds, {}).setdefault(str(r.target_column), {})
-            per_col.setdefault((src_ds, str(r.source_column)), []).append(_transformation(r))
-
-    events: list[dict[str, Any]] = []
-    for (ns, name), job in sorted(jobs.items()):
-        job_facets: dict[str, Any] = {
-            "jobType": {
-                "_producer": PRODUCER,
-                "_schemaURL": JOB_TYPE_SCHEMA_URL,
-                "processingType": "BATCH",
-                "integration": "FINLINEAGE",
-                "jobType": job.job_type,
-            }
-        }
-        if job.sql:
-            job_facets["sql"] = {"_producer": PRODUCER, "_schemaURL": SQL_JOB_SCHEMA_URL, "query": job.sql}
-        outputs: list[dict[str, Any]] = []
-        for ds in job.outputs:
-            out: dict[str, Any] = {"namespace": ns, "name": ds, "facets": {}}
-            cols = job.fields.get(ds)
-            if cols:
-                out["facets"]["columnLineage"] = {
-                    "_producer": PRODUCER,
-                    "_schemaURL": COLUMN_LINEAGE_SCHEMA_URL,
-                    "fields": {
-                        col: {
-                            "inputFields": [
-                                {"namespace": ns, "name": src_ds, "field": src_col, "transformations": trans}
-                                for (src_ds, src_col), trans in sorted(inputs.items())
-                            ]
-                        }
-                        for col, inputs in sorted(cols.items())
-                    },
-                }
-            outputs.append(out)
-        events.append(
-            {
-                "eventType": "COMPLETE",
-                "eventTime": when,
-                "run": {"runId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{ns}/{name}")), "facets": {}},
-                "job": {"namespace": ns, "name": name, "facets": job_facets},
-                "inputs": [{"namespace": ns, "name": ds, "facets": {}} for ds in job.inputs],
-                "outputs": outputs,
-                "producer": PRODUCER,
-                "schemaURL": RUN_EVENT_SCHEMA_URL,
-            }
-        )
-    return events
-
-
-# --------------------------------------------------------------------------------------
 # entry point
 # --------------------------------------------------------------------------------------
 
@@ -533,15 +405,18 @@ def export(
     *,
     granularity: Granularity | None = None,
     statuses: Collection[str] | None = DEFAULT_STATUSES,
+    data_dir: Path | None = None,
 ) -> tuple[str, str, str]:
     """Render the graph in scope; returns ``(body, media type, file name)``.
 
     Default granularity: column for OpenLineage (the columnLineage facet), table otherwise.
+    ``data_dir``: where the stored file copies are (OpenLineage ``sql`` facets of scripts).
     """
     gran: Granularity = granularity or ("column" if fmt == "openlineage" else "table")
     g = load_graph(session, scope, granularity=gran, statuses=statuses, with_table_edges=fmt == "openlineage")
     if fmt == "openlineage":
-        body = json.dumps(to_openlineage(g), indent=2, ensure_ascii=False) + "\n"
+        events = to_openlineage(session, g, read_text=_text_reader(data_dir))
+        body = json.dumps(events, indent=2, ensure_ascii=False) + "\n"
     elif fmt == "graphml":
         body = to_graphml(g)
     elif fmt == "mermaid":
@@ -556,3 +431,16 @@ def export(
     if scope.repository_id is not None:
         stem += f"-r{scope.repository_id}"
     return body, MEDIA_TYPES[fmt], f"{stem}-{gran}.{EXTENSIONS[fmt]}"
+
+
+def _text_reader(data_dir: Path | None) -> Any:
+    if data_dir is None:
+        return None
+
+    def read(sha: str) -> str | None:
+        try:
+            return blob_path(data_dir, sha).read_bytes().decode("utf-8", errors="replace").lstrip("\ufeff")
+        except (OSError, ValueError):
+            return None
+
+    return read

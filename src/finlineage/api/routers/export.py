@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy.orm import Session
 
 from finlineage.api.auth import viewer
-from finlineage.api.context import get_session
+from finlineage.api.context import AppContext, get_ctx, get_session
 from finlineage.api.routers.lineage import edge_statuses, scope_params
 from finlineage.query import export as q
 from finlineage.query.common import Scope
@@ -42,7 +42,10 @@ def export(
     statuses: list[str] | None = Depends(edge_statuses),
     download: bool = Query(False, description="Send Content-Disposition: attachment"),
     session: Session = Depends(get_session),
+    ctx: AppContext = Depends(get_ctx),
 ) -> Response:
-    body, media_type, filename = q.export(session, format, scope, granularity=granularity, statuses=statuses)
+    body, media_type, filename = q.export(
+        session, format, scope, granularity=granularity, statuses=statuses, data_dir=ctx.settings.data_dir
+    )
     headers = {"Content-Disposition": f'{"attachment" if download else "inline"}; filename="{filename}"'}
     return Response(content=body, media_type=media_type, headers=headers)

@@ -1,0 +1,427 @@
+"""OpenLineage event ingest: one RunEvent, JobEvent or DatasetEvent → the lineage graph.
+
+    event = parse_event(body, content_encoding)        # gzip/JSON/shape checks → OpenLineageError (400)
+    outcome = ingest_event(session, event, default_project="openlineage")   # caller commits
+
+Datasets are matched to the graph by namespace + name: a namespace whose authority is a
+repository's (``store.openlineage``) belongs to that repository's project, and the name is
+looked up among the project's canonical names (case-insensitive; a ``database.`` prefix the
+catalog does not have is tolerated). So a Spark job writing ``src.trades`` in
+``mssql://risk-db`` lands on the ``src.trades`` the stored procedures of the ``risk-db``
+repository read, and column lineage flows on through them. One event writes into one project
+(edges never cross projects): the project of the first matched dataset, else the project named
+by ``FINLINEAGE_OPENLINEAGE_PROJECT`` (created on first use). Column edges from the
+``columnLineage`` facet are ``origin=openlineage``, ``status=observed``, typed from the
+transformations; replaying an event adds nothing twice.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import uuid
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from finlineage.lineage.model import ColumnDef
+from finlineage.store import openlineage as ol
+from finlineage.store import repositories as repo
+from finlineage.store.models import CatalogObject
+
+EVENT_TYPES = ("START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER")
+ROUTINE_OR_VIEW = ("procedure", "function", "trigger", "view", "materialized_view")
+DIRECT_SUBTYPES = ("IDENTITY", "TRANSFORMATION", "AGGREGATION")
+INDIRECT_SUBTYPES = ("JOIN", "FILTER", "GROUP_BY", "SORT", "WINDOW", "CONDITIONAL")
+MAX_BODY = 50 * 1024 * 1024
+
+
+class OpenLineageError(Exception):
+    """An event that cannot be accepted (→ 400 with the reason)."""
+
+    def __init__(self, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+# --------------------------------------------------------------------------------------
+# parsing and validation
+# --------------------------------------------------------------------------------------
+
+
+def decode_body(body: bytes, content_encoding: str | None) -> Any:
+    enc = (content_encoding or "").strip().lower()
+    if enc in ("gzip", "x-gzip") or (not enc and body[:2] == b"\x1f\x8b"):
+        try:
+            body = gzip.decompress(body)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise OpenLineageError(f"body is not valid gzip: {exc}") from None
+    elif enc in ("deflate",):
+        try:
+            body = zlib.decompress(body)
+        except zlib.error as exc:
+            raise OpenLineageError(f"body is not valid deflate data: {exc}") from None
+    elif enc not in ("", "identity"):
+        raise OpenLineageError(f"unsupported Content-Encoding {content_encoding!r}")
+    if len(body) > MAX_BODY:
+        raise OpenLineageError(f"event is larger than {MAX_BODY} bytes")
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise OpenLineageError(f"body is not JSON: {exc}") from None
+
+
+def _req_str(obj: Mapping[str, Any], key: str, where: str) -> str:
+    value = obj.get(key)
+    if not isinstance(value, str) or not value:
+        raise OpenLineageError(f"{where}.{key} is required and must be a non-empty string")
+    return value
+
+
+def _obj(value: Any, where: str, *, required: bool = True) -> dict[str, Any]:
+    if value is None and not required:
+        return {}
+    if not isinstance(value, dict):
+        raise OpenLineageError(f"{where} must be an object")
+    return value
+
+
+def _time(value: Any, where: str) -> datetime:
+    if not isinstance(value, str):
+        raise OpenLineageError(f"{where} is required (ISO 8601 date-time)")
+    try:
+        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise OpenLineageError(f"{where} is not an ISO 8601 date-time: {value!r}") from None
+    return (t if t.tzinfo else t.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def _datasets(value: Any, where: str) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise OpenLineageError(f"{where} must be an array")
+    out = []
+    for i, ds in enumerate(value):
+        d = _obj(ds, f"{where}[{i}]")
+        _req_str(d, "namespace", f"{where}[{i}]")
+        _req_str(d, "name", f"{where}[{i}]")
+        _obj(d.get("facets"), f"{where}[{i}].facets", required=False)
+        out.append(d)
+    return out
+
+
+@dataclass(slots=True)
+class Event:
+    kind: str
+    """RunEvent, JobEvent or DatasetEvent."""
+    event_type: str | None
+    event_time: datetime
+    job: dict[str, Any] | None
+    run: dict[str, Any] | None
+    inputs: list[dict[str, Any]] = field(default_factory=list)
+    outputs: list[dict[str, Any]] = field(default_factory=list)
+    producer: str = ""
+
+
+def validate(raw: Any) -> Event:
+    """Check an event against the rules of the OpenLineage 2-0-2 schema an emitter can break."""
+    e = _obj(raw, "event")
+    producer = _req_str(e, "producer", "event")
+    _req_str(e, "schemaURL", "event")
+    when = _time(e.get("eventTime"), "event.eventTime")
+    if "dataset" in e and "job" not in e:
+        ds = _datasets([e.get("dataset")], "event.dataset")
+        return Event("DatasetEvent", None, when, None, None, outputs=ds, producer=producer)
+    job = _obj(e.get("job"), "event.job")
+    _req_str(job, "namespace", "event.job")
+    _req_str(job, "name", "event.job")
+    _obj(job.get("facets"), "event.job.facets", required=False)
+    inputs = _datasets(e.get("inputs"), "event.inputs")
+    outputs = _datasets(e.get("outputs"), "event.outputs")
+    if "run" not in e:
+        return Event("JobEvent", None, when, job, None, inputs, outputs, producer)
+    run = _obj(e.get("run"), "event.run")
+    run_id = _req_str(run, "runId", "event.run")
+    try:
+        uuid.UUID(run_id)
+    except ValueError:
+        raise OpenLineageError(f"event.run.runId is not a UUID: {run_id!r}") from None
+    _obj(run.get("facets"), "event.run.facets", required=False)
+    etype = e.get("eventType")
+    if etype is not None and etype not in EVENT_TYPES:
+        raise OpenLineageError(f"event.eventType must be one of {', '.join(EVENT_TYPES)}, not {etype!r}")
+    return Event("RunEvent", etype or "OTHER", when, job, run, inputs, outputs, producer)
+
+
+def parse_event(body: bytes, content_encoding: str | None = None) -> Event:
+    return validate(decode_body(body, content_encoding))
+
+
+# --------------------------------------------------------------------------------------
+# writing
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Outcome:
+    kind: str
+    project_id: int
+    project: str
+    job: str | None = None
+    run_id: str | None = None
+    datasets: int = 0
+    matched: int = 0
+    """Datasets found among objects finlineage parsed or received before."""
+    table_edges: int = 0
+    column_edges: int = 0
+
+
+class _Resolver:
+    """Datasets of one event → (project, object)."""
+
+    def __init__(self, session: Session, default_project: str) -> None:
+        self.s = session
+        self.default_project = default_project
+        self.project_id: int | None = None
+        self.objects: dict[tuple[str, str], int] = {}
+        self.matched = 0
+
+    def _lookup(self, project_id: int, name: str) -> int | None:
+        lowered = name.lower()
+        candidates = [lowered]
+        parts = lowered.split(".")
+        if len(parts) >= 3:
+            candidates.append(".".join(parts[1:]))
+        rows = self.s.execute(
+            select(CatalogObject.id, func.lower(CatalogObject.canonical_id)).where(
+                CatalogObject.project_id == project_id, func.lower(CatalogObject.canonical_id).in_(candidates)
+            )
+        ).all()
+        by_name = {cid: int(oid) for oid, cid in rows}
+        for c in candidates:
+            if c in by_name:
+                return by_name[c]
+        return None
+
+    def choose_project(self, keys: Sequence[tuple[str, str]]) -> int:
+        known = ol.dataset_map(self.s, keys)
+        for key in keys:
+            if key in known:
+                self.project_id = known[key].project_id
+                return self.project_id
+        for ns, name in keys:
+            for pid in ol.projects_for_namespace(self.s, ns):
+                if self._lookup(pid, name) is not None:
+                    self.project_id = pid
+                    return pid
+        for ns, _ in keys:
+            pids = ol.projects_for_namespace(self.s, ns)
+            if pids:
+                self.project_id = pids[0]
+                return pids[0]
+        project = repo.get_or_create_project(self.s, self.default_project)
+        self.project_id = project.id
+        return project.id
+
+    def resolve(self, key: tuple[str, str], facets: Mapping[str, Any]) -> int:
+        assert self.project_id is not None
+        if key in self.objects:
+            return self.objects[key]
+        known = ol.dataset_map(self.s, [key]).get(key)
+        oid: int | None = None
+        if known is not None and known.project_id == self.project_id:
+            oid = known.object_id
+        if oid is None:
+            oid = self._lookup(self.project_id, key[1])
+        if oid is not None:
+            self.matched += 1
+        else:
+            kind = "table" if _schema_fields(facets) else "external"
+            oid = repo.ensure_objects(self.s, self.project_id, [repo.ObjectSpec(key[1], kind)])[key[1]][0]
+        if known is None or known.project_id == self.project_id:
+            ol.upsert_dataset(self.s, key[0], key[1], self.project_id, oid, _dataset_facets(facets), known)
+        self.objects[key] = oid
+        return oid
+
+
+def _schema_fields(facets: Mapping[str, Any]) -> list[ColumnDef]:
+    schema = facets.get("schema")
+    fields = schema.get("fields") if isinstance(schema, dict) else None
+    out: list[ColumnDef] = []
+    for i, f in enumerate(fields if isinstance(fields, list) else []):
+        if isinstance(f, dict) and isinstance(f.get("name"), str) and f["name"]:
+            dtype = f.get("type") if isinstance(f.get("type"), str) else None
+            pos = f.get("ordinal_position")
+            out.append(ColumnDef(f["name"], int(pos) if isinstance(pos, int) else i + 1, dtype))
+    return out
+
+
+def _dataset_facets(facets: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in facets.items() if k != "columnLineage"}
+
+
+def _edge_kind(t: Mapping[str, Any]) -> tuple[str, str]:
+    kind = str(t.get("type") or "DIRECT").lower()
+    if kind not in ("direct", "indirect"):
+        kind = "direct"
+    sub = str(t.get("subtype") or "").upper()
+    allowed = DIRECT_SUBTYPES if kind == "direct" else INDIRECT_SUBTYPES
+    if sub not in allowed:
+        sub = "TRANSFORMATION" if kind == "direct" else "JOIN"
+    return kind, sub
+
+
+def _column_links(
+    outputs: Sequence[Mapping[str, Any]],
+) -> list[tuple[tuple[str, str], str, tuple[str, str], str, str, str, str | None]]:
+    """(output key, output field, input key, input field, kind, subtype, description) of every
+    columnLineage input field (fields without transformations: one DIRECT TRANSFORMATION)."""
+    links = []
+    for out in outputs:
+        cl = (out.get("facets") or {}).get("columnLineage")
+        fields = cl.get("fields") if isinstance(cl, dict) else None
+        if not isinstance(fields, dict):
+            continue
+        okey = (out["namespace"], out["name"])
+        for fname, spec in fields.items():
+            if not isinstance(spec, dict):
+                continue
+            desc = spec.get("transformationDescription")
+            for inp in spec.get("inputFields") or []:
+                if not isinstance(inp, dict) or not all(
+                    isinstance(inp.get(k), str) for k in ("namespace", "name", "field")
+                ):
+                    raise OpenLineageError(
+                        f"columnLineage of {okey[1]}.{fname}: an input field needs namespace, name and field"
+                    )
+                ikey = (inp["namespace"], inp["name"])
+                trans = [t for t in inp.get("transformations") or [] if isinstance(t, dict)] or [
+                    {"type": "DIRECT", "subtype": "TRANSFORMATION", "description": desc}
+                ]
+                for t in trans:
+                    kind, sub = _edge_kind(t)
+                    text = t.get("description") if isinstance(t.get("description"), str) else None
+                    links.append((okey, str(fname), ikey, inp["field"], kind, sub, text or None))
+    return links
+
+
+def ingest_event(session: Session, event: Event, *, default_project: str = "openlineage") -> Outcome:
+    """Write one validated event (the caller commits: nothing is half-written)."""
+    all_ds = [*event.inputs, *event.outputs]
+    keys = [(d["namespace"], d["name"]) for d in [*event.outputs, *event.inputs]]
+    links = _column_links(event.outputs)
+    for _, _, ikey, _, _, _, _ in links:
+        if ikey not in keys:
+            keys.append(ikey)
+    res = _Resolver(session, default_project)
+    if keys:
+        pid = res.choose_project(keys)
+    elif event.job is not None:
+        pid = (ol.projects_for_namespace(session, event.job["namespace"]) or [None])[0] or res.choose_project(
+            []
+        )
+        res.project_id = pid
+    else:
+        pid = res.choose_project([])
+    facets_of = {(d["namespace"], d["name"]): d.get("facets") or {} for d in all_ds}
+    for key in keys:
+        res.resolve(key, facets_of.get(key, {}))
+    # columns: schema facets, then both ends of every column link
+    wanted: dict[int, dict[str, ColumnDef]] = {}
+    for key, facets in facets_of.items():
+        for c in _schema_fields(facets):
+            wanted.setdefault(res.objects[key], {})[c.name] = c
+    for okey, ofield, ikey, ifield, *_ in links:
+        wanted.setdefault(res.objects[okey], {}).setdefault(ofield, ColumnDef(ofield, 0))
+        wanted.setdefault(res.objects[ikey], {}).setdefault(ifield, ColumnDef(ifield, 0))
+    col_ids = repo.ensure_columns_bulk(session, {oid: list(cols.values()) for oid, cols in wanted.items()})
+
+    outcome = Outcome(event.kind, pid, "", datasets=len(res.objects), matched=res.matched)
+    process_id: int | None = None
+    if event.job is not None:
+        process_id = session.scalar(
+            select(CatalogObject.id).where(
+                CatalogObject.project_id == pid,
+                func.lower(CatalogObject.canonical_id) == event.job["name"].lower(),
+                CatalogObject.kind.in_(ROUTINE_OR_VIEW),
+            )
+        )
+    # table edges: inputs → outputs linked by column lineage; all inputs for outputs without it
+    pairs: dict[tuple[int, int], None] = {}
+    with_cl = {okey for okey, *_ in links}
+    for okey, _, ikey, *_ in links:
+        if res.objects[ikey] != res.objects[okey]:
+            pairs[(res.objects[ikey], res.objects[okey])] = None
+    for out in event.outputs:
+        okey = (out["namespace"], out["name"])
+        if okey in with_cl:
+            continue
+        for inp in event.inputs:
+            ikey = (inp["namespace"], inp["name"])
+            if res.objects[ikey] != res.objects[okey]:
+                pairs[(res.objects[ikey], res.objects[okey])] = None
+    base = {"process_object_id": process_id}
+    if pairs:
+        have = {(s, t) for s, t, _, _ in ol.observed_edges(session, "table", [t for _, t in pairs])}
+        rows = [
+            {"source_object_id": s, "target_object_id": t, **base} for s, t in pairs if (s, t) not in have
+        ]
+        outcome.table_edges = ol.insert_observed_edges(session, "table", pid, rows)
+    if links:
+        targets = [col_ids[(res.objects[o], of)] for o, of, *_ in links]
+        have_c = ol.observed_edges(session, "column", targets)
+        rows = []
+        for okey, ofield, ikey, ifield, kind, sub, text in links:
+            s = col_ids[(res.objects[ikey], ifield)]
+            t = col_ids[(res.objects[okey], ofield)]
+            if (s, t, kind, sub) in have_c:
+                continue
+            have_c.add((s, t, kind, sub))
+            rows.append(
+                {
+                    "source_column_id": s,
+                    "target_column_id": t,
+                    "kind": kind,
+                    "subtype": sub,
+                    "expression": text,
+                    **base,
+                }
+            )
+        outcome.column_edges = ol.insert_observed_edges(session, "column", pid, rows)
+    if event.job is not None:
+        job_facets = event.job.get("facets") or {}
+        jt = job_facets.get("jobType")
+        job = ol.upsert_job(
+            session,
+            pid,
+            event.job["namespace"],
+            event.job["name"],
+            job_type=jt.get("jobType")
+            if isinstance(jt, dict) and isinstance(jt.get("jobType"), str)
+            else None,
+            facets=job_facets,
+            inputs=[[d["namespace"], d["name"]] for d in event.inputs],
+            outputs=[[d["namespace"], d["name"]] for d in event.outputs],
+            process_object_id=process_id,
+        )
+        outcome.job = f"{job.namespace}:{job.name}"
+        if event.run is not None:
+            ol.record_run(
+                session,
+                job,
+                event.run["runId"],
+                event.event_type or "OTHER",
+                event.event_time,
+                event.run.get("facets"),
+            )
+            outcome.run_id = event.run["runId"]
+    project = repo.get_project(session, pid)
+    outcome.project = project.name if project is not None else ""
+    return outcome

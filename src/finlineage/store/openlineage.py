@@ -1,0 +1,368 @@
+"""OpenLineage naming and persistence: namespaces per platform, jobs, runs, dataset mapping.
+
+Naming (OpenLineage naming spec): a dataset's namespace is ``<scheme>://<authority>`` where the
+scheme is the platform of the file that defines (or first references) it — chosen from the
+file's SQL dialect — and the authority is the repository's ``namespace`` setting (default: the
+repository name). BigQuery has no authority (namespace ``bigquery``). Dataset names are the
+catalog's canonical ``[database.]schema.table``.
+
+Every function takes the session first and never commits: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from finlineage.store.models import ColumnEdge, OLDataset, OLJob, OLRun, Repository, TableEdge, utcnow
+
+DIALECT_SCHEMES: dict[str, str] = {
+    "tsql": "mssql",
+    "fabric": "mssql",
+    "postgres": "postgres",
+    "snowflake": "snowflake",
+    "bigquery": "bigquery",
+    "oracle": "oracle",
+    "mysql": "mysql",
+    "redshift": "redshift",
+    "trino": "trino",
+    "presto": "trino",
+    "athena": "awsathena",
+    "hive": "hive",
+    "spark": "hive",
+    "spark2": "hive",
+    "databricks": "databricks",
+    "duckdb": "duckdb",
+    "sqlite": "sqlite",
+    "teradata": "teradata",
+    "clickhouse": "clickhouse",
+    "doris": "doris",
+    "starrocks": "starrocks",
+    "materialize": "postgres",
+    "risingwave": "postgres",
+    "dremio": "dremio",
+    "exasol": "exasol",
+    "drill": "drill",
+    "druid": "druid",
+    "singlestore": "singlestore",
+    "tableau": "tableau",
+}
+"""sqlglot dialect → OpenLineage namespace scheme."""
+
+NO_AUTHORITY_SCHEMES = frozenset({"bigquery"})
+"""Platforms whose namespace is the bare scheme (``bigquery``)."""
+
+DEFAULT_SCHEME = "sql"
+"""Scheme of files without a known dialect (ANSI SQL)."""
+
+
+def scheme_for(dialect: str | None) -> str:
+    return DIALECT_SCHEMES.get((dialect or "").lower(), DEFAULT_SCHEME)
+
+
+def authority_of(repository_name: str, namespace: str | None) -> str:
+    """The authority part of a repository's namespace setting (a full ``scheme://authority``
+    setting keeps only the authority: the scheme always comes from the file's dialect)."""
+    value = (namespace or "").strip() or repository_name
+    if "://" in value:
+        value = value.split("://", 1)[1]
+    return value.rstrip("/")
+
+
+def namespace_for(dialect: str | None, authority: str) -> str:
+    scheme = scheme_for(dialect)
+    if scheme in NO_AUTHORITY_SCHEMES:
+        return scheme
+    return f"{scheme}://{authority}"
+
+
+def split_namespace(namespace: str) -> tuple[str, str]:
+    """``mssql://risk-db:1433`` → (``mssql``, ``risk-db:1433``); ``bigquery`` → (``bigquery``, "")."""
+    if "://" in namespace:
+        scheme, rest = namespace.split("://", 1)
+        return scheme.lower(), rest.rstrip("/")
+    return namespace.lower(), ""
+
+
+# --------------------------------------------------------------------------------------
+# repositories by namespace
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RepoNamespace:
+    repository_id: int
+    project_id: int
+    name: str
+    authority: str
+
+
+def repository_namespaces(session: Session) -> list[RepoNamespace]:
+    rows = session.execute(
+        select(Repository.id, Repository.project_id, Repository.name, Repository.namespace).order_by(
+            Repository.id
+        )
+    )
+    return [RepoNamespace(int(i), int(p), n, authority_of(n, ns)) for i, p, n, ns in rows]
+
+
+def projects_for_namespace(session: Session, namespace: str) -> list[int]:
+    """Projects owning a repository whose authority is the namespace's (oldest first)."""
+    _, authority = split_namespace(namespace)
+    if not authority:
+        return []
+    out: list[int] = []
+    for r in repository_namespaces(session):
+        if r.authority.lower() == authority.lower() and r.project_id not in out:
+            out.append(r.project_id)
+    return out
+
+
+def set_repository_namespace(session: Session, repository_id: int, namespace: str | None) -> bool:
+    repo = session.get(Repository, repository_id)
+    if repo is None:
+        return False
+    repo.namespace = (namespace or "").strip() or None
+    session.flush()
+    return True
+
+
+# --------------------------------------------------------------------------------------
+# datasets
+# --------------------------------------------------------------------------------------
+
+
+def dataset_map(session: Session, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], OLDataset]:
+    """Known datasets among ``(namespace, name)`` keys."""
+    wanted = sorted(set(keys))
+    out: dict[tuple[str, str], OLDataset] = {}
+    for i in range(0, len(wanted), 200):
+        part = wanted[i : i + 200]
+        names = sorted({n for _, n in part})
+        for row in session.scalars(select(OLDataset).where(OLDataset.name.in_(names))):
+            key = (row.namespace, row.name)
+            if key in part:
+                out[key] = row
+    return out
+
+
+def upsert_dataset(
+    session: Session,
+    namespace: str,
+    name: str,
+    project_id: int,
+    object_id: int,
+    facets: dict[str, Any] | None,
+    existing: OLDataset | None = None,
+) -> OLDataset:
+    row = existing
+    if row is None:
+        row = OLDataset(namespace=namespace, name=name, project_id=project_id, object_id=object_id)
+        session.add(row)
+    row.project_id, row.object_id = project_id, object_id
+    if facets:
+        row.facets = {**(row.facets or {}), **facets}
+    row.updated_at = utcnow()
+    return row
+
+
+def datasets_of_objects(session: Session, object_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+    """``object id → (namespace, name)`` for objects that arrived as OpenLineage datasets."""
+    out: dict[int, tuple[str, str]] = {}
+    ids = sorted(set(object_ids))
+    for i in range(0, len(ids), 500):
+        for oid, ns, name in session.execute(
+            select(OLDataset.object_id, OLDataset.namespace, OLDataset.name)
+            .where(OLDataset.object_id.in_(ids[i : i + 500]))
+            .order_by(OLDataset.id)
+        ):
+            out.setdefault(int(oid), (ns, name))
+    return out
+
+
+def find_dataset(session: Session, namespace: str, name: str) -> OLDataset | None:
+    return session.scalar(
+        select(OLDataset).where(OLDataset.namespace == namespace, func.lower(OLDataset.name) == name.lower())
+    )
+
+
+# --------------------------------------------------------------------------------------
+# jobs and runs
+# --------------------------------------------------------------------------------------
+
+
+def get_job(session: Session, namespace: str, name: str) -> OLJob | None:
+    return session.scalar(select(OLJob).where(OLJob.namespace == namespace, OLJob.name == name))
+
+
+def upsert_job(
+    session: Session,
+    project_id: int,
+    namespace: str,
+    name: str,
+    *,
+    job_type: str | None,
+    facets: dict[str, Any] | None,
+    inputs: list[list[str]] | None,
+    outputs: list[list[str]] | None,
+    process_object_id: int | None,
+) -> OLJob:
+    job = get_job(session, namespace, name)
+    now = utcnow()
+    if job is None:
+        job = OLJob(project_id=project_id, namespace=namespace, name=name, created_at=now)
+        session.add(job)
+    job.project_id = project_id
+    if job_type:
+        job.job_type = job_type
+    if facets:
+        job.facets = {**(job.facets or {}), **facets}
+    if inputs:
+        job.inputs = _merge_pairs(job.inputs, inputs)
+    if outputs:
+        job.outputs = _merge_pairs(job.outputs, outputs)
+    if process_object_id is not None:
+        job.process_object_id = process_object_id
+    job.updated_at = now
+    session.flush()
+    return job
+
+
+def _merge_pairs(old: list[Any] | None, new: list[list[str]]) -> list[list[str]]:
+    seen = [list(p) for p in old or []]
+    for p in new:
+        if list(p) not in seen:
+            seen.append(list(p))
+    return seen
+
+
+def record_run(
+    session: Session,
+    job: OLJob,
+    run_id: str,
+    state: str,
+    event_time: datetime,
+    facets: dict[str, Any] | None,
+) -> OLRun:
+    """Create or advance a run: START sets ``started_at``, a terminal state ``ended_at``; the
+    state never moves back from a terminal state to START/RUNNING."""
+    run = session.scalar(select(OLRun).where(OLRun.job_id == job.id, OLRun.run_id == run_id))
+    now = utcnow()
+    if run is None:
+        run = OLRun(job_id=job.id, run_id=run_id, state=state, created_at=now)
+        session.add(run)
+    terminal = ("COMPLETE", "ABORT", "FAIL")
+    if not (run.state in terminal and state in ("START", "RUNNING")):
+        run.state = state
+    if state == "START" and run.started_at is None:
+        run.started_at = event_time
+    if state in terminal:
+        run.ended_at = event_time
+    if run.event_time is None or event_time >= run.event_time:
+        run.event_time = event_time
+    if facets:
+        run.facets = {**(run.facets or {}), **facets}
+    run.updated_at = now
+    session.flush()
+    return run
+
+
+def list_jobs(
+    session: Session, *, namespace: str | None = None, limit: int = 100, offset: int = 0
+) -> tuple[list[OLJob], int]:
+    stmt = select(OLJob)
+    if namespace:
+        stmt = stmt.where(OLJob.namespace == namespace)
+    total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+    rows = list(session.scalars(stmt.order_by(OLJob.namespace, OLJob.name).limit(limit).offset(offset)))
+    return rows, total
+
+
+def latest_runs(session: Session, job_ids: Sequence[int]) -> dict[int, OLRun]:
+    out: dict[int, OLRun] = {}
+    if not job_ids:
+        return out
+    for run in session.scalars(
+        select(OLRun).where(OLRun.job_id.in_(list(job_ids))).order_by(OLRun.event_time, OLRun.id)
+    ):
+        out[run.job_id] = run
+    return out
+
+
+def list_runs(session: Session, job_id: int, *, limit: int = 100, offset: int = 0) -> tuple[list[OLRun], int]:
+    stmt = select(OLRun).where(OLRun.job_id == job_id)
+    total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+    rows = list(
+        session.scalars(stmt.order_by(OLRun.event_time.desc(), OLRun.id.desc()).limit(limit).offset(offset))
+    )
+    return rows, total
+
+
+# --------------------------------------------------------------------------------------
+# observed edges
+# --------------------------------------------------------------------------------------
+
+
+def insert_observed_edges(
+    session: Session, granularity: str, project_id: int, rows: Sequence[dict[str, Any]]
+) -> int:
+    """Insert edges received as OpenLineage events: ``origin=openlineage``, ``status=observed``,
+    current (``version_to`` NULL). Rows carry the endpoints and optional kind/subtype/expression/
+    process."""
+    if not rows:
+        return 0
+    model: type[TableEdge] | type[ColumnEdge] = TableEdge if granularity == "table" else ColumnEdge
+    now = utcnow()
+    base: dict[str, Any] = {
+        "project_id": project_id,
+        "kind": "direct",
+        "subtype": None,
+        "expression": None,
+        "process_object_id": None,
+        "confidence": 1.0,
+        "origin": "openlineage",
+        "status": "observed",
+        "created_at": now,
+        "created_by": "openlineage",
+    }
+    full = [{**base, **r} for r in rows]
+    for i in range(0, len(full), 5000):
+        session.execute(insert(model.__table__), full[i : i + 5000])
+    return len(full)
+
+
+def observed_edges(
+    session: Session, granularity: str, target_ids: Sequence[int]
+) -> set[tuple[int, int, str, str | None]]:
+    """Current OpenLineage edges into ``target_ids``: ``(source, target, kind, subtype)``."""
+    out: set[tuple[int, int, str, str | None]] = set()
+    ids = sorted(set(target_ids))
+    if granularity == "table":
+        src, tgt, kind, sub = (
+            TableEdge.source_object_id,
+            TableEdge.target_object_id,
+            TableEdge.kind,
+            TableEdge.subtype,
+        )
+        model: type[TableEdge] | type[ColumnEdge] = TableEdge
+    else:
+        src, tgt, kind, sub = (
+            ColumnEdge.source_column_id,
+            ColumnEdge.target_column_id,
+            ColumnEdge.kind,
+            ColumnEdge.subtype,
+        )
+        model = ColumnEdge
+    for i in range(0, len(ids), 500):
+        for s, t, k, st in session.execute(
+            select(src, tgt, kind, sub).where(
+                tgt.in_(ids[i : i + 500]), model.origin == "openlineage", model.version_to.is_(None)
+            )
+        ):
+            out.add((int(s), int(t), k, st))
+    return out
