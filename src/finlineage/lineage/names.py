@@ -28,6 +28,7 @@ identifier and `canonical_dotted` to a dotted name produced by the script splitt
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
@@ -39,6 +40,7 @@ from sqlglot.errors import SqlglotError
 __all__ = [
     "DIALECT_ALIASES",
     "SchemaIndex",
+    "bigquery_table_family",
     "canonical_dialect",
     "canonical_dotted",
     "canonicalize",
@@ -166,6 +168,30 @@ def canonical_dotted(name: str, dialect: str) -> str:
     return name.lower()
 
 
+_BQ_SHARD = re.compile(r"^(.*?\D)_?((?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]))$")
+_BQ_WILDCARD = re.compile(r"^(.*?)_?\d*\*$")
+BQ_SHARD_SUFFIX = "_yyyymmdd"
+
+
+def bigquery_table_family(name: str) -> str:
+    """BigQuery's name of the table a reference reads or writes (last part of a table name).
+
+    A partition decorator (`t$20230101`, `t$__UNPARTITIONED__`) or a snapshot decorator
+    (`t@1700000000000`) names the table `t`. A date-sharded table (`events_20230101`: a name
+    ending in a YYYYMMDD date) and a wildcard over shards (`events_2023*`, `events_*`) name the
+    shard family `events_yyyymmdd`, so every shard joins one object (and one schema entry)."""
+    base = name.split("$", 1)[0]
+    if "@" in base[1:]:
+        base = base[: base.index("@", 1)]
+    wild = _BQ_WILDCARD.match(base)
+    if wild and wild.group(1):
+        return wild.group(1).rstrip("_") + BQ_SHARD_SUFFIX
+    shard = _BQ_SHARD.match(base)
+    if shard and shard.group(1).rstrip("_"):
+        return shard.group(1).rstrip("_") + BQ_SHARD_SUFFIX
+    return base or name
+
+
 def table_name(
     table: exp.Table,
     *,
@@ -221,6 +247,8 @@ class SchemaIndex:
             for p in node.parts
             if isinstance(p, exp.Identifier)
         ]
+        if parts and self.dialect == "bigquery":
+            parts[-1] = bigquery_table_family(parts[-1])
         return ".".join(parts) if parts else key.lower()
 
     def add_user_schema(self, schema: Mapping[str, object]) -> None:

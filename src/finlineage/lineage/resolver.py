@@ -381,7 +381,32 @@ class QueryResolver:
                     )
             elif isinstance(src, Scope):
                 outs.extend(o for o in self.outputs(src) if o.name not in excluded)
-        return outs
+        return self._star_modifiers(scope, star, outs)
+
+    def _star_modifiers(self, scope: Scope, star: exp.Star, outs: list[Output]) -> list[Output]:
+        """`* REPLACE (expr AS col)` (BigQuery, Snowflake, DuckDB): the column keeps its place and
+        takes the expression's lineage; `* RENAME (col AS new)` (Snowflake): a new name."""
+        replace = {a.alias: a for a in star.args.get("replace") or [] if isinstance(a, exp.Alias) and a.alias}
+        rename = {
+            a.this.name: a.alias
+            for a in star.args.get("rename") or []
+            if isinstance(a, exp.Alias) and isinstance(a.this, exp.Column)
+        }
+        if not replace and not rename:
+            return outs
+        result: list[Output] = []
+        for o in outs:
+            if o.name in replace:
+                alias = replace[o.name]
+                got = self.expr_sources(scope, alias.this, [])
+                subtype = stronger(direct_subtype(alias.this), got.subtype)
+                o = Output(o.name, got.direct, alias, False, got.window, got.conditional, subtype)
+            elif o.name in rename:
+                o = Output(
+                    rename[o.name], o.sources, o.expression, o.star, o.window, o.conditional, o.subtype
+                )
+            result.append(o)
+        return result
 
     # ------------------------------------------------------------------ resolution
     def _find_source(self, scope: Scope, name: str) -> exp.Table | Scope | None:
@@ -644,6 +669,11 @@ class QueryResolver:
         if isinstance(expr, exp.SetOperation):
             for b in scope.set_operation_scopes:
                 merge(self.indirect(b))
+        elif scope.is_udtf:  # LATERAL (subquery): the subquery's filters/joins (its correlation)
+            inner = expr.this if isinstance(expr, exp.Lateral) else None
+            child = self.scope_of(inner.unnest()) if isinstance(inner, exp.Subquery) else None
+            if child is not None:
+                merge(self.indirect(child))
         elif isinstance(expr, exp.Select):
             outs = self.outputs(scope)
             aliases = {o.name: o for o in outs if not o.star}

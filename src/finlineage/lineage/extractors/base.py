@@ -18,7 +18,7 @@ from finlineage.lineage.model import (
     ObjectDefinition,
     Severity,
 )
-from finlineage.lineage.names import SchemaIndex, canonicalize, dialect_of, table_name
+from finlineage.lineage.names import SchemaIndex, bigquery_table_family, canonicalize, dialect_of, table_name
 from finlineage.lineage.resolver import Indirect, Output, QueryResolver
 
 _MAX_EXPR_TEXT = 2000
@@ -75,7 +75,13 @@ class Context:
     """In a trigger: its row records (new, old) -> the table it fires on."""
 
     def name_of(self, table: exp.Table) -> str:
-        return table_name(table, default_db=self.default_db, default_schema=self.default_schema)
+        name = table_name(table, default_db=self.default_db, default_schema=self.default_schema)
+        if self.dialect == "bigquery" and name and not name.startswith(("#", "@")):
+            head, _, last = name.rpartition(".")
+            family = bigquery_table_family(last)
+            if family != last:
+                name = f"{head}.{family}" if head else family
+        return name
 
 
 @dataclass(slots=True)

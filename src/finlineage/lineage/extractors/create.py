@@ -94,6 +94,11 @@ class CreateExtractor(Extractor):
                     self.ctx.schema.add(tgt, written)
         elif declared:
             self.ctx.schema.add(tgt, declared, {c.name: c.data_type for c in col_defs})
+            if not res.column_edges and not is_temp:  # the declared columns exist, with no upstream
+                for c in col_defs:
+                    res.column_edges.append(
+                        ColumnEdge(f"{tgt}.{c.name}", (), "direct", "", subtype="TRANSFORMATION")
+                    )
         res.objects.append(
             ObjectDefinition(
                 tgt,
