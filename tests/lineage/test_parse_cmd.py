@@ -110,3 +110,60 @@ def test_batch_subprocess_flushes_per_line() -> None:
     assert first["source_tables"] == ["y"]
     proc.stdin.close()
     assert proc.wait(timeout=30) == 0
+
+
+PROC = """CREATE PROCEDURE ledger.post_day @d DATE
+AS
+BEGIN
+    INSERT INTO ledger.day_moves (acct_no, amt)
+    SELECT acct_no, amount FROM ledger.journal WHERE posted_on = @d;
+
+    UPDATE ledger.gl_balance SET bal += m.amt
+    FROM ledger.gl_balance b JOIN ledger.day_moves m ON m.acct_no = b.acct_no;
+    EXEC ledger.close_day @d;
+END
+"""
+
+
+def test_batch_procedure_gives_its_statements_one_by_one() -> None:
+    ans = answer_request({"sql": PROC, "dialect": "tsql"})
+    rows = [(s["type"], s["line_start"], s["line_end"], s["process"]) for s in ans["statements"]]
+    assert rows == [
+        ("create_procedure", 1, 10, "ledger.post_day"),
+        ("insert", 4, 5, "ledger.post_day"),
+        ("update", 7, 8, "ledger.post_day"),
+        ("call", 9, 9, "ledger.post_day"),
+    ]
+    routine, insert, update, call = ans["statements"]
+    assert insert["target_tables"] == ["ledger.day_moves"]
+    assert update["target_tables"] == ["ledger.gl_balance"]
+    assert call["calls"] == ["ledger.close_day"]
+    # the definition itself reads and writes what its body does
+    assert set(routine["target_tables"]) == {"ledger.day_moves", "ledger.gl_balance"}
+    assert routine["column_lineage"] == []
+
+
+def test_parse_exits_1_on_a_parse_error_with_path_line_col(tmp_path: Path) -> None:
+    f = tmp_path / "broken.sql"
+    f.write_bytes(
+        b"\xef\xbb\xbfINSERT INTO ledger.day_moves (acct_no) SELECT acct_no FROM ledger.journal;\r\n"
+        b"UPDATE ledger.gl_balance\r\n   SET bal = bal * 2 WHER acct_no = 1;\r\n"
+        b"DELETE FROM ledger.staging;\r\n"
+    )
+    result = runner.invoke(app, ["parse", str(f), "--dialect", "tsql"])
+    assert result.exit_code == 1
+    assert f"{f}:3:22: syntax error" in result.stderr
+    data = json.loads(result.stdout)  # the facts of the other statements are still printed
+    assert data["statements"][0]["type"] == "insert"
+    assert any(s["type"] == "delete" and s["line_start"] == 4 for s in data["statements"])
+    allowed = runner.invoke(app, ["parse", str(f), "--dialect", "tsql", "--allow-errors"])
+    assert allowed.exit_code == 0
+    assert f"{f}:3:22:" in allowed.stderr
+
+
+def test_parse_of_a_clean_file_prints_no_error_lines(tmp_path: Path) -> None:
+    f = tmp_path / "ok.sql"
+    f.write_text(PROC)
+    result = runner.invoke(app, ["parse", str(f), "--dialect", "tsql", "--format", "text"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""

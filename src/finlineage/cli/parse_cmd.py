@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-__all__ = ["answer_request", "register", "result_to_answer"]
+__all__ = ["answer_request", "error_lines", "register", "result_to_answer"]
 
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -25,19 +25,22 @@ def _edges_json(edges: Any, kind: str = "direct") -> list[dict[str, Any]]:
 
 
 def result_to_answer(result: Any) -> dict[str, Any]:
-    """The scorer/batch answer: rolled-up flat fields plus the per-statement breakdown."""
-    from finlineage.lineage.rollup import apply_renames, process_units
+    """The scorer/batch answer: rolled-up flat fields plus the per-statement breakdown (one entry
+    per statement, also inside procedures, as `parse` gives them)."""
+    from finlineage.lineage.rollup import apply_renames
 
     r = result.rollup
-    statements = process_units(apply_renames(result.statements))
-    answer: dict[str, Any] = {
-        "dialect": result.dialect,
-        "source_tables": [t for t in r.source_tables if not _is_path(t, result)],
-        "target_tables": [t for t in r.target_tables if not _is_path(t, result)],
-        "source_paths": sorted({p for s in result.statements for p in s.source_paths}),
-        "target_paths": sorted({p for s in result.statements for p in s.target_paths}),
-        "column_lineage": _edges_json(r.column_edges),
-        "statements": [
+    statements = apply_renames(result.statements)
+    routines = {o.name: o for o in result.objects if o.kind in ("procedure", "function", "trigger")}
+    entries: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for s in statements:
+        if s.process and s.process not in seen and s.process in routines:
+            seen.add(s.process)
+            entries.append(
+                _routine_entry(routines[s.process], [x for x in statements if x.process == s.process])
+            )
+        entries.append(
             {
                 "type": s.type,
                 "source_tables": list(s.source_tables),
@@ -47,15 +50,53 @@ def result_to_answer(result: Any) -> dict[str, Any]:
                 "column_lineage": _edges_json(s.column_edges),
                 "line_start": s.line_start,
                 "line_end": s.line_end,
+                "process": s.process,
+                "calls": list(s.calls),
             }
-            for s in statements
-        ],
+        )
+    answer: dict[str, Any] = {
+        "dialect": result.dialect,
+        "source_tables": [t for t in r.source_tables if not _is_path(t, result)],
+        "target_tables": [t for t in r.target_tables if not _is_path(t, result)],
+        "source_paths": sorted({p for s in result.statements for p in s.source_paths}),
+        "target_paths": sorted({p for s in result.statements for p in s.target_paths}),
+        "column_lineage": _edges_json(r.column_edges),
+        "statements": entries,
         "diagnostics": [
-            {"code": d.code, "message": d.message, "statement": d.statement_index}
+            {
+                "code": d.code,
+                "message": d.message,
+                "severity": d.severity,
+                "line": d.line,
+                "column": d.column,
+                "statement": d.statement_index,
+            }
             for d in (*result.diagnostics, *(x for s in result.statements for x in s.diagnostics))
         ][:50],
     }
     return answer
+
+
+def _routine_entry(routine: Any, body: list[Any]) -> dict[str, Any]:
+    """The CREATE PROCEDURE/FUNCTION/TRIGGER statement itself: its reads and writes are the
+    routine's (what it reads and writes when it runs), its lines the whole definition; the
+    statements of its body follow as their own entries."""
+
+    def union(attr: str) -> list[str]:
+        return list(dict.fromkeys(t for x in body for t in getattr(x, attr)))
+
+    return {
+        "type": f"create_{routine.kind}",
+        "source_tables": union("source_tables"),
+        "target_tables": union("target_tables"),
+        "source_paths": union("source_paths"),
+        "target_paths": union("target_paths"),
+        "column_lineage": [],
+        "line_start": routine.line_start,
+        "line_end": routine.line_end,
+        "process": routine.name,
+        "calls": union("calls"),
+    }
 
 
 def _is_path(name: str, result: Any) -> bool:
@@ -181,8 +222,14 @@ def parse(
     default_schema: str | None = typer.Option(None, "--default-schema"),
     fmt: str = typer.Option("json", "--format", "-f", help="json or text."),
     batch: bool = typer.Option(False, "--batch", help="JSON-lines protocol on stdin/stdout."),
+    allow_errors: bool = typer.Option(
+        False, "--allow-errors", help="Exit 0 even when a statement fails to parse."
+    ),
 ) -> None:
-    """Extract table and column lineage from SQL."""
+    """Extract table and column lineage from SQL.
+
+    Exits 1 when any statement has an error diagnostic (printed to stderr as
+    `path:line:col: message`), unless --allow-errors."""
     if batch:
         raise typer.Exit(code=run_batch())
     from finlineage.lineage import extract
@@ -214,6 +261,20 @@ def parse(
         typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
     else:
         _print_text(result)
+    errors = error_lines(result, "<stdin>" if file == "-" else file)
+    for line in errors:
+        typer.echo(line, err=True)
+    if errors and not allow_errors:
+        raise typer.Exit(code=1)
+
+
+def error_lines(result: Any, path: str) -> list[str]:
+    """`path:line:col: message` for every error diagnostic of a result (col 1 when unknown)."""
+    out: list[str] = []
+    for d in (*result.diagnostics, *(x for s in result.statements for x in s.diagnostics)):
+        if d.severity == "error":
+            out.append(f"{path}:{d.line or 1}:{d.column or 1}: {d.message}")
+    return out
 
 
 def register(app: typer.Typer) -> None:
