@@ -20,10 +20,15 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 def spec_dir() -> Path:
     """The OpenLineage spec files (`shared/openlineage-spec` beside the checkout)."""
-    for candidate in (REPO_ROOT.parent / "shared" / "openlineage-spec", Path("/work/shared/openlineage-spec")):
+    for candidate in (
+        REPO_ROOT.parent / "shared" / "openlineage-spec",
+        Path("/work/shared/openlineage-spec"),
+    ):
         if (candidate / "OpenLineage.json").is_file():
             return candidate
-    raise FileNotFoundError("OpenLineage spec schemas not found beside the checkout (shared/openlineage-spec)")
+    raise FileNotFoundError(
+        "OpenLineage spec schemas not found beside the checkout (shared/openlineage-spec)"
+    )
 
 
 class SpecValidator:
@@ -31,7 +36,10 @@ class SpecValidator:
     (looked up by the facet's `_schemaURL`), all from the official files."""
 
     def __init__(self, root: Path) -> None:
-        docs = [json.loads(p.read_text()) for p in [root / "OpenLineage.json", *sorted((root / "facets").glob("*.json"))]]
+        docs = [
+            json.loads(p.read_text())
+            for p in [root / "OpenLineage.json", *sorted((root / "facets").glob("*.json"))]
+        ]
         self.by_id = {d["$id"]: d for d in docs}
         self.registry: Registry = Registry().with_resources(
             [(d["$id"], Resource.from_contents(d)) for d in docs]
@@ -115,7 +123,9 @@ def write_tree(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
-def ingest_dir(client: TestClient, path: Path, project: str, repository: str, dialect: str = "auto") -> dict[str, Any]:
+def ingest_dir(
+    client: TestClient, path: Path, project: str, repository: str, dialect: str = "auto"
+) -> dict[str, Any]:
     r = client.post(
         "/api/v1/ingest?wait=true",
         json={
@@ -173,3 +183,81 @@ LEDGER = {
         "INSERT INTO ops.acct_totals (acct, total_qty) SELECT acct, SUM(qty) FROM ops.positions GROUP BY acct;\n"
     ),
 }
+
+
+# ---------------------------------------------------------------------------------------
+# a real uvicorn server on 127.0.0.1 (the openlineage-python HTTP transport talks to it)
+# ---------------------------------------------------------------------------------------
+
+
+class ThreadServer:
+    def __init__(self, settings: Settings) -> None:
+        import socket
+        import threading
+
+        import uvicorn
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = int(s.getsockname()[1])
+        self.app = create_app(settings)
+        self.server = uvicorn.Server(
+            uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+        )
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ThreadServer:
+        import time
+
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started and self.thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert self.server.started, "uvicorn did not start"
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(15)
+
+
+@pytest.fixture
+def make_server(tmp_path: Path, database_url: str, roots: Path) -> Iterator[Callable[..., ThreadServer]]:
+    servers: list[ThreadServer] = []
+
+    def _make(**overrides: Any) -> ThreadServer:
+        values: dict[str, Any] = {
+            "data_dir": tmp_path / "data",
+            "log_dir": tmp_path / "logs",
+            "database_url": database_url,
+            "load_demo": False,
+            "embeddings_enabled": False,
+            "parse_workers": 1,
+            "ingest_roots": [str(roots)],
+            "auth": "on",
+        }
+        values.update(overrides)
+        server = ThreadServer(Settings(**values)).start()
+        servers.append(server)
+        return server
+
+    yield _make
+    for server in servers:
+        server.stop()
+
+
+def make_key(database_url: str, name: str, role: str) -> str:
+    from finlineage.store import db as store_db
+    from finlineage.store.keys import create_api_key
+
+    engine = store_db.create_engine_for(database_url)
+    try:
+        with store_db.session_factory(engine).begin() as s:
+            _, plain = create_api_key(s, name, role)
+    finally:
+        engine.dispose()
+    return plain

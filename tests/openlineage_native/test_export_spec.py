@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from openlineage.conftest import LEDGER, SpecValidator, ingest_dir, write_tree
+from openlineage_native.conftest import LEDGER, SpecValidator, ingest_dir, write_tree
 
 
 def _export(client: TestClient, project_id: int) -> list[dict[str, Any]]:
@@ -21,7 +21,9 @@ def _by_job(events: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {e["job"]["name"]: e for e in events}
 
 
-def test_export_is_valid_against_the_official_schemas(client: TestClient, roots: Path, spec: SpecValidator) -> None:
+def test_export_is_valid_against_the_official_schemas(
+    client: TestClient, roots: Path, spec: SpecValidator
+) -> None:
     tree = write_tree(roots / "ledger", LEDGER)
     res = ingest_dir(client, tree, "ledger", "risk-db")
     events = _export(client, res["project_id"])
@@ -45,7 +47,9 @@ def test_namespaces_per_dialect_and_repository_setting(client: TestClient, roots
     assert [d["name"] for d in snow["outputs"]] == ["mart.mark_history"]
     assert jobs["rollup"]["job"]["namespace"] == "postgres://risk-db"  # two objects: the file stem
 
-    r = client.put(f"/api/v1/repositories/{res['repository_id']}/namespace", json={"namespace": "risk-db.corp:1433"})
+    r = client.put(
+        f"/api/v1/repositories/{res['repository_id']}/namespace", json={"namespace": "risk-db.corp:1433"}
+    )
     assert r.status_code == 200, r.text
     assert r.json()["authority"] == "risk-db.corp:1433"
     jobs = _by_job(_export(client, res["project_id"]))
@@ -85,7 +89,9 @@ def test_schema_facet_and_typed_column_lineage(client: TestClient, roots: Path) 
     inp = next(i for i in ev["inputs"] if i["name"] == "src.fills")
     assert {f["name"] for f in inp["facets"]["schema"]["fields"]} >= {"qty", "px", "venue", "book_id"}
     cl = out["facets"]["columnLineage"]
-    assert cl["_schemaURL"].startswith("https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json")
+    assert cl["_schemaURL"].startswith(
+        "https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json"
+    )
 
     def trans(target: str, source: str) -> set[tuple[str, str]]:
         return {
@@ -112,7 +118,10 @@ def test_export_cli(client: TestClient, roots: Path, tmp_path: Path) -> None:
     tree = write_tree(roots / "ledger", LEDGER)
     res = ingest_dir(client, tree, "ledger", "risk-db")
     settings = client.app.state.ctx.settings  # type: ignore[attr-defined]
-    env = {"FINLINEAGE_DATA_DIR": str(settings.data_dir), "FINLINEAGE_DATABASE_URL": settings.effective_database_url}
+    env = {
+        "FINLINEAGE_DATA_DIR": str(settings.data_dir),
+        "FINLINEAGE_DATABASE_URL": settings.effective_database_url,
+    }
     out = tmp_path / "ol.json"
     runner = CliRunner()
     result = runner.invoke(
@@ -123,9 +132,13 @@ def test_export_cli(client: TestClient, roots: Path, tmp_path: Path) -> None:
 
     events = json.loads(out.read_text())
     assert "rpt.load_book_volume" in {e["job"]["name"] for e in events}
-    result = runner.invoke(app, ["namespace", "set", "risk-db", "risk-db.corp", "--project", "ledger"], env=env)
+    result = runner.invoke(
+        app, ["namespace", "set", "risk-db", "risk-db.corp", "--project", "ledger"], env=env
+    )
     assert result.exit_code == 0, result.output
-    result = runner.invoke(app, ["export", "--format", "openlineage", "--project", str(res["project_id"])], env=env)
+    result = runner.invoke(
+        app, ["export", "--format", "openlineage", "--project", str(res["project_id"])], env=env
+    )
     assert result.exit_code == 0, result.output
     assert "mssql://risk-db.corp" in result.output
     bad = runner.invoke(app, ["export", "--format", "openlineage", "--project", "no-such-project"], env=env)

@@ -147,19 +147,27 @@ def lineage(
         rows = store_graph_process_edges(session, sorted(routine_ids))
         starts = [s for s in starts if s not in routine_ids]
         starts += [int(v) for r in rows for v in (r.source_object_id, r.target_object_id)]
+    # Marquez's graph is the connected neighbourhood (edges followed either way), ``depth`` hops out
     edge_ids: set[int] = set()
     reached: set[int] = set(starts)
-    for direction in ("upstream", "downstream"):
-        walk = store_graph.traverse(
-            session,
-            sorted(set(starts)),
-            direction=direction,  # type: ignore[arg-type]
-            granularity="table",
-            depth=depth,
-            statuses=store_graph.DEFAULT_STATUSES if statuses is None else statuses,
-        )
-        reached.update(n.object_id for n in walk.nodes)
-        edge_ids.update(e.id for e in walk.edges)
+    frontier = set(starts)
+    for _ in range(depth):
+        found: set[int] = set()
+        for direction in ("upstream", "downstream"):
+            walk = store_graph.traverse(
+                session,
+                sorted(frontier),
+                direction=direction,  # type: ignore[arg-type]
+                granularity="table",
+                depth=1,
+                statuses=store_graph.DEFAULT_STATUSES if statuses is None else statuses,
+            )
+            found.update(n.object_id for n in walk.nodes)
+            edge_ids.update(e.id for e in walk.edges)
+        frontier = found - reached
+        reached |= found
+        if not frontier:
+            break
     rows = load_edges(session, "table", sorted(edge_ids))
     g = _graph_for(session, rows, reached)
     ctx = _load_context(session, g)
@@ -321,11 +329,12 @@ def column_lineage(
         reached.update(n.id for n in walk.nodes)
         edge_ids.update(e.id for e in walk.edges)
     rows = load_edges(session, "column", sorted(edge_ids))
-    subtypes = dict(
-        session.execute(
-            select(ColumnEdge.id, ColumnEdge.subtype).where(ColumnEdge.id.in_(sorted(edge_ids) or [-1]))
-        )
-    )
+    subtypes: dict[int, str | None] = {}
+    for part in chunks(sorted(edge_ids)):
+        for eid, sub in session.execute(
+            select(ColumnEdge.id, ColumnEdge.subtype).where(ColumnEdge.id.in_(list(part)))
+        ):
+            subtypes[int(eid)] = sub
     objs = {oid}
     col_info: dict[int, tuple[int, str, str | None]] = {}
     for part in chunks(sorted(reached)):
