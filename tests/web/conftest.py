@@ -162,7 +162,10 @@ class _Servers:
         self.workdir = workdir
         self.started: list[Server] = []
 
-    def __call__(self, *, auth: bool = False, keys: tuple[str, ...] = ()) -> Server:
+    def __call__(
+        self, *, auth: bool = False, keys: tuple[str, ...] = (), env: dict[str, str] | None = None
+    ) -> Server:
+        env_overrides = dict(env or {})
         tmp_path = self.workdir
         started = self.started
         demo_seed = self.seed
@@ -179,6 +182,7 @@ class _Servers:
             FINLINEAGE_RESTART_MODE="reexec",
             FINLINEAGE_PARSE_WORKERS="2",
         )
+        env.update(env_overrides)
         server = Server(
             url=url, port=port, data_dir=data, env=env, log=tmp_path / f"server{len(started)}.log"
         )
@@ -236,6 +240,23 @@ def page(browser: Any) -> Iterator[Any]:
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
     pg.errors = errors  # type: ignore[attr-defined]
+    try:
+        yield pg
+    finally:
+        context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def phone(browser: Any) -> Iterator[Any]:
+    """A 390 × 844 touch screen (an iPhone-sized viewport); page errors fail the test."""
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True, device_scale_factor=2
+    )
+    context.set_default_timeout(30_000)
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
         yield pg
     finally:

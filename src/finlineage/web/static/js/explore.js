@@ -233,10 +233,22 @@ function walkUrl(kind, ref, dir) {
   return kind === 'column' ? `/api/v1/lineage/column/${r}/${dir}` : `/api/v1/lineage/node/${r}/${dir}`;
 }
 
+/** Deepest numeric depth a server without `depth=all` accepts (the page says when it falls back). */
+const FALLBACK_DEPTH = 50;
+
 async function fetchWalk(kind, ref, dirs, depth) {
   const q = { depth, project_id: ctx.state.projectId || null };
   if (kind === 'node') q.granularity = state.gran;
-  const parts = await Promise.all(dirs.map((d) => ctx.api.get(walkUrl(kind, ref, d), q)));
+  let parts;
+  let fallback = false;
+  try {
+    parts = await Promise.all(dirs.map((d) => ctx.api.get(walkUrl(kind, ref, d), q)));
+  } catch (exc) {
+    if (!(depth === 'all' && exc.status === 422)) throw exc;
+    q.depth = FALLBACK_DEPTH;
+    fallback = true;
+    parts = await Promise.all(dirs.map((d) => ctx.api.get(walkUrl(kind, ref, d), q)));
+  }
   const nodes = new Map();
   const edges = new Map();
   for (const g of parts) {
@@ -250,6 +262,7 @@ async function fetchWalk(kind, ref, dirs, depth) {
     edges: [...edges.values()],
     truncated: parts.some((g) => g.truncated),
     omitted: parts.reduce((sum, g) => sum + (g.omitted || 0), 0),
+    depthFallback: fallback ? FALLBACK_DEPTH : null,
   };
 }
 
@@ -372,6 +385,7 @@ function renderBanner(shown, total) {
   if (g.truncated) {
     notes.push(`This answer is truncated: the server stopped at its node limit${g.omitted ? ` and left out ${fmtNum(g.omitted)} node${g.omitted > 1 ? 's' : ''}` : ''}. Narrow the depth or start from a nearer node.`);
   }
+  if (g.depthFallback) notes.push(`This server does not accept depth “all”: showing ${g.depthFallback} hops.`);
   if (!state.model.focus && shown < total && Number.isFinite(state.model.maxHop)) {
     notes.push(`Large answer: showing hops 0–${state.model.maxHop} (${fmtNum(shown)} of ${fmtNum(total)} nodes). Expand by hop below or per node.`);
   }
@@ -398,7 +412,9 @@ function renderHops() {
   );
 }
 
+/** Show hops 0…hop (per-node expansions and collapses start over). */
 function setHopLimit(hop) {
+  state.model.resetExpansions();
   state.model.focus = null;
   state.model.maxHop = hop === 0 ? 0 : hop;
   $('#path-clear').hidden = true;

@@ -120,6 +120,13 @@ export class LineageModel {
     return { up: count(this.ups), down: count(this.downs) };
   }
 
+  resetExpansions() {
+    for (const d of [UP, DOWN]) {
+      this.expanded[d].clear();
+      this.collapsed[d].clear();
+    }
+  }
+
   expand(id, d) {
     this.collapsed[d].delete(id);
     this.expanded[d].add(id);

@@ -185,13 +185,14 @@ function paintRun(id, data) {
   const d = entry.data;
   const el = entry.el;
   const status = d.status || 'running';
-  const pct = status === 'completed' ? 100 : Math.max(0, Math.min(100, d.percentage ?? 0));
+  const finished = status === 'completed' || status === 'completed_with_errors';
+  const pct = finished ? 100 : Math.max(0, Math.min(100, d.percentage ?? 0));
   const badge = el.querySelector('.badge');
   badge.className = `badge ${status}`;
-  badge.textContent = status;
+  badge.textContent = status.replace(/_/g, ' ');
   el.dataset.status = status;
   const bar = el.querySelector('.progress');
-  bar.classList.toggle('done', status === 'completed');
+  bar.classList.toggle('done', finished);
   bar.classList.toggle('failed', status === 'failed' || status === 'cancelled');
   el.querySelector('.bar').style.width = `${pct}%`;
   el.querySelector('.file').textContent = d.file || (d.project ? `project ${d.project}` : '');
@@ -222,7 +223,7 @@ async function loadRuns() {
       if (runs.has(String(r.run_id))) continue;
       paintRun(r.run_id, {
         status: r.status,
-        percentage: r.status === 'completed' ? 100 : 0,
+        percentage: r.status === 'completed' || r.status === 'completed_with_errors' ? 100 : 0,
         file: `${r.created_at ? new Date(r.created_at).toLocaleString('en-GB') : ''} · project ${projectName(r.project_id)}`,
       });
     }
