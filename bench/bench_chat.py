@@ -40,9 +40,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from finlineage.chat.embeddings import embed_pending_chunks, get_default_embedder  # noqa: E402
-from finlineage.chat.graph_index import GraphIndex  # noqa: E402
 from finlineage.chat.retrieval import HybridRetriever  # noqa: E402
 from finlineage.chat.service import ChatQuery, ChatService  # noqa: E402
+from finlineage.chat.vocab import Vocab  # noqa: E402
 from finlineage.settings import Settings  # noqa: E402
 from finlineage.store import db as store_db  # noqa: E402
 
@@ -68,7 +68,11 @@ def ingest(corpus: Path, url: str, data_dir: Path, project: str) -> tuple[Any, A
     t0 = time.perf_counter()
     try:
         run = svc.create_directory_run(
-            project=project, paths=[str(corpus.resolve())], repository_name=project, restrict=False
+            project=project,
+            paths=[str(corpus.resolve())],
+            repository_name=project,
+            restrict=False,
+            create_project=True,
         )
         svc.run_sync(run)
     finally:
@@ -115,7 +119,7 @@ def claims(answer: str) -> tuple[list[str], list[str]]:
     return names, exprs
 
 
-def unsupported(answer: str, g: GraphIndex, files: set[str], expressions: set[str]) -> list[str]:
+def unsupported(answer: str, g: Vocab, files: set[str], expressions: set[str]) -> list[str]:
     bad: list[str] = []
     col_labels: set[str] | None = None
     names, exprs = claims(answer)
@@ -155,7 +159,7 @@ def pct(values: list[float], q: float) -> float:
 # ------------------------------------------------------------------------------ runs
 def run_questions(svc: ChatService, pid: int, questions: list[dict[str, Any]]) -> dict[str, Any]:
     with svc.sessions() as s:
-        g = svc.index_cache.get(s, pid)
+        g = svc.vocab_cache.get(s, pid)
         from finlineage.store.models import ColumnEdge, File
 
         files = {p for (p,) in s.query(File.path)}
@@ -199,7 +203,7 @@ def run_questions(svc: ChatService, pid: int, questions: list[dict[str, Any]]) -
     }
 
 
-def relevant_objects(g: GraphIndex, expected: list[str]) -> set[int]:
+def relevant_objects(g: Vocab, expected: list[str]) -> set[int]:
     out: set[int] = set()
     for e in expected:
         n = e.lower()
@@ -220,7 +224,7 @@ def run_recall(
     counted = 0
     latencies: list[float] = []
     with svc.sessions() as s:
-        g = svc.index_cache.get(s, pid)
+        g = svc.vocab_cache.get(s, pid)
         for q in questions:
             rel_objs = relevant_objects(g, q["expected"])
             rel_files = {e for e in q["expected"] if "/" in e}
@@ -261,29 +265,33 @@ def dense_cost(svc: ChatService, pid: int, n: int = 30) -> dict[str, Any]:
     return {"p50_ms": round(pct(times, 0.5), 2), "p95_ms": round(pct(times, 0.95), 2)}
 
 
-def big_questions(g: GraphIndex, n: int, seed: int = 7) -> list[str]:
+def big_questions(svc: ChatService, pid: int, g: Vocab, n: int, seed: int = 7) -> list[str]:
     rng = random.Random(seed)
     objs = [o for o in g.objects.values() if o.kind != "external"]
-    with_up = [o for o in objs if g.t_up.get(o.id)]
-    with_down = [o for o in objs if g.t_down.get(o.id)]
-    cols = [c for c in g.c_up if g.c_up[c]]
+    with_up = [o for o in objs if o.n_in]
+    with_down = [o for o in objs if o.n_out]
+    cols = [c for c in g.columns.values() if c.n_in]
     procs = [o for o in objs if o.kind in ("procedure", "function")]
     out: list[str] = []
     for i in range(n):
-        kind = i % 6
+        kind = i % 7
         if kind == 0 and with_up:
             out.append(f"Where does {rng.choice(with_up).canonical_id} come from?")
         elif kind == 1 and with_down:
             out.append(f"What breaks if {rng.choice(with_down).canonical_id} changes?")
         elif kind == 2 and cols:
-            out.append(f"How is {g.col_label(rng.choice(cols))} calculated?")
+            out.append(f"How is {g.col_label(rng.choice(cols).id)} calculated?")
         elif kind == 3 and procs:
             out.append(f"Which tables does {rng.choice(procs).canonical_id} read and write?")
         elif kind == 4 and with_up:
             b = rng.choice(with_up)
-            depth, _ = g.walk_tables(b.id, "up", max_depth=6)
-            a = g.objects[rng.choice(list(depth))] if depth else b
-            out.append(f"What is the path from {a.canonical_id} to {b.canonical_id}?")
+            with svc.sessions() as s:
+                up = svc.tools(s, pid).upstream(b.canonical_id, 6)
+            names = [x["name"] for x in up.get("nodes", [])]
+            a = rng.choice(names) if names else b.canonical_id
+            out.append(f"What is the path from {a} to {b.canonical_id}?")
+        elif kind == 5 and with_down:
+            out.append(f"Which reports use {rng.choice(with_down).canonical_id}?")
         else:
             out.append(f"Which file defines {rng.choice(objs).canonical_id}?")
     return out
@@ -392,9 +400,9 @@ def run_big(work: Path, objects: int) -> dict[str, Any]:
     svc = service_for(sessions, url, embeddings=False)
     t0 = time.perf_counter()
     with sessions() as s:
-        g = svc.index_cache.get(s, pid)
+        g = svc.vocab_cache.get(s, pid)
     snapshot_s = time.perf_counter() - t0
-    qs = big_questions(g, 120)
+    qs = big_questions(svc, pid, g, 120)
     lat: list[float] = []
     answered = 0
     for q in qs:
@@ -414,7 +422,7 @@ def run_big(work: Path, objects: int) -> dict[str, Any]:
         "objects_generated": stats.objects,
         "objects_in_graph": len(g.objects),
         "columns": len(g.columns),
-        "column_edges": len(g.column_edges),
+        "column_edges": sum(c.n_in for c in g.columns.values()),
         "generate_s": round(gen_s, 2),
         "ingest_s": round(secs, 2),
         "snapshot_load_s": round(snapshot_s, 2),
@@ -462,7 +470,7 @@ def write_doc(r: dict[str, Any]) -> None:
             f"offline p50 / p95 | {b['latency_ms_p50']} ms / {b['latency_ms_p95']} ms ({b['questions']} templated questions) |"
         )
         lines.append(
-            f"| generated corpus: graph snapshot load (once per change) | {b['snapshot_load_s']} s |"
+            f"| generated corpus: vocabulary load (names for linking, once per change) | {b['snapshot_load_s']} s |"
         )
     lines += [
         "",

@@ -19,9 +19,10 @@ ALLOWED: dict[str, set[str]] = {
     "chat": {"query", "store", "lineage", "settings", "__init__"},
     "realtime": {"query", "store", "settings", "__init__"},
     "demo": set(),
-    "api": {"query", "chat", "ingest", "realtime", "store", "lineage", "settings", "web", "__init__"},
+    "mcp": {"query", "chat", "store", "settings", "__init__"},
+    "api": {"query", "chat", "mcp", "ingest", "realtime", "store", "lineage", "settings", "web", "__init__"},
     "web": {"settings", "__init__"},
-    "cli": {"api", "query", "chat", "ingest", "realtime", "store", "lineage", "settings", "demo", "__init__"},
+    "cli": {"api", "query", "chat", "mcp", "ingest", "realtime", "store", "lineage", "settings", "demo", "__init__"},
 }
 
 

@@ -13,19 +13,22 @@ from typing import Any
 from fastapi import FastAPI
 
 from finlineage import realtime, web
-from finlineage.api.routers import chat, ingest, lineage, openlineage
+from finlineage.api.routers import chat, governance, ingest, lineage, openlineage
 from finlineage.api.routers import realtime as realtime_routes
 
 STARTERS: list[Callable[[FastAPI, Any], AbstractAsyncContextManager[None]]] = [
     realtime.starter,  # event hub, dashboard WebSocket, activity log, admin restart
     chat.start_chat,  # offline engine, hybrid retrieval, optional LLM
+    chat.start_mcp,  # MCP server (streamable HTTP) behind /mcp
     ingest.start_ingestion,  # ingestion service (process pool, or the Redis job queue)
 ]
 
 ROUTERS: list[Callable[[FastAPI], None]] = [
     realtime_routes.register,
     chat.include,
+    chat.include_mcp,  # /mcp: MCP tools, API keys (viewer)
     lineage.register,  # projects, lineage graph, search, files, export, config
+    governance.register,  # manual edges (maker-checker), edge history, versions, diffs
     openlineage.register,  # OpenLineage events in, Marquez-compatible reads, jobs/runs, namespaces
     ingest.register,  # uploads, raw SQL, server directories, git, runs, logs
     web.register,  # the dashboard page at / (+ /static): public; it calls the authenticated API

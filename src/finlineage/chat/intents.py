@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["INTENTS", "classify"]
+__all__ = ["INTENTS", "SUBJECTLESS", "classify"]
 
 INTENTS = (
+    "health",
+    "reports",
     "path",
     "proc_io",
     "calculation",
@@ -23,7 +25,23 @@ INTENTS = (
     "describe",
 )
 
+SUBJECTLESS = frozenset({"health"})
+"""Intents answered without a subject (never inherit one from the previous turn)."""
+
 _P = {
+    "health": [
+        r"\b(fail|failed|failing|failures?|errors?|broken|invalid|unparse\w*|could ?n[o']t|did ?n[o']t)\b.*"
+        r"\b(pars\w*|ingest\w*|load\w*|analy[sz]\w*|files?|process\w*)\b",
+        r"\b(pars\w*|ingest\w*|files?)\b.*\b(fail\w*|errors?|broke\w*|problems?|issues?)\b",
+        r"\bdiagnostics?\b",
+        r"\b(ingestion|parse|parsing) (health|status|problems?|issues?|errors?)\b",
+        r"\bsyntax errors?\b",
+    ],
+    "reports": [
+        r"\b(which|what|any|list)\s+(\w+\s+){0,2}(reports?|dashboards?|marts?|extracts?)\b",
+        r"\b(reports?|dashboards?)\s+(that|which)\s+(use|uses|read|reads|depend|depends|consume|show|are built)",
+        r"\b(used|consumed|read|shown)\s+(in|by)\s+(which|what|any)\s+(reports?|dashboards?)",
+    ],
     "path": [
         r"\bpath\b",
         r"\broute\b",
@@ -38,6 +56,8 @@ _P = {
         r"\breach(es)?\b",
     ],
     "proc_io": [
+        r"\bwhat (does|do) .+ do\b",
+        r"\b(delete|deletes|deleted|deleting|truncate|truncates|truncated|truncating|purge|purges|clears?)\b",
         r"\b(read|reads|write|writes|written|touch|touches|modif(y|ies)|updates?|inserts?|loads?|"
         r"populates?|inputs?|outputs?|targets?|sources?)\b",
     ],
@@ -127,12 +147,16 @@ _P = {
     ],
 }
 
+_NAMES = re.compile(r"`[^`]*`|\b[\w$#@]+(?:\.[\w$#@]+)+\b|\b[a-z0-9]+(?:_[a-z0-9]+)+\b")
 _COMPILED = {k: [re.compile(p) for p in v] for k, v in _P.items()}
 
 
 def classify(question: str) -> list[str]:
     """Intents whose cues appear in `question`, strongest first."""
+    # identifiers (qualified or snake_case names) are subjects, not cues: `compute_outflows`
+    # must not read as "compute"
     q = " ".join(question.lower().split())
+    q = _NAMES.sub(" <name> ", q)
     hits: list[str] = []
     for name in INTENTS:
         if any(p.search(q) for p in _COMPILED[name]):

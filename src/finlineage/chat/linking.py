@@ -1,18 +1,18 @@
-"""Entity linking: from the words of a question to objects, columns and schemas of the graph.
+"""Entity linking: from the words of a question to objects, columns and schemas of a project.
 
 Rules, strongest first:
 * exact qualified names (`[db.]schema.name`, `schema.table.column`, `table.column`), with
   brackets, quotes and backticks stripped;
-* bare object names and column names (`trades`, `exposure_usd`), singular/plural variants;
-* multi-word phrases joined by underscores ("fx rate" → `fx_rate`, "notional usd" →
-  `notional_usd`);
-* simple synonyms and abbreviations ("exposure" → `exposure_usd`, "fx" → `fx_rate`, "p&l" →
-  `pnl`) and a word that is the stem of column names (`exposure` → `exposure_usd`);
+* bare object names and column names, singular/plural variants;
+* multi-word phrases joined by underscores ("fx rate" → `fx_rate`);
+* abbreviations and synonyms learned from the project's own names (`chat.lexicon`: "amount" →
+  `amt`, "currency" → `ccy`) and a word that is the stem of column names;
+* descriptions: words covering the tokens of an object's or column's name;
 * fuzzy matches for typos (difflib ratio ≥ 0.86 on words of 5+ letters).
 
-Common English words are never taken as bare column names. A column name that exists in several
-objects is disambiguated by the object mentioned next to it, else by the graph (see
-`GraphLinker.pick_columns`).
+Common English words are never taken as bare column names. A name that exists in several
+objects keeps every candidate (`pick_columns`, `object_candidates`): the engine names them all.
+The vocabulary is the store's (`chat.vocab`); nothing here knows any particular warehouse.
 """
 
 from __future__ import annotations
@@ -23,44 +23,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal
 
-from finlineage.chat.graph_index import GraphIndex
+from finlineage.chat.lexicon import Lexicon
+from finlineage.chat.vocab import Vocab
 
-__all__ = ["STOPWORDS", "SYNONYMS", "Entity", "GraphLinker", "Linked"]
+__all__ = ["STOPWORDS", "Entity", "GraphLinker", "Linked"]
 
 EntityKind = Literal["object", "column", "schema"]
-
-SYNONYMS: dict[str, tuple[str, ...]] = {
-    "exposure": ("exposure_usd", "exposure_amount", "exposure"),
-    "exposures": ("exposure_usd", "exposure"),
-    "fx": ("fx_rate", "fx_rates"),
-    "forex": ("fx_rate", "fx_rates"),
-    "exchange": ("fx_rate", "fx_rates"),
-    "pnl": ("pnl", "pnl_usd", "daily_pnl"),
-    "p&l": ("pnl", "pnl_usd", "daily_pnl"),
-    "profit": ("pnl", "pnl_usd"),
-    "notional": ("notional_usd", "notional_local", "notional"),
-    "cpty": ("counterparty", "counterparties", "cpty_lei", "counterparty_lei"),
-    "counterparty": ("counterparty", "counterparties", "cpty_lei", "counterparty_lei"),
-    "lei": ("cpty_lei", "counterparty_lei", "lei"),
-    "mtm": ("mtm_usd", "market_value_usd", "mtm"),
-    "ccy": ("currency", "ccy", "trade_ccy"),
-    "currency": ("currency", "ccy", "trade_ccy"),
-    "qty": ("quantity", "signed_qty", "qty"),
-    "quantity": ("quantity", "signed_qty"),
-    "var": ("var_usd", "value_at_risk", "var"),
-    "rwa": ("rwa", "rwa_usd", "risk_weighted_assets"),
-    "ead": ("ead", "ead_usd", "exposure_at_default"),
-    "pd": ("pd", "probability_of_default"),
-    "lgd": ("lgd", "loss_given_default"),
-    "fee": ("fee_usd", "fee_local", "fee_amount", "fees"),
-    "fees": ("fee_usd", "fee_local", "fee_amount", "fees"),
-    "limit": ("limit_usd", "limit_amount", "limits"),
-    "limits": ("limit_usd", "limit_amount", "limits"),
-    "rating": ("rating", "credit_rating", "internal_rating"),
-    "isin": ("isin",),
-    "price": ("price", "close_price", "px"),
-    "prices": ("price", "close_price", "prices"),
-}
 
 _STOP_TEXT = """
     a about above across after again against all along also am an and any are as at be because been
@@ -85,32 +53,6 @@ _STOP_TEXT = """
 """
 STOPWORDS: frozenset[str] = frozenset(_STOP_TEXT.split())
 """Words never linked as bare column names (they are how people ask, not what they ask about)."""
-
-SCHEMA_ALIASES: dict[str, tuple[str, ...]] = {
-    "rpt": ("report", "reports", "reporting"),
-    "pos": ("position", "positions"),
-    "crd": ("credit",),
-    "stg": ("staging", "staged", "stage"),
-    "raw": ("feed", "feeds", "landing", "raw"),
-    "ref": ("reference", "master"),
-    "pnl": ("pnl", "p&l", "profit"),
-    "ops": ("operations", "operational", "ops"),
-    "mart": ("mart", "datamart"),
-    "dwh": ("warehouse",),
-}
-"""Words that point at conventional warehouse layers (schemas)."""
-
-WORD_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "dollar": ("usd",),
-    "dollars": ("usd",),
-    "usd": ("usd",),
-    "p&l": ("pnl",),
-    "profit": ("pnl",),
-    "fx": ("fx",),
-    "counterparty": ("cpty", "counterparty"),
-    "quantity": ("qty", "quantity"),
-    "utilization": ("utilisation",),
-}
 
 _NAME_NOISE = frozenset({"v", "vw", "mv", "fn", "usp", "sp", "tbl", "t", "f"})
 _GENERIC = frozenset(
@@ -206,7 +148,7 @@ def _variants(word: str) -> list[str]:
     return out
 
 
-def _stems(word: str) -> set[str]:
+def _stems(word: str, lexicon: Lexicon | None = None) -> set[str]:
     out = set(_variants(word))
     if word.endswith("ing") and len(word) > 5:
         out.update({word[:-3], word[:-3] + "e"})
@@ -214,12 +156,12 @@ def _stems(word: str) -> set[str]:
         out.update({word[:-2], word[:-1]})
     if word.endswith("ion") and len(word) > 6:
         out.add(word[:-3] + "e")
-    for syn in WORD_SYNONYMS.get(word, ()):
-        out.add(syn)
+    if lexicon is not None:
+        out.update(lexicon.forms(word))
     return out
 
 
-def linker_for(index: GraphIndex) -> GraphLinker:
+def linker_for(index: Vocab) -> GraphLinker:
     """The linker of a snapshot, built once (its name indexes are cached on it)."""
     linker = index.extras.get("linker")
     if linker is None:
@@ -229,7 +171,7 @@ def linker_for(index: GraphIndex) -> GraphLinker:
 
 
 class GraphLinker:
-    def __init__(self, index: GraphIndex) -> None:
+    def __init__(self, index: Vocab) -> None:
         self.g = index
 
     @cached_property
@@ -289,9 +231,9 @@ class GraphLinker:
 
     # ------------------------------------------------------------------ descriptions
     def _descriptive(self, text: str, kept: list[Entity]) -> list[Entity]:
-        """Objects and columns described in words ("the regulatory exposure report" →
-        rpt.regulatory_exposure, "the collateral feed" → raw.collateral_balances, "collateral
-        values in USD" → collateral_value_usd), and columns of objects so described.
+        """Objects and columns described in words (the words "daily balance report" cover the
+        name tokens of an object `daily_balance` in a report layer; "balance amount in dollars"
+        covers a column `bal_amt_usd`), and columns of objects so described.
 
         An object qualifies when the question's words (stemmed, with synonyms) cover all of its
         name's tokens, or at least two of them and 60 %, or half of them plus a word naming its
@@ -316,7 +258,7 @@ class GraphLinker:
                 or (i + 1 < len(words) and words[i + 1][0] in _VERB_FOLLOW)
             ):
                 continue
-            forms = _stems(w)
+            forms = _stems(w, g.lexicon) if w not in STOPWORDS else _stems(w)
             if i and w.isdigit():
                 forms.add(words[i - 1][0] + w)
             for f in forms:
@@ -324,7 +266,7 @@ class GraphLinker:
         schema_hits: dict[str, set[int]] = {}
         for schema in g.by_schema:
             idx: set[int] = set(index.get(schema, set()))
-            for alias in SCHEMA_ALIASES.get(schema, ()):
+            for alias in g.lexicon.layer_words(schema):
                 idx |= index.get(alias, set())
             if idx:
                 schema_hits[schema] = idx
@@ -365,8 +307,15 @@ class GraphLinker:
                 seen_names.add(name)
                 toks = tuple(t for t in name.split("_") if t and t not in _GENERIC)
                 if len(toks) < 2:
-                    continue
-                matched, used, significant = cover(toks)
+                    # one significant token plus generic ones (runoff_pct, amt_usd): every
+                    # token must be mentioned, by two or more words
+                    toks = tuple(t for t in name.split("_") if t and not t.isdigit())
+                    if len(toks) < 2:
+                        continue
+                    matched, used, significant = cover(toks)
+                    significant = significant or len(used) >= 2
+                else:
+                    matched, used, significant = cover(toks)
                 if matched == len(toks) and significant:
                     for cid in g.cols_by_name[name][:1]:
                         cands.append((1.05 + 0.1 * matched, "column", cid, frozenset(used), matched))
@@ -552,21 +501,19 @@ class GraphLinker:
                 matched = True
             if matched or word in STOPWORDS or len(word) < 2 or word in g.by_schema:
                 continue
-            syn = [s for s in SYNONYMS.get(word, ()) if s in g.cols_by_name or s in g.by_name]
-            if syn:
-                target = syn[0]
-                if target in g.cols_by_name:
-                    out.append(
-                        Entity(
-                            "column", list(g.cols_by_name[target]), m.group(0), start, end, 0.75, "synonym"
-                        )
-                    )
+            # an abbreviation or synonym of a whole name ("currency" -> `ccy`, "amt" -> `amount`)
+            forms = [f for f in sorted(g.lexicon.forms(word)) if f != word]
+            syn_cols = [f for f in forms if f in g.cols_by_name and f not in STOPWORDS]
+            syn_objs = [f for f in forms if f in g.by_name and f not in STOPWORDS]
+            if syn_cols or syn_objs:
+                if syn_cols:
+                    ids = [i for f in syn_cols for i in g.cols_by_name[f]]
+                    out.append(Entity("column", ids, m.group(0), start, end, 0.75, "synonym"))
                 else:
-                    out.append(
-                        Entity("object", list(g.by_name[target]), m.group(0), start, end, 0.75, "synonym")
-                    )
+                    ids = [i for f in syn_objs for i in g.by_name[f]]
+                    out.append(Entity("object", ids, m.group(0), start, end, 0.75, "synonym"))
                 continue
-            stems = self._column_stems.get(word)
+            stems = list(self._column_stems.get(word, []))
             if stems and len(stems) <= 3 and word not in self._object_name_tokens and word not in g.by_schema:
                 ids: list[int | str] = []
                 for s in stems:
@@ -616,54 +563,39 @@ class GraphLinker:
 
     # ------------------------------------------------------------------ disambiguation
     def pick_columns(self, entity: Entity, near_objects: list[int], prefer: str = "sink") -> list[int]:
-        """One or a few column ids for an ambiguous column mention.
+        """The columns a mention is about, best first; never a silent single pick.
 
-        A column of an object mentioned in the same question wins. Otherwise `sink` keeps the
-        candidates no other candidate derives from (the most derived: "where does X come
-        from"), `source` the ones that derive from no other candidate ("what breaks if X
-        changes"). Ties go to the columns with the most lineage.
-        """
+        A column of an object mentioned in the same question wins. Otherwise every candidate is
+        kept (the engine names them all), ordered so that columns carrying lineage in the asked
+        direction come first (`sink`: most derived — edges in, none out; `source`: edges out)."""
         g = self.g
-        cands = [int(i) for i in entity.ids]
+        cands = list(dict.fromkeys(int(i) for i in entity.ids))
         if len(cands) <= 1:
             return cands
         on_near = [c for c in cands if g.columns[c].object_id in near_objects]
         if on_near:
             return on_near
-        cset = set(cands)
-        direction = "down" if prefer == "sink" else "up"
-        keep: list[int] = []
-        for c in cands:
-            reach, _ = g.walk_columns([c], direction, max_depth=8, limit=2000)
-            if not (set(reach) & cset):
-                keep.append(c)
-        keep = keep or cands
-        with_lineage = [c for c in keep if g.c_up.get(c) or g.c_down.get(c)]
-        keep = with_lineage or keep
-        edge_side = g.c_up if prefer == "sink" else g.c_down
 
-        def weight(c: int) -> tuple[int, int]:
-            reach, _ = g.walk_columns([c], "up" if prefer == "sink" else "down", max_depth=8, limit=2000)
-            return (len(reach), len(edge_side.get(c, ())))
+        def rank(c: int) -> tuple[int, int, str]:
+            col = g.columns[c]
+            if prefer == "sink":
+                key = (0 if col.n_in and not col.n_out else 1 if col.n_in else 2, -col.n_in)
+            else:
+                key = (0 if col.n_out and not col.n_in else 1 if col.n_out else 2, -col.n_out)
+            return (*key, g.col_label(c))
 
-        keep.sort(key=weight, reverse=True)
-        return keep[:3]
+        return sorted(cands, key=rank)
+
+    def object_candidates(self, entity: Entity) -> list[int]:
+        """Every object a mention may mean (defined objects before external placeholders)."""
+        g = self.g
+        ids = list(dict.fromkeys(int(i) for i in entity.ids))
+        real = [i for i in ids if g.objects[i].kind != "external"]
+        if real and len(real) < len(ids):
+            return real
+        return ids
 
     def pick_object(self, entity: Entity, prefer: str = "sink") -> int:
-        """One object for an ambiguous mention: not external; then, among candidates where one
-        feeds another, the most derived (`sink`) or the most upstream (`source`); then degree."""
-        g = self.g
-        ids = [int(i) for i in entity.ids]
-        if len(ids) == 1:
-            return ids[0]
-        real = [i for i in ids if g.objects[i].kind != "external"] or ids
-        cset = set(real)
-        direction = "down" if prefer == "sink" else "up"
-        keep = []
-        for i in real:
-            reach, _ = g.walk_tables(i, direction, max_depth=10, limit=3000)
-            if not (set(reach) & cset):
-                keep.append(i)
-        keep = keep or real
-        keep.sort(key=lambda i: g.degree(i), reverse=True)
-        return keep[0]
+        """The first of `object_candidates` by lineage degree (callers name the others)."""
+        cands = self.object_candidates(entity)
+        return sorted(cands, key=lambda i: (-self.g.degree(i), self.g.objects[i].canonical_id))[0]

@@ -13,7 +13,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from finlineage.chat.offline import Focus
+from finlineage.chat.evidence import Focus
 
 __all__ = ["SessionMemory", "SessionState"]
 
@@ -70,6 +70,8 @@ class SessionMemory:
             del state.turns[: max(0, len(state.turns) - self.max_turns)]
             if focus is not None and (focus.objects or focus.columns):
                 state.focus = focus
+            elif focus is not None and state.focus is not None:
+                state.focus.intent = focus.intent or state.focus.intent
             state.touched = now
             self._items.move_to_end(session_id)
             while len(self._items) > self.max_sessions:

@@ -27,7 +27,6 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from finlineage.chat.embeddings import EmbeddingService, embed_pending_chunks
-from finlineage.chat.graph_index import chunk_fingerprint
 from finlineage.chat.linking import STOPWORDS
 from finlineage.chat.types import RetrievedChunk
 from finlineage.store.models import CatalogObject, CodeChunk, File
@@ -51,6 +50,14 @@ def tokenize(value: str) -> list[str]:
                 out.extend(p for p in tok.split(".") if p and p not in _KW_STOP)
             out.extend(p for p in parts if len(p) > 1 and p not in _KW_STOP)
     return out
+
+
+def chunk_fingerprint(session: Session, project_id: int) -> tuple[Any, ...]:
+    """Change detector of a project's code chunks (count and max id)."""
+    row = session.execute(
+        select(func.count(CodeChunk.id), func.max(CodeChunk.id)).where(CodeChunk.project_id == project_id)
+    ).one()
+    return (int(row[0] or 0), int(row[1] or 0))
 
 
 @dataclass

@@ -35,13 +35,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from finlineage.chat.citations import CitationFilter, check_citations
 from finlineage.chat.embeddings import EmbeddingService
-from finlineage.chat.graph_index import GraphIndex, IndexCache
+from finlineage.chat.evidence import Evidence
 from finlineage.chat.linking import linker_for
 from finlineage.chat.llm import LLMClient, LLMError, ToolCall
 from finlineage.chat.memory import SessionMemory
-from finlineage.chat.offline import CANNOT_ANSWER, Evidence, OfflineAnswer, OfflineEngine
+from finlineage.chat.offline import CANNOT_ANSWER, OfflineAnswer, OfflineEngine
 from finlineage.chat.retrieval import HybridRetriever
+from finlineage.chat.tools import TOOL_SPECS, LineageTools, tool_schema
 from finlineage.chat.types import MODES, ChatAnswer, RetrievedChunk, Source
+from finlineage.chat.vocab import Vocab, VocabCache
+from finlineage.query.errors import QueryError
+from finlineage.query.projects import resolve_project
 from finlineage.settings import Settings
 from finlineage.store.models import CatalogObject, Project
 
@@ -63,33 +67,11 @@ SYSTEM_PROMPT = (
 TOOLS: list[dict[str, Any]] = [
     {
         "type": "function",
-        "function": {
-            "name": name,
-            "description": desc,
-            "parameters": {
-                "type": "object",
-                "properties": {arg: {"type": "string", "description": argdesc}},
-                "required": [arg],
-            },
-        },
+        "function": {"name": name, "description": desc, "parameters": tool_schema(props, req, False)},
     }
-    for name, desc, arg, argdesc in (
-        (
-            "upstream",
-            "Everything an object or column is derived from (multi-hop).",
-            "name",
-            "object or column",
-        ),
-        (
-            "downstream",
-            "Everything that depends on an object or column (impact).",
-            "name",
-            "object or column",
-        ),
-        ("search", "Keyword + semantic search over the SQL code.", "query", "search text"),
-        ("get_definition", "The SQL definition of an object.", "name", "qualified object name"),
-    )
+    for name, desc, props, req in TOOL_SPECS
 ]
+"""The MCP tools (`chat.tools`), offered to the model for function calling."""
 
 
 class NoProject(Exception):
@@ -145,7 +127,7 @@ class ChatService:
         self.embedder = embedder
         self.llm = llm
         self._events = events or (lambda: None)
-        self.index_cache = IndexCache()
+        self.vocab_cache = VocabCache()
         self.retriever = HybridRetriever(embedder)
         self.engine = OfflineEngine()
         self.memory = SessionMemory()
@@ -156,12 +138,10 @@ class ChatService:
     def resolve_project(self, session: Session, project: int | str | None) -> int:
         if project is not None and str(project).strip():
             ref = str(project).strip()
-            if ref.isdigit() and session.get(Project, int(ref)) is not None:
-                return int(ref)
-            pid = session.scalar(select(Project.id).where(Project.name == ref))
-            if pid is None:
-                raise NoProject(f"project {ref!r} not found")
-            return int(pid)
+            try:
+                return int(resolve_project(session, int(ref) if ref.isdigit() else ref).id)
+            except QueryError as exc:
+                raise NoProject(f"project {ref!r} not found") from exc
         # default: the lowest-id project that has objects (the demo project on a fresh install)
         pid = session.scalar(
             select(CatalogObject.project_id).order_by(CatalogObject.project_id).limit(1)
@@ -170,20 +150,30 @@ class ChatService:
             raise NoProject("no project has been ingested yet")
         return int(pid)
 
+    def tools(self, s: Session, pid: int, repository_id: int | str | None = None) -> LineageTools:
+        rid = int(repository_id) if repository_id is not None and str(repository_id).isdigit() else None
+        return LineageTools(
+            s, self.vocab_cache.get(s, pid), data_dir=self.settings.data_dir, repository_id=rid
+        )
+
     # ------------------------------------------------------------------ offline core (sync)
-    def _start(self, s: Session, q: ChatQuery) -> tuple[GraphIndex, OfflineAnswer, int]:
+    def _start(self, s: Session, q: ChatQuery) -> tuple[Vocab, OfflineAnswer, int]:
         pid = self.resolve_project(s, q.project)
-        g = self.index_cache.get(s, pid)
+        tools = self.tools(s, pid, q.repository_id)
+        g = tools.v
         dense = q.mode in ("semantic", "deep")
         state = self.memory.get(q.session_id, pid)
         focus = state.focus if state is not None else None
         if dense:
             chunks = self.retrieve(s, g, q.query, k=8, dense=True)
-            ans = self.engine.start(g, q.query, session=s, chunks=chunks, focus=focus, mode=q.mode)
+            ans = self.engine.start(
+                g, q.query, tools=tools, session=s, chunks=chunks, focus=focus, mode=q.mode
+            )
         else:
             ans = self.engine.start(
                 g,
                 q.query,
+                tools=tools,
                 session=s,
                 focus=focus,
                 mode=q.mode,
@@ -192,7 +182,7 @@ class ChatService:
         return g, ans, pid
 
     def retrieve(
-        self, s: Session, g: GraphIndex, query: str, k: int = 8, dense: bool = True
+        self, s: Session, g: Vocab, query: str, k: int = 8, dense: bool = True
     ) -> list[RetrievedChunk]:
         """Hybrid retrieval: keywords + dense embeddings + the chunks of linked entities (RRF)."""
         linker = linker_for(g)
@@ -207,7 +197,7 @@ class ChatService:
             objects.extend(i for i in ids if i not in objects)
         return self.retriever.search(s, g.project_id, query, k=k, dense=dense, objects=objects)
 
-    def _finish(self, g: GraphIndex, ans: OfflineAnswer, q: ChatQuery, pid: int, t0: float) -> _Prepared:
+    def _finish(self, g: Vocab, ans: OfflineAnswer, q: ChatQuery, pid: int, t0: float) -> _Prepared:
         text = ans.text
         warnings = list(ans.warnings)
         if (
@@ -235,7 +225,7 @@ class ChatService:
         self.memory.record(q.session_id, pid, q.query, out.response, ans.focus_out)
         prepared = _Prepared(answer=out, project_id=pid, offline_text=text)
         if self.llm is not None and self.llm.enabled:
-            prepared.evidence_lines = evidence_lines(g, ans.ev, ans.chunks if q.mode != "text" else [])
+            prepared.evidence_lines = evidence_lines(ans.ev, ans.chunks if q.mode != "text" else [])
             prepared.evidence = dict(ans.ev.sources)
             prepared.summary = project_summary(g)
         return prepared
@@ -500,49 +490,26 @@ class ChatService:
             }
         )
         for call in calls:
-            result = await asyncio.to_thread(self._tool, prepared, call)
+            result = await asyncio.to_thread(self._tool, prepared, call, q)
             msgs.append({"role": "tool", "tool_call_id": call.id, "content": result})
 
-    def _tool(self, prepared: _Prepared, call: ToolCall) -> str:
+    def _tool(self, prepared: _Prepared, call: ToolCall, q: ChatQuery | None = None) -> str:
+        """Run one of the MCP tools for the model; its evidence becomes citable."""
         args = call.args()
+        pid = prepared.project_id
+        if pid is None:
+            return json.dumps({"found": False, "message": "no project"})
         with self.sessions() as s:
-            pid = prepared.project_id
-            if pid is None:
-                return "no project"
-            g = self.index_cache.get(s, pid)
-            if call.name in ("upstream", "downstream"):
-                name = str(args.get("name") or "")
-                question = (
-                    f"where does {name} come from"
-                    if call.name == "upstream"
-                    else f"what breaks if {name} changes"
-                )
-                ans = self.engine.start(g, question, session=s, mode="graph")
-                text = "".join(ans.pieces())
-                if not ans.answered:
-                    return f"'{name}' was not found in the lineage graph."
-                prepared.evidence.update(ans.ev.sources)
-                return text + "\nEvidence:\n" + "\n".join(evidence_lines(g, ans.ev, []))
-            if call.name == "search":
-                chunks = self.retriever.search(s, pid, str(args.get("query") or ""), k=5)
-                ev = Evidence(g)
-                for ch in chunks:
-                    ev.chunk(ch)
-                prepared.evidence.update(ev.sources)
-                return "\n".join(evidence_lines(g, ev, chunks)) or "no results"
-            if call.name == "get_definition":
-                name = str(args.get("name") or "")
-                linked = linker_for(g).link(name).objects()
-                if not linked:
-                    return f"'{name}' was not found in the lineage graph."
-                oid = linker_for(g).pick_object(linked[0])
-                ev = Evidence(g)
-                ev.node(oid)
-                prepared.evidence.update(ev.sources)
-                definition = g.definitions(s, [oid]).get(oid) or "(no definition recorded)"
-                lines = definition.splitlines()
-                return f"[node:{oid}] {g.objects[oid].canonical_id}:\n" + "\n".join(lines[:80])
-        return f"unknown tool {call.name!r}"
+            tools = self.tools(s, pid, q.repository_id if q is not None else None)
+            result = tools.call(call.name, args)
+            ev = Evidence(tools.v)
+            _register(ev, result)
+            prepared.evidence.update(ev.sources)
+            ids = [k for k in ev.sources][:MAX_EVIDENCE]
+            payload = json.dumps(result, default=str)
+            if len(payload) > 60_000:
+                payload = payload[:60_000] + "…(cut)"
+            return payload + ("\nCitable evidence ids: " + ", ".join(ids) if ids else "")
 
     # ------------------------------------------------------------------ titles, sessions
     async def title(self, query: str, history: list[dict[str, str]] | None = None) -> dict[str, Any]:
@@ -635,18 +602,36 @@ def offline_title(query: str) -> str:
     return (title[:1].upper() + title[1:]) if title else "New conversation"
 
 
-def project_summary(g: GraphIndex) -> str:
+def project_summary(g: Vocab) -> str:
     kinds = Counter(o.kind for o in g.objects.values())
     schemas = Counter((o.schema or "(none)") for o in g.objects.values())
     k = ", ".join(f"{n} {kind}s" for kind, n in kinds.most_common())
-    s = ", ".join(f"{name} ({n})" for name, n in schemas.most_common(15))
+    sc = ", ".join(f"{name} ({n})" for name, n in schemas.most_common(15))
     return (
-        f"Project {g.project_name}: {len(g.objects)} objects ({k}); schemas: {s}; "
-        f"{len(g.columns)} columns, {len(g.table_edges)} table edges, {len(g.column_edges)} column edges."
+        f"Project {g.project_name}: {len(g.objects)} objects ({k}); schemas: {sc}; {len(g.columns)} columns."
     )
 
 
-def evidence_lines(g: GraphIndex, ev: Evidence, chunks: list[RetrievedChunk]) -> list[str]:
+def _register(ev: Evidence, result: Any) -> None:
+    """Register the objects and edges of a tool result as citable evidence."""
+    if isinstance(result, dict):
+        if "source" in result and "target" in result and "id" in result and "granularity" in result:
+            ev.edge(result)
+            return
+        if (
+            result.get("type") == "object"
+            and isinstance(result.get("id"), int)
+            and result["id"] in ev.v.objects
+        ):
+            ev.node(result["id"])
+        for value in result.values():
+            _register(ev, value)
+    elif isinstance(result, list):
+        for item in result[:400]:
+            _register(ev, item)
+
+
+def evidence_lines(ev: Evidence, chunks: list[RetrievedChunk]) -> list[str]:
     out: list[str] = []
     for key, src in list(ev.sources.items())[:MAX_EVIDENCE]:
         where = (
@@ -656,17 +641,11 @@ def evidence_lines(g: GraphIndex, ev: Evidence, chunks: list[RetrievedChunk]) ->
         )
         if src.type == "graph_node":
             oid = int(key.split(":")[1])
-            out.append(f"[{key}] {g.objects[oid].kind} {src.label}{where}")
-        elif key.startswith("edge:c"):
-            e = g.column_edges.get(int(key[6:]))
-            expr = f" = {e.expression}" if e is not None and e.expression else ""
-            out.append(f"[{key}] column lineage {src.label}{expr}{where}")
-        elif key.startswith("edge:t"):
-            te = g.table_edges.get(int(key[6:]))
-            via = ""
-            if te is not None and te.process is not None and te.process in g.objects:
-                via = f" via {g.objects[te.process].canonical_id}"
-            out.append(f"[{key}] table lineage {src.label}{via}{where}")
+            out.append(f"[{key}] {ev.v.objects[oid].kind} {src.label}{where}")
+        elif src.type == "graph_edge":
+            text = ev.texts.get(key)
+            body = f":\n```sql\n{text[:800]}\n```" if text else ""
+            out.append(f"[{key}] lineage {src.label}{where}{body}")
     for ch in chunks[:6]:
         key = ch.source_id
         if key not in ev.sources:

@@ -9,9 +9,11 @@ import typer
 from finlineage.cli import (
     ask_cmd,
     demo_cmd,
+    diff_cmd,
     export_cmd,
     ingest_cmd,
     keys_cmd,
+    mcp_cmd,
     parse_cmd,
     serve_cmd,
     worker_cmd,
@@ -22,8 +24,10 @@ REGISTRARS: list[Callable[[typer.Typer], None]] = [
     keys_cmd.register,
     parse_cmd.register,
     ask_cmd.register,
+    mcp_cmd.register,
     demo_cmd.register,
     ingest_cmd.register,
     worker_cmd.register,
     export_cmd.register,  # export (OpenLineage, GraphML, ...) and repository namespaces
+    diff_cmd.register,  # diff (two versions of a project) and diff-git (two refs of a local repo)
 ]

@@ -8,6 +8,10 @@
 `mode` is text, semantic, graph or deep. Every route needs the viewer role. The lifespan starter
 `start_chat` registers `ctx.services["chat"]`, `["llm"]` and `["embeddings"]` (the last two
 answer /health).
+
+`/mcp` is the MCP server (streamable HTTP, `finlineage.mcp`): `include_mcp` mounts a gate that
+checks the API key (viewer role, same keys as the REST API) and hands the request to the MCP
+app that `start_mcp` builds and runs for the app's lifetime.
 """
 
 from __future__ import annotations
@@ -17,10 +21,11 @@ from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field, field_validator
+from starlette.types import Receive, Scope, Send
 
-from finlineage.api.auth import viewer
+from finlineage.api.auth import ROLE_RANK, resolve_key, viewer
 from finlineage.api.context import AppContext, get_ctx
 from finlineage.api.errors import ApiError
 from finlineage.chat.embeddings import EmbeddingService, get_default_embedder
@@ -172,3 +177,67 @@ async def start_chat(app: FastAPI, ctx: AppContext) -> AsyncIterator[None]:
 
 def include(app: FastAPI) -> None:
     app.include_router(router)
+
+
+# --------------------------------------------------------------------------------------
+# MCP over streamable HTTP at /mcp
+# --------------------------------------------------------------------------------------
+
+
+class McpGate:
+    """ASGI gate in front of the MCP app: an API key with the viewer role (or auth off)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        ctx: AppContext | None = getattr(scope["app"].state, "ctx", None)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        presented = headers.get("x-api-key")
+        auth = headers.get("authorization", "")
+        if not presented and auth.lower().startswith("bearer "):
+            presented = auth[7:].strip()
+        request_id = str(scope.get("state", {}).get("request_id", ""))
+
+        async def deny(status: int, code: str, message: str) -> None:
+            body = {"error": code, "message": message, "request_id": request_id, "details": None}
+            await JSONResponse(body, status_code=status)(scope, receive, send)
+
+        inner = ctx.services.get("mcp_http") if ctx is not None else None
+        if ctx is None or inner is None:
+            await deny(503, "mcp_unavailable", "the MCP server is not running")
+            return
+        principal = resolve_key(ctx, presented)
+        if principal is None:
+            code = "invalid_api_key" if presented else "missing_api_key"
+            await deny(401, code, "a valid API key is required (Authorization: Bearer <key> or X-API-Key)")
+            return
+        if ROLE_RANK[principal.role] < ROLE_RANK["viewer"]:
+            await deny(403, "forbidden", "the MCP tools need the viewer role")
+            return
+        await inner(scope, receive, send)
+
+
+@contextlib.asynccontextmanager
+async def start_mcp(app: FastAPI, ctx: AppContext) -> AsyncIterator[None]:
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    from finlineage.mcp.server import LineageMCP, build_server
+
+    server = build_server(LineageMCP(ctx.sessions, data_dir=ctx.settings.data_dir))
+    # the API's own Host allowlist guards every request before it reaches here
+    http_app = server.streamable_http_app(
+        streamable_http_path="/",
+        stateless_http=True,
+        json_response=True,
+        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+    )
+    async with server.session_manager.run():
+        ctx.services["mcp_http"] = http_app
+        try:
+            yield
+        finally:
+            ctx.services.pop("mcp_http", None)
+
+
+def include_mcp(app: FastAPI) -> None:
+    app.mount("/mcp", McpGate(), name="mcp")
