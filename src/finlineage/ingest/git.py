@@ -30,6 +30,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -424,6 +425,7 @@ class GitCloner:
                 log.warning("git could not start: %s", exc)
                 return "!git is not available on the server"
             state.proc = proc
+            _watch_group(proc.pid)
         stderr_chunks: list[bytes] = []
         reader = threading.Thread(
             target=lambda: stderr_chunks.append(proc.stderr.read() if proc.stderr else b"")
@@ -468,6 +470,37 @@ def _follow(inner: Future[T], outer: Future[T]) -> None:
             outer.set_exception(inner.exception())
         else:
             outer.set_result(inner.result())
+
+
+_GROUP_WATCH = """
+import os, signal, sys, time
+group, parent = int(sys.argv[1]), int(sys.argv[2])
+while True:
+    try:
+        os.killpg(group, 0)
+    except OSError:
+        sys.exit(0)  # the clone is over
+    if os.getppid() != parent:  # the server died (kill -9 included): take git's helpers with it
+        try:
+            os.killpg(group, signal.SIGKILL)
+        except OSError:
+            pass
+        sys.exit(0)
+    time.sleep(0.2)
+"""
+
+
+def _watch_group(group: int) -> None:
+    """git's helpers (git-remote-http, ssh) do not inherit the parent-death signal: a small watcher
+    kills the clone's whole process group if the server dies, and exits with the clone."""
+    with contextlib.suppress(OSError):
+        subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", _GROUP_WATCH, str(group), str(os.getpid())],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            close_fds=True,
+        )
 
 
 def _child_setup() -> None:
