@@ -252,7 +252,8 @@ function located(path, line, column, message, cls) {
 }
 
 function resultItem(r) {
-  const diags = r.diagnostics || [];
+  // the file's error is usually also its first error diagnostic: show it once
+  const diags = (r.diagnostics || []).filter((d) => !(r.error && d.message === r.error && (d.line ?? null) === (r.line ?? null)));
   const msgs = [
     ...(r.error ? [located(r.path, r.line, r.column, r.error, 'error')] : []),
     ...diags.slice(0, 6).map((d) => located(r.path, d.line, d.column, d.message, d.severity === 'error' ? 'error' : 'warning')),
