@@ -336,3 +336,25 @@ def finalize_run_version(session: Session, run_id: int) -> VersionInfo | None:
         commit=params.get("commit"),
         label=params.get("label"),
     )
+
+
+def set_provenance(
+    session: Session,
+    project_id: int,
+    version: int,
+    *,
+    source: str | None = None,
+    ref: str | None = None,
+    commit: str | None = None,
+    label: str | None = None,
+) -> None:
+    """Record where a version's facts came from (fields left None are kept)."""
+    row = session.scalar(
+        select(GraphVersion).where(GraphVersion.project_id == project_id, GraphVersion.version == version)
+    )
+    if row is None:
+        return
+    for key, value in (("source", source), ("ref", ref), ("commit", commit), ("label", label)):
+        if value is not None:
+            setattr(row, key, value)
+    session.flush()
