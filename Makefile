@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test bench lint typecheck pytest setup setup-dev system-deps screenshots clean demo-data cluster cluster-test
+.PHONY: run test bench lint typecheck pytest setup setup-dev dbt-env system-deps screenshots clean demo-data cluster cluster-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,13 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 
 setup: $(VENV)/.installed-runtime
 setup-dev: $(VENV)/.installed-dev
+
+# dbt for the dbt-manifest tests, in its own venv (dbt-core 1.x pins pathspec<0.13; mypy needs >=1.0).
+# dbt-core 1.12+ downloads a parser binary at install time, hence <1.12.
+.venv-dbt/bin/dbt:
+	$(PYTHON) -m venv .venv-dbt
+	.venv-dbt/bin/pip install --quiet 'dbt-core>=1.9,<1.12' 'dbt-duckdb>=1.9,<1.12'
+dbt-env: .venv-dbt/bin/dbt
 
 # Debian packages the tests need, installed only when missing.
 system-deps:
@@ -54,7 +61,7 @@ lint: setup-dev
 typecheck: setup-dev
 	$(BIN)/mypy
 
-pytest: setup-dev system-deps
+pytest: setup-dev system-deps dbt-env
 	$(BIN)/pytest -q -p no:cacheprovider --cov=finlineage --cov-report=term:skip-covered --cov-report=xml
 
 test: lint typecheck pytest

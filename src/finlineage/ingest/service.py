@@ -48,8 +48,8 @@ from typing import Any, BinaryIO, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from finlineage.ingest import dbt, worker
 from finlineage.ingest import git as gitsrc
-from finlineage.ingest import worker
 from finlineage.ingest.dialects import DialectResolver, check_dialect
 from finlineage.ingest.models import FileDiagnostic, FileResult, IngestionResult, IngestionStatus
 from finlineage.ingest.sources import (
@@ -992,6 +992,7 @@ class _Execution:
         svc = self.svc
         resolver = DialectResolver()
         files = svc.collect(run, resolver, self.warnings)
+        files = dbt.expand(files, self.warnings)  # dbt manifests → their models/sources/seeds (ingest/dbt.py)
         # configs first, then dedupe paths
         sql_files: list[SourceFile] = []
         seen: set[str] = set()

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from finlineage.ingest import dbt  # dbt manifest.json/catalog.json are collected too (ingest/dbt.py)
 from finlineage.settings import Settings
 
 SQL_SUFFIXES = frozenset(
@@ -151,7 +152,7 @@ def walk_tree(root: Path, settings: Settings, *, prefix: str = "", group: str = 
             full = base / fname
             rel = full.relative_to(root).as_posix()
             logical = f"{prefix}{rel}"
-            if not (is_sql_name(fname) or fname == CONFIG_NAME):
+            if not (is_sql_name(fname) or fname == CONFIG_NAME or dbt.is_artifact(fname)):
                 continue
             try:
                 st = full.lstat()
@@ -265,7 +266,7 @@ def _extract_zip(archive: Path, dest: Path, settings: Settings, size: int, group
                 out.append(_member_error(rel, "unsafe archive member: not a regular file", group))
                 continue
             leaf = rel.rsplit("/", 1)[-1]
-            if not (is_sql_name(leaf) or leaf == CONFIG_NAME):
+            if not (is_sql_name(leaf) or leaf == CONFIG_NAME or dbt.is_artifact(leaf)):
                 continue
             if info.file_size > max_file:
                 out.append(_member_error(rel, too_big_reason(info.file_size, settings), group))
@@ -324,7 +325,7 @@ def _extract_tar(archive: Path, dest: Path, settings: Settings, size: int, group
                 out.append(_member_error(rel, "unsafe archive member: device or special file", group))
                 continue
             leaf = rel.rsplit("/", 1)[-1]
-            if not (is_sql_name(leaf) or leaf == CONFIG_NAME):
+            if not (is_sql_name(leaf) or leaf == CONFIG_NAME or dbt.is_artifact(leaf)):
                 continue
             if member.size > max_file:
                 out.append(_member_error(rel, too_big_reason(member.size, settings), group))
