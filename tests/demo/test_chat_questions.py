@@ -144,3 +144,12 @@ def test_schema_contents_complete(
         assert len(schemas) == 1
         (schema,) = schemas
         assert expected == {o for o in objects if o.startswith(schema + ".")}, q["id"]
+
+
+def test_demo_bank_fully_answered_offline(tmp_path: Path) -> None:
+    """The demo bank through the offline engine on the ingested demo: ≥ 95 % fully answered."""
+    from chat.bank import ingest, score  # tests/chat/bank.py (same rootdir)
+
+    chat = ingest(DEMO, tmp_path, "demo")
+    rate, rows = score(chat, QUESTIONS, "demo")
+    assert rate >= 0.95, [r for r in rows if not r["ok"]]
