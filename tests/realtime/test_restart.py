@@ -19,7 +19,7 @@ from websockets.exceptions import ConnectionClosed
 from finlineage.store import db as store_db
 from finlineage.store import repositories as repo
 
-from .conftest import ORIGIN, ProcessServer, recv_json, recv_until, wait_for
+from .conftest import ORIGIN, ProcessServer, async_wait_for, recv_json, recv_until, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio]
 
@@ -113,3 +113,43 @@ async def test_restart_under_a_supervisor_exits_zero(spawn: Spawn) -> None:
         assert resp.status_code == 202
     code = await asyncio.to_thread(server.proc.wait, 15)
     assert code == 0, server.output()
+
+
+async def test_restart_under_load_fails_no_request(spawn: Spawn) -> None:
+    """The listening socket survives the re-exec: requests sent during /admin/restart wait in its
+    backlog for the new process instead of being refused (or answered 503)."""
+    server = spawn(FINLINEAGE_RESTART_MODE="reexec", FINLINEAGE_RESTART_GRACE_S="5")
+    before = server.wait_healthy()["components"]["events"]["started_at"]
+    results: list[str] = []
+    stop = asyncio.Event()
+
+    async def client(n: int) -> None:
+        # a fresh connection per request, as a browser or proxy opening new connections would
+        async with httpx.AsyncClient(
+            base_url=server.http, timeout=30, limits=httpx.Limits(max_keepalive_connections=0)
+        ) as http:
+            while not stop.is_set():
+                try:
+                    r = await http.get("/api/v1/projects")
+                    results.append("ok" if r.status_code == 200 else f"status {r.status_code}")
+                except httpx.HTTPError as exc:
+                    results.append(f"{type(exc).__name__}: {exc}")
+                await asyncio.sleep(0.01)
+
+    tasks = [asyncio.create_task(client(n)) for n in range(4)]
+    await async_wait_for(lambda: len(results) >= 20, 20, what="load running")
+    async with httpx.AsyncClient(base_url=server.http, timeout=10) as http:
+        assert (await http.post("/admin/restart")).status_code == 202
+
+    def restarted() -> bool:
+        health = server.health()
+        return bool(health and health["components"]["events"]["started_at"] != before)
+
+    await asyncio.to_thread(wait_for, restarted, RESTART_BUDGET_S + 20, 0.05, "restarted")
+    count = len(results)
+    await async_wait_for(lambda: len(results) >= count + 20, 20, what="load after the restart")
+    stop.set()
+    await asyncio.gather(*tasks)
+    failed = [r for r in results if r != "ok"]
+    assert server.proc.poll() is None  # re-executed in place
+    assert not failed, f"{len(failed)} of {len(results)} failed: {failed[:5]}"

@@ -42,11 +42,10 @@ def serve(
     os.environ[lifecycle.SERVE_PID_ENV] = str(os.getpid())
     lifecycle.clear_restart_marker(settings)
     lifecycle.install_restart_signal_guard(settings)
-    uvicorn.run(
+    sock = lifecycle.listening_socket(host, port)
+    config = uvicorn.Config(
         "finlineage.api.asgi:create_from_env",
         factory=True,
-        host=host,
-        port=port,
         workers=workers if workers > 1 else None,
         log_level=settings.log_level,
         proxy_headers=True,
@@ -56,12 +55,25 @@ def serve(
         ws_ping_timeout=settings.websocket_ping_interval_s,
         ws_per_message_deflate=settings.websocket_per_message_deflate,
     )
+    server = uvicorn.Server(config)
+    # uvicorn gets a duplicate of the listening socket and closes only that one when it stops: the
+    # socket itself stays open across the restart's re-exec, so new connections wait in its
+    # backlog for the next process instead of being refused.
+    if workers > 1:
+        from uvicorn.supervisors import Multiprocess
+
+        Multiprocess(config, target=server.run, sockets=[sock.dup()]).run()
+    else:
+        lifecycle.set_stop_accepting(
+            lambda: [listener.close() for listener in getattr(server, "servers", [])]
+        )
+        server.run(sockets=[sock.dup()])
     if lifecycle.consume_restart_marker(settings) is not None:
         if lifecycle.restart_action(settings) == "exit":
             typer.echo("restart requested: exiting 0 for the supervisor to start a fresh process", err=True)
             raise typer.Exit(0)
-        lifecycle.wait_port_free(host, port, timeout=settings.restart_grace_s + 10)
-        lifecycle.reexec()
+        lifecycle.reexec(keep_fd=sock.fileno())
+    sock.close()
 
 
 def register(app: typer.Typer) -> None:

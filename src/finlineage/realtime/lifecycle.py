@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -93,6 +94,39 @@ def install_restart_signal_guard(settings: Settings) -> None:
     signal.signal(signal.SIGTERM, _on_sigterm)
 
 
+LISTEN_FD_ENV = "FINLINEAGE_LISTEN_FD"
+_stop_accepting: Callable[[], object] | None = None
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """The server's listening socket: inherited from the process this one re-executed from
+    (`FINLINEAGE_LISTEN_FD`), else bound now. Kept open across restarts."""
+    inherited = os.environ.pop(LISTEN_FD_ENV, None)
+    if inherited and inherited.isdigit():
+        try:
+            sock = socket.socket(fileno=int(inherited))
+            sock.set_inheritable(False)
+            return sock
+        except OSError:
+            log.warning("inherited listening socket %s unusable; binding anew", inherited)
+    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if family == socket.AF_INET6:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    sock.bind((host.strip("[]"), port))
+    sock.listen(2048)
+    return sock
+
+
+def set_stop_accepting(hook: Callable[[], object] | None) -> None:
+    """`finlineage serve` (one process) registers how to stop accepting: during a restart new
+    connections then wait in the kept socket's backlog instead of being answered 503."""
+    global _stop_accepting
+    _stop_accepting = hook
+
+
 def wait_port_free(host: str, port: int, timeout: float) -> bool:
     """Before re-executing: wait until no (worker) process holds the listening port any more."""
     import socket
@@ -112,8 +146,9 @@ def wait_port_free(host: str, port: int, timeout: float) -> bool:
         time.sleep(0.05)
 
 
-def reexec() -> None:
-    """Replace this process with a fresh copy of the same command line (same pid, new everything)."""
+def reexec(keep_fd: int | None = None) -> None:
+    """Replace this process with a fresh copy of the same command line (same pid, new everything);
+    `keep_fd` (the listening socket) is handed over through `FINLINEAGE_LISTEN_FD`."""
     argv = [sys.executable, *sys.orig_argv[1:]]
     log.warning("re-executing: %s", " ".join(argv))
     for handler in logging.getLogger().handlers:
@@ -124,9 +159,12 @@ def reexec() -> None:
     # uvicorn makes its listening socket inheritable for its workers: it must not survive the exec.
     for name in os.listdir("/proc/self/fd") if os.path.isdir("/proc/self/fd") else []:
         fd = int(name)
-        if fd > 2:
+        if fd > 2 and fd != keep_fd:
             with contextlib.suppress(OSError):
                 os.set_inheritable(fd, False)
+    if keep_fd is not None:
+        os.set_inheritable(keep_fd, True)
+        os.environ[LISTEN_FD_ENV] = str(keep_fd)
     os.execv(sys.executable, argv)
 
 
@@ -190,7 +228,14 @@ class Lifecycle:
         log.warning("restart requested by %s (grace %.1fs)", requested_by, grace)
         try:
             self.set_status("restarting", f"restart requested by {requested_by}")
-            self.draining = True
+            if _stop_accepting is not None:
+                # The listening socket survives the re-exec: stop accepting and let new
+                # connections wait in its backlog; requests already here are served normally.
+                with contextlib.suppress(Exception):
+                    _stop_accepting()
+                self._step("accepting_stopped")
+            else:
+                self.draining = True  # no socket handoff (several workers): new requests get 503
             self._step("draining")
             # Let the restart request's own response (and anything else in flight) finish.
             with contextlib.suppress(TimeoutError):
