@@ -64,9 +64,10 @@ def serve(
 
         Multiprocess(config, target=server.run, sockets=[sock.dup()]).run()
     else:
-        lifecycle.set_stop_accepting(
-            lambda: [listener.close() for listener in getattr(server, "servers", [])]
-        )
+        if lifecycle.restart_action(settings) == "reexec":  # under a supervisor: exit, 503s meanwhile
+            lifecycle.set_stop_accepting(
+                lambda: [listener.close() for listener in getattr(server, "servers", [])]
+            )
         server.run(sockets=[sock.dup()])
     if lifecycle.consume_restart_marker(settings) is not None:
         if lifecycle.restart_action(settings) == "exit":
