@@ -115,7 +115,7 @@ class IngestionCompleteData(_Open):
     files_failed: int = Field(ge=0)
     total_nodes_created: int = Field(ge=0)
     duration: float = Field(ge=0, description="seconds")
-    status: Literal["completed", "failed", "interrupted", "cancelled"] = "completed"
+    status: Literal["completed", "completed_with_errors", "failed", "interrupted", "cancelled"] = "completed"
 
 
 class QueryCompleteData(_Closed):

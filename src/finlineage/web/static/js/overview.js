@@ -22,6 +22,7 @@ const STORED_TYPES = [
   'ingestion_cancelled', 'ingestion_interrupted', 'query_complete', 'error', 'action',
 ];
 const PER_TYPE = 40;
+const RUN_DONE = new Set(['completed', 'completed_with_errors', 'failed', 'cancelled', 'interrupted']);
 
 let ctx;
 let updates = 0;
@@ -204,7 +205,11 @@ function paintRun(id, data) {
 function updateRun(type, data) {
   if (data?.run_id == null) return;
   if (type === 'ingestion_started') paintRun(data.run_id, { status: 'running', percentage: 0, files_done: 0, files_total: data.files_total, project: data.project_id });
-  else if (type === 'ingestion_progress') paintRun(data.run_id, { status: 'running', ...data });
+  else if (type === 'ingestion_progress') {
+    // a progress event carries its file's status; a late one never reopens a finished run
+    const seen = runs.get(String(data.run_id))?.data.status;
+    if (!RUN_DONE.has(seen)) paintRun(data.run_id, { ...data, status: 'running' });
+  }
   else if (type === 'ingestion_complete') {
     paintRun(data.run_id, {
       status: data.status || 'completed',
