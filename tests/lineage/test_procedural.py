@@ -320,8 +320,9 @@ END
             "SELECT book, SUM(qty) AS qty FROM dbo.trades WHERE trade_date <= @as_of GROUP BY book",
         ),
         ("risk.fn_pos2", "SELECT book FROM dbo.trades"),
-        ("risk.fn_rate", "SELECT @r = rate FROM ref.fx_rates WHERE ccy = @ccy"),
+        ("risk.fn_rate", "SELECT      rate FROM ref.fx_rates WHERE ccy = @ccy"),
     ]
+    assert res.segments[-1].assigns == ("@r",)  # SELECT @r = ...: the variable gets the output
 
 
 def test_tsql_exec_forms() -> None:

@@ -15,7 +15,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, SqlglotError
 
-from finlineage.lineage.formula import attach
+from finlineage.lineage.formula import attach, projection_trees, render
 from finlineage.lineage.model import (
     ColumnEdge,
     Diagnostic,
@@ -33,6 +33,7 @@ from finlineage.lineage.names import (
 )
 from finlineage.lineage.rollup import is_temporary_name, rollup
 from finlineage.lineage.statements import Context, StatementResult, analyze_statement
+from finlineage.lineage.varflow import Variables, row_field_write
 from finlineage.lineage.variables import declared_names, trigger_records, trigger_table
 
 __all__ = ["MAX_INPUT_CHARS", "MAX_STATEMENT_CHARS", "extract"]
@@ -72,11 +73,11 @@ def _time_limit(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-_Seg = tuple[str, int, int, str | None, tuple[str, ...], int]
+_Seg = tuple[str, int, int, str | None, tuple[str, ...], int, tuple[str, ...]]
 
 
 def _split(sql: str, dialect: str) -> tuple[list[_Seg], list[ObjectDefinition], list[Diagnostic]]:
-    """Segments (sql, line_start, line_end, process, calls, column), routines, diagnostics."""
+    """Segments (sql, line_start, line_end, process, calls, column, assigns), routines, diagnostics."""
     from finlineage.lineage.procedural import split_script
 
     try:
@@ -88,14 +89,14 @@ def _split(sql: str, dialect: str) -> tuple[list[_Seg], list[ObjectDefinition], 
             "falling back to the parser's own statement split",
             "warning",
         )
-        return [(sql, 1, sql.count("\n") + 1, None, (), 1)], [], [diag]
+        return [(sql, 1, sql.count("\n") + 1, None, (), 1, ())], [], [diag]
     segs = []
     diags: list[Diagnostic] = list(res.diagnostics)
     for s in res.segments:
         # the splitter folds unquoted names the dialect's way (UPPER for Snowflake/Oracle)
         process = canonical_dotted(s.process, dialect) if s.process else s.process
         calls = tuple(canonical_dotted(c, dialect) for c in s.calls)
-        segs.append((s.sql, s.line_start, s.line_end, process, calls, s.column))
+        segs.append((s.sql, s.line_start, s.line_end, process, calls, s.column, s.assigns))
         diags.extend(s.diagnostics)
     routines = [replace(r, name=canonical_dotted(r.name, dialect)) for r in res.routines]
     return segs, routines, diags
@@ -232,7 +233,8 @@ def extract(
     lines: list[str] | None = None
     trees: dict[tuple[int, int], list[exp.Expr]] = {}
     """Formula trees of statement edges, for the rollup to compose."""
-    for text, line_start, line_end, process, calls, column in segments:
+    flow = Variables(d)
+    for text, line_start, line_end, process, calls, column, assigns in segments:
         if process not in variables:  # an anonymous block: its DECLARE sections are in the script
             variables[process] = declared_names(sql, routine=False)
         ctx.variables = variables[process]
@@ -262,7 +264,12 @@ def extract(
                 )
             continue
         for res, (ls, le), stmt_text in _analyze_segment(
-            text, ctx, len(statements), (line_start, line_end, column), statement_timeout, trees
+            text,
+            ctx,
+            len(statements),
+            (line_start, line_end, column),
+            statement_timeout,
+            _Facts(trees, flow, process, assigns),
         ):
             objects.extend(replace(o, line_start=ls, line_end=le) for o in res.objects)
             statements.append(
@@ -296,13 +303,61 @@ def extract(
     )
 
 
+class _Facts:
+    """What the engine adds to a statement's analysis: formulas (kept as trees for the rollup)
+    and lineage through variables and trigger row fields."""
+
+    __slots__ = ("assigns", "flow", "process", "trees")
+
+    def __init__(
+        self,
+        trees: dict[tuple[int, int], list[exp.Expr]],
+        flow: Variables,
+        process: str | None,
+        assigns: tuple[str, ...],
+    ) -> None:
+        self.trees = trees
+        self.flow = flow
+        self.process = process
+        self.assigns = assigns
+
+    def add(self, stmt: exp.Expr, res: StatementResult, ctx: Context, index: int) -> None:
+        variables = ctx.variables | self.flow.known(self.process)
+        if self.assigns and not res.target_tables and res.column_edges:
+            self.flow.assign(self.process, self.assigns, stmt, res.column_edges, ctx.name_of, variables)
+            write = row_field_write(self.assigns, ctx.row_tables, res.column_edges)
+            if write is None:
+                return
+            table, edges = write
+            res.type = "assign"
+            res.target_tables = [table]
+            res.column_edges = edges
+            found = {
+                pos: [t]
+                for pos, t in enumerate(projection_trees(stmt, ctx.name_of, frozenset(), variables)[:1])
+                if t is not None
+            }
+            res.column_edges = [
+                replace(e, formula=render(found[0][0], ctx.dialect)) if pos == 0 and found else e
+                for pos, e in enumerate(edges)
+            ]
+        elif res.target_tables and res.column_edges:
+            res.column_edges, found = attach(
+                stmt, res.column_edges, res.target_tables, ctx.name_of, ctx.dialect, variables
+            )
+        else:
+            return
+        res.column_edges = self.flow.apply(self.process, res.column_edges, found, variables)
+        self.trees.update(((index, pos), t) for pos, t in found.items())
+
+
 def _analyze_segment(
     text: str,
     ctx: Context,
     first_index: int,
     span: tuple[int, int, int],
     timeout: float,
-    trees: dict[tuple[int, int], list[exp.Expr]],
+    facts: _Facts,
 ) -> list[tuple[StatementResult, tuple[int, int], str]]:
     line_start, line_end, column = span
     if len(text) > MAX_STATEMENT_CHARS:
@@ -322,11 +377,7 @@ def _analyze_segment(
                 try:
                     stmt = canonicalize(stmt, ctx.dialect)
                     res = analyze_statement(stmt, ctx, first_index + i)
-                    if res.target_tables and res.column_edges:
-                        res.column_edges, found = attach(
-                            stmt, res.column_edges, res.target_tables, ctx.name_of, ctx.dialect
-                        )
-                        trees.update(((first_index + i, pos), t) for pos, t in found.items())
+                    facts.add(stmt, res, ctx, first_index + i)
                     if used != ctx.dialect:
                         res.diagnostics.append(
                             Diagnostic(

@@ -24,7 +24,7 @@ from sqlglot.optimizer.scope import Scope, build_scope
 
 from finlineage.lineage.model import ColumnEdge
 
-__all__ = ["REF", "attach", "column_ref", "refs", "render", "statement_formulas", "wrap"]
+__all__ = ["REF", "attach", "column_ref", "projection_trees", "refs", "render", "statement_formulas", "wrap"]
 
 REF = "lineage_ref"
 """`meta` flag of a qualified column reference in a formula tree."""
@@ -59,6 +59,7 @@ def attach(
     targets: list[str],
     name_of: Callable[[exp.Table], str],
     dialect: str,
+    variables: frozenset[str] = frozenset(),
 ) -> tuple[list[ColumnEdge], dict[int, list[exp.Expr]]]:
     """`edges` with `formula` filled on direct edges, and the formula trees by edge position.
 
@@ -73,7 +74,7 @@ def attach(
     if needs:
         hints = frozenset(s for e in direct for s in e.sources)
         try:
-            formulas = statement_formulas(stmt, targets, name_of, hints)
+            formulas = statement_formulas(stmt, targets, name_of, hints, variables)
         except (OptimizeError, ValueError, KeyError, AttributeError, TypeError, RecursionError):
             formulas = {}
     out: list[ColumnEdge] = []
@@ -111,9 +112,16 @@ def wrap(node: exp.Expr, parent: exp.Expr | None) -> exp.Expr:
 
 
 class _Qualifier:
-    def __init__(self, name_of: Callable[[exp.Table], str], hints: frozenset[str]) -> None:
+    def __init__(
+        self,
+        name_of: Callable[[exp.Table], str],
+        hints: frozenset[str],
+        variables: frozenset[str] = frozenset(),
+    ) -> None:
         self.name_of = name_of
         self.hints = hints
+        self.variables = variables
+        """Routine parameters/variables: a bare such name no source surely has stays as written."""
         """Qualified source columns the analysis found (disambiguate unqualified columns)."""
         self.by_expr: dict[int, Scope] = {}
 
@@ -172,6 +180,11 @@ class _Qualifier:
             src = scope.sources.get(col.table)
             return src if isinstance(src, (exp.Table, Scope)) else None
         cands = [v for v in scope.selected_sources.values() if isinstance(v[1], (exp.Table, Scope))]
+        if name.lower() in self.variables:
+            for _, src in cands:
+                if isinstance(src, exp.Table) and f"{self.name_of(src)}.{name}" in self.hints:
+                    return src
+            return None
         if len(cands) == 1:
             return cands[0][1]
         found: list[exp.Table | Scope] = []
@@ -211,12 +224,13 @@ def statement_formulas(
     targets: list[str],
     name_of: Callable[[exp.Table], str],
     hints: frozenset[str],
+    variables: frozenset[str] = frozenset(),
 ) -> Formulas:
     """Formula trees of the target columns `stmt` writes (`targets`: its target tables)."""
     if len(targets) != 1:
         return {}
     target = targets[0]
-    q = _Qualifier(name_of, hints)
+    q = _Qualifier(name_of, hints, variables)
     out: Formulas = {}
     if isinstance(stmt, exp.Insert):
         _insert(stmt, target, q, out)
@@ -258,6 +272,26 @@ def _select(query: exp.Query, target: str, columns: list[str] | None, q: _Qualif
             return
         for col, proj in zip(names, projections, strict=True):
             out.setdefault(f"{target}.{col}", []).append(q.qualify(proj, branch))
+
+
+def projection_trees(
+    stmt: exp.Expr,
+    name_of: Callable[[exp.Table], str],
+    hints: frozenset[str],
+    variables: frozenset[str] = frozenset(),
+) -> list[exp.Expr | None]:
+    """Formula trees of the outputs of a SELECT (one per projection; [] for other queries)."""
+    query = _query_of(stmt)
+    if not isinstance(query, exp.Select):
+        return []
+    try:
+        root = _root(query)
+        q = _Qualifier(name_of, hints, variables)
+        if root is not None:
+            q.index(root)
+        return [q.qualify(p, root) for p in query.selects]
+    except (OptimizeError, ValueError, KeyError, AttributeError, TypeError, RecursionError):
+        return []
 
 
 def _insert(stmt: exp.Insert, target: str, q: _Qualifier, out: Formulas) -> None:

@@ -262,6 +262,8 @@ class Run(Base):
     edges_created: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)
     params: Mapped[dict[str, Any] | None]
+    attempt: Mapped[int] = mapped_column(default=0, server_default="0")
+    """Incremented when a worker takes the run; its writes are fenced with it (store/fencing)."""
 
 
 class File(Base):

@@ -42,6 +42,10 @@ class Segment:
     diagnostics: tuple[Diagnostic, ...] = ()
     column: int = 1
     """1-based column of the segment's first character in line `line_start` of the original."""
+    assigns: tuple[str, ...] = ()
+    """Variables (or trigger row fields such as ``new.amount``) that receive the outputs of this
+    segment's query, by position: ``SELECT ... INTO v``, ``SELECT @v = ...``, ``SET v = (SELECT
+    ...)``, ``v := (SELECT ...)``, ``:NEW.c := expr``. Lower-case names, T-SQL ``@`` kept."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +218,7 @@ class _Core:
         sql: str | None = None,
         calls: tuple[str, ...] = (),
         diags: tuple[Diagnostic, ...] = (),
+        assigns: tuple[str, ...] = (),
     ) -> None:
         if b <= a:
             return
@@ -229,6 +234,7 @@ class _Core:
                 calls,
                 diags + self.seg_diags,
                 self._column(s),
+                assigns,
             )
         )
 

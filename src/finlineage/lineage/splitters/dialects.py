@@ -28,6 +28,9 @@ from finlineage.lineage.splitters.routines import _Routines
 __all__ = ["Splitter", "TSqlSplitter", "splitter_class"]
 
 _COMPOUND_OPS = frozenset("+-*/%&|^")
+_PROJECTION_END = frozenset(
+    {"FROM", "WHERE", "GROUP", "HAVING", "ORDER", "UNION", "EXCEPT", "INTERSECT", "INTO", "OPTION"}
+)
 _ASSIGNMENT_END = frozenset({"FROM", "WHERE", "OUTPUT", "OPTION", "WHEN", "SET", "SELECT", "ELSE"})
 
 
@@ -47,6 +50,12 @@ class Splitter(_Routines):
                 and self._is_p(i + 4, ">")
             ):
                 return i + 5  # <<label>>
+            if k == "P" and v == ":" and (in_block or self.procedural):  # :NEW.c := expr
+                end, nxt = self._scan(i, in_block)
+                if self._has_assign(i, end):
+                    if not self._assignment(i, end, process):
+                        self._subqueries(i + 1, end, process)
+                    return nxt
             return self._simple(i, process, in_block)
         # label:
         if self._is_p(i + 1, ":") and v not in _SQL_VERBS and not v.startswith("@"):
@@ -88,7 +97,7 @@ class Splitter(_Routines):
             return self._line_end(i)[1]
         if v in _DROP_WORDS:
             end, nxt = self._scan(i, in_block)
-            if v in _SUBQUERY_DROP:
+            if v in _SUBQUERY_DROP and not self._assignment(i + 1, end, process):
                 if v == "LET":
                     self._declaration(i + 1, end, process)
                 else:
@@ -102,7 +111,8 @@ class Splitter(_Routines):
         end, nxt = self._scan(i, in_block)
         if in_block or self.procedural:
             if self._has_assign(i, end):
-                self._subqueries(i + 1, end, process)
+                if not self._assignment(i, end, process):
+                    self._subqueries(i + 1, end, process)
                 return nxt
             if p.oracle or p.generic:
                 name, after = self._name(i)
@@ -362,6 +372,49 @@ class TSqlSplitter(Splitter):
                 return j
             j += 1
         return b
+
+    def _select_assigns(self, i: int, end: int) -> tuple[str, tuple[str, ...]] | None:
+        """`SELECT @a = expr, @b = expr FROM ...`: the text without `@a =` (blanked, columns
+        kept) and the variables, when every projection assigns one."""
+        toks = self.toks
+        j = i + 1
+        if self._word(j) == "DISTINCT":
+            j += 1
+        if self._word(j) == "TOP":
+            j = self._matching(j + 1, end) + 1 if self._is_p(j + 1, "(") else j + 2
+        names: list[str] = []
+        cuts: list[tuple[int, int]] = []
+        depth = 0
+        start = True
+        while j < end:
+            k, v, s, e = toks[j]
+            if start:
+                if not (k == "W" and v.startswith("@") and self._is_p(j + 1, "=")):
+                    return None
+                names.append(v.lower())
+                cuts.append((s, toks[j + 1][3]))
+                j += 2
+                start = False
+                continue
+            if k == "P":
+                if v == "(":
+                    depth += 1
+                elif v == ")" and depth:
+                    depth -= 1
+                elif v == "," and depth == 0:
+                    start = True
+            elif k == "W" and depth == 0 and v in _PROJECTION_END:
+                break
+            j += 1
+        if not names:
+            return None
+        base = toks[i][2]
+        out = self._text(i, end)
+        if len(out) != toks[end - 1][3] - base:
+            return None  # rewritten (compound assignment): leave as is
+        for s, e in reversed(cuts):
+            out = out[: s - base] + " " * (e - s) + out[e - base :]
+        return out, tuple(names)
 
     def _special_insert(self, i: int, end: int, nxt: int, process: str | None) -> int | None:
         x = self._find(i + 1, frozenset({"EXEC", "EXECUTE"}), end)

@@ -79,12 +79,55 @@ class _Walker(_Core):
             if special is not None:
                 return special
         sql = None
-        if first in _QUERY_START and self._strip_into():
-            sql = self._without_into(i, end)
-        self._emit(i, end, process, sql=sql)
+        assigns: tuple[str, ...] = ()
+        if first in _QUERY_START:
+            got = self._without_into(i, end) if self._strip_into() else self._select_assigns(i, end)
+            if got is not None:
+                sql, assigns = got
+        self._emit(i, end, process, sql=sql, assigns=assigns)
         return nxt
 
-    def _without_into(self, a: int, b: int) -> str | None:
+    def _select_assigns(self, i: int, end: int) -> tuple[str, tuple[str, ...]] | None:
+        """A dialect's `SELECT @v = expr` form: (text without the assignments, variables)."""
+        return None
+
+    def _var_name(self, j: int) -> tuple[str | None, int]:
+        """A variable or record field at j (`v`, `@v`, `:v`, `rec.f`, `:NEW.f`), lower-cased."""
+        if self._is_p(j, ":") and self._kind(j + 1) in ("W", "Q"):
+            j += 1
+        if self._kind(j) not in ("W", "Q"):
+            return None, j
+        parts = [self._ident(*self._kq(j)).lower()]
+        j += 1
+        while self._is_p(j, ".") and self._kind(j + 1) in ("W", "Q"):
+            parts.append(self._ident(*self._kq(j + 1)).lower())
+            j += 2
+        return ".".join(parts), j
+
+    def _kq(self, j: int) -> tuple[str, int, int]:
+        k, _, s, e = self.toks[j]
+        return k, s, e
+
+    def _assignment(self, a: int, end: int, process: str | None) -> bool:
+        """`name = expr` / `name := expr` in tokens [a, end): a variable assigned from one
+        parenthesised query, or a trigger row field (`:NEW.c := expr`), becomes a segment with
+        `assigns`. False when the tokens are not such an assignment."""
+        name, j = self._var_name(a)
+        if name is None or not (self._is_p(j, ":=") or self._is_p(j, "=")) or j + 1 >= end:
+            return False
+        r = j + 1
+        if self._is_p(r, "(") and self._word(r + 1) in _QUERY_START and self._matching(r, end) == end - 1:
+            self._emit(r + 1, end - 1, process, assigns=(name,))
+            return True
+        head = name.split(".", 1)[0]
+        if "." in name and head in ("new", "old"):
+            toks = self.toks
+            sql = "SELECT " + self.text[toks[r][2] : toks[end - 1][3]]
+            self._emit(r, end, process, sql=sql, assigns=(name,))
+            return True
+        return False
+
+    def _without_into(self, a: int, b: int) -> tuple[str, tuple[str, ...]] | None:
         toks = self.toks
         depth = 0
         start = -1
@@ -118,8 +161,25 @@ class _Walker(_Core):
                 cut_s = toks[start][2]
                 cut_e = toks[stop][2] if stop < b else toks[b - 1][3]
                 blank = re.sub(r"[^\n]", " ", self.text[cut_s:cut_e])
-                return (self.text[s0:cut_s] + blank + self.text[cut_e : toks[b - 1][3]]).rstrip()
+                text = (self.text[s0:cut_s] + blank + self.text[cut_e : toks[b - 1][3]]).rstrip()
+                return text, self._into_names(j + 1, stop)
         return None
+
+    def _into_names(self, j: int, stop: int) -> tuple[str, ...]:
+        """The variables of an INTO list (tokens [j, stop))."""
+        names: list[str] = []
+        if self._word(j) == "STRICT":
+            j += 1
+        while j < stop:
+            name, nxt = self._var_name(j)
+            if name is None:
+                return ()
+            names.append(name)
+            j = nxt
+            if not self._is_p(j, ","):
+                break
+            j += 1
+        return tuple(names)
 
     def _subqueries(self, a: int, b: int, process: str | None) -> None:
         toks = self.toks

@@ -1,0 +1,148 @@
+"""Lineage through variables of a routine: `SELECT ... INTO v`, `SELECT @v = ...`,
+`SET v = (SELECT ...)`, `v := (SELECT ...)`, then `UPDATE t SET c = v` or `INSERT ... VALUES (v)`.
+
+The splitter marks the segments that assign variables (`Segment.assigns`); `Variables.assign`
+records what each variable holds (its source columns and formula) per routine, and
+`Variables.apply` adds those sources to the edges of later statements that read the variable,
+with the variable's formula substituted into theirs. A variable is never read as a column of the
+target. An assignment to a trigger row field (`:NEW.c := expr`, `NEW.c := expr`) is a write of
+column `c` of the trigger's table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+
+from sqlglot import exp
+
+from finlineage.lineage.formula import projection_trees, render, wrap
+from finlineage.lineage.model import ColumnEdge
+
+__all__ = ["Variables", "variable_key"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Value:
+    sources: tuple[str, ...]
+    tree: exp.Expr | None
+
+
+def variable_key(node: exp.Expr, names: frozenset[str]) -> str | None:
+    """The variable a formula node reads (`@v`, `:v`, or a bare declared name), else None."""
+    if isinstance(node, exp.Parameter):
+        return "@" + node.name.lower()
+    if isinstance(node, exp.Placeholder) and node.name:
+        return node.name.lower()
+    if isinstance(node, exp.Column) and not node.table and node.name.lower() in names:
+        return node.name.lower()
+    return None
+
+
+class Variables:
+    """What the variables of each routine hold, in statement order."""
+
+    def __init__(self, dialect: str) -> None:
+        self.dialect = dialect
+        self.values: dict[tuple[str | None, str], _Value] = {}
+
+    def known(self, process: str | None) -> frozenset[str]:
+        return frozenset(name for p, name in self.values if p == process)
+
+    def assign(
+        self,
+        process: str | None,
+        names: tuple[str, ...],
+        stmt: exp.Expr,
+        edges: list[ColumnEdge],
+        name_of: Callable[[exp.Table], str],
+        variables: frozenset[str],
+    ) -> None:
+        """Record the outputs of the query `stmt` (its direct `edges`, in output order) as the
+        values of `names`, by position."""
+        direct = [e for e in edges if e.kind == "direct"]
+        hints = frozenset(s for e in direct for s in e.sources)
+        trees = projection_trees(stmt, name_of, hints, variables)
+        for i, name in enumerate(names):
+            if "." in name and name.split(".", 1)[0] in ("new", "old"):
+                continue  # a trigger row field: a write (see `row_field_write`)
+            if i >= len(direct):
+                break
+            tree = trees[i] if i < len(trees) else None
+            sources, tree = self._through(process, direct[i].sources, tree, variables)
+            self.values[(process, name)] = _Value(sources, tree)
+
+    def _through(
+        self,
+        process: str | None,
+        sources: tuple[str, ...],
+        tree: exp.Expr | None,
+        variables: frozenset[str],
+    ) -> tuple[tuple[str, ...], exp.Expr | None]:
+        """`sources` and `tree` with the variables `tree` reads replaced by what they hold."""
+        if tree is None:
+            return sources, None
+        names = self.known(process)
+        if not names:
+            return sources, tree
+        found: dict[str, _Value] = {}
+        for node in tree.walk():
+            key = variable_key(node, variables | names)
+            if key is not None and key in names:
+                found[key] = self.values[(process, key)]
+        if not found:
+            return sources, tree
+
+        def swap(node: exp.Expr) -> exp.Expr:
+            key = variable_key(node, variables | names)
+            value = found.get(key) if key is not None else None
+            if value is None or value.tree is None:
+                return node
+            return wrap(value.tree.copy(), node.parent)
+
+        merged = dict.fromkeys(sources)
+        for value in found.values():
+            merged.update(dict.fromkeys(value.sources))
+        return tuple(sorted(merged)), tree.transform(swap)
+
+    def apply(
+        self,
+        process: str | None,
+        edges: list[ColumnEdge],
+        trees: dict[int, list[exp.Expr]],
+        variables: frozenset[str],
+    ) -> list[ColumnEdge]:
+        """Direct edges reading a known variable get its sources, and its formula substituted."""
+        if not self.known(process):
+            return edges
+        out: list[ColumnEdge] = []
+        for pos, e in enumerate(edges):
+            got = trees.get(pos)
+            if e.kind == "direct" and got:
+                new_trees = []
+                sources = e.sources
+                for tree in got:
+                    sources, t = self._through(process, sources, tree, variables)
+                    new_trees.append(t if t is not None else tree)
+                if sources != e.sources or any(a is not b for a, b in zip(new_trees, got, strict=True)):
+                    trees[pos] = new_trees
+                    formula = render(new_trees[0], self.dialect) if len(new_trees) == 1 else e.formula
+                    e = replace(e, sources=sources, formula=formula)
+            out.append(e)
+        return out
+
+
+def row_field_write(
+    names: tuple[str, ...], row_tables: Mapping[str, str], edges: list[ColumnEdge]
+) -> tuple[str, list[ColumnEdge]] | None:
+    """An assignment to a trigger row field (`new.c`): (the trigger's table, the edges retargeted
+    to its column `c`), or None."""
+    if len(names) != 1 or "." not in names[0]:
+        return None
+    record, column = names[0].split(".", 1)
+    table = row_tables.get(record)
+    if not table:
+        return None
+    first = next((e.target for e in edges if e.kind == "direct"), None)
+    target = f"{table}.{column}"
+    return table, [replace(e, target=target) for e in edges if e.target == first]
