@@ -109,7 +109,13 @@ def _canonical_dialect(key: str) -> str:
 
 @lru_cache(maxsize=64)
 def dialect_of(dialect: str) -> Dialect:
-    """The sqlglot Dialect instance (cached; pass it to parse/sql to skip per-call lookups)."""
+    """The sqlglot Dialect instance (cached; pass it to parse/sql to skip per-call lookups).
+
+    T-SQL is `tsql_output.OutputTSQL`: T-SQL whose parser reads full OUTPUT ... INTO clauses."""
+    if dialect == "tsql":
+        from finlineage.lineage.tsql_output import OutputTSQL
+
+        return OutputTSQL()
     return Dialect.get_or_raise(dialect or None)
 
 

@@ -113,7 +113,10 @@ def role_refs(node: exp.Expr) -> Iterator[tuple[str, exp.Expr]]:
     while stack:
         role, n = stack.pop()
         if isinstance(n, exp.Column):
-            yield role, n
+            if not _is_sequence_ref(n):
+                yield role, n
+            continue
+        if isinstance(n, exp.NextValueFor):  # NEXT VALUE FOR seq: a sequence, not a column
             continue
         if isinstance(n, exp.Dot) and dot_parts(n) is not None:
             yield role, n  # a struct field path over a column
@@ -156,6 +159,14 @@ def dot_parts(node: exp.Expr) -> list[str] | None:
         head = dot_parts(node.this)
         return None if head is None else [*head, node.expression.name]
     return None
+
+
+_SEQUENCE_PSEUDO_COLUMNS = frozenset({"nextval", "currval"})
+
+
+def _is_sequence_ref(col: exp.Column) -> bool:
+    """Oracle/Snowflake `seq.NEXTVAL` / `seq.CURRVAL`: a sequence's next/current value."""
+    return bool(col.table) and col.name.lower() in _SEQUENCE_PSEUDO_COLUMNS
 
 
 def column_refs(node: exp.Expr) -> Iterator[exp.Expr]:
@@ -366,7 +377,10 @@ class QueryResolver:
         }
         outs: list[Output] = []
         for _, src in targets:
-            if isinstance(src, exp.Table):
+            passed = self._function_outputs(src) if isinstance(src, exp.Table) else None
+            if passed is not None:
+                outs.extend(o for o in passed if o.name not in excluded)
+            elif isinstance(src, exp.Table):
                 tname = self.name_of(src)
                 cols = self.schema.columns(tname)
                 if cols is None:
@@ -455,6 +469,9 @@ class QueryResolver:
     def _knows(self, src: object, name: str) -> bool | None:
         """True/False when the source surely has/lacks the column, None when unknown."""
         if isinstance(src, exp.Table):
+            passed = self._function_outputs(src)
+            if passed is not None:
+                return True if any(o.name == name for o in passed) else None
             cols = self._table_columns(src)
             return None if cols is None else (name in cols or name.casefold() in cols)
         if isinstance(src, Scope):
@@ -466,8 +483,26 @@ class QueryResolver:
             return False
         return False
 
+    def _function_outputs(self, table: exp.Table) -> list[Output] | None:
+        """A table-valued function over queries (BigQuery `ML.PREDICT(MODEL m, (SELECT ...))`,
+        `ML.EVALUATE`, ...): the outputs of its query arguments, passed through; None when the
+        table is not such a function. Its alias names no table, and the columns it adds
+        (predictions, scores) have no column upstream."""
+        fn = table.this
+        if not isinstance(fn, exp.Func):
+            return None
+        outs: list[Output] = []
+        for sub in fn.find_all(exp.Subquery):
+            child = self.scope_of(sub.unnest())
+            if child is not None:
+                outs.extend(o for o in self.outputs(child) if not o.star)
+        return outs
+
     def source_column(self, src: exp.Table | Scope, name: str) -> Sources:
         if isinstance(src, exp.Table):
+            passed = self._function_outputs(src)
+            if passed is not None:
+                return next((o.sources for o in passed if o.name == name), _EMPTY)
             tname = self.name_of(src)
             return frozenset({f"{tname}.{self._column_spelling(src, name)}"}) if tname else _EMPTY
         outs = self.outputs(src)
@@ -507,6 +542,9 @@ class QueryResolver:
             q = ".".join(parts[:i])
             src = self._find_source(scope, q) or self._find_source(scope, parts[i - 1])
             if src is not None:
+                element = self._unnest_element(src, parts[i - 1], parts[i])
+                if element is not None:  # `UNNEST(arr) AS item` ... item.field
+                    return frozenset(f"{s}.{'.'.join(parts[i:])}" for s in element.sources)
                 return self._with_path(src, parts[i], parts[i + 1 :])
         # `struct_col.field` with no source qualifier: the struct column of some source
         res = self._resolve_unqualified(scope, parts[0], None)
@@ -516,6 +554,16 @@ class QueryResolver:
             return res
         self._diag("unresolved_column", f"cannot resolve column {col.sql()}")
         return _EMPTY
+
+    def _unnest_element(self, src: exp.Table | Scope, alias: str, name: str) -> Output | None:
+        """The element output of `UNNEST(arr) AS alias` (BigQuery: the alias names the element)
+        when `alias.name` reads a field of the element rather than an output column."""
+        if not isinstance(src, Scope) or not src.is_udtf:
+            return None
+        outs = self.outputs(src)
+        if any(o.name == name for o in outs):
+            return None
+        return next((o for o in outs if o.name == alias and not o.star), None)
 
     def _with_path(self, src: exp.Table | Scope, name: str, path: list[str]) -> Sources:
         """The sources of column `name` of `src`, extended by a struct field path when the column

@@ -19,7 +19,8 @@ from finlineage.lineage.model import (
     Severity,
 )
 from finlineage.lineage.names import SchemaIndex, bigquery_table_family, canonicalize, dialect_of, table_name
-from finlineage.lineage.resolver import Indirect, Output, QueryResolver
+from finlineage.lineage.resolver import Indirect, Output, QueryResolver, output_name
+from finlineage.lineage.tsql_output import read_output_target
 
 _MAX_EXPR_TEXT = 2000
 _FILE_QUERY_DIALECTS = frozenset({"spark", "spark2", "databricks", "hive"})
@@ -295,6 +296,57 @@ class Extractor:
         self.diag(res, "unsupported_statement", f"no lineage rule for a {kind} statement", "info")
         return res
 
+    def output_into(
+        self, stmt: exp.Expr, res: StatementResult, target: exp.Expr | None, others: Sequence[exp.Expr] = ()
+    ) -> None:
+        """T-SQL `OUTPUT inserted.*/deleted.*/... INTO t [(cols)]` of a DML statement: a write of
+        `t` whose columns come from the rows the statement wrote (`inserted`) or removed
+        (`deleted`) in its target table, or from its other sources (`others`, e.g. MERGE USING)."""
+        ret = stmt.args.get("returning")
+        into = ret.args.get("into") if isinstance(ret, exp.Returning) else None
+        got = read_output_target(into, self.dialect) if into is not None else None
+        if got is None or not isinstance(ret, exp.Returning):
+            return
+        out_table, cols = got
+        canonicalize(out_table, self.dialect)
+        out = self.name(out_table)
+        if not out:
+            return
+        _add(res.target_tables, out)
+        if not isinstance(target, exp.Table):
+            return
+        projections: list[exp.Expr] = []
+        for e in ret.expressions:
+            if isinstance(e, exp.Column) and e.name.startswith("$"):  # $action: no column
+                projections.append(exp.alias_(exp.Null(), e.name.lstrip("$") or "action"))
+                continue
+            e = e.copy()
+            for c in list(e.find_all(exp.Column)):
+                if c.name.startswith("$"):
+                    c.replace(exp.Null())
+            if not isinstance(e, exp.Alias) and not (
+                isinstance(e, exp.Column) and isinstance(e.this, exp.Star)
+            ):
+                e = exp.alias_(e, output_name(e, self.dialect))
+            projections.append(e)
+        rows = []
+        for _ in range(2):
+            row = target.copy()
+            row.set("alias", None)
+            row.set("joins", None)
+            rows.append(row)
+        sel = exp.Select(expressions=projections).from_(exp.alias_(rows[0], "inserted", table=True))
+        joins = [exp.Join(this=exp.alias_(rows[1], "deleted", table=True), kind="CROSS")]
+        joins += [exp.Join(this=o.copy(), kind="CROSS") for o in others if isinstance(o, exp.Expr)]
+        sel.set("joins", joins)
+        found = self.query(sel, res)
+        if found:
+            if cols is None:
+                known = self.ctx.schema.columns(out)
+                if known is not None and not any(o.star for o in found[2]):
+                    cols = known if len(known) == len(found[2]) else None
+            self.edges_into(res, out, cols, *found)
+
     def _mark_temp(self, res: StatementResult) -> None:
         for t in (*res.source_tables, *res.target_tables):
             if t in self.ctx.temp_tables or t.startswith(("#", "@")):
@@ -336,6 +388,9 @@ class Extractor:
         if not table.args.get("db"):
             for t in from_tables:
                 if t.alias and t.alias == table.name:
+                    return self.name(t)
+            for t in from_tables:  # the unaliased FROM table named by its bare name
+                if not t.alias and t is not table and t.name == table.name:
                     return self.name(t)
         return self.name(table)
 

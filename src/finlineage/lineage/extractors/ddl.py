@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from finlineage.lineage.extractors.base import Extractor, StatementResult, _add, _expr_text
-from finlineage.lineage.model import ColumnDef, ObjectDefinition
+from finlineage.lineage.model import ColumnDef, ColumnEdge, ObjectDefinition
 
 
 class DdlExtractor(Extractor):
@@ -29,12 +29,34 @@ class DdlExtractor(Extractor):
         return self.other(stmt)
 
     def load(self, stmt: exp.LoadData) -> StatementResult:
+        """Hive `LOAD DATA INPATH ... INTO TABLE t`, BigQuery `LOAD DATA [OVERWRITE|INTO] t
+        [(col type, ...)] FROM FILES (uris = [...])`: a write of t from files; declared columns
+        exist with no upstream column."""
         res = StatementResult("load")
-        if isinstance(stmt.this, exp.Table):
-            _add(res.target_tables, self.name(stmt.this))
+        target = stmt.this
+        declared: list[str] = []
+        if isinstance(target, exp.Schema):
+            declared = [c.name for c in target.expressions if isinstance(c, exp.ColumnDef)]
+            target = target.this
+        if isinstance(target, exp.Table):
+            tgt = self.name(target)
+            _add(res.target_tables, tgt)
+            if declared:
+                self.ctx.schema.add(tgt, declared)
+                for c in declared:
+                    res.column_edges.append(
+                        ColumnEdge(f"{tgt}.{c}", (), "direct", "", subtype="TRANSFORMATION")
+                    )
         inpath = stmt.args.get("inpath")
         if isinstance(inpath, exp.Literal):
             _add(res.source_paths, inpath.name)
+        files = stmt.args.get("files")
+        if isinstance(files, exp.Expr):
+            for prop in files.find_all(exp.Property):
+                if prop.name.lower() == "uris":
+                    for lit in prop.find_all(exp.Literal):
+                        if lit.is_string:
+                            _add(res.source_paths, lit.name)
         return res
 
     def cache(self, stmt: exp.Cache) -> StatementResult:

@@ -18,15 +18,34 @@ class DeleteExtractor(Extractor):
         return res
 
     def delete(self, stmt: exp.Delete) -> StatementResult:
+        """DELETE [FROM] t [WITH (hints)] [FROM/USING joins] [OUTPUT ... INTO ...] [WHERE ...]: a
+        write of t; the tables it joins and filters on are read (T-SQL `DELETE a FROM x JOIN a`
+        names the target by alias)."""
         res = StatementResult("delete")
-        target = stmt.this
-        tables = [t for t in (stmt.args.get("using") or []) if isinstance(t, exp.Table)]
-        tgt = self._target_of(target, tables)
+        from_node = stmt.this
+        using = [t for t in (stmt.args.get("using") or []) if isinstance(t, exp.Table)]
+        in_from: list[exp.Table] = []
+        if isinstance(from_node, exp.Table):
+            in_from = [from_node] + [
+                j.this for j in from_node.args.get("joins") or [] if isinstance(j.this, exp.Table)
+            ]
+        named = [t for t in stmt.args.get("tables") or [] if isinstance(t, exp.Table)]
+        target: exp.Expr | None = from_node
+        if named:
+            target = named[0]
+            tgt = self._target_of(named[0], in_from + using)
+            for t in in_from + using:
+                if self.name(t) == tgt:
+                    target = t
+                    break
+        else:
+            tgt = self._target_of(from_node, using)
         _add(res.target_tables, tgt)
-        joins = [exp.Join(this=t.copy(), kind="CROSS") for t in tables]
-        base = target if isinstance(target, exp.Table) else None
+        joins = [exp.Join(this=t.copy(), kind="CROSS") for t in using]
+        base = from_node if isinstance(from_node, exp.Table) else None
         sel = self._synth(base, joins, stmt.args.get("where"), [], stmt.args.get("with_"))
         self.query(sel, res)
         res.source_tables = [t for t in res.source_tables if t != tgt]
+        self.output_into(stmt, res, target, [t for t in in_from + using if t is not target])
         self._mark_temp(res)
         return res

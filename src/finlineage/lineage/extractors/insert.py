@@ -44,6 +44,7 @@ class InsertExtractor(Extractor):
         if stmt.args.get("by_name"):
             cols = None
         if isinstance(query, exp.Values):
+            row = None
             if cols is not None and tgt:
                 row = self._values_row(query, res)
                 for i, c in enumerate(cols):
@@ -55,32 +56,80 @@ class InsertExtractor(Extractor):
                         continue
                     expr = o.expression.this if isinstance(o.expression, exp.Alias) else o.expression
                     self.emit(res, f"{tgt}.{c}", o, {}, _expr_text(expr, self.dialect))
-            for sub in query.find_all(exp.Subquery):
-                self.query(sub.unnest(), res)  # tables read by subqueries in VALUES
-            self._mark_temp(res)
-            return res
-        query = self._attach_with(stmt, query)
-        if isinstance(query, exp.Query):
-            got = self.query(query, res)
-            if got:
-                self.edges_into(res, tgt or (res.target_paths[0] if res.target_paths else ""), cols, *got)
+            if row is None:
+                for sub in query.find_all(exp.Subquery):
+                    self.query(sub.unnest(), res)  # tables read by subqueries in VALUES
+        else:
+            query = self._attach_with(stmt, query)
+            if isinstance(query, exp.Query):
+                got = self.query(query, res)
+                if got:
+                    dest = tgt or (res.target_paths[0] if res.target_paths else "")
+                    self.edges_into(res, dest, cols, *got)
+        if tgt and isinstance(target, exp.Table):
+            self._on_conflict(stmt, res, target, tgt)
+            self.output_into(stmt, res, target)
         self._mark_temp(res)
         return res
 
+    def _on_conflict(self, stmt: exp.Insert, res: StatementResult, target: exp.Table, tgt: str) -> None:
+        """PostgreSQL/SQLite `ON CONFLICT ... DO UPDATE SET c = expr`, MySQL `ON DUPLICATE KEY
+        UPDATE c = expr`: an alternative write of c, from the target row's current columns and the
+        proposed row (`EXCLUDED.x`, MySQL `VALUES(x)`: what the INSERT gives column x)."""
+        conflict = stmt.args.get("conflict")
+        if not isinstance(conflict, exp.OnConflict):
+            return
+        proposed: dict[str, set[str]] = {}
+        for e in res.column_edges:
+            if e.kind == "direct" and e.target.startswith(tgt + "."):
+                proposed.setdefault(e.target[len(tgt) + 1 :], set()).update(e.sources)
+        own = {target.alias_or_name, target.name}
+        where = conflict.args.get("where")
+        filters = self._row_refs(where, own, proposed, tgt) if isinstance(where, exp.Expr) else set()
+        label = "ON DUPLICATE KEY UPDATE" if conflict.args.get("duplicate") else "ON CONFLICT DO UPDATE"
+        for eq in conflict.expressions:
+            if not isinstance(eq, exp.EQ) or not isinstance(eq.this, exp.Column):
+                continue
+            col = f"{tgt}.{eq.this.name}"
+            value = eq.expression
+            subtype = "IDENTITY" if isinstance(value, exp.Column) else "TRANSFORMATION"
+            sources = self._row_refs(value, own, proposed, tgt)
+            expr = f"{label}: {_expr_text(value, self.dialect)}"
+            res.column_edges.append(ColumnEdge(col, tuple(sorted(sources)), "direct", expr, subtype=subtype))
+            if filters:
+                res.column_edges.append(ColumnEdge(col, tuple(sorted(filters)), "indirect", subtype="FILTER"))
+        if any(s.startswith(tgt + ".") for e in res.column_edges for s in e.sources):
+            _add(res.source_tables, tgt)
+
+    @staticmethod
+    def _row_refs(node: exp.Expr, own: set[str], proposed: dict[str, set[str]], tgt: str) -> set[str]:
+        """Columns of an ON CONFLICT expression: `EXCLUDED.x` / `VALUES(x)` -> what the INSERT
+        gives x; any other column -> the target row's column."""
+        out: set[str] = set()
+        for c in node.find_all(exp.Column):
+            qualifier = c.table.lower()
+            in_values = isinstance(c.parent, (exp.Values, exp.Anonymous)) and (
+                isinstance(c.parent, exp.Values) or c.parent.name.lower() == "values"
+            )
+            if qualifier == "excluded" or in_values:
+                out |= proposed.get(c.name, set())
+            elif not qualifier or qualifier in own:
+                out.add(f"{tgt}.{c.name}")
+        return out
+
     def _values_row(self, values: exp.Values, res: StatementResult) -> list[Output] | None:
-        """Outputs of a single-row VALUES that is more than literals (procedural code inserting
-        variables, trigger rows, expressions); None for literal rows and multi-row data."""
-        rows = values.expressions
-        if len(rows) != 1 or not isinstance(rows[0], exp.Tuple):
+        """Outputs of VALUES rows that are more than literals (variables, trigger rows,
+        expressions, scalar subqueries): by position, the sources of every row; None for rows
+        of literals only (data)."""
+        rows = [r for r in values.expressions if isinstance(r, exp.Tuple)]
+        if not rows or len(rows) != len(values.expressions):
             return None
-        items = rows[0].expressions
-        if all(isinstance(v, (exp.Literal, exp.Null, exp.Boolean, exp.Neg)) for v in items):
+        if not any(isinstance(n, (exp.Column, exp.Placeholder)) for r in rows for n in r.walk()):
             return None
-        if not any(isinstance(n, (exp.Column, exp.Placeholder)) for v in items for n in v.walk()):
-            return None
-        if any(isinstance(n, exp.Query) for v in items for n in v.walk()):
-            return None  # subqueries in VALUES: their tables are read below, columns not mapped
-        got = self.query(self._synth(None, [], None, list(items), None), res)
+        query: exp.Expr = self._synth(None, [], None, list(rows[0].expressions), None)
+        for r in rows[1:]:
+            query = exp.union(query, self._synth(None, [], None, list(r.expressions), None), distinct=False)
+        got = self.query(query, res)
         return got[2] if got else None
 
     def multi_insert(self, stmt: exp.MultitableInserts) -> StatementResult:

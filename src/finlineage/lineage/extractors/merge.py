@@ -61,6 +61,7 @@ class MergeExtractor(Extractor):
                     tgt_col = f"{tgt}.{cols[k]}"
                     expr = o.expression.this if isinstance(o.expression, exp.Alias) else o.expression
                     self.emit(res, tgt_col, o, indirect, f"{label}: {_expr_text(expr, self.dialect)}")
+        self.output_into(stmt, res, target, [using] if isinstance(using, exp.Expr) else [])
         self._mark_temp(res)
         return res
 

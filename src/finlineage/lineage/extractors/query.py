@@ -6,6 +6,21 @@ from sqlglot import exp
 
 from finlineage.lineage.extractors.base import _PARTITION_MOVERS, Extractor, StatementResult, _add
 
+_SEQUENCE_FUNCTIONS = frozenset({"nextval", "setval", "currval", "lastval"})
+
+
+def _sequence_call(stmt: exp.Query) -> bool:
+    """`SELECT setval('s', n)` / `SELECT nextval('s')` (no FROM, only sequence functions): moves
+    a sequence, yields no lineage (its outputs are not columns of anything)."""
+    if not isinstance(stmt, exp.Select) or stmt.args.get("from_") or not stmt.expressions:
+        return False
+    for proj in stmt.expressions:
+        fn = proj.this if isinstance(proj, exp.Alias) else proj
+        name = fn.name if isinstance(fn, exp.Anonymous) else type(fn).__name__
+        if name.lower() not in _SEQUENCE_FUNCTIONS:
+            return False
+    return True
+
 
 class SelectExtractor(Extractor):
     """SELECT, set operations, SELECT INTO and Vertica partition meta-functions."""
@@ -35,6 +50,8 @@ class SelectExtractor(Extractor):
         moved = self._partition_move(stmt)
         if moved is not None:
             return moved
+        if _sequence_call(stmt):
+            return StatementResult("sequence")
         res = StatementResult("select")
         got = self.query(stmt, res)
         if got:

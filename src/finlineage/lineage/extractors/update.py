@@ -64,6 +64,8 @@ class UpdateExtractor(Extractor):
             for col, o in zip(targets, outs, strict=False):
                 expr = o.expression.this if isinstance(o.expression, exp.Alias) else o.expression
                 self.emit(res, f"{tgt}.{col}", o, indirect, _expr_text(expr, self.dialect))
+        target_node = next((t for t in from_tables if self.name(t) == tgt), target)
+        self.output_into(stmt, res, target_node, [t for t in from_tables if t is not target_node])
         self._mark_temp(res)
         return res
 
