@@ -193,9 +193,12 @@ def _endpoint_objects(session: Session, granularity: Granularity, edge: TableEdg
 def check_orphans(session: Session, project_id: int, actor: str) -> tuple[int, int]:
     """Mark governed edges whose endpoint object left the graph ``orphaned`` (and restore the
     ones whose objects came back), with a history event each. Returns (orphaned, restored)."""
+    governed = governed_edges(session, project_id)
+    if not governed:
+        return 0, 0
     present = versions.present_objects(session, project_id, exclude_origins=GOVERNED_ORIGINS)
     n_orphaned = n_restored = 0
-    for gran, edge in governed_edges(session, project_id):
+    for gran, edge in governed:
         if edge.status == "rejected":
             continue
         missing = [o for o in _endpoint_objects(session, gran, edge) if o not in present]

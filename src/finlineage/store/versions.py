@@ -267,7 +267,16 @@ def finalize_version(
     label: str | None = None,
 ) -> VersionInfo | None:
     """Close the project's open version if the graph changed: stamp the new facts, record
-    object presence, store counts and provenance. Returns the version, or None (no change)."""
+    object presence, store counts and provenance. Returns the version, or None (no change).
+
+    Cheap checks first: with no open version, no unstamped fact and no file written by
+    ``run_id``, nothing changed and the object-presence scan is skipped."""
+    if (
+        open_version(session, project_id) is None
+        and not _has_unstamped(session, project_id)
+        and (run_id is None or session.scalar(select(File.id).where(File.run_id == run_id).limit(1)) is None)
+    ):
+        return None
     now_present = present_objects(session, project_id)
     open_rows = {
         int(o): int(pid)
