@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from finlineage.lineage.splitters.lexer import _QUERY_START
+from finlineage.lineage.splitters.lexer import _QUERY_START, MAX_DEPTH
 from finlineage.lineage.splitters.walker import _Walker
 
 
@@ -93,31 +93,116 @@ class _Calls(_Walker):
         return nxt
 
     def _dynamic(self, i: int, a: int, b: int, process: str | None) -> None:
-        """Dynamic SQL whose text is tokens [a, b): analyse a single literal, else warn."""
+        """Dynamic SQL whose text is tokens [a, b): analysed when it is a literal, a
+        concatenation of literals or `format(literal, literal args)`, else a warning."""
         toks = self.toks
         pos = toks[i][2]
-        if a < b and toks[a][0] in ("S", "D") and (a + 1 == b or self._word(a + 1) in ("USING", "INTO")):
-            if toks[a][0] == "D":
-                seg_diags = self.seg_diags
-            else:
-                seg_diags = (
-                    *self.seg_diags,
-                    self._diag(
-                        "dynamic_sql",
-                        "dynamic SQL given as a string literal; analysed as written",
-                        pos,
-                        "info",
-                    ),
-                )
-            sub = self._sub(
-                a, procedural=self.procedural or toks[a][0] == "D", plpgsql=self.plpgsql, seg_diags=seg_diags
-            )
+        stop = b
+        for t in range(a, b):
+            if self._word(t) in ("USING", "INTO") and t > a:
+                stop = t
+                break
+        if a < stop and toks[a][0] == "D" and a + 1 == stop:
+            sub = self._sub(a, procedural=True, plpgsql=self.plpgsql, seg_diags=self.seg_diags)
             if sub is not None:
                 sub.run(process)
-                return
+            return
+        found = self._constant_text(a, stop)
+        if found is not None and self.depth < MAX_DEPTH:
+            inner, start, how = found
+            seg_diags = (
+                *self.seg_diags,
+                self._diag("dynamic_sql", f"dynamic SQL given as {how}; analysed as written", pos, "info"),
+            )
+            sub = self._sub_text(
+                inner, start, procedural=self.procedural, plpgsql=self.plpgsql, seg_diags=seg_diags
+            )
+            sub.run(process)
+            return
         end = max(b, i + 1)
         snippet = " ".join(self.text[toks[i][2] : toks[min(end, self.n) - 1][3]].split())
         if len(snippet) > 120:
             snippet = snippet[:117] + "..."
         diag = self._diag("dynamic_sql", f"dynamic SQL cannot be analysed statically: {snippet}", pos)
         self._emit(i, min(end, self.n), process, sql="", diags=(diag,))
+
+    def _constant_text(self, a: int, b: int) -> tuple[str, int, str] | None:
+        """(text, offset of its first character, how it was written) of a constant string
+        expression in tokens [a, b): a literal, literals joined by `+` / `||`, or
+        `format(literal[, literal ...])` with %s/%I/%L filled from literal arguments."""
+        while self._is_p(a, "(") and self._matching(a, b) == b - 1:
+            a, b = a + 1, b - 1
+        if a >= b:
+            return None
+        if self._word(a) == "FORMAT" and self._is_p(a + 1, "(") and self._matching(a + 1, b) == b - 1:
+            return self._format(a + 2, b - 1)
+        pieces: list[str] = []
+        first = -1
+        prev_end = -1
+        j = a
+        while j < b:
+            if self._kind(j) != "S":
+                return None
+            inner, start = self._literal(j)
+            if first < 0:
+                first = start
+            else:  # keep the line structure: as many line breaks as between the literals
+                pieces.append("\n" * self.text.count("\n", prev_end, start))
+            pieces.append(inner)
+            prev_end = self.toks[j][3]
+            j += 1
+            if j == b:
+                break
+            if self._is_p(j, "+"):
+                j += 1
+            elif self._is_p(j, "|") and self._is_p(j + 1, "|"):
+                j += 2
+            else:
+                return None
+        how = "a string literal" if len(pieces) == 1 else "a concatenation of literals"
+        return "".join(pieces), first, how
+
+    def _format(self, a: int, b: int) -> tuple[str, int, str] | None:
+        """`format(template, args)` with a literal template and literal (or no) arguments."""
+        args: list[tuple[int, int]] = []
+        depth = 0
+        start = a
+        for j in range(a, b):
+            if self._is_p(j, "("):
+                depth += 1
+            elif self._is_p(j, ")"):
+                depth -= 1
+            elif self._is_p(j, ",") and depth == 0:
+                args.append((start, j))
+                start = j + 1
+        args.append((start, b))
+        if args[0][1] - args[0][0] != 1 or self._kind(args[0][0]) not in ("S", "D"):
+            return None
+        template, offset = self._literal(args[0][0])
+        values: list[str] = []
+        for x, y in args[1:]:
+            if y - x != 1 or self._kind(x) not in ("S", "N"):
+                return None
+            values.append(
+                self._literal(x)[0] if self._kind(x) == "S" else self.text[self.toks[x][2] : self.toks[x][3]]
+            )
+        out: list[str] = []
+        k = 0
+        i = 0
+        while i < len(template):
+            ch = template[i]
+            if ch == "%" and i + 1 < len(template):
+                spec = template[i + 1]
+                if spec == "%":
+                    out.append("%")
+                elif k < len(values):
+                    value = values[k]
+                    out.append("'" + value.replace("'", "''") + "'" if spec == "L" else value)
+                    k += 1
+                else:
+                    return None
+                i += 2
+                continue
+            out.append(ch)
+            i += 1
+        return "".join(out), offset, "format() of literals"

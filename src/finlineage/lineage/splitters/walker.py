@@ -257,6 +257,12 @@ class _Walker(_Core):
             )
             return None
         inner, start = self._literal(j)
+        return self._sub_text(inner, start, procedural=procedural, plpgsql=plpgsql, seg_diags=seg_diags)
+
+    def _sub_text(
+        self, inner: str, start: int, *, procedural: bool, plpgsql: bool, seg_diags: tuple[Diagnostic, ...]
+    ) -> _Walker:
+        """A splitter over `inner`, text that starts at offset `start` of this one."""
         return type(self)(
             inner,
             self.p,
