@@ -137,11 +137,83 @@ def rewrite_output_into(sql: str, dialect: Dialect) -> str:
     return out
 
 
+_TABLE_HINTS = frozenset(
+    [
+        "NOLOCK",
+        "TABLOCK",
+        "TABLOCKX",
+        "ROWLOCK",
+        "PAGLOCK",
+        "UPDLOCK",
+        "XLOCK",
+        "HOLDLOCK",
+        "READPAST",
+        "READCOMMITTED",
+        "READCOMMITTEDLOCK",
+        "READUNCOMMITTED",
+        "REPEATABLEREAD",
+        "SERIALIZABLE",
+        "SNAPSHOT",
+        "NOWAIT",
+        "NOEXPAND",
+        "FORCESEEK",
+        "FORCESCAN",
+        "KEEPIDENTITY",
+        "KEEPDEFAULTS",
+        "IGNORE_CONSTRAINTS",
+        "IGNORE_TRIGGERS",
+        "INDEX",
+    ]
+)
+
+
+def strip_table_hints(sql: str, dialect: Dialect) -> str:
+    """The text without T-SQL table hints `WITH (NOLOCK, INDEX(ix), ...)`: they lock, they do not
+    move data, and sqlglot cannot read them everywhere T-SQL allows them (`INSERT INTO t WITH
+    (TABLOCK) (cols)`, `MERGE t WITH (HOLDLOCK) AS x`)."""
+    try:
+        tokens = dialect.tokenize(sql)
+    except SqlglotError:
+        return sql
+    cuts: list[tuple[int, int]] = []
+    i = 0
+    while i + 1 < len(tokens):
+        if tokens[i].token_type == TokenType.WITH and tokens[i + 1].token_type == TokenType.L_PAREN:
+            depth, j, words_ok = 0, i + 1, True
+            while j < len(tokens):
+                tt = tokens[j].token_type
+                if tt == TokenType.L_PAREN:
+                    depth += 1
+                elif tt == TokenType.R_PAREN:
+                    depth -= 1
+                    if depth == 0:
+                        break
+                elif depth == 1 and tt not in (TokenType.COMMA,):
+                    words_ok = words_ok and tokens[j].text.upper() in _TABLE_HINTS
+                j += 1
+            if j < len(tokens) and words_ok and j > i + 2:
+                cuts.append((tokens[i].start, tokens[j].end + 1))
+                i = j + 1
+                continue
+        i += 1
+    for start, end in reversed(cuts):
+        sql = sql[:start] + " " + sql[end:]
+    return sql
+
+
 class OutputTSQL(TSQL):
-    """T-SQL whose parse first applies `rewrite_output_into`."""
+    """T-SQL whose parse first applies `rewrite_output_into`, and retries without table hints
+    when the statement does not parse with them."""
 
     def parse(self, sql: str, **opts: Any) -> list[exp.Expr | None]:
-        return super().parse(rewrite_output_into(sql, self), **opts)
+        text = rewrite_output_into(sql, self)
+        try:
+            return super().parse(text, **opts)
+        except SqlglotError:
+            stripped = strip_table_hints(text, self)
+            if stripped == text:
+                raise
+            return super().parse(stripped, **opts)
 
 
 def read_output_target(node: exp.Expr | None, dialect: str) -> tuple[exp.Table, list[str] | None] | None:
