@@ -231,13 +231,13 @@ def extract(
             if isinstance(table, exp.Table):
                 row_tables[r.name] = dict.fromkeys(trigger_records(r.definition), ctx.name_of(table))
     lines: list[str] | None = None
+    flow = Variables(d)
     trees: dict[tuple[int, int], list[exp.Expr]] = {}
     """Formula trees of statement edges, for the rollup to compose."""
-    flow = Variables(d)
     for text, line_start, line_end, process, calls, column, assigns in segments:
         if process not in variables:  # an anonymous block: its DECLARE sections are in the script
             variables[process] = declared_names(sql, routine=False)
-        ctx.variables = variables[process]
+        ctx.variables = variables[process] | flow.known(process)
         ctx.row_tables = row_tables.get(process, {})
         if not text.strip():
             found = None

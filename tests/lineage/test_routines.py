@@ -1,0 +1,221 @@
+"""Procedural lineage per dialect: calls, dynamic SQL, variables, trigger row fields."""
+
+from __future__ import annotations
+
+import pytest
+
+from finlineage.lineage import LineageResult, extract
+
+from .helpers import direct
+
+
+def by_type(res: LineageResult, kind: str) -> list[int]:
+    return [s.index for s in res.statements if s.type == kind]
+
+
+def all_diags(res: LineageResult) -> list[tuple[str, str, int | None]]:
+    out = [(d.code, d.severity, d.line) for d in res.diagnostics]
+    out += [(d.code, d.severity, d.line) for s in res.statements for d in s.diagnostics]
+    return out
+
+
+# --------------------------------------------------------------------------- calls
+
+
+@pytest.mark.parametrize(
+    ("dialect", "sql", "callee"),
+    [
+        (
+            "tsql",
+            "CREATE PROCEDURE bank.eod AS\nBEGIN\n  EXEC bank.post_interest;\nEND",
+            "bank.post_interest",
+        ),
+        (
+            "tsql",
+            "CREATE PROCEDURE bank.eod AS\nBEGIN\n  EXECUTE bank.post_fees @d = 1;\nEND",
+            "bank.post_fees",
+        ),
+        (
+            "postgres",
+            "CREATE PROCEDURE bank.eod() LANGUAGE plpgsql AS $$\nBEGIN\n  CALL bank.post_interest(1);\nEND $$;",
+            "bank.post_interest",
+        ),
+        (
+            "postgres",
+            "CREATE FUNCTION bank.eod() RETURNS void LANGUAGE plpgsql AS $$\nBEGIN\n  PERFORM bank.post_fees(2);\nEND $$;",
+            "bank.post_fees",
+        ),
+        ("mysql", "CREATE PROCEDURE eod()\nBEGIN\n  CALL post_interest(1);\nEND", "post_interest"),
+        (
+            "oracle",
+            "CREATE OR REPLACE PROCEDURE bank.eod IS\nBEGIN\n  bank.post_interest(1);\nEND;\n/",
+            "bank.post_interest",
+        ),
+        (
+            "bigquery",
+            "CREATE PROCEDURE bank.eod()\nBEGIN\n  CALL bank.post_interest();\nEND;",
+            "bank.post_interest",
+        ),
+    ],
+)
+def test_calls_are_call_statements(dialect: str, sql: str, callee: str) -> None:
+    res = extract(sql, dialect)
+    calls = [s for s in res.statements if s.calls]
+    assert len(calls) == 1
+    assert calls[0].calls == (callee,)
+    assert calls[0].line_start == 3
+    assert calls[0].process is not None
+
+
+# --------------------------------------------------------------------------- dynamic SQL
+
+
+def test_tsql_dynamic_sql_literal_concatenation_and_unknown() -> None:
+    sql = """CREATE PROCEDURE ops.archive AS
+BEGIN
+    EXEC('INSERT INTO ops.audit_hist (audit_id) ' +
+         'SELECT audit_id FROM ops.audit_log');
+    EXEC sp_executesql N'DELETE FROM ops.audit_log';
+    DECLARE @tbl SYSNAME = N'ops.audit_log';
+    EXEC('TRUNCATE TABLE ' + @tbl);
+END"""
+    res = extract(sql, "tsql")
+    ins = res.statements[by_type(res, "insert")[0]]
+    assert (ins.target_tables, ins.source_tables, ins.line_start, ins.line_end) == (
+        ("ops.audit_hist",),
+        ("ops.audit_log",),
+        3,
+        4,
+    )
+    assert direct(ins) == {"ops.audit_hist.audit_id": {"ops.audit_log.audit_id"}}
+    assert res.statements[by_type(res, "delete")[0]].line_start == 5
+    assert ("dynamic_sql", "warning", 7) in all_diags(res)
+    assert ("dynamic_sql", "info", 3) in all_diags(res)
+
+
+def test_plpgsql_execute_format_with_literal_arguments() -> None:
+    sql = """DO $$
+BEGIN
+  EXECUTE format('INSERT INTO %I.%I (acct) SELECT acct FROM ledger.accounts', 'ledger', 'acct_copy');
+  EXECUTE format('TRUNCATE %I', v_table);
+END $$;"""
+    res = extract(sql, "postgres")
+    ins = res.statements[by_type(res, "insert")[0]]
+    assert ins.target_tables == ("ledger.acct_copy",)
+    assert direct(ins) == {"ledger.acct_copy.acct": {"ledger.accounts.acct"}}
+    assert ("dynamic_sql", "warning", 4) in all_diags(res)
+
+
+def test_bigquery_execute_immediate_format_triple_quoted() -> None:
+    sql = '''BEGIN
+  EXECUTE IMMEDIATE format("""
+    INSERT INTO dwh.daily_bal (acct, bal)
+    SELECT acct, SUM(amt) FROM %s GROUP BY acct""", 'dwh.postings');
+END;'''
+    res = extract(sql, "bigquery")
+    ins = res.statements[by_type(res, "insert")[0]]
+    assert ins.source_tables == ("dwh.postings",)
+    assert (ins.line_start, ins.line_end) == (3, 4)
+
+
+def test_oracle_execute_immediate_literal() -> None:
+    sql = """BEGIN
+  EXECUTE IMMEDIATE 'DELETE FROM LEDGER.TMP_POSTINGS';
+END;
+/"""
+    res = extract(sql, "oracle")
+    assert [(s.type, s.target_tables, s.line_start) for s in res.statements] == [
+        ("delete", ("ledger.tmp_postings",), 2)
+    ]
+
+
+# --------------------------------------------------------------------------- variables
+
+
+def test_tsql_select_assign_then_update_carries_lineage() -> None:
+    sql = """CREATE PROCEDURE rpt.set_totals AS
+BEGIN
+    DECLARE @total DECIMAL(18, 2), @cnt INT;
+    SELECT @total = SUM(amount), @cnt = COUNT(*) FROM ledger.postings WHERE posted = 1;
+    UPDATE rpt.totals SET total_amt = @total * 2, n_postings = @cnt;
+    SET @total = (SELECT MAX(amount) FROM ledger.fees);
+    INSERT INTO rpt.fee_log (max_fee) VALUES (@total);
+END"""
+    res = extract(sql, "tsql")
+    upd = res.statements[by_type(res, "update")[0]]
+    assert direct(upd)["rpt.totals.total_amt"] == {"ledger.postings.amount"}
+    formula = {e.target: e.formula for e in upd.column_edges if e.kind == "direct"}
+    assert formula["rpt.totals.total_amt"] == "SUM(ledger.postings.amount) * 2"
+    ins = res.statements[by_type(res, "insert")[0]]
+    assert direct(ins) == {"rpt.fee_log.max_fee": {"ledger.fees.amount"}}
+    # the variable is never a column of the target
+    assert not any("total" in s for e in upd.column_edges for s in e.sources if s.startswith("rpt."))
+
+
+def test_plpgsql_select_into_and_assignment_then_update_and_insert() -> None:
+    sql = """CREATE FUNCTION rpt.refresh(p_acct int) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  v_bal numeric;
+  v_fee numeric;
+BEGIN
+  SELECT SUM(amount) INTO STRICT v_bal FROM ledger.postings WHERE acct = p_acct;
+  v_fee := (SELECT fee_rate FROM ledger.fee_plans WHERE acct = p_acct);
+  UPDATE rpt.balances SET bal = v_bal WHERE acct = p_acct;
+  INSERT INTO rpt.fee_due (acct, fee) VALUES (p_acct, v_bal * v_fee);
+END $$;"""
+    res = extract(sql, "postgres")
+    upd = res.statements[by_type(res, "update")[0]]
+    assert direct(upd) == {"rpt.balances.bal": {"ledger.postings.amount"}}
+    ins = res.statements[by_type(res, "insert")[0]]
+    assert direct(ins)["rpt.fee_due.fee"] == {"ledger.postings.amount", "ledger.fee_plans.fee_rate"}
+    fee = next(e for e in ins.column_edges if e.kind == "direct" and e.target == "rpt.fee_due.fee")
+    assert fee.formula == "SUM(ledger.postings.amount) * ledger.fee_plans.fee_rate"
+    assert not any(
+        s.endswith((".v_bal", ".v_fee")) for st in res.statements for e in st.column_edges for s in e.sources
+    )
+
+
+def test_oracle_select_into_then_insert_values() -> None:
+    sql = """CREATE OR REPLACE PROCEDURE ledger.snap IS
+  v_total NUMBER;
+BEGIN
+  SELECT SUM(amount) INTO v_total FROM ledger.postings;
+  INSERT INTO ledger.snapshots (total_amt) VALUES (v_total);
+END;
+/"""
+    res = extract(sql, "oracle")
+    ins = res.statements[by_type(res, "insert")[0]]
+    assert direct(ins) == {"ledger.snapshots.total_amt": {"ledger.postings.amount"}}
+
+
+def test_bigquery_scripting_set_from_query() -> None:
+    sql = """DECLARE max_amt NUMERIC;
+SET max_amt = (SELECT MAX(amount) FROM dwh.postings);
+UPDATE dwh.limits SET cap = max_amt WHERE TRUE;"""
+    res = extract(sql, "bigquery")
+    upd = res.statements[by_type(res, "update")[0]]
+    assert direct(upd) == {"dwh.limits.cap": {"dwh.postings.amount"}}
+
+
+# --------------------------------------------------------------------------- triggers
+
+
+def test_oracle_trigger_new_field_assignment_writes_the_table() -> None:
+    sql = """CREATE OR REPLACE TRIGGER loans.trg_loan_bi
+BEFORE INSERT ON loans.loan_book FOR EACH ROW
+BEGIN
+  :NEW.interest_amt := :NEW.principal * :NEW.rate;
+END;
+/"""
+    res = extract(sql, "oracle")
+    st = res.statements[0]
+    assert (st.type, st.target_tables, st.line_start) == ("assign", ("loans.loan_book",), 4)
+    assert direct(st) == {
+        "loans.loan_book.interest_amt": {"loans.loan_book.principal", "loans.loan_book.rate"}
+    }
+
+
+def test_mysql_trigger_set_new_field() -> None:
+    sql = "CREATE TRIGGER trg_fee BEFORE INSERT ON fees FOR EACH ROW SET NEW.fee_eur = NEW.fee * NEW.fx;"
+    res = extract(sql, "mysql")
+    assert direct(res.statements[0]) == {"fees.fee_eur": {"fees.fee", "fees.fx"}}
