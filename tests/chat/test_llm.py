@@ -3,6 +3,8 @@ Retry-After, fallback models, offline fallback, streaming relay, tool calls."""
 
 from __future__ import annotations
 
+import json
+
 from typing import Any
 
 import pytest
@@ -141,7 +143,7 @@ async def test_deep_mode_tool_calls(bank: BankGraph, fake_llm: FakeLLM) -> None:
             {
                 "tool_calls": [
                     {"name": "upstream", "arguments": {"name": "mart.exposure"}},
-                    {"name": "get_definition", "arguments": {"name": "rpt.v_exposure_summary"}},
+                    {"name": "node", "arguments": {"name": "rpt.v_exposure_summary"}},
                 ]
             },
             {"echo_evidence": True},
@@ -150,15 +152,22 @@ async def test_deep_mode_tool_calls(bank: BankGraph, fake_llm: FakeLLM) -> None:
     answer = await make_service(bank, fake_llm).ask(ChatQuery("Explain the exposure report", mode="deep"))
     assert len(fake_llm.requests) == 2
     first, second = fake_llm.requests
+    # the MCP tools, run through the same query reads as the offline engine
     assert {t["function"]["name"] for t in first["tools"]} == {
+        "search",
+        "node",
         "upstream",
         "downstream",
-        "search",
-        "get_definition",
+        "impact",
+        "explain",
+        "path",
+        "file_lines",
+        "failed_files",
     }
     tool_msgs = [m for m in second["messages"] if m["role"] == "tool"]
     assert len(tool_msgs) == 2
-    assert "`raw.venue_trades`" in tool_msgs[0]["content"]
+    up = json.loads(tool_msgs[0]["content"].split("\nCitable evidence ids:")[0])
+    assert "raw.venue_trades" in {n["name"] for n in up["nodes"]} and up["depth"] == "all"
     assert "CREATE VIEW rpt.v_exposure_summary" in tool_msgs[1]["content"]
     assert answer.model == "fake-small" and answer.sources
 
@@ -173,7 +182,7 @@ async def test_deep_mode_tool_calls_streamed(bank: BankGraph, fake_llm: FakeLLM)
     _events, text = await collect(make_service(bank, fake_llm), ChatQuery("impact of trades?", mode="deep"))
     assert "supported by [" in text
     tool_msgs = [m for m in fake_llm.requests[1]["messages"] if m["role"] == "tool"]
-    assert "`mart.exposure`" in tool_msgs[0]["content"]
+    assert '"mart.exposure"' in tool_msgs[0]["content"]
 
 
 async def test_server_without_tools(bank: BankGraph, fake_llm: FakeLLM) -> None:

@@ -6,16 +6,17 @@ import re
 
 import pytest
 
-from finlineage.chat.graph_index import IndexCache
 from finlineage.chat.offline import CANNOT_ANSWER, OfflineEngine
+from finlineage.chat.tools import LineageTools
+from finlineage.chat.vocab import VocabCache
 
 from .conftest import COLUMN_EDGES, BankGraph
 
 
 def ask(bank: BankGraph, question: str, mode: str = "graph") -> tuple[str, object]:
     with bank.sessions() as s:
-        g = IndexCache().get(s, bank.project_id)
-        ans = OfflineEngine().start(g, question, session=s, mode=mode)
+        v = VocabCache().get(s, bank.project_id)
+        ans = OfflineEngine().start(v, question, tools=LineageTools(s, v), session=s, mode=mode)
         text = "".join(ans.pieces())
         return text, ans
 
@@ -160,10 +161,10 @@ def test_intent_cues(question: str, intent: str) -> None:
     assert classify(question)[0] == intent
 
 
-def test_bare_column_name_in_several_tables_says_which_others_exist(bank: BankGraph) -> None:
+def test_bare_column_name_in_several_tables_names_every_candidate(bank: BankGraph) -> None:
     text, _ = ask(bank, "where does exposure_usd come from?")
     assert_supported(bank, text)
-    note = text[text.index("Note: a column `exposure_usd` also exists as") :]
-    assert "`mart.exposure.exposure_usd`" in note or "`rpt.v_exposure_summary.exposure_usd`" in note
+    assert "That name matches 2 columns" in text
+    assert "`mart.exposure.exposure_usd`" in text and "`rpt.v_exposure_summary.exposure_usd`" in text
     named, _ = ask(bank, "where does mart.exposure.exposure_usd come from?")
-    assert "also exists as" not in named  # the table was named: nothing ambiguous
+    assert "That name matches" not in named  # the table was named: nothing ambiguous
