@@ -2,74 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 from fastapi.testclient import TestClient
-from referencing import Registry, Resource
 
 from finlineage.api.app import create_app
 from finlineage.settings import Settings
+from openlineage_native.spec import SpecValidator, spec_dir
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def spec_dir() -> Path:
-    """The OpenLineage spec files (`shared/openlineage-spec` beside the checkout)."""
-    for candidate in (
-        REPO_ROOT.parent / "shared" / "openlineage-spec",
-        Path("/work/shared/openlineage-spec"),
-    ):
-        if (candidate / "OpenLineage.json").is_file():
-            return candidate
-    raise FileNotFoundError(
-        "OpenLineage spec schemas not found beside the checkout (shared/openlineage-spec)"
-    )
-
-
-class SpecValidator:
-    """Validates events against OpenLineage.json (2-0-2) and every facet against its own schema
-    (looked up by the facet's `_schemaURL`), all from the official files."""
-
-    def __init__(self, root: Path) -> None:
-        docs = [
-            json.loads(p.read_text())
-            for p in [root / "OpenLineage.json", *sorted((root / "facets").glob("*.json"))]
-        ]
-        self.by_id = {d["$id"]: d for d in docs}
-        self.registry: Registry = Registry().with_resources(
-            [(d["$id"], Resource.from_contents(d)) for d in docs]
-        )
-
-    def _validator(self, url: str) -> Any:
-        base, _, pointer = url.partition("#")
-        schema = {"$ref": url} if pointer else self.by_id[base]
-        return jsonschema.Draft202012Validator(
-            schema, registry=self.registry, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER
-        )
-
-    def facets(self, facets: dict[str, Any]) -> list[str]:
-        errors: list[str] = []
-        for name, facet in facets.items():
-            url = facet["_schemaURL"]
-            if url.split("#")[0] not in self.by_id:
-                errors.append(f"{name}: unknown schema {url}")
-                continue
-            errors += [f"{name}: {e.message}" for e in self._validator(url).iter_errors(facet)]
-        return errors
-
-    def run_event(self, event: dict[str, Any]) -> list[str]:
-        url = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
-        errors = [e.message for e in self._validator(url).iter_errors(event)]
-        errors += self.facets(event["job"].get("facets", {}))
-        errors += self.facets(event["run"].get("facets", {}))
-        for ds in [*event.get("inputs", []), *event.get("outputs", [])]:
-            errors += self.facets(ds.get("facets", {}))
-        return errors
 
 
 @pytest.fixture(scope="session")

@@ -33,7 +33,7 @@ def test_openlineage_events_are_valid_and_carry_column_lineage(qs: Session, bank
     # one job per routine / view definition / file
     assert set(jobs) == {"stg.trades", "dw.load_exposure", "rpt.daily_risk"}
     load = jobs["dw.load_exposure"]
-    assert load["job"]["namespace"] == "finlineage://bank"
+    assert load["job"]["namespace"] == "mssql://warehouse"
     assert load["job"]["facets"]["sql"]["query"].startswith("CREATE PROCEDURE")
     assert {d["name"] for d in load["inputs"]} == {"stg.trades", "ref.calendar"}
     [out] = load["outputs"]
@@ -42,7 +42,7 @@ def test_openlineage_events_are_valid_and_carry_column_lineage(qs: Session, bank
     inputs = facet["fields"]["exposure_usd"]["inputFields"]
     assert inputs == [
         {
-            "namespace": "finlineage://bank",
+            "namespace": "mssql://warehouse",
             "name": "stg.trades",
             "field": "amount_usd",
             "transformations": [

@@ -324,9 +324,8 @@ def ingest_event(session: Session, event: Event, *, default_project: str = "open
     if keys:
         pid = res.choose_project(keys)
     elif event.job is not None:
-        pid = (ol.projects_for_namespace(session, event.job["namespace"]) or [None])[0] or res.choose_project(
-            []
-        )
+        owners = ol.projects_for_namespace(session, event.job["namespace"])
+        pid = owners[0] if owners else res.choose_project([])
         res.project_id = pid
     else:
         pid = res.choose_project([])
@@ -367,17 +366,17 @@ def ingest_event(session: Session, event: Event, *, default_project: str = "open
             ikey = (inp["namespace"], inp["name"])
             if res.objects[ikey] != res.objects[okey]:
                 pairs[(res.objects[ikey], res.objects[okey])] = None
-    base = {"process_object_id": process_id}
+    base: dict[str, Any] = {"process_object_id": process_id}
     if pairs:
         have = {(s, t) for s, t, _, _ in ol.observed_edges(session, "table", [t for _, t in pairs])}
-        rows = [
+        table_rows = [
             {"source_object_id": s, "target_object_id": t, **base} for s, t in pairs if (s, t) not in have
         ]
-        outcome.table_edges = ol.insert_observed_edges(session, "table", pid, rows)
+        outcome.table_edges = ol.insert_observed_edges(session, "table", pid, table_rows)
     if links:
         targets = [col_ids[(res.objects[o], of)] for o, of, *_ in links]
         have_c = ol.observed_edges(session, "column", targets)
-        rows = []
+        rows: list[dict[str, Any]] = []
         for okey, ofield, ikey, ifield, kind, sub, text in links:
             s = col_ids[(res.objects[ikey], ifield)]
             t = col_ids[(res.objects[okey], ofield)]

@@ -26,6 +26,7 @@ from finlineage.store import openlineage as names
 from finlineage.store.models import CatalogObject, Column, ColumnEdge, OLJob, Project
 
 MAX_DEPTH = 50
+BOTH: tuple[store_graph.Direction, ...] = ("upstream", "downstream")
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,11 +154,11 @@ def lineage(
     frontier = set(starts)
     for _ in range(depth):
         found: set[int] = set()
-        for direction in ("upstream", "downstream"):
+        for direction in BOTH:
             walk = store_graph.traverse(
                 session,
                 sorted(frontier),
-                direction=direction,  # type: ignore[arg-type]
+                direction=direction,
                 granularity="table",
                 depth=1,
                 statuses=store_graph.DEFAULT_STATUSES if statuses is None else statuses,
@@ -181,7 +182,7 @@ def lineage(
         nid = _dataset_id(key)
         if nid not in nodes:
             _cid, kind, _, _, _ = g.objects[oid]
-            fields = [
+            fields: list[dict[str, Any]] = [
                 {"name": n, "type": t, "tags": [], "description": None}
                 for n, _, t in ctx.columns.get(oid, [])
             ]
@@ -317,11 +318,11 @@ def column_lineage(
         raise not_found("node", node_id)
     edge_ids: set[int] = set()
     reached: set[int] = set(starts)
-    for direction in ("upstream", "downstream") if with_downstream else ("upstream",):
+    for direction in BOTH if with_downstream else BOTH[:1]:
         walk = store_graph.traverse(
             session,
             starts,
-            direction=direction,  # type: ignore[arg-type]
+            direction=direction,
             granularity="column",
             depth=depth,
             statuses=store_graph.DEFAULT_STATUSES if statuses is None else statuses,

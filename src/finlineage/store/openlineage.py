@@ -332,7 +332,7 @@ def insert_observed_edges(
     }
     full = [{**base, **r} for r in rows]
     for i in range(0, len(full), 5000):
-        session.execute(insert(model.__table__), full[i : i + 5000])
+        session.execute(insert(model), full[i : i + 5000])
     return len(full)
 
 
