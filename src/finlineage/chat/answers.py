@@ -393,9 +393,10 @@ class Answers:
             if n.lower() in self.v.by_canonical and self.v.is_routine(self.v.by_canonical[n.lower()])
         ]
         writes = [n for n in d["writes"] if n not in calls]
-        routine = lambda n: (
-            n.lower() in self.v.by_canonical and self.v.is_routine(self.v.by_canonical[n.lower()])
-        )  # noqa: E731
+
+        def routine(n: str) -> bool:
+            return n.lower() in self.v.by_canonical and self.v.is_routine(self.v.by_canonical[n.lower()])
+
         callers = [n for n in d["reads"] if routine(n)]
         reads = [n for n in d["reads"] if not routine(n)]
         if not reads and not writes and not calls and not d.get("statements"):

@@ -1,6 +1,6 @@
 """What an answer used: the sources it cites and the nodes/edges it draws.
 
-Names are written in single backticks (`stg.trades`), quoted SQL expressions of column edges in
+Names are written in single backticks (`schema.table`), quoted SQL expressions of column edges in
 double backticks, files as `path/file.sql`. Every name comes from the project's vocabulary and
 every edge from a `finlineage.query` read (via `chat.tools`).
 """

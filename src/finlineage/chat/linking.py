@@ -4,7 +4,7 @@ Rules, strongest first:
 * exact qualified names (`[db.]schema.name`, `schema.table.column`, `table.column`), with
   brackets, quotes and backticks stripped;
 * bare object names and column names, singular/plural variants;
-* multi-word phrases joined by underscores ("fx rate" → `fx_rate`);
+* multi-word phrases joined by underscores ("unit price" → `unit_price`);
 * abbreviations and synonyms learned from the project's own names (`chat.lexicon`: "amount" →
   `amt`, "currency" → `ccy`) and a word that is the stem of column names;
 * descriptions: words covering the tokens of an object's or column's name;
@@ -507,11 +507,11 @@ class GraphLinker:
             syn_objs = [f for f in forms if f in g.by_name and f not in STOPWORDS]
             if syn_cols or syn_objs:
                 if syn_cols:
-                    ids = [i for f in syn_cols for i in g.cols_by_name[f]]
-                    out.append(Entity("column", ids, m.group(0), start, end, 0.75, "synonym"))
+                    cids: list[int | str] = [i for f in syn_cols for i in g.cols_by_name[f]]
+                    out.append(Entity("column", cids, m.group(0), start, end, 0.75, "synonym"))
                 else:
-                    ids = [i for f in syn_objs for i in g.by_name[f]]
-                    out.append(Entity("object", ids, m.group(0), start, end, 0.75, "synonym"))
+                    oids: list[int | str] = [i for f in syn_objs for i in g.by_name[f]]
+                    out.append(Entity("object", oids, m.group(0), start, end, 0.75, "synonym"))
                 continue
             stems = list(self._column_stems.get(word, []))
             if stems and len(stems) <= 3 and word not in self._object_name_tokens and word not in g.by_schema:

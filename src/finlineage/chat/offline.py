@@ -231,7 +231,10 @@ class OfflineAnswer(Answers):
         self, intent: str, objs: list[list[int]], cols: list[list[int]], schemas: list[str]
     ) -> Iterator[str] | None:
         v = self.v
-        olabel = lambda i: v.objects[i].canonical_id  # noqa: E731
+
+        def olabel(i: int) -> str:
+            return v.objects[i].canonical_id
+
         clabel = v.col_label
         if intent == "health":
             return self.health()

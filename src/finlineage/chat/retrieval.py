@@ -1,8 +1,8 @@
 """Hybrid retrieval over code chunks: keyword (BM25) + dense embeddings, fused by reciprocal rank.
 
 * Keyword: a BM25 index over each project's chunks (text plus the owning object's name),
-  identifiers indexed whole and split at underscores and dots (`exposure_usd` → `exposure_usd`,
-  `exposure`, `usd`). Built in memory per project, identical on SQLite and PostgreSQL, and
+  identifiers indexed whole and split at underscores and dots (`net_amount_usd` → `net_amount_usd`,
+  `net`, `amount`, `usd`). Built in memory per project, identical on SQLite and PostgreSQL, and
   rebuilt when the project's chunk count / max id change.
 * Dense: the query embedded with the MiniLM model; PostgreSQL ranks with pgvector's `<=>`
   (HNSW index), SQLite with a brute-force cosine over a cached float32 matrix (exact; a few

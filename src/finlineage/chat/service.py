@@ -1,7 +1,7 @@
 """The chat service: modes, retrieval, offline engine, optional LLM, session memory, events.
 
     service = ChatService(settings, sessions, embedder=..., llm=..., events=lambda: hub)
-    answer = await service.ask(ChatQuery("Where does mart.exposure come from?", mode="graph"))
+    answer = await service.ask(ChatQuery("Where does <schema.table> come from?", mode="graph"))
     async for event, data in service.stream(query): ...   # start, delta…, done | error
 
 Modes

@@ -17,7 +17,7 @@ import inspect
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -360,7 +360,9 @@ class LineageTools:
 
     def path(self, source: str, target: str) -> dict[str, Any]:
         a, b = self._one(source), self._one(target)
-        gran = "column" if a["type"] == "column" and b["type"] == "column" else "table"
+        gran: Literal["table", "column"] = (
+            "column" if a["type"] == "column" and b["type"] == "column" else "table"
+        )
         ends = []
         for r in (a, b):
             if gran == "table" and r["type"] == "column":
@@ -375,7 +377,7 @@ class LineageTools:
                 y,
                 granularity=gran,
                 max_depth=full,
-                project_id=self.pid,  # type: ignore[arg-type]
+                project_id=self.pid,
             )
             if p.found:
                 return {
@@ -462,7 +464,7 @@ class LineageTools:
                 self.s,
                 rid,
                 "upstream",
-                depth=full_depth(),  # type: ignore[arg-type]
+                depth=full_depth(),
                 granularity="table",
                 kinds=("indirect",),
                 project_id=self.pid,
@@ -523,7 +525,7 @@ class LineageTools:
                     "source_text": self.source_text(e.file_id, e.line_start, e.line_end),
                 }
             )
-        direct = [s for s in steps if s["target"].lower() == ref["name"].lower()]
+        direct = [s for s in steps if str(s["target"]).lower() == str(ref["name"]).lower()]
         return {
             "found": True,
             "subject": ref,

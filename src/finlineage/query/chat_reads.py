@@ -171,7 +171,10 @@ def _routines_by_file(
             CatalogObject.line_start.is_not(None),
         )
     ):
-        out.setdefault(int(fid), []).append((int(oid), canon, int(a), int(b or a)))
+        if fid is None or a is None:
+            continue
+        start = int(a)
+        out.setdefault(int(fid), []).append((int(oid), canon, start, int(b) if b is not None else start))
     return out
 
 
