@@ -80,11 +80,16 @@ def _service(tmp_path: Path, redis_url: str | None, *, api: bool = False, **extr
     return cls(settings, store_db.session_factory(store_db.create_engine_for(url)))
 
 
-def _upload_run(service: IngestionService, project: str = "p") -> Any:
+def _upload_run(service: IngestionService, project: str = "p", sql: dict[str, bytes] | None = None) -> Any:
     import io
 
+    from finlineage.store import repositories as repo
+
+    with service.sessions.begin() as s:  # projects are created explicitly
+        if repo.get_project_by_name(s, project) is None:
+            repo.create_project(s, project)
     run = service.create_upload_run(project=project, repository_name="r")
-    service.save_upload(run, [(name, io.BytesIO(data)) for name, data in SQL.items()])
+    service.save_upload(run, [(name, io.BytesIO(data)) for name, data in (sql or SQL).items()])
     return run
 
 
@@ -250,3 +255,67 @@ def test_worker_events_reach_the_hub_channel_in_its_wire_format(tmp_path: Path, 
         publisher.close()
         pubsub.close()
         client.close()
+
+
+def test_a_frozen_worker_that_lost_its_run_has_its_writes_refused(tmp_path: Path, redis_url: str) -> None:
+    """Worker A freezes after its first write batch (its lock expires, no heartbeat: a paused
+    process); worker B takes the run and finishes it; when A wakes up its writes are fenced off by
+    the run's attempt number: the run stays as B finished it, one file version per path."""
+    import threading
+
+    from sqlalchemy import text
+
+    from finlineage.ingest import service as service_mod
+
+    sql = {f"f{i:03d}.sql": f"CREATE TABLE s.t{i} (a INT, b INT);\n".encode() for i in range(150)}
+    service_a = _service(tmp_path, redis_url)
+    service_b = _service(tmp_path, redis_url)
+    queue_a, queue_b = q.RunQueue(redis_url), q.RunQueue(redis_url)
+    frozen, wake = threading.Event(), threading.Event()
+    original_batch = service_mod.BATCH_FILES
+    service_mod.BATCH_FILES = 50  # several write batches
+    try:
+        run = _upload_run(service_a, sql=sql)
+        # A: lock TTL 1 s and no heartbeat within it (a frozen process refreshes nothing)
+        runtime_a = q.WorkerRuntime(service_a, queue_a, worker_id="a", lock_ttl_s=1.0, heartbeat_s=3600)
+        runtime_b = q.WorkerRuntime(service_b, queue_b, worker_id="b")
+
+        def freeze(*_progress: Any) -> None:
+            if not frozen.is_set():
+                frozen.set()
+                wake.wait(60)
+
+        service_a._live_for(run.ingestion_id).callbacks.append(freeze)
+        outcome_a: dict[str, Any] = {}
+        thread_a = threading.Thread(target=lambda: outcome_a.update(runtime_a.execute(run.ingestion_id)))
+        thread_a.start()
+        assert frozen.wait(120), "worker A never wrote its first batch"
+        wait_for(lambda: queue_b.lock_holder(run.ingestion_id) is None, 10, "A's lock to expire")
+        outcome_b = runtime_b.execute(run.ingestion_id)
+        assert outcome_b["status"] == "completed", outcome_b
+        assert outcome_b["attempt"] == 2
+        done_by_b = service_b.status(run.ingestion_id, with_results=False)
+        wake.set()
+        thread_a.join(120)
+        assert outcome_a["status"] == "fenced", outcome_a
+        assert runtime_a.fenced == 1
+        after = service_b.status(run.ingestion_id, with_results=False)
+        assert after.status == "completed"
+        assert (after.files_processed, after.files_skipped_duplicate, after.total_edges_created) == (
+            done_by_b.files_processed,
+            done_by_b.files_skipped_duplicate,
+            done_by_b.total_edges_created,
+        )
+        with service_b.sessions() as s:
+            versions = s.execute(
+                text("SELECT path, count(*) FROM files GROUP BY path HAVING count(*) > 1")
+            ).all()
+            total = s.execute(text("SELECT count(DISTINCT path) FROM files")).scalar()
+        assert versions == [] and total == len(sql)
+    finally:
+        service_mod.BATCH_FILES = original_batch
+        wake.set()
+        service_a.close()
+        service_b.close()
+        queue_a.close()
+        queue_b.close()

@@ -16,9 +16,12 @@ from there to every dashboard client.
 Exactly-once execution and recovery do not depend on rq's own (slow, 90 s+) abandoned-job
 detection:
 
-* the executing worker holds ``finlineage:run-lock:<ingestion_id>`` (``SET NX PX``), refreshed
-  by a heartbeat thread every ``HEARTBEAT_S``; a second job for the same run finds the lock taken
-  and returns without doing anything;
+* the executing worker holds ``finlineage:run-lock:<ingestion_id>`` (a redis-py ``Lock``),
+  refreshed by a heartbeat thread every ``HEARTBEAT_S``; a second job for the same run finds the
+  lock taken and returns without doing anything;
+* a worker that takes a run claims its next attempt number (``runs.attempt``) and every one of its
+  transactions checks it before committing: a worker frozen past its lock (the run meanwhile taken
+  by another) has its writes refused (``store.fencing``);
 * every worker runs a reaper: a run still ``queued``/``running`` in the database that was handed to
   the queue (``finlineage:run-job:<ingestion_id>`` names its last job), whose lock has expired and
   whose job is not waiting in the queue, lost its worker — it is enqueued again. The new job
@@ -37,10 +40,12 @@ from concurrent.futures import Future
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from finlineage.ingest.models import IngestionResult
 from finlineage.ingest.service import IngestError, IngestionService, ProgressCallback
+from finlineage.store import fencing
 from finlineage.store.models import Run
 
 if TYPE_CHECKING:
@@ -61,14 +66,6 @@ RECORD_TTL_S = 7 * 24 * 3600
 ACTIVE = ("queued", "running")
 TERMINAL = ("completed", "failed", "cancelled", "interrupted")
 WAITING_JOB_STATES = ("queued", "deferred", "scheduled")
-
-_RELEASE_LUA = (
-    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
-)
-_REFRESH_LUA = (
-    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) "
-    "else return 0 end"
-)
 
 
 class QueueUnavailable(RuntimeError):
@@ -256,26 +253,41 @@ class RemoteRunFuture(Future[IngestionResult]):
 
 
 class _Heartbeat(threading.Thread):
-    def __init__(self, client: redis.Redis, key: str, token: str, ttl_s: float, every_s: float) -> None:
-        super().__init__(name=f"heartbeat-{key}", daemon=True)
-        self.client = client
-        self.key = key
-        self.token = token
-        self.ttl_ms = int(ttl_s * 1000)
+    """Keeps the run's redis-py `Lock` alive; a Redis blip is retried (tenacity) until the TTL
+    would have run out, then the lock is considered lost."""
+
+    def __init__(self, lock: Any, every_s: float, ttl_s: float) -> None:
+        super().__init__(name=f"heartbeat-{lock.name}", daemon=True)
+        self.lock = lock
         self.every_s = every_s
+        self.ttl_s = ttl_s
         self.stop_event = threading.Event()
         self.lost = False
 
     def run(self) -> None:
-        refresh = self.client.register_script(_REFRESH_LUA)
+        from redis.exceptions import LockError, RedisError
+        from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_fixed
+
         while not self.stop_event.wait(self.every_s):
             try:
-                if not refresh(keys=[self.key], args=[self.token, self.ttl_ms]):
-                    self.lost = True
-                    log.error("lost the run lock %s (expired); another worker may take the run", self.key)
-                    return
-            except Exception as exc:  # Redis blip: keep trying until the TTL runs out
-                log.warning("run lock heartbeat failed: %s", exc)
+                for attempt in Retrying(
+                    retry=retry_if_exception(
+                        lambda e: isinstance(e, RedisError) and not isinstance(e, LockError)
+                    ),
+                    stop=stop_after_delay(max(0.1, self.ttl_s - self.every_s)),
+                    wait=wait_fixed(min(0.2, self.every_s)),
+                    reraise=True,
+                ):
+                    with attempt:
+                        self.lock.reacquire()
+            except LockError:
+                self.lost = True
+                log.error("lost the run lock %s (expired); another worker may take the run", self.lock.name)
+                return
+            except Exception as exc:
+                self.lost = True
+                log.error("run lock %s could not be refreshed: %s", self.lock.name, exc)
+                return
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -303,6 +315,15 @@ class WorkerRuntime:
         self.recovered = 0
         self.shutting_down = False
         """Set on SIGTERM: a run stopped by it is handed back to the queue for another worker."""
+        self.fenced = 0
+        self._fence: tuple[str, int] | None = None
+        # Every transaction of an execution checks the run's attempt number before it commits.
+        event.listen(service.sessions, "before_commit", self._check_fence)
+
+    def _check_fence(self, session: Session) -> None:
+        fence = self._fence
+        if fence is not None:
+            fencing.check_attempt(session, *fence)
 
     # ------------------------------------------------------------------ execution
 
@@ -314,21 +335,41 @@ class WorkerRuntime:
             return None if run is None else run.status
 
     def execute(self, ingestion_id: str) -> dict[str, Any]:
-        client = self.queue.redis
-        key = LOCK_PREFIX + ingestion_id
+        from redis.exceptions import LockError
+
         token = f"{self.worker_id}:{uuid.uuid4().hex[:8]}"
-        if not client.set(key, token, nx=True, px=int(self.lock_ttl_s * 1000)):
-            log.info("ingestion %s is being executed by %s; skipping", ingestion_id, _text(client.get(key)))
+        lock = self.queue.redis.lock(
+            LOCK_PREFIX + ingestion_id, timeout=self.lock_ttl_s, blocking=False, thread_local=False
+        )
+        if not lock.acquire(token=token):
+            holder = self.queue.lock_holder(ingestion_id)
+            log.info("ingestion %s is being executed by %s; skipping", ingestion_id, holder)
             return {"ingestion_id": ingestion_id, "status": "skipped", "reason": "locked"}
-        beat = _Heartbeat(client, key, token, self.lock_ttl_s, self.heartbeat_s)
+        beat = _Heartbeat(lock, self.heartbeat_s, self.lock_ttl_s)
         beat.start()
         try:
             status = self._run_status(ingestion_id)
             if status not in ACTIVE:
                 log.info("ingestion %s is %s; nothing to do", ingestion_id, status)
                 return {"ingestion_id": ingestion_id, "status": "skipped", "reason": status}
-            log.info("executing ingestion %s (was %s) on worker %s", ingestion_id, status, self.worker_id)
-            result = self.service.execute(ingestion_id)
+            with self.service.sessions.begin() as s:
+                attempt = fencing.claim_attempt(s, ingestion_id)
+            self._fence = (ingestion_id, attempt)
+            log.info(
+                "executing ingestion %s (was %s, attempt %d) on worker %s",
+                ingestion_id,
+                status,
+                attempt,
+                self.worker_id,
+            )
+            try:
+                result = self.service.execute(ingestion_id)
+            except fencing.StaleAttempt as exc:
+                self.fenced += 1
+                log.error("ingestion %s: writes refused, another worker took the run (%s)", ingestion_id, exc)
+                return {"ingestion_id": ingestion_id, "status": "fenced", "attempt": attempt}
+            finally:
+                self._fence = None
             self.executed += 1
             if result.status == "interrupted" and self.shutting_down:
                 self.service.resume(ingestion_id)  # interrupted -> queued
@@ -341,14 +382,17 @@ class WorkerRuntime:
                 "files_failed": result.files_failed,
                 "duration_ms": result.duration_ms,
                 "resumed": status == "running",
+                "attempt": attempt,
             }
         finally:
             beat.stop()
             self.service._live.pop(ingestion_id, None)
             try:
-                client.register_script(_RELEASE_LUA)(keys=[key], args=[token])
+                lock.release()
+            except LockError:
+                pass  # expired meanwhile (and maybe taken by another worker): not ours to release
             except Exception as exc:
-                log.warning("could not release run lock %s: %s", key, exc)
+                log.warning("could not release run lock %s: %s", lock.name, exc)
 
     # ------------------------------------------------------------------ recovery
 

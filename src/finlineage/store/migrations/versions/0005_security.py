@@ -1,4 +1,8 @@
-"""security: key revocation fencing and run attempt numbers
+"""security: run attempt numbers (fencing of stale workers' writes)
+
+* ``runs.attempt``: incremented each time a worker takes the run; every write of that worker's
+  execution is checked against it, so a worker that froze past its lock and lost the run to another
+  cannot write any more. Existing runs get 0.
 
 Revision ID: 0005
 Revises: 0004
@@ -9,6 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
+from alembic import op
+
 revision: str = "0005"
 down_revision: str | Sequence[str] | None = "0004"
 branch_labels: str | Sequence[str] | None = None
@@ -16,8 +23,11 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    # A plain ADD COLUMN on both backends (SQLite supports it with a constant default): the runs
+    # table is never recreated, so nothing referencing it is touched.
+    op.add_column("runs", sa.Column("attempt", sa.Integer(), nullable=False, server_default="0"))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("runs") as batch:
+        batch.drop_column("attempt")
