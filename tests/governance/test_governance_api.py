@@ -192,3 +192,19 @@ def test_diff_of_a_changed_procedure_and_as_of_answers(server: Server) -> None:
         bad = c.get("/api/v1/lineage/column/agg.balances.amt_eur/upstream", params={"as_of": 7})
     assert imp_then["total"] >= 2 and imp_now["total"] == 0
     assert bad.status_code == 404
+
+
+def test_a_governed_edge_the_parser_now_sees_is_superseded(server: Server) -> None:
+    server.upload(corpus())
+    ref = _propose(server, "alice", "agg.balances.cur", "rep.v_filing.value_eur").json()["ref"]
+    assert _review(server, "bob", ref, "approve").status_code == 200
+    seen = b"CREATE VIEW rep.v_filing AS\nSELECT entry_id, COALESCE(amt_eur, cur) AS value_eur FROM agg.balances;\n"
+    files = [f for f in corpus() if f[0] != "rep/filing.sql"] + [("rep/filing.sql", seen)]
+    server.upload(files)
+    with server.client("victor") as c:
+        hist = c.get(f"/api/v1/lineage/edges/{ref}/history").json()
+        r = c.get("/api/v1/lineage/column/rep.v_filing.value_eur/upstream", params={"project_id": 1, "depth": 1})
+    assert hist["events"][-1]["action"] == "superseded" and hist["events"][-1]["actor"].startswith("run:")
+    assert hist["edge"]["version_to"] == 2
+    edges = [e for e in r.json()["edges"] if e["source_canonical_id"] == "agg.balances.cur"]
+    assert [e["status"] for e in edges] == ["observed"]  # the fact took over; no duplicate

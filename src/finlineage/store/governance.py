@@ -234,13 +234,63 @@ def check_orphans(session: Session, project_id: int, actor: str) -> tuple[int, i
     return n_orphaned, n_restored
 
 
+def supersede_observed(session: Session, project_id: int, version: int, actor: str) -> int:
+    """Governed edges (proposed/approved) that the parser or a run now observes with the same
+    endpoints and kind are superseded: closed in ``version`` (the observed fact takes over),
+    with a history event naming the observed edge."""
+    n = 0
+    for gran, edge in governed_edges(session, project_id, statuses=["proposed", "approved"]):
+        found: int | None
+        if isinstance(edge, TableEdge):
+            found = session.scalar(
+                select(TableEdge.id).where(
+                    TableEdge.source_object_id == edge.source_object_id,
+                    TableEdge.target_object_id == edge.target_object_id,
+                    TableEdge.kind == edge.kind,
+                    TableEdge.origin.not_in(GOVERNED_ORIGINS),
+                    versions.edge_visibility(TableEdge, statuses=["observed"]),
+                )
+            )
+        else:
+            found = session.scalar(
+                select(ColumnEdge.id).where(
+                    ColumnEdge.source_column_id == edge.source_column_id,
+                    ColumnEdge.target_column_id == edge.target_column_id,
+                    ColumnEdge.kind == edge.kind,
+                    ColumnEdge.origin.not_in(GOVERNED_ORIGINS),
+                    versions.edge_visibility(ColumnEdge, statuses=["observed"]),
+                )
+            )
+        if found is None:
+            continue
+        edge.version_to = version
+        if edge.version_from is None or edge.version_from > version:
+            edge.version_from = version
+        prefix = "t" if gran == "table" else "c"
+        add_event(
+            session,
+            project_id,
+            gran,
+            int(edge.id),
+            "superseded",
+            actor,
+            comment=f"observed in version {version} (edge {prefix}{found})",
+            data={"observed_edge": f"{prefix}{found}", "version": version},
+        )
+        n += 1
+    session.flush()
+    return n
+
+
 def close_run_version(session: Session, run_id: int) -> versions.VersionInfo | None:
-    """When a run finishes: make its version (if it changed the graph) and re-check orphans."""
+    """When a run finishes: make its version (if it changed the graph), supersede governed edges
+    the run now observes, and re-check orphans."""
     info = versions.finalize_run_version(session, run_id)
     if info is not None:
         from finlineage.store.models import Run
 
         run = session.get(Run, run_id)
         if run is not None:
+            supersede_observed(session, int(run.project_id), info.version, f"run:{run_id}")
             check_orphans(session, int(run.project_id), f"run:{run_id}")
     return info
