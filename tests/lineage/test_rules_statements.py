@@ -276,3 +276,26 @@ def test_bigquery_unnest_alias_columns_come_from_the_array() -> None:
         "ops.basket_lines.sku": {"ops.baskets.lines.sku"},
         "ops.basket_lines.line": {"ops.baskets.lines"},
     }
+
+
+def test_update_row_assignment_from_a_subquery_is_positional() -> None:
+    schema = {
+        "gl.acct": {"id": "int", "bal": "int", "touched": "ts"},
+        "gl.tx": {"acct_id": "int", "amt": "int", "ts": "ts"},
+    }
+    st = _one(
+        "UPDATE gl.acct SET (bal, touched) = (SELECT SUM(amt), MAX(ts) FROM gl.tx WHERE gl.tx.acct_id = gl.acct.id)",
+        "postgres",
+        schema=schema,
+    )
+    assert direct(st) == {"gl.acct.bal": {"gl.tx.amt"}, "gl.acct.touched": {"gl.tx.ts"}}
+
+
+def test_snowflake_flatten_columns_come_from_the_input() -> None:
+    schema = {"raw.baskets": {"id": "int", "lines": "variant"}}
+    for sql in (
+        "SELECT b.id, f.value AS v FROM raw.baskets b, LATERAL FLATTEN(input => b.lines) f",
+        "SELECT b.id, f.value AS v FROM raw.baskets b, TABLE(FLATTEN(b.lines)) f",
+    ):
+        st = _one(sql, "snowflake", schema=schema)
+        assert direct(st) == {"id": {"raw.baskets.id"}, "v": {"raw.baskets.lines"}}, sql

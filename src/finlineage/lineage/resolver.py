@@ -328,7 +328,7 @@ class QueryResolver:
         names: list[str] = []
         if isinstance(alias, exp.TableAlias):
             names = [c.name for c in alias.columns]
-            if not names and alias.name and not isinstance(node, exp.Lateral):
+            if not names and alias.name and isinstance(node, exp.Unnest):  # UNNEST(arr) AS element
                 names = [alias.name]
         if not names:
             return [Output("*", srcs, node, star=True, subtype=TRANSFORMATION)]
@@ -558,7 +558,7 @@ class QueryResolver:
     def _unnest_element(self, src: exp.Table | Scope, alias: str, name: str) -> Output | None:
         """The element output of `UNNEST(arr) AS alias` (BigQuery: the alias names the element)
         when `alias.name` reads a field of the element rather than an output column."""
-        if not isinstance(src, Scope) or not src.is_udtf:
+        if not isinstance(src, Scope) or not src.is_udtf or not isinstance(src.expression, exp.Unnest):
             return None
         outs = self.outputs(src)
         if any(o.name == name for o in outs):

@@ -49,7 +49,7 @@ class UpdateExtractor(Extractor):
                     vals = eq.expression.expressions if isinstance(eq.expression, exp.Tuple) else []
                     for i, c in enumerate(col.expressions):
                         targets.append(c.name)
-                        values.append(vals[i] if i < len(vals) else eq.expression)
+                        values.append(vals[i] if i < len(vals) else self._nth_of(eq.expression, i))
                     continue
                 targets.append(col.name)
                 values.append(eq.expression)
@@ -68,6 +68,16 @@ class UpdateExtractor(Extractor):
         self.output_into(stmt, res, target_node, [t for t in from_tables if t is not target_node])
         self._mark_temp(res)
         return res
+
+    @staticmethod
+    def _nth_of(sub: exp.Expr, i: int) -> exp.Expr:
+        """`SET (a, b) = (SELECT x, y ...)`: the scalar subquery giving the i-th column."""
+        inner = sub.unnest() if isinstance(sub, exp.Subquery) else None
+        if isinstance(inner, exp.Select) and i < len(inner.expressions):
+            one = inner.copy()
+            one.set("expressions", [inner.expressions[i].copy()])
+            return exp.Subquery(this=one)
+        return sub
 
     def _reads_target(
         self, sel: exp.Select, tgt: str, got: tuple[QueryResolver, Scope, list[Output]] | None
