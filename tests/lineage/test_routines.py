@@ -219,3 +219,143 @@ def test_mysql_trigger_set_new_field() -> None:
     sql = "CREATE TRIGGER trg_fee BEFORE INSERT ON fees FOR EACH ROW SET NEW.fee_eur = NEW.fee * NEW.fx;"
     res = extract(sql, "mysql")
     assert direct(res.statements[0]) == {"fees.fee_eur": {"fees.fee", "fees.fx"}}
+
+
+# --------------------------------------------------------------------------- Oracle DDL and blocks
+
+
+def test_oracle_materialized_view_with_refresh_and_rewrite_clauses_is_kept() -> None:
+    sql = """CREATE MATERIALIZED VIEW rpt.mv_branch_bal
+BUILD IMMEDIATE
+REFRESH FAST ON COMMIT
+ENABLE QUERY REWRITE
+AS SELECT branch_id, SUM(bal) AS total_bal FROM core.accounts GROUP BY branch_id;"""
+    res = extract(sql, "oracle")
+    assert [(o.name, o.kind, o.line_start, o.line_end) for o in res.objects] == [
+        ("rpt.mv_branch_bal", "materialized_view", 1, 5)
+    ]
+    assert direct(res.statements[0]) == {
+        "rpt.mv_branch_bal.total_bal": {"core.accounts.bal"},
+        "rpt.mv_branch_bal.branch_id": {"core.accounts.branch_id"},
+    }
+    assert ("stripped_clauses", "info", 1) in all_diags(res)
+
+
+def test_oracle_object_view_and_translate_using() -> None:
+    sql = """CREATE OR REPLACE VIEW crm.v_customer OF crm.customer_t WITH OBJECT IDENTIFIER (cust_id)
+AS SELECT c.cust_id, TRANSLATE(c.full_name USING NCHAR_CS) AS full_name_n FROM crm.customers c;"""
+    res = extract(sql, "oracle")
+    assert [(o.name, o.kind) for o in res.objects] == [("crm.v_customer", "view")]
+    assert direct(res.statements[0]) == {
+        "crm.v_customer.cust_id": {"crm.customers.cust_id"},
+        "crm.v_customer.full_name_n": {"crm.customers.full_name"},
+    }
+    assert not [d for d in all_diags(res) if d[1] == "error"]
+
+
+def test_oracle_compound_trigger_and_conditional_compilation() -> None:
+    sql = """CREATE OR REPLACE TRIGGER ledger.trg_gl
+FOR INSERT ON ledger.gl_lines
+COMPOUND TRIGGER
+  BEFORE EACH ROW IS
+  BEGIN
+    :NEW.amt_eur := :NEW.amt * :NEW.fx;
+  END BEFORE EACH ROW;
+  AFTER STATEMENT IS
+  BEGIN
+    $IF DBMS_DB_VERSION.VERSION >= 19 $THEN
+      INSERT INTO ledger.gl_audit (n) SELECT COUNT(*) FROM ledger.gl_lines;
+    $ELSE
+      INSERT INTO ledger.gl_audit_old (n) SELECT COUNT(*) FROM ledger.gl_lines;
+    $END
+  END AFTER STATEMENT;
+END trg_gl;
+/"""
+    res = extract(sql, "oracle")
+    rows = [(s.type, s.target_tables, s.line_start, s.process) for s in res.statements]
+    assert rows == [
+        ("assign", ("ledger.gl_lines",), 6, "ledger.trg_gl"),
+        ("insert", ("ledger.gl_audit",), 11, "ledger.trg_gl"),
+        ("insert", ("ledger.gl_audit_old",), 13, "ledger.trg_gl"),
+    ]
+    assert [(o.name, o.line_start, o.line_end) for o in res.objects] == [("ledger.trg_gl", 1, 16)]
+    assert not [d for d in all_diags(res) if d[1] == "error"]
+
+
+def test_oracle_package_body_members() -> None:
+    sql = """CREATE OR REPLACE PACKAGE ledger.posting_pkg AS
+  PROCEDURE post_day(p_day DATE);
+END posting_pkg;
+/
+CREATE OR REPLACE PACKAGE BODY ledger.posting_pkg AS
+  PROCEDURE post_day(p_day DATE) IS
+  BEGIN
+    INSERT INTO ledger.gl_lines (acct, amt)
+    SELECT acct, amt FROM ledger.journal WHERE day = p_day;
+  END post_day;
+END posting_pkg;
+/"""
+    res = extract(sql, "oracle")
+    assert [(s.type, s.process, s.line_start) for s in res.statements] == [
+        ("insert", "ledger.posting_pkg.post_day", 8)
+    ]
+    assert direct(res.statements[0])["ledger.gl_lines.amt"] == {"ledger.journal.amt"}
+
+
+# --------------------------------------------------------------------------- Snowflake, PostgreSQL, session
+
+
+@pytest.mark.parametrize("lang", ["JAVASCRIPT", "PYTHON"])
+def test_snowflake_non_sql_bodies_are_reported(lang: str) -> None:
+    sql = f"""CREATE OR REPLACE PROCEDURE ops.nightly()
+RETURNS STRING LANGUAGE {lang} HANDLER = 'run' AS
+$$
+  body text that is not SQL
+$$;"""
+    res = extract(sql, "snowflake")
+    assert res.statements == ()
+    assert [o.name for o in res.objects] == ["ops.nightly"]
+    assert ("unanalysed_body", "warning", 3) in all_diags(res)
+
+
+def test_snowflake_scripting_block_is_analysed() -> None:
+    sql = """CREATE OR REPLACE PROCEDURE ops.load_gl()
+RETURNS NUMBER LANGUAGE SQL AS
+$$
+DECLARE
+  n NUMBER;
+BEGIN
+  INSERT INTO ops.gl (acct) SELECT acct FROM ops.stage;
+  RETURN 1;
+END;
+$$;"""
+    res = extract(sql, "snowflake")
+    assert [(s.type, s.target_tables, s.line_start) for s in res.statements] == [("insert", ("ops.gl",), 7)]
+
+
+def test_postgres_returns_table_return_query_and_do_block() -> None:
+    sql = """CREATE FUNCTION rpt.top_accounts(p_n int) RETURNS TABLE (acct int, bal numeric)
+LANGUAGE plpgsql AS $$
+BEGIN
+  RETURN QUERY SELECT p.acct, SUM(p.amt) FROM ledger.postings p GROUP BY p.acct LIMIT p_n;
+END $$;
+DO $$ BEGIN INSERT INTO ledger.gl (acct) SELECT acct FROM ledger.stage; END $$;"""
+    res = extract(sql, "postgres")
+    assert [(s.type, s.source_tables, s.process, s.line_start) for s in res.statements] == [
+        ("select", ("ledger.postings",), "rpt.top_accounts", 4),
+        ("insert", ("ledger.stage",), "anonymous block", 6),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("dialect", "head", "expected"),
+    [
+        ("tsql", "USE bankdw;\nGO\n", ("bankdw.dbo.stage", "bankdw.dbo.gl")),
+        ("postgres", "SET search_path TO ledger, public;\n", ("ledger.stage", "ledger.gl")),
+        ("oracle", "ALTER SESSION SET CURRENT_SCHEMA = ledger;\n", ("ledger.stage", "ledger.gl")),
+    ],
+)
+def test_session_context_names_what_follows(dialect: str, head: str, expected: tuple[str, str]) -> None:
+    res = extract(head + "INSERT INTO gl (acct) SELECT acct FROM stage;", dialect)
+    ins = res.statements[-1]
+    assert (ins.source_tables[0], ins.target_tables[0]) == expected

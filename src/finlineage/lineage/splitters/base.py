@@ -224,7 +224,12 @@ class _Core:
             return
         s = self.toks[a][2]
         e = self.toks[b - 1][3]
-        text = self._text(a, b) if sql is None else sql
+        if sql is None:
+            text, note = self._clean(self._text(a, b))
+            if note:
+                diags = (*diags, self._diag("stripped_clauses", note, s, "info"))
+        else:
+            text = sql
         self.acc.segments.append(
             Segment(
                 text,
@@ -237,6 +242,11 @@ class _Core:
                 assigns,
             )
         )
+
+    def _clean(self, text: str) -> tuple[str, str | None]:
+        """A dialect's rewrite of clauses the parser cannot read and that carry no lineage
+        (blanked, line breaks kept), with a note saying what was stripped; None: unchanged."""
+        return text, None
 
     def _text(self, a: int, b: int) -> str:
         """The text of tokens [a, b) as a statement sqlglot can parse (dialects may rewrite it,

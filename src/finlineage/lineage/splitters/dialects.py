@@ -8,6 +8,8 @@ INSERT ... EXEC). The other families share the walker and differ through their l
 
 from __future__ import annotations
 
+import re
+
 from finlineage.lineage.splitters.lexer import (
     _BUILTIN_CALLS,
     _DROP_WORDS,
@@ -25,7 +27,7 @@ from finlineage.lineage.splitters.lexer import (
 )
 from finlineage.lineage.splitters.routines import _Routines
 
-__all__ = ["Splitter", "TSqlSplitter", "splitter_class"]
+__all__ = ["OracleSplitter", "Splitter", "TSqlSplitter", "splitter_class"]
 
 _COMPOUND_OPS = frozenset("+-*/%&|^")
 _PROJECTION_END = frozenset(
@@ -95,6 +97,8 @@ class Splitter(_Routines):
             return self._statement(f, process, in_block) if f > i else self._skip(i, in_block)
         if p.oracle and not in_block and not self.procedural and (v in _SQLPLUS or v.startswith("@")):
             return self._line_end(i)[1]
+        if v == "SET" and self._word(i + 1) in ("SEARCH_PATH", "SCHEMA") and not p.tsql:
+            return self._simple(i, process, in_block)  # session context: names of what follows
         if v in _DROP_WORDS:
             end, nxt = self._scan(i, in_block)
             if v in _SUBQUERY_DROP and not self._assignment(i + 1, end, process):
@@ -421,6 +425,76 @@ class TSqlSplitter(Splitter):
         return self._insert_exec(i, x, end, nxt, process) if x > 0 else None
 
 
+class OracleSplitter(Splitter):
+    """Oracle: SQL*Plus lines, `$IF` conditional compilation, DDL clauses the parser cannot read."""
+
+    def _statement(self, i: int, process: str | None, in_block: bool) -> int:
+        if self._is_p(i, "$") and self._kind(i + 1) == "W":
+            word = self._val(i + 1)
+            if word in ("IF", "ELSIF"):  # $IF cond $THEN: every branch is code that may run
+                j = i + 2
+                while j < self.n and not (self._is_p(j, "$") and self._word(j + 1) == "THEN"):
+                    j += 1
+                return min(j + 2, self.n)
+            if word in ("ELSE", "END"):
+                return i + 2
+            if word == "ERROR":
+                j = i + 2
+                while j < self.n and not (self._is_p(j, "$") and self._word(j + 1) == "END"):
+                    j += 1
+                return min(j + 2, self.n)
+        return super()._statement(i, process, in_block)
+
+    def _clean(self, text: str) -> tuple[str, str | None]:
+        notes: list[str] = []
+        out = text
+        m = _ORA_MVIEW.match(out)
+        if m and m.group("clauses").strip():
+            out = out[: m.start("clauses")] + _blank(m.group("clauses")) + out[m.end("clauses") :]
+            notes.append("materialized view storage/refresh/rewrite clauses")
+        m = _ORA_OBJECT_VIEW.match(out)
+        if m:
+            out = out[: m.start("of")] + _blank(m.group("of")) + out[m.end("of") :]
+            notes.append("object view OF type / OBJECT IDENTIFIER clause")
+        if _ORA_TRANSLATE_USING.search(out):
+            out = _ORA_TRANSLATE_USING.sub(_translate_using, out)
+            notes.append("TRANSLATE ... USING character set (read as a conversion of its argument)")
+        if not notes:
+            return text, None
+        return out, "stripped clauses that carry no lineage: " + "; ".join(notes)
+
+
+def _blank(text: str) -> str:
+    return re.sub(r"[^\n]", " ", text)
+
+
+_ORA_MVIEW = re.compile(
+    r"\s*CREATE\s+(?:OR\s+REPLACE\s+)?MATERIALIZED\s+VIEW\s+(?:\"[^\"]+\"|[\w$#]+)"
+    r"(?:\s*\.\s*(?:\"[^\"]+\"|[\w$#]+))*(?:\s*\([^()]*\))?(?P<clauses>[\s\S]*?)\bAS\s+(?=SELECT|WITH|\()",
+    re.I,
+)
+_ORA_OBJECT_VIEW = re.compile(
+    r"\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:(?:NO\s+)?FORCE\s+)?(?:EDITIONABLE\s+|NONEDITIONABLE\s+)?VIEW\s+"
+    r"(?:\"[^\"]+\"|[\w$#]+)(?:\s*\.\s*(?:\"[^\"]+\"|[\w$#]+))*"
+    r"(?P<of>\s+OF\s+[\s\S]*?)\bAS\s+(?=SELECT|WITH|\()",
+    re.I,
+)
+_ORA_TRANSLATE_USING = re.compile(
+    r"\bTRANSLATE(\s*\((?:[^()]|\([^()]*\))*?)\s+USING\s+(NCHAR_CS|CHAR_CS)(\s*\))", re.I
+)
+
+
+def _translate_using(m: re.Match[str]) -> str:
+    """TRANSLATE(x USING NCHAR_CS) -> TO_NCHAR(x) padded to the same length (columns kept)."""
+    fn = "TO_NCHAR" if m.group(2).upper() == "NCHAR_CS" else "TO_CHAR"
+    body = f"{fn}{m.group(1)}{m.group(3)}"
+    return body + " " * (len(m.group(0)) - len(body))
+
+
 def splitter_class(prof: _Profile) -> type[Splitter]:
     """The splitter class of a dialect profile."""
-    return TSqlSplitter if prof.name in _TSQL_D else Splitter
+    if prof.name in _TSQL_D:
+        return TSqlSplitter
+    if prof.oracle:
+        return OracleSplitter
+    return Splitter

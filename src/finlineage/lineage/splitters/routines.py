@@ -15,6 +15,8 @@ from finlineage.lineage.splitters.lexer import (
     _ROUTINE_WORDS,
 )
 
+_TIMING_WORDS = frozenset({"BEFORE", "AFTER", "INSTEAD", "OF", "EACH", "ROW", "STATEMENT"})
+
 
 class _Routines(_Control):
     def _create(self, i: int, process: str | None, in_block: bool) -> int:
@@ -90,6 +92,8 @@ class _Routines(_Control):
                 if depth == 0:
                     break
             elif depth == 0 and k == "W":
+                if v == "COMPOUND" and kind == "trigger" and self._word(h + 1) == "TRIGGER":
+                    return "compound", h + 2, lang
                 if v == "LANGUAGE" and h + 1 < self.n:
                     lang = self._lang(h + 1)
                 elif v in ("AS", "IS"):
@@ -165,6 +169,8 @@ class _Routines(_Control):
             if nk == "W" and nv == "BEGIN" and not p.oracle:
                 return self._begin(at, name, True, force_block=True)
             return self._section(at, name, name if is_package else None)
+        if body == "compound":
+            return self._compound(at, name)
         if body == "block":
             return self._begin(at, name, True, force_block=True)
         if body == "section":
@@ -183,6 +189,34 @@ class _Routines(_Control):
             else self._scan(i, False)[1]
         )
 
+    def _compound(self, j: int, name: str) -> int:
+        """Oracle compound trigger: declarations, then timing-point sections
+        (`BEFORE EACH ROW IS BEGIN ... END BEFORE EACH ROW;`) up to `END [name];`."""
+        while j < self.n:
+            k, v, _, _ = self.toks[j]
+            if k == ";":
+                j += 1
+                continue
+            if k == "H":
+                return j
+            if v == "END":
+                return self._end(j, ())
+            if v in ("BEFORE", "AFTER", "INSTEAD"):
+                t = self._find(j + 1, frozenset({"IS"}))
+                if t < 0 or self._word(t + 1) != "BEGIN":
+                    return self._skip(j, False)
+                j = self._begin(t + 1, name, True, force_block=True)
+                while j < self.n and self._kind(j) == "W" and self._val(j) in _TIMING_WORDS:
+                    j += 1  # END <timing point>
+                continue
+            if v in ("PROCEDURE", "FUNCTION"):
+                j = self._subprogram(j, name, None)
+                continue
+            end, nxt = self._scan(j, False)
+            self._declaration(j, end, name)
+            j = max(nxt, j + 1)
+        return j
+
     def _string_body(self, j: int, name: str, lang: str | None) -> None:
         p = self.p
         if lang is None:
@@ -192,6 +226,13 @@ class _Routines(_Control):
                 if re.match(r"\s*(?:<<\w+>>\s*)?(?:DECLARE|BEGIN)\b", inner, re.I):
                     lang = "plpgsql"
         if lang not in ("sql", "plpgsql"):
+            self.acc.diagnostics.append(
+                self._diag(
+                    "unanalysed_body",
+                    f"body of {name} is {lang.upper()} code, not SQL: its lineage is not analysed",
+                    self.toks[j][2],
+                )
+            )
             return
         plpgsql = lang == "plpgsql"
         sub = self._sub(j, procedural=plpgsql or not p.pg, plpgsql=plpgsql, seg_diags=self.seg_diags)
