@@ -359,3 +359,24 @@ def test_session_context_names_what_follows(dialect: str, head: str, expected: t
     res = extract(head + "INSERT INTO gl (acct) SELECT acct FROM stage;", dialect)
     ins = res.statements[-1]
     assert (ins.source_tables[0], ins.target_tables[0]) == expected
+
+
+def test_postgres_trigger_function_new_fields_write_the_triggering_table() -> None:
+    sql = """CREATE FUNCTION pay.fill_eur() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.amount_eur := NEW.amount * NEW.fx_rate;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER trg_fill_eur BEFORE INSERT ON pay.payments
+FOR EACH ROW EXECUTE FUNCTION pay.fill_eur();"""
+    res = extract(sql, "postgres")
+    st = res.statements[0]
+    assert (st.type, st.target_tables, st.process, st.line_start) == (
+        "assign",
+        ("pay.payments",),
+        "pay.fill_eur",
+        3,
+    )
+    edge = next(e for e in st.column_edges if e.kind == "direct")
+    assert edge.formula == "pay.payments.amount * pay.payments.fx_rate"
+    assert res.statements[1].calls == ("pay.fill_eur",)

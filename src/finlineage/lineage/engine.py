@@ -230,6 +230,11 @@ def extract(
                 table = None
             if isinstance(table, exp.Table):
                 row_tables[r.name] = dict.fromkeys(trigger_records(r.definition), ctx.name_of(table))
+    # PostgreSQL: a trigger function's NEW/OLD rows are those of the table whose trigger runs it
+    for text, _ls, _le, process, calls, _col, _as in segments:
+        if not text and process in row_tables and calls:
+            for fn in calls:
+                row_tables.setdefault(fn, dict(row_tables[process]))
     lines: list[str] | None = None
     flow = Variables(d)
     trees: dict[tuple[int, int], list[exp.Expr]] = {}
@@ -334,7 +339,9 @@ class _Facts:
             res.column_edges = edges
             found = {
                 pos: [t]
-                for pos, t in enumerate(projection_trees(stmt, ctx.name_of, frozenset(), variables)[:1])
+                for pos, t in enumerate(
+                    projection_trees(stmt, ctx.name_of, frozenset(), variables, ctx.row_tables)[:1]
+                )
                 if t is not None
             }
             res.column_edges = [

@@ -15,7 +15,7 @@ merges). Best effort: a column that cannot be placed stays as written.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 
 from sqlglot import exp
@@ -122,6 +122,8 @@ class _Qualifier:
         self.hints = hints
         self.variables = variables
         """Routine parameters/variables: a bare such name no source surely has stays as written."""
+        self.row_tables: Mapping[str, str] = {}
+        """Trigger row records (new/old) -> the table the trigger fires on."""
         """Qualified source columns the analysis found (disambiguate unqualified columns)."""
         self.by_expr: dict[int, Scope] = {}
 
@@ -142,6 +144,10 @@ class _Qualifier:
             return copy
         replacements: list[tuple[exp.Expr, exp.Expr]] = []
         for orig, dup in zip(originals, copies, strict=True):
+            row = self._row_field(orig)
+            if row is not None:
+                replacements.append((dup, row))
+                continue
             if isinstance(orig, exp.Column) and not isinstance(orig.this, exp.Star):
                 new = self.column(orig, self._scope_of(orig, node, scope), depth)
                 if new is not None:
@@ -151,6 +157,16 @@ class _Qualifier:
                 return new
             dup.replace(new)
         return copy
+
+    def _row_field(self, node: exp.Expr) -> exp.Expr | None:
+        """Oracle `:NEW.c` (a placeholder and a field) as the trigger table's column."""
+        if not self.row_tables or not isinstance(node, exp.Dot) or not isinstance(node.this, exp.Placeholder):
+            return None
+        table = self.row_tables.get(str(node.this.name).lower())
+        field = node.expression
+        if table and isinstance(field, exp.Identifier):
+            return column_ref(f"{table}.{field.name}")
+        return None
 
     def _scope_of(self, col: exp.Column, top: exp.Expr, scope: Scope) -> Scope:
         """The scope a column is evaluated in: its nearest enclosing query inside `top`."""
@@ -165,6 +181,8 @@ class _Qualifier:
 
     def column(self, col: exp.Column, scope: Scope, depth: int) -> exp.Expr | None:
         name = col.name
+        if col.table and col.table.lower() in self.row_tables and col.table not in scope.sources:
+            return column_ref(f"{self.row_tables[col.table.lower()]}.{name}")
         s: Scope | None = scope
         while s is not None:
             src = self._source(col, name, s)
@@ -279,6 +297,7 @@ def projection_trees(
     name_of: Callable[[exp.Table], str],
     hints: frozenset[str],
     variables: frozenset[str] = frozenset(),
+    row_tables: Mapping[str, str] | None = None,
 ) -> list[exp.Expr | None]:
     """Formula trees of the outputs of a SELECT (one per projection; [] for other queries)."""
     query = _query_of(stmt)
@@ -287,6 +306,7 @@ def projection_trees(
     try:
         root = _root(query)
         q = _Qualifier(name_of, hints, variables)
+        q.row_tables = row_tables or {}
         if root is not None:
             q.index(root)
         return [q.qualify(p, root) for p in query.selects]
