@@ -8,7 +8,10 @@ offsets; line numbers are derived from the offsets (bisect over newline position
 Segment is mapped to 1-based lines of the ORIGINAL text, also for statements found inside
 dollar-quoted / string routine bodies and literal dynamic SQL (re-lexed with a line offset).
 
-A small recursive-descent walker over the tokens then recognises, per dialect family:
+A small recursive-descent walker over the tokens (package `splitters`: ``lexer`` -> ``base``
+core and scanner -> ``walker`` -> ``calls`` -> ``control`` -> ``routines`` -> ``dialects``, one
+splitter subclass per dialect family: T-SQL, Oracle, PostgreSQL, MySQL, Snowflake, no dialect)
+then recognises, per dialect family:
 
 * batch/hard separators: T-SQL ``GO [n]`` lines, Oracle ``/`` lines, MySQL ``DELIMITER x``;
 * plain statements, ending at ``;`` at parenthesis depth 0 — and for T-SQL, where semicolons are
@@ -17,14 +20,24 @@ A small recursive-descent walker over the tokens then recognises, per dialect fa
 * routines (CREATE [OR REPLACE|OR ALTER] PROCEDURE/PROC/FUNCTION/TRIGGER, Oracle PACKAGE BODY):
   recorded in ``SplitResult.routines`` with line span and definition text; bodies given inline
   (T-SQL ``AS ...`` up to the end of the batch, ``BEGIN ... END``, Oracle ``IS|AS decls BEGIN
-  ... END``) or as a string (``AS $$...$$`` / ``AS '...'``, LANGUAGE plpgsql/sql/Snowflake SQL;
-  other languages are recorded but not split);
+  ... END``, Oracle compound triggers) or as a string (``AS $$...$$`` / ``AS '...'``, LANGUAGE
+  plpgsql/sql/Snowflake SQL; other languages are recorded, not split, with an
+  ``unanalysed_body`` warning);
 * control flow is stripped and the statements inside become segments: BEGIN/END, TRY/CATCH,
   IF/ELSIF/ELSE, WHILE, LOOP, REPEAT, FOR ... IN <query> LOOP|DO (the query is a segment),
   CASE statements, EXCEPTION handlers, labels. Sub-queries of IF/WHILE conditions and of
   scalar DECLARE/SET/LET/RETURN/ASSERT expressions become SELECT segments; cursor queries
   (``CURSOR ... FOR|IS <query>``) too. Scalar DECLARE/SET/LET, assignments, PRINT, RAISERROR,
-  THROW, RAISE, SIGNAL, transaction control and cursor OPEN/FETCH/CLOSE are dropped;
+  THROW, RAISE, SIGNAL, transaction control and cursor OPEN/FETCH/CLOSE are dropped; Oracle
+  ``$IF ... $THEN ... $ELSE ... $END`` markers are dropped and every branch is kept;
+* variable assignments from queries keep their variables in ``Segment.assigns``: ``SELECT ...
+  INTO v`` (the INTO clause blanked), T-SQL ``SELECT @v = expr`` (``@v =`` blanked), ``SET v =
+  (SELECT ...)``, ``v := (SELECT ...)``; trigger row-field assignments ``:NEW.c := expr`` become
+  ``SELECT expr`` segments assigning ``new.c``;
+* T-SQL compound assignments (``c += x``, ``@v *= y``) are spelt out (``c = t.c + x``), and
+  Oracle clauses the parser cannot read and that carry no lineage (materialized view refresh /
+  rewrite clauses, object view ``OF type``, ``TRANSLATE(x USING NCHAR_CS)``) are blanked with a
+  ``stripped_clauses`` note; line breaks are kept so lines stay true;
 * T-SQL table variables: ``DECLARE @t TABLE (...)`` becomes the segment ``CREATE TABLE @t
   (...)`` (sqlglot parses ``@t`` as a table name); ``RETURNS @t TABLE (...)`` is not emitted;
 * calls: ``EXEC[UTE] proc``, ``CALL proc()``, PL/pgSQL ``PERFORM f()``, Oracle bare
@@ -33,7 +46,8 @@ A small recursive-descent walker over the tokens then recognises, per dialect fa
   diagnostic: the target of such an insert is not analysed);
 * dynamic SQL (``EXEC(@sql)``, ``sp_executesql``, ``EXECUTE IMMEDIATE``, PL/pgSQL ``EXECUTE``,
   MySQL ``PREPARE``): a Segment with ``sql == ""`` carrying a ``dynamic_sql`` warning. When the
-  SQL is a single string literal it is split and analysed instead; its segments carry an info
+  SQL is a string literal, a concatenation of literals (``+``, ``||``) or ``format()`` of a
+  literal template with literal arguments, it is split and analysed instead, with an info
   ``dynamic_sql`` diagnostic (none for Snowflake ``EXECUTE IMMEDIATE $$...$$`` blocks);
 * ``SELECT ... INTO scalar_vars`` (PL/pgSQL, PL/SQL incl. BULK COLLECT, MySQL, Snowflake):
   the INTO clause is blanked out (newlines kept) so the segment stays a plain SELECT.
@@ -49,8 +63,7 @@ too deep, internal fallback) are in ``SplitResult.diagnostics``.
 
 Limits (best effort)
 --------------------
-* Oracle: no compound triggers, no conditional compilation (``$IF``), ``TYPE BODY`` is split as
-  plain statements; package specs are walked but not recorded, and packages themselves are not
+* Oracle: ``TYPE BODY`` is split as plain statements; package specs are walked but not recorded, and packages themselves are not
   in ``routines`` (ObjectKind has no "package"): only their members, as ``pkg.member``; local
   subprograms of a procedure are attributed to the enclosing routine; SQL*Plus line commands are
   skipped by line.

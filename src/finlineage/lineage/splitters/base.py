@@ -254,10 +254,12 @@ class _Core:
         return self.text[self.toks[a][2] : self.toks[b - 1][3]]
 
     def _strip_into(self) -> bool:
-        p = self.p
-        return (
-            p.oracle or p.mysql or p.snowflake or (p.pg and self.plpgsql) or (p.generic and self.procedural)
-        )
+        """Is `SELECT ... INTO v` an assignment of variables here (not SELECT INTO a new table)?"""
+        return False
+
+    def _declare_sections(self) -> bool:
+        """Does DECLARE open a declaration section ending at BEGIN (PL/SQL, PL/pgSQL, ...)?"""
+        return False
 
     def _scan(self, i: int, in_block: bool) -> tuple[int, int]:
         """End (exclusive) of the statement starting at i, and the index to continue from."""

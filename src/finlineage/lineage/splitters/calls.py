@@ -17,11 +17,8 @@ class _Calls(_Walker):
         if self._word(j) == "IMMEDIATE":
             self._dynamic(i, j + 1, end, process)
             return nxt
-        if p.pg:
-            self._dynamic(i, j, end, process)
-            return nxt
-        if p.mysql or self._word(j) in ("AS", "TASK"):
-            return nxt  # MySQL EXECUTE of a prepared statement (reported at PREPARE); EXECUTE AS
+        if self._word(j) in ("AS", "TASK"):
+            return nxt  # EXECUTE AS user / Snowflake EXECUTE TASK
         if self._word(j).startswith("@") and self._is_p(j + 1, "="):
             j += 2
         if self._is_p(j, "("):

@@ -11,7 +11,6 @@ from finlineage.lineage.splitters.lexer import (
     _END_ONLY,
     _HANDLER_STOP,
     _IF_STOP,
-    _MYSQL_BODY_START,
     _QUERY_START,
     _REPEAT_STOP,
     _TXN_WORDS,
@@ -110,25 +109,10 @@ class _Control(_Calls):
         return self._end(j, ("CASE",))
 
     def _declare(self, i: int, process: str | None, in_block: bool) -> int:
-        p = self.p
-        if p.oracle or p.snowflake or (p.pg and self.plpgsql) or (p.generic and self.procedural):
+        if self._declare_sections():
             proc = process if process is not None else ANONYMOUS_BLOCK
             return self._section(i + 1, proc, None)
         end, nxt = self._scan(i, in_block)
-        h = self._find(i + 1, frozenset({"HANDLER"}), end)
-        if h > 0:  # MySQL: DECLARE ... HANDLER FOR cond[, cond] statement
-            f = self._find(h + 1, frozenset({"FOR"}), end)
-            j = f + 1 if f > 0 else h + 1
-            while j < self.n and not (
-                self._kind(j) == "W"
-                and self._val(j) in _MYSQL_BODY_START | {"BEGIN", "LEAVE", "ITERATE", "RESIGNAL", "SIGNAL"}
-            ):
-                if self._kind(j) in (";", "H"):
-                    return j
-                j += 1
-            if j >= self.n:
-                return j
-            return self._statement(j, process, True)
         self._declaration(i + 1, end, process)
         return nxt
 

@@ -14,12 +14,12 @@ from finlineage.lineage.splitters.lexer import (
     _BUILTIN_CALLS,
     _DROP_WORDS,
     _END_ONLY,
+    _MYSQL_BODY_START,
     _NESTING,
     _SQL_VERBS,
     _SQLPLUS,
     _STRAY,
     _SUBQUERY_DROP,
-    _TSQL_D,
     _TSQL_STARTERS,
     _TXN_WORDS,
     MAX_NEST,
@@ -27,7 +27,16 @@ from finlineage.lineage.splitters.lexer import (
 )
 from finlineage.lineage.splitters.routines import _Routines
 
-__all__ = ["OracleSplitter", "Splitter", "TSqlSplitter", "splitter_class"]
+__all__ = [
+    "GenericSplitter",
+    "MySqlSplitter",
+    "OracleSplitter",
+    "PostgresSplitter",
+    "SnowflakeSplitter",
+    "Splitter",
+    "TSqlSplitter",
+    "splitter_class",
+]
 
 _COMPOUND_OPS = frozenset("+-*/%&|^")
 _PROJECTION_END = frozenset(
@@ -445,6 +454,12 @@ class OracleSplitter(Splitter):
                 return min(j + 2, self.n)
         return super()._statement(i, process, in_block)
 
+    def _strip_into(self) -> bool:
+        return True
+
+    def _declare_sections(self) -> bool:
+        return True
+
     def _clean(self, text: str) -> tuple[str, str | None]:
         notes: list[str] = []
         out = text
@@ -491,10 +506,85 @@ def _translate_using(m: re.Match[str]) -> str:
     return body + " " * (len(m.group(0)) - len(body))
 
 
+class GenericSplitter(Splitter):
+    """No dialect: inside a routine body, PL/SQL-like blocks are assumed."""
+
+    def _strip_into(self) -> bool:
+        return self.procedural
+
+    def _declare_sections(self) -> bool:
+        return self.procedural
+
+
+class PostgresSplitter(Splitter):
+    """PostgreSQL family: PL/pgSQL bodies (EXECUTE is always dynamic SQL, SELECT INTO assigns)."""
+
+    def _strip_into(self) -> bool:
+        return self.plpgsql
+
+    def _declare_sections(self) -> bool:
+        return self.plpgsql
+
+    def _exec(self, i: int, process: str | None, in_block: bool) -> int:
+        if self._word(i + 1) == "IMMEDIATE":
+            return super()._exec(i, process, in_block)
+        end, nxt = self._scan(i, in_block)
+        self._dynamic(i, i + 1, end, process)
+        return nxt
+
+
+class MySqlSplitter(Splitter):
+    """MySQL family: DELIMITER scripts, DECLARE ... HANDLER, EXECUTE of prepared statements."""
+
+    def _strip_into(self) -> bool:
+        return True
+
+    def _exec(self, i: int, process: str | None, in_block: bool) -> int:
+        # EXECUTE stmt [USING ...] runs a prepared statement, reported at its PREPARE
+        return self._scan(i, in_block)[1]
+
+    def _declare(self, i: int, process: str | None, in_block: bool) -> int:
+        end = self._scan(i, in_block)[0]
+        h = self._find(i + 1, frozenset({"HANDLER"}), end)
+        if h < 0:
+            return super()._declare(i, process, in_block)
+        # DECLARE ... HANDLER FOR cond[, cond] statement: the statement is code that may run
+        f = self._find(h + 1, frozenset({"FOR"}), end)
+        j = f + 1 if f > 0 else h + 1
+        while j < self.n and not (self._kind(j) == "W" and self._val(j) in _HANDLER_BODY_START):
+            if self._kind(j) in (";", "H"):
+                return j
+            j += 1
+        if j >= self.n:
+            return j
+        return self._statement(j, process, True)
+
+
+class SnowflakeSplitter(Splitter):
+    """Snowflake Scripting: DECLARE sections, SELECT ... INTO :v, EXECUTE IMMEDIATE $$...$$."""
+
+    def _strip_into(self) -> bool:
+        return True
+
+    def _declare_sections(self) -> bool:
+        return True
+
+
+_HANDLER_BODY_START = _MYSQL_BODY_START | {"BEGIN", "LEAVE", "ITERATE", "RESIGNAL", "SIGNAL"}
+
+
 def splitter_class(prof: _Profile) -> type[Splitter]:
     """The splitter class of a dialect profile."""
-    if prof.name in _TSQL_D:
+    if prof.tsql:
         return TSqlSplitter
     if prof.oracle:
         return OracleSplitter
+    if prof.pg:
+        return PostgresSplitter
+    if prof.mysql:
+        return MySqlSplitter
+    if prof.snowflake:
+        return SnowflakeSplitter
+    if prof.generic:
+        return GenericSplitter
     return Splitter
