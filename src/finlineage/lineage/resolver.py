@@ -35,22 +35,14 @@ def stronger(a: str, b: str) -> str:
 def direct_subtype(body: exp.Expr | None) -> str:
     """OpenLineage direct subtype of a projection body (alias removed): IDENTITY for a plain
     column (or struct field) reference, AGGREGATION when an aggregate function is involved
-    (outside subqueries), TRANSFORMATION otherwise."""
+    (also in a scalar subquery it reads), TRANSFORMATION otherwise."""
     if body is None:
         return TRANSFORMATION
     if isinstance(body, exp.Alias):
         body = body.this
     if isinstance(body, (exp.Column, exp.Dot)) and not isinstance(body.this, exp.Star):
         return IDENTITY
-    stack: list[exp.Expr] = [body]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, exp.AggFunc):
-            return AGGREGATION
-        if n is not body and isinstance(n, (exp.Query, exp.Subquery)):
-            continue
-        stack.extend(n.iter_expressions())
-    return TRANSFORMATION
+    return AGGREGATION if body.find(exp.AggFunc) is not None else TRANSFORMATION
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,48 +96,48 @@ def _children(n: exp.Expr) -> Iterator[tuple[str, exp.Expr]]:
                     yield key, v
 
 
-def role_refs(node: exp.Expr) -> Iterator[tuple[str, exp.Expr]]:
+_LEAF_REFS = (exp.Placeholder,)
+_SPECIAL = (exp.Window, exp.Case, exp.If)
+
+
+def role_refs(node: exp.Expr) -> list[tuple[str, exp.Expr]]:
     """(role, ref) for the columns, stars, subqueries and placeholders an expression uses (not
     descending into subqueries). Role "" is a direct use; "WINDOW" a column of a window
     specification's PARTITION BY/ORDER BY; "CONDITIONAL" a column of a CASE WHEN / IF condition
     (or the operand of a simple CASE)."""
+    out: list[tuple[str, exp.Expr]] = []
     stack: list[tuple[str, exp.Expr]] = [(DIRECT, node)]
+    pop, push, emit = stack.pop, stack.append, out.append
     while stack:
-        role, n = stack.pop()
+        role, n = pop()
         if isinstance(n, exp.Column):
             if not _is_sequence_ref(n):
-                yield role, n
+                emit((role, n))
+        elif isinstance(n, exp.Dot) and dot_parts(n) is not None:
+            emit((role, n))  # a struct field path over a column
+        elif isinstance(n, exp.Subquery):
+            emit((role, n.unnest()))
+        elif n is not node and isinstance(n, (exp.Select, exp.SetOperation)):
+            emit((role, n))
+        elif isinstance(n, exp.Star):
+            if not isinstance(n.parent, exp.Column):
+                emit((role, n))
+        elif isinstance(n, _LEAF_REFS):  # a bind variable, or Oracle's :NEW.col in triggers
+            emit((role, n))
+        elif isinstance(n, exp.NextValueFor):  # NEXT VALUE FOR seq: a sequence, not a column
             continue
-        if isinstance(n, exp.NextValueFor):  # NEXT VALUE FOR seq: a sequence, not a column
-            continue
-        if isinstance(n, exp.Dot) and dot_parts(n) is not None:
-            yield role, n  # a struct field path over a column
-            continue
-        if isinstance(n, exp.Subquery):
-            yield role, n.unnest()
-            continue
-        if n is not node and isinstance(n, (exp.Select, exp.SetOperation)):
-            yield role, n
-            continue
-        if isinstance(n, exp.Star) and not isinstance(n.parent, exp.Column):
-            yield role, n
-            continue
-        if isinstance(n, exp.Placeholder):  # a bind variable, or Oracle's :NEW.col in triggers
-            yield role, n
-            continue
-        if isinstance(n, exp.Window):
+        elif isinstance(n, _SPECIAL):
+            # window specification: WINDOW; CASE operand / WHEN and IF conditions: CONDITIONAL
+            side = WINDOW if isinstance(n, exp.Window) else CONDITIONAL
             for key, child in _children(n):
-                stack.append((role if key == "this" else (role or WINDOW), child))
-            continue
-        if isinstance(n, exp.Case):
-            for key, child in _children(n):
-                stack.append(((role or CONDITIONAL) if key == "this" else role, child))
-            continue
-        if isinstance(n, exp.If):
-            for key, child in _children(n):
-                stack.append(((role or CONDITIONAL) if key == "this" else role, child))
-            continue
-        stack.extend((role, c) for c in n.iter_expressions())
+                if isinstance(n, exp.Window):
+                    push((role if key == "this" else (role or side), child))
+                else:
+                    push(((role or side) if key == "this" else role, child))
+        else:
+            for c in n.iter_expressions():
+                push((role, c))
+    return out
 
 
 def dot_parts(node: exp.Expr) -> list[str] | None:
@@ -529,6 +521,8 @@ class QueryResolver:
     ) -> Sources:
         """Sources of a column reference: `col`, `src.col`, `db.src.col`, or a struct field path
         `[src.]col.field...` (lineage then goes to `table.col.field...`)."""
+        if isinstance(col, exp.Column) and not col.args.get("table"):
+            return self._resolve_unqualified(scope, col.name, aliases)  # the common case
         parts = dot_parts(col)
         if not parts:
             return _EMPTY

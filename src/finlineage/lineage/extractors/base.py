@@ -165,6 +165,9 @@ def _is_temp_create(create: exp.Create) -> bool:
     return False
 
 
+_INDIRECT_ORDER = ("JOIN", "FILTER", "GROUP_BY", "SORT", "WINDOW", "CONDITIONAL")
+
+
 class Extractor:
     """Base of the per-statement-kind extractors: resolution of queries into column edges."""
 
@@ -283,10 +286,11 @@ class Extractor:
         res.column_edges.append(
             ColumnEdge(tgt, tuple(sorted(o.sources)), "direct", expression, conf, o.subtype)
         )
-        own = {"WINDOW": o.window, "CONDITIONAL": o.conditional}
-        for sub in ("JOIN", "FILTER", "GROUP_BY", "SORT", "WINDOW", "CONDITIONAL"):
-            cols = indirect.get(sub, frozenset()) | own.get(sub, frozenset())
-            cols = frozenset(c for c in cols if not c.endswith(".*"))
+        for sub in _INDIRECT_ORDER:
+            cols = indirect.get(sub)  # (the resolver drops whole-row `t.*` entries)
+            own = o.window if sub == "WINDOW" else o.conditional if sub == "CONDITIONAL" else None
+            if own:
+                cols = (cols or frozenset()) | {c for c in own if not c.endswith(".*")}
             if cols:
                 res.column_edges.append(ColumnEdge(tgt, tuple(sorted(cols)), "indirect", "", conf, sub))
 
