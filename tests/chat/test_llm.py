@@ -4,7 +4,6 @@ Retry-After, fallback models, offline fallback, streaming relay, tool calls."""
 from __future__ import annotations
 
 import json
-
 from typing import Any
 
 import pytest
