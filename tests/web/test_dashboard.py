@@ -186,6 +186,9 @@ def test_search_opens_report_column_graph_with_upstream_feed(shared_server: Any,
     # deeper: the trade feed (raw.venue_a_trades) appears upstream
     page.locator("#depth").fill("12")
     page.locator("#depth").dispatch_event("change")
+    expect(graph).to_have_attribute("data-depth", "12")
+    expect(graph).to_have_attribute("data-state", "ready")
+    assert "depth=12" in page.url
     feed = page.locator(".gn[data-name^='raw.venue_a_trades.']")
     expect(feed.first).to_be_attached(timeout=30_000)
     assert feed.count() >= 3

@@ -92,32 +92,41 @@ function syncControls() {
   $('#depth-out').textContent = depthLabel(state.depth);
 }
 
-function params(extra = {}) {
-  const r = state.root;
+function params(extra = {}, root = state.root, gran = state.gran) {
   return {
-    [r.kind === 'column' ? 'column' : 'node']: r.ref,
+    [root.kind === 'column' ? 'column' : 'node']: root.ref,
     dir: state.dir,
     depth: state.depth,
-    gran: r.kind === 'column' ? 'column' : state.gran,
+    gran: root.kind === 'column' ? 'column' : gran,
     ...extra,
   };
 }
 
+/** Controls change the address; show() reads it back and reloads what changed. */
 function setOption(name, value) {
-  state[name] = value;
-  syncControls();
-  if (state.root) ctx.navigate('explore', params());
+  if (!state.root) {
+    state[name] = value;
+    syncControls();
+    return;
+  }
+  ctx.navigate('explore', params({ [name]: value }));
 }
 
 function setGranularity(gran) {
   if (gran === state.gran) return;
-  state.gran = gran;
-  if (state.root?.kind === 'column' && gran === 'table') {
-    const ref = state.answer?.root?.object_canonical_id ?? String(state.root.ref).split('.').slice(0, -1).join('.');
-    state.root = { kind: 'node', ref };
+  if (!state.root) {
+    state.gran = gran;
+    syncControls();
+    return;
   }
-  syncControls();
-  if (state.root) ctx.navigate('explore', params());
+  let root = state.root;
+  if (root.kind === 'column' && gran === 'table') {
+    // column → its table
+    root = { kind: 'node', ref: state.answer?.root?.object_canonical_id ?? String(root.ref).split('.').slice(0, -1).join('.') };
+  }
+  const next = params({}, root, gran);
+  if (root.kind === 'node') delete next.column;
+  ctx.navigate('explore', next);
 }
 
 /** Open a root from elsewhere (search, chat sources, impact list, detail panel). */
