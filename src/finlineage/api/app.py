@@ -24,6 +24,7 @@ from finlineage.api.middleware import (
     RequestObserver,
     allowed_host_names,
 )
+from finlineage.api.openapi import install_openapi
 from finlineage.api.routers import keys as keys_routes
 from finlineage.api.routers import system
 from finlineage.settings import Settings
@@ -103,6 +104,7 @@ def create_app(
     )
     app.add_middleware(RequestContextMiddleware, observers=observers)
     install_error_handlers(app, on_error=_error_hook(app))
+    install_openapi(app)  # every operation's error responses, derived centrally
     app.include_router(system.router)
     app.include_router(keys_routes.router)
     for include in _router_includers():

@@ -46,6 +46,20 @@ def _code_for(status: int) -> str:
         return "error"
 
 
+def _out_of_range(exc: BaseException | None) -> bool:
+    """An integer too large for the store (SQLite's OverflowError, PostgreSQL's out-of-range data
+    error), anywhere in the exception's chain."""
+    seen = 0
+    while exc is not None and seen < 8:
+        if isinstance(exc, OverflowError):
+            return True
+        if type(exc).__name__ in ("NumericValueOutOfRange", "DataError") and "out of range" in str(exc):
+            return True
+        exc = getattr(exc, "orig", None) or exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
 def install_error_handlers(app: FastAPI, on_error: Any = None) -> None:
     """`on_error(request, status, code)` is called for every 5xx (used to emit `error` events)."""
 
@@ -75,6 +89,9 @@ def install_error_handlers(app: FastAPI, on_error: Any = None) -> None:
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+        if _out_of_range(exc):
+            # an id or offset beyond what the store's integers hold: the input is wrong, not the server
+            return envelope(request, 422, "validation_error", "a number in the request is out of range")
         # Never leak a stack trace to the client; it goes to the log with the request id.
         log.exception("unhandled error (request_id=%s)", request_id_of(request))
         if on_error:
