@@ -9,191 +9,49 @@ and unknowns become diagnostics, never exceptions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 
 from sqlglot import exp
 from sqlglot.optimizer.scope import Scope
 
 from finlineage.lineage.model import Diagnostic
 from finlineage.lineage.names import SchemaIndex
-
-__all__ = ["Output", "QueryResolver", "column_refs", "direct_subtype", "output_name", "stronger"]
-
-Sources = frozenset[str]
-_EMPTY: Sources = frozenset()
-
-IDENTITY, TRANSFORMATION, AGGREGATION = "IDENTITY", "TRANSFORMATION", "AGGREGATION"
-_RANK = {IDENTITY: 0, TRANSFORMATION: 1, AGGREGATION: 2}
-
-
-def stronger(a: str, b: str) -> str:
-    """The stronger of two direct subtypes (AGGREGATION > TRANSFORMATION > IDENTITY)."""
-    return a if _RANK.get(a, 1) >= _RANK.get(b, 1) else b
-
-
-def direct_subtype(body: exp.Expr | None) -> str:
-    """OpenLineage direct subtype of a projection body (alias removed): IDENTITY for a plain
-    column (or struct field) reference, AGGREGATION when an aggregate function is involved
-    (also in a scalar subquery it reads), TRANSFORMATION otherwise."""
-    if body is None:
-        return TRANSFORMATION
-    if isinstance(body, exp.Alias):
-        body = body.this
-    if isinstance(body, (exp.Column, exp.Dot)) and not isinstance(body.this, exp.Star):
-        return IDENTITY
-    return AGGREGATION if body.find(exp.AggFunc) is not None else TRANSFORMATION
-
-
-@dataclass(frozen=True, slots=True)
-class Output:
-    """One output column of a scope."""
-
-    name: str
-    sources: Sources
-    expression: exp.Expr | None = None
-    star: bool = False
-    """An unexpanded `*`: sources are `table.*` entries."""
-    window: Sources = _EMPTY
-    """Columns of the PARTITION BY / ORDER BY of window specifications in this output: indirect
-    lineage (WINDOW), never direct."""
-    conditional: Sources = _EMPTY
-    """Columns of CASE WHEN / IF conditions in this output: indirect lineage (CONDITIONAL)."""
-    subtype: str = IDENTITY
-    """Direct subtype (IDENTITY/TRANSFORMATION/AGGREGATION), strongest along derived sources."""
-
-
-_CAST_KEEPS_NAME = frozenset({"postgres", "redshift", "materialize", "risingwave", "duckdb"})
-
-
-def output_name(projection: exp.Expr, dialect: str) -> str:
-    """The name a projection gets in its result set.
-
-    An unaliased column keeps its name; a `col::type` cast (and, in PostgreSQL-like engines,
-    any cast of a column) keeps the column's name; other expressions are named by their text.
-    """
-    if isinstance(projection, exp.Alias):
-        return projection.alias
-    if isinstance(projection, (exp.Column, exp.Dot)):
-        return projection.name
-    if isinstance(projection, exp.Cast) and isinstance(projection.this, exp.Column):
-        shorthand = "format" not in projection.args  # parsed from `col::type`
-        if shorthand or dialect in _CAST_KEEPS_NAME:
-            return projection.this.name
-    return projection.sql(dialect=dialect or None)
-
-
-DIRECT, WINDOW, CONDITIONAL = "", "WINDOW", "CONDITIONAL"
-
-
-def _children(n: exp.Expr) -> Iterator[tuple[str, exp.Expr]]:
-    for key, value in n.args.items():
-        if isinstance(value, exp.Expr):
-            yield key, value
-        elif isinstance(value, list):
-            for v in value:
-                if isinstance(v, exp.Expr):
-                    yield key, v
-
-
-_LEAF_REFS = (exp.Placeholder,)
-_SPECIAL = (exp.Window, exp.Case, exp.If)
-
-
-def role_refs(node: exp.Expr) -> list[tuple[str, exp.Expr]]:
-    """(role, ref) for the columns, stars, subqueries and placeholders an expression uses (not
-    descending into subqueries). Role "" is a direct use; "WINDOW" a column of a window
-    specification's PARTITION BY/ORDER BY; "CONDITIONAL" a column of a CASE WHEN / IF condition
-    (or the operand of a simple CASE)."""
-    out: list[tuple[str, exp.Expr]] = []
-    stack: list[tuple[str, exp.Expr]] = [(DIRECT, node)]
-    pop, push, emit = stack.pop, stack.append, out.append
-    while stack:
-        role, n = pop()
-        if isinstance(n, exp.Column):
-            if not _is_sequence_ref(n):
-                emit((role, n))
-        elif isinstance(n, exp.Dot) and dot_parts(n) is not None:
-            emit((role, n))  # a struct field path over a column
-        elif isinstance(n, exp.Subquery):
-            emit((role, n.unnest()))
-        elif n is not node and isinstance(n, (exp.Select, exp.SetOperation)):
-            emit((role, n))
-        elif isinstance(n, exp.Star):
-            if not isinstance(n.parent, exp.Column):
-                emit((role, n))
-        elif isinstance(n, _LEAF_REFS):  # a bind variable, or Oracle's :NEW.col in triggers
-            emit((role, n))
-        elif isinstance(n, exp.NextValueFor):  # NEXT VALUE FOR seq: a sequence, not a column
-            continue
-        elif isinstance(n, _SPECIAL):
-            # window specification: WINDOW; CASE operand / WHEN and IF conditions: CONDITIONAL
-            side = WINDOW if isinstance(n, exp.Window) else CONDITIONAL
-            for key, child in _children(n):
-                if isinstance(n, exp.Window):
-                    push((role if key == "this" else (role or side), child))
-                else:
-                    push(((role or side) if key == "this" else role, child))
-        else:
-            for c in n.iter_expressions():
-                push((role, c))
-    return out
-
-
-def dot_parts(node: exp.Expr) -> list[str] | None:
-    """The name parts of a column reference with a struct field path (`t.col.field.sub`, parsed
-    as a Column with up to four parts, deeper paths as Dot chains over it); None otherwise."""
-    if isinstance(node, exp.Column):
-        if isinstance(node.this, exp.Star):
-            return None
-        return [p.name for p in node.parts]
-    if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Identifier):
-        head = dot_parts(node.this)
-        return None if head is None else [*head, node.expression.name]
-    return None
-
-
-_SEQUENCE_PSEUDO_COLUMNS = frozenset({"nextval", "currval"})
-
-
-def _is_sequence_ref(col: exp.Column) -> bool:
-    """Oracle/Snowflake `seq.NEXTVAL` / `seq.CURRVAL`: a sequence's next/current value."""
-    return bool(col.table) and col.name.lower() in _SEQUENCE_PSEUDO_COLUMNS
-
-
-def column_refs(node: exp.Expr) -> Iterator[exp.Expr]:
-    """Columns, stars, subqueries and placeholders used by an expression, in any role (not
-    descending into subqueries)."""
-    for _, ref in role_refs(node):
-        yield ref
-
-
-@dataclass(frozen=True, slots=True)
-class ExprSources:
-    direct: Sources
-    window: Sources = _EMPTY
-    conditional: Sources = _EMPTY
-    subtype: str = IDENTITY
-
-    def all(self) -> Sources:
-        return self.direct | self.window | self.conditional
-
-
-_INDIRECT_ARGS = (
-    ("where", "FILTER"),
-    ("having", "FILTER"),
-    ("qualify", "FILTER"),
-    ("connect", "FILTER"),
-    ("prewhere", "FILTER"),
-    ("group", "GROUP_BY"),
-    ("order", "SORT"),
+from finlineage.lineage.refs import (
+    _EMPTY,
+    _INDIRECT_ARGS,
+    CONDITIONAL,
+    DIRECT,
+    IDENTITY,
+    TRANSFORMATION,
+    WINDOW,
+    ExprSources,
+    Indirect,
+    Output,
+    Sources,
+    column_refs,
+    direct_subtype,
+    dot_parts,
+    output_name,
+    role_refs,
+    stronger,
 )
-Indirect = dict[str, Sources]
-"""Indirect lineage of a scope: subtype (JOIN/FILTER/GROUP_BY/SORT/WINDOW/CONDITIONAL) -> columns."""
+
+__all__ = [
+    "ExprSources",
+    "Indirect",
+    "Output",
+    "QueryResolver",
+    "column_refs",
+    "direct_subtype",
+    "output_name",
+    "role_refs",
+    "stronger",
+]
 
 
-class QueryResolver:
-    """Resolve outputs of scopes to base columns for one statement."""
+class _ColumnResolution:
+    """Resolution of column references to base-table columns within a query's scopes (the
+    outputs of derived scopes come from `outputs`, which `QueryResolver` implements)."""
 
     def __init__(
         self,
@@ -233,7 +91,6 @@ class QueryResolver:
         for s in self.scopes:
             self._by_expr[id(s.expression)] = s
 
-    # ------------------------------------------------------------------ helpers
     def name_of(self, table: exp.Table) -> str:
         """Canonical name of a table node (memoised: asked once per candidate column)."""
         key = id(table)
@@ -263,158 +120,6 @@ class QueryResolver:
                     out.append(src)
         return out
 
-    # ------------------------------------------------------------------ outputs
-    def outputs(self, scope: Scope) -> list[Output]:
-        key = id(scope)
-        cached = self._outputs.get(key)
-        if cached is not None:
-            return cached
-        if key in self._in_progress:  # recursive CTE referencing itself
-            return []
-        self._in_progress.add(key)
-        try:
-            result = self._compute_outputs(scope)
-        finally:
-            self._in_progress.discard(key)
-        self._outputs[key] = result
-        return result
-
-    def _compute_outputs(self, scope: Scope) -> list[Output]:
-        expr = scope.expression
-        if isinstance(expr, exp.SetOperation):
-            branches = scope.set_operation_scopes
-            if not branches:
-                return []
-            left = self.outputs(branches[0])
-            merged = list(left)
-            for other in branches[1:]:
-                right = self.outputs(other)
-                for i, o in enumerate(right):
-                    if i < len(merged):
-                        m = merged[i]
-                        merged[i] = Output(
-                            m.name,
-                            m.sources | o.sources,
-                            m.expression,
-                            m.star,
-                            m.window | o.window,
-                            m.conditional | o.conditional,
-                            stronger(m.subtype, o.subtype),
-                        )
-            return merged
-        if scope.is_udtf:
-            return self._udtf_outputs(scope)
-        if isinstance(expr, exp.Select):
-            return self._select_outputs(scope, expr)
-        return []
-
-    def _udtf_outputs(self, scope: Scope) -> list[Output]:
-        node = scope.expression
-        inner = node.this if isinstance(node, exp.Lateral) else None
-        if isinstance(inner, exp.Subquery):
-            child = self.scope_of(inner.unnest())
-            return self.outputs(child) if child is not None else []
-        # explode/unnest/...: every alias column comes from the function's arguments
-        srcs = self.expr_sources(scope, node, []).direct
-        alias = node.args.get("alias")
-        names: list[str] = []
-        if isinstance(alias, exp.TableAlias):
-            names = [c.name for c in alias.columns]
-            if not names and alias.name and isinstance(node, exp.Unnest):  # UNNEST(arr) AS element
-                names = [alias.name]
-        if not names:
-            return [Output("*", srcs, node, star=True, subtype=TRANSFORMATION)]
-        return [Output(n, srcs, node, subtype=TRANSFORMATION) for n in names]
-
-    def _select_outputs(self, scope: Scope, select: exp.Select) -> list[Output]:
-        outs: list[Output] = []
-        aliases: dict[str, Output] = {}
-        for proj in select.expressions:
-            star = self._star_of(proj)
-            if star is not None:
-                outs.extend(self._expand_star(scope, proj, star))
-                continue
-            name = output_name(proj, self.dialect)
-            body = proj.this if isinstance(proj, exp.Alias) else proj
-            got = self.expr_sources(scope, body, outs, aliases)
-            subtype = stronger(direct_subtype(body), got.subtype)
-            out = Output(name, got.direct, proj, False, got.window, got.conditional, subtype)
-            outs.append(out)
-            if isinstance(proj, exp.Alias):
-                aliases[name] = out
-        return outs
-
-    @staticmethod
-    def _star_of(proj: exp.Expr) -> exp.Star | None:
-        if isinstance(proj, exp.Star):
-            return proj
-        if isinstance(proj, exp.Column) and isinstance(proj.this, exp.Star):
-            return proj.this
-        return None
-
-    def _expand_star(self, scope: Scope, proj: exp.Expr, star: exp.Star) -> list[Output]:
-        qualifier = proj.table if isinstance(proj, exp.Column) else ""
-        if qualifier:
-            src = self._find_source(scope, qualifier)
-            targets = [(qualifier, src)] if src is not None else []
-            if src is None:
-                self._diag("unresolved_column", f"unknown table {qualifier!r} in {qualifier}.*")
-        else:
-            targets = [(k, v[1]) for k, v in scope.selected_sources.items()]
-        excluded = {
-            c.name
-            for key in ("except", "except_")
-            for c in (star.args.get(key) or [])
-            if isinstance(c, exp.Expr)
-        }
-        outs: list[Output] = []
-        for _, src in targets:
-            passed = self._function_outputs(src) if isinstance(src, exp.Table) else None
-            if passed is not None:
-                outs.extend(o for o in passed if o.name not in excluded)
-            elif isinstance(src, exp.Table):
-                tname = self.name_of(src)
-                cols = self.schema.columns(tname)
-                if cols is None:
-                    outs.append(Output("*", frozenset({f"{tname}.*"}), proj, star=True))
-                    self._diag(
-                        "star_without_schema",
-                        f"columns of {tname} are unknown: lineage of * kept as {tname}.*",
-                    )
-                else:
-                    outs.extend(
-                        Output(c, frozenset({f"{tname}.{c}"}), proj) for c in cols if c not in excluded
-                    )
-            elif isinstance(src, Scope):
-                outs.extend(o for o in self.outputs(src) if o.name not in excluded)
-        return self._star_modifiers(scope, star, outs)
-
-    def _star_modifiers(self, scope: Scope, star: exp.Star, outs: list[Output]) -> list[Output]:
-        """`* REPLACE (expr AS col)` (BigQuery, Snowflake, DuckDB): the column keeps its place and
-        takes the expression's lineage; `* RENAME (col AS new)` (Snowflake): a new name."""
-        replace = {a.alias: a for a in star.args.get("replace") or [] if isinstance(a, exp.Alias) and a.alias}
-        rename = {
-            a.this.name: a.alias
-            for a in star.args.get("rename") or []
-            if isinstance(a, exp.Alias) and isinstance(a.this, exp.Column)
-        }
-        if not replace and not rename:
-            return outs
-        result: list[Output] = []
-        for o in outs:
-            if o.name in replace:
-                alias = replace[o.name]
-                got = self.expr_sources(scope, alias.this, [])
-                subtype = stronger(direct_subtype(alias.this), got.subtype)
-                o = Output(o.name, got.direct, alias, False, got.window, got.conditional, subtype)
-            elif o.name in rename:
-                o = Output(
-                    rename[o.name], o.sources, o.expression, o.star, o.window, o.conditional, o.subtype
-                )
-            result.append(o)
-        return result
-
-    # ------------------------------------------------------------------ resolution
     def _find_source(self, scope: Scope, name: str) -> exp.Table | Scope | None:
         s: Scope | None = scope
         while s is not None:
@@ -688,7 +393,164 @@ class QueryResolver:
         direct = frozenset(roles[DIRECT] | roles[CONDITIONAL])
         return ExprSources(direct, frozenset(window), frozenset(conditional), subtype)
 
-    # ------------------------------------------------------------------ indirect
+    def outputs(self, scope: Scope) -> list[Output]:
+        raise NotImplementedError
+
+
+class QueryResolver(_ColumnResolution):
+    """Resolve outputs of scopes to base columns for one statement, and the indirect lineage
+    (joins, filters, grouping, sorting, windows, conditions) that shapes them."""
+
+    def outputs(self, scope: Scope) -> list[Output]:
+        key = id(scope)
+        cached = self._outputs.get(key)
+        if cached is not None:
+            return cached
+        if key in self._in_progress:  # recursive CTE referencing itself
+            return []
+        self._in_progress.add(key)
+        try:
+            result = self._compute_outputs(scope)
+        finally:
+            self._in_progress.discard(key)
+        self._outputs[key] = result
+        return result
+
+    def _compute_outputs(self, scope: Scope) -> list[Output]:
+        expr = scope.expression
+        if isinstance(expr, exp.SetOperation):
+            branches = scope.set_operation_scopes
+            if not branches:
+                return []
+            left = self.outputs(branches[0])
+            merged = list(left)
+            for other in branches[1:]:
+                right = self.outputs(other)
+                for i, o in enumerate(right):
+                    if i < len(merged):
+                        m = merged[i]
+                        merged[i] = Output(
+                            m.name,
+                            m.sources | o.sources,
+                            m.expression,
+                            m.star,
+                            m.window | o.window,
+                            m.conditional | o.conditional,
+                            stronger(m.subtype, o.subtype),
+                        )
+            return merged
+        if scope.is_udtf:
+            return self._udtf_outputs(scope)
+        if isinstance(expr, exp.Select):
+            return self._select_outputs(scope, expr)
+        return []
+
+    def _udtf_outputs(self, scope: Scope) -> list[Output]:
+        node = scope.expression
+        inner = node.this if isinstance(node, exp.Lateral) else None
+        if isinstance(inner, exp.Subquery):
+            child = self.scope_of(inner.unnest())
+            return self.outputs(child) if child is not None else []
+        # explode/unnest/...: every alias column comes from the function's arguments
+        srcs = self.expr_sources(scope, node, []).direct
+        alias = node.args.get("alias")
+        names: list[str] = []
+        if isinstance(alias, exp.TableAlias):
+            names = [c.name for c in alias.columns]
+            if not names and alias.name and isinstance(node, exp.Unnest):  # UNNEST(arr) AS element
+                names = [alias.name]
+        if not names:
+            return [Output("*", srcs, node, star=True, subtype=TRANSFORMATION)]
+        return [Output(n, srcs, node, subtype=TRANSFORMATION) for n in names]
+
+    def _select_outputs(self, scope: Scope, select: exp.Select) -> list[Output]:
+        outs: list[Output] = []
+        aliases: dict[str, Output] = {}
+        for proj in select.expressions:
+            star = self._star_of(proj)
+            if star is not None:
+                outs.extend(self._expand_star(scope, proj, star))
+                continue
+            name = output_name(proj, self.dialect)
+            body = proj.this if isinstance(proj, exp.Alias) else proj
+            got = self.expr_sources(scope, body, outs, aliases)
+            subtype = stronger(direct_subtype(body), got.subtype)
+            out = Output(name, got.direct, proj, False, got.window, got.conditional, subtype)
+            outs.append(out)
+            if isinstance(proj, exp.Alias):
+                aliases[name] = out
+        return outs
+
+    @staticmethod
+    def _star_of(proj: exp.Expr) -> exp.Star | None:
+        if isinstance(proj, exp.Star):
+            return proj
+        if isinstance(proj, exp.Column) and isinstance(proj.this, exp.Star):
+            return proj.this
+        return None
+
+    def _expand_star(self, scope: Scope, proj: exp.Expr, star: exp.Star) -> list[Output]:
+        qualifier = proj.table if isinstance(proj, exp.Column) else ""
+        if qualifier:
+            src = self._find_source(scope, qualifier)
+            targets = [(qualifier, src)] if src is not None else []
+            if src is None:
+                self._diag("unresolved_column", f"unknown table {qualifier!r} in {qualifier}.*")
+        else:
+            targets = [(k, v[1]) for k, v in scope.selected_sources.items()]
+        excluded = {
+            c.name
+            for key in ("except", "except_")
+            for c in (star.args.get(key) or [])
+            if isinstance(c, exp.Expr)
+        }
+        outs: list[Output] = []
+        for _, src in targets:
+            passed = self._function_outputs(src) if isinstance(src, exp.Table) else None
+            if passed is not None:
+                outs.extend(o for o in passed if o.name not in excluded)
+            elif isinstance(src, exp.Table):
+                tname = self.name_of(src)
+                cols = self.schema.columns(tname)
+                if cols is None:
+                    outs.append(Output("*", frozenset({f"{tname}.*"}), proj, star=True))
+                    self._diag(
+                        "star_without_schema",
+                        f"columns of {tname} are unknown: lineage of * kept as {tname}.*",
+                    )
+                else:
+                    outs.extend(
+                        Output(c, frozenset({f"{tname}.{c}"}), proj) for c in cols if c not in excluded
+                    )
+            elif isinstance(src, Scope):
+                outs.extend(o for o in self.outputs(src) if o.name not in excluded)
+        return self._star_modifiers(scope, star, outs)
+
+    def _star_modifiers(self, scope: Scope, star: exp.Star, outs: list[Output]) -> list[Output]:
+        """`* REPLACE (expr AS col)` (BigQuery, Snowflake, DuckDB): the column keeps its place and
+        takes the expression's lineage; `* RENAME (col AS new)` (Snowflake): a new name."""
+        replace = {a.alias: a for a in star.args.get("replace") or [] if isinstance(a, exp.Alias) and a.alias}
+        rename = {
+            a.this.name: a.alias
+            for a in star.args.get("rename") or []
+            if isinstance(a, exp.Alias) and isinstance(a.this, exp.Column)
+        }
+        if not replace and not rename:
+            return outs
+        result: list[Output] = []
+        for o in outs:
+            if o.name in replace:
+                alias = replace[o.name]
+                got = self.expr_sources(scope, alias.this, [])
+                subtype = stronger(direct_subtype(alias.this), got.subtype)
+                o = Output(o.name, got.direct, alias, False, got.window, got.conditional, subtype)
+            elif o.name in rename:
+                o = Output(
+                    rename[o.name], o.sources, o.expression, o.star, o.window, o.conditional, o.subtype
+                )
+            result.append(o)
+        return result
+
     def indirect(self, scope: Scope) -> Indirect:
         """Columns that filter, join, group, sort or otherwise shape the rows of `scope`
         (recursively through its derived sources and subqueries), by subtype."""

@@ -1,0 +1,180 @@
+"""Expression-level building blocks of column resolution: outputs, roles of column references
+(direct, window specification, CASE/IF condition), struct field paths, direct subtypes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+Sources = frozenset[str]
+_EMPTY: Sources = frozenset()
+
+IDENTITY, TRANSFORMATION, AGGREGATION = "IDENTITY", "TRANSFORMATION", "AGGREGATION"
+_RANK = {IDENTITY: 0, TRANSFORMATION: 1, AGGREGATION: 2}
+
+
+def stronger(a: str, b: str) -> str:
+    """The stronger of two direct subtypes (AGGREGATION > TRANSFORMATION > IDENTITY)."""
+    return a if _RANK.get(a, 1) >= _RANK.get(b, 1) else b
+
+
+def direct_subtype(body: exp.Expr | None) -> str:
+    """OpenLineage direct subtype of a projection body (alias removed): IDENTITY for a plain
+    column (or struct field) reference, AGGREGATION when an aggregate function is involved
+    (also in a scalar subquery it reads), TRANSFORMATION otherwise."""
+    if body is None:
+        return TRANSFORMATION
+    if isinstance(body, exp.Alias):
+        body = body.this
+    if isinstance(body, (exp.Column, exp.Dot)) and not isinstance(body.this, exp.Star):
+        return IDENTITY
+    return AGGREGATION if body.find(exp.AggFunc) is not None else TRANSFORMATION
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """One output column of a scope."""
+
+    name: str
+    sources: Sources
+    expression: exp.Expr | None = None
+    star: bool = False
+    """An unexpanded `*`: sources are `table.*` entries."""
+    window: Sources = _EMPTY
+    """Columns of the PARTITION BY / ORDER BY of window specifications in this output: indirect
+    lineage (WINDOW), never direct."""
+    conditional: Sources = _EMPTY
+    """Columns of CASE WHEN / IF conditions in this output: indirect lineage (CONDITIONAL)."""
+    subtype: str = IDENTITY
+    """Direct subtype (IDENTITY/TRANSFORMATION/AGGREGATION), strongest along derived sources."""
+
+
+_CAST_KEEPS_NAME = frozenset({"postgres", "redshift", "materialize", "risingwave", "duckdb"})
+
+
+def output_name(projection: exp.Expr, dialect: str) -> str:
+    """The name a projection gets in its result set.
+
+    An unaliased column keeps its name; a `col::type` cast (and, in PostgreSQL-like engines,
+    any cast of a column) keeps the column's name; other expressions are named by their text.
+    """
+    if isinstance(projection, exp.Alias):
+        return projection.alias
+    if isinstance(projection, (exp.Column, exp.Dot)):
+        return projection.name
+    if isinstance(projection, exp.Cast) and isinstance(projection.this, exp.Column):
+        shorthand = "format" not in projection.args  # parsed from `col::type`
+        if shorthand or dialect in _CAST_KEEPS_NAME:
+            return projection.this.name
+    return projection.sql(dialect=dialect or None)
+
+
+DIRECT, WINDOW, CONDITIONAL = "", "WINDOW", "CONDITIONAL"
+
+
+def _children(n: exp.Expr) -> Iterator[tuple[str, exp.Expr]]:
+    for key, value in n.args.items():
+        if isinstance(value, exp.Expr):
+            yield key, value
+        elif isinstance(value, list):
+            for v in value:
+                if isinstance(v, exp.Expr):
+                    yield key, v
+
+
+_LEAF_REFS = (exp.Placeholder,)
+_SPECIAL = (exp.Window, exp.Case, exp.If)
+
+
+def role_refs(node: exp.Expr) -> list[tuple[str, exp.Expr]]:
+    """(role, ref) for the columns, stars, subqueries and placeholders an expression uses (not
+    descending into subqueries). Role "" is a direct use; "WINDOW" a column of a window
+    specification's PARTITION BY/ORDER BY; "CONDITIONAL" a column of a CASE WHEN / IF condition
+    (or the operand of a simple CASE)."""
+    out: list[tuple[str, exp.Expr]] = []
+    stack: list[tuple[str, exp.Expr]] = [(DIRECT, node)]
+    pop, push, emit = stack.pop, stack.append, out.append
+    while stack:
+        role, n = pop()
+        if isinstance(n, exp.Column):
+            if not _is_sequence_ref(n):
+                emit((role, n))
+        elif isinstance(n, exp.Dot) and dot_parts(n) is not None:
+            emit((role, n))  # a struct field path over a column
+        elif isinstance(n, exp.Subquery):
+            emit((role, n.unnest()))
+        elif n is not node and isinstance(n, (exp.Select, exp.SetOperation)):
+            emit((role, n))
+        elif isinstance(n, exp.Star):
+            if not isinstance(n.parent, exp.Column):
+                emit((role, n))
+        elif isinstance(n, _LEAF_REFS):  # a bind variable, or Oracle's :NEW.col in triggers
+            emit((role, n))
+        elif isinstance(n, exp.NextValueFor):  # NEXT VALUE FOR seq: a sequence, not a column
+            continue
+        elif isinstance(n, _SPECIAL):
+            # window specification: WINDOW; CASE operand / WHEN and IF conditions: CONDITIONAL
+            side = WINDOW if isinstance(n, exp.Window) else CONDITIONAL
+            for key, child in _children(n):
+                if isinstance(n, exp.Window):
+                    push((role if key == "this" else (role or side), child))
+                else:
+                    push(((role or side) if key == "this" else role, child))
+        else:
+            for c in n.iter_expressions():
+                push((role, c))
+    return out
+
+
+def dot_parts(node: exp.Expr) -> list[str] | None:
+    """The name parts of a column reference with a struct field path (`t.col.field.sub`, parsed
+    as a Column with up to four parts, deeper paths as Dot chains over it); None otherwise."""
+    if isinstance(node, exp.Column):
+        if isinstance(node.this, exp.Star):
+            return None
+        return [p.name for p in node.parts]
+    if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Identifier):
+        head = dot_parts(node.this)
+        return None if head is None else [*head, node.expression.name]
+    return None
+
+
+_SEQUENCE_PSEUDO_COLUMNS = frozenset({"nextval", "currval"})
+
+
+def _is_sequence_ref(col: exp.Column) -> bool:
+    """Oracle/Snowflake `seq.NEXTVAL` / `seq.CURRVAL`: a sequence's next/current value."""
+    return bool(col.table) and col.name.lower() in _SEQUENCE_PSEUDO_COLUMNS
+
+
+def column_refs(node: exp.Expr) -> Iterator[exp.Expr]:
+    """Columns, stars, subqueries and placeholders used by an expression, in any role (not
+    descending into subqueries)."""
+    for _, ref in role_refs(node):
+        yield ref
+
+
+@dataclass(frozen=True, slots=True)
+class ExprSources:
+    direct: Sources
+    window: Sources = _EMPTY
+    conditional: Sources = _EMPTY
+    subtype: str = IDENTITY
+
+    def all(self) -> Sources:
+        return self.direct | self.window | self.conditional
+
+
+_INDIRECT_ARGS = (
+    ("where", "FILTER"),
+    ("having", "FILTER"),
+    ("qualify", "FILTER"),
+    ("connect", "FILTER"),
+    ("prewhere", "FILTER"),
+    ("group", "GROUP_BY"),
+    ("order", "SORT"),
+)
+Indirect = dict[str, Sources]
+"""Indirect lineage of a scope: subtype (JOIN/FILTER/GROUP_BY/SORT/WINDOW/CONDITIONAL) -> columns."""
