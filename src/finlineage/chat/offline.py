@@ -42,6 +42,41 @@ _BACKREF = re.compile(
     re.I,
 )
 _ELLIPSIS = re.compile(r"^\s*(and|also|what about|how about|and what about|same for|now)\b", re.I)
+_QUESTION_WORDS = frozenset(
+    [
+        "does",
+        "did",
+        "come",
+        "comes",
+        "from",
+        "where",
+        "what",
+        "which",
+        "who",
+        "how",
+        "why",
+        "whom",
+        "when",
+        "is",
+        "are",
+        "was",
+        "were",
+        "the",
+        "this",
+        "that",
+        "about",
+        "into",
+        "onto",
+        "over",
+        "under",
+        "tell",
+        "show",
+        "give",
+        "list",
+        "explain",
+        "please",
+    ]
+)
 _WRITE_READ = re.compile(
     r"\b(writ\w*|loads?|loaded|loading|populat\w*|insert\w*|updat\w*|delet\w*|truncat\w*|modif\w*|"
     r"reads?|reading|touch\w*|purg\w*|clear\w*|fill\w*)\b",
@@ -296,6 +331,8 @@ class OfflineAnswer(Answers):
                 return self.schema(schemas[0])
             return None
         if intent == "describe":
+            if cols and not objs and re.match(r"\s*explain\b", self.question, re.I):
+                return self._each(cols, "columns", self.calculation, clabel)
             if objs:
                 return self._each(objs, "objects", self.describe, olabel)
             if cols:
@@ -335,10 +372,26 @@ class OfflineAnswer(Answers):
                 yield "Nearest names: " + ", ".join(self.ev.name(s) for s in info["suggestions"]) + ".\n"
         self.next_actions = [f"Where does {s} come from?" for s in self.t.nearest(words[0], 2)]
 
+    def _subject_words(self) -> str:
+        """The content words of a question whose subject matched nothing ("the cash ladder
+        report" → "cash ladder report")."""
+        words = [
+            w
+            for w in re.findall(r"[A-Za-z][\w]*", self.question)
+            if w.lower() not in STOPWORDS and w.lower() not in _QUESTION_WORDS and len(w) >= 3
+        ]
+        return " ".join(words[:5])
+
     def _cannot_answer(self) -> Iterator[str]:
+        ents = [e for e in self.linked.ordered() if e.kind in ("object", "column")]
+        needs_subject = any(i not in SUBJECTLESS for i in self.intents)
+        subject = self._subject_words()
+        if needs_subject and not ents and subject:
+            # a lineage question about something that is not in the store: say so, never guess
+            yield from self._not_found([subject])
+            return
         yield CANNOT_ANSWER + "\n"
         found = False
-        ents = [e for e in self.linked.ordered() if e.kind in ("object", "column")]
         if ents:
             found = True
             names = []

@@ -22,7 +22,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from finlineage.chat.lexicon import is_report_name
+from finlineage.chat.lexicon import is_report_name, tokens_of
 from finlineage.chat.linking import linker_for
 from finlineage.chat.vocab import ROUTINE_KINDS, Vocab
 from finlineage.query import chat_reads
@@ -214,6 +214,19 @@ class LineageTools:
             for m in difflib.get_close_matches(last, list(v.cols_by_name), n=n, cutoff=0.7)
             for c in v.cols_by_name[m][:2]
         ]
+        # names sharing words (or their abbreviations) with the one asked for
+        words = [w for w in tokens_of(key) if len(w) >= 3]
+        if words:
+            forms = [v.lexicon.forms(w) for w in words]
+            scored: list[tuple[int, str]] = []
+            for o in v.objects.values():
+                if o.kind == "external":
+                    continue
+                toks = set(tokens_of(o.name)) | set(tokens_of(o.schema or ""))
+                hits = sum(1 for f in forms if f & toks)
+                if hits:
+                    scored.append((-hits, o.canonical_id))
+            out += [name for _, name in sorted(scored)[:n]]
         return list(dict.fromkeys(x for x in out))[:n]
 
     def _one(self, name: str) -> dict[str, Any]:
@@ -493,7 +506,11 @@ class LineageTools:
             from finlineage.query import explain as q_explain
         except ImportError:  # the evidence work has not landed: compose from the walk's edges
             return self._explain_from_edges(ref)
-        out = q_explain.explain_column(self.s, Scope(project_id=self.pid), ref["name"])
+        kw: dict[str, Any] = {}
+        params = inspect.signature(q_explain.explain_column).parameters
+        if "data_dir" in params:
+            kw["data_dir"] = self.data_dir
+        out = q_explain.explain_column(self.s, Scope(project_id=self.pid), ref["name"], **kw)
         data: dict[str, Any] = out.model_dump() if hasattr(out, "model_dump") else dict(out)
         data["found"] = True
         data["subject"] = ref
