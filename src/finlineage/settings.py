@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     parse_workers: int = 0
     """Process-pool size for parsing; 0 means one per CPU core."""
     statement_timeout_s: float = 5.0
+    walk_node_cap: int = Field(default=10_000, ge=1)
+    """Most nodes one lineage walk (upstream/downstream, impact, explain) returns; walks default
+    to the full closure and say `truncated` / `omitted` when the cap leaves nodes out."""
     git_allowed_schemes: CsvList = Field(default_factory=lambda: ["https", "ssh"])
     """URL schemes git ingestion may clone (`http`, `git` only where configured; never file/ext)."""
     git_allowed_hosts: CsvList = Field(default_factory=list)

@@ -143,7 +143,7 @@ def test_edges_by_granularity_origin_status(client: TestClient, bank: BankGraph)
     assert tables["total"] == 6
     cols = client.get("/api/v1/lineage/edges", params={"project_id": pid, "granularity": "column"}).json()
     assert cols["total"] == 10 and all(e["granularity"] == "column" for e in cols["items"])
-    llm = client.get("/api/v1/lineage/edges", params={"origin": "llm", "granularity": "column"}).json()
+    llm = client.get("/api/v1/lineage/edges", params={"origin": "inferred", "granularity": "column"}).json()
     assert [e["source_canonical_id"] for e in llm["items"]] == ["raw.fx_rates.rate"]
     approved = client.get("/api/v1/lineage/edges", params={"status": "approved"}).json()
     assert [(e["source_canonical_id"], e["target_canonical_id"]) for e in approved["items"]] == [
@@ -202,7 +202,8 @@ def test_node_upstream_downstream(client: TestClient, bank: BankGraph) -> None:
     g = client.get(
         "/api/v1/lineage/node/rpt.daily_risk/upstream", params={"project_id": bank.project_id}
     ).json()
-    assert g["root"]["canonical_id"] == "rpt.daily_risk" and g["depth"] == 3 and g["direction"] == "upstream"
+    assert g["root"]["canonical_id"] == "rpt.daily_risk" and g["direction"] == "upstream"
+    assert g["depth"] is None and g["truncated"] is False and g["omitted"] == 0  # the full closure
     hops = {n["canonical_id"]: n["hop"] for n in g["nodes"]}
     assert hops == {
         "rpt.daily_risk": 0,
@@ -241,7 +242,7 @@ def test_node_upstream_downstream(client: TestClient, bank: BankGraph) -> None:
     }
     assert "raw.trades.amount" in {n["canonical_id"] for n in cols["nodes"]}
     _err(
-        client.get("/api/v1/lineage/node/stg.trades/upstream", params={"depth": 51}), 422, "validation_error"
+        client.get("/api/v1/lineage/node/stg.trades/upstream", params={"depth": "deep"}), 422, "validation_error"
     )
     _err(client.get("/api/v1/lineage/node/stg.trades/upstream", params={"granularity": "row"}), 422)
     _err(client.get("/api/v1/lineage/node/missing.table/downstream"), 404)

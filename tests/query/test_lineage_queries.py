@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from finlineage.query import catalog, lineage
 from finlineage.query.errors import AmbiguousNameError, InvalidQueryError, NotFoundError
+from finlineage.query.schemas import MAX_DEPTH
 from query.seed import BankGraph
 
 
@@ -133,8 +134,9 @@ def test_cycles_terminate(qs: Session, bank: BankGraph) -> None:
 
 
 def test_depth_validation(qs: Session, bank: BankGraph) -> None:
-    with pytest.raises(InvalidQueryError):
-        lineage.node_lineage(qs, "stg.trades", "upstream", depth=51)
+    for bad in (-1, MAX_DEPTH + 1):
+        with pytest.raises(InvalidQueryError):
+            lineage.node_lineage(qs, "stg.trades", "upstream", depth=bad)
 
 
 def test_path(qs: Session, bank: BankGraph) -> None:

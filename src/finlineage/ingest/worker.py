@@ -92,7 +92,7 @@ def facts_from_result(result: Any) -> dict[str, Any]:
     table_edges: dict[tuple[str, str, str, int], tuple[Any, ...]] = {}
     referenced: set[str] = set()
     chunks: list[tuple[str | None, int, int, str]] = []
-    statements: list[tuple[int, int, int, str, str | None, str | None]] = []
+    statements: list[tuple[int, int, int, str, str | None, str | None, str | None]] = []
     span_owner = {(o["line_start"], o["line_end"]): o["canonical"] for o in objects}
     by_index: dict[int, Any] = {}
 
@@ -101,7 +101,8 @@ def facts_from_result(result: Any) -> dict[str, Any]:
         diagnostics.extend(_diag(d) for d in st.diagnostics)
         process = st.process if st.process in defined else None
         defines = span_owner.get((st.line_start, st.line_end))
-        statements.append((st.index, st.line_start, st.line_end, st.type[:32], process, defines))
+        target = st.target_tables[0][:700] if st.target_tables else None
+        statements.append((st.index, st.line_start, st.line_end, st.type[:32], process, defines, target))
         prov = (st.index, st.line_start, st.line_end, process)
         sources: set[str] = set()
         for s in st.source_tables:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -18,6 +19,7 @@ from finlineage.query.common import (
     edge_select,
 )
 from finlineage.query.errors import AmbiguousNameError, InvalidQueryError, not_found
+from finlineage.query.evidence import SourceReader, content_link
 from finlineage.query.schemas import (
     ColumnOut,
     EdgeOut,
@@ -279,7 +281,12 @@ def _neighbours(session: Session, obj: CatalogObject) -> tuple[list[NeighbourOut
     return sorted(reads.values(), key=order), sorted(writes.values(), key=order)
 
 
-def node_detail(session: Session, ident: str | int, *, project_id: int | None = None) -> NodeDetail:
+def node_detail(
+    session: Session, ident: str | int, *, project_id: int | None = None, data_dir: Path | None = None
+) -> NodeDetail:
+    """One object. ``definition`` is the original text of its statement (the lines of its stored
+    file, given ``data_dir``); the parser's regenerated SQL only when that text is unavailable,
+    flagged by ``definition_source``."""
     obj = resolve_object(session, ident, project_id=project_id)
     row = session.execute(node_select().where(CatalogObject.id == obj.id)).one()
     _, path, repo, ncols = row
@@ -290,9 +297,14 @@ def node_detail(session: Session, ident: str | int, *, project_id: int | None = 
         )
     ]
     reads, writes = _neighbours(session, obj)
+    original = SourceReader(session, data_dir).text(obj.file_id, obj.line_start, obj.line_end)
+    source: Literal["file", "regenerated"] = "file" if original is not None else "regenerated"
+    definition = original if original is not None else obj.definition
     return NodeDetail(
         **_node_fields(obj, path, repo, ncols),
-        definition=obj.definition,
+        definition=definition,
+        definition_source=source if definition is not None else None,
+        content_url=content_link(obj.file_id, obj.line_start, obj.line_end),
         columns=columns,
         reads=reads,
         writes=writes,
@@ -317,6 +329,7 @@ def list_edges(
     statuses: Sequence[str] = (),
     kinds: Sequence[str] = (),
     node: str | None = None,
+    data_dir: Path | None = None,
 ) -> Page[EdgeOut]:
     check_scope(session, scope)
     model = edge_model(granularity)
@@ -342,5 +355,6 @@ def list_edges(
             )
     total = count(session, stmt)
     rows = session.execute(stmt.order_by(model.id).limit(page.limit).offset(page.offset))
-    items = [edge_out(r, granularity) for r in rows]
+    sources = SourceReader(session, data_dir) if data_dir is not None else None
+    items = [edge_out(r, granularity, sources) for r in rows]
     return Page[EdgeOut](items=items, total=total, limit=page.limit, offset=page.offset)

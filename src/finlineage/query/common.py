@@ -10,6 +10,7 @@ from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from finlineage.query.errors import not_found
+from finlineage.query.evidence import SourceReader, content_link
 from finlineage.query.schemas import MAX_LIMIT, EdgeOut, Granularity, GraphEdge
 from finlineage.store.models import CatalogObject, Column, ColumnEdge, File, Project, Repository, TableEdge
 
@@ -88,7 +89,10 @@ def edge_select(granularity: Granularity) -> Any:
                 e.source_object_id.label("source_object_id"),
                 e.target_object_id.label("target_object_id"),
                 e.kind,
+                e.subtype,
                 e.expression,
+                e.formula,
+                e.steps,
                 e.file_id,
                 File.path.label("file_path"),
                 File.repository_id.label("repository_id"),
@@ -121,7 +125,10 @@ def edge_select(granularity: Granularity) -> Any:
                 src_c.object_id.label("source_object_id"),
                 tgt_c.object_id.label("target_object_id"),
                 ce.kind,
+                ce.subtype,
                 ce.expression,
+                ce.formula,
+                ce.steps,
                 ce.file_id,
                 File.path.label("file_path"),
                 File.repository_id.label("repository_id"),
@@ -153,7 +160,12 @@ def _canon(row: Any, side: str) -> str:
     return obj if col is None else column_canonical(obj, str(col))
 
 
-def graph_edge(row: Any) -> GraphEdge:
+def parse_steps(value: str | None) -> list[int]:
+    return [int(x) for x in value.split()] if value else []
+
+
+def graph_edge(row: Any, sources: SourceReader | None = None) -> GraphEdge:
+    """An edge row as the API shows it; with ``sources`` its original text is attached."""
     return GraphEdge(
         id=int(row.id),
         source=int(row.source),
@@ -161,11 +173,16 @@ def graph_edge(row: Any) -> GraphEdge:
         source_canonical_id=_canon(row, "source"),
         target_canonical_id=_canon(row, "target"),
         kind=row.kind,
+        subtype=row.subtype,
         expression=row.expression,
+        formula=row.formula,
+        steps=parse_steps(row.steps),
+        source_text=sources.text(row.file_id, row.line_start, row.line_end) if sources else None,
         file=row.file_path,
         file_id=row.file_id,
         line_start=row.line_start,
         line_end=row.line_end,
+        content_url=content_link(row.file_id, row.line_start, row.line_end),
         process=row.process,
         confidence=float(row.confidence),
         origin=row.origin,
@@ -173,8 +190,8 @@ def graph_edge(row: Any) -> GraphEdge:
     )
 
 
-def edge_out(row: Any, granularity: Granularity) -> EdgeOut:
-    g = graph_edge(row)
+def edge_out(row: Any, granularity: Granularity, sources: SourceReader | None = None) -> EdgeOut:
+    g = graph_edge(row, sources)
     return EdgeOut(project_id=int(row.project_id), granularity=granularity, **g.model_dump())
 
 

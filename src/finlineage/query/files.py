@@ -1,4 +1,5 @@
-"""Source files: list, statistics, most recent."""
+"""Source files: list, statistics, most recent, and line ranges of their stored text (read the
+way `query.evidence` reads it, so line N is line N of the engine's spans)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from finlineage.query.common import PageParams, Scope, check_scope, count
 from finlineage.query.errors import GoneError, InvalidQueryError, not_found
+from finlineage.query.evidence import decode_text, split_lines
 from finlineage.query.schemas import FileContent, FileOut, FileStats, Page
 from finlineage.store.blobs import blob_path
 from finlineage.store.models import CatalogObject, ColumnEdge, File, Repository, TableEdge
@@ -37,6 +39,8 @@ def _file_out(f: File, project_id: int) -> FileOut:
         version=f.version,
         status=f.status,
         error=f.error,
+        error_line=f.error_line,
+        error_column=f.error_column,
         superseded_by=f.superseded_by,
         run_id=f.run_id,
         created_at=f.created_at,
@@ -95,7 +99,7 @@ def file_content(
     path = blob_path(data_dir, f.sha256)
     if not path.is_file():
         raise GoneError(f"the text of file {file_id} ({f.path}) is not stored")
-    lines = path.read_bytes().decode("utf-8", errors="replace").splitlines()
+    lines = split_lines(decode_text(path.read_bytes()))
     total = len(lines)
     end = min(line_to if line_to is not None else total, total, line_from + MAX_CONTENT_LINES - 1)
     if line_from > max(total, 1) or (line_to is not None and line_to < line_from):

@@ -2,13 +2,17 @@
 
 Traversal is `finlineage.store.graph` (one recursive CTE per walk); this module resolves names,
 then hydrates the result with a constant number of bulk queries (objects, files, processes),
-never one query per node.
+never one query per node. One set of defaults for every caller (API, CLI, chat, page): the full
+closure (`depth=None`), capped at `max_nodes` (the `walk_node_cap` setting); answers say
+`truncated` and `omitted` whenever anything reachable is left out. Given `data_dir`, every edge
+carries its original text (`source_text`) read from the stored file.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,6 +20,7 @@ from sqlalchemy.orm import Session
 from finlineage.query.catalog import resolve_column, resolve_object
 from finlineage.query.common import chunks
 from finlineage.query.errors import InvalidQueryError
+from finlineage.query.evidence import SourceReader, content_link
 from finlineage.query.schemas import (
     DEFAULT_DEPTH,
     MAX_DEPTH,
@@ -31,13 +36,13 @@ from finlineage.query.schemas import (
 from finlineage.store import graph as store_graph
 from finlineage.store.models import CatalogObject, Column, File
 
-MAX_NODES = 10_000
-"""Cap of one traversal response (nearest hops first; `truncated` tells)."""
+MAX_NODES = store_graph.DEFAULT_NODE_CAP
+"""Default cap of one traversal response (nearest hops first; `truncated`/`omitted` tell)."""
 
 
-def check_depth(depth: int) -> int:
-    if depth < 0 or depth > MAX_DEPTH:
-        raise InvalidQueryError(f"depth must be between 0 and {MAX_DEPTH}", details={"depth": depth})
+def check_depth(depth: int | None) -> int | None:
+    if depth is not None and (depth < 0 or depth > MAX_DEPTH):
+        raise InvalidQueryError(f"depth must be `all` or between 0 and {MAX_DEPTH}", details={"depth": depth})
     return depth
 
 
@@ -60,10 +65,11 @@ class _ObjInfo:
 class _Hydrator:
     """Collects ids, then loads objects, files and processes in a few IN-list queries."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, data_dir: Path | None = None) -> None:
         self.session = session
         self.objects: dict[int, _ObjInfo] = {}
         self.files: dict[int, str] = {}
+        self.sources = SourceReader(session, data_dir) if data_dir is not None else None
 
     def load_objects(self, ids: Iterable[int]) -> None:
         want = sorted({i for i in ids if i not in self.objects})
@@ -132,11 +138,16 @@ class _Hydrator:
             source_canonical_id=names.get(e.source_id, str(e.source_id)),
             target_canonical_id=names.get(e.target_id, str(e.target_id)),
             kind=e.kind,
+            subtype=e.subtype,
             expression=e.expression,
+            formula=e.formula,
+            steps=list(e.steps),
+            source_text=self.sources.text(e.file_id, e.line_start, e.line_end) if self.sources else None,
             file=self.files.get(e.file_id) if e.file_id is not None else None,
             file_id=e.file_id,
             line_start=e.line_start,
             line_end=e.line_end,
+            content_url=content_link(e.file_id, e.line_start, e.line_end),
             process=proc.canonical_id if proc else None,
             confidence=e.confidence,
             origin=e.origin,
@@ -168,8 +179,9 @@ def _graph_out(
     *,
     root: GraphNode | None,
     root_ids: Collection[int],
+    data_dir: Path | None = None,
 ) -> GraphOut:
-    h = _Hydrator(session)
+    h = _Hydrator(session, data_dir)
     h.prepare(t.nodes, t.edges)
     nodes = [h.node(n) for n in t.nodes]
     names = {n.id: n.canonical_id for n in t.nodes}
@@ -186,6 +198,7 @@ def _graph_out(
         nodes=nodes,
         edges=edges,
         truncated=t.truncated,
+        omitted=t.omitted,
     )
 
 
@@ -199,11 +212,13 @@ def node_lineage(
     ident: str | int,
     direction: Direction,
     *,
-    depth: int = DEFAULT_DEPTH,
+    depth: int | None = DEFAULT_DEPTH,
     granularity: Granularity = "table",
     project_id: int | None = None,
     statuses: Collection[str] | None = store_graph.DEFAULT_STATUSES,
     kinds: Collection[str] | None = None,
+    max_nodes: int | None = MAX_NODES,
+    data_dir: Path | None = None,
 ) -> GraphOut:
     """Upstream or downstream of an object. Column granularity walks from every column of it."""
     check_depth(depth)
@@ -218,9 +233,9 @@ def node_lineage(
             depth=depth,
             statuses=statuses,
             kinds=kinds,
-            max_nodes=MAX_NODES,
+            max_nodes=max_nodes,
         )
-        out = _graph_out(session, t, root=None, root_ids={obj.id})
+        out = _graph_out(session, t, root=None, root_ids={obj.id}, data_dir=data_dir)
         out.root = root
         return out
     col_ids = [int(c) for c in session.scalars(select(Column.id).where(Column.object_id == obj.id))]
@@ -232,11 +247,11 @@ def node_lineage(
         depth=depth,
         statuses=statuses,
         kinds=kinds,
-        max_nodes=MAX_NODES,
+        max_nodes=max_nodes,
     )
     if not col_ids:
         t.direction, t.depth = direction, depth
-    out = _graph_out(session, t, root=root, root_ids=set(col_ids))
+    out = _graph_out(session, t, root=root, root_ids=set(col_ids), data_dir=data_dir)
     out.root = root
     return out
 
@@ -246,10 +261,12 @@ def column_lineage(
     ref: str | int,
     direction: Direction,
     *,
-    depth: int = DEFAULT_DEPTH,
+    depth: int | None = DEFAULT_DEPTH,
     project_id: int | None = None,
     statuses: Collection[str] | None = store_graph.DEFAULT_STATUSES,
     kinds: Collection[str] | None = None,
+    max_nodes: int | None = MAX_NODES,
+    data_dir: Path | None = None,
 ) -> GraphOut:
     """Transitive column lineage of one column (`schema.table.column` or column id)."""
     check_depth(depth)
@@ -262,9 +279,9 @@ def column_lineage(
         depth=depth,
         statuses=statuses,
         kinds=kinds,
-        max_nodes=MAX_NODES,
+        max_nodes=max_nodes,
     )
-    return _graph_out(session, t, root=None, root_ids={col.id})
+    return _graph_out(session, t, root=None, root_ids={col.id}, data_dir=data_dir)
 
 
 def find_path(
@@ -273,13 +290,14 @@ def find_path(
     target: str,
     *,
     granularity: Granularity = "table",
-    max_depth: int = 10,
+    max_depth: int | None = DEFAULT_DEPTH,
     project_id: int | None = None,
     statuses: Collection[str] | None = store_graph.DEFAULT_STATUSES,
+    data_dir: Path | None = None,
 ) -> PathOut:
-    """A shortest path along data flow from `source` to `target` (≤ max_depth hops)."""
+    """A shortest path along data flow from `source` to `target` (≤ max_depth hops; None: any)."""
     check_depth(max_depth)
-    h = _Hydrator(session)
+    h = _Hydrator(session, data_dir)
     if granularity == "table":
         a = resolve_object(session, source, project_id=project_id)
         b = resolve_object(session, target, project_id=project_id)
@@ -322,14 +340,15 @@ def impact(
     session: Session,
     ident: str | int,
     *,
-    depth: int = 10,
+    depth: int | None = DEFAULT_DEPTH,
     project_id: int | None = None,
     statuses: Collection[str] | None = store_graph.DEFAULT_STATUSES,
+    max_nodes: int | None = MAX_NODES,
 ) -> ImpactOut:
-    """Everything downstream of an object, grouped by kind and hop."""
+    """Everything downstream of an object, grouped by kind and hop (the full closure by default)."""
     check_depth(depth)
     obj = resolve_object(session, ident, project_id=project_id)
-    imp = store_graph.impact(session, obj.id, depth=depth, statuses=statuses, max_nodes=MAX_NODES)
+    imp = store_graph.impact(session, obj.id, depth=depth, statuses=statuses, max_nodes=max_nodes)
     flat = [n for kinds in imp.by_hop.values() for ns in kinds.values() for n in ns]
     h = _Hydrator(session)
     h.prepare(flat, [])
@@ -349,4 +368,6 @@ def impact(
         by_kind=dict(sorted(imp.by_kind.items())),
         by_hop=by_hop,
         groups=groups,
+        truncated=imp.truncated,
+        omitted=imp.omitted,
     )

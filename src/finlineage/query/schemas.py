@@ -17,8 +17,9 @@ Direction = Literal["upstream", "downstream"]
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
-DEFAULT_DEPTH = 3
-MAX_DEPTH = 50
+DEFAULT_DEPTH: int | None = None
+"""Walks default to the full closure (`depth=all`); an int limits the hops."""
+MAX_DEPTH = 10_000
 
 
 class Page(BaseModel, Generic[T]):
@@ -122,6 +123,11 @@ class NeighbourOut(BaseModel):
 
 class NodeDetail(NodeOut):
     definition: str | None = None
+    """The original text of the object's statement (its lines in the stored file); the SQL the
+    parser regenerated only when the file text is not available (see `definition_source`)."""
+    definition_source: Literal["file", "regenerated"] | None = None
+    content_url: str | None = None
+    """`/api/v1/files/{id}/content?from=&to=`: the definition's lines in their file."""
     columns: list[ColumnOut] = Field(default_factory=list)
     reads: list[NeighbourOut] = Field(default_factory=list)
     writes: list[NeighbourOut] = Field(default_factory=list)
@@ -161,11 +167,25 @@ class GraphEdge(BaseModel):
     source_canonical_id: str
     target_canonical_id: str
     kind: str
+    subtype: str | None = None
+    """OpenLineage transformation subtype: IDENTITY, TRANSFORMATION, AGGREGATION (direct);
+    JOIN, FILTER, GROUP_BY, SORT, WINDOW, CONDITIONAL (indirect)."""
     expression: str | None = None
+    """The expression as the parser normalised it."""
+    formula: str | None = None
+    """The target as one SQL expression of persistent columns (temporary tables, CTEs and earlier
+    writes of the routine substituted away)."""
+    steps: list[int] = Field(default_factory=list)
+    """Indexes of the file's statements that contributed, in data-flow order."""
+    source_text: str | None = None
+    """The original text of `line_start..line_end` of the stored file, byte for byte."""
     file: str | None = None
     file_id: int | None = None
     line_start: int | None = None
+    """True 1-based lines of the original file."""
     line_end: int | None = None
+    content_url: str | None = None
+    """`/api/v1/files/{file_id}/content?from=&to=`."""
     process: str | None = None
     confidence: float = 1.0
     origin: str = "parser"
@@ -178,11 +198,14 @@ class GraphOut(BaseModel):
     """Column granularity on an object: every column of it is a root."""
     direction: Direction | None = None
     granularity: Granularity = "table"
-    depth: int = DEFAULT_DEPTH
+    depth: int | None = DEFAULT_DEPTH
+    """The hop limit asked for; null: the full closure."""
     nodes: list[GraphNode]
     edges: list[GraphEdge]
     truncated: bool = False
-    """More than the node cap was reached; the nearest hops are returned."""
+    """Reachable nodes were left out (a depth limit or the node cap); the nearest are returned."""
+    omitted: int = 0
+    """How many reachable nodes were left out."""
 
 
 class PathOut(BaseModel):
@@ -204,8 +227,11 @@ class ImpactGroup(BaseModel):
 
 class ImpactOut(BaseModel):
     root: GraphNode
-    depth: int
+    depth: int | None
     total: int
+    truncated: bool = False
+    """Affected objects were left out (a depth limit or the node cap)."""
+    omitted: int = 0
     by_kind: dict[str, int]
     by_hop: dict[int, int]
     groups: list[ImpactGroup]
@@ -220,11 +246,16 @@ class EdgeOut(BaseModel):
     source_canonical_id: str
     target_canonical_id: str
     kind: str
+    subtype: str | None = None
     expression: str | None = None
+    formula: str | None = None
+    steps: list[int] = Field(default_factory=list)
+    source_text: str | None = None
     file: str | None = None
     file_id: int | None = None
     line_start: int | None = None
     line_end: int | None = None
+    content_url: str | None = None
     process: str | None = None
     confidence: float
     origin: str
@@ -258,6 +289,9 @@ class FileOut(BaseModel):
     version: int
     status: str
     error: str | None
+    error_line: int | None = None
+    """Line of the first parse error in the original file (status `error`)."""
+    error_column: int | None = None
     superseded_by: int | None
     run_id: int | None
     created_at: datetime
@@ -291,3 +325,50 @@ class DialectsOut(BaseModel):
     default: str = "auto"
     dialects: list[str]
     aliases: dict[str, str]
+
+
+# --------------------------------------------------------------------------------------
+# explain (composed formulas with their evidence)
+# --------------------------------------------------------------------------------------
+
+
+class ExplainStep(BaseModel):
+    """One statement that contributed to a column, with its original text and true lines."""
+
+    target: str | None = None
+    """What the statement writes (the explained column for the final step; a temporary table
+    or an upstream column for earlier ones)."""
+    expression: str | None = None
+    kind: str
+    """`direct`/`indirect` for the statement that writes the column; the statement kind
+    (insert, select_into, merge, update, ...) for the statements before it."""
+    file: str | None = None
+    file_id: int | None = None
+    line_start: int | None = None
+    line_end: int | None = None
+    source_text: str | None = None
+    content_url: str | None = None
+    statement_index: int | None = None
+
+
+class ExplainAlternative(BaseModel):
+    """Another writer of the same column (a MERGE branch, another procedure): never dropped."""
+
+    formula: str
+    sources: list[str]
+    steps: list[ExplainStep] = Field(default_factory=list)
+
+
+class ExplainOut(BaseModel):
+    column: str
+    """The explained column, `schema.table.column`."""
+    formula: str
+    """One SQL expression for the column in terms of `sources`."""
+    sources: list[str]
+    """Qualified base columns the formula reads (persistent ones, or leaves with through=all)."""
+    steps: list[ExplainStep]
+    """Every contributing statement, in data-flow order."""
+    alternatives: list[ExplainAlternative] = Field(default_factory=list)
+    through: Literal["persistent", "all"] = "persistent"
+    truncated: bool = False
+    """The composition stopped at the node cap (or a cycle) before reaching every leaf."""

@@ -1,4 +1,8 @@
-"""Lineage graph queries: bounded upstream/downstream traversal, shortest path, impact.
+"""Lineage graph queries: upstream/downstream traversal, shortest path, impact.
+
+Walks default to the full closure (``depth=None``); the only bound is a node cap
+(``DEFAULT_NODE_CAP``, the ``walk_node_cap`` setting). Whenever a depth limit or the cap leaves
+reachable nodes out, the answer says ``truncated`` and how many were ``omitted``.
 
 Each traversal is ONE recursive CTE (plain SQL that runs unchanged on SQLite and
 PostgreSQL)::
@@ -8,16 +12,19 @@ PostgreSQL)::
         UNION                                                   -- dedupe (node, hop) pairs
         SELECT e.source_column_id, w.hop + 1
         FROM walk w JOIN column_edges e ON e.target_column_id = w.node_id
-        WHERE w.hop < :depth AND e.status IN (...) [AND e.kind IN (...)]
+        WHERE w.hop < :bound AND e.status IN (...) [AND e.kind IN (...)]
     ),
     reached AS (SELECT node_id, MIN(hop) AS hop FROM walk GROUP BY node_id)
     SELECT <node columns>, <edge columns>
     FROM reached r JOIN columns c ... JOIN objects o ...
-    LEFT JOIN column_edges e ON e.target_column_id = r.node_id AND r.hop < :depth AND <filters>
+    LEFT JOIN column_edges e ON e.target_column_id = r.node_id AND r.hop < :limit AND <filters>
 
-Cycle safety: the recursion is bounded by ``depth`` and ``UNION`` (not ``UNION ALL``) drops
+Cycle safety: the recursion is bounded by a hop limit and ``UNION`` (not ``UNION ALL``) drops
 duplicate ``(node, hop)`` rows, so a node reached along several equal-length paths is
-expanded once per hop level. The recursive step is served by the covering indexes
+expanded once per hop level. The full closure is found with a probing bound: the walk runs to
+``B + 1`` hops; if no node's shortest distance is ``B + 1`` the closure is complete within ``B``
+(a node farther away would have a predecessor at exactly ``B + 1``), otherwise ``B`` doubles. A
+depth limit ``d`` runs to ``d + 1`` the same way: nodes at ``d + 1`` prove the answer is cut. The recursive step is served by the covering indexes
 ``ix_column_edges_up (target, source, status, kind)`` / ``ix_column_edges_down (source,
 target, status, kind)`` (same for table edges) — index-only lookups. The final LEFT JOIN
 returns, for every reached node closer than ``depth``, the edges that lead one hop further,
@@ -74,17 +81,30 @@ class GraphEdge:
     confidence: float
     origin: str
     status: str
+    subtype: str | None = None
+    formula: str | None = None
+    steps: tuple[int, ...] = ()
+    """Indexes of the file's statements that contributed (data-flow order)."""
+
+
+DEFAULT_NODE_CAP = 10_000
+"""Most nodes one walk returns (the ``walk_node_cap`` setting overrides it per call)."""
+_FIRST_BOUND = 32
 
 
 @dataclass(slots=True)
 class Traversal:
     granularity: Granularity
     direction: Direction
-    depth: int
+    depth: int | None
+    """The hop limit asked for; ``None``: the full closure."""
     roots: tuple[int, ...]
     nodes: list[GraphNode] = field(default_factory=list)
     edges: list[GraphEdge] = field(default_factory=list)
     truncated: bool = False
+    """Reachable nodes were left out (depth limit or node cap)."""
+    omitted: int = 0
+    """How many reachable nodes were left out."""
 
     def node(self, node_id: int) -> GraphNode | None:
         for n in self.nodes:
@@ -111,12 +131,14 @@ class PathResult:
 @dataclass(slots=True)
 class Impact:
     object_id: int
-    depth: int
+    depth: int | None
     by_hop: dict[int, dict[str, list[GraphNode]]]
     """hop → object kind → affected objects (the root itself is not included)."""
     by_kind: dict[str, int]
     total: int
     edges: list[GraphEdge]
+    truncated: bool = False
+    omitted: int = 0
 
 
 # --------------------------------------------------------------------------------------
@@ -125,7 +147,7 @@ class Impact:
 
 _EDGE_COLS = (
     "e.id, e.kind, e.expression, e.statement_index, e.process_object_id, e.file_id, "
-    "e.line_start, e.line_end, e.confidence, e.origin, e.status"
+    "e.line_start, e.line_end, e.confidence, e.origin, e.status, e.subtype, e.formula, e.steps"
 )
 
 
@@ -171,7 +193,7 @@ def _walk_cte(s: dict[str, str], filt: str, dialect: str) -> str:
     # working set and builds a Bloom filter over the whole edge index on every recursive step
     # (~20 ms at 100k edges). ``likelihood()`` tells it the step is selective, which restores
     # the covering-index lookup (~10 us).
-    bound = "likelihood(w.hop < :depth, 0.001)" if dialect == "sqlite" else "w.hop < :depth"
+    bound = "likelihood(w.hop < :bound, 0.001)" if dialect == "sqlite" else "w.hop < :bound"
     return (
         "WITH RECURSIVE walk(node_id, hop) AS ("
         f" {s['anchor']}"
@@ -207,12 +229,30 @@ def _make_edge(row: Any, offset: int, src: int, tgt: int) -> GraphEdge:
         confidence=float(r[offset + 8]),
         origin=r[offset + 9],
         status=r[offset + 10],
+        subtype=r[offset + 11],
+        formula=r[offset + 12],
+        steps=parse_steps(r[offset + 13]),
     )
+
+
+def parse_steps(text_value: str | None) -> tuple[int, ...]:
+    return tuple(int(x) for x in text_value.split()) if text_value else ()
 
 
 # --------------------------------------------------------------------------------------
 # traversal
 # --------------------------------------------------------------------------------------
+
+
+def _probe(limit: int | None, cap: int | None) -> list[int]:
+    """Hop limits to try: ``limit`` (one walk), else doubling up to the node cap."""
+    if limit is not None:
+        return [limit]
+    top = max(cap if cap is not None else DEFAULT_NODE_CAP, 1)
+    out = [min(_FIRST_BOUND, top)]
+    while out[-1] < top:
+        out.append(min(out[-1] * 2, top))
+    return out
 
 
 def traverse(
@@ -221,22 +261,23 @@ def traverse(
     *,
     direction: Direction = "upstream",
     granularity: Granularity = "column",
-    depth: int = 5,
+    depth: int | None = None,
     project_id: int | None = None,
     kinds: Collection[str] | None = None,
     statuses: Collection[str] | None = DEFAULT_STATUSES,
-    max_nodes: int | None = 10_000,
+    max_nodes: int | None = DEFAULT_NODE_CAP,
 ) -> Traversal:
-    """Nodes within ``depth`` hops of ``start`` (column or object ids; several roots allowed)
-    with their minimum hop distance (roots are hop 0), and the edges of that bounded
-    subgraph. ``max_nodes`` caps the result (nearest hops first; ``truncated`` is set)."""
+    """Nodes reachable from ``start`` (column or object ids; several roots allowed) with their
+    minimum hop distance (roots are hop 0), and the edges among them. ``depth=None`` walks the
+    full closure; an int limits the hops. ``max_nodes`` caps the result (nearest hops first).
+    Whenever reachable nodes are left out, ``truncated`` is set and ``omitted`` counts them."""
     roots = (start,) if isinstance(start, int) else tuple(start)
     result = Traversal(granularity, direction, depth, roots)
-    if not roots or depth < 0:
+    if not roots or (depth is not None and depth < 0):
         return result
     s = _spec(granularity, direction)
     filt, params = _filters(statuses, kinds)
-    params.update(start=list(roots), depth=depth)
+    params["start"] = list(roots)
     proj = ""
     if project_id is not None:
         proj = " WHERE o.project_id = :project_id"
@@ -246,32 +287,47 @@ def traverse(
         + "SELECT r.node_id, r.hop, o.id, o.canonical_id, o.kind, o.project_id, "
         + f"{s['col_name']}, e.{s['src']}, e.{s['tgt']}, {_EDGE_COLS} "
         + f"FROM reached r {s['node_join']} "
-        + f"LEFT JOIN {s['table']} e ON e.{s['near']} = r.node_id AND r.hop < :depth{filt}"
+        + f"LEFT JOIN {s['table']} e ON e.{s['near']} = r.node_id AND r.hop < :limit{filt}"
         + proj
         + " ORDER BY r.hop, r.node_id"
     )
     nodes: dict[int, GraphNode] = {}
     edges: dict[int, GraphEdge] = {}
-    for row in session.execute(_bind(sql, params), params):
-        node_id = int(row[0])
-        if node_id not in nodes:
-            col = row[6]
-            canonical = row[3] if col is None else f"{row[3]}.{col}"
-            nodes[node_id] = GraphNode(
-                id=node_id,
-                hop=int(row[1]),
-                object_id=int(row[2]),
-                canonical_id=canonical,
-                object_kind=row[4],
-                project_id=int(row[5]),
-                column_name=col,
-            )
-        if row[9] is not None:
-            edges[int(row[9])] = _make_edge(row, 9, int(row[7]), int(row[8]))
-    ordered = sorted(nodes.values(), key=lambda n: (n.hop, n.id))
-    if max_nodes is not None and len(ordered) > max_nodes:
-        ordered = ordered[:max_nodes]
+    limit = 0
+    beyond = False
+    for limit in _probe(depth, max_nodes):
+        params.update(bound=limit + 1, limit=limit)
+        nodes, edges = {}, {}
+        for row in session.execute(_bind(sql, params), params):
+            node_id = int(row[0])
+            if node_id not in nodes:
+                col = row[6]
+                canonical = row[3] if col is None else f"{row[3]}.{col}"
+                nodes[node_id] = GraphNode(
+                    id=node_id,
+                    hop=int(row[1]),
+                    object_id=int(row[2]),
+                    canonical_id=canonical,
+                    object_kind=row[4],
+                    project_id=int(row[5]),
+                    column_name=col,
+                )
+            if row[9] is not None:
+                edges[int(row[9])] = _make_edge(row, 9, int(row[7]), int(row[8]))
+        beyond = any(n.hop > limit for n in nodes.values())
+        if not beyond or depth is not None or (max_nodes is not None and len(nodes) > max_nodes):
+            break
+    ordered = sorted((n for n in nodes.values() if n.hop <= limit), key=lambda n: (n.hop, n.id))
+    if beyond:
         result.truncated = True
+        closure = reach(
+            session, roots, direction=direction, granularity=granularity, kinds=kinds, statuses=statuses
+        )
+        result.omitted = max(len(closure) - len(ordered), 0)
+    if max_nodes is not None and len(ordered) > max_nodes:
+        result.truncated = True
+        result.omitted += len(ordered) - max_nodes
+        ordered = ordered[:max_nodes]
     keep = {n.id for n in ordered}
     result.nodes = ordered
     result.edges = sorted(
@@ -294,19 +350,27 @@ def reach(
     *,
     direction: Direction = "upstream",
     granularity: Granularity = "column",
-    depth: int = 5,
+    depth: int | None = None,
     kinds: Collection[str] | None = None,
     statuses: Collection[str] | None = DEFAULT_STATUSES,
+    max_hops: int = DEFAULT_NODE_CAP,
 ) -> dict[int, int]:
-    """Just ``{node_id: hop}`` of the bounded walk (no details): the cheapest query."""
+    """Just ``{node_id: hop}`` of the walk (no details): the cheapest query. ``depth=None``: the
+    full closure (probing hop bounds up to ``max_hops``)."""
     roots = [start] if isinstance(start, int) else list(start)
     if not roots:
         return {}
     s = _spec(granularity, direction)
     filt, params = _filters(statuses, kinds)
-    params.update(start=roots, depth=depth)
+    params["start"] = roots
     sql = _walk_cte(s, filt, session.get_bind().dialect.name) + "SELECT node_id, hop FROM reached"
-    return {int(a): int(b) for a, b in session.execute(_bind(sql, params), params)}
+    found: dict[int, int] = {}
+    for limit in _probe(depth, max_hops):
+        params["bound"] = limit if depth is not None else limit + 1
+        found = {int(a): int(b) for a, b in session.execute(_bind(sql, params), params)}
+        if depth is not None or all(h <= limit for h in found.values()):
+            return found
+    return found
 
 
 # --------------------------------------------------------------------------------------
@@ -320,12 +384,12 @@ def path(
     target: int,
     *,
     granularity: Granularity = "column",
-    max_depth: int = 10,
+    max_depth: int | None = None,
     kinds: Collection[str] | None = None,
     statuses: Collection[str] | None = DEFAULT_STATUSES,
 ) -> PathResult | None:
     """A shortest directed path along data flow from ``source`` to ``target`` (≤ ``max_depth``
-    hops), or ``None``. Two bounded CTE walks: downstream from ``source`` gives the distance
+    hops; ``None``: any length), or ``None``. Two bounded CTE walks: downstream from ``source`` gives the distance
     ``d``; upstream from ``target`` bounded by ``d`` keeps only nodes on shortest paths; the
     path is then threaded through those (lowest edge id first, deterministic)."""
     if source == target:
@@ -408,10 +472,10 @@ def impact(
     session: Session,
     object_id: int,
     *,
-    depth: int = 10,
+    depth: int | None = None,
     kinds: Collection[str] | None = None,
     statuses: Collection[str] | None = DEFAULT_STATUSES,
-    max_nodes: int | None = 10_000,
+    max_nodes: int | None = DEFAULT_NODE_CAP,
 ) -> Impact:
     """Everything downstream of an object (table-level edges), grouped by hop and kind."""
     t = traverse(
@@ -438,4 +502,6 @@ def impact(
         by_kind=dict(by_kind),
         total=sum(by_kind.values()),
         edges=t.edges,
+        truncated=t.truncated,
+        omitted=t.omitted,
     )

@@ -4,7 +4,7 @@ Like the repositories, every function takes the session first and never commits.
 as the plain dictionaries produced by ``finlineage.ingest.worker`` (one per parsed file):
 
 ``objects``       ``[{canonical, kind, columns: [(name, ordinal, type)], line_start, line_end, definition}]``
-``statements``    ``[(stmt_index, line_start, line_end, type, process, defined object)]`` (original lines)
+``statements``    ``[(stmt_index, line_start, line_end, type, process, defined object, target)]`` (true lines)
 ``table_edges``   ``[(source, target, kind, expression, confidence, stmt_index, line_start, line_end, process)]``
 ``column_edges``  ``[(source "tbl.col", target "tbl.col", kind, expression, confidence, stmt_index, ls, le, process,
                     subtype, formula, steps "i j k")]``
@@ -436,11 +436,12 @@ def write_statements(
             "line_start": ls,
             "line_end": le,
             "type": kind or "unknown",
+            "target": target,
             "process_object_id": obj_ids.get(proc) if proc else None,
             "object_id": obj_ids.get(defines) if defines else None,
         }
         for fid, facts in items
-        for idx, ls, le, kind, proc, defines in facts.get("statements", ())
+        for idx, ls, le, kind, proc, defines, target in facts.get("statements", ())
     ]
     for part in _chunks(rows, 5000):
         session.execute(insert(_table(Statement)), list(part))

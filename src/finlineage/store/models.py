@@ -523,6 +523,8 @@ class Statement(Base):
     line_start: Mapped[int]
     line_end: Mapped[int]
     type: Mapped[str] = mapped_column(String(32), default="unknown")
+    target: Mapped[str | None] = mapped_column(String(700))
+    """What the statement writes (first target table, temporary ones included, e.g. ``#stage``)."""
     process_object_id: Mapped[int | None] = _fk("objects.id", "SET NULL", nullable=True, index=True)
     object_id: Mapped[int | None] = _fk("objects.id", "SET NULL", nullable=True, index=True)
     """The object this statement defines (CREATE ...), so a co-definer can re-adopt it."""

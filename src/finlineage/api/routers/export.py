@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from finlineage.api.auth import viewer
 from finlineage.api.context import AppContext, get_ctx, get_session
-from finlineage.api.routers.lineage import edge_statuses, scope_params
+from finlineage.api.params import edge_statuses, scope_params
 from finlineage.query import export as q
 from finlineage.query.common import Scope
 

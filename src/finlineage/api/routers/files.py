@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from finlineage.api.auth import viewer
 from finlineage.api.context import AppContext, get_ctx, get_session
-from finlineage.api.routers.lineage import multi, page_params, scope_params
+from finlineage.api.params import multi, page_params, scope_params
 from finlineage.query import files as q
 from finlineage.query.common import PageParams, Scope
 from finlineage.query.schemas import FileContent, FileOut, FileStats, Page

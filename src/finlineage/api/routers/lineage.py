@@ -1,30 +1,42 @@
-"""The lineage graph API (`/api/v1/lineage/...`) and the read side's shared parameters.
+"""The lineage graph API (`/api/v1/lineage/...`).
 
 `register(app)` (in `api.services.ROUTERS`) mounts this router and the projects, files,
-export and config routers, and maps query-layer errors to the error envelope.
+export and config routers, and maps query-layer errors to the error envelope. Parameters shared
+with other routers live in `api.params`. Walks default to the full closure (`depth=all`) capped
+by the `walk_node_cap` setting; every edge carries its original text and a file content link.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from finlineage.api.auth import viewer
-from finlineage.api.context import get_session
+from finlineage.api.context import AppContext, get_ctx, get_session
 from finlineage.api.errors import envelope
-from finlineage.query import catalog, lineage, search
+from finlineage.api.params import (
+    ColumnRefP,
+    NodeIdP,
+    ProjectQ,
+    depth_param,
+    edge_kinds_param,
+    edge_statuses,
+    multi,
+    node_cap,
+    page_params,
+    parse_depth,
+    scope_params,
+)
+from finlineage.query import catalog, explain, lineage, search
 from finlineage.query.common import PageParams, Scope
-from finlineage.query.errors import InvalidQueryError, QueryError
+from finlineage.query.errors import QueryError
 from finlineage.query.schemas import (
-    DEFAULT_DEPTH,
-    DEFAULT_LIMIT,
-    MAX_DEPTH,
-    MAX_LIMIT,
     EdgeOut,
+    ExplainOut,
     GraphOut,
     ImpactOut,
     NodeDetail,
@@ -33,74 +45,11 @@ from finlineage.query.schemas import (
     PathOut,
     SearchHit,
 )
-from finlineage.store.graph import DEFAULT_STATUSES
 from finlineage.store.models import EDGE_KINDS, EDGE_ORIGINS, EDGE_STATUSES, OBJECT_KINDS
 
 router = APIRouter(prefix="/api/v1/lineage", tags=["lineage"])
 
 GranularityQ = Literal["table", "column"]
-
-
-# --------------------------------------------------------------------------------------
-# shared parameters
-# --------------------------------------------------------------------------------------
-
-
-def page_params(
-    limit: int = Query(DEFAULT_LIMIT, ge=1, description=f"Page size (capped at {MAX_LIMIT})"),
-    offset: int = Query(0, ge=0, description="Items to skip"),
-) -> PageParams:
-    return PageParams(limit=limit, offset=offset)
-
-
-def scope_params(
-    project_id: int | None = Query(None, ge=1, description="Only this project"),
-    repository_id: int | None = Query(None, ge=1, description="Only this repository (source)"),
-) -> Scope:
-    return Scope(project_id=project_id, repository_id=repository_id)
-
-
-def multi(values: Sequence[str] | None, name: str, allowed: Sequence[str] | None = None) -> list[str]:
-    """Repeated and/or comma-separated query values, validated against `allowed` (→ 422)."""
-    out = [v.strip() for raw in values or () for v in raw.split(",") if v.strip()]
-    if allowed is not None:
-        bad = sorted(set(out) - set(allowed))
-        if bad:
-            raise InvalidQueryError(
-                f"invalid {name}: {', '.join(bad)} (allowed: {', '.join(allowed)})",
-                details=[{"loc": ["query", name], "msg": f"must be one of {list(allowed)}", "type": "enum"}],
-            )
-    return list(dict.fromkeys(out))
-
-
-def edge_statuses(
-    status: list[str] | None = Query(
-        None,
-        description="Edge statuses to follow (repeat or comma-separate); default proposed,approved "
-        "(rejected edges are not lineage)",
-    ),
-) -> list[str]:
-    chosen = multi(status, "status", EDGE_STATUSES)
-    return chosen or list(DEFAULT_STATUSES)
-
-
-def edge_kinds_param(default: str) -> Callable[..., list[str]]:
-    """`edge_kind`: direct (data flows into the value) and/or indirect (filters, joins, grouping)."""
-
-    def edge_kinds(
-        edge_kind: list[str] | None = Query(
-            None,
-            description=f"Edge kinds to follow: direct, indirect (repeat or comma-separate); default {default}",
-        ),
-    ) -> list[str]:
-        return multi(edge_kind, "edge_kind", EDGE_KINDS) or default.split(",")
-
-    return edge_kinds
-
-
-ProjectQ = Query(None, ge=1, description="Resolve names in this project only")
-NodeIdP = Path(description="Numeric object id or canonical name such as `stg.trades` (case-insensitive)")
-DepthQ = Query(DEFAULT_DEPTH, ge=0, le=MAX_DEPTH, description="Maximum hops")
 
 
 # --------------------------------------------------------------------------------------
@@ -134,6 +83,7 @@ def edges(
     node: str | None = Query(
         None, max_length=700, description="Only edges touching this object (id or name)"
     ),
+    ctx: AppContext = Depends(get_ctx),
     session: Session = Depends(get_session),
 ) -> Page[EdgeOut]:
     return catalog.list_edges(
@@ -145,6 +95,7 @@ def edges(
         statuses=multi(status, "status", EDGE_STATUSES),
         kinds=multi(kind, "kind", EDGE_KINDS),
         node=node,
+        data_dir=ctx.settings.data_dir,
     )
 
 
@@ -171,19 +122,24 @@ def search_nodes(
     dependencies=[viewer],
 )
 def node(
-    node_id: str = NodeIdP, project_id: int | None = ProjectQ, session: Session = Depends(get_session)
+    node_id: str = NodeIdP,
+    project_id: int | None = ProjectQ,
+    ctx: AppContext = Depends(get_ctx),
+    session: Session = Depends(get_session),
 ) -> NodeDetail:
-    return catalog.node_detail(session, node_id, project_id=project_id)
+    return catalog.node_detail(session, node_id, project_id=project_id, data_dir=ctx.settings.data_dir)
 
 
 def _node_walk(direction: Literal["upstream", "downstream"]) -> Callable[..., GraphOut]:
     def walk(
         node_id: str = NodeIdP,
-        depth: int = DepthQ,
+        depth: int | None = Depends(depth_param),
         granularity: GranularityQ = Query("table", description="table: objects; column: every column of it"),
         project_id: int | None = ProjectQ,
         statuses: list[str] = Depends(edge_statuses),
         kinds: list[str] = Depends(edge_kinds_param("direct,indirect")),
+        cap: int = Depends(node_cap),
+        ctx: AppContext = Depends(get_ctx),
         session: Session = Depends(get_session),
     ) -> GraphOut:
         return lineage.node_lineage(
@@ -195,6 +151,8 @@ def _node_walk(direction: Literal["upstream", "downstream"]) -> Callable[..., Gr
             project_id=project_id,
             statuses=statuses,
             kinds=kinds,
+            max_nodes=cap,
+            data_dir=ctx.settings.data_dir,
         )
 
     walk.__name__ = f"node_{direction}"
@@ -203,15 +161,25 @@ def _node_walk(direction: Literal["upstream", "downstream"]) -> Callable[..., Gr
 
 def _column_walk(direction: Literal["upstream", "downstream"]) -> Callable[..., GraphOut]:
     def walk(
-        column_ref: str = Path(description="`schema.table.column` (case-insensitive) or numeric column id"),
-        depth: int = DepthQ,
+        column_ref: str = ColumnRefP,
+        depth: int | None = Depends(depth_param),
         project_id: int | None = ProjectQ,
         statuses: list[str] = Depends(edge_statuses),
         kinds: list[str] = Depends(edge_kinds_param("direct")),
+        cap: int = Depends(node_cap),
+        ctx: AppContext = Depends(get_ctx),
         session: Session = Depends(get_session),
     ) -> GraphOut:
         return lineage.column_lineage(
-            session, column_ref, direction, depth=depth, project_id=project_id, statuses=statuses, kinds=kinds
+            session,
+            column_ref,
+            direction,
+            depth=depth,
+            project_id=project_id,
+            statuses=statuses,
+            kinds=kinds,
+            max_nodes=cap,
+            data_dir=ctx.settings.data_dir,
         )
 
     walk.__name__ = f"column_{direction}"
@@ -248,9 +216,10 @@ def path(
     source: str = Query(..., alias="from", min_length=1, max_length=700, description="Start (id or name)"),
     target: str = Query(..., alias="to", min_length=1, max_length=700, description="End (id or name)"),
     granularity: GranularityQ = Query("table"),
-    max_depth: int = Query(10, ge=0, le=MAX_DEPTH),
+    max_depth: str = Query("all", max_length=8, description="Longest path searched: `all` or hops"),
     project_id: int | None = ProjectQ,
     statuses: list[str] = Depends(edge_statuses),
+    ctx: AppContext = Depends(get_ctx),
     session: Session = Depends(get_session),
 ) -> PathOut:
     return lineage.find_path(
@@ -258,9 +227,10 @@ def path(
         source,
         target,
         granularity=granularity,
-        max_depth=max_depth,
+        max_depth=parse_depth(max_depth, "max_depth"),
         project_id=project_id,
         statuses=statuses,
+        data_dir=ctx.settings.data_dir,
     )
 
 
@@ -272,12 +242,45 @@ def path(
 )
 def impact(
     node_id: str = NodeIdP,
-    depth: int = Query(10, ge=1, le=MAX_DEPTH),
+    depth: int | None = Depends(depth_param),
     project_id: int | None = ProjectQ,
     statuses: list[str] = Depends(edge_statuses),
+    cap: int = Depends(node_cap),
     session: Session = Depends(get_session),
 ) -> ImpactOut:
-    return lineage.impact(session, node_id, depth=depth, project_id=project_id, statuses=statuses)
+    return lineage.impact(
+        session, node_id, depth=depth, project_id=project_id, statuses=statuses, max_nodes=cap
+    )
+
+
+@router.get(
+    "/column/{column_ref}/explain",
+    response_model=ExplainOut,
+    summary="How a column is computed: one formula over base columns, with every contributing "
+    "statement's original text and lines",
+    dependencies=[viewer],
+)
+def explain_column(
+    column_ref: str = ColumnRefP,
+    project_id: int | None = ProjectQ,
+    through: Literal["persistent", "all"] = Query(
+        "persistent",
+        description="persistent: formula over the persistent columns the statements read (temporary "
+        "tables, CTEs and earlier writes substituted); all: also through views and persistent "
+        "tables, down to the leaves",
+    ),
+    cap: int = Depends(node_cap),
+    ctx: AppContext = Depends(get_ctx),
+    session: Session = Depends(get_session),
+) -> ExplainOut:
+    return explain.explain_column(
+        session,
+        Scope(project_id=project_id),
+        column_ref,
+        through=through,
+        data_dir=ctx.settings.data_dir,
+        max_nodes=cap,
+    )
 
 
 # --------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from finlineage.api.auth import editor, viewer
 from finlineage.api.context import get_session
-from finlineage.api.routers.lineage import page_params
+from finlineage.api.params import page_params
 from finlineage.query import projects as q
 from finlineage.query.common import PageParams
 from finlineage.query.schemas import (

@@ -77,6 +77,7 @@ def upgrade() -> None:
         sa.Column("line_start", sa.Integer(), nullable=False),
         sa.Column("line_end", sa.Integer(), nullable=False),
         sa.Column("type", sa.String(length=32), nullable=False),
+        sa.Column("target", sa.String(length=700), nullable=True),
         sa.Column("process_object_id", _pk(), nullable=True),
         sa.Column("object_id", _pk(), nullable=True),
         sa.ForeignKeyConstraint(

@@ -1,0 +1,342 @@
+"""`explain_column`: how one column is computed, as one formula with its evidence.
+
+The formula of a column is the engine's rollup formula stored on its incoming direct edges
+(temporary tables, table variables, CTEs, derived tables, `SELECT … INTO`, MERGE `USING`
+subqueries and earlier writes of the same routine already substituted away, C3). Each writer of
+the column (a statement, or several composed in sequence) is one formula; other writers (MERGE
+branches, other procedures) are listed as `alternatives`, never dropped. `steps` are the
+statements that contributed, in data-flow order, each with its original text and true lines read
+from the stored file.
+
+`through="all"` goes on through views and persistent tables: every source column that is itself
+written by a statement is replaced, inside the formula, by its own formula (sqlglot expression
+substitution), down to the leaves. Upstream columns are fetched one hop level per query; the
+walk stops at the node cap (`truncated`). The chat, the page and exports use this one function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import sqlglot
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session, aliased
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+
+from finlineage.query.catalog import resolve_column
+from finlineage.query.common import Scope, chunks, parse_steps
+from finlineage.query.evidence import SourceReader, content_link
+from finlineage.query.schemas import ExplainAlternative, ExplainOut, ExplainStep
+from finlineage.store.graph import DEFAULT_NODE_CAP, DEFAULT_STATUSES
+from finlineage.store.models import CatalogObject, Column, ColumnEdge, File, Statement
+from finlineage.store.versions import edge_visibility
+
+Through = Literal["persistent", "all"]
+
+
+@dataclass(slots=True)
+class _Writer:
+    """One way a column is written: the edges of one rollup edge (same statement and formula)."""
+
+    target_id: int
+    target: str
+    kind: str
+    formula: str
+    expression: str | None
+    file_id: int | None
+    file: str | None
+    dialect: str | None
+    statement_index: int | None
+    line_start: int | None
+    line_end: int | None
+    steps: tuple[int, ...]
+    sources: dict[int, str] = field(default_factory=dict)
+    """source column id → qualified name."""
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.file or "", self.statement_index if self.statement_index is not None else -1)
+
+
+def _writers(
+    session: Session,
+    column_ids: Collection[int],
+    *,
+    statuses: Collection[str] | None,
+    as_of: int | None,
+) -> dict[int, list[_Writer]]:
+    """Direct writers of each column (one query per 500 columns)."""
+    src_c = aliased(Column, name="src_c")
+    src_o = aliased(CatalogObject, name="src_o")
+    tgt_c = aliased(Column, name="tgt_c")
+    tgt_o = aliased(CatalogObject, name="tgt_o")
+    out: dict[int, dict[tuple[Any, ...], _Writer]] = {}
+    for part in chunks(sorted(set(column_ids))):
+        rows = session.execute(
+            select(
+                ColumnEdge.target_column_id,
+                ColumnEdge.source_column_id,
+                src_o.canonical_id.label("src_obj"),
+                src_c.name.label("src_col"),
+                tgt_o.canonical_id.label("tgt_obj"),
+                tgt_c.name.label("tgt_col"),
+                ColumnEdge.kind,
+                ColumnEdge.formula,
+                ColumnEdge.expression,
+                ColumnEdge.steps,
+                ColumnEdge.file_id,
+                File.path,
+                File.dialect,
+                ColumnEdge.statement_index,
+                ColumnEdge.line_start,
+                ColumnEdge.line_end,
+            )
+            .join(src_c, src_c.id == ColumnEdge.source_column_id)
+            .join(src_o, src_o.id == src_c.object_id)
+            .join(tgt_c, tgt_c.id == ColumnEdge.target_column_id)
+            .join(tgt_o, tgt_o.id == tgt_c.object_id)
+            .outerjoin(File, File.id == ColumnEdge.file_id)
+            .where(
+                ColumnEdge.target_column_id.in_(part),
+                ColumnEdge.kind == "direct",
+                edge_visibility(ColumnEdge, statuses=statuses, as_of=as_of),
+            )
+            .order_by(ColumnEdge.id)
+        )
+        for r in rows:
+            key = (r.file_id, r.statement_index, r.formula or r.expression or "", r.steps or "")
+            bucket = out.setdefault(int(r.target_column_id), {})
+            w = bucket.get(key)
+            if w is None:
+                w = bucket[key] = _Writer(
+                    target_id=int(r.target_column_id),
+                    target=f"{r.tgt_obj}.{r.tgt_col}",
+                    kind=r.kind,
+                    formula=r.formula or "",
+                    expression=r.expression,
+                    file_id=r.file_id,
+                    file=r.path,
+                    dialect=r.dialect,
+                    statement_index=r.statement_index,
+                    line_start=r.line_start,
+                    line_end=r.line_end,
+                    steps=tuple(parse_steps(r.steps)),
+                )
+            w.sources[int(r.source_column_id)] = f"{r.src_obj}.{r.src_col}"
+    return {cid: sorted(ws.values(), key=lambda w: w.key) for cid, ws in out.items()}
+
+
+def _own_formula(w: _Writer) -> str:
+    """The writer's formula; without a stored rollup formula, its one source (a copy) or the
+    parser's expression."""
+    if w.formula:
+        return w.formula
+    if len(w.sources) == 1 and not w.expression:
+        return next(iter(w.sources.values()))
+    return w.expression or ", ".join(sorted(w.sources.values()))
+
+
+def _dialect(name: str | None) -> str | None:
+    if not name or name in ("auto", "ansi"):
+        return None
+    return name
+
+
+def _substitute(formula: str, replacements: dict[str, str], dialect: str | None) -> str:
+    """`formula` with each column reference named in ``replacements`` (qualified, any case)
+    replaced by its own formula (parenthesised)."""
+    wanted = {k.lower(): v for k, v in replacements.items() if v and v.lower() != k.lower()}
+    if not wanted:
+        return formula
+    try:
+        tree = sqlglot.parse_one(formula, read=dialect)
+    except (SqlglotError, ValueError):
+        return formula
+    parsed: dict[str, exp.Expr] = {}
+
+    def swap(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Column):
+            name = ".".join(p.name for p in node.parts).lower()
+            repl = wanted.get(name)
+            if repl is not None:
+                if name not in parsed:
+                    try:
+                        parsed[name] = sqlglot.parse_one(repl, read=dialect)
+                    except (SqlglotError, ValueError):
+                        return node
+                sub = parsed[name].copy()
+                return sub if isinstance(sub, exp.Column | exp.Paren) else exp.Paren(this=sub)
+        return node
+
+    try:
+        return tree.transform(swap).sql(dialect=dialect)
+    except (SqlglotError, ValueError):
+        return formula
+
+
+class _Explainer:
+    def __init__(
+        self,
+        session: Session,
+        *,
+        data_dir: Path | None,
+        statuses: Collection[str] | None,
+        as_of: int | None,
+        max_nodes: int,
+    ) -> None:
+        self.session = session
+        self.sources = SourceReader(session, data_dir) if data_dir is not None else None
+        self.statuses = statuses
+        self.as_of = as_of
+        self.max_nodes = max_nodes
+        self.truncated = False
+        self.spans: dict[tuple[int, int], tuple[int, int, str, str | None]] = {}
+
+    # ---------------------------------------------------------------- upstream writers
+
+    def upstream(self, start: Iterable[_Writer]) -> dict[int, list[_Writer]]:
+        """Writers of every column upstream of ``start``'s sources (one query per hop level)."""
+        known: dict[int, list[_Writer]] = {}
+        frontier = {sid for w in start for sid in w.sources}
+        seen = {w.target_id for w in start}
+        while frontier:
+            frontier -= seen
+            if not frontier:
+                break
+            if len(seen) + len(frontier) > self.max_nodes:
+                self.truncated = True
+                frontier = set(sorted(frontier)[: max(self.max_nodes - len(seen), 0)])
+                if not frontier:
+                    break
+            seen |= frontier
+            found = _writers(self.session, frontier, statuses=self.statuses, as_of=self.as_of)
+            known.update(found)
+            frontier = {sid for ws in found.values() for sid in ws[0].sources}
+        return known
+
+    def compose(
+        self, w: _Writer, known: dict[int, list[_Writer]], trail: frozenset[int] = frozenset()
+    ) -> tuple[str, dict[str, None], list[_Writer]]:
+        """(formula down to the leaves, leaf sources, writers in data-flow order)."""
+        replacements: dict[str, str] = {}
+        leaves: dict[str, None] = {}
+        chain: list[_Writer] = []
+        for sid, name in sorted(w.sources.items(), key=lambda kv: kv[1]):
+            ups = known.get(sid)
+            if not ups or sid in trail:
+                if sid in trail:
+                    self.truncated = True
+                leaves[name] = None
+                continue
+            sub_formula, sub_leaves, sub_chain = self.compose(ups[0], known, trail | {w.target_id})
+            replacements[name] = sub_formula
+            leaves.update(sub_leaves)
+            chain.extend(x for x in sub_chain if x not in chain)
+        formula = _substitute(_own_formula(w), replacements, _dialect(w.dialect))
+        chain.append(w)
+        return formula, leaves, chain
+
+    # ---------------------------------------------------------------- evidence
+
+    def load_spans(self, writers: Sequence[_Writer]) -> None:
+        wanted = {(w.file_id, i) for w in writers if w.file_id is not None for i in self._indexes(w)}
+        by_file: dict[int, list[int]] = {}
+        for fid, idx in wanted:
+            by_file.setdefault(fid, []).append(idx)
+        conds = [
+            and_(Statement.file_id == fid, Statement.statement_index.in_(ix)) for fid, ix in by_file.items()
+        ]
+        for part in chunks(conds, 50):
+            for row in self.session.execute(
+                select(
+                    Statement.file_id,
+                    Statement.statement_index,
+                    Statement.line_start,
+                    Statement.line_end,
+                    Statement.type,
+                    Statement.target,
+                ).where(or_(*part))
+            ):
+                self.spans[(int(row[0]), int(row[1]))] = (int(row[2]), int(row[3]), row[4], row[5])
+
+    @staticmethod
+    def _indexes(w: _Writer) -> tuple[int, ...]:
+        if w.steps:
+            return w.steps
+        return (w.statement_index,) if w.statement_index is not None else ()
+
+    def steps(self, writers: Sequence[_Writer]) -> list[ExplainStep]:
+        out: list[ExplainStep] = []
+        seen: set[tuple[int | None, int | None]] = set()
+        for w in writers:
+            indexes = self._indexes(w) or (None,)
+            for idx in indexes:
+                if (w.file_id, idx) in seen:
+                    continue
+                seen.add((w.file_id, idx))
+                final = idx == w.statement_index or idx is None
+                span = self.spans.get((w.file_id, idx)) if w.file_id is not None and idx is not None else None
+                ls, le = (span[0], span[1]) if span else (w.line_start, w.line_end)
+                if not final and span is None:
+                    continue
+                out.append(
+                    ExplainStep(
+                        target=w.target if final else (span[3] if span else None),
+                        expression=(w.expression or w.formula or None) if final else None,
+                        kind=w.kind if final else (span[2] if span else "statement"),
+                        file=w.file,
+                        file_id=w.file_id,
+                        line_start=ls,
+                        line_end=le,
+                        source_text=self.sources.text(w.file_id, ls, le) if self.sources else None,
+                        content_url=content_link(w.file_id, ls, le),
+                        statement_index=idx,
+                    )
+                )
+        return out
+
+
+def explain_column(
+    session: Session,
+    scope: Scope,
+    ref: str | int,
+    *,
+    through: Through = "persistent",
+    as_of: int | None = None,
+    statuses: Collection[str] | None = DEFAULT_STATUSES,
+    data_dir: Path | None = None,
+    max_nodes: int = DEFAULT_NODE_CAP,
+) -> ExplainOut:
+    """How ``ref`` (`schema.table.column` or a column id) is computed: one formula over base
+    columns, the statements that contributed (original text, true lines), and the other writers
+    as alternatives. ``through="all"`` composes through views and persistent tables too."""
+    col = resolve_column(session, ref, project_id=scope.project_id)
+    owner = session.get(CatalogObject, col.object_id)
+    name = f"{owner.canonical_id}.{col.name}" if owner is not None else str(ref)
+    ex = _Explainer(session, data_dir=data_dir, statuses=statuses, as_of=as_of, max_nodes=max_nodes)
+    writers = _writers(session, [col.id], statuses=statuses, as_of=as_of).get(col.id, [])
+    if not writers:  # a base column: nothing writes it
+        return ExplainOut(column=name, formula=name, sources=[name], steps=[], through=through)
+    known = ex.upstream(writers) if through == "all" else {}
+    composed: list[tuple[str, list[str], list[_Writer]]] = []
+    for w in writers:
+        if through == "all":
+            formula, leaves, chain = ex.compose(w, known)
+            composed.append((formula, sorted(leaves), chain))
+        else:
+            composed.append((_own_formula(w), sorted(set(w.sources.values())), [w]))
+    ex.load_spans([x for _, _, chain in composed for x in chain])
+    (formula, sources, chain), *others = composed
+    return ExplainOut(
+        column=name,
+        formula=formula,
+        sources=sources,
+        steps=ex.steps(chain),
+        alternatives=[ExplainAlternative(formula=f, sources=s, steps=ex.steps(c)) for f, s, c in others],
+        through=through,
+        truncated=ex.truncated,
+    )
