@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import gzip
 import json
+import threading
+import time
 import uuid
+import weakref
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,12 +30,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
 
 from finlineage.lineage.model import ColumnDef
 from finlineage.store import openlineage as ol
 from finlineage.store import repositories as repo
-from finlineage.store.models import CatalogObject
+from finlineage.store.models import CatalogObject, Column, Project
 
 EVENT_TYPES = ("START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER")
 ROUTINE_OR_VIEW = ("procedure", "function", "trigger", "view", "materialized_view")
@@ -183,15 +187,95 @@ class Outcome:
     column_edges: int = 0
 
 
-class _Resolver:
-    """Datasets of one event → (project, object)."""
+@dataclass(slots=True)
+class IngestCache:
+    """What earlier committed events established, so a steady stream of events for known jobs
+    and datasets costs a few statements each. Only committed facts enter it (entries gathered
+    by a transaction are merged after its commit); any failed transaction clears it, and a stale
+    entry (an object deleted since) fails its foreign key, which clears it and retries."""
 
-    def __init__(self, session: Session, default_project: str) -> None:
+    datasets: dict[tuple[str, str], tuple[int, int, str]] = field(default_factory=dict)
+    """(namespace, name) → (project id, object id, signature of the stored facets)."""
+    columns: dict[tuple[int, str], tuple[int, str | None]] = field(default_factory=dict)
+    edges: set[tuple[Any, ...]] = field(default_factory=set)
+    jobs: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
+    """(namespace, name) → (job id, signature of what the job row holds)."""
+    processes: dict[tuple[int, str], tuple[int | None, float]] = field(default_factory=dict)
+    projects: dict[int, str] = field(default_factory=dict)
+    limit: int = 500_000
+    born: float = field(default_factory=time.monotonic)
+
+    def clear(self) -> None:
+        for part in (self.datasets, self.columns, self.edges, self.jobs, self.processes, self.projects):
+            part.clear()
+        self.born = time.monotonic()
+
+    def expire(self, ttl: float) -> None:
+        """Forget everything older than ``ttl`` seconds (deletions elsewhere become visible)."""
+        if time.monotonic() - self.born > ttl:
+            self.clear()
+
+    def merge(self, other: IngestCache) -> None:
+        if len(self.columns) + len(self.edges) > self.limit:
+            self.clear()
+        self.datasets.update(other.datasets)
+        self.columns.update(other.columns)
+        self.edges |= other.edges
+        self.jobs.update(other.jobs)
+        self.processes.update(other.processes)
+        self.projects.update(other.projects)
+
+
+PROCESS_TTL_S = 30.0
+"""How long "this job is no routine finlineage parsed" is believed before asking again."""
+CACHE_TTL_S = 10.0
+"""How long cached facts are trusted at all (edges or objects removed elsewhere show up after it)."""
+
+
+def _sig(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+class _Resolver:
+    """Datasets of one event → (project, object), with one lookup of the unknown datasets."""
+
+    def __init__(
+        self,
+        session: Session,
+        default_project: str,
+        keys: Sequence[tuple[str, str]],
+        cache: IngestCache,
+        new: IngestCache,
+    ) -> None:
         self.s = session
         self.default_project = default_project
         self.project_id: int | None = None
         self.objects: dict[tuple[str, str], int] = {}
         self.matched = 0
+        self.cache, self.new = cache, new
+        self.cached = {k: cache.datasets[k] for k in keys if k in cache.datasets}
+        missing = [k for k in keys if k not in self.cached]
+        self.known = ol.dataset_map(session, missing) if missing else {}
+        self._repos: list[ol.RepoNamespace] | None = None
+
+    def project_of(self, key: tuple[str, str]) -> int | None:
+        if key in self.cached:
+            return self.cached[key][0]
+        row = self.known.get(key)
+        return row.project_id if row is not None else None
+
+    def owners(self, namespace: str) -> list[int]:
+        """Projects owning a repository with the namespace's authority (oldest first)."""
+        _, authority = ol.split_namespace(namespace)
+        if not authority:
+            return []
+        if self._repos is None:
+            self._repos = ol.repository_namespaces(self.s)
+        out: list[int] = []
+        for r in self._repos:
+            if r.authority.lower() == authority.lower() and r.project_id not in out:
+                out.append(r.project_id)
+        return out
 
     def _lookup(self, project_id: int, name: str) -> int | None:
         lowered = name.lower()
@@ -211,18 +295,18 @@ class _Resolver:
         return None
 
     def choose_project(self, keys: Sequence[tuple[str, str]]) -> int:
-        known = ol.dataset_map(self.s, keys)
         for key in keys:
-            if key in known:
-                self.project_id = known[key].project_id
-                return self.project_id
+            known_pid = self.project_of(key)
+            if known_pid is not None:
+                self.project_id = known_pid
+                return known_pid
         for ns, name in keys:
-            for pid in ol.projects_for_namespace(self.s, ns):
+            for pid in self.owners(ns):
                 if self._lookup(pid, name) is not None:
                     self.project_id = pid
                     return pid
         for ns, _ in keys:
-            pids = ol.projects_for_namespace(self.s, ns)
+            pids = self.owners(ns)
             if pids:
                 self.project_id = pids[0]
                 return pids[0]
@@ -234,7 +318,16 @@ class _Resolver:
         assert self.project_id is not None
         if key in self.objects:
             return self.objects[key]
-        known = ol.dataset_map(self.s, [key]).get(key)
+        extra = _dataset_facets(facets)
+        hit = self.cached.get(key)
+        if hit is not None and hit[0] == self.project_id:
+            stored = json.loads(hit[2])
+            if all(stored.get(k) == v for k, v in extra.items()):
+                self.matched += 1
+                self.objects[key] = hit[1]
+                return hit[1]
+            self.known.update(ol.dataset_map(self.s, [key]))
+        known = self.known.get(key)
         oid: int | None = None
         if known is not None and known.project_id == self.project_id:
             oid = known.object_id
@@ -245,8 +338,13 @@ class _Resolver:
         else:
             kind = "table" if _schema_fields(facets) else "external"
             oid = repo.ensure_objects(self.s, self.project_id, [repo.ObjectSpec(key[1], kind)])[key[1]][0]
-        if known is None or known.project_id == self.project_id:
-            ol.upsert_dataset(self.s, key[0], key[1], self.project_id, oid, _dataset_facets(facets), known)
+        if known is None or (
+            known.project_id == self.project_id
+            and (known.object_id != oid or any((known.facets or {}).get(k) != v for k, v in extra.items()))
+        ):
+            known = ol.upsert_dataset(self.s, key[0], key[1], self.project_id, oid, extra, known)
+        if known.project_id == self.project_id:
+            self.new.datasets[key] = (self.project_id, oid, _sig(known.facets or {}))
         self.objects[key] = oid
         return oid
 
@@ -312,19 +410,42 @@ def _column_links(
     return links
 
 
-def ingest_event(session: Session, event: Event, *, default_project: str = "openlineage") -> Outcome:
-    """Write one validated event (the caller commits: nothing is half-written)."""
+def _check_cached(session: Session, cache: IngestCache, columns: Mapping[tuple[int, str], int]) -> None:
+    """One query: the cached columns this event relies on still exist as (object, name); any that
+    does not (deleted, its id reused) empties the cache."""
+    if not columns:
+        return
+    ids = sorted(set(columns.values()))
+    rows = session.execute(select(Column.id, Column.object_id, Column.name).where(Column.id.in_(ids))).all()
+    found = {(int(oid), name): int(cid) for cid, oid, name in rows}
+    if any(found.get(key) != cid for key, cid in columns.items()):
+        cache.clear()
+
+
+def ingest_event(
+    session: Session,
+    event: Event,
+    *,
+    default_project: str = "openlineage",
+    cache: IngestCache | None = None,
+    new: IngestCache | None = None,
+) -> Outcome:
+    """Write one validated event (the caller commits: nothing is half-written). ``cache``: facts
+    of earlier committed events; what this event establishes is collected into ``new`` (merge
+    it into the cache after the commit)."""
+    cache = cache if cache is not None else IngestCache()
+    new = new if new is not None else IngestCache()
     all_ds = [*event.inputs, *event.outputs]
     keys = [(d["namespace"], d["name"]) for d in [*event.outputs, *event.inputs]]
     links = _column_links(event.outputs)
     for _, _, ikey, _, _, _, _ in links:
         if ikey not in keys:
             keys.append(ikey)
-    res = _Resolver(session, default_project)
+    res = _Resolver(session, default_project, keys, cache, new)
     if keys:
         pid = res.choose_project(keys)
     elif event.job is not None:
-        owners = ol.projects_for_namespace(session, event.job["namespace"])
+        owners = res.owners(event.job["namespace"])
         pid = owners[0] if owners else res.choose_project([])
         res.project_id = pid
     else:
@@ -340,18 +461,41 @@ def ingest_event(session: Session, event: Event, *, default_project: str = "open
     for okey, ofield, ikey, ifield, *_ in links:
         wanted.setdefault(res.objects[okey], {}).setdefault(ofield, ColumnDef(ofield, 0))
         wanted.setdefault(res.objects[ikey], {}).setdefault(ifield, ColumnDef(ifield, 0))
-    col_ids = repo.ensure_columns_bulk(session, {oid: list(cols.values()) for oid, cols in wanted.items()})
+    col_ids: dict[tuple[int, str], int] = {}
+    todo: dict[int, list[ColumnDef]] = {}
+    _check_cached(
+        session, cache, {k: v[0] for k, v in cache.columns.items() if k[0] in wanted and k[1] in wanted[k[0]]}
+    )
+    for oid, cols in wanted.items():
+        for c in cols.values():
+            hit = cache.columns.get((oid, c.name))
+            if hit is not None and (c.data_type is None or c.data_type == hit[1]):
+                col_ids[(oid, c.name)] = hit[0]
+            else:
+                todo.setdefault(oid, []).append(c)
+    if todo:
+        created = repo.ensure_columns_bulk(session, todo)
+        col_ids.update(created)
+        for oid, cols_ in todo.items():
+            for c in cols_:
+                new.columns[(oid, c.name)] = (created[(oid, c.name)], c.data_type)
 
     outcome = Outcome(event.kind, pid, "", datasets=len(res.objects), matched=res.matched)
     process_id: int | None = None
     if event.job is not None:
-        process_id = session.scalar(
-            select(CatalogObject.id).where(
-                CatalogObject.project_id == pid,
-                func.lower(CatalogObject.canonical_id) == event.job["name"].lower(),
-                CatalogObject.kind.in_(ROUTINE_OR_VIEW),
+        pkey = (pid, event.job["name"].lower())
+        phit = cache.processes.get(pkey)
+        if phit is not None and (phit[0] is not None or time.monotonic() - phit[1] < PROCESS_TTL_S):
+            process_id = phit[0]
+        else:
+            process_id = session.scalar(
+                select(CatalogObject.id).where(
+                    CatalogObject.project_id == pid,
+                    func.lower(CatalogObject.canonical_id) == pkey[1],
+                    CatalogObject.kind.in_(ROUTINE_OR_VIEW),
+                )
             )
-        )
+            new.processes[pkey] = (process_id, time.monotonic())
     # table edges: inputs → outputs linked by column lineage; all inputs for outputs without it
     pairs: dict[tuple[int, int], None] = {}
     with_cl = {okey for okey, *_ in links}
@@ -367,19 +511,24 @@ def ingest_event(session: Session, event: Event, *, default_project: str = "open
             if res.objects[ikey] != res.objects[okey]:
                 pairs[(res.objects[ikey], res.objects[okey])] = None
     base: dict[str, Any] = {"process_object_id": process_id}
-    if pairs:
-        have = {(s, t) for s, t, _, _ in ol.observed_edges(session, "table", [t for _, t in pairs])}
+    pending = [p for p in pairs if ("t", *p) not in cache.edges]
+    if pending:
+        have = {(s, t) for s, t, _, _ in ol.observed_edges(session, "table", [t for _, t in pending])}
         table_rows = [
-            {"source_object_id": s, "target_object_id": t, **base} for s, t in pairs if (s, t) not in have
+            {"source_object_id": s, "target_object_id": t, **base} for s, t in pending if (s, t) not in have
         ]
         outcome.table_edges = ol.insert_observed_edges(session, "table", pid, table_rows)
-    if links:
-        targets = [col_ids[(res.objects[o], of)] for o, of, *_ in links]
-        have_c = ol.observed_edges(session, "column", targets)
+        new.edges.update(("t", s, t) for s, t in pending)
+    ends = [
+        (col_ids[(res.objects[ikey], ifield)], col_ids[(res.objects[okey], ofield)], kind, sub, text)
+        for okey, ofield, ikey, ifield, kind, sub, text in links
+    ]
+    ends = [e for e in ends if ("c", *e[:4]) not in cache.edges]
+    if ends:
+        have_c = ol.observed_edges(session, "column", [e[1] for e in ends])
         rows: list[dict[str, Any]] = []
-        for okey, ofield, ikey, ifield, kind, sub, text in links:
-            s = col_ids[(res.objects[ikey], ifield)]
-            t = col_ids[(res.objects[okey], ofield)]
+        for s, t, kind, sub, text in ends:
+            new.edges.add(("c", s, t, kind, sub))
             if (s, t, kind, sub) in have_c:
                 continue
             have_c.add((s, t, kind, sub))
@@ -397,30 +546,70 @@ def ingest_event(session: Session, event: Event, *, default_project: str = "open
     if event.job is not None:
         job_facets = event.job.get("facets") or {}
         jt = job_facets.get("jobType")
-        job = ol.upsert_job(
-            session,
-            pid,
-            event.job["namespace"],
-            event.job["name"],
-            job_type=jt.get("jobType")
+        jkey = (event.job["namespace"], event.job["name"])
+        args: dict[str, Any] = {
+            "job_type": jt.get("jobType")
             if isinstance(jt, dict) and isinstance(jt.get("jobType"), str)
             else None,
-            facets=job_facets,
-            inputs=[[d["namespace"], d["name"]] for d in event.inputs],
-            outputs=[[d["namespace"], d["name"]] for d in event.outputs],
-            process_object_id=process_id,
-        )
-        outcome.job = f"{job.namespace}:{job.name}"
+            "facets": job_facets,
+            "inputs": [[d["namespace"], d["name"]] for d in event.inputs],
+            "outputs": [[d["namespace"], d["name"]] for d in event.outputs],
+            "process_object_id": process_id,
+        }
+        sig = _sig([pid, args])
+        jhit = cache.jobs.get(jkey)
+        if jhit is not None and jhit[1] == sig:
+            job_id = jhit[0]
+        else:
+            job_id = ol.upsert_job(session, pid, jkey[0], jkey[1], **args).id
+            new.jobs[jkey] = (job_id, sig)
+        outcome.job = f"{jkey[0]}:{jkey[1]}"
         if event.run is not None:
             ol.record_run(
                 session,
-                job,
+                job_id,
                 event.run["runId"],
                 event.event_type or "OTHER",
                 event.event_time,
                 event.run.get("facets"),
             )
             outcome.run_id = event.run["runId"]
-    project = repo.get_project(session, pid)
-    outcome.project = project.name if project is not None else ""
+    name = cache.projects.get(pid)
+    if name is None:
+        project = session.get(Project, pid)
+        name = project.name if project is not None else ""
+        new.projects[pid] = name
+    outcome.project = name
     return outcome
+
+
+_WRITE_LOCK = threading.Lock()
+RETRIES = 5
+_CACHES: weakref.WeakKeyDictionary[Any, IngestCache] = weakref.WeakKeyDictionary()
+
+
+def ingest(sessions: sessionmaker[Session], event: Event, *, default_project: str = "openlineage") -> Outcome:
+    """One transaction per event (all or nothing). Writers in this process take turns; a
+    concurrent writer elsewhere creating the same dataset/job/project first (unique violation),
+    or a cached fact gone stale (foreign key), makes the transaction roll back and run again."""
+    with _WRITE_LOCK:
+        cache = _CACHES.setdefault(sessions, IngestCache())
+        cache.expire(CACHE_TTL_S)
+        for attempt in range(RETRIES):
+            new = IngestCache()
+            try:
+                with sessions.begin() as session:
+                    outcome = ingest_event(
+                        session, event, default_project=default_project, cache=cache, new=new
+                    )
+            except IntegrityError:
+                cache.clear()
+                if attempt == RETRIES - 1:
+                    raise
+                continue
+            except Exception:
+                cache.clear()
+                raise
+            cache.merge(new)
+            return outcome
+    raise AssertionError("unreachable")

@@ -215,20 +215,24 @@ def upsert_job(
     job = get_job(session, namespace, name)
     now = utcnow()
     if job is None:
-        job = OLJob(project_id=project_id, namespace=namespace, name=name, created_at=now)
+        job = OLJob(project_id=project_id, namespace=namespace, name=name, created_at=now, updated_at=now)
         session.add(job)
-    job.project_id = project_id
+    values: dict[str, Any] = {"project_id": project_id}
     if job_type:
-        job.job_type = job_type
+        values["job_type"] = job_type
     if facets:
-        job.facets = {**(job.facets or {}), **facets}
+        values["facets"] = {**(job.facets or {}), **facets}
     if inputs:
-        job.inputs = _merge_pairs(job.inputs, inputs)
+        values["inputs"] = _merge_pairs(job.inputs, inputs)
     if outputs:
-        job.outputs = _merge_pairs(job.outputs, outputs)
+        values["outputs"] = _merge_pairs(job.outputs, outputs)
     if process_object_id is not None:
-        job.process_object_id = process_object_id
-    job.updated_at = now
+        values["process_object_id"] = process_object_id
+    changed = {k: v for k, v in values.items() if getattr(job, k) != v}
+    for k, v in changed.items():
+        setattr(job, k, v)
+    if changed and job.id is not None:
+        job.updated_at = now
     session.flush()
     return job
 
@@ -243,7 +247,7 @@ def _merge_pairs(old: list[Any] | None, new: list[list[str]]) -> list[list[str]]
 
 def record_run(
     session: Session,
-    job: OLJob,
+    job_id: int,
     run_id: str,
     state: str,
     event_time: datetime,
@@ -251,10 +255,10 @@ def record_run(
 ) -> OLRun:
     """Create or advance a run: START sets ``started_at``, a terminal state ``ended_at``; the
     state never moves back from a terminal state to START/RUNNING."""
-    run = session.scalar(select(OLRun).where(OLRun.job_id == job.id, OLRun.run_id == run_id))
+    run = session.scalar(select(OLRun).where(OLRun.job_id == job_id, OLRun.run_id == run_id))
     now = utcnow()
     if run is None:
-        run = OLRun(job_id=job.id, run_id=run_id, state=state, created_at=now)
+        run = OLRun(job_id=job_id, run_id=run_id, state=state, created_at=now)
         session.add(run)
     terminal = ("COMPLETE", "ABORT", "FAIL")
     if not (run.state in terminal and state in ("START", "RUNNING")):

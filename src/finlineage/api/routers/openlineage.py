@@ -69,8 +69,7 @@ async def post_lineage(request: Request, ctx: AppContext = Depends(get_ctx)) -> 
         raise ApiError(400, "invalid_event", exc.message, exc.details) from None
 
     def write() -> ingest.Outcome:
-        with ctx.sessions.begin() as session:
-            return ingest.ingest_event(session, event, default_project=ctx.settings.openlineage_project)
+        return ingest.ingest(ctx.sessions, event, default_project=ctx.settings.openlineage_project)
 
     async with ctx.db_slots:
         try:

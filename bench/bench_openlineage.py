@@ -1,0 +1,259 @@
+"""OpenLineage ingest benchmark: RunEvents POSTed to a real server (`/api/v1/lineage`, one event per
+request, as the OpenLineage HTTP transport sends them) on a fresh SQLite store.
+
+    .venv/bin/python bench/bench_openlineage.py                         # 10,000 events, 1,000 jobs
+    .venv/bin/python bench/bench_openlineage.py --events 500 --jobs 50  # a quick run
+
+Each job runs `events / jobs / 2` times (START + COMPLETE per run); every event reads two datasets
+and writes one, with a columnLineage facet of 6 output fields (2 inputs each, typed
+transformations), and half the jobs write datasets that a parsed SQL repository owns (so
+stitching onto parsed objects is on the measured path). `--clients` HTTP clients post
+concurrently (keep-alive). Target: >= 500 events/s. The server is `finlineage serve --workers N` (default 1) in a child process; `server_cpu_ms_per_event`
+is the CPU time of the server's process tree per event, the figure to compare across machines of
+different load. Writes bench/results/openlineage.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+TARGET_EPS = 500.0
+PRODUCER = "https://example.invalid/finlineage-bench"
+FIELDS = 6
+
+
+def _cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process and its descendants, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[int]] = {}
+    used: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+        used[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    total, stack = 0.0, [pid]
+    while stack:
+        p = stack.pop()
+        total += used.get(p, 0.0)
+        stack.extend(children.get(p, ()))
+    return total
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _event(job: int, run_id: str, state: str, t: int) -> dict[str, Any]:
+    ns_out = "mssql://bench-db" if job % 2 == 0 else "postgres://lake"
+    out_name = f"stage.t{job % 200}" if job % 2 == 0 else f"lake.out{job}"
+    ins = [("s3://landing", f"feed/{job % 97}"), ("s3://landing", f"ref/{job % 13}")]
+    fields = {
+        f"c{i}": {
+            "inputFields": [
+                {
+                    "namespace": ns,
+                    "name": name,
+                    "field": f"f{i}",
+                    "transformations": [{"type": "DIRECT", "subtype": "TRANSFORMATION" if i else "IDENTITY"}],
+                }
+                for ns, name in ins
+            ]
+        }
+        for i in range(FIELDS)
+    }
+    return {
+        "eventType": state,
+        "eventTime": datetime.fromtimestamp(1_790_000_000 + t, UTC).isoformat().replace("+00:00", "Z"),
+        "run": {"runId": run_id, "facets": {}},
+        "job": {"namespace": "bench-spark", "name": f"job_{job:04d}", "facets": {}},
+        "inputs": [{"namespace": ns, "name": name, "facets": {}} for ns, name in ins],
+        "outputs": [
+            {
+                "namespace": ns_out,
+                "name": out_name,
+                "facets": {
+                    "columnLineage": {
+                        "_producer": PRODUCER,
+                        "_schemaURL": "https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json",
+                        "fields": fields,
+                    }
+                },
+            }
+        ],
+        "producer": PRODUCER,
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+    }
+
+
+def _events(n_events: int, n_jobs: int) -> list[bytes]:
+    runs_per_job = max(1, n_events // n_jobs // 2)
+    out: list[bytes] = []
+    t = 0
+    for r in range(runs_per_job):
+        for j in range(n_jobs):
+            run_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"bench/{j}/{r}"))
+            for state in ("START", "COMPLETE"):
+                out.append(json.dumps(_event(j, run_id, state, t)).encode())
+                t += 1
+    return out[:n_events]
+
+
+def _serve(tmp: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    """`finlineage serve` on a fresh SQLite store (a child process, so the clients' CPU is not
+    the server's)."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "FINLINEAGE_DATA_DIR": str(tmp / "data"),
+        "FINLINEAGE_LOG_DIR": str(tmp / "logs"),
+        "FINLINEAGE_LOAD_DEMO": "false",
+        "FINLINEAGE_EMBEDDINGS_ENABLED": "false",
+        "FINLINEAGE_INGEST_ROOTS": str(tmp),
+        "FINLINEAGE_LOG_LEVEL": "warning",
+    }
+    env.pop("FINLINEAGE_DATABASE_URL", None)
+    cmd = [
+        str(BIN / "finlineage"),
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
+    with open(tmp / "serve.log", "wb") as log:
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {(tmp / 'serve.log').read_text()[-2000:]}")
+        try:
+            if httpx.get(base + "/health", timeout=2).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    proc.terminate()
+    raise RuntimeError("server did not become healthy")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--events", type=int, default=10_000)
+    ap.add_argument("--jobs", type=int, default=1_000)
+    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--workers", type=int, default=1, help="server worker processes")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "openlineage.json")
+    args = ap.parse_args()
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+    tmp = Path(tempfile.mkdtemp(prefix="finlineage-bench-ol-"))
+    proc, base = _serve(tmp, args.workers)
+    try:
+        # a parsed repository owning the mssql://bench-db datasets (stitching target)
+        sql_dir = tmp / "sql"
+        sql_dir.mkdir()
+        cols = ", ".join(f"c{i} INT" for i in range(FIELDS))
+        (sql_dir / "stage.sql").write_text(
+            "".join(f"CREATE TABLE stage.t{i} ({cols});\nGO\n" for i in range(200)), encoding="utf-8"
+        )
+        with httpx.Client(base_url=base, timeout=120) as http:
+            r = http.post(
+                "/api/v1/ingest?wait=true",
+                json={
+                    "path": str(sql_dir),
+                    "project_id": "bench",
+                    "repository_name": "bench-db",
+                    "dialect": "tsql",
+                    "create_project": True,
+                },
+            )
+            r.raise_for_status()
+        bodies = _events(args.events, args.jobs)
+        errors: list[str] = []
+        lock = threading.Lock()
+
+        def worker(part: list[bytes]) -> int:
+            ok = 0
+            with httpx.Client(
+                base_url=base, timeout=120, headers={"Content-Type": "application/json"}
+            ) as http:
+                for body in part:
+                    resp = http.post("/api/v1/lineage", content=body)
+                    if resp.status_code == 201:
+                        ok += 1
+                    else:
+                        with lock:
+                            errors.append(f"{resp.status_code} {resp.text[:200]}")
+            return ok
+
+        parts = [bodies[i :: args.clients] for i in range(args.clients)]
+        started, cpu0 = time.perf_counter(), _cpu(proc.pid)
+        with ThreadPoolExecutor(args.clients) as pool:
+            accepted = sum(pool.map(worker, parts))
+        elapsed, cpu = time.perf_counter() - started, _cpu(proc.pid) - cpu0
+        with httpx.Client(base_url=base, timeout=120) as http:
+            jobs = http.get("/api/v1/jobs?limit=1").json()["totalCount"]
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    eps = accepted / elapsed if elapsed else 0.0
+    result = {
+        "benchmark": "openlineage_ingest",
+        "backend": "sqlite",
+        "events": len(bodies),
+        "accepted": accepted,
+        "errors": len(errors),
+        "first_errors": errors[:5],
+        "jobs_listed": jobs,
+        "clients": args.clients,
+        "server_workers": args.workers,
+        "seconds": round(elapsed, 3),
+        "events_per_s": round(eps, 1),
+        "server_cpu_ms_per_event": round(1000 * cpu / max(1, accepted), 2),
+        "load_avg_1m": round(os.getloadavg()[0], 2),
+        "target_events_per_s": TARGET_EPS,
+        "meets_target": eps >= TARGET_EPS and not errors,
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+        "at": datetime.now(UTC).isoformat(),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    return 0 if result["meets_target"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
