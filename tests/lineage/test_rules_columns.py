@@ -227,3 +227,23 @@ def test_correlated_scalar_subquery_in_projection() -> None:
     st_ = res.statements[-1]
     assert direct(st_) == {"r.view1.name": {"r.acct.name"}, "r.view1.top": {"r.bal.amt"}}
     assert {"r.acct.id", "r.bal.acct_id"} <= indirect(st_)["r.view1.top"]
+
+
+def test_quoted_mixed_case_table_takes_the_schema_spelling() -> None:
+    schema = {"fin.core.ledger": {"amount": "number", "acct": "number"}}
+    res = extract(
+        'CREATE TABLE fin.core.copy AS SELECT "Amount", acct FROM "fin"."core"."Ledger"',
+        "snowflake",
+        schema=schema,
+    )
+    st_ = res.statements[0]
+    assert st_.source_tables == ("fin.core.ledger",)
+    assert direct(st_) == {
+        "fin.core.copy.Amount": {"fin.core.ledger.amount"},
+        "fin.core.copy.acct": {"fin.core.ledger.acct"},
+    }
+
+
+def test_postgres_quoted_case_stays_exact_without_a_schema() -> None:
+    got = _direct('SELECT "Amount" FROM "Ledger"', "postgres")
+    assert got == {"Amount": {"Ledger.Amount"}}

@@ -285,7 +285,15 @@ class SchemaIndex:
                 names.discard(name)
 
     def resolve(self, name: str) -> str | None:
-        """The schema's key for a table name, or None."""
+        """The schema's key for a table name, or None. A name that matches no key exactly (nor by
+        its trailing parts) matches the one key equal to it ignoring case: a quoted `"Orders"`
+        finds a catalog's `orders` (the catalog's spelling wins)."""
+        hit = self._resolve(name)
+        if hit is None and name != name.lower():
+            hit = self._resolve(name.lower())
+        return hit
+
+    def _resolve(self, name: str) -> str | None:
         if name in self._tables:
             return name
         hits = self._by_suffix.get(name)

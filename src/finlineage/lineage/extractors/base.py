@@ -82,6 +82,10 @@ class Context:
             family = bigquery_table_family(last)
             if family != last:
                 name = f"{head}.{family}" if head else family
+        if name != name.lower():  # a quoted mixed-case name the schema spells otherwise
+            key = self.schema.resolve(name)
+            if key is not None and key != name and key.lower() == name.lower():
+                name = key
         return name
 
 
