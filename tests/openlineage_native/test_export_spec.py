@@ -143,3 +143,14 @@ def test_export_cli(client: TestClient, roots: Path, tmp_path: Path) -> None:
     assert "mssql://risk-db.corp" in result.output
     bad = runner.invoke(app, ["export", "--format", "openlineage", "--project", "no-such-project"], env=env)
     assert bad.exit_code != 0
+
+
+def test_namespace_from_finlineage_toml(client: TestClient, roots: Path) -> None:
+    files = dict(LEDGER)
+    files["finlineage.toml"] += '\n[openlineage]\nnamespace = "mssql://risk-prod:1433"\n'
+    tree = write_tree(roots / "ledger", files)
+    res = ingest_dir(client, tree, "ledger", "risk-db")
+    jobs = _by_job(_export(client, res["project_id"]))
+    # the scheme still comes from each file's dialect; the authority from the setting
+    assert jobs["rpt.load_book_volume"]["job"]["namespace"] == "mssql://risk-prod:1433"
+    assert jobs["rollup"]["job"]["namespace"] == "postgres://risk-prod:1433"

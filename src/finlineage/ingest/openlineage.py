@@ -21,6 +21,7 @@ import gzip
 import json
 import threading
 import time
+import tomllib
 import uuid
 import weakref
 import zlib
@@ -613,3 +614,39 @@ def ingest(sessions: sessionmaker[Session], event: Event, *, default_project: st
             cache.merge(new)
             return outcome
     raise AssertionError("unreachable")
+
+
+# --------------------------------------------------------------------------------------
+# the repository namespace from finlineage.toml
+# --------------------------------------------------------------------------------------
+
+
+def config_namespace(files: Sequence[Any], warnings: list[str]) -> str | None:
+    """``namespace`` of the ``[openlineage]`` table of the root ``finlineage.toml`` of an ingest
+    (the top-most one of the first group), if any."""
+    configs = [sf for sf in files if sf.path.rsplit("/", 1)[-1] == "finlineage.toml" and sf.error is None]
+    if not configs:
+        return None
+    root = min(configs, key=lambda sf: (sf.path.count("/"), sf.path))
+    try:
+        data = tomllib.loads(root.read().decode("utf-8", errors="replace"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return None  # the dialect reader reports an unreadable or invalid file
+    table = data.get("openlineage")
+    if table is None:
+        return None
+    value = table.get("namespace") if isinstance(table, dict) else None
+    if not isinstance(value, str) or not value.strip() or len(value) > 500:
+        warnings.append(f"{root.path}: [openlineage] namespace must be a non-empty string (ignored)")
+        return None
+    return value.strip()
+
+
+def apply_config_namespace(
+    sessions: sessionmaker[Session], repository_id: int, files: Sequence[Any], warnings: list[str]
+) -> None:
+    """Set the repository's namespace from ``finlineage.toml`` (``[openlineage] namespace = ...``)."""
+    value = config_namespace(files, warnings)
+    if value is not None:
+        with sessions.begin() as session:
+            ol.set_repository_namespace(session, repository_id, value)

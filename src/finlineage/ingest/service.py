@@ -48,7 +48,7 @@ from typing import Any, BinaryIO, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from finlineage.ingest import dbt, worker
+from finlineage.ingest import dbt, openlineage, worker
 from finlineage.ingest import git as gitsrc
 from finlineage.ingest.dialects import DialectResolver, check_dialect
 from finlineage.ingest.models import FileDiagnostic, FileResult, IngestionResult, IngestionStatus
@@ -993,6 +993,7 @@ class _Execution:
         resolver = DialectResolver()
         files = svc.collect(run, resolver, self.warnings)
         files = dbt.expand(files, self.warnings)  # dbt manifests → their models/sources/seeds (ingest/dbt.py)
+        openlineage.apply_config_namespace(svc.sessions, self.repository_id, files, self.warnings)
         # configs first, then dedupe paths
         sql_files: list[SourceFile] = []
         seen: set[str] = set()
