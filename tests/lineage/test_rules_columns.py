@@ -247,3 +247,9 @@ def test_quoted_mixed_case_table_takes_the_schema_spelling() -> None:
 def test_postgres_quoted_case_stays_exact_without_a_schema() -> None:
     got = _direct('SELECT "Amount" FROM "Ledger"', "postgres")
     assert got == {"Amount": {"Ledger.Amount"}}
+
+
+def test_star_over_using_join_yields_the_join_column_once() -> None:
+    schema = {"m.a": {"k": "int", "y": "int"}, "m.b": {"k": "int", "x": "int"}}
+    got = _direct("INSERT INTO m.o SELECT * FROM m.a FULL JOIN m.b USING (k)", "postgres", schema=schema)
+    assert got == {"m.o.k": {"m.a.k", "m.b.k"}, "m.o.y": {"m.a.y"}, "m.o.x": {"m.b.x"}}

@@ -524,7 +524,27 @@ class QueryResolver(_ColumnResolution):
                     )
             elif isinstance(src, Scope):
                 outs.extend(o for o in self.outputs(src) if o.name not in excluded)
+        if not qualifier:
+            outs = self._merge_using(scope, outs)
         return self._star_modifiers(scope, star, outs)
+
+    def _merge_using(self, scope: Scope, outs: list[Output]) -> list[Output]:
+        """`SELECT * FROM a JOIN b USING (k)`: k is one output column, from both sides."""
+        using = self._using_columns(scope)
+        if not using:
+            return outs
+        merged: dict[str, int] = {}
+        result: list[Output] = []
+        for o in outs:
+            if o.name in using and not o.star:
+                at = merged.get(o.name)
+                if at is not None:
+                    m = result[at]
+                    result[at] = Output(m.name, m.sources | o.sources, m.expression, subtype=TRANSFORMATION)
+                    continue
+                merged[o.name] = len(result)
+            result.append(o)
+        return result
 
     def _star_modifiers(self, scope: Scope, star: exp.Star, outs: list[Output]) -> list[Output]:
         """`* REPLACE (expr AS col)` (BigQuery, Snowflake, DuckDB): the column keeps its place and
