@@ -52,6 +52,8 @@ def test_namespaces_per_dialect_and_repository_setting(client: TestClient, roots
     )
     assert r.status_code == 200, r.text
     assert r.json()["authority"] == "risk-db.corp:1433"
+    repos = client.get(f"/api/v1/projects/{res['project_id']}/repositories").json()["items"]
+    assert [x["namespace"] for x in repos] == ["risk-db.corp:1433"]
     jobs = _by_job(_export(client, res["project_id"]))
     assert jobs["rpt.load_book_volume"]["inputs"][0]["namespace"] == "mssql://risk-db.corp:1433"
     assert jobs["mart.mark_history"]["job"]["namespace"] == "snowflake://risk-db.corp:1433"

@@ -159,6 +159,7 @@ def _repository_out(r: Repository, nfiles: int | None) -> RepositoryOut:
         ref=r.ref,
         created_at=r.created_at,
         files=int(nfiles or 0),
+        namespace=r.namespace,
     )
 
 

@@ -72,6 +72,8 @@ class RepositoryOut(BaseModel):
     ref: str | None
     created_at: datetime
     files: int = 0
+    namespace: str | None = None
+    """OpenLineage namespace authority setting (null: the repository name); see PUT .../namespace."""
 
 
 # --------------------------------------------------------------------------------------
