@@ -253,3 +253,15 @@ def test_star_over_using_join_yields_the_join_column_once() -> None:
     schema = {"m.a": {"k": "int", "y": "int"}, "m.b": {"k": "int", "x": "int"}}
     got = _direct("INSERT INTO m.o SELECT * FROM m.a FULL JOIN m.b USING (k)", "postgres", schema=schema)
     assert got == {"m.o.k": {"m.a.k", "m.b.k"}, "m.o.y": {"m.a.y"}, "m.o.x": {"m.b.x"}}
+
+
+def test_split_column_ref_keeps_struct_paths_in_the_column() -> None:
+    from finlineage.lineage.names import split_column_ref
+
+    tables = ["shop.orders", "shop"]
+    assert split_column_ref("shop.orders.customer.address.city", tables) == (
+        "shop.orders",
+        "customer.address.city",
+    )
+    assert split_column_ref("shop.orders.amount", tables) == ("shop.orders", "amount")
+    assert split_column_ref("x.y.z") == ("x.y", "z")

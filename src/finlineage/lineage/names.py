@@ -46,6 +46,7 @@ __all__ = [
     "canonicalize",
     "dialect_of",
     "normalize_name",
+    "split_column_ref",
     "table_name",
 ]
 
@@ -196,6 +197,22 @@ def bigquery_table_family(name: str) -> str:
     if shard and shard.group(1).rstrip("_"):
         return shard.group(1).rstrip("_") + BQ_SHARD_SUFFIX
     return base or name
+
+
+def split_column_ref(ref: str, tables: Iterable[str] = ()) -> tuple[str, str]:
+    """(table, column) of a column reference `<table>.<column>[.<field>...]`.
+
+    A struct field path (`ds.orders.customer.address.city`: column `customer`, field path
+    `address.city`) keeps its dots in the column part: the table is the longest prefix that is
+    one of `tables` (the statement's or script's tables); without a match, the last dot splits."""
+    best = ""
+    for t in tables:
+        if len(t) > len(best) and ref.startswith(t + ".") and len(ref) > len(t) + 1:
+            best = t
+    if best:
+        return best, ref[len(best) + 1 :]
+    table, _, column = ref.rpartition(".")
+    return table, column
 
 
 def table_name(
