@@ -54,6 +54,21 @@ _STOP_TEXT = """
 STOPWORDS: frozenset[str] = frozenset(_STOP_TEXT.split())
 """Words never linked as bare column names (they are how people ask, not what they ask about)."""
 
+_MEASURES = frozenset(
+    [
+        "number",
+        "numbers",
+        "figure",
+        "figures",
+        "value",
+        "values",
+        "amount",
+        "amounts",
+        "total",
+        "totals",
+        "metric",
+    ]
+)
 _NAME_NOISE = frozenset({"v", "vw", "mv", "fn", "usp", "sp", "tbl", "t", "f"})
 _GENERIC = frozenset(
     [
@@ -335,6 +350,8 @@ class GraphLinker:
                     break
             if not placed:
                 accepted.append((score, kind, [ident], used_words, n_matched))
+        # "the exposure number", "the margin figure": a word naming a measure of an object
+        measured = {i for i in range(len(words) - 1) if words[i + 1][0] in _MEASURES}
         out = list(kept)
         for score, kind, ids, used_words, n_matched in accepted:
             start = min(words[i][1] for i in used_words)
@@ -373,16 +390,21 @@ class GraphLinker:
                 Entity("object", list(ids), text[start:end], start, end, 0.5 + 0.1 * score, "description")
             )
             for oid in ids[:1]:
-                best: tuple[int, int] | None = None
+                best: tuple[int, int, int] | None = None
                 for cid in g.cols_by_object.get(oid, []):
                     ctoks = [t for t in g.columns[cid].name.lower().split("_") if t]
                     hits = [
                         t
                         for t in ctoks
-                        if t in index and len(t) >= 3 and t not in _GENERIC and not (index[t] <= used_words)
+                        if t in index
+                        and len(t) >= 3
+                        and t not in _GENERIC
+                        and (not (index[t] <= used_words) or index[t] & measured)
                     ]
-                    if hits and (best is None or len(hits) > best[0]):
-                        best = (len(hits), cid)
+                    # most words matched, then fewest significant tokens left unmatched
+                    rest = sum(1 for t in ctoks if t not in hits and t not in _GENERIC and not t.isdigit())
+                    if hits and (best is None or (len(hits), -rest) > (best[0], best[2])):
+                        best = (len(hits), cid, -rest)
                 if best is not None and not any(e.kind == "column" and best[1] in e.ids for e in out):
                     out = [e for e in out if not (e.kind == "column" and e.method in ("stem", "fuzzy"))]
                     out.append(

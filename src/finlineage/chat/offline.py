@@ -164,7 +164,13 @@ class OfflineAnswer(Answers):
         col_ents = sorted(col_ents, key=lambda e: (e.method != "exact", e.start))
         if obj_ents and col_ents:
             obj_spans = {(e.start, e.end) for e in obj_ents}
-            col_ents = [c for c in col_ents if (c.start, c.end) not in obj_spans or col_level]
+            # one word that names both an object and a column: the object, unless the question
+            # is about columns (a column described next to its object stays)
+            col_ents = [
+                c
+                for c in col_ents
+                if (c.start, c.end) not in obj_spans or col_level or c.method == "description"
+            ]
             if col_level:
                 col_spans = {(c.start, c.end) for c in col_ents if c.method != "name"}
                 obj_ents = [e for e in obj_ents if (e.start, e.end) not in col_spans]
