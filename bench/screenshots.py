@@ -2,7 +2,8 @@
 
 Ingests the demo warehouse into a temporary data dir with the CLI, serves it with
 `finlineage serve` on a free 127.0.0.1 port, drives Debian's Chromium (headless, Playwright) through
-each view with real data and interactions, and saves one PNG per view.
+each view with real data and interactions, and saves one PNG per view at 1400 px and at 390 px
+(a phone; files named `<view>-390.png`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -32,6 +34,107 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+COLUMN = "rpt.regulatory_exposure.exposure_usd"
+UPLOAD = [
+    {
+        "name": "treasury/ddl/positions.sql",
+        "mimeType": "text/plain",
+        "buffer": b"CREATE TABLE tre.positions (book TEXT, isin TEXT, qty NUMERIC, px NUMERIC);\n",
+    },
+    {
+        "name": "treasury/views/exposure.sql",
+        "mimeType": "text/plain",
+        "buffer": b"CREATE VIEW tre.exposure AS\nSELECT p.book, SUM(p.qty * p.px) AS exposure\n"
+        b"FROM tre.positions p\nGROUP BY p.book;\n",
+    },
+    {
+        "name": "treasury/legacy/export.sql",
+        "mimeType": "text/plain",
+        "buffer": b"SELECT 1;\n-- \xc3\x28 saved as latin-1\n",
+    },
+]
+
+
+def take_views(page: Any, url: str, suffix: str, shots: list[str]) -> None:
+    """Every view once, with real data and interactions; `suffix` tells the screen width."""
+
+    def shot(name: str) -> None:
+        path = OUT / f"{name}{suffix}.png"
+        page.screenshot(path=str(path))
+        shots.append(str(path.relative_to(ROOT)))
+
+    # Ask first, so the overview shows a question in its live activity
+    page.goto(f"{url}/#/ask")
+    page.wait_for_function(READY)
+    page.fill("#ask-input", f"Where does {COLUMN} come from?")
+    page.click("#ask-send")
+    page.wait_for_selector(".msg.assistant[data-state=done]")
+    page.evaluate("document.querySelector('#messages').scrollTop = 0")
+    shot("ask")
+
+    # Ingest: a small upload with one broken file (failed files first)
+    page.goto(f"{url}/#/ingest")
+    page.wait_for_function(LIVE)
+    page.fill("#ingest-repo", f"treasury{suffix}")
+    page.set_input_files(
+        "#pick-files",
+        files=[{**f, "buffer": f["buffer"] + suffix.encode()} for f in UPLOAD],  # new content per width
+    )
+    page.click("#ingest-submit")
+    page.wait_for_selector("#ingest-status[data-status^=completed]")
+    shot("ingest")
+
+    # Overview after the live run
+    page.goto(f"{url}/#/overview")
+    page.wait_for_function("Number(document.body.dataset.statsUpdates || 0) >= 2")
+    page.wait_for_selector("#runs .run[data-status^=completed]")
+    shot("overview")
+
+    # Explore: a report column's whole upstream lineage (depth all), its formula, a table graph
+    page.goto(f"{url}/#/explore?column={COLUMN}&dir=upstream")
+    page.wait_for_selector("#graph[data-state=ready]")
+    page.wait_for_selector("#definition-code")
+    shot("explore-columns")
+    page.click(".tabs [data-tab='formula']")
+    page.wait_for_selector("#detail-formula .step, #detail-formula .error-text, #detail-formula pre")
+    if suffix:
+        page.locator("#detail-formula").scroll_into_view_if_needed()
+    shot("explore-formula")
+
+    page.goto(f"{url}/#/explore?node=crd.counterparty_exposure&dir=both&depth=3&gran=table")
+    page.wait_for_function("document.querySelector('#graph').dataset.root === 'crd.counterparty_exposure'")
+    page.wait_for_selector("#definition-code")
+    shot("explore-tables")
+    page.click(".tabs [data-tab='impact']")
+    page.wait_for_selector("#impact-total")
+    if suffix:
+        page.locator("#detail-impact").scroll_into_view_if_needed()
+    shot("explore-impact")
+
+    # File view at some lines
+    page.goto(f"{url}/#/file?path=tsql/ddl/raw_venue_feeds.sql&line=3")
+    page.wait_for_selector("#file-code .ln.hl")
+    shot("file")
+
+    # Review and versions
+    page.goto(f"{url}/#/review")
+    page.wait_for_selector("#review-list li")
+    shot("review")
+    page.goto(f"{url}/#/versions")
+    page.wait_for_selector("#versions-table tbody tr")
+    shot("versions")
+
+    # Admin
+    page.goto(f"{url}/#/admin")
+    page.wait_for_function(LIVE)
+    page.wait_for_selector("#health-table tbody tr[data-component=database]")
+    shot("admin")
+    if suffix:
+        page.click("#nav-toggle")
+        page.wait_for_function("document.querySelector('#sidebar').getBoundingClientRect().left >= 0")
+        shot("navigation")
 
 
 def main() -> int:
@@ -90,82 +193,19 @@ def main() -> int:
             time.sleep(0.2)
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-            page = browser.new_page(viewport={"width": 1440, "height": 900}, device_scale_factor=1)
-            page.set_default_timeout(60_000)
             shots: list[str] = []
-
-            def shot(name: str) -> None:
-                path = OUT / f"{name}.png"
-                page.screenshot(path=str(path))
-                shots.append(str(path.relative_to(ROOT)))
-
-            # Ask first, so the overview shows a question in its live activity
-            page.goto(f"{url}/#/ask")
-            page.wait_for_function(READY)
-            page.fill("#ask-input", "Where does rpt.regulatory_exposure.exposure_usd come from?")
-            page.click("#ask-send")
-            page.wait_for_selector(".msg.assistant[data-state=done]")
-            page.evaluate("document.querySelector('#messages').scrollTop = 0")
-            shot("ask")
-
-            # Ingest: a small upload with one broken file
-            page.goto(f"{url}/#/ingest")
-            page.wait_for_function(LIVE)
-            page.fill("#ingest-repo", "treasury")
-            page.set_input_files(
-                "#pick-files",
-                files=[
-                    {
-                        "name": "treasury/ddl/positions.sql",
-                        "mimeType": "text/plain",
-                        "buffer": b"CREATE TABLE tre.positions (book TEXT, isin TEXT, qty NUMERIC, px NUMERIC);\n",
-                    },
-                    {
-                        "name": "treasury/views/exposure.sql",
-                        "mimeType": "text/plain",
-                        "buffer": b"CREATE VIEW tre.exposure AS\nSELECT p.book, SUM(p.qty * p.px) AS exposure\n"
-                        b"FROM tre.positions p\nGROUP BY p.book;\n",
-                    },
-                    {
-                        "name": "treasury/legacy/export.sql",
-                        "mimeType": "text/plain",
-                        "buffer": b"SELECT 1;\n-- \xc3\x28 saved as latin-1\n",
-                    },
-                ],
-            )
-            page.click("#ingest-submit")
-            page.wait_for_selector("#ingest-status[data-status=completed]")
-            shot("ingest")
-
-            # Overview after the live run
-            page.click("nav a[data-view='overview']")
-            page.wait_for_function("Number(document.body.dataset.statsUpdates || 0) >= 2")
-            page.wait_for_selector("#runs .run[data-status=completed]")
-            shot("overview")
-
-            # Explore: a report column's upstream lineage, a feed column selected
-            page.goto(
-                f"{url}/#/explore?column=rpt.regulatory_exposure.exposure_usd&dir=upstream&depth=5&gran=column"
-            )
-            page.wait_for_selector("#graph[data-state=ready]")
-            page.wait_for_selector("#definition-code")
-            shot("explore-columns")
-
-            page.goto(f"{url}/#/explore?node=crd.counterparty_exposure&dir=both&depth=3&gran=table")
-            page.wait_for_function(
-                "document.querySelector('#graph').dataset.root === 'crd.counterparty_exposure'"
-            )
-            page.wait_for_selector("#definition-code")
-            shot("explore-tables")
-            page.click(".tabs [data-tab='impact']")
-            page.wait_for_selector("#impact-total")
-            shot("explore-impact")
-
-            # Admin
-            page.goto(f"{url}/#/admin")
-            page.wait_for_function(LIVE)
-            page.wait_for_selector("#health-table tbody tr[data-component=database]")
-            shot("admin")
+            for width, height, suffix in ((1400, 900, ""), (390, 844, "-390")):
+                mobile = width < 700
+                context = browser.new_context(
+                    viewport={"width": width, "height": height},
+                    device_scale_factor=1,
+                    has_touch=mobile,
+                    is_mobile=mobile,
+                )
+                page = context.new_page()
+                page.set_default_timeout(60_000)
+                take_views(page, url, suffix, shots)
+                context.close()
             browser.close()
         print("\n".join(shots))
         return 0

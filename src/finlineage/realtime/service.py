@@ -191,6 +191,7 @@ def ack_data(hub: EventHub, manager: ConnectionManager, client: Client) -> dict[
     return {
         "server_version": __version__,
         "connection_id": client.id,
+        "principal": client.principal,  # who this socket acts as (the page's maker-checker hints)
         "instance_id": hub.instance.instance_id,
         "started_at": hub.instance.started_at,
         "pid": hub.instance.pid,

@@ -27,6 +27,10 @@ const ctx = {
     if (location.hash === hash) route();
     else location.hash = hash;
   },
+  /** Write the full address of what is shown (defaults spelt out) without a new history entry. */
+  rewrite(view, params = {}) {
+    history.replaceState(null, '', hashFor(view, params));
+  },
   /** The project's name for labels (search suggestions, chooser). */
   projectName(id) {
     return ctx.state.projects.find((p) => String(p.id) === String(id))?.name ?? `project ${id}`;

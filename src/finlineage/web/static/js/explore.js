@@ -80,6 +80,7 @@ export function show(_ctx, params = {}) {
     changed = true;
   }
   syncControls();
+  if (state.root && !params.depth) ctx.rewrite('explore', { ...params, ...pick(params) });
   if (changed && state.root) load();
   else if (!state.root) setTimeout(() => $('#search').focus(), 0);
 }
@@ -100,6 +101,11 @@ function params(extra = {}, root = state.root, gran = state.gran) {
     gran: root.kind === 'column' ? 'column' : gran,
     ...extra,
   };
+}
+
+/** The walk's parameters as they belong in the address. */
+function pick(given) {
+  return { ...params(), ...(given.project !== undefined ? { project: given.project } : {}) };
 }
 
 /** Controls change the address; show() reads it back and reloads what changed. */

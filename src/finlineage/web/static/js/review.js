@@ -4,7 +4,6 @@
 import { $, emit, fmtDateTime, h, on, toast } from './util.js';
 
 let ctx;
-let me = null;
 let seq = 0;
 
 export function init(c) {
@@ -14,74 +13,69 @@ export function init(c) {
     propose();
   });
   on('project-changed', () => ctx.state.current === 'review' && load());
+  on('socket-live', () => ctx.state.current === 'review' && load()); // who I am arrives with the ack
 }
 
 export function show() {
   load();
 }
 
-const GRANULARITIES = ['table', 'column'];
-
-async function whoAmI() {
-  if (me) return me;
-  try {
-    me = await ctx.api.get('/api/v1/auth/me');
-  } catch {
-    me = { name: null, role: null };
-  }
-  return me;
-}
+/** Who this page acts as: the live socket's acknowledgement names it (null until connected). */
+const me = () => ctx.state.ack?.principal ?? null;
 
 async function load() {
   const mine = ++seq;
   const list = $('#review-list');
-  const project = ctx.state.projectId || null;
-  let items;
+  const project = ctx.state.projectId;
+  if (!project) {
+    list.replaceChildren(h('li.empty', {}, 'Choose a project to review its proposed edges.'));
+    return;
+  }
+  let queue;
   try {
-    const [who, ...pages] = await Promise.all([
-      whoAmI(),
-      ...GRANULARITIES.map((g) => ctx.api.get('/api/v1/lineage/edges', { status: 'proposed', granularity: g, project_id: project, limit: 500 })),
-    ]);
-    me = who;
-    items = pages.flatMap((p, i) => (p.items || []).map((e) => ({ ...e, granularity: e.granularity || GRANULARITIES[i] })));
+    queue = await ctx.api.get('/api/v1/lineage/reviews', { project_id: project });
   } catch (exc) {
     if (mine === seq) list.replaceChildren(h('li.error-text', {}, `Proposed edges unavailable: ${exc.message}`));
     return;
   }
   if (mine !== seq) return;
-  items.sort((a, b) => String(a.created_at || '').localeCompare(String(b.created_at || '')));
-  $('#review-count').textContent = `${items.length} waiting`;
-  list.replaceChildren(...items.map(item));
-  if (!items.length) list.append(h('li.empty', {}, 'Nothing waiting for review in this project.'));
+  const proposed = queue.proposed || [];
+  const orphaned = (queue.orphaned || []).filter((e) => !proposed.some((p) => p.ref === e.ref));
+  $('#review-count').textContent = `${proposed.length} waiting${orphaned.length ? ` · ${orphaned.length} orphaned` : ''}`;
+  list.replaceChildren(...proposed.map(item), ...orphaned.map(item));
+  if (!proposed.length && !orphaned.length) list.append(h('li.empty', {}, 'Nothing waiting for review in this project.'));
 }
 
 function item(e) {
-  const own = e.can_review === false || (me?.name && e.created_by === me.name);
-  const comment = h('textarea.review-comment', { rows: 2, maxlength: 2000, placeholder: 'Comment (why)', 'aria-label': 'Review comment' });
+  const own = me() != null && e.created_by === me();
+  const reviewable = e.status === 'proposed';
+  const comment = h('textarea.review-comment', { rows: 2, maxlength: 4000, placeholder: 'Comment (why)', 'aria-label': 'Review comment' });
   const history = h('ol.history', { hidden: true });
   const decide = (decision) => review(e, decision, comment.value.trim());
-  return h('li.review-item', { 'data-testid': 'review-item', dataset: { id: String(e.id), granularity: e.granularity, own: String(!!own) } },
+  const why = own ? 'You proposed this edge: another person must review it.' : '';
+  return h('li.review-item', { 'data-testid': 'review-item', dataset: { ref: e.ref, status: e.status, own: String(own) } },
     h('div.review-edge', {},
-      h('code.src', {}, e.source_canonical_id), h('span.arrow', {}, '→'), h('code.tgt', {}, e.target_canonical_id)),
+      h('code.src', { 'data-testid': 'review-source' }, e.source), h('span.arrow', {}, '→'),
+      h('code.tgt', { 'data-testid': 'review-target' }, e.target)),
     h('div.review-meta', {},
       h('span.badge', {}, e.granularity), h('span.badge', {}, e.kind || 'direct'),
-      h('span.maker', {}, `proposed by ${e.created_by || 'unknown'}`),
+      e.orphaned ? h('span.badge.bad', { title: 'an endpoint left the graph' }, 'orphaned') : null,
+      h('span.maker', { 'data-testid': 'review-maker' }, `proposed by ${e.created_by || 'unknown'}`),
       e.created_at ? h('span.muted', { title: e.created_at }, fmtDateTime(e.created_at)) : null),
-    h('p.note', {}, e.note || h('span.muted', {}, 'no note')),
-    own ? h('div.muted.small.own-note', {}, 'You proposed this edge: another person must review it.') : null,
-    comment,
+    h('p.note', { 'data-testid': 'review-note' }, e.note || h('span.muted', {}, 'no note')),
+    why ? h('div.muted.small.own-note', {}, why) : null,
+    reviewable ? comment : null,
     h('div.row', {},
-      h('button.btn.btn-primary.btn-sm', { type: 'button', 'data-testid': 'approve', disabled: own, onclick: () => decide('approve') }, 'Approve'),
-      h('button.btn.btn-danger.btn-sm', { type: 'button', 'data-testid': 'reject', disabled: own, onclick: () => decide('reject') }, 'Reject'),
+      reviewable ? h('button.btn.btn-primary.btn-sm', { type: 'button', 'data-testid': 'approve', disabled: own, title: why || null, onclick: () => decide('approve') }, 'Approve') : null,
+      reviewable ? h('button.btn.btn-danger.btn-sm', { type: 'button', 'data-testid': 'reject', disabled: own, title: why || null, onclick: () => decide('reject') }, 'Reject') : null,
       h('button.btn.btn-ghost.btn-sm', { type: 'button', 'data-testid': 'history', onclick: () => toggleHistory(e, history) }, 'History')),
     history);
 }
 
 async function review(e, decision, comment) {
   try {
-    await ctx.api.post(`/api/v1/lineage/edges/${encodeURIComponent(e.id)}/review`, { decision, comment: comment || null },
-      { granularity: e.granularity });
-    toast(`Edge ${decision === 'approve' ? 'approved' : 'rejected'}: ${e.source_canonical_id} → ${e.target_canonical_id}`);
+    await ctx.api.post(`/api/v1/lineage/edges/${encodeURIComponent(e.ref)}/review`, { decision, comment: comment || null });
+    toast(`Edge ${decision === 'approve' ? 'approved' : 'rejected'}: ${e.source} → ${e.target}`);
     emit('activity-changed');
     load();
   } catch (exc) {
@@ -97,11 +91,11 @@ async function toggleHistory(e, box) {
   box.hidden = false;
   box.replaceChildren(h('li.muted', {}, 'Loading…'));
   try {
-    const out = await ctx.api.get(`/api/v1/lineage/edges/${encodeURIComponent(e.id)}/history`, { granularity: e.granularity });
-    const events = Array.isArray(out) ? out : out.items || out.events || [];
-    box.replaceChildren(...events.map((ev) => h('li', { dataset: { action: ev.action || '' } },
-      h('span.muted', { title: ev.ts || '' }, fmtDateTime(ev.ts || ev.created_at)), ' ',
-      h('b', {}, ev.action || ev.status || 'event'), ` by ${ev.actor || ev.created_by || 'unknown'}`,
+    const out = await ctx.api.get(`/api/v1/lineage/edges/${encodeURIComponent(e.ref)}/history`);
+    const events = out.events || [];
+    box.replaceChildren(...events.map((ev) => h('li', { dataset: { action: ev.action } },
+      h('span.muted', { title: ev.ts }, fmtDateTime(ev.ts)), ' ',
+      h('b', {}, ev.action), ev.data?.decision ? ` (${ev.data.decision})` : '', ` by ${ev.actor}`,
       ev.comment ? h('span', {}, ` — “${ev.comment}”`) : null)));
     if (!events.length) box.append(h('li.muted', {}, 'No history recorded.'));
   } catch (exc) {
@@ -114,11 +108,13 @@ async function propose() {
   const source = $('#propose-source').value.trim();
   const target = $('#propose-target').value.trim();
   if (!source || !target) return;
-  const granularity = source.split('.').length >= 3 && target.split('.').length >= 3 ? 'column' : 'table';
+  if (!ctx.state.projectId) {
+    out.textContent = 'Choose a project first.';
+    return;
+  }
   try {
     await ctx.api.post('/api/v1/lineage/edges', {
-      project_id: ctx.state.projectId ? Number(ctx.state.projectId) : null,
-      granularity,
+      project_id: Number(ctx.state.projectId),
       source,
       target,
       kind: $('#propose-kind').value,

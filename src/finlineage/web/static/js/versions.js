@@ -1,7 +1,7 @@
 // Versions: the project's graph versions, the difference between any two (added, removed and
 // changed edges; impacted objects), exportable as markdown.
 import { download, fileSafe } from './exports.js';
-import { $, fmtDateTime, fmtNum, h, on } from './util.js';
+import { $, fmtDateTime, fmtNum, h, on, toast } from './util.js';
 
 let ctx;
 let seq = 0;
@@ -13,9 +13,7 @@ export function init(c) {
     e.preventDefault();
     compare();
   });
-  $('#diff-export').addEventListener('click', () => {
-    if (lastDiff) download(`${fileSafe(`diff-${lastDiff.project}-v${lastDiff.from}-v${lastDiff.to}`)}.md`, markdown(lastDiff), 'text/markdown');
-  });
+  $('#diff-export').addEventListener('click', exportMarkdown);
   on('project-changed', () => ctx.state.current === 'versions' && load());
 }
 
@@ -35,8 +33,7 @@ async function load(params = {}) {
   }
   let versions;
   try {
-    const out = await ctx.api.get(`/api/v1/projects/${encodeURIComponent(pid)}/versions`);
-    versions = Array.isArray(out) ? out : out.items || out.versions || [];
+    versions = (await ctx.api.get(`/api/v1/projects/${encodeURIComponent(pid)}/versions`)).versions || [];
   } catch (exc) {
     if (mine === seq) body.replaceChildren(h('tr', {}, h('td.error-text', { colspan: 4 }, `Versions unavailable: ${exc.message}`)));
     return;
@@ -76,54 +73,50 @@ async function compare() {
     box.replaceChildren(h('div.error-text', {}, `Diff unavailable: ${exc.message}`));
     return;
   }
-  lastDiff = { ...diff, project: ctx.projectName(project), from, to };
+  lastDiff = { ...diff, projectId: project, from, to };
   $('#diff-export').disabled = false;
   box.replaceChildren(...diffBlocks(lastDiff));
 }
 
-const edgeText = (e) => `${e.source_canonical_id ?? e.source} → ${e.target_canonical_id ?? e.target}`;
-const edgeSub = (e) => [e.granularity, e.kind, e.subtype, e.status, e.change || e.changes && Object.keys(e.changes).join(', ')].filter(Boolean).join(' · ');
-const objText = (o) => (typeof o === 'string' ? o : o.canonical_id ?? o.name ?? JSON.stringify(o));
+const edgeText = (e) => `${e.source} → ${e.target}`;
+const edgeSub = (e) => [e.granularity, e.kind, e.subtype?.toLowerCase(), e.status, e.file ? `${e.file}${e.line_start ? `:${e.line_start}` : ''}` : null].filter(Boolean).join(' · ');
 
-function sections(d) {
-  return [
-    ['added', 'Added edges', d.added || d.edges?.added || []],
-    ['removed', 'Removed edges', d.removed || d.edges?.removed || []],
-    ['changed', 'Changed edges', d.changed || d.edges?.changed || []],
-  ];
+function edgeItem(e, extra = null) {
+  return h('li', {}, h('code', {}, edgeText(e)), h('span.muted.small', {}, ` ${edgeSub(e)}`), extra);
 }
 
-function impactedOf(d) {
-  return d.impacted || d.impacted_objects || [];
+function list(key, title, items, render) {
+  return [
+    h('div.section-title', {}, `${title} (${items.length})`),
+    items.length ? h('ul.diff-list', { dataset: { diff: key } }, items.slice(0, 500).map(render)) : h('div.muted.small', {}, 'none'),
+    items.length > 500 ? h('div.muted.small', {}, `… ${items.length - 500} more in the markdown export`) : null,
+  ];
 }
 
 function diffBlocks(d) {
-  const impacted = impactedOf(d);
+  const impacted = d.impacted || [];
+  const counts = `${d.added.length} added · ${d.removed.length} removed · ${d.changed.length} changed · ${impacted.length} impacted objects`;
   return [
-    h('div.card-head', {}, h('h2', {}, `v${d.from} → v${d.to}`),
-      h('span.muted.small', { 'data-testid': 'diff-summary' }, sections(d).map(([, t, xs]) => `${xs.length} ${t.split(' ')[0].toLowerCase()}`).join(' · ') + ` · ${impacted.length} impacted objects`)),
-    ...sections(d).flatMap(([key, title, xs]) => [
-      h('div.section-title', {}, `${title} (${xs.length})`),
-      xs.length ? h('ul.diff-list', { dataset: { diff: key } }, xs.slice(0, 500).map((e) => h('li', {}, h('code', {}, edgeText(e)), h('span.muted.small', {}, ` ${edgeSub(e)}`))))
-        : h('div.muted.small', {}, 'none'),
-    ]),
+    h('div.card-head', {}, h('h2', {}, `v${d.from} → v${d.to}`), h('span.muted.small', { 'data-testid': 'diff-summary' }, counts)),
+    ...list('added', 'Added edges', d.added, (e) => edgeItem(e)),
+    ...list('removed', 'Removed edges', d.removed, (e) => edgeItem(e, e.downstream ? h('span.badge.warn', {}, `${e.downstream} downstream`) : null)),
+    ...list('changed', 'Changed edges', d.changed, (c) => h('li', {}, h('code', {}, edgeText(c.after)),
+      h('div.muted.small', {}, `before: ${c.before.expression ?? c.before.formula ?? ''} · after: ${c.after.expression ?? c.after.formula ?? ''}`))),
+    ...list('objects_added', 'Objects added', d.objects_added || [], (o) => h('li', {}, h('code', {}, o.canonical_id), ` ${o.kind}`)),
+    ...list('objects_removed', 'Objects removed', d.objects_removed || [], (o) => h('li', {}, h('code', {}, o.canonical_id), ` ${o.kind}`)),
     h('div.section-title', {}, `Impacted objects (${impacted.length})`),
-    impacted.length ? h('div.chips', {}, impacted.slice(0, 500).map((o) => h('span.chip', {}, objText(o)))) : h('div.muted.small', {}, 'none'),
-  ];
+    impacted.length ? h('div.chips', { dataset: { diff: 'impacted' } }, impacted.slice(0, 500).map((o) => h('span.chip', { title: `hop ${o.hop} via ${(o.via || []).join(', ')}` }, o.canonical_id)))
+      : h('div.muted.small', {}, 'none'),
+  ].filter(Boolean);
 }
 
-/** The diff as a markdown report. */
-export function markdown(d) {
-  const lines = [`# Lineage changes: ${d.project}, v${d.from} → v${d.to}`, ''];
-  for (const [, title, xs] of sections(d)) {
-    lines.push(`## ${title} (${xs.length})`, '');
-    if (!xs.length) lines.push('_none_');
-    for (const e of xs) lines.push(`- \`${edgeText(e)}\`${edgeSub(e) ? ` — ${edgeSub(e)}` : ''}`);
-    lines.push('');
+/** The server's markdown rendering of the same diff, saved as a file. */
+async function exportMarkdown() {
+  if (!lastDiff) return;
+  try {
+    const text = await ctx.api.get('/api/v1/lineage/diff', { project_id: lastDiff.projectId, from: lastDiff.from, to: lastDiff.to, format: 'markdown' });
+    download(`${fileSafe(`lineage-diff-${ctx.projectName(lastDiff.projectId)}-v${lastDiff.from}-v${lastDiff.to}`)}.md`, text, 'text/markdown');
+  } catch (exc) {
+    toast(`Markdown export failed: ${exc.message}`, 'bad');
   }
-  const impacted = impactedOf(d);
-  lines.push(`## Impacted objects (${impacted.length})`, '');
-  if (!impacted.length) lines.push('_none_');
-  for (const o of impacted) lines.push(`- \`${objText(o)}\``);
-  return `${lines.join('\n')}\n`;
 }
