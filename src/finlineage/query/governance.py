@@ -347,6 +347,13 @@ def import_csv(session: Session, project_ref: int | str, data: str, actor: str) 
     """Rows ``source,target,kind,note`` (header required; kind defaults to direct). Every row is
     validated; any error → 422 listing the errors per row (CSV line number) and nothing is written."""
     project = resolve_project(session, project_ref)
+    try:
+        return _import_rows(session, int(project.id), data, actor)
+    except csv.Error as exc:
+        raise InvalidQueryError(f"not a readable CSV: {exc}") from None
+
+
+def _import_rows(session: Session, project_id: int, data: str, actor: str) -> ImportOut:
     reader = csv.DictReader(io.StringIO(data.lstrip("\ufeff")))
     fields = [f.strip().lower() for f in (reader.fieldnames or [])]
     if "source" not in fields or "target" not in fields:
@@ -373,12 +380,12 @@ def import_csv(session: Session, project_ref: int | str, data: str, actor: str) 
         if not tgt:
             errs.append({"field": "target", "message": "target is empty"})
         if not errs:
-            new, errs = _validate(session, int(project.id), src, tgt, kind)
+            new, errs = _validate(session, project_id, src, tgt, kind)
             if not errs:
                 key = (new.granularity, new.source_id, new.target_id, new.kind)
                 if key in seen:
                     errs.append({"field": "source", "message": f"duplicate of row {seen[key]}"})
-                elif (dup := _duplicate(session, int(project.id), new)) is not None:
+                elif (dup := _duplicate(session, project_id, new)) is not None:
                     ref = edge_ref(new.granularity, int(dup.id))
                     errs.append({"field": "source", "message": f"the same edge already exists ({ref})"})
                 else:
@@ -393,7 +400,7 @@ def import_csv(session: Session, project_ref: int | str, data: str, actor: str) 
         )
     if not todo:
         raise InvalidQueryError("the CSV has no rows")
-    rows = gov.create_manual_edges(session, int(project.id), todo, actor)
+    rows = gov.create_manual_edges(session, project_id, todo, actor)
     pairs: list[tuple[Granularity, TableEdge | ColumnEdge]] = [
         (e.granularity, r) for e, r in zip(todo, rows, strict=True)
     ]
