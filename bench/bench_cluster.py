@@ -119,7 +119,7 @@ def throughput(workers: int, shards: list[list[tuple[str, bytes]]], objects: int
             for n, files in enumerate(shards):
                 resp = http.post(
                     f"{nginx}/api/v1/files/upload",
-                    data={"project_id": f"shard-{n}", "repository_name": "warehouse"},
+                    data={"project_id": f"shard-{n}", "repository_name": "warehouse", "create_project": "true"},
                     files=[("files", (name, data, "application/octet-stream")) for name, data in files],
                 )
                 resp.raise_for_status()
@@ -221,7 +221,7 @@ def latency(shard: list[tuple[str, bytes]], levels: list[int], requests: int) ->
             resp = http.post(
                 f"{nginx}/api/v1/files/upload",
                 params={"wait": "true"},
-                data={"project_id": "reads", "repository_name": "warehouse"},
+                data={"project_id": "reads", "repository_name": "warehouse", "create_project": "true"},
                 files=[("files", (name, data, "application/octet-stream")) for name, data in shard],
             )
             resp.raise_for_status()

@@ -120,6 +120,8 @@ def bench_backend(backend: str, corpus: Path, work: Path, pg_url: str | None) ->
         str(corpus),
         "--project",
         "bench",
+        "--create-project",
+        "--allow-errors",
         "--repository",
         "corpus",
         "--json",

@@ -43,7 +43,7 @@ def corpus(tmp: Path, objects: int, seed: int) -> list[tuple[str, bytes]]:
 def upload(http: httpx.Client, base: str, project: str, files: list[tuple[str, bytes]]) -> dict[str, Any]:
     resp = http.post(
         f"{base}/api/v1/files/upload",
-        data={"project_id": project, "repository_name": "warehouse"},
+        data={"project_id": project, "repository_name": "warehouse", "create_project": "true"},
         files=[("files", (name, data, "application/octet-stream")) for name, data in files],
     )
     assert resp.status_code == 202, resp.text

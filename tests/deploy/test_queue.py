@@ -88,7 +88,7 @@ def _upload_run(service: IngestionService, project: str = "p", sql: dict[str, by
     with service.sessions.begin() as s:  # projects are created explicitly
         if repo.get_project_by_name(s, project) is None:
             repo.create_project(s, project)
-    run = service.create_upload_run(project=project, repository_name="r")
+    run = service.create_upload_run(project=project, repository_name="r", create_project=True)
     service.save_upload(run, [(name, io.BytesIO(data)) for name, data in (sql or SQL).items()])
     return run
 

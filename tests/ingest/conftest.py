@@ -67,14 +67,27 @@ class Graph:
             return [tuple(r) for r in conn.execute(text(sql), params)]
 
     def nodes(self) -> set[tuple[str, str]]:
-        return {(r[0], r[1]) for r in self.rows("SELECT canonical_id, kind FROM objects")}
+        """Objects in the current graph: defined ones and endpoints of current edges (objects
+        only closed, historical edges point at stay stored for point-in-time answers)."""
+        return {
+            (r[0], r[1])
+            for r in self.rows(
+                "SELECT canonical_id, kind FROM objects o WHERE o.kind <> 'external' "
+                "OR EXISTS (SELECT 1 FROM table_edges e WHERE e.version_to IS NULL "
+                "           AND (e.source_object_id = o.id OR e.target_object_id = o.id)) "
+                "OR EXISTS (SELECT 1 FROM column_edges e JOIN columns c "
+                "           ON c.id = e.source_column_id OR c.id = e.target_column_id "
+                "           WHERE e.version_to IS NULL AND c.object_id = o.id)"
+            )
+        }
 
     def table_edges(self) -> set[tuple[str, str, str]]:
         return {
             (r[0], r[1], r[2])
             for r in self.rows(
                 "SELECT s.canonical_id, t.canonical_id, e.kind FROM table_edges e "
-                "JOIN objects s ON s.id = e.source_object_id JOIN objects t ON t.id = e.target_object_id"
+                "JOIN objects s ON s.id = e.source_object_id JOIN objects t ON t.id = e.target_object_id "
+                "WHERE e.version_to IS NULL"  # the current graph (closed edges are history)
             )
         }
 
@@ -85,7 +98,8 @@ class Graph:
                 "SELECT so.canonical_id || '.' || sc.name, tob.canonical_id || '.' || tc.name "
                 "FROM column_edges e "
                 "JOIN columns sc ON sc.id = e.source_column_id JOIN objects so ON so.id = sc.object_id "
-                "JOIN columns tc ON tc.id = e.target_column_id JOIN objects tob ON tob.id = tc.object_id"
+                "JOIN columns tc ON tc.id = e.target_column_id JOIN objects tob ON tob.id = tc.object_id "
+                "WHERE e.version_to IS NULL"
             )
         }
 
@@ -94,7 +108,10 @@ class Graph:
             r[0]
             for r in self.rows(
                 "SELECT c.name FROM columns c JOIN objects o ON o.id = c.object_id "
-                "WHERE o.canonical_id = :c ORDER BY c.ordinal, c.name",
+                "WHERE o.canonical_id = :c AND (c.ordinal IS NOT NULL OR EXISTS ("
+                "  SELECT 1 FROM column_edges e WHERE e.version_to IS NULL"
+                "  AND (e.source_column_id = c.id OR e.target_column_id = c.id))) "
+                "ORDER BY c.ordinal, c.name",
                 c=canonical,
             )
         ]
