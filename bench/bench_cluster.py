@@ -119,7 +119,11 @@ def throughput(workers: int, shards: list[list[tuple[str, bytes]]], objects: int
             for n, files in enumerate(shards):
                 resp = http.post(
                     f"{nginx}/api/v1/files/upload",
-                    data={"project_id": f"shard-{n}", "repository_name": "warehouse", "create_project": "true"},
+                    data={
+                        "project_id": f"shard-{n}",
+                        "repository_name": "warehouse",
+                        "create_project": "true",
+                    },
                     files=[("files", (name, data, "application/octet-stream")) for name, data in files],
                 )
                 resp.raise_for_status()

@@ -28,7 +28,9 @@ async def test_upload_emits_started_progress_complete(start_server: Callable[...
     ):
         assert (await recv_json(ws))["type"] == "connection_ack"
         files = [("files", (path, text.encode(), "text/plain")) for path, text in SQL.items()]
-        resp = await http.post("/api/v1/files/upload", files=files, data={"project_id": "e2e", "create_project": "true"})
+        resp = await http.post(
+            "/api/v1/files/upload", files=files, data={"project_id": "e2e", "create_project": "true"}
+        )
         assert resp.status_code in (200, 202), resp.text
         complete, before = await recv_until(ws, lambda m: m["type"] == "ingestion_complete", timeout=60)
         kinds = [m["type"] for m in before if m["type"].startswith("ingestion")]
@@ -56,7 +58,10 @@ async def test_chat_question_emits_query_complete_without_text(
         assert (await recv_json(ws))["type"] == "connection_ack"
         files = [("files", (path, text.encode(), "text/plain")) for path, text in SQL.items()]
         await http.post(
-            "/api/v1/files/upload", files=files, data={"project_id": "e2e", "create_project": "true"}, params={"wait": "true"}
+            "/api/v1/files/upload",
+            files=files,
+            data={"project_id": "e2e", "create_project": "true"},
+            params={"wait": "true"},
         )
         resp = await http.post("/api/chat/graph", json={"query": question, "context": {"project_id": "e2e"}})
         assert resp.status_code == 200, resp.text
