@@ -50,7 +50,9 @@ Direction = Literal["upstream", "downstream"]
 Granularity = Literal["table", "column"]
 
 DEFAULT_STATUSES: tuple[str, ...] = ("observed", "approved")
-"""Rejected edges are not lineage; pass ``statuses=None`` to include them."""
+"""Rejected edges are not lineage; pass ``statuses=None`` to include them. Every walk also takes
+``as_of``: None walks the current graph, a version number the facts valid in that version
+(``store.versions.validity_sql``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,8 +179,11 @@ def _spec(granularity: Granularity, direction: Direction) -> dict[str, str]:
     }
 
 
-def _filters(statuses: Collection[str] | None, kinds: Collection[str] | None) -> tuple[str, dict[str, Any]]:
-    sql, params = validity_sql("e")  # the current graph: facts not closed by a later version
+def _filters(
+    statuses: Collection[str] | None, kinds: Collection[str] | None, as_of: int | None = None
+) -> tuple[str, dict[str, Any]]:
+    # validity: the current graph (as_of None) or the facts valid in version ``as_of``
+    sql, params = validity_sql("e", as_of=as_of)
     if statuses is not None:
         sql += " AND e.status IN :statuses"
         params["statuses"] = list(statuses)
@@ -265,6 +270,7 @@ def traverse(
     project_id: int | None = None,
     kinds: Collection[str] | None = None,
     statuses: Collection[str] | None = DEFAULT_STATUSES,
+    as_of: int | None = None,
     max_nodes: int | None = DEFAULT_NODE_CAP,
 ) -> Traversal:
     """Nodes reachable from ``start`` (column or object ids; several roots allowed) with their
@@ -276,7 +282,7 @@ def traverse(
     if not roots or (depth is not None and depth < 0):
         return result
     s = _spec(granularity, direction)
-    filt, params = _filters(statuses, kinds)
+    filt, params = _filters(statuses, kinds, as_of)
     params["start"] = list(roots)
     proj = ""
     if project_id is not None:
@@ -321,7 +327,13 @@ def traverse(
     if beyond:
         result.truncated = True
         closure = reach(
-            session, roots, direction=direction, granularity=granularity, kinds=kinds, statuses=statuses
+            session,
+            roots,
+            direction=direction,
+            granularity=granularity,
+            kinds=kinds,
+            statuses=statuses,
+            as_of=as_of,
         )
         result.omitted = max(len(closure) - len(ordered), 0)
     if max_nodes is not None and len(ordered) > max_nodes:
@@ -353,6 +365,7 @@ def reach(
     depth: int | None = None,
     kinds: Collection[str] | None = None,
     statuses: Collection[str] | None = DEFAULT_STATUSES,
+    as_of: int | None = None,
     max_hops: int = DEFAULT_NODE_CAP,
 ) -> dict[int, int]:
     """Just ``{node_id: hop}`` of the walk (no details): the cheapest query. ``depth=None``: the
@@ -361,7 +374,7 @@ def reach(
     if not roots:
         return {}
     s = _spec(granularity, direction)
-    filt, params = _filters(statuses, kinds)
+    filt, params = _filters(statuses, kinds, as_of)
     params["start"] = roots
     sql = _walk_cte(s, filt, session.get_bind().dialect.name) + "SELECT node_id, hop FROM reached"
     found: dict[int, int] = {}
@@ -387,13 +400,16 @@ def path(
     max_depth: int | None = None,
     kinds: Collection[str] | None = None,
     statuses: Collection[str] | None = DEFAULT_STATUSES,
+    as_of: int | None = None,
 ) -> PathResult | None:
     """A shortest directed path along data flow from ``source`` to ``target`` (≤ ``max_depth``
     hops; ``None``: any length), or ``None``. Two bounded CTE walks: downstream from ``source`` gives the distance
     ``d``; upstream from ``target`` bounded by ``d`` keeps only nodes on shortest paths; the
     path is then threaded through those (lowest edge id first, deterministic)."""
     if source == target:
-        t = traverse(session, source, granularity=granularity, depth=0, statuses=statuses, kinds=kinds)
+        t = traverse(
+            session, source, granularity=granularity, depth=0, statuses=statuses, as_of=as_of, kinds=kinds
+        )
         return PathResult(granularity, t.nodes, []) if t.nodes else None
     fwd = reach(
         session,
@@ -403,6 +419,7 @@ def path(
         depth=max_depth,
         kinds=kinds,
         statuses=statuses,
+        as_of=as_of,
     )
     if target not in fwd:
         return None
@@ -415,10 +432,11 @@ def path(
         depth=d,
         kinds=kinds,
         statuses=statuses,
+        as_of=as_of,
     )
     on_path = {n for n, h in back.items() if n in fwd and fwd[n] + h == d}
     s = _spec(granularity, direction="downstream")
-    filt, params = _filters(statuses, kinds)
+    filt, params = _filters(statuses, kinds, as_of)
     params["start"] = sorted(on_path)
     sql = (
         f"SELECT e.{s['src']}, e.{s['tgt']}, {_EDGE_COLS} FROM {s['table']} e "
@@ -475,6 +493,7 @@ def impact(
     depth: int | None = None,
     kinds: Collection[str] | None = None,
     statuses: Collection[str] | None = DEFAULT_STATUSES,
+    as_of: int | None = None,
     max_nodes: int | None = DEFAULT_NODE_CAP,
 ) -> Impact:
     """Everything downstream of an object (table-level edges), grouped by hop and kind."""
@@ -486,6 +505,7 @@ def impact(
         depth=depth,
         kinds=kinds,
         statuses=statuses,
+        as_of=as_of,
         max_nodes=max_nodes,
     )
     by_hop: dict[int, dict[str, list[GraphNode]]] = {}
