@@ -67,3 +67,16 @@ def test_column_lineage_with_and_without_downstream(client: TestClient, roots: P
     r = client.get("/api/v1/column-lineage", params={"nodeId": qty, "depth": 5, "withDownstream": "true"})
     ids = {n["id"] for n in r.json()["graph"]}
     assert field in ids and "datasetField:mssql://risk-db:1433:rpt.large_fills:quantity" in ids
+
+
+def test_namespaces_jobs_and_datasets_for_the_marquez_ui(client: TestClient, roots: Path) -> None:
+    _setup(client, roots)
+    names = {n["name"] for n in client.get("/api/v1/namespaces").json()["namespaces"]}
+    assert {"mssql://risk-db:1433", "snowflake://risk-db:1433", "postgres://risk-db:1433"} <= names
+    ns = quote("mssql://risk-db:1433", safe="")
+    jobs = client.get(f"/api/v1/namespaces/{ns}/jobs").json()
+    assert {"rpt.load_book_volume", "rpt.large_fills"} <= {j["name"] for j in jobs["jobs"]}
+    assert jobs["totalCount"] == len(jobs["jobs"])
+    datasets = client.get(f"/api/v1/namespaces/{ns}/datasets?limit=1").json()
+    assert datasets["totalCount"] >= 3 and len(datasets["datasets"]) == 1
+    assert client.get(f"/api/v1/namespaces/{ns}/things").status_code == 404

@@ -17,13 +17,22 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from finlineage.query.common import chunks, load_edges
+from finlineage.query.common import Scope, chunks, load_edges
 from finlineage.query.errors import InvalidQueryError, not_found
 from finlineage.query.export import ExportGraph
 from finlineage.query.openlineage_export import ROUTINE_KINDS, _JobResolver, _load_context, transformation
 from finlineage.store import graph as store_graph
 from finlineage.store import openlineage as names
-from finlineage.store.models import CatalogObject, Column, ColumnEdge, OLJob, Project
+from finlineage.store.models import (
+    CatalogObject,
+    Column,
+    ColumnEdge,
+    File,
+    OLDataset,
+    OLJob,
+    Project,
+    Repository,
+)
 
 MAX_DEPTH = 50
 BOTH: tuple[store_graph.Direction, ...] = ("upstream", "downstream")
@@ -420,3 +429,140 @@ def column_lineage(
         if edge not in tgt["inEdges"]:
             tgt["inEdges"].append(edge)
     return {"graph": sorted(nodes.values(), key=lambda n: n["id"])}
+
+
+# --------------------------------------------------------------------------------------
+# namespaces, and the jobs and datasets in one (what the Marquez web UI lists)
+# --------------------------------------------------------------------------------------
+
+
+def namespaces(session: Session) -> dict[str, Any]:
+    """Every namespace finlineage has datasets or jobs in: one per repository and platform of
+    its files, plus those of received events."""
+    found: dict[str, Any] = {}
+    rows = session.execute(
+        select(Repository.name, Repository.namespace, File.dialect, func.min(Repository.created_at))
+        .join(File, File.repository_id == Repository.id)
+        .group_by(Repository.name, Repository.namespace, File.dialect)
+    )
+    for name, setting, dialect, created in rows:
+        ns = names.namespace_for(dialect, names.authority_of(name, setting))
+        found.setdefault(ns, created)
+    for model in (OLJob, OLDataset):
+        for ns, created in session.execute(
+            select(model.namespace, func.min(model.updated_at)).group_by(model.namespace)
+        ):
+            found.setdefault(ns, created)
+    items = [
+        {
+            "name": ns,
+            "createdAt": created.isoformat() if created else None,
+            "updatedAt": created.isoformat() if created else None,
+            "ownerName": "finlineage",
+            "description": None,
+            "isHidden": False,
+        }
+        for ns, created in sorted(found.items())
+    ]
+    return {"namespaces": items}
+
+
+def _events_in(session: Session, namespace: str) -> list[dict[str, Any]]:
+    """The OpenLineage export of the projects owning a namespace (table granularity)."""
+    from finlineage.query.export import load_graph
+    from finlineage.query.openlineage_export import to_openlineage
+
+    pids = names.projects_for_namespace(session, namespace)
+    pids += [
+        int(p)
+        for p in session.scalars(select(OLJob.project_id).where(OLJob.namespace == namespace).distinct())
+    ]
+    pids += [
+        int(p)
+        for p in session.scalars(
+            select(OLDataset.project_id).where(OLDataset.namespace == namespace).distinct()
+        )
+    ]
+    events: list[dict[str, Any]] = []
+    for pid in sorted(set(pids)):
+        g = load_graph(session, Scope(project_id=pid), granularity="table")
+        events.extend(to_openlineage(session, g))
+    return events
+
+
+def namespace_jobs(session: Session, namespace: str, *, limit: int, offset: int) -> dict[str, Any]:
+    jobs: dict[str, dict[str, Any]] = {}
+    for e in _events_in(session, namespace):
+        if e["job"]["namespace"] != namespace:
+            continue
+        name = e["job"]["name"]
+        jobs[name] = {
+            "id": {"namespace": namespace, "name": name},
+            "type": "BATCH",
+            "name": name,
+            "simpleName": name.rsplit(".", 1)[-1],
+            "namespace": namespace,
+            "jobType": e["job"]["facets"].get("jobType", {}).get("jobType"),
+            "inputs": [{"namespace": d["namespace"], "name": d["name"]} for d in e["inputs"]],
+            "outputs": [{"namespace": d["namespace"], "name": d["name"]} for d in e["outputs"]],
+            "facets": e["job"]["facets"],
+            "latestRun": None,
+        }
+    for job in session.scalars(select(OLJob).where(OLJob.namespace == namespace)):
+        jobs.setdefault(
+            job.name,
+            {
+                "id": {"namespace": namespace, "name": job.name},
+                "type": "BATCH",
+                "name": job.name,
+                "simpleName": job.name.rsplit(".", 1)[-1],
+                "namespace": namespace,
+                "jobType": job.job_type,
+                "inputs": [{"namespace": ns, "name": n} for ns, n in job.inputs or []],
+                "outputs": [{"namespace": ns, "name": n} for ns, n in job.outputs or []],
+                "facets": job.facets or {},
+                "latestRun": None,
+            },
+        )
+    ordered = [jobs[k] for k in sorted(jobs)]
+    page = ordered[offset : offset + limit]
+    nodes = {f"job:{namespace}:{j['name']}": {"type": "JOB", "data": j} for j in page}
+    _ol_jobs(session, nodes)
+    return {"jobs": page, "totalCount": len(ordered)}
+
+
+def namespace_datasets(session: Session, namespace: str, *, limit: int, offset: int) -> dict[str, Any]:
+    seen: dict[str, dict[str, Any]] = {}
+    for e in _events_in(session, namespace):
+        for d in [*e["inputs"], *e["outputs"]]:
+            if d["namespace"] == namespace and d["name"] not in seen:
+                schema = d["facets"].get("schema", {}).get("fields", [])
+                seen[d["name"]] = {
+                    "id": {"namespace": namespace, "name": d["name"]},
+                    "type": "DB_TABLE",
+                    "name": d["name"],
+                    "physicalName": d["name"],
+                    "namespace": namespace,
+                    "sourceName": namespace,
+                    "fields": [
+                        {"name": f["name"], "type": f.get("type"), "tags": [], "description": None}
+                        for f in schema
+                    ],
+                    "facets": d["facets"],
+                }
+    for row in session.scalars(select(OLDataset).where(OLDataset.namespace == namespace)):
+        seen.setdefault(
+            row.name,
+            {
+                "id": {"namespace": namespace, "name": row.name},
+                "type": "DB_TABLE",
+                "name": row.name,
+                "physicalName": row.name,
+                "namespace": namespace,
+                "sourceName": namespace,
+                "fields": [],
+                "facets": row.facets or {},
+            },
+        )
+    ordered = [seen[k] for k in sorted(seen)]
+    return {"datasets": ordered[offset : offset + limit], "totalCount": len(ordered)}

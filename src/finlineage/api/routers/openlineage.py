@@ -154,14 +154,51 @@ def job_runs(
     offset: int = Query(0, ge=0),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
-    raw = request.scope.get("raw_path", b"").decode("latin-1")
-    tail = raw.split("/api/v1/jobs/", 1)[-1].split("?", 1)[0]
-    parts = tail.split("/")
+    parts = _raw_tail(request, "/api/v1/jobs/")
     if len(parts) < 3 or parts[-1] != "runs":
         raise ApiError(404, "not_found", "expected /api/v1/jobs/{namespace}/{name}/runs")
     name = unquote(parts[-2])
     namespace = unquote("/".join(parts[:-2]))
     return reads.runs(session, namespace, name, limit=limit, offset=offset)
+
+
+@router.get(
+    "/namespaces", summary="Namespaces with datasets or jobs (Marquez-compatible)", dependencies=[viewer]
+)
+def list_namespaces(session: Session = Depends(get_session)) -> dict[str, Any]:
+    return marquez.namespaces(session)
+
+
+@router.get(
+    "/namespaces/{ns_path:path}",
+    summary="Jobs or datasets of a namespace: /api/v1/namespaces/{namespace}/jobs|datasets (URL-encode it)",
+    responses={404: _ERR},
+    dependencies=[viewer],
+)
+def namespace_items(
+    request: Request,
+    ns_path: str = Path(
+        ..., description="`{namespace}/jobs` or `{namespace}/datasets`, the namespace URL-encoded"
+    ),
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    parts = _raw_tail(request, "/api/v1/namespaces/")
+    if len(parts) != 2 or parts[1] not in ("jobs", "datasets"):
+        raise ApiError(404, "not_found", "expected /api/v1/namespaces/{namespace}/jobs or .../datasets")
+    namespace = unquote(parts[0])
+    if parts[1] == "jobs":
+        return marquez.namespace_jobs(session, namespace, limit=limit, offset=offset)
+    return marquez.namespace_datasets(session, namespace, limit=limit, offset=offset)
+
+
+def _raw_tail(request: Request, prefix: str) -> list[str]:
+    """The still-encoded path segments after ``prefix`` (so an encoded ``/`` in a namespace
+    stays inside its segment)."""
+    raw: bytes = request.scope.get("raw_path") or b""
+    tail: str = raw.decode("latin-1").split(prefix, 1)[-1].split("?", 1)[0]
+    return tail.split("/")
 
 
 @router.put(
