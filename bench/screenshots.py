@@ -105,6 +105,7 @@ def take_views(page: Any, url: str, suffix: str, shots: list[str]) -> None:
 
     page.goto(f"{url}/#/explore?node=crd.counterparty_exposure&dir=both&depth=3&gran=table")
     page.wait_for_function("document.querySelector('#graph').dataset.root === 'crd.counterparty_exposure'")
+    page.click(".tabs [data-tab='definition']")
     page.wait_for_selector("#definition-code")
     shot("explore-tables")
     page.click(".tabs [data-tab='impact']")

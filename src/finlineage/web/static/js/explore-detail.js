@@ -219,7 +219,17 @@ function stepBlock(ctx, s, i) {
     s.expression ? h('div.step-expr', {}, h('code', {}, s.expression)) : null,
     s.file_id ? h('a.step-file', { href: fileHref(ctx, s.file_id, s.line_start, s.line_end), 'data-testid': 'formula-step-link' }, where)
       : h('div.muted.small', {}, where),
-    lines.length ? codeBlock(lines, s.line_start || 1, null, null, { 'data-testid': 'formula-source' }) : null);
+    lines.length ? markExpression(codeBlock(lines, s.line_start || 1, null, null, { 'data-testid': 'formula-source' }), s.expression) : null);
+}
+
+/** Within a step's statement, the line(s) holding its expression stand out. */
+function markExpression(block, expression) {
+  const first = String(expression || '').split('\n')[0].trim().toLowerCase();
+  if (!first) return block;
+  for (const ln of block.querySelectorAll('.ln')) {
+    if (ln.textContent.toLowerCase().replace(/\s+/g, ' ').includes(first.replace(/\s+/g, ' '))) ln.classList.add('expr');
+  }
+  return block;
 }
 
 // ---------------------------------------------------------------- impact

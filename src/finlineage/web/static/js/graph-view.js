@@ -431,7 +431,8 @@ export class GraphView {
     const { w, h } = this.size();
     this.k = 0.75;
     const anchor = direction === 'upstream' ? 0.82 : direction === 'downstream' ? 0.18 : 0.5;
-    this.tx = w * anchor - (p.x + p.w / 2) * this.k;
+    // the root where its lineage extends from, and always whole on narrow screens
+    this.tx = Math.max(12 - p.x * this.k, Math.min(w * anchor - (p.x + p.w / 2) * this.k, w - 12 - (p.x + p.w) * this.k));
     this.ty = h / 2 - (p.y + p.h / 2) * this.k;
     this.applyTransform();
   }
