@@ -299,3 +299,30 @@ def test_snowflake_flatten_columns_come_from_the_input() -> None:
     ):
         st = _one(sql, "snowflake", schema=schema)
         assert direct(st) == {"id": {"raw.baskets.id"}, "v": {"raw.baskets.lines"}}, sql
+
+
+def test_tsql_delete_with_two_froms_and_top() -> None:
+    st = _one("DELETE FROM ops.orders FROM ops.orders o INNER JOIN ops.staging s ON s.order_id = o.order_id")
+    assert (st.type, st.target_tables, st.source_tables) == ("delete", ("ops.orders",), ("ops.staging",))
+    st = _one("DELETE TOP (500) FROM ops.orders WHERE amount IS NULL")
+    assert st.target_tables == ("ops.orders",)
+    assert st.source_tables == ()
+
+
+def test_tsql_top_on_update_and_insert_keeps_the_edges() -> None:
+    st = _one(
+        "UPDATE TOP (10) ops.orders SET amount = s.amount FROM ops.staging s WHERE s.order_id = ops.orders.order_id"
+    )
+    assert direct(st) == {"ops.orders.amount": {"ops.staging.amount"}}
+    st = _one(
+        "INSERT TOP (10) INTO ops.order_log (order_id, amount) SELECT order_id, amount FROM ops.staging"
+    )
+    assert direct(st)["ops.order_log.amount"] == {"ops.staging.amount"}
+
+
+def test_mysql_multi_table_delete_writes_each_named_table() -> None:
+    st = _one(
+        "DELETE o, l FROM ops.orders o JOIN ops.order_log l ON l.order_id = o.order_id WHERE o.amount = 0",
+        "mysql",
+    )
+    assert set(st.target_tables) == {"ops.orders", "ops.order_log"}

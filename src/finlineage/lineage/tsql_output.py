@@ -201,19 +201,72 @@ def strip_table_hints(sql: str, dialect: Dialect) -> str:
     return sql
 
 
+_DML = frozenset({TokenType.DELETE, TokenType.UPDATE, TokenType.INSERT})
+
+
+def strip_dml_top(sql: str, dialect: Dialect) -> str:
+    """`DELETE TOP (n) [PERCENT] FROM t`, `UPDATE TOP (n) t`, `INSERT TOP (n) INTO t`: the row
+    limit moves no data elsewhere; sqlglot reads `TOP` there as a table name (or not at all)."""
+    if "top" not in sql.lower():
+        return sql
+    try:
+        tokens = dialect.tokenize(sql)
+    except SqlglotError:
+        return sql
+    cuts: list[tuple[int, int]] = []
+    for i in range(len(tokens) - 2):
+        if (
+            tokens[i].token_type in _DML
+            and tokens[i + 1].text.upper() == "TOP"
+            and tokens[i + 2].token_type == TokenType.L_PAREN
+        ):
+            depth = 0
+            for j in range(i + 2, len(tokens)):
+                tt = tokens[j].token_type
+                depth += 1 if tt == TokenType.L_PAREN else -1 if tt == TokenType.R_PAREN else 0
+                if depth == 0:
+                    end = j
+                    if j + 1 < len(tokens) and tokens[j + 1].text.upper() == "PERCENT":
+                        end = j + 1
+                    cuts.append((tokens[i + 1].start, tokens[end].end + 1))
+                    break
+    for start, end in reversed(cuts):
+        sql = sql[:start] + " " + sql[end:]
+    return sql
+
+
+def delete_double_from(sql: str, dialect: Dialect) -> str:
+    """T-SQL `DELETE FROM t FROM t AS x JOIN ...`: the first FROM is optional; sqlglot reads the
+    statement without it (`DELETE t FROM t AS x JOIN ...`)."""
+    try:
+        tokens = dialect.tokenize(sql)
+    except SqlglotError:
+        return sql
+    if len(tokens) < 3 or tokens[0].token_type != TokenType.DELETE or tokens[1].token_type != TokenType.FROM:
+        return sql
+    depth = 0
+    for t in tokens[2:]:
+        depth += 1 if t.token_type == TokenType.L_PAREN else -1 if t.token_type == TokenType.R_PAREN else 0
+        if depth == 0 and t.token_type == TokenType.FROM:
+            return sql[: tokens[1].start] + sql[tokens[1].end + 1 :]
+        if depth == 0 and t.token_type in (TokenType.WHERE, TokenType.RETURNING):
+            break
+    return sql
+
+
 class OutputTSQL(TSQL):
-    """T-SQL whose parse first applies `rewrite_output_into`, and retries without table hints
-    when the statement does not parse with them."""
+    """T-SQL whose parse first applies `rewrite_output_into` and `strip_dml_top`, and retries
+    without table hints and with `delete_double_from` when the statement does not parse."""
 
     def parse(self, sql: str, **opts: Any) -> list[exp.Expr | None]:
-        text = rewrite_output_into(sql, self)
+        text = strip_dml_top(rewrite_output_into(sql, self), self)
         try:
             return super().parse(text, **opts)
         except SqlglotError:
-            stripped = strip_table_hints(text, self)
-            if stripped == text:
+            retry = delete_double_from(strip_table_hints(text, self), self)
+            if retry == text:
                 raise
-            return super().parse(stripped, **opts)
+            return super().parse(retry, **opts)
 
 
 def read_output_target(node: exp.Expr | None, dialect: str) -> tuple[exp.Table, list[str] | None] | None:

@@ -41,11 +41,13 @@ class DeleteExtractor(Extractor):
         else:
             tgt = self._target_of(from_node, using)
         _add(res.target_tables, tgt)
+        for other in named[1:]:  # MySQL: DELETE t1, t2 FROM t1 JOIN t2 ...: each is written
+            _add(res.target_tables, self._target_of(other, in_from + using))
         joins = [exp.Join(this=t.copy(), kind="CROSS") for t in using]
         base = from_node if isinstance(from_node, exp.Table) else None
         sel = self._synth(base, joins, stmt.args.get("where"), [], stmt.args.get("with_"))
         self.query(sel, res)
-        res.source_tables = [t for t in res.source_tables if t != tgt]
+        res.source_tables = [t for t in res.source_tables if t not in res.target_tables]
         self.output_into(stmt, res, target, [t for t in in_from + using if t is not target])
         self._mark_temp(res)
         return res
