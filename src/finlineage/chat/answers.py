@@ -478,9 +478,13 @@ class Answers:
                 + "; ".join(f"line {x.get('line')}: {x.get('message')}" for x in d["diagnostics"][:5])
                 + "\n"
             )
-        if df.get("source_text") and o.kind not in ROUTINE_KINDS:
+        wants_code = bool(
+            re.search(r"\b(sql|definition|code|ddl|source text|body|show)\b", self.question, re.I)
+        )
+        if df.get("source_text") and (o.kind not in ROUTINE_KINDS or wants_code):
             lines = df["source_text"].splitlines()
-            snippet = "\n".join(lines[:15]) + ("\n…" if len(lines) > 15 else "")
+            keep = 60 if wants_code else 15
+            snippet = "\n".join(lines[:keep]) + ("\n…" if len(lines) > keep else "")
             yield f"\nDefinition{fmt_lines(df['lines'])}:\n```sql\n{snippet}\n```\n"
         if o.kind in ROUTINE_KINDS:
             yield "\n"
