@@ -19,3 +19,22 @@ def test_treasury_bank_fully_answered(tmp_path: Path) -> None:
     failed = [r for r in rows if not r["ok"]]
     assert len(rows) >= 60
     assert rate >= 0.95, failed
+
+
+def test_repository_filter_is_honoured(tmp_path: Path) -> None:
+    """With a repository_id, subjects come from that repository only (another repository of the
+    same project has none of these objects: the answer says nothing was found)."""
+    from finlineage.chat.service import ChatQuery
+    from finlineage.store import repositories as repo
+    from finlineage.store.models import Project, Repository
+
+    chat = ingest(HERE / "treasury", tmp_path, "treasury")
+    with chat.sessions.begin() as s:
+        pid = s.query(Project.id).filter(Project.name == "treasury").scalar()
+        own = s.query(Repository.id).filter(Repository.project_id == pid).scalar()
+        other = repo.create_repository(s, pid, "elsewhere").id
+    question = "What breaks if inbound.gl_postings changes?"
+    inside = chat.answer_offline(ChatQuery(question, project="treasury", repository_id=own)).answer
+    assert inside.answered and "`outbound.lcr_report`" in inside.response
+    outside = chat.answer_offline(ChatQuery(question, project="treasury", repository_id=other)).answer
+    assert not outside.answered and "nothing named `inbound.gl_postings`" in outside.response
