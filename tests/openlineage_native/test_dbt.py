@@ -102,3 +102,28 @@ def test_dbt_manifest_ingested_with_column_lineage_across_models(
     assert ("DIRECT", "AGGREGATION") in {
         (t["type"], t["subtype"]) for f in cl["inputFields"] for t in f["transformations"]
     }
+
+
+def test_dbt_project_in_an_uploaded_archive(client: TestClient, dbt_project: Path, tmp_path: Path) -> None:
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for p in sorted(dbt_project.rglob("*")):
+            if p.is_file() and not p.name.endswith((".duckdb", ".wal", ".gpickle", ".msgpack")):
+                tar.add(p, arcname=f"desk_book/{p.relative_to(dbt_project)}")
+    r = client.post(
+        "/api/v1/files/upload?wait=true",
+        files={"files": ("analytics.tar.gz", buf.getvalue(), "application/gzip")},
+        data={"project_id": "uploaded", "create_project": "true", "repository_name": "dbt-upload"},
+    )
+    assert r.status_code in (200, 201, 202), r.text
+    res = r.json()
+    assert res["status"] == "completed", res
+    assert not [x for x in res["results"] if x["status"] == "error"]
+    pid = res["project_id"]
+    up = client.get(
+        f"/api/v1/lineage/column/book.main.desk_notional.notional_cents/upstream?project_id={pid}"
+    )
+    assert "book.main.raw_fills.qty" in {n["canonical_id"] for n in up.json()["nodes"]}

@@ -116,6 +116,8 @@ class _Project:
     manifest_dir: str = ""
     owned: set[str] = field(default_factory=set)
     """Logical paths of the project's own files (models, macros, tests, ... as dbt lists them)."""
+    skipped: list[str] = field(default_factory=list)
+    """Models without compiled code (a manifest from `dbt parse`, not `dbt compile`)."""
 
 
 def _root_of(path: str) -> str:
@@ -153,7 +155,10 @@ def _build(p: _Project) -> tuple[list[tuple[str, str]], str | None]:
         materialized = str((node.get("config") or {}).get("materialized") or "view")
         code = node.get("compiled_code") or node.get("compiled_sql")
         rel = relation(node)
-        if materialized == "ephemeral" or not isinstance(code, str) or not code.strip() or rel is None:
+        if materialized == "ephemeral":
+            continue  # dbt inlines it as a CTE into its dependants' compiled code
+        if not isinstance(code, str) or not code.strip() or rel is None:
+            p.skipped.append(str(node.get("original_file_path") or node.get("unique_id")))
             continue
         what = "view" if materialized in ("view", "materialized_view") else "table"
         body = code.rstrip().rstrip(";")
@@ -206,6 +211,11 @@ def expand(files: list[SourceFile], warnings: list[str]) -> list[SourceFile]:
     out = [sf for i, sf in enumerate(files) if i not in artifacts and not _owned(sf, projects)]
     for p in projects:
         built, dialect = _build(p)
+        if p.skipped:
+            warnings.append(
+                f"dbt project {p.prefix or './'}: {len(p.skipped)} model(s) without compiled_code skipped "
+                f"(run `dbt compile` before ingesting): {', '.join(p.skipped[:5])}"
+            )
         for path, text in built:
             data = text.encode("utf-8")
             out.append(SourceFile(path, data=data, group=p.group, explicit_dialect=dialect, size=len(data)))
