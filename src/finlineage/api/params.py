@@ -96,5 +96,11 @@ def node_cap(ctx: AppContext = Depends(get_ctx)) -> int:
 
 
 ProjectQ = Query(None, ge=1, description="Resolve names in this project only")
+AsOfQ = Query(
+    None,
+    ge=1,
+    description="Answer from this graph version (see GET /api/v1/projects/{id}/versions); "
+    "default: the current graph",
+)
 NodeIdP = Path(description="Numeric object id or canonical name such as `stg.trades` (case-insensitive)")
 ColumnRefP = Path(description="`schema.table.column` (case-insensitive) or numeric column id")

@@ -21,6 +21,7 @@ from finlineage.query.catalog import resolve_column, resolve_object
 from finlineage.query.common import chunks
 from finlineage.query.errors import InvalidQueryError
 from finlineage.query.evidence import SourceReader, content_link
+from finlineage.query.governance import check_version
 from finlineage.query.schemas import (
     DEFAULT_DEPTH,
     MAX_DEPTH,
@@ -216,6 +217,7 @@ def node_lineage(
     granularity: Granularity = "table",
     project_id: int | None = None,
     statuses: Collection[str] | None = store_graph.DEFAULT_STATUSES,
+    as_of: int | None = None,
     kinds: Collection[str] | None = None,
     max_nodes: int | None = MAX_NODES,
     data_dir: Path | None = None,
@@ -223,6 +225,7 @@ def node_lineage(
     """Upstream or downstream of an object. Column granularity walks from every column of it."""
     check_depth(depth)
     obj = resolve_object(session, ident, project_id=project_id)
+    check_version(session, obj.project_id, as_of)
     root = _object_root(session, obj)
     if granularity == "table":
         t = store_graph.traverse(
@@ -232,6 +235,7 @@ def node_lineage(
             granularity="table",
             depth=depth,
             statuses=statuses,
+            as_of=as_of,
             kinds=kinds,
             max_nodes=max_nodes,
         )
@@ -246,6 +250,7 @@ def node_lineage(
         granularity="column",
         depth=depth,
         statuses=statuses,
+        as_of=as_of,
         kinds=kinds,
         max_nodes=max_nodes,
     )
@@ -264,6 +269,7 @@ def column_lineage(
     depth: int | None = DEFAULT_DEPTH,
     project_id: int | None = None,
     statuses: Collection[str] | None = store_graph.DEFAULT_STATUSES,
+    as_of: int | None = None,
     kinds: Collection[str] | None = None,
     max_nodes: int | None = MAX_NODES,
     data_dir: Path | None = None,
@@ -271,6 +277,7 @@ def column_lineage(
     """Transitive column lineage of one column (`schema.table.column` or column id)."""
     check_depth(depth)
     col = resolve_column(session, ref, project_id=project_id)
+    check_version(session, col.object.project_id, as_of)
     t = store_graph.traverse(
         session,
         col.id,
@@ -278,6 +285,7 @@ def column_lineage(
         granularity="column",
         depth=depth,
         statuses=statuses,
+        as_of=as_of,
         kinds=kinds,
         max_nodes=max_nodes,
     )
@@ -293,6 +301,7 @@ def find_path(
     max_depth: int | None = DEFAULT_DEPTH,
     project_id: int | None = None,
     statuses: Collection[str] | None = store_graph.DEFAULT_STATUSES,
+    as_of: int | None = None,
     data_dir: Path | None = None,
 ) -> PathOut:
     """A shortest path along data flow from `source` to `target` (≤ max_depth hops; None: any)."""
@@ -318,8 +327,15 @@ def find_path(
             )
     result = None
     if ends[0].project_id == ends[1].project_id:
+        check_version(session, ends[0].project_id, as_of)
         result = store_graph.path(
-            session, ends[0].id, ends[1].id, granularity=granularity, max_depth=max_depth, statuses=statuses
+            session,
+            ends[0].id,
+            ends[1].id,
+            granularity=granularity,
+            max_depth=max_depth,
+            statuses=statuses,
+            as_of=as_of,
         )
     nodes_in = result.nodes if result else []
     edges_in = result.edges if result else []
@@ -343,12 +359,16 @@ def impact(
     depth: int | None = DEFAULT_DEPTH,
     project_id: int | None = None,
     statuses: Collection[str] | None = store_graph.DEFAULT_STATUSES,
+    as_of: int | None = None,
     max_nodes: int | None = MAX_NODES,
 ) -> ImpactOut:
     """Everything downstream of an object, grouped by kind and hop (the full closure by default)."""
     check_depth(depth)
     obj = resolve_object(session, ident, project_id=project_id)
-    imp = store_graph.impact(session, obj.id, depth=depth, statuses=statuses, max_nodes=max_nodes)
+    check_version(session, obj.project_id, as_of)
+    imp = store_graph.impact(
+        session, obj.id, depth=depth, statuses=statuses, as_of=as_of, max_nodes=max_nodes
+    )
     flat = [n for kinds in imp.by_hop.values() for ns in kinds.values() for n in ns]
     h = _Hydrator(session)
     h.prepare(flat, [])

@@ -19,6 +19,7 @@ from finlineage.api.auth import viewer
 from finlineage.api.context import AppContext, get_ctx, get_session
 from finlineage.api.errors import envelope
 from finlineage.api.params import (
+    AsOfQ,
     ColumnRefP,
     NodeIdP,
     ProjectQ,
@@ -137,6 +138,7 @@ def _node_walk(direction: Literal["upstream", "downstream"]) -> Callable[..., Gr
         granularity: GranularityQ = Query("table", description="table: objects; column: every column of it"),
         project_id: int | None = ProjectQ,
         statuses: list[str] = Depends(edge_statuses),
+        as_of: int | None = AsOfQ,
         kinds: list[str] = Depends(edge_kinds_param("direct,indirect")),
         cap: int = Depends(node_cap),
         ctx: AppContext = Depends(get_ctx),
@@ -150,6 +152,7 @@ def _node_walk(direction: Literal["upstream", "downstream"]) -> Callable[..., Gr
             granularity=granularity,
             project_id=project_id,
             statuses=statuses,
+            as_of=as_of,
             kinds=kinds,
             max_nodes=cap,
             data_dir=ctx.settings.data_dir,
@@ -165,6 +168,7 @@ def _column_walk(direction: Literal["upstream", "downstream"]) -> Callable[..., 
         depth: int | None = Depends(depth_param),
         project_id: int | None = ProjectQ,
         statuses: list[str] = Depends(edge_statuses),
+        as_of: int | None = AsOfQ,
         kinds: list[str] = Depends(edge_kinds_param("direct")),
         cap: int = Depends(node_cap),
         ctx: AppContext = Depends(get_ctx),
@@ -177,6 +181,7 @@ def _column_walk(direction: Literal["upstream", "downstream"]) -> Callable[..., 
             depth=depth,
             project_id=project_id,
             statuses=statuses,
+            as_of=as_of,
             kinds=kinds,
             max_nodes=cap,
             data_dir=ctx.settings.data_dir,
@@ -219,6 +224,7 @@ def path(
     max_depth: str = Query("all", max_length=8, description="Longest path searched: `all` or hops"),
     project_id: int | None = ProjectQ,
     statuses: list[str] = Depends(edge_statuses),
+    as_of: int | None = AsOfQ,
     ctx: AppContext = Depends(get_ctx),
     session: Session = Depends(get_session),
 ) -> PathOut:
@@ -230,6 +236,7 @@ def path(
         max_depth=parse_depth(max_depth, "max_depth"),
         project_id=project_id,
         statuses=statuses,
+        as_of=as_of,
         data_dir=ctx.settings.data_dir,
     )
 
@@ -245,11 +252,12 @@ def impact(
     depth: int | None = Depends(depth_param),
     project_id: int | None = ProjectQ,
     statuses: list[str] = Depends(edge_statuses),
+    as_of: int | None = AsOfQ,
     cap: int = Depends(node_cap),
     session: Session = Depends(get_session),
 ) -> ImpactOut:
     return lineage.impact(
-        session, node_id, depth=depth, project_id=project_id, statuses=statuses, max_nodes=cap
+        session, node_id, depth=depth, project_id=project_id, statuses=statuses, as_of=as_of, max_nodes=cap
     )
 
 
@@ -269,6 +277,8 @@ def explain_column(
         "tables, CTEs and earlier writes substituted); all: also through views and persistent "
         "tables, down to the leaves",
     ),
+    statuses: list[str] = Depends(edge_statuses),
+    as_of: int | None = AsOfQ,
     cap: int = Depends(node_cap),
     ctx: AppContext = Depends(get_ctx),
     session: Session = Depends(get_session),
@@ -278,6 +288,8 @@ def explain_column(
         Scope(project_id=project_id),
         column_ref,
         through=through,
+        statuses=statuses,
+        as_of=as_of,
         data_dir=ctx.settings.data_dir,
         max_nodes=cap,
     )
