@@ -156,3 +156,24 @@ def test_namespace_from_finlineage_toml(client: TestClient, roots: Path) -> None
     # the scheme still comes from each file's dialect; the authority from the setting
     assert jobs["rpt.load_book_volume"]["job"]["namespace"] == "mssql://risk-prod:1433"
     assert jobs["rollup"]["job"]["namespace"] == "postgres://risk-prod:1433"
+
+
+def test_namespace_schemes_of_more_platforms(client: TestClient, roots: Path, spec: SpecValidator) -> None:
+    files = {
+        "finlineage.toml": '[dialects]\n"bq/**" = "bigquery"\n"my/**" = "mysql"\n"ora/**" = "oracle"\n"rs/**" = "redshift"\n',
+        "bq/daily.sql": "CREATE TABLE mart.daily (d DATE, n INT64);\nINSERT INTO mart.daily (d, n) SELECT d, COUNT(*) FROM raw.events GROUP BY d;\n",
+        "my/orders.sql": "CREATE TABLE shop.totals (id INT, amt DECIMAL(10,2));\nINSERT INTO shop.totals (id, amt) SELECT id, SUM(amt) FROM shop.orders GROUP BY id;\n",
+        "ora/gl.sql": "CREATE TABLE gl.balances (acct NUMBER, bal NUMBER);\nINSERT INTO gl.balances (acct, bal) SELECT acct, SUM(amt) FROM gl.entries GROUP BY acct;\n",
+        "rs/agg.sql": "CREATE TABLE dw.agg (k INT, v BIGINT);\nINSERT INTO dw.agg (k, v) SELECT k, SUM(v) FROM dw.facts GROUP BY k;\n",
+    }
+    tree = write_tree(roots / "multi", files)
+    res = ingest_dir(client, tree, "multi", "core")
+    events = _export(client, res["project_id"])
+    by_out = {o["name"]: e for e in events for o in e["outputs"]}
+    assert by_out["mart.daily"]["job"]["namespace"] == "bigquery"  # BigQuery has no authority
+    assert by_out["mart.daily"]["inputs"][0]["namespace"] == "bigquery"
+    assert by_out["shop.totals"]["job"]["namespace"] == "mysql://core"
+    assert by_out["gl.balances"]["job"]["namespace"] == "oracle://core"
+    assert by_out["dw.agg"]["job"]["namespace"] == "redshift://core"
+    for e in events:
+        assert spec.run_event(e) == []
