@@ -326,3 +326,23 @@ def test_mysql_multi_table_delete_writes_each_named_table() -> None:
         "mysql",
     )
     assert set(st.target_tables) == {"ops.orders", "ops.order_log"}
+
+
+@pytest.mark.parametrize(
+    ("dialect", "pseudo"),
+    [("oracle", "ROWNUM"), ("oracle", "USER"), ("bigquery", "_TABLE_SUFFIX"), ("tsql", "@@IDENTITY")],
+)
+def test_pseudo_columns_are_no_sources_and_no_ambiguity(dialect: str, pseudo: str) -> None:
+    res = extract(
+        f"INSERT INTO ops.order_log (order_id, amount) SELECT {pseudo}, s.amount "
+        "FROM ops.staging s JOIN ops.orders o ON o.order_id = s.order_id",
+        dialect,
+    )
+    st = res.statements[0]
+    assert direct(st)["ops.order_log.order_id"] == set()
+    assert not {"ambiguous_column", "unresolved_column"} & codes(res)
+
+
+def test_oracle_truncate_with_storage_clause() -> None:
+    st = _one("TRUNCATE TABLE ops.staging REUSE STORAGE", "oracle")
+    assert (st.type, st.target_tables) == ("truncate", ("ops.staging",))

@@ -49,6 +49,16 @@ __all__ = [
 ]
 
 
+_PSEUDO_COLUMNS: dict[str, frozenset[str]] = {
+    "oracle": frozenset({"rownum", "rowid", "level", "user", "uid", "sysdate", "systimestamp", "ora_rowscn"}),
+    "bigquery": frozenset({"_table_suffix", "_partitiontime", "_partitiondate", "_file_name"}),
+    "snowflake": frozenset({"metadata$action", "metadata$isupdate", "metadata$row_id", "metadata$filename"}),
+    "tsql": frozenset({"$action", "$identity", "$rowguid"}),
+}
+"""Names a dialect gives values that are no table's column: when no source surely has such a
+column (schema), a bare reference is the pseudo-column (no column source, no diagnostic)."""
+
+
 class _ColumnResolution:
     """Resolution of column references to base-table columns within a query's scopes (the
     outputs of derived scopes come from `outputs`, which `QueryResolver` implements)."""
@@ -311,6 +321,10 @@ class _ColumnResolution:
                 return frozenset(merged)
             if name in self.variables:
                 return _EMPTY  # a routine parameter/variable (a column only when a schema says so)
+            if name.lower() in _PSEUDO_COLUMNS.get(self.dialect, ()) and not (
+                s is scope and aliases and name in aliases
+            ):
+                return _EMPTY  # ROWNUM, LEVEL, USER, _TABLE_SUFFIX, ...: no column of any table
             if s is scope and aliases and name in aliases and (self.lateral_alias or not unknown):
                 return aliases[name].sources
             if len(unknown) == 1:
@@ -475,6 +489,8 @@ class QueryResolver(_ColumnResolution):
             body = proj.this if isinstance(proj, exp.Alias) else proj
             got = self.expr_sources(scope, body, outs, aliases)
             subtype = stronger(direct_subtype(body), got.subtype)
+            if subtype == IDENTITY and not got.direct:
+                subtype = TRANSFORMATION  # a pseudo-column or variable: not a copy of a column
             out = Output(name, got.direct, proj, False, got.window, got.conditional, subtype)
             outs.append(out)
             if isinstance(proj, exp.Alias):

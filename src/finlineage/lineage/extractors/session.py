@@ -60,6 +60,7 @@ _SET_SCHEMA = re.compile(
     r"^\s*(?:SESSION\s+SET\s+CURRENT_SCHEMA\s*=\s*([^\s;]+)|(?:search_path\s*(?:TO|=)|SCHEMA)\s*([^;]+))",
     re.I,
 )
+_TRUNCATE = re.compile(r"^\s*(?:TABLE\s+)?(?:IF\s+EXISTS\s+)?([^\s;(,]+)", re.I)
 _USE_DB_DIALECTS = frozenset({"tsql", "fabric"})
 """USE sets the database (names are db.schema.name); elsewhere it sets the schema/database
 that qualifies one-part names (MySQL/Spark/Hive/...: db.table), Snowflake says which."""
@@ -151,6 +152,12 @@ class SessionExtractor(Extractor):
                 return res
             self.diag(res, "unsupported_statement", "cannot read this UNLOAD statement")
             return res
+        if word == "TRUNCATE":  # forms the parser keeps raw (Oracle REUSE/DROP STORAGE, ...)
+            m = _TRUNCATE.match(body)
+            res = StatementResult("truncate")
+            if m:
+                _add(res.target_tables, self.name(self._table(m.group(1))))
+                return res
         if word == "RENAME":
             res = StatementResult("rename")
             m = self._RENAME.match(body)
