@@ -15,7 +15,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, SqlglotError
 
-from finlineage.lineage.formula import attach, projection_trees, render
+from finlineage.lineage.formula import Formula, attach, projection_trees
 from finlineage.lineage.model import (
     ColumnEdge,
     Diagnostic,
@@ -237,7 +237,7 @@ def extract(
                 row_tables.setdefault(fn, dict(row_tables[process]))
     lines: list[str] | None = None
     flow = Variables(d)
-    trees: dict[tuple[int, int], list[exp.Expr]] = {}
+    trees: dict[tuple[int, int], list[Formula]] = {}
     """Formula trees of statement edges, for the rollup to compose."""
     for text, line_start, line_end, process, calls, column, assigns in segments:
         if process not in variables:  # an anonymous block: its DECLARE sections are in the script
@@ -316,7 +316,7 @@ class _Facts:
 
     def __init__(
         self,
-        trees: dict[tuple[int, int], list[exp.Expr]],
+        trees: dict[tuple[int, int], list[Formula]],
         flow: Variables,
         process: str | None,
         assigns: tuple[str, ...],
@@ -340,12 +340,14 @@ class _Facts:
             found = {
                 pos: [t]
                 for pos, t in enumerate(
-                    projection_trees(stmt, ctx.name_of, frozenset(), variables, ctx.row_tables)[:1]
+                    projection_trees(stmt, ctx.name_of, frozenset(), variables, ctx.row_tables, ctx.dialect)[
+                        :1
+                    ]
                 )
                 if t is not None
             }
             res.column_edges = [
-                replace(e, formula=render(found[0][0], ctx.dialect)) if pos == 0 and found else e
+                replace(e, formula=found[0][0].text()) if pos == 0 and found else e
                 for pos, e in enumerate(edges)
             ]
         elif res.target_tables and res.column_edges:

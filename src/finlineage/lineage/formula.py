@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
+from typing import TypeVar
 
 from sqlglot import exp
 from sqlglot.errors import OptimizeError
@@ -24,13 +25,25 @@ from sqlglot.optimizer.scope import Scope, build_scope
 
 from finlineage.lineage.model import ColumnEdge
 
-__all__ = ["REF", "attach", "column_ref", "projection_trees", "refs", "render", "statement_formulas", "wrap"]
+__all__ = [
+    "REF",
+    "Formula",
+    "attach",
+    "column_ref",
+    "projection_trees",
+    "refs",
+    "render",
+    "statement_formulas",
+    "wrap",
+]
 
 REF = "lineage_ref"
 """`meta` flag of a qualified column reference in a formula tree."""
 
-Formulas = dict[str, list[exp.Expr]]
-"""target column -> formula trees of its writers in this statement, in statement order."""
+Formulas = dict[str, list["Formula"]]
+"""target column -> formulas of its writers in this statement, in statement order."""
+
+_T = TypeVar("_T")
 
 _MAX_DEPTH = 32
 
@@ -44,13 +57,81 @@ def column_ref(name: str) -> exp.Var:
 
 def refs(tree: exp.Expr) -> Iterator[exp.Var]:
     """The qualified column references of a formula tree."""
+    if isinstance(tree, exp.Var):  # find_all includes the node itself, but a ref is common
+        if tree.meta.get(REF):
+            yield tree
+        return
     for node in tree.find_all(exp.Var):
         if node.meta.get(REF):
             yield node
 
 
 def render(tree: exp.Expr, dialect: str) -> str:
-    return tree.sql(dialect=dialect or None)
+    return tree.sql(dialect=dialect or None, copy=False)
+
+
+class Formula:
+    """One formula: a node of the analysed statement plus the column references to put in place
+    of some of its columns. Rendered by swapping them in, generating SQL and swapping back (no
+    copy of the statement); a tree of its own is made only when the rollup or the variable flow
+    has to substitute into it."""
+
+    __slots__ = ("_text", "_tree", "dialect", "node", "swaps")
+
+    def __init__(self, node: exp.Expr, swaps: list[tuple[exp.Expr, exp.Expr]], dialect: str) -> None:
+        self.node = node
+        self.swaps = swaps
+        self.dialect = dialect
+        self._text: str | None = None
+        self._tree: exp.Expr | None = None
+
+    @classmethod
+    def of_tree(cls, tree: exp.Expr, dialect: str) -> Formula:
+        f = cls(tree, [], dialect)
+        f._tree = tree
+        return f
+
+    @classmethod
+    def ref(cls, name: str, dialect: str) -> Formula:
+        return cls.of_tree(column_ref(name), dialect)
+
+    def text(self) -> str:
+        if self._text is None:
+            self._text = self._swapped(lambda top: render(top, self.dialect))
+        return self._text
+
+    def tree(self) -> exp.Expr:
+        """The formula as an expression tree of its own (references as `column_ref` nodes)."""
+        if self._tree is None:
+            self._tree = self._swapped(lambda top: top.copy())
+        return self._tree
+
+    def ref_names(self) -> set[str]:
+        """Qualified columns the formula reads."""
+        if self._tree is not None:
+            return {r.name for r in refs(self._tree)}
+        return {r.name for _, rep in self.swaps for r in refs(rep)}
+
+    def transformed(self, fn: Callable[[exp.Expr], exp.Expr]) -> exp.Expr:
+        """A new tree: the formula with `fn` applied to every node (one copy)."""
+        if self._tree is not None:
+            return self._tree.transform(fn)
+        return self._swapped(lambda top: top.transform(fn))
+
+    def _swapped(self, fn: Callable[[exp.Expr], _T]) -> _T:
+        top = self.node
+        applied: list[tuple[exp.Expr, exp.Expr]] = []
+        try:
+            for orig, rep in self.swaps:
+                if orig is self.node:
+                    top = rep
+                    continue
+                orig.replace(rep)
+                applied.append((orig, rep))
+            return fn(top)
+        finally:
+            for orig, rep in reversed(applied):
+                rep.replace(orig)
 
 
 def attach(
@@ -60,7 +141,7 @@ def attach(
     name_of: Callable[[exp.Table], str],
     dialect: str,
     variables: frozenset[str] = frozenset(),
-) -> tuple[list[ColumnEdge], dict[int, list[exp.Expr]]]:
+) -> tuple[list[ColumnEdge], dict[int, list[Formula]]]:
     """`edges` with `formula` filled on direct edges, and the formula trees by edge position.
 
     A plain copy of one column is that column; other direct edges get the statement's formula
@@ -74,15 +155,15 @@ def attach(
     if needs:
         hints = frozenset(s for e in direct for s in e.sources)
         try:
-            formulas = statement_formulas(stmt, targets, name_of, hints, variables)
+            formulas = statement_formulas(stmt, targets, name_of, hints, variables, dialect)
         except (OptimizeError, ValueError, KeyError, AttributeError, TypeError, RecursionError):
             formulas = {}
     out: list[ColumnEdge] = []
-    trees: dict[int, list[exp.Expr]] = {}
+    trees: dict[int, list[Formula]] = {}
     remaining = {t: sum(1 for e in direct if e.target == t) for t in formulas}
     for pos, e in enumerate(edges):
         if e.kind == "direct":
-            got: list[exp.Expr] = []
+            got: list[Formula] = []
             pending = formulas.get(e.target)
             if pending:
                 remaining[e.target] -= 1
@@ -90,11 +171,11 @@ def attach(
                 got = pending[:] if remaining[e.target] <= 0 else [pending[0]]
                 del pending[: len(got)]
             elif e.subtype == "IDENTITY" and len(e.sources) == 1:
-                got = [column_ref(e.sources[0])]
+                got = [Formula.ref(e.sources[0], dialect)]
             if got:
                 trees[pos] = got
                 if len(got) == 1:
-                    e = replace(e, formula=render(got[0], dialect))
+                    e = replace(e, formula=got[0].text())
         out.append(e)
     return out, trees
 
@@ -117,9 +198,11 @@ class _Qualifier:
         name_of: Callable[[exp.Table], str],
         hints: frozenset[str],
         variables: frozenset[str] = frozenset(),
+        dialect: str = "",
     ) -> None:
         self.name_of = name_of
         self.hints = hints
+        self.dialect = dialect
         self.variables = variables
         """Routine parameters/variables: a bare such name no source surely has stays as written."""
         self.row_tables: Mapping[str, str] = {}
@@ -130,6 +213,21 @@ class _Qualifier:
     def index(self, root: Scope) -> None:
         for s in root.traverse():
             self.by_expr[id(s.expression)] = s
+
+    def plan(self, node: exp.Expr, scope: Scope | None) -> Formula:
+        """`node` (of the analysed statement, left untouched) with its columns qualified."""
+        if isinstance(node, exp.Alias):
+            node = node.this
+        swaps: list[tuple[exp.Expr, exp.Expr]] = []
+        if scope is not None:
+            for orig in node.walk():
+                new = self._row_field(orig)
+                if new is None and isinstance(orig, exp.Column) and not isinstance(orig.this, exp.Star):
+                    at = self._scope_of(orig, node, scope)
+                    new = self.column(orig, at, 0) if at is not None else None
+                if new is not None:
+                    swaps.append((orig, wrap(new, orig.parent)))
+        return Formula(node, swaps, self.dialect)
 
     def qualify(self, node: exp.Expr, scope: Scope | None, depth: int = 0) -> exp.Expr:
         """A copy of `node` with its columns qualified (CTE/derived columns expanded)."""
@@ -149,7 +247,8 @@ class _Qualifier:
                 replacements.append((dup, row))
                 continue
             if isinstance(orig, exp.Column) and not isinstance(orig.this, exp.Star):
-                new = self.column(orig, self._scope_of(orig, node, scope), depth)
+                at = self._scope_of(orig, node, scope)
+                new = self.column(orig, at, depth) if at is not None else None
                 if new is not None:
                     replacements.append((dup, wrap(new, dup.parent)))
         for dup, new in replacements:
@@ -168,14 +267,13 @@ class _Qualifier:
             return column_ref(f"{table}.{field.name}")
         return None
 
-    def _scope_of(self, col: exp.Column, top: exp.Expr, scope: Scope) -> Scope:
-        """The scope a column is evaluated in: its nearest enclosing query inside `top`."""
+    def _scope_of(self, col: exp.Column, top: exp.Expr, scope: Scope) -> Scope | None:
+        """The scope a column is evaluated in: its nearest enclosing query inside `top` (None:
+        a query whose scopes were not built, whose columns stay as written)."""
         node = col.parent
         while node is not None and node is not top:
             if isinstance(node, exp.Select):
-                hit = self.by_expr.get(id(node))
-                if hit is not None:
-                    return hit
+                return self.by_expr.get(id(node))
             node = node.parent
         return scope
 
@@ -243,12 +341,13 @@ def statement_formulas(
     name_of: Callable[[exp.Table], str],
     hints: frozenset[str],
     variables: frozenset[str] = frozenset(),
+    dialect: str = "",
 ) -> Formulas:
     """Formula trees of the target columns `stmt` writes (`targets`: its target tables)."""
     if len(targets) != 1:
         return {}
     target = targets[0]
-    q = _Qualifier(name_of, hints, variables)
+    q = _Qualifier(name_of, hints, variables, dialect)
     out: Formulas = {}
     if isinstance(stmt, exp.Insert):
         _insert(stmt, target, q, out)
@@ -289,7 +388,7 @@ def _select(query: exp.Query, target: str, columns: list[str] | None, q: _Qualif
         if len(names) != len(projections) or any(isinstance(p, exp.Star) for p in projections):
             return
         for col, proj in zip(names, projections, strict=True):
-            out.setdefault(f"{target}.{col}", []).append(q.qualify(proj, branch))
+            out.setdefault(f"{target}.{col}", []).append(q.plan(proj, branch))
 
 
 def projection_trees(
@@ -298,18 +397,19 @@ def projection_trees(
     hints: frozenset[str],
     variables: frozenset[str] = frozenset(),
     row_tables: Mapping[str, str] | None = None,
-) -> list[exp.Expr | None]:
+    dialect: str = "",
+) -> list[Formula]:
     """Formula trees of the outputs of a SELECT (one per projection; [] for other queries)."""
     query = _query_of(stmt)
     if not isinstance(query, exp.Select):
         return []
     try:
         root = _root(query)
-        q = _Qualifier(name_of, hints, variables)
+        q = _Qualifier(name_of, hints, variables, dialect)
         q.row_tables = row_tables or {}
         if root is not None:
             q.index(root)
-        return [q.qualify(p, root) for p in query.selects]
+        return [q.plan(p, root) for p in query.selects]
     except (OptimizeError, ValueError, KeyError, AttributeError, TypeError, RecursionError):
         return []
 
@@ -335,14 +435,13 @@ def _insert(stmt: exp.Insert, target: str, q: _Qualifier, out: Formulas) -> None
             if root is not None:
                 q.index(root)
             for col, v in zip(columns, sel.expressions, strict=True):
-                out.setdefault(f"{target}.{col}", []).append(q.qualify(v, root))
+                out.setdefault(f"{target}.{col}", []).append(q.plan(v, root))
 
 
-def _frame(
-    target: exp.Expr, from_: exp.Expr | None, joins: list[exp.Expr], values: list[exp.Expr]
-) -> tuple[exp.Select, Scope | None]:
-    """A SELECT of `values` over the target and the other tables, for scope building."""
-    sel = exp.Select(expressions=[v.copy() for v in values] or [exp.Literal.number(1)])
+def _frame(target: exp.Expr, from_: exp.Expr | None, joins: list[exp.Expr]) -> Scope | None:
+    """Scopes of a SELECT over the target and the other tables of an UPDATE/MERGE (the values
+    themselves are planned where they are, in the statement)."""
+    sel = exp.Select(expressions=[exp.Literal.number(1)])
     base = target.copy()
     base.set("joins", None)
     sel.set("from_", exp.From(this=base))
@@ -350,7 +449,7 @@ def _frame(
     extra += [j.copy() for j in joins]
     if extra:
         sel.set("joins", extra)
-    return sel, _root(sel)
+    return _root(sel)
 
 
 def _update(stmt: exp.Update, target: str, q: _Qualifier, out: Formulas) -> None:
@@ -373,20 +472,18 @@ def _update(stmt: exp.Update, target: str, q: _Qualifier, out: Formulas) -> None
         # T-SQL: UPDATE alias SET ... FROM table alias: the FROM names the target
         named = [t for t in [from_node, *(j.this for j in joins)] if isinstance(t, exp.Table)]
         if any(t.alias == alias for t in named):
-            sel, root = _frame(from_node, None, joins, values)
-            _emit(sel, root, target, cols, q, out)
+            _emit(values, _frame(from_node, None, joins), target, cols, q, out)
             return
-    sel, root = _frame(stmt.this, from_node, joins, values)
-    _emit(sel, root, target, cols, q, out)
+    _emit(values, _frame(stmt.this, from_node, joins), target, cols, q, out)
 
 
 def _emit(
-    sel: exp.Select, root: Scope | None, target: str, cols: list[str], q: _Qualifier, out: Formulas
+    values: list[exp.Expr], root: Scope | None, target: str, cols: list[str], q: _Qualifier, out: Formulas
 ) -> None:
     if root is not None:
         q.index(root)
-    for col, v in zip(cols, sel.expressions, strict=False):
-        out.setdefault(f"{target}.{col}", []).append(q.qualify(v, root))
+    for col, v in zip(cols, values, strict=False):
+        out.setdefault(f"{target}.{col}", []).append(q.plan(v, root))
 
 
 def _merge(stmt: exp.Merge, target: str, q: _Qualifier, out: Formulas) -> None:
@@ -394,6 +491,7 @@ def _merge(stmt: exp.Merge, target: str, q: _Qualifier, out: Formulas) -> None:
     whens = stmt.args.get("whens")
     if not isinstance(stmt.this, exp.Table) or not isinstance(using, exp.Expr):
         return
+    root = _frame(stmt.this, using, [])
     for w in whens.expressions if isinstance(whens, exp.Whens) else []:
         then = w.args.get("then")
         cols: list[str] = []
@@ -410,5 +508,4 @@ def _merge(stmt: exp.Merge, target: str, q: _Qualifier, out: Formulas) -> None:
                 cols = [c.name for c in names.expressions]
                 values = list(vals.expressions)
         if cols and len(cols) == len(values):
-            sel, root = _frame(stmt.this, using, [], values)
-            _emit(sel, root, target, cols, q, out)
+            _emit(values, root, target, cols, q, out)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 
 from sqlglot import exp
 
-from finlineage.lineage.formula import column_ref, refs, render, wrap
+from finlineage.lineage.formula import Formula, wrap
 from finlineage.lineage.model import ColumnEdge, ScriptLineage, StatementLineage
 
 __all__ = ["apply_renames", "is_temporary_name", "process_units", "rollup"]
@@ -100,7 +100,7 @@ _MAX_ALTERNATIVES = 16
 dropped) so that nothing is silently lost and nothing explodes."""
 _RANK = {"": 0, "IDENTITY": 1, "TRANSFORMATION": 2, "AGGREGATION": 3}
 
-Trees = Mapping[tuple[int, int], Sequence[exp.Expr]]
+Trees = Mapping[tuple[int, int], Sequence[Formula]]
 """(statement index, position of the edge in the statement's column_edges) -> formula trees
 (one, or one per branch of a set operation)."""
 
@@ -110,7 +110,7 @@ class _Alt:
     """One way a column got its value: roots, formula over them, contributing statements."""
 
     sources: dict[str, None]
-    tree: exp.Expr | None
+    tree: Formula | None
     steps: tuple[int, ...]
     exprs: list[str] = field(default_factory=list)
     conf: float = 1.0
@@ -188,7 +188,7 @@ class _Rollup:
             out = _Col(indirect=star.indirect, steps=star.steps)
             for a in star.alts:
                 roots = [s[:-1] + name if s.endswith(".*") else s for s in a.sources]
-                tree = column_ref(roots[0]) if len(roots) == 1 else None
+                tree = Formula.ref(roots[0], self.dialect) if len(roots) == 1 else None
                 out.alts.append(_Alt(dict.fromkeys(roots), tree, a.steps, [], a.conf, a.subtype, a.origin))
             return out
         return _Col()  # a temporary column nobody wrote (or filled by EXEC): no root
@@ -236,15 +236,15 @@ class _Rollup:
     def _direct(self, st: StatementLineage, pos: int, e: ColumnEdge) -> None:
         slot = self._slot(e.target)
         found = self.trees.get((st.index, pos))
-        writers: list[tuple[exp.Expr | None, tuple[str, ...]]] = []
+        writers: list[tuple[Formula | None, tuple[str, ...]]] = []
         if found and len(found) > 1:  # one alternative per branch, with that branch's columns
             for part in found:
-                own = {r.name for r in refs(part)}
+                own = part.ref_names()
                 writers.append((part, tuple(s for s in e.sources if s in own) or e.sources))
         elif found:
             writers.append((found[0], e.sources))
         elif len(e.sources) == 1 and e.subtype == "IDENTITY":
-            writers.append((column_ref(e.sources[0]), e.sources))
+            writers.append((Formula.ref(e.sources[0], self.dialect), e.sources))
         else:
             writers.append((None, e.sources))
         new: list[_Alt] = []
@@ -266,7 +266,7 @@ class _Rollup:
         st: StatementLineage,
         e: ColumnEdge,
         slot: _Col,
-        tree: exp.Expr | None,
+        tree: Formula | None,
         sources: tuple[str, ...],
         branch: int,
     ) -> tuple[list[_Alt], list[_Alt]]:
@@ -298,7 +298,7 @@ class _Rollup:
         self,
         st: StatementLineage,
         e: ColumnEdge,
-        tree: exp.Expr | None,
+        tree: Formula | None,
         subst: dict[str, list[_Alt]],
         plain: dict[str, None],
         branch: int,
@@ -339,6 +339,8 @@ class _Rollup:
         """Choices of one alternative per substituted column, row-coherent: the columns of one
         temporary table take the alternatives written by the same statement (branch) together,
         never a column of one UNION branch with a column of another. Bool: combinations cut."""
+        if not any(subst.values()):
+            return [{}], False
         groups: dict[str, list[str]] = {}
         for name, alts in subst.items():
             if alts:
@@ -377,7 +379,7 @@ class _Rollup:
         edges: list[ColumnEdge] = []
         for target, col in self.final.items():
             for a in col.alts:
-                formula = render(a.tree, self.dialect) if a.tree is not None else ""
+                formula = a.tree.text() if a.tree is not None else ""
                 edges.append(
                     ColumnEdge(
                         target,
@@ -416,12 +418,12 @@ def _merge_alts(alts: list[_Alt]) -> list[_Alt]:
     return [*keep, rest]
 
 
-def _substitute(tree: exp.Expr | None, chosen: Mapping[str, _Alt]) -> exp.Expr | None:
-    """`tree` with the references in `chosen` replaced by their formulas (sqlglot transform)."""
-    if tree is None:
-        return None
-    if not chosen or not any(r.name in chosen for r in refs(tree)):
-        return tree
+def _substitute(formula: Formula | None, chosen: Mapping[str, _Alt]) -> Formula | None:
+    """`formula` with the references in `chosen` replaced by their formulas (sqlglot transform)."""
+    if formula is None or not chosen:
+        return formula
+    if not formula.ref_names() & chosen.keys():
+        return formula
     missing = False
 
     def swap(node: exp.Expr) -> exp.Expr:
@@ -431,11 +433,11 @@ def _substitute(tree: exp.Expr | None, chosen: Mapping[str, _Alt]) -> exp.Expr |
             if alt.tree is None:
                 missing = True
                 return node
-            return wrap(alt.tree.copy(), node.parent)
+            return wrap(alt.tree.tree().copy(), node.parent)
         return node
 
-    out = tree.transform(swap)
-    return None if missing else out
+    out = formula.transformed(swap)
+    return None if missing else Formula.of_tree(out, formula.dialect)
 
 
 def rollup(

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 from sqlglot import exp
 
-from finlineage.lineage.formula import projection_trees, render, wrap
+from finlineage.lineage.formula import Formula, projection_trees, wrap
 from finlineage.lineage.model import ColumnEdge
 
 __all__ = ["Variables", "variable_key"]
@@ -25,7 +25,7 @@ __all__ = ["Variables", "variable_key"]
 @dataclass(frozen=True, slots=True)
 class _Value:
     sources: tuple[str, ...]
-    tree: exp.Expr | None
+    tree: Formula | None
 
 
 def variable_key(node: exp.Expr, names: frozenset[str]) -> str | None:
@@ -62,7 +62,7 @@ class Variables:
         values of `names`, by position."""
         direct = [e for e in edges if e.kind == "direct"]
         hints = frozenset(s for e in direct for s in e.sources)
-        trees = projection_trees(stmt, name_of, hints, variables)
+        trees = projection_trees(stmt, name_of, hints, variables, None, self.dialect)
         for i, name in enumerate(names):
             if "." in name and name.split(".", 1)[0] in ("new", "old"):
                 continue  # a trigger row field: a write (see `row_field_write`)
@@ -76,40 +76,41 @@ class Variables:
         self,
         process: str | None,
         sources: tuple[str, ...],
-        tree: exp.Expr | None,
+        formula: Formula | None,
         variables: frozenset[str],
-    ) -> tuple[tuple[str, ...], exp.Expr | None]:
-        """`sources` and `tree` with the variables `tree` reads replaced by what they hold."""
-        if tree is None:
+    ) -> tuple[tuple[str, ...], Formula | None]:
+        """`sources` and `formula` with the variables it reads replaced by what they hold."""
+        if formula is None:
             return sources, None
         names = self.known(process)
         if not names:
-            return sources, tree
+            return sources, formula
+        tree = formula.tree()
         found: dict[str, _Value] = {}
         for node in tree.walk():
             key = variable_key(node, variables | names)
             if key is not None and key in names:
                 found[key] = self.values[(process, key)]
         if not found:
-            return sources, tree
+            return sources, formula
 
         def swap(node: exp.Expr) -> exp.Expr:
             key = variable_key(node, variables | names)
             value = found.get(key) if key is not None else None
             if value is None or value.tree is None:
                 return node
-            return wrap(value.tree.copy(), node.parent)
+            return wrap(value.tree.tree().copy(), node.parent)
 
         merged = dict.fromkeys(sources)
         for value in found.values():
             merged.update(dict.fromkeys(value.sources))
-        return tuple(sorted(merged)), tree.transform(swap)
+        return tuple(sorted(merged)), Formula.of_tree(tree.transform(swap), self.dialect)
 
     def apply(
         self,
         process: str | None,
         edges: list[ColumnEdge],
-        trees: dict[int, list[exp.Expr]],
+        trees: dict[int, list[Formula]],
         variables: frozenset[str],
     ) -> list[ColumnEdge]:
         """Direct edges reading a known variable get its sources, and its formula substituted."""
@@ -119,14 +120,14 @@ class Variables:
         for pos, e in enumerate(edges):
             got = trees.get(pos)
             if e.kind == "direct" and got:
-                new_trees = []
+                new_trees: list[Formula] = []
                 sources = e.sources
                 for tree in got:
                     sources, t = self._through(process, sources, tree, variables)
                     new_trees.append(t if t is not None else tree)
                 if sources != e.sources or any(a is not b for a, b in zip(new_trees, got, strict=True)):
                     trees[pos] = new_trees
-                    formula = render(new_trees[0], self.dialect) if len(new_trees) == 1 else e.formula
+                    formula = new_trees[0].text() if len(new_trees) == 1 else e.formula
                     e = replace(e, sources=sources, formula=formula)
             out.append(e)
         return out
