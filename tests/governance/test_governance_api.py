@@ -208,3 +208,16 @@ def test_a_governed_edge_the_parser_now_sees_is_superseded(server: Server) -> No
     assert hist["edge"]["version_to"] == 2
     edges = [e for e in r.json()["edges"] if e["source_canonical_id"] == "agg.balances.cur"]
     assert [e["status"] for e in edges] == ["observed"]  # the fact took over; no duplicate
+
+
+def test_export_answers_from_an_old_version(server: Server) -> None:
+    server.upload(corpus())
+    server.upload(corpus(PROC_V2))
+    with server.client("victor") as c:
+        params = {"format": "csv", "granularity": "column", "project_id": 1}
+        now = c.get("/api/v1/export", params=params).text
+        then = c.get("/api/v1/export", params={**params, "as_of": 1}).text
+        no_project = c.get("/api/v1/export", params={"format": "csv", "as_of": 1})
+    assert "fxr.quotes.mid" in then and "fxr.quotes.mid" not in now
+    assert now.count("agg.balances.amt_eur") >= 1  # the current edge, once; the closed one is not exported
+    assert no_project.status_code == 422

@@ -67,6 +67,17 @@ def edge_visibility(
     )
 
 
+def edge_validity(model: EdgeModel, as_of: int | None = None) -> ColumnElement[bool]:
+    """Only the version part of :func:`edge_visibility` (any status)."""
+    if as_of is None:
+        return model.version_to.is_(None)
+    return and_(
+        model.version_from.is_not(None),
+        model.version_from <= as_of,
+        or_(model.version_to.is_(None), model.version_to > as_of),
+    )
+
+
 def validity_sql(alias: str = "e", *, as_of: int | None = None) -> tuple[str, dict[str, Any]]:
     """The version part of :func:`edge_visibility` as SQL text (``" AND ..."``) and its params."""
     if as_of is None:

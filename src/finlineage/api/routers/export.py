@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from finlineage.api.auth import viewer
 from finlineage.api.context import AppContext, get_ctx, get_session
-from finlineage.api.params import edge_statuses, scope_params
+from finlineage.api.params import AsOfQ, edge_statuses, scope_params
 from finlineage.query import export as q
 from finlineage.query.common import Scope
 
@@ -40,12 +40,19 @@ def export(
     ),
     scope: Scope = Depends(scope_params),
     statuses: list[str] | None = Depends(edge_statuses),
+    as_of: int | None = AsOfQ,
     download: bool = Query(False, description="Send Content-Disposition: attachment"),
     session: Session = Depends(get_session),
     ctx: AppContext = Depends(get_ctx),
 ) -> Response:
     body, media_type, filename = q.export(
-        session, format, scope, granularity=granularity, statuses=statuses, data_dir=ctx.settings.data_dir
+        session,
+        format,
+        scope,
+        granularity=granularity,
+        statuses=statuses,
+        data_dir=ctx.settings.data_dir,
+        as_of=as_of,
     )
     headers = {"Content-Disposition": f'{"attachment" if download else "inline"}; filename="{filename}"'}
     return Response(content=body, media_type=media_type, headers=headers)
