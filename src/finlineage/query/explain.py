@@ -36,6 +36,7 @@ from finlineage.store.models import CatalogObject, Column, ColumnEdge, File, Sta
 from finlineage.store.versions import edge_visibility
 
 Through = Literal["persistent", "all"]
+MAX_ALTERNATIVES = 50
 
 
 @dataclass(slots=True)
@@ -169,7 +170,8 @@ def _substitute(formula: str, replacements: dict[str, str], dialect: str | None)
                     except (SqlglotError, ValueError):
                         return node
                 sub = parsed[name].copy()
-                return sub if isinstance(sub, exp.Column | exp.Paren) else exp.Paren(this=sub)
+                atomic = isinstance(sub, exp.Column | exp.Paren | exp.Func | exp.Literal)
+                return sub if atomic else exp.Paren(this=sub)
         return node
 
     try:
@@ -215,13 +217,18 @@ class _Explainer:
             seen |= frontier
             found = _writers(self.session, frontier, statuses=self.statuses, as_of=self.as_of)
             known.update(found)
-            frontier = {sid for ws in found.values() for sid in ws[0].sources}
+            frontier = {sid for ws in found.values() for w in ws for sid in w.sources}
         return known
 
     def compose(
-        self, w: _Writer, known: dict[int, list[_Writer]], trail: frozenset[int] = frozenset()
+        self,
+        w: _Writer,
+        known: dict[int, list[_Writer]],
+        trail: frozenset[int] = frozenset(),
+        pick: dict[int, _Writer] | None = None,
     ) -> tuple[str, dict[str, None], list[_Writer]]:
-        """(formula down to the leaves, leaf sources, writers in data-flow order)."""
+        """(formula down to the leaves, leaf sources, writers in data-flow order). An upstream
+        column written several ways uses its first writer, or the one ``pick`` names."""
         replacements: dict[str, str] = {}
         leaves: dict[str, None] = {}
         chain: list[_Writer] = []
@@ -232,7 +239,8 @@ class _Explainer:
                     self.truncated = True
                 leaves[name] = None
                 continue
-            sub_formula, sub_leaves, sub_chain = self.compose(ups[0], known, trail | {w.target_id})
+            chosen = (pick or {}).get(sid, ups[0])
+            sub_formula, sub_leaves, sub_chain = self.compose(chosen, known, trail | {w.target_id}, pick)
             replacements[name] = sub_formula
             leaves.update(sub_leaves)
             chain.extend(x for x in sub_chain if x not in chain)
@@ -329,6 +337,14 @@ def explain_column(
             composed.append((formula, sorted(leaves), chain))
         else:
             composed.append((_own_formula(w), sorted(set(w.sources.values())), [w]))
+    if through == "all":  # upstream columns written several ways: each other way is an alternative
+        for up in composed[0][2]:
+            for other in known.get(up.target_id, [])[1:]:
+                if len(composed) > MAX_ALTERNATIVES:
+                    ex.truncated = True
+                    break
+                formula, leaves, chain = ex.compose(writers[0], known, pick={up.target_id: other})
+                composed.append((formula, sorted(leaves), chain))
     ex.load_spans([x for _, _, chain in composed for x in chain])
     (formula, sources, chain), *others = composed
     return ExplainOut(

@@ -1,0 +1,21 @@
+-- twenty views, each reading the one before
+CREATE VIEW mart.layer_01 AS SELECT book_code, value_eur AS amt FROM solvency.book_value;
+CREATE VIEW mart.layer_02 AS SELECT book_code, amt + 0 AS amt FROM mart.layer_01;
+CREATE VIEW mart.layer_03 AS SELECT book_code, amt + 0 AS amt FROM mart.layer_02;
+CREATE VIEW mart.layer_04 AS SELECT book_code, amt + 0 AS amt FROM mart.layer_03;
+CREATE VIEW mart.layer_05 AS SELECT book_code, amt + 0 AS amt FROM mart.layer_04;
+CREATE VIEW mart.layer_06 AS SELECT book_code, amt + 0 AS amt FROM mart.layer_05;
+CREATE VIEW mart.layer_07 AS SELECT book_code, amt + 0 AS amt FROM mart.layer_06;
+CREATE VIEW mart.layer_08 AS SELECT book_code, amt + 0 AS amt FROM mart.layer_07;
+CREATE VIEW mart.layer_09 AS SELECT book_code, amt + 0 AS amt FROM mart.layer_08;
+CREATE VIEW mart.layer_10 AS SELECT book_code, amt + 0 AS amt FROM mart.layer_09;
+CREATE VIEW mart.layer_11 AS SELECT book_code, amt + 0 AS amt FROM mart.layer_10;
+CREATE VIEW mart.layer_12 AS SELECT book_code, amt + 0 AS amt FROM mart.layer_11;
+CREATE VIEW mart.layer_13 AS SELECT book_code, amt + 0 AS amt FROM mart.layer_12;
+CREATE VIEW mart.layer_14 AS SELECT book_code, amt + 0 AS amt FROM mart.layer_13;
+CREATE VIEW mart.layer_15 AS SELECT book_code, amt + 0 AS amt FROM mart.layer_14;
+CREATE VIEW mart.layer_16 AS SELECT book_code, amt + 0 AS amt FROM mart.layer_15;
+CREATE VIEW mart.layer_17 AS SELECT book_code, amt + 0 AS amt FROM mart.layer_16;
+CREATE VIEW mart.layer_18 AS SELECT book_code, amt + 0 AS amt FROM mart.layer_17;
+CREATE VIEW mart.layer_19 AS SELECT book_code, amt + 0 AS amt FROM mart.layer_18;
+CREATE VIEW mart.layer_20 AS SELECT book_code, amt + 0 AS amt FROM mart.layer_19;

@@ -1,0 +1,1 @@
+CREATE TABLE sandbox.scratch_book (note_text VARCHAR(100));
