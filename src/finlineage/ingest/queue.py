@@ -64,7 +64,7 @@ HEARTBEAT_S = 2.0
 JOB_TIMEOUT_S = 24 * 3600
 RECORD_TTL_S = 7 * 24 * 3600
 ACTIVE = ("queued", "running")
-TERMINAL = ("completed", "failed", "cancelled", "interrupted")
+TERMINAL = ("completed", "completed_with_errors", "failed", "cancelled", "interrupted")
 WAITING_JOB_STATES = ("queued", "deferred", "scheduled")
 
 
