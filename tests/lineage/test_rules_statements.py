@@ -346,3 +346,21 @@ def test_pseudo_columns_are_no_sources_and_no_ambiguity(dialect: str, pseudo: st
 def test_oracle_truncate_with_storage_clause() -> None:
     st = _one("TRUNCATE TABLE ops.staging REUSE STORAGE", "oracle")
     assert (st.type, st.target_tables) == ("truncate", ("ops.staging",))
+
+
+def test_delete_from_table_keyword() -> None:
+    st = _one("DELETE FROM TABLE staging_rows", "", schema={})
+    assert st.target_tables == ("staging_rows",)
+
+
+def test_teradata_title_format_named_attributes() -> None:
+    st = _one(
+        "CREATE VIEW hr.v_staff AS SELECT Name, Dob (TITLE 'Birth date'), Sal (FORMAT 'ZZZ9') (NAMED pay) FROM hr.staff",
+        "teradata",
+        schema={},
+    )
+    assert direct(st) == {
+        "hr.v_staff.name": {"hr.staff.name"},
+        "hr.v_staff.dob": {"hr.staff.dob"},
+        "hr.v_staff.pay": {"hr.staff.sal"},
+    }

@@ -112,11 +112,16 @@ def _canonical_dialect(key: str) -> str:
 def dialect_of(dialect: str) -> Dialect:
     """The sqlglot Dialect instance (cached; pass it to parse/sql to skip per-call lookups).
 
-    T-SQL is `tsql_output.OutputTSQL`: T-SQL whose parser reads full OUTPUT ... INTO clauses."""
+    T-SQL is `tsql_output.OutputTSQL` (full OUTPUT ... INTO clauses, DML TOP, hints), Teradata
+    `teradata.LineageTeradata` (TITLE/FORMAT/NAMED data attributes)."""
     if dialect == "tsql":
         from finlineage.lineage.tsql_output import OutputTSQL
 
         return OutputTSQL()
+    if dialect == "teradata":
+        from finlineage.lineage.teradata import LineageTeradata
+
+        return LineageTeradata()
     return Dialect.get_or_raise(dialect or None)
 
 

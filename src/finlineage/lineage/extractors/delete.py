@@ -23,6 +23,14 @@ class DeleteExtractor(Extractor):
         names the target by alias)."""
         res = StatementResult("delete")
         from_node = stmt.this
+        if (
+            isinstance(from_node, exp.Table)
+            and isinstance(from_node.this, exp.Identifier)
+            and not from_node.this.quoted
+            and from_node.name.lower() == "table"
+            and from_node.alias
+        ):  # DELETE FROM TABLE t: the reserved word TABLE names no table, t is the target
+            from_node = exp.to_table(from_node.alias)
         using = [t for t in (stmt.args.get("using") or []) if isinstance(t, exp.Table)]
         in_from: list[exp.Table] = []
         if isinstance(from_node, exp.Table):
