@@ -340,7 +340,7 @@ class Answers:
         name = self.ev.node(oid)
         w = self.t.writers(self.v.objects[oid].canonical_id)
         q = self.question.lower()
-        want_read = bool(re.search(r"\b(read|reads|reading|use|uses|query|queries|select|consum)", q))
+        want_read = bool(re.search(r"\b(read|reads|reading|use|uses|query|queries|select|consum|touch)", q))
         want_write = not want_read or bool(
             re.search(r"\b(writ|load|populat|insert|updat|delet|truncat|modif|fill|touch)", q)
         )
@@ -510,7 +510,7 @@ class Answers:
                 yield f"{name} ({o.kind}) is defined in `{f}`{fmt_lines(lines)}.\n"
             else:
                 yield f"{name} has no defining file in the graph (it is only referenced: kind {o.kind}).\n"
-            w = self.t.writers(o.canonical_id)
+            w = self.t.writers(o.canonical_id, callers=False)
             other: dict[str, list[int]] = defaultdict(list)
             for s in w["statements"]:
                 if s["file"] and s["file"] != f and s["lines"]:

@@ -150,16 +150,23 @@ class ChatService:
             raise NoProject("no project has been ingested yet")
         return int(pid)
 
-    def tools(self, s: Session, pid: int, repository_id: int | str | None = None) -> LineageTools:
+    def tools(
+        self, s: Session, pid: int, repository_id: int | str | None = None, *, with_text: bool = True
+    ) -> LineageTools:
         rid = int(repository_id) if repository_id is not None and str(repository_id).isdigit() else None
         return LineageTools(
-            s, self.vocab_cache.get(s, pid), data_dir=self.settings.data_dir, repository_id=rid
+            s,
+            self.vocab_cache.get(s, pid),
+            data_dir=self.settings.data_dir,
+            repository_id=rid,
+            with_text=with_text,
         )
 
     # ------------------------------------------------------------------ offline core (sync)
     def _start(self, s: Session, q: ChatQuery) -> tuple[Vocab, OfflineAnswer, int]:
         pid = self.resolve_project(s, q.project)
-        tools = self.tools(s, pid, q.repository_id)
+        # the prose cites file:line; source text is attached only for a model to read
+        tools = self.tools(s, pid, q.repository_id, with_text=self.llm is not None and self.llm.enabled)
         g = tools.v
         dense = q.mode in ("semantic", "deep")
         state = self.memory.get(q.session_id, pid)

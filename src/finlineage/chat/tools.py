@@ -75,8 +75,11 @@ class LineageTools:
         *,
         data_dir: Path | None = None,
         repository_id: int | None = None,
+        with_text: bool = True,
     ) -> None:
         self.s = session
+        self.with_text = with_text
+        """Attach the original source text to every edge (off for prose that cites file:line)."""
         self.v = vocab
         self.pid = vocab.project_id
         self.data_dir = data_dir
@@ -96,7 +99,9 @@ class LineageTools:
         return "\n".join(lines[a - 1 : (b or a)])
 
     def edge(self, e: GraphEdge, granularity: str) -> dict[str, Any]:
-        text = getattr(e, "source_text", None) or self.source_text(e.file_id, e.line_start, e.line_end)
+        text = getattr(e, "source_text", None)
+        if text is None and self.with_text:
+            text = self.source_text(e.file_id, e.line_start, e.line_end)
         out: dict[str, Any] = {
             "id": e.id,
             "granularity": granularity,
@@ -450,7 +455,7 @@ class LineageTools:
             "source_text": self.source_text(st.file_id, st.line_start, st.line_end) or st.text,
         }
 
-    def writers(self, name: str) -> dict[str, Any]:
+    def writers(self, name: str, callers: bool = True) -> dict[str, Any]:
         """Who writes, reads, deletes or truncates an object: statements targeting it (with the
         routine they run in), data-flow edges in and out, and the routines that reach those
         writers through procedure calls."""
@@ -468,8 +473,8 @@ class LineageTools:
         writer_routines: set[str] = {e["via"] for e in writes if e["via"]}
         writer_routines |= {s["routine"] for s in statements if s["routine"] and s["verb"] != "create"}
         reader_routines = {e["via"] for e in reads if e["via"]}
-        callers: dict[str, list[str]] = {}
-        for routine in sorted(writer_routines | reader_routines):
+        called_by: dict[str, list[str]] = {}
+        for routine in sorted(writer_routines)[:10] if callers else []:
             rid = self.v.by_canonical.get(routine.lower())
             if rid is None:
                 continue
@@ -484,7 +489,7 @@ class LineageTools:
             )
             names = [n.canonical_id for n in t.nodes if n.hop > 0 and n.kind in ROUTINE_KINDS]
             if names:
-                callers[routine] = names
+                called_by[routine] = names
         return {
             "found": True,
             "subject": self.obj_ref(oid),
@@ -493,7 +498,7 @@ class LineageTools:
             "read_by": reads,
             "writer_routines": sorted(writer_routines),
             "reader_routines": sorted(reader_routines),
-            "called_by": callers,
+            "called_by": called_by,
         }
 
     def explain(self, name: str) -> dict[str, Any]:
