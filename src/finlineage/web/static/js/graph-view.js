@@ -1,51 +1,18 @@
-// SVG lineage graph: layered layout, pan (drag) and zoom (wheel, buttons), selection with
-// upstream/downstream highlighting. One <g> carries the view transform, so a pan or zoom frame
-// touches a single attribute whatever the graph size; labels are hidden when zoomed far out.
+// Lineage graph view: layered layout, pan (drag, one finger) and zoom (wheel, buttons, pinch),
+// selection with upstream/downstream highlighting, find marks. Drawn as SVG (graph-svg.js), or on
+// a canvas above CANVAS_THRESHOLD nodes (graph-canvas.js) with a transparent SVG index on top.
+// One <g> carries the view transform, so a pan or zoom frame touches a single attribute whatever
+// the graph size; labels are hidden when zoomed far out.
 import { layout } from './graph-layout.js';
+import { CanvasPainter, LOD_K } from './graph-canvas.js';
+import { indexMarkup, standaloneSvg, svgMarkup } from './graph-svg.js';
 import { esc } from './util.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
-const KIND_CLASS = {
-  table: 's-table', view: 's-view', materialized_view: 's-materialized_view',
-  procedure: 's-procedure', function: 's-function', column: 's-column',
-};
 const MIN_K = 0.05;
 const MAX_K = 3;
-const LOD_K = 0.45;
 /** Above this many nodes the graph is drawn on a canvas (culled, level of detail) instead of SVG. */
 export const CANVAS_THRESHOLD = 500;
-const COLORS = {
-  table: '#2563eb', view: '#7c3aed', materialized_view: '#7c3aed', procedure: '#c2410c',
-  function: '#c2410c', column: '#0f766e', other: '#64748b',
-};
-
-const EXPORT_CSS = [
-  '.gn rect.box{fill:#fff;stroke:#cbd3dd}.gn.root rect.box{fill:#e6f3f7;stroke:#0f6e8c;stroke-width:2}',
-  '.gn text{font:12px Inter,"Segoe UI",system-ui,sans-serif;fill:#13202e}.gn text.sub{font-size:10.5px;fill:#6b7889}',
-  '.ge{fill:none;stroke:#9aa8b8;stroke-width:1.2}.ge.indirect{stroke-dasharray:4 3;stroke:#b7c2cf}',
-  '.ge.st-proposed{stroke:#d97706;stroke-dasharray:6 3}.ge.st-approved{stroke:#15803d}',
-  '.ge.st-rejected{stroke:#b91c1c;stroke-dasharray:2 3}',
-  '.s-table{fill:#2563eb}.s-view,.s-materialized_view{fill:#7c3aed}.s-procedure,.s-function{fill:#c2410c}',
-  '.s-column{fill:#0f766e}.s-other{fill:#64748b}.grp{fill:rgba(15,110,140,.04);stroke:#d5dde6;stroke-dasharray:3 3}',
-  '.grp-label{font:600 10.5px Inter,"Segoe UI",system-ui,sans-serif;fill:#6b7889}',
-].join('');
-
-function truncate(text, max) {
-  const s = String(text ?? '');
-  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
-}
-
-function pathFor(points) {
-  const [x0, y0] = points[0];
-  let d = `M${x0.toFixed(1)},${y0.toFixed(1)}`;
-  for (let i = 1; i < points.length; i++) {
-    const [xa, ya] = points[i - 1];
-    const [xb, yb] = points[i];
-    const mx = (xa + xb) / 2;
-    d += `C${mx.toFixed(1)},${ya.toFixed(1)} ${mx.toFixed(1)},${yb.toFixed(1)} ${xb.toFixed(1)},${yb.toFixed(1)}`;
-  }
-  return d;
-}
 
 export class GraphView {
   /**
@@ -77,6 +44,7 @@ export class GraphView {
     this.canvas.setAttribute('aria-label', 'Lineage graph (large)');
     this.canvas.hidden = true;
     this.mode = 'svg';
+    this.painter = new CanvasPainter(this);
     container.replaceChildren(this.svg, this.canvas);
     this.bind();
   }
@@ -100,7 +68,7 @@ export class GraphView {
     this.lit = null;
     this.found = null;
     if (this.mode === 'canvas') {
-      this.buildCanvas();
+      this.painter.build();
       this.buildIndex();
     } else this.build();
     const t2 = performance.now();
@@ -110,7 +78,7 @@ export class GraphView {
   }
 
   build() {
-    this.viewport.innerHTML = this.svgMarkup();
+    this.viewport.innerHTML = svgMarkup(this.data, this.result);
     this.indexElements();
   }
 
@@ -123,84 +91,20 @@ export class GraphView {
 
   /** Canvas mode: transparent node boxes only (no edges, no text drawn). */
   buildIndex() {
-    const parts = [];
-    for (const node of this.data.nodes) {
-      const p = this.result.nodes.get(node.id);
-      parts.push(`<g class="gn${node.root ? ' root' : ''}" data-id="${esc(node.id)}" data-name="${esc(node.key ?? node.label)}" `
-        + `transform="translate(${p.x},${p.y})"><rect class="hit" width="${p.w}" height="${p.h}"/></g>`);
-    }
-    this.viewport.innerHTML = parts.join('');
+    this.viewport.innerHTML = indexMarkup(this.data, this.result);
     this.indexElements();
-  }
-
-  /** The graph's SVG (nodes, edges, group frames) in layout coordinates. */
-  svgMarkup() {
-    const { nodes } = this.data;
-    const res = this.result;
-    const parts = [];
-    // group frames (the columns of one table within one layer)
-    const frames = new Map();
-    for (const node of nodes) {
-      if (node.group == null) continue;
-      const p = res.nodes.get(node.id);
-      const key = `${node.group}@${p.layer}`;
-      const f = frames.get(key);
-      if (!f) frames.set(key, { label: node.groupLabel || node.group, x: p.x, y0: p.y, y1: p.y + p.h, count: 1 });
-      else {
-        f.y0 = Math.min(f.y0, p.y);
-        f.y1 = Math.max(f.y1, p.y + p.h);
-        f.count += 1;
-      }
-    }
-    parts.push('<g class="groups">');
-    for (const f of frames.values()) {
-      parts.push(`<rect class="grp" x="${f.x - 6}" y="${f.y0 - 18}" width="${res.nodes.values().next().value.w + 12}" height="${f.y1 - f.y0 + 24}" rx="6"/>`,
-        `<text class="grp-label" x="${f.x}" y="${f.y0 - 6}">${esc(truncate(f.label, 34))}</text>`);
-    }
-    parts.push('</g><g class="edges">');
-    for (const e of res.edges) {
-      const edge = this.data.edges[e.index] || {};
-      const kind = edge.kind === 'indirect' ? ' indirect' : '';
-      const status = edge.status ? ` st-${esc(edge.status)}` : '';
-      const title = edge.title ? `<title>${esc(edge.title)}</title>` : '';
-      parts.push(`<path class="ge${kind}${status}" data-s="${esc(e.source)}" data-t="${esc(e.target)}" d="${pathFor(e.points)}" marker-end="url(#arrow)">${title}</path>`);
-    }
-    parts.push('</g><g class="nodes">');
-    for (const node of nodes) {
-      const p = res.nodes.get(node.id);
-      const cls = KIND_CLASS[node.kind] || 's-other';
-      const root = node.root ? ' root' : '';
-      const labelMax = Math.floor((p.w - 18) / 6.9);
-      parts.push(
-        `<g class="gn${root}" data-id="${esc(node.id)}" data-name="${esc(node.key ?? node.label)}" transform="translate(${p.x},${p.y})">`,
-        `<title>${esc(node.title || node.label)}</title>`,
-        `<rect class="box" width="${p.w}" height="${p.h}" rx="5"/>`,
-        `<rect class="stripe ${cls}" width="4" height="${p.h}" rx="1"/>`,
-        `<text x="12" y="${node.sub ? 16 : p.h / 2 + 4}">${esc(truncate(node.label, labelMax))}</text>`,
-        node.sub ? `<text class="sub" x="12" y="31">${esc(truncate(node.sub, labelMax + 4))}</text>` : '',
-        '</g>',
-      );
-    }
-    parts.push('</g>');
-    return parts.join('');
   }
 
   /** A standalone SVG document of the whole drawn graph (for export), styles inlined. */
   toSvg() {
-    if (!this.result) return null;
-    const pad = 24;
-    const w = Math.ceil(this.result.width + pad * 2);
-    const hgt = Math.ceil(this.result.height + pad * 2 + 24);
-    return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${hgt}" viewBox="0 0 ${w} ${hgt}">`
-      + `<style>${EXPORT_CSS}</style>${this.svg.querySelector('defs').outerHTML}`
-      + `<rect width="100%" height="100%" fill="#ffffff"/><g transform="translate(${pad},${pad + 20})">${this.svgMarkup()}</g></svg>`;
+    return this.result ? standaloneSvg(this.data, this.result, this.svg.querySelector('defs').outerHTML) : null;
   }
 
   /** Outline the given node ids (find in graph); null clears. */
   mark(ids) {
     this.found = ids && ids.size ? ids : null;
     for (const [nid, el] of this.nodeEls || []) el.classList.toggle('found', !!this.found?.has(this.resolveId(nid)));
-    if (this.mode === 'canvas') this.requestDraw();
+    if (this.mode === 'canvas') this.painter.requestDraw();
   }
 
   clear(message = '') {
@@ -217,175 +121,17 @@ export class GraphView {
   }
 
 
-  // ------------------------------------------------------------------ canvas (large graphs)
-
-  buildCanvas() {
-    const res = this.result;
-    const direct = new Path2D();
-    const indirect = new Path2D();
-    this.edgePaths = res.edges.map((e) => {
-      const path = new Path2D();
-      const [x0, y0] = e.points[0];
-      path.moveTo(x0, y0);
-      for (let i = 1; i < e.points.length; i++) {
-        const [xa, ya] = e.points[i - 1];
-        const [xb, yb] = e.points[i];
-        const mx = (xa + xb) / 2;
-        path.bezierCurveTo(mx, ya, mx, yb, xb, yb);
-      }
-      (this.data.edges[e.index]?.kind === 'indirect' ? indirect : direct).addPath(path);
-      return path;
-    });
-    this.directPath = direct;
-    this.indirectPath = indirect;
-    const straight = new Path2D();
-    for (const e of res.edges) {
-      straight.moveTo(e.points[0][0], e.points[0][1]);
-      for (let i = 1; i < e.points.length; i++) straight.lineTo(e.points[i][0], e.points[i][1]);
-    }
-    this.straightPath = straight;
-    this.snapshot = null;
-    this.drawn = null;
-    this.boxes = this.data.nodes.map((node) => ({ node, p: res.nodes.get(node.id), id: String(node.id) }));
-  }
-
-  draw() {
-    if (!this.result || !this.boxes) return;
-    const canvas = this.canvas;
-    const dpr = window.devicePixelRatio || 1;
-    const { w, h } = this.size();
-    if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
-      canvas.width = Math.round(w * dpr);
-      canvas.height = Math.round(h * dpr);
-      canvas.style.width = `${w}px`;
-      canvas.style.height = `${h}px`;
-    }
-    const g = canvas.getContext('2d');
-    g.setTransform(1, 0, 0, 1, 0, 0);
-    g.clearRect(0, 0, canvas.width, canvas.height);
-    g.setTransform(dpr * this.k, 0, 0, dpr * this.k, dpr * this.tx, dpr * this.ty);
-    const k = this.k;
-    const lit = this.lit;
-    // edges
-    g.lineWidth = 1.2 / Math.max(k, 0.35);
-    g.globalAlpha = lit ? 0.15 : 1;
-    g.strokeStyle = '#9aa8b8';
-    if (k < 0.25) {
-      g.stroke(this.straightPath); // far out: curves and dashes would not be visible anyway
-    } else {
-      g.stroke(this.directPath);
-      g.setLineDash([4, 3]);
-      g.strokeStyle = '#b7c2cf';
-      g.stroke(this.indirectPath);
-      g.setLineDash([]);
-    }
-    g.globalAlpha = 1;
-    if (lit) {
-      g.strokeStyle = '#0f6e8c';
-      g.lineWidth = 2 / Math.max(k, 0.35);
-      this.result.edges.forEach((e, i) => {
-        if (lit.edges.has(`${e.source}>${e.target}`)) g.stroke(this.edgePaths[i]);
-      });
-    }
-    // nodes inside the visible rectangle only
-    const x0 = -this.tx / k;
-    const y0 = -this.ty / k;
-    const x1 = x0 + w / k;
-    const y1 = y0 + h / k;
-    const labels = k >= LOD_K;
-    g.font = '12px Inter, "Segoe UI", system-ui, sans-serif';
-    g.textBaseline = 'alphabetic';
-    for (const { node, p, id } of this.boxes) {
-      if (p.x > x1 || p.x + p.w < x0 || p.y > y1 || p.y + p.h < y0) continue;
-      const dim = lit && !lit.nodes.has(id);
-      g.globalAlpha = dim ? 0.28 : 1;
-      const selected = this.selected != null && String(this.selected) === id;
-      g.fillStyle = node.root ? '#e6f3f7' : '#ffffff';
-      g.fillRect(p.x, p.y, p.w, p.h);
-      g.lineWidth = selected ? 2.5 : node.root ? 2 : 1;
-      g.strokeStyle = selected ? '#0b2239' : node.root ? '#0f6e8c' : '#cbd3dd';
-      g.strokeRect(p.x, p.y, p.w, p.h);
-      g.fillStyle = COLORS[node.kind] || COLORS.other;
-      g.fillRect(p.x, p.y, 4, p.h);
-      if (labels) {
-        const max = Math.floor((p.w - 18) / 6.9);
-        g.fillStyle = '#13202e';
-        g.font = '12px Inter, "Segoe UI", system-ui, sans-serif';
-        g.fillText(truncate(node.label, max), p.x + 12, p.y + (node.sub ? 16 : p.h / 2 + 4));
-        if (node.sub) {
-          g.fillStyle = '#6b7889';
-          g.font = '10.5px Inter, "Segoe UI", system-ui, sans-serif';
-          g.fillText(truncate(node.sub, max + 4), p.x + 12, p.y + 31);
-        }
-      }
-    }
-    g.globalAlpha = 1;
-    if (this.found) {
-      g.strokeStyle = '#d97706';
-      g.lineWidth = 3 / Math.max(k, 0.35);
-      for (const { node, p } of this.boxes) if (this.found.has(node.id)) g.strokeRect(p.x - 3, p.y - 3, p.w + 6, p.h + 6);
-    }
-    this.viewport.setAttribute('transform', `translate(${this.tx.toFixed(2)},${this.ty.toFixed(2)}) scale(${this.k.toFixed(4)})`);
-    this.drawn = { k: this.k, tx: this.tx, ty: this.ty };
-    this.snapshot = null; // taken from this drawing when a gesture starts
-  }
-
-  /** Full drawings are coalesced to one per animation frame. */
-  requestDraw() {
-    if (this.drawPending) return;
-    this.drawPending = requestAnimationFrame(() => {
-      this.drawPending = 0;
-      this.draw();
-    });
-  }
-
-  takeSnapshot() {
-    const canvas = this.canvas;
-    if (!this.snapCanvas) this.snapCanvas = document.createElement('canvas');
-    const snap = this.snapCanvas;
-    if (snap.width !== canvas.width || snap.height !== canvas.height) {
-      snap.width = canvas.width;
-      snap.height = canvas.height;
-    }
-    const g = snap.getContext('2d');
-    g.clearRect(0, 0, snap.width, snap.height);
-    g.drawImage(canvas, 0, 0);
-    this.snapshot = this.drawn;
-  }
-
-  /** One bitmap draw: the last full drawing, scaled and moved to the current view. */
-  drawFast() {
-    const { k, tx, ty } = this.snapshot;
-    const dpr = window.devicePixelRatio || 1;
-    const s = this.k / k;
-    const g = this.canvas.getContext('2d');
-    g.setTransform(1, 0, 0, 1, 0, 0);
-    g.clearRect(0, 0, this.canvas.width, this.canvas.height);
-    g.setTransform(s, 0, 0, s, dpr * (this.tx - s * tx), dpr * (this.ty - s * ty));
-    g.drawImage(this.snapCanvas, 0, 0);
-  }
-
-  /** The node under a point of the container (canvas mode). */
-  hitTest(cx, cy) {
-    const gx = (cx - this.tx) / this.k;
-    const gy = (cy - this.ty) / this.k;
-    for (const { node, p } of this.boxes || []) {
-      if (gx >= p.x && gx <= p.x + p.w && gy >= p.y && gy <= p.y + p.h) return node;
-    }
-    return null;
-  }
-
   // ------------------------------------------------------------------ view transform
 
   applyTransform(fast = false) {
     if (this.mode === 'canvas') {
-      if (fast && this.drawn) {
+      if (fast && this.painter.drawn) {
         // during a gesture: move the last full drawing, redraw properly once it settles
-        if (!this.snapshot) this.takeSnapshot();
-        this.drawFast();
+        if (!this.painter.snapshot) this.painter.takeSnapshot();
+        this.painter.drawFast();
         clearTimeout(this.settleTimer);
-        this.settleTimer = setTimeout(() => this.requestDraw(), 140);
-      } else this.requestDraw();
+        this.settleTimer = setTimeout(() => this.painter.requestDraw(), 140);
+      } else this.painter.requestDraw();
       return;
     }
     this.viewport.setAttribute('transform', `translate(${this.tx.toFixed(2)},${this.ty.toFixed(2)}) scale(${this.k.toFixed(4)})`);
@@ -510,7 +256,7 @@ export class GraphView {
     const active = id != null;
     if (this.mode === 'canvas') {
       this.lit = active ? { nodes: litNodes, edges: lit } : null;
-      this.requestDraw();
+      this.painter.requestDraw();
       if (notify) this.handlers.onSelect?.(id == null ? null : this.data?.byId.get(id) ?? null);
       return;
     }
@@ -602,7 +348,7 @@ export class GraphView {
   nodeAt(e) {
     if (this.mode === 'canvas') {
       const r = this.container.getBoundingClientRect();
-      return this.hitTest(e.clientX - r.left, e.clientY - r.top)?.id ?? null;
+      return this.painter.hitTest(e.clientX - r.left, e.clientY - r.top)?.id ?? null;
     }
     const g = e.target.closest?.('.gn');
     return g ? this.resolveId(g.dataset.id) : null;
