@@ -293,3 +293,38 @@ def _fresh_url(database_url: str, tmp_path: Path, request: Any) -> str:
     admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{request.getfixturevalue("pg_template")}"')
     request.addfinalizer(lambda: admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     return str(server.url(name))
+
+
+def test_dataset_names_and_authorities_match_tolerantly(client: TestClient, roots: Path) -> None:
+    tree = write_tree(roots / "ledger", LEDGER)
+    res = ingest_dir(client, tree, "ledger", "risk-db")
+    ev = _event(
+        inputs=[{"namespace": "s3://landing", "name": "fills/2026", "facets": {}}],
+        outputs=[
+            {
+                "namespace": "mssql://RISK-DB:1433",  # port and case differ from the repository name
+                "name": "riskdb.SRC.FILLS",  # a database part the catalog does not have
+                "facets": {
+                    "columnLineage": {
+                        "_producer": PRODUCER,
+                        "_schemaURL": "https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json",
+                        "fields": {
+                            "qty": {
+                                "inputFields": [
+                                    {"namespace": "s3://landing", "name": "fills/2026", "field": "q"}
+                                ]
+                            }
+                        },
+                    }
+                },
+            }
+        ],
+    )
+    r = client.post("/api/v1/lineage", json=ev)
+    assert r.status_code == 201, r.text
+    out = r.json()
+    assert out["project_id"] == res["project_id"] and out["matched"] == 1
+    up = client.get(
+        f"/api/v1/lineage/column/rpt.book_volume.gross_qty/upstream?project_id={res['project_id']}"
+    ).json()
+    assert "fills/2026.q" in {n["canonical_id"] for n in up["nodes"]}

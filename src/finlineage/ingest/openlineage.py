@@ -274,7 +274,7 @@ class _Resolver:
             self._repos = ol.repository_namespaces(self.s)
         out: list[int] = []
         for r in self._repos:
-            if r.authority.lower() == authority.lower() and r.project_id not in out:
+            if ol.authority_matches(r.authority, authority) and r.project_id not in out:
                 out.append(r.project_id)
         return out
 
@@ -293,7 +293,16 @@ class _Resolver:
         for c in candidates:
             if c in by_name:
                 return by_name[c]
-        return None
+        if len(parts) != 2:
+            return None
+        # schema.table while the catalog has database.schema.table: the one object ending in it
+        suffixed = self.s.execute(
+            select(CatalogObject.id).where(
+                CatalogObject.project_id == project_id,
+                func.lower(CatalogObject.canonical_id).endswith("." + lowered, autoescape=True),
+            )
+        ).all()
+        return int(suffixed[0][0]) if len(suffixed) == 1 else None
 
     def choose_project(self, keys: Sequence[tuple[str, str]]) -> int:
         for key in keys:

@@ -111,6 +111,17 @@ def repository_namespaces(session: Session) -> list[RepoNamespace]:
     return [RepoNamespace(int(i), int(p), n, authority_of(n, ns)) for i, p, n, ns in rows]
 
 
+def authority_matches(a: str, b: str) -> bool:
+    """Same authority, case-insensitive; a side without a port matches any port of the same host
+    (``risk-db`` ~ ``risk-db:1433``)."""
+    a, b = a.lower(), b.lower()
+    if a == b:
+        return True
+    host_a, _, port_a = a.rpartition(":") if ":" in a else (a, "", "")
+    host_b, _, port_b = b.rpartition(":") if ":" in b else (b, "", "")
+    return host_a == host_b and (not port_a or not port_b)
+
+
 def projects_for_namespace(session: Session, namespace: str) -> list[int]:
     """Projects owning a repository whose authority is the namespace's (oldest first)."""
     _, authority = split_namespace(namespace)
@@ -118,7 +129,7 @@ def projects_for_namespace(session: Session, namespace: str) -> list[int]:
         return []
     out: list[int] = []
     for r in repository_namespaces(session):
-        if r.authority.lower() == authority.lower() and r.project_id not in out:
+        if authority_matches(r.authority, authority) and r.project_id not in out:
             out.append(r.project_id)
     return out
 
