@@ -414,7 +414,11 @@ in headless Chromium ({r["environment"]["browser"]}, `--disable-gpu`, {r["enviro
 synthetic lineage-shaped DAG of **{g["nodes"]:,} nodes / {g["edges"]:,} edges** in {g["layers"]} layers
 ({g["dummy_nodes"]:,} dummy nodes for long edges). Graphs above 500 nodes are drawn on a canvas
 (viewport culling, labels only when readable, one bitmap move per pan/zoom frame and a full redraw
-140 ms after the gesture settles); smaller ones as SVG. Renderer here: **{g["renderer"]}**.
+140 ms after the gesture settles) under a transparent SVG index (one clickable `g.gn[data-name]` per
+node, moved when a gesture settles); smaller ones as SVG. Renderer here: **{g["renderer"]}**.
+Answers above 2,000 nodes open collapsed by hop (the page's render cap), so this is the largest
+graph the page lays out at once. cytoscape.js with dagre / ELK on the same graph: see
+docs/DECISIONS.md (`--compare-library`).
 
 | measure | result | budget |
 | --- | --- | --- |
@@ -427,7 +431,7 @@ synthetic lineage-shaped DAG of **{g["nodes"]:,} nodes / {g["edges"]:,} edges** 
 | page's own code (HTML + CSS + JS + icon), uncompressed | **{sc["total_bytes"] / 1024:.1f} KB** ({sc["js_bytes"] / 1024:.1f} KB JS, {len(sc["files"])} files) | ≤ {sc["budget_bytes"] // 1024} KB |
 
 Frame times include waiting for two animation frames (about 16.7 ms each at 60 Hz), so ~33 ms is
-the floor of that measure. No third-party code: plain ES modules, no build step.
+the floor of that measure. No third-party code: plain ES modules, no build step, no npm packages.
 Raw numbers: `bench/results/web.json`.
 """
     text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
