@@ -265,7 +265,7 @@ def test_a_frozen_worker_that_lost_its_run_has_its_writes_refused(tmp_path: Path
 
     from sqlalchemy import text
 
-    from finlineage.ingest import service as service_mod
+    from finlineage.ingest import runtime as service_mod
 
     sql = {f"f{i:03d}.sql": f"CREATE TABLE s.t{i} (a INT, b INT);\n".encode() for i in range(150)}
     service_a = _service(tmp_path, redis_url)

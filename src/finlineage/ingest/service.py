@@ -22,6 +22,12 @@ Pipeline of one run (executed on the service's single run thread, or inline by t
    run, or earlier runs' files when this run brought new DDL) are re-parsed and their facts
    replaced — up to ``MAX_RERESOLVE_ROUNDS`` rounds.
 
+A ``snapshot`` run (``mode``; git runs always) first removes the repository's files it does not
+contain, with their facts. A file in which a statement fails to parse ends ``error`` (the facts of
+the statements that parsed are kept) and the run ``completed_with_errors``. The run itself lives
+in ``ingest/execution.py`` (driver) and ``ingest/stages.py`` (parse/write stage); shared types in
+``ingest/runtime.py``.
+
 Per-file results go to ``$DATA_DIR/runs/<ingestion_id>.jsonl`` as they happen; uploads live in
 ``$DATA_DIR/uploads/<ingestion_id>/``; parsed texts are kept content-addressed in
 ``$DATA_DIR/blobs/`` so dependants can be re-parsed later.
@@ -29,7 +35,6 @@ Per-file results go to ``$DATA_DIR/runs/<ingestion_id>.jsonl`` as they happen; u
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import hashlib
 import json
@@ -38,20 +43,30 @@ import multiprocessing
 import os
 import shutil
 import threading
-import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from finlineage.ingest import dbt, openlineage, worker
 from finlineage.ingest import git as gitsrc
+from finlineage.ingest import worker
 from finlineage.ingest.dialects import DialectResolver, check_dialect
-from finlineage.ingest.models import FileDiagnostic, FileResult, IngestionResult, IngestionStatus
+from finlineage.ingest.execution import _Execution
+from finlineage.ingest.models import FileResult, IngestionResult, IngestionStatus
+from finlineage.ingest.runtime import (
+    BATCH_FILES,
+    MAX_RERESOLVE_ROUNDS,
+    MODES,
+    SUCCEEDED,
+    TERMINAL,
+    EventSink,
+    IngestError,
+    ProgressCallback,
+    _Live,
+    decode_sql,
+)
 from finlineage.ingest.sources import (
     SourceFile,
     UnsafePath,
@@ -70,90 +85,20 @@ from finlineage.store import repositories as repo
 from finlineage.store.blobs import blob_path
 from finlineage.store.models import Run
 
+__all__ = [
+    "BATCH_FILES",
+    "MAX_RERESOLVE_ROUNDS",
+    "MODES",
+    "SUCCEEDED",
+    "TERMINAL",
+    "EventSink",
+    "IngestError",
+    "IngestionService",
+    "ProgressCallback",
+    "decode_sql",
+]
+
 log = logging.getLogger("finlineage.ingest")
-
-MAX_RERESOLVE_ROUNDS = 3
-BATCH_FILES = 64
-BATCH_SECONDS = 2.0
-TERMINAL = ("completed", "completed_with_errors", "failed", "cancelled", "interrupted")
-SUCCEEDED = ("completed", "completed_with_errors")
-MODES = ("add", "snapshot")
-"""add: the files given are added/updated; snapshot: they are the whole repository (others go)."""
-
-
-class IngestError(Exception):
-    """A request the service refuses (mapped to an HTTP status by the API)."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-
-
-class EventSink(Protocol):
-    def publish(self, type_: str, data: dict[str, Any], project_id: object = None) -> Any: ...
-
-
-ProgressCallback = Callable[[FileResult, int, int], None]
-
-
-@dataclass(slots=True)
-class _Live:
-    ingestion_id: str
-    cancel: threading.Event = field(default_factory=threading.Event)
-    files_total: int | None = None
-    files_done: int = 0
-    future: Future[IngestionResult] | None = None
-    callbacks: list[ProgressCallback] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class _Task:
-    sf: SourceFile
-    sha: str
-    size: int
-    dialect: str
-    tokens: set[str]
-    defines: set[str]
-    file_id: int | None = None
-    """Set for already-stored files being re-resolved."""
-    previous: writes.CurrentFile | None = None
-    attempts: int = 0
-    ref_last: set[str] = field(default_factory=set)
-    sent: dict[str, int] = field(default_factory=dict)
-    own: set[str] = field(default_factory=set)
-    reparse: bool = False
-    stored: bool = False
-    """An earlier run's file re-parsed because its schema changed (not one of this run's files)."""
-
-
-def _fp(cols: dict[str, str | None] | None) -> int:
-    return hash(tuple(cols)) if cols else 0
-
-
-def _last(name: str) -> str:
-    return name.rsplit(".", 1)[-1].lower()
-
-
-def decode_sql(data: bytes) -> tuple[str | None, str | None]:
-    """(text, None) or (None, reason). UTF-8 (BOM optional) and BOM-marked UTF-16 only."""
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8) :]
-    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return data.decode("utf-16"), None
-        except UnicodeDecodeError:
-            return None, "undecodable: invalid UTF-16 text"
-    if b"\x00" in data:
-        return None, "binary file (contains NUL bytes), not SQL text"
-    try:
-        return data.decode("utf-8"), None
-    except UnicodeDecodeError as exc:
-        return None, (
-            f"undecodable: not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
-            "re-save the file as UTF-8"
-        )
 
 
 class IngestionService:
@@ -303,7 +248,9 @@ class IngestionService:
         except ValueError as exc:
             raise IngestError(400, "bad_dialect", str(exc)) from None
         if mode not in MODES:
-            raise IngestError(422, "validation_error", f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+            raise IngestError(
+                422, "validation_error", f"mode must be one of {', '.join(MODES)}, not {mode!r}"
+            )
         with self.sessions.begin() as s:
             proj = writes.ensure_project(s, project, create=create_project)
             if proj is None:
@@ -777,634 +724,3 @@ class IngestionService:
             if not within(root, dest) or not root.is_dir():
                 raise IngestError(404, "not_found", f"folder {params['subdir']!r} not in the repository")
         return list(walk_tree(root, self.settings, group="g"))
-
-
-class _Cancelled(Exception):
-    pass
-
-
-class _Execution:
-    """State of one run while it executes."""
-
-    def __init__(self, service: IngestionService, ingestion_id: str) -> None:
-        self.svc = service
-        self.settings = service.settings
-        self.ingestion_id = ingestion_id
-        self.live = service._live_for(ingestion_id)
-        self.results: dict[str, FileResult] = {}
-        self.warnings: list[str] = []
-        self.nodes = 0
-        self.edges = 0
-        self.reresolved = 0
-        self.started = time.perf_counter()
-        self.done = 0
-        self.total = 0
-        self.pending_writes: list[tuple[_Task, dict[str, Any] | None, FileResult]] = []
-        self.last_flush = time.monotonic()
-        self.schema: dict[str, dict[str, str | None]] = {}
-        self.by_last: dict[str, set[str]] = {}
-        self.parsed: dict[str, _Task] = {}
-        self.file_ids: dict[str, int] = {}
-        self.removed: set[str] = set()
-        """Paths removed because a snapshot no longer has them."""
-        self.redefine: set[int] = set()
-        """Stored files that co-define an object whose other definer changed or went away."""
-        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="finlineage-ingest-writer")
-        self.write_futures: list[Future[None]] = []
-
-    # -------------------------------------------------------------- driver
-
-    def run(self) -> IngestionResult:
-        svc = self.svc
-        with svc.sessions.begin() as s:
-            run = repo.get_run_by_ingestion_id(s, self.ingestion_id)
-            if run is None:
-                raise IngestError(404, "not_found", f"ingestion {self.ingestion_id!r} not found")
-            if run.status == "cancelled":
-                s.expunge(run)
-                return self._result(run, "cancelled")
-            repo.start_run(s, run.id)
-            s.expunge(run)
-        self.run_row = run
-        self.project_id = run.project_id
-        assert run.repository_id is not None
-        self.repository_id = run.repository_id
-        self.dialect = (run.params or {}).get("dialect", "auto")
-        prior = svc.read_results(self.ingestion_id)  # resume: files already done
-        self.results = {r.path: r for r in prior}
-        status = "completed"
-        error: str | None = None
-        try:
-            try:
-                self._pipeline(run)
-            finally:
-                try:
-                    self._drain_writes()
-                finally:
-                    self.writer.shutdown(wait=True)
-        except _Cancelled:
-            status = "cancelled"
-        except IngestError as exc:
-            status, error = "failed", exc.message
-        except Exception as exc:
-            log.exception("ingestion %s failed", self.ingestion_id)
-            status, error = "failed", f"{type(exc).__name__}: {exc}"
-        if svc._closed and status == "cancelled":
-            status = "interrupted"
-        if status == "completed" and self._counts()[1]:
-            status = "completed_with_errors"
-        with svc.sessions.begin() as s:
-            row = repo.get_run(s, run.id)
-            assert row is not None
-            if row.status == "cancelled":
-                status = "cancelled"
-            self._store_counts(row)
-            repo.finish_run(s, run.id, status, error)
-            s.flush()
-            s.expunge(row)
-        result = self._result(row, status, error)
-        self._log(
-            {
-                "event": "run",
-                "status": status,
-                "error": error,
-                "duration_ms": result.duration_ms,
-                "files_processed": result.files_processed,
-                "files_failed": result.files_failed,
-                "files_removed": result.files_removed,
-                "failed": [
-                    {"path": r.path, "line": r.line, "column": r.column, "error": r.error}
-                    for r in result.results
-                    if r.status == "error"
-                ],
-            }
-        )
-        svc._publish(
-            "ingestion_complete",
-            {
-                "run_id": run.id,
-                "ingestion_id": self.ingestion_id,
-                "project_id": self.project_id,
-                "repository_id": self.repository_id,
-                "files_processed": result.files_processed,
-                "files_skipped_duplicate": result.files_skipped_duplicate,
-                "files_failed": result.files_failed,
-                "files_removed": len(result.files_removed),
-                "total_nodes_created": result.total_nodes_created,
-                "total_edges_created": result.total_edges_created,
-                "duration_ms": result.duration_ms,
-                "duration": result.duration_ms / 1000.0,
-                "status": status,
-            },
-            self.project_id,
-        )
-        if status in SUCCEEDED and svc.after_run is not None and result.files_processed:
-            svc.schedule_after_run(self.project_id)
-        if status == "failed":
-            svc._publish(
-                "error",
-                {"error_type": "ingestion_failed", "severity": "error", "message": (error or "")[:300]},
-                self.project_id,
-            )
-        return result
-
-    def _counts(self) -> tuple[int, int, int]:
-        """(processed, failed, skipped); a file with parse errors is failed (its parsed facts kept)."""
-        processed = sum(1 for r in self.results.values() if r.status == "processed")
-        failed = sum(1 for r in self.results.values() if r.status == "error")
-        skipped = sum(1 for r in self.results.values() if r.status == "skipped_duplicate")
-        return processed, failed, skipped
-
-    def _store_counts(self, row: Run) -> None:
-        processed, failed, skipped = self._counts()
-        row.files_processed = processed
-        row.files_failed = failed
-        row.files_skipped_duplicate = skipped
-        row.files_removed = len(self.removed)
-        row.nodes_created = (row.nodes_created or 0) + self.nodes
-        row.edges_created = (row.edges_created or 0) + self.edges
-        self.nodes = self.edges = 0
-
-    def _result(self, row: Run, status: str, error: str | None = None) -> IngestionResult:
-        processed, failed, skipped = self._counts()
-        return IngestionResult(
-            project_id=row.project_id,
-            repository_id=row.repository_id or 0,
-            ingestion_id=row.ingestion_id,
-            run_id=row.id,
-            status=status,
-            files_total=len(self.results),
-            files_processed=processed,
-            files_failed=failed,
-            files_skipped_duplicate=skipped,
-            files_removed=sorted(self.removed),
-            files_reresolved=self.reresolved,
-            total_nodes_created=row.nodes_created or 0,
-            total_edges_created=row.edges_created or 0,
-            duration_ms=row.duration_ms or int((time.perf_counter() - self.started) * 1000),
-            error=error,
-            warnings=self.warnings,
-            results=list(self.results.values()),
-        )
-
-    def _check_cancel(self) -> None:
-        if self.live.cancel.is_set():
-            raise _Cancelled()
-
-    def _log(self, record: dict[str, Any]) -> None:
-        path = self.svc.log_path(self.ingestion_id)
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps({"ts": time.time(), **record}, default=str) + "\n")
-
-    # -------------------------------------------------------------- per-file outcome
-
-    def _finish_file(self, result: FileResult) -> None:
-        self.results[result.path] = result
-        self.done += 1
-        self.live.files_done = self.done
-        self._log({"event": "file", **result.model_dump(mode="json")})
-        total = max(self.total, self.done)
-        self.svc._publish(
-            "ingestion_progress",
-            {
-                "run_id": self.run_row.id,
-                "ingestion_id": self.ingestion_id,
-                "project_id": self.project_id,
-                "file": result.path,
-                "path": result.path,
-                "index": self.done,
-                "status": result.status,
-                "files_done": self.done,
-                "files_total": total,
-                "percentage": round(100.0 * self.done / total, 1) if total else 100.0,
-            },
-            self.project_id,
-        )
-        for cb in self.live.callbacks:
-            try:
-                cb(result, self.done, total)
-            except Exception:
-                log.debug("progress callback failed", exc_info=True)
-
-    # -------------------------------------------------------------- pipeline
-
-    def _pipeline(self, run: Run) -> None:
-        svc = self.svc
-        resolver = DialectResolver()
-        files = svc.collect(run, resolver, self.warnings)
-        files = dbt.expand(files, self.warnings)  # dbt manifests → their models/sources/seeds (ingest/dbt.py)
-        openlineage.apply_config_namespace(svc.sessions, self.repository_id, files, self.warnings)
-        # configs first, then dedupe paths
-        sql_files: list[SourceFile] = []
-        seen: set[str] = set()
-        for sf in files:
-            leaf = sf.path.rsplit("/", 1)[-1]
-            if leaf == "finlineage.toml" and sf.error is None:
-                try:
-                    resolver.add_config(sf.group, sf.path, sf.read().decode("utf-8", errors="replace"))
-                except OSError as exc:
-                    self.warnings.append(f"{sf.path}: unreadable ({exc})")
-                continue
-            if sf.path in seen and sf.error is None:
-                sf.error = "duplicate path in this ingestion (an earlier file had the same path)"
-            seen.add(sf.path)
-            sql_files.append(sf)
-        self.warnings.extend(resolver.warnings)
-        self.total = len(sql_files)
-        self.live.files_total = self.total
-        with svc.sessions.begin() as s:
-            row = repo.get_run(s, run.id)
-            assert row is not None
-            row.params = {**(row.params or {}), "files_total": self.total}
-        svc._publish(
-            "ingestion_started",
-            {
-                "run_id": run.id,
-                "ingestion_id": self.ingestion_id,
-                "project_id": self.project_id,
-                "repository_id": self.repository_id,
-                "files_total": self.total,
-            },
-            self.project_id,
-        )
-        self._log({"event": "start", "files_total": self.total, "warnings": self.warnings})
-        if (run.params or {}).get("mode") == "snapshot":
-            self._remove_absent({sf.path for sf in sql_files})
-
-        with svc.sessions() as s:
-            current = writes.current_files(s, self.repository_id)
-            self.schema = writes.project_schema(s, self.project_id)
-        before = {k: _fp(v) for k, v in self.schema.items()}
-        for key in self.schema:
-            self.by_last.setdefault(_last(key), set()).add(key)
-
-        tasks: list[_Task] = []
-        for sf in sql_files:
-            self._check_cancel()
-            prior = self.results.get(sf.path)
-            if prior is not None:  # resumed run: already done
-                self.done += 1
-                continue
-            dialect_choice = resolver.resolve(sf.group, sf.path, sf.explicit_dialect or self.dialect)
-            if sf.error is not None:
-                self._finish_file(FileResult(path=sf.path, status="error", error=sf.error))
-                continue
-            try:
-                data = sf.read()
-            except OSError as exc:
-                self._finish_file(FileResult(path=sf.path, status="error", error=f"unreadable: {exc}"))
-                continue
-            if len(data) > max_file_bytes(self.settings):
-                self._finish_file(
-                    FileResult(path=sf.path, status="error", error=too_big_reason(len(data), self.settings))
-                )
-                continue
-            sha = hashlib.sha256(data).hexdigest()
-            prev = current.get(sf.path)
-            if prev is not None and prev.sha256 == sha and prev.status == "active":
-                self._finish_file(FileResult(path=sf.path, status="skipped_duplicate", dialect=None))
-                continue
-            text, reason = decode_sql(data)
-            if text is None:
-                self._record_error_file(sf, sha, len(data), prev, reason or "undecodable")
-                continue
-            self._store_blob(sha, data)
-            tasks.append(
-                _Task(
-                    sf,
-                    sha,
-                    len(data),
-                    dialect_choice,
-                    worker.tokens(text),
-                    worker.defined_names(text),
-                    previous=prev,
-                )
-            )
-            sf.data = data  # keep for the parse; dropped once parsed
-        self._drain_writes()
-        for level in self._levels(tasks):
-            self._parse_all(level)
-        self._drain_writes()
-        self._reresolve(tasks, before)
-        self._drain_writes()
-
-    def _remove_absent(self, present: set[str]) -> None:
-        """Snapshot: the repository's files this run does not have are removed with their facts
-        (objects only they defined disappear, or stay ``external`` while referenced)."""
-        with self.svc.sessions.begin() as s:
-            gone = writes.absent_files(s, self.repository_id, present)
-            if not gone:
-                return
-            self.redefine.update(writes.co_definers(s, [f.id for f in gone.values()]))
-            for f in gone.values():
-                writes.remove_file(s, f.id)
-        self.removed.update(gone)
-        for path in sorted(gone):
-            self._log({"event": "removed", "path": path})
-
-    def _store_blob(self, sha: str, data: bytes) -> None:
-        path = self.svc._blob_path(sha)
-        if path.exists():
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-
-    def _record_error_file(
-        self, sf: SourceFile, sha: str, size: int, prev: writes.CurrentFile | None, reason: str
-    ) -> None:
-        with self.svc.sessions.begin() as s:
-            if prev is not None and prev.status == "error" and prev.sha256 == sha:
-                writes.mark_file(
-                    s, prev.id, status="error", error=reason, dialect=None, run_id=self.run_row.id
-                )
-            else:
-                writes.add_file_version(
-                    s,
-                    self.repository_id,
-                    sf.path,
-                    sha,
-                    size=size,
-                    dialect=None,
-                    run_id=self.run_row.id,
-                    previous=prev,
-                    status="error",
-                    error=reason,
-                )
-        self._finish_file(FileResult(path=sf.path, status="error", error=reason))
-
-    # -------------------------------------------------------------- ordering
-
-    @staticmethod
-    def _levels(tasks: list[_Task]) -> list[list[_Task]]:
-        """Dependency levels: a file comes after the files creating tables/views it mentions."""
-        if len(tasks) <= 1:
-            return [tasks] if tasks else []
-        definers: dict[str, list[int]] = {}
-        for i, t in enumerate(tasks):
-            for name in t.defines:
-                definers.setdefault(name, []).append(i)
-        deps: list[set[int]] = []
-        for i, t in enumerate(tasks):
-            d: set[int] = set()
-            for name in t.tokens & definers.keys():
-                d.update(j for j in definers[name] if j != i)
-            deps.append(d)
-        level = [-1] * len(tasks)
-        remaining = set(range(len(tasks)))
-        current = 0
-        while remaining:
-            ready = [i for i in remaining if all(level[j] != -1 and level[j] < current for j in deps[i])]
-            if not ready:  # a cycle: parse the rest together; re-resolution fixes the order
-                ready = list(remaining)
-            for i in ready:
-                level[i] = current
-            remaining.difference_update(ready)
-            current += 1
-        out: list[list[_Task]] = [[] for _ in range(current)]
-        for i, lv in enumerate(level):
-            out[lv].append(tasks[i])
-        return [lv for lv in out if lv]
-
-    # -------------------------------------------------------------- parsing
-
-    def _subset(self, task: _Task) -> dict[str, dict[str, str | None]]:
-        out: dict[str, dict[str, str | None]] = {}
-        for tok in task.tokens & self.by_last.keys():
-            for key in self.by_last[tok]:
-                out[key] = self.schema[key]
-        return out
-
-    def _submit(self, pool: ProcessPoolExecutor, task: _Task) -> Future[dict[str, Any]]:
-        data = task.sf.data if task.sf.data is not None else task.sf.read()
-        text, _ = decode_sql(data)
-        subset = self._subset(task)
-        task.sent = {k: _fp(v) for k, v in subset.items()}
-        task.attempts += 1
-        return pool.submit(
-            worker.parse_file, text or "", task.dialect, subset, self.settings.statement_timeout_s
-        )
-
-    def _parse_all(self, tasks: list[_Task]) -> None:
-        if not tasks:
-            return
-        queue = list(reversed(tasks))
-        window = max(4, self.svc.workers * 8)
-        inflight: dict[Future[dict[str, Any]], _Task] = {}
-        pool = self.svc._get_pool()
-        while queue or inflight:
-            self._check_cancel()
-            while queue and len(inflight) < window:
-                t = queue.pop()
-                try:
-                    inflight[self._submit(pool, t)] = t
-                except (BrokenProcessPool, RuntimeError):
-                    self.svc._reset_pool()
-                    pool = self.svc._get_pool()
-                    queue.append(t)
-                    break
-            done, _ = wait(list(inflight), timeout=0.5, return_when=FIRST_COMPLETED)
-            broken = False
-            for fut in done:
-                task = inflight.pop(fut)
-                try:
-                    facts = fut.result()
-                except BrokenProcessPool:
-                    broken = True
-                    if task.attempts < 2:
-                        queue.append(task)
-                    else:
-                        self._parsed(task, None, "the parser process crashed on this file")
-                    continue
-                except Exception as exc:
-                    self._parsed(task, None, f"parser error: {type(exc).__name__}: {exc}")
-                    continue
-                self._parsed(task, facts, None)
-            if broken:
-                for fut, task in list(inflight.items()):
-                    fut.cancel()
-                    queue.append(task)
-                inflight.clear()
-                self.svc._reset_pool()
-                pool = self.svc._get_pool()
-            self._flush()
-
-    def _parsed(self, task: _Task, facts: dict[str, Any] | None, error: str | None) -> None:
-        task.sf.data = None
-        if facts is None:
-            res = FileResult(path=task.sf.path, status="error", dialect=task.dialect, error=error)
-            self.pending_writes.append((task, None, res))
-            return
-        # learn the schema this file defines
-        for obj in facts["objects"]:
-            if obj["kind"] in writes.SCHEMA_KINDS and obj["columns"]:
-                key = obj["canonical"]
-                self.schema[key] = {n: t for n, _, t in obj["columns"]}
-                self.by_last.setdefault(_last(key), set()).add(key)
-        task.own = {o["canonical"] for o in facts["objects"]}
-        task.ref_last = {_last(r) for r in facts["referenced"]}
-        task.sent = {k: v for k, v in task.sent.items() if _last(k) in task.ref_last}
-        self.parsed[task.sf.path] = task
-        errors = facts.get("errors") or []
-        first = errors[0] if errors else None
-        res = FileResult(
-            path=task.sf.path,
-            status="error" if first else "processed",
-            dialect=facts["dialect"] or "ansi",
-            objects=len(facts["objects"]),
-            edges=len(facts["table_edges"]) + len(facts["column_edges"]),
-            diagnostics=[FileDiagnostic.model_validate(d) for d in facts["diagnostics"][:200]],
-            error=first["message"] if first else None,
-            line=first["line"] if first else None,
-            column=first["column"] if first else None,
-        )
-        self.pending_writes.append((task, facts, res))
-
-    def _flush(self, *, force: bool = False) -> None:
-        """Hand the pending results to the writer thread (parsing continues meanwhile)."""
-        self._raise_writer_error()
-        if not self.pending_writes:
-            return
-        if (
-            not force
-            and len(self.pending_writes) < BATCH_FILES
-            and (time.monotonic() - self.last_flush < BATCH_SECONDS)
-        ):
-            return
-        batch, self.pending_writes = self.pending_writes, []
-        self.last_flush = time.monotonic()
-        self.write_futures.append(self.writer.submit(self._write_batch, batch))
-
-    def _raise_writer_error(self) -> None:
-        for fut in [f for f in self.write_futures if f.done()]:
-            self.write_futures.remove(fut)
-            fut.result()
-
-    def _drain_writes(self) -> None:
-        self._flush(force=True)
-        for fut in self.write_futures:
-            fut.result()
-        self.write_futures.clear()
-
-    def _write_batch(self, batch: list[tuple[_Task, dict[str, Any] | None, FileResult]]) -> None:
-        run_id = self.run_row.id
-        with self.svc.sessions.begin() as s:
-            replaced = [t.previous.id for t, _, _ in batch if t.file_id is None and t.previous is not None]
-            if replaced:  # objects they defined must be re-adopted by their other definers
-                self.redefine.update(writes.co_definers(s, replaced))
-            items: list[tuple[int, dict[str, Any]]] = []
-            for task, facts, res in batch:
-                status = "active" if res.status != "error" else "error"
-                if task.file_id is not None:  # re-resolution of a stored file
-                    writes.remove_facts(s, [task.file_id])
-                    fid = task.file_id
-                else:
-                    fid = writes.add_file_version(
-                        s,
-                        self.repository_id,
-                        task.sf.path,
-                        task.sha,
-                        size=task.size,
-                        dialect=(facts or {}).get("dialect") or None,
-                        run_id=run_id,
-                        previous=task.previous,
-                        status=status,
-                        error=res.error,
-                        error_line=res.line,
-                        error_column=res.column,
-                    )
-                    task.file_id = fid
-                    task.previous = None
-                if facts is not None:
-                    items.append((fid, facts))
-            if items:
-                written = writes.write_facts(s, self.project_id, run_id, items)
-                self.nodes += written.nodes_created
-                self.edges += written.edges_created
-            row = repo.get_run(s, run_id)
-            if row is not None:
-                if row.status == "cancelled":
-                    self.live.cancel.set()
-                self._store_counts_partial(row, batch)
-        for task, _facts, res in batch:
-            if task.stored:
-                self._log({"event": "reresolved", "path": task.sf.path, "edges": res.edges})
-                continue
-            if task.reparse:
-                self.results[task.sf.path] = res  # re-resolved in this run: refresh its counts
-                self._log({"event": "file", **res.model_dump(mode="json")})
-                continue
-            self._finish_file(res)
-
-    @staticmethod
-    def _is_reresolution(task: _Task) -> bool:
-        return task.stored
-
-    def _store_counts_partial(self, row: Run, batch: Sequence[tuple[_Task, Any, FileResult]]) -> None:
-        processed, failed, skipped = self._counts()
-        row.files_processed = processed + sum(1 for _, _, r in batch if r.status == "processed")
-        row.files_failed = failed + sum(1 for _, _, r in batch if r.status == "error")
-        row.files_skipped_duplicate = skipped
-        row.nodes_created = (row.nodes_created or 0) + self.nodes
-        row.edges_created = (row.edges_created or 0) + self.edges
-        self.nodes = self.edges = 0
-
-    # -------------------------------------------------------------- re-resolution
-
-    def _reresolve(self, tasks: list[_Task], before: dict[str, int]) -> None:
-        in_run_ids = {t.file_id for t in tasks if t.file_id is not None}
-        baseline = dict(before)
-        for _round in range(MAX_RERESOLVE_ROUNDS):
-            self._check_cancel()
-            redo: list[_Task] = []
-            # files of this run parsed before some DDL/view they read was known
-            for task in self.parsed.values():
-                for last in task.ref_last:
-                    keys = self.by_last.get(last, set()) - task.own
-                    if any(_fp(self.schema.get(k)) != task.sent.get(k, 0) for k in keys):
-                        redo.append(task)
-                        break
-            # earlier runs' files that read tables whose columns this run changed
-            changed = {k for k, v in self.schema.items() if _fp(v) != baseline.get(k, 0)}
-            baseline = {k: _fp(v) for k, v in self.schema.items()}
-            skip = in_run_ids | {t.file_id for t in redo if t.file_id}
-            # stored co-definers of objects whose other definer changed or was removed
-            redefine, self.redefine = self.redefine - skip, set()
-            if changed or redefine:
-                with self.svc.sessions() as s:
-                    ids = set(redefine)
-                    if changed:
-                        ids.update(
-                            writes.dependent_files(
-                                s, self.project_id, {_last(k) for k in changed}, exclude=skip
-                            )
-                        )
-                    rows = writes.files_by_id(s, sorted(ids))
-                for f in rows:
-                    blob = self.svc._blob_path(f.sha256)
-                    if not blob.exists():
-                        self.warnings.append(f"{f.path}: source text not kept; not re-resolved")
-                        continue
-                    data = blob.read_bytes()
-                    text, _ = decode_sql(data)
-                    if text is None:
-                        continue
-                    t = _Task(
-                        SourceFile(f.path, location=blob, group="stored"),
-                        f.sha256,
-                        f.size,
-                        f.dialect or "auto",
-                        worker.tokens(text),
-                        worker.defined_names(text),
-                        file_id=f.id,
-                    )
-                    t.stored = True
-                    redo.append(t)
-            if not redo:
-                return
-            self.reresolved += sum(1 for t in redo if t.stored)
-            for t in redo:
-                t.reparse = True
-            self._parse_all(redo)
-            self._drain_writes()
