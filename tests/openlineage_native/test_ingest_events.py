@@ -328,3 +328,56 @@ def test_dataset_names_and_authorities_match_tolerantly(client: TestClient, root
         f"/api/v1/lineage/column/rpt.book_volume.gross_qty/upstream?project_id={res['project_id']}"
     ).json()
     assert "fills/2026.q" in {n["canonical_id"] for n in up["nodes"]}
+
+
+def test_symlinks_and_dataset_wide_lineage(client: TestClient, roots: Path) -> None:
+    """A Spark write to a storage path whose symlink names the parsed table; dataset-wide
+    (INDIRECT) inputs reach every output field."""
+    tree = write_tree(roots / "ledger", LEDGER)
+    res = ingest_dir(client, tree, "ledger", "risk-db")
+    cl = {
+        "_producer": PRODUCER,
+        "_schemaURL": "https://openlineage.io/spec/facets/1-2-0/ColumnLineageDatasetFacet.json",
+        "fields": {"px": {"inputFields": [{"namespace": "s3://raw", "name": "ticks", "field": "price"}]}},
+        "dataset": [
+            {
+                "namespace": "s3://raw",
+                "name": "ticks",
+                "field": "is_valid",
+                "transformations": [{"type": "INDIRECT", "subtype": "FILTER"}],
+            }
+        ],
+    }
+    ev = _event(
+        inputs=[{"namespace": "s3://raw", "name": "ticks", "facets": {}}],
+        outputs=[
+            {
+                "namespace": "hdfs://lake",
+                "name": "/warehouse/src.db/fills",
+                "facets": {
+                    "columnLineage": cl,
+                    "symlinks": {
+                        "_producer": PRODUCER,
+                        "_schemaURL": "https://openlineage.io/spec/facets/1-0-1/SymlinksDatasetFacet.json",
+                        "identifiers": [
+                            {"namespace": "mssql://risk-db", "name": "src.fills", "type": "TABLE"}
+                        ],
+                    },
+                    "schema": {
+                        "_producer": PRODUCER,
+                        "_schemaURL": "https://openlineage.io/spec/facets/1-2-0/SchemaDatasetFacet.json",
+                        "fields": [{"name": "px"}, {"name": "qty"}],
+                    },
+                },
+            }
+        ],
+    )
+    r = client.post("/api/v1/lineage", json=ev)
+    assert r.status_code == 201, r.text
+    assert r.json()["project_id"] == res["project_id"] and r.json()["matched"] == 1
+    up = client.get(
+        f"/api/v1/lineage/column/src.fills.qty/upstream?project_id={res['project_id']}&edge_kind=direct,indirect"
+    ).json()
+    assert "ticks.is_valid" in {n["canonical_id"] for n in up["nodes"]}
+    up = client.get(f"/api/v1/lineage/column/src.fills.px/upstream?project_id={res['project_id']}").json()
+    assert "ticks.price" in {n["canonical_id"] for n in up["nodes"]}

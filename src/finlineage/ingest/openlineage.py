@@ -258,6 +258,7 @@ class _Resolver:
         missing = [k for k in keys if k not in self.cached]
         self.known = ol.dataset_map(session, missing) if missing else {}
         self._repos: list[ol.RepoNamespace] | None = None
+        self.facets: dict[tuple[str, str], Mapping[str, Any]] = {}
 
     def project_of(self, key: tuple[str, str]) -> int | None:
         if key in self.cached:
@@ -310,7 +311,8 @@ class _Resolver:
             if known_pid is not None:
                 self.project_id = known_pid
                 return known_pid
-        for ns, name in keys:
+        candidates = [*keys, *(a for k in keys for a in _aliases(self.facets.get(k, {})))]
+        for ns, name in candidates:
             for pid in self.owners(ns):
                 if self._lookup(pid, name) is not None:
                     self.project_id = pid
@@ -343,6 +345,11 @@ class _Resolver:
             oid = known.object_id
         if oid is None:
             oid = self._lookup(self.project_id, key[1])
+        for alias_ns, alias in _aliases(facets) if oid is None else ():
+            if self.project_id in self.owners(alias_ns) or not ol.split_namespace(alias_ns)[1]:
+                oid = self._lookup(self.project_id, alias)
+                if oid is not None:
+                    break
         if oid is not None:
             self.matched += 1
         else:
@@ -371,6 +378,17 @@ def _schema_fields(facets: Mapping[str, Any]) -> list[ColumnDef]:
     return out
 
 
+def _aliases(facets: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Other names of a dataset (``symlinks`` facet: e.g. the Hive table behind a storage path)."""
+    links = facets.get("symlinks")
+    ids = links.get("identifiers") if isinstance(links, dict) else None
+    return [
+        (i["namespace"], i["name"])
+        for i in (ids if isinstance(ids, list) else [])
+        if isinstance(i, dict) and isinstance(i.get("namespace"), str) and isinstance(i.get("name"), str)
+    ]
+
+
 def _dataset_facets(facets: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in facets.items() if k != "columnLineage"}
 
@@ -386,37 +404,61 @@ def _edge_kind(t: Mapping[str, Any]) -> tuple[str, str]:
     return kind, sub
 
 
+def _input_fields(
+    items: Any, where: str, default: Mapping[str, Any]
+) -> list[tuple[tuple[str, str], str, str, str, str | None]]:
+    """(input key, field, kind, subtype, description) of an ``inputFields`` / ``dataset`` list
+    (an input without transformations gets ``default``)."""
+    out = []
+    for inp in items if isinstance(items, list) else []:
+        if not isinstance(inp, dict) or not all(
+            isinstance(inp.get(k), str) for k in ("namespace", "name", "field")
+        ):
+            raise OpenLineageError(
+                f"columnLineage of {where}: an input field needs namespace, name and field"
+            )
+        trans = [t for t in inp.get("transformations") or [] if isinstance(t, dict)] or [dict(default)]
+        for t in trans:
+            kind, sub = _edge_kind(t)
+            text = t.get("description") if isinstance(t.get("description"), str) else None
+            out.append(((inp["namespace"], inp["name"]), inp["field"], kind, sub, text or None))
+    return out
+
+
 def _column_links(
     outputs: Sequence[Mapping[str, Any]],
 ) -> list[tuple[tuple[str, str], str, tuple[str, str], str, str, str, str | None]]:
     """(output key, output field, input key, input field, kind, subtype, description) of every
-    columnLineage input field (fields without transformations: one DIRECT TRANSFORMATION)."""
+    columnLineage input field (fields without transformations: one DIRECT TRANSFORMATION). The
+    dataset-wide inputs (``dataset``: filters, joins, grouping affecting every row) link to every
+    output field the event names (columnLineage fields and the schema facet)."""
     links = []
     for out in outputs:
-        cl = (out.get("facets") or {}).get("columnLineage")
-        fields = cl.get("fields") if isinstance(cl, dict) else None
-        if not isinstance(fields, dict):
+        facets = out.get("facets") or {}
+        cl = facets.get("columnLineage")
+        if not isinstance(cl, dict):
             continue
+        raw_fields = cl.get("fields")
+        fields: dict[str, Any] = raw_fields if isinstance(raw_fields, dict) else {}
         okey = (out["namespace"], out["name"])
         for fname, spec in fields.items():
             if not isinstance(spec, dict):
                 continue
-            desc = spec.get("transformationDescription")
-            for inp in spec.get("inputFields") or []:
-                if not isinstance(inp, dict) or not all(
-                    isinstance(inp.get(k), str) for k in ("namespace", "name", "field")
-                ):
-                    raise OpenLineageError(
-                        f"columnLineage of {okey[1]}.{fname}: an input field needs namespace, name and field"
-                    )
-                ikey = (inp["namespace"], inp["name"])
-                trans = [t for t in inp.get("transformations") or [] if isinstance(t, dict)] or [
-                    {"type": "DIRECT", "subtype": "TRANSFORMATION", "description": desc}
-                ]
-                for t in trans:
-                    kind, sub = _edge_kind(t)
-                    text = t.get("description") if isinstance(t.get("description"), str) else None
-                    links.append((okey, str(fname), ikey, inp["field"], kind, sub, text or None))
+            default = {
+                "type": "DIRECT",
+                "subtype": "TRANSFORMATION",
+                "description": spec.get("transformationDescription"),
+            }
+            for ikey, ifield, kind, sub, text in _input_fields(
+                spec.get("inputFields"), f"{okey[1]}.{fname}", default
+            ):
+                links.append((okey, str(fname), ikey, ifield, kind, sub, text))
+        wide = _input_fields(cl.get("dataset"), okey[1], {"type": "INDIRECT", "subtype": "FILTER"})
+        if wide:
+            targets = dict.fromkeys([*map(str, fields), *(c.name for c in _schema_fields(facets))])
+            for target in targets:
+                for ikey, ifield, kind, sub, text in wide:
+                    links.append((okey, target, ikey, ifield, kind, sub, text))
     return links
 
 
@@ -452,6 +494,7 @@ def ingest_event(
         if ikey not in keys:
             keys.append(ikey)
     res = _Resolver(session, default_project, keys, cache, new)
+    res.facets = {(d["namespace"], d["name"]): d.get("facets") or {} for d in all_ds}
     if keys:
         pid = res.choose_project(keys)
     elif event.job is not None:
