@@ -252,7 +252,8 @@ def routine_statements(session: Session, routine_id: int) -> list[StatementRef]:
                 CodeChunk.file_id == obj.file_id,
                 CodeChunk.line_start >= a0,
                 CodeChunk.line_end <= b0,
-                or_(CodeChunk.object_id.is_(None), CodeChunk.object_id != routine_id),
+                # not the routine's own definition (the whole span)
+                or_(CodeChunk.line_start != a0, CodeChunk.line_end != b0),
             )
             .order_by(CodeChunk.line_start, CodeChunk.line_end)
         )
