@@ -139,3 +139,64 @@ def test_recreated_temp_table_starts_afresh_in_formulas() -> None:
     INSERT INTO rpt.charges (acct_id, amt) SELECT acct_id, amt FROM #x;"""
     res = extract(sql, "tsql")
     assert formulas(res, "rpt.charges.amt") == [("core.taxes.tax_amt", (2, 3))]
+
+
+CAPITAL_PROC = """CREATE OR ALTER PROCEDURE rpt.load_capital_ratio
+    @as_of DATE
+AS
+BEGIN
+    SET NOCOUNT ON;
+
+    -- exposures in EUR
+    SELECT e.entity_id,
+           SUM(e.exposure_amt * fx.rate_to_eur) AS exposure_eur
+    INTO #exp
+    FROM risk.exposures AS e WITH (NOLOCK)
+    JOIN ref.fx_rates AS fx ON fx.ccy = e.ccy AND fx.as_of = @as_of
+    GROUP BY e.entity_id;
+
+    DECLARE @floor DECIMAL(18, 2);
+    SELECT @floor = MIN(floor_amt) FROM ref.capital_floor WHERE valid_on = @as_of;
+
+    MERGE rpt.capital_ratio AS tgt
+    USING (
+        SELECT c.entity_id, c.cet1_amt * fx.rate_to_eur AS cet1_eur, x.exposure_eur
+        FROM fin.capital AS c
+        JOIN ref.fx_rates AS fx ON fx.ccy = c.ccy AND fx.as_of = @as_of
+        JOIN #exp AS x ON x.entity_id = c.entity_id
+    ) AS src
+    ON tgt.entity_id = src.entity_id
+    WHEN MATCHED THEN
+        UPDATE SET tgt.cet1_eur = src.cet1_eur,
+                   tgt.ratio = src.cet1_eur / NULLIF(src.exposure_eur, 0)
+    WHEN NOT MATCHED THEN
+        INSERT (entity_id, cet1_eur, ratio)
+        VALUES (src.entity_id, src.cet1_eur, src.cet1_eur / NULLIF(src.exposure_eur, 0));
+
+    UPDATE rpt.capital_ratio SET cet1_eur += @floor WHERE cet1_eur < @floor;
+END
+GO"""
+
+
+def test_temp_table_merge_variable_and_compound_update_compose() -> None:
+    res = extract(CAPITAL_PROC, "tsql")
+    assert [(s.type, s.line_start, s.line_end) for s in res.statements] == [
+        ("insert", 8, 13),
+        ("select", 16, 16),
+        ("merge", 18, 31),
+        ("update", 33, 33),
+    ]
+    cet1 = "(fin.capital.cet1_amt * ref.fx_rates.rate_to_eur)"
+    # both MERGE branches give the same value; the later += wraps it, with the variable's query
+    assert formulas(res, "rpt.capital_ratio.cet1_eur") == [
+        (f"{cet1} + MIN(ref.capital_floor.floor_amt)", (2, 3))
+    ]
+    assert formulas(res, "rpt.capital_ratio.ratio") == [
+        (
+            f"{cet1} / NULLIF(SUM(risk.exposures.exposure_amt * ref.fx_rates.rate_to_eur), 0)",
+            (0, 2),
+        )
+    ]
+    merge = res.statements[2]
+    matched = next(e for e in merge.column_edges if e.kind == "direct" and e.target.endswith(".cet1_eur"))
+    assert matched.formula == "fin.capital.cet1_amt * ref.fx_rates.rate_to_eur"

@@ -226,7 +226,7 @@ class _Qualifier:
                     at = self._scope_of(orig, node, scope)
                     new = self.column(orig, at, 0) if at is not None else None
                 if new is not None:
-                    swaps.append((orig, wrap(new, orig.parent)))
+                    swaps.append((orig, new if orig is node else wrap(new, orig.parent)))
         return Formula(node, swaps, self.dialect)
 
     def qualify(self, node: exp.Expr, scope: Scope | None, depth: int = 0) -> exp.Expr:

@@ -165,6 +165,8 @@ class _Rollup:
         """persistent target column -> its writers (alternatives) and row-shaping columns."""
         self.last: dict[tuple[str | None, str], list[_Alt]] = {}
         """(routine, persistent column) -> the alternatives its latest write left (composition)."""
+        self.last_at: dict[tuple[str | None, str], int] = {}
+        """... and the statement that wrote them."""
 
     # ------------------------------------------------------------------ lookups
     def _temp_col(self, col: str) -> tuple[str, str] | None:
@@ -259,7 +261,12 @@ class _Rollup:
         if len(slot.alts) > _MAX_ALTERNATIVES:
             slot.alts = _merge_alts(slot.alts)
         if self._temp_col(e.target) is None:
-            self.last[(st.process, e.target)] = new
+            key = (st.process, e.target)
+            if self.last_at.get(key) == st.index:  # another branch of the same statement (MERGE)
+                self.last[key] = [*self.last[key], *new]
+            else:
+                self.last[key] = new
+                self.last_at[key] = st.index
 
     def _writer(
         self,
@@ -378,7 +385,20 @@ class _Rollup:
     def _edges(self) -> tuple[ColumnEdge, ...]:
         edges: list[ColumnEdge] = []
         for target, col in self.final.items():
-            for a in col.alts:
+            same: dict[tuple[str, tuple[str, ...], tuple[int, ...]], _Alt] = {}
+            alts: list[_Alt] = []
+            for a in col.alts:  # branches of one statement computing the same value: one edge
+                formula = a.tree.text() if a.tree is not None else ""
+                key = (formula, tuple(sorted(a.sources)), a.steps)
+                kept = same.get(key) if formula else None
+                if kept is None:
+                    kept = same[key] = _Alt(
+                        dict(a.sources), a.tree, a.steps, list(a.exprs), a.conf, a.subtype
+                    )
+                    alts.append(kept)
+                else:
+                    kept.exprs.extend(x for x in a.exprs if x not in kept.exprs)
+            for a in alts:
                 formula = a.tree.text() if a.tree is not None else ""
                 edges.append(
                     ColumnEdge(
