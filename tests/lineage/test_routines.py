@@ -380,3 +380,17 @@ FOR EACH ROW EXECUTE FUNCTION pay.fill_eur();"""
     edge = next(e for e in st.column_edges if e.kind == "direct")
     assert edge.formula == "pay.payments.amount * pay.payments.fx_rate"
     assert res.statements[1].calls == ("pay.fill_eur",)
+
+
+def test_variable_filters_become_indirect_sources_of_the_target() -> None:
+    sql = """CREATE PROCEDURE rpt.cap_floor AS
+BEGIN
+    DECLARE @floor DECIMAL(18, 2);
+    SELECT @floor = MIN(floor_amt) FROM ref.capital_floor WHERE region = 'EU';
+    UPDATE rpt.capital SET cet1_eur = @floor WHERE cet1_eur < @floor;
+END"""
+    res = extract(sql, "tsql")
+    upd = res.statements[by_type(res, "update")[0]]
+    filters = {e.subtype: set(e.sources) for e in upd.column_edges if e.kind == "indirect"}
+    assert "ref.capital_floor.region" in filters["FILTER"]
+    assert direct(upd) == {"rpt.capital.cet1_eur": {"ref.capital_floor.floor_amt"}}

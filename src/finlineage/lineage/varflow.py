@@ -26,6 +26,8 @@ __all__ = ["Variables", "variable_key"]
 class _Value:
     sources: tuple[str, ...]
     tree: Formula | None
+    indirect: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """(subtype, columns) that shaped the value (the filters/joins of its query)."""
 
 
 def variable_key(node: exp.Expr, names: frozenset[str]) -> str | None:
@@ -69,8 +71,12 @@ class Variables:
             if i >= len(direct):
                 break
             tree = trees[i] if i < len(trees) else None
-            sources, tree = self._through(process, direct[i].sources, tree, variables)
-            self.values[(process, name)] = _Value(sources, tree)
+            sources, tree, used = self._through(process, direct[i].sources, tree, variables)
+            shaped = [
+                (e.subtype, e.sources) for e in edges if e.kind == "indirect" and e.target == direct[i].target
+            ]
+            shaped += [x for v in used for x in v.indirect]
+            self.values[(process, name)] = _Value(sources, tree, tuple(shaped))
 
     def _through(
         self,
@@ -78,13 +84,14 @@ class Variables:
         sources: tuple[str, ...],
         formula: Formula | None,
         variables: frozenset[str],
-    ) -> tuple[tuple[str, ...], Formula | None]:
-        """`sources` and `formula` with the variables it reads replaced by what they hold."""
+    ) -> tuple[tuple[str, ...], Formula | None, list[_Value]]:
+        """`sources` and `formula` with the variables it reads replaced by what they hold, and
+        the values used."""
         if formula is None:
-            return sources, None
+            return sources, None, []
         names = self.known(process)
         if not names:
-            return sources, formula
+            return sources, formula, []
         tree = formula.tree()
         found: dict[str, _Value] = {}
         for node in tree.walk():
@@ -92,7 +99,7 @@ class Variables:
             if key is not None and key in names:
                 found[key] = self.values[(process, key)]
         if not found:
-            return sources, formula
+            return sources, formula, []
 
         def swap(node: exp.Expr) -> exp.Expr:
             key = variable_key(node, variables | names)
@@ -104,7 +111,8 @@ class Variables:
         merged = dict.fromkeys(sources)
         for value in found.values():
             merged.update(dict.fromkeys(value.sources))
-        return tuple(sorted(merged)), Formula.of_tree(tree.transform(swap), self.dialect)
+        new = Formula.of_tree(tree.transform(swap), self.dialect)
+        return tuple(sorted(merged)), new, list(found.values())
 
     def apply(
         self,
@@ -113,23 +121,36 @@ class Variables:
         trees: dict[int, list[Formula]],
         variables: frozenset[str],
     ) -> list[ColumnEdge]:
-        """Direct edges reading a known variable get its sources, and its formula substituted."""
+        """Direct edges reading a known variable get its sources, and its formula substituted; the
+        columns that shaped the variable's value become indirect sources of the target."""
         if not self.known(process):
             return edges
         out: list[ColumnEdge] = []
+        shaped: dict[tuple[str, str], dict[str, None]] = {}
         for pos, e in enumerate(edges):
             got = trees.get(pos)
             if e.kind == "direct" and got:
                 new_trees: list[Formula] = []
                 sources = e.sources
                 for tree in got:
-                    sources, t = self._through(process, sources, tree, variables)
+                    sources, t, used = self._through(process, sources, tree, variables)
                     new_trees.append(t if t is not None else tree)
+                    for v in used:
+                        for sub, cols in v.indirect:
+                            shaped.setdefault((e.target, sub), {}).update(dict.fromkeys(cols))
                 if sources != e.sources or any(a is not b for a, b in zip(new_trees, got, strict=True)):
                     trees[pos] = new_trees
                     formula = new_trees[0].text() if len(new_trees) == 1 else e.formula
                     e = replace(e, sources=sources, formula=formula)
             out.append(e)
+        if not shaped:
+            return out
+        for i, e in enumerate(out):  # one indirect edge per (target, subtype)
+            extra = shaped.pop((e.target, e.subtype), None) if e.kind == "indirect" else None
+            if extra:
+                out[i] = replace(e, sources=tuple(sorted(dict.fromkeys((*e.sources, *extra)))))
+        for (target, sub), found in shaped.items():
+            out.append(ColumnEdge(target, tuple(sorted(found)), "indirect", "", 1.0, sub))
         return out
 
 
