@@ -4,6 +4,7 @@ levels → write → re-resolve, then the run's final status, counts, log record
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import threading
@@ -45,6 +46,7 @@ class _Execution(_RunState):
         self.dialect = (run.params or {}).get("dialect", "auto")
         prior = svc.read_results(self.ingestion_id)  # resume: files already done
         self.results = {r.path: r for r in prior}
+        self.removed.update(self._logged_removals())
         status = "completed"
         error: str | None = None
         try:
@@ -254,6 +256,24 @@ class _Execution(_RunState):
         self._drain_writes()
         self._reresolve(tasks, before)
         self._drain_writes()
+
+    def _logged_removals(self) -> list[str]:
+        """Paths an earlier attempt of this run removed (a resumed snapshot still lists them)."""
+        path = self.svc.log_path(self.ingestion_id)
+        if not path.exists():
+            return []
+        out: list[str] = []
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                if '"removed"' not in line:
+                    continue
+                try:
+                    rec = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if rec.get("event") == "removed" and isinstance(rec.get("path"), str):
+                    out.append(rec["path"])
+        return out
 
     def _remove_absent(self, present: set[str]) -> None:
         """Snapshot: the repository's files this run does not have are removed with their facts

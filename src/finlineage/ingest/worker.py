@@ -10,7 +10,7 @@
   statements' own reads/writes with temporary tables passed through;
 * a routine's `EXEC`/`CALL` becomes a table-level edge caller → callee with kind `indirect` and
   expression `CALL <callee>` (control flow, not data flow);
-* parse errors (severity `error`) are listed in `errors`: the file is stored with status `error`
+* parse errors (`FAILURE_CODES`) are listed in `errors`: the file is stored with status `error`
   while the facts of the statements that parsed are kept;
 * one code chunk per object definition and one per statement not identical to a definition.
 """
@@ -23,6 +23,9 @@ from typing import Any
 
 MAX_CHUNK_CHARS = 20_000
 _SCHEMA_CODES = frozenset({"star_without_schema", "unresolved_column", "ambiguous_column"})
+FAILURE_CODES = frozenset({"parse_error", "too_large", "too_complex"})
+"""Diagnostics that mean a statement's text could not be read: the file fails. Constructs that
+parse but cannot be analysed (dynamic SQL, unsupported statements) stay diagnostics only."""
 
 
 def _is_temp(name: str, temps: set[str]) -> bool:
@@ -136,7 +139,7 @@ def facts_from_result(result: Any) -> dict[str, Any]:
                 (obj["canonical"], obj["line_start"], obj["line_end"], obj["definition"][:MAX_CHUNK_CHARS])
             )
     needs_schema = any(d["code"] in _SCHEMA_CODES for d in diagnostics)
-    errors = [d for d in diagnostics if d["severity"] == "error"]
+    errors = [d for d in diagnostics if d["severity"] == "error" and d["code"] in FAILURE_CODES]
     errors.sort(key=lambda d: (d["line"] is None, d["line"] or 0, d["column"] or 0))
     return {
         "dialect": result.dialect,
