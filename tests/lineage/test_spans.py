@@ -167,3 +167,11 @@ def test_compound_assignment_parses_and_keeps_the_prior_value() -> None:
     assert direct["ledger.gl_balance.fee_cnt"] == {"ledger.gl_balance.fee_cnt"}
     assert "" not in {e.target.rsplit(".", 1)[-1] for e in upd.column_edges}
     assert [s.line_start for s in result.statements] == [1, 4]
+
+
+def test_statements_sharing_one_segment_get_their_own_lines() -> None:
+    from finlineage.lineage.engine import _statement_spans
+
+    text = "SELECT 'a\nb' AS x;\n-- note\nSELECT\n  2;\nSELECT 3"
+    assert _statement_spans(text, "tsql", 3, 10) == [(10, 11), (13, 14), (15, 15)]
+    assert _statement_spans(text, "tsql", 2, 10) == []  # not that many: the segment's span is kept

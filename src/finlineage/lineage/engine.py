@@ -12,7 +12,7 @@ from dataclasses import replace
 from types import FrameType
 
 import sqlglot
-from sqlglot import exp
+from sqlglot import TokenType, exp
 from sqlglot.errors import ErrorLevel, SqlglotError
 
 from finlineage.lineage.formula import Formula, attach, projection_trees
@@ -376,6 +376,7 @@ def _analyze_segment(
         )
         return [(res, (line_start, line_end), text[:1000])]
     out: list[tuple[StatementResult, tuple[int, int], str]] = []
+    spans: list[tuple[int, int]] = []
     started = time.perf_counter()
     try:
         with _time_limit(timeout):
@@ -402,8 +403,10 @@ def _analyze_segment(
                         Diagnostic("analysis_error", f"{type(e).__name__}: {e}", "error", line_start)
                     )
                 stmt_text = text if len(parsed) == 1 else stmt.sql(dialect=ctx.dialect or None)
-                # several statements in one segment (splitter missed a boundary) share its span
-                out.append((res, (line_start, line_end), stmt_text))
+                if len(parsed) > 1 and i == 0:
+                    spans = _statement_spans(text, used, len(parsed), line_start)
+                span_i = spans[i] if len(parsed) > 1 and spans else (line_start, line_end)
+                out.append((res, span_i, stmt_text))
     except _StatementTimeout:
         res = StatementResult("unknown")
         res.diagnostics.append(
@@ -426,6 +429,31 @@ def _analyze_segment(
         res.diagnostics.append(Diagnostic("analysis_error", f"{type(e).__name__}: {e}", "error", line_start))
         out = [(res, (line_start, line_end), text)]
     return out
+
+
+def _statement_spans(text: str, dialect: str, count: int, line_start: int) -> list[tuple[int, int]]:
+    """Lines of each of the `count` statements sqlglot found in one segment (split at `;`), in
+    the original file; [] when the tokens do not split into that many statements."""
+    try:
+        tokens = dialect_of(dialect).tokenize(text)
+    except _PARSE_ERRORS:
+        return []
+    spans: list[tuple[int, int]] = []
+    first = last = -1
+    for tok in tokens:
+        if tok.token_type == TokenType.SEMICOLON:
+            if first >= 0:
+                spans.append((first, last))
+            first = last = -1
+            continue
+        if first < 0:  # a token's line is where it ends
+            first = tok.line - tok.text.count("\n")
+        last = max(last, tok.line)
+    if first >= 0:
+        spans.append((first, last))
+    if len(spans) != count:
+        return []
+    return [(line_start + a - 1, line_start + b - 1) for a, b in spans]
 
 
 _PARSE_FALLBACKS: dict[str, tuple[str, ...]] = {
