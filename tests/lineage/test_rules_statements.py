@@ -364,3 +364,21 @@ def test_teradata_title_format_named_attributes() -> None:
         "hr.v_staff.dob": {"hr.staff.dob"},
         "hr.v_staff.pay": {"hr.staff.sal"},
     }
+
+
+def test_snowflake_clone_copies_columns() -> None:
+    st = _one("CREATE OR REPLACE TABLE ops.orders_bak CLONE ops.orders", "snowflake")
+    assert st.source_tables == ("ops.orders",)
+    assert direct(st)["ops.orders_bak.amount"] == {"ops.orders.amount"}
+
+
+def test_hive_from_first_multi_insert() -> None:
+    st = _one(
+        "FROM ops.staging INSERT OVERWRITE TABLE ops.orders SELECT order_id, amount, cust_id WHERE amount > 0 "
+        "INSERT INTO TABLE ops.order_log SELECT order_id, amount",
+        "hive",
+    )
+    assert set(st.target_tables) == {"ops.orders", "ops.order_log"}
+    assert st.source_tables == ("ops.staging",)
+    assert direct(st)["ops.order_log.amount"] == {"ops.staging.amount"}
+    assert indirect(st)["ops.orders.amount"] == {"ops.staging.amount"}

@@ -81,7 +81,16 @@ class CreateExtractor(Extractor):
                     _add(res.target_paths, p.this.name if isinstance(p.this, exp.Literal) else "")
         clone = stmt.args.get("clone")
         if isinstance(clone, exp.Clone) and isinstance(clone.this, exp.Table):
-            _add(res.source_tables, self.name(clone.this))
+            src = self.name(clone.this)
+            _add(res.source_tables, src)
+            known = self.ctx.schema.columns(src)
+            if known:  # a clone copies the rows: each column from the same column
+                self.ctx.schema.add(tgt, known)
+                col_defs = col_defs or [ColumnDef(c, i + 1) for i, c in enumerate(known)]
+                for c in known:
+                    res.column_edges.append(
+                        ColumnEdge(f"{tgt}.{c}", (f"{src}.{c}",), "direct", c, subtype="IDENTITY")
+                    )
         query = stmt.expression
         if isinstance(query, exp.Query):
             query = self._attach_with(stmt, query)

@@ -132,10 +132,33 @@ class InsertExtractor(Extractor):
         got = self.query(query, res)
         return got[2] if got else None
 
+    def _from_first_insert(self, stmt: exp.MultitableInserts, source: exp.Expr) -> StatementResult:
+        """Hive `FROM src INSERT OVERWRITE TABLE t1 SELECT a WHERE ... INSERT INTO t2 SELECT b`:
+        each branch is an INSERT ... SELECT whose FROM is the shared source."""
+        res = StatementResult("insert")
+        for ins in stmt.expressions:
+            if not isinstance(ins, exp.Insert) or not isinstance(ins.expression, exp.Select):
+                continue
+            branch = ins.copy()
+            query = branch.expression
+            if isinstance(query, exp.Select) and not query.args.get("from_"):
+                query.set("from_", exp.From(this=source.copy()))
+            got = self.insert(branch)
+            for t in got.source_tables:
+                _add(res.source_tables, t)
+            for t in got.target_tables:
+                _add(res.target_tables, t)
+            res.column_edges.extend(got.column_edges)
+            res.diagnostics.extend(got.diagnostics)
+        self._mark_temp(res)
+        return res
+
     def multi_insert(self, stmt: exp.MultitableInserts) -> StatementResult:
         """Oracle INSERT ALL/FIRST: each INTO branch reads the shared source query."""
         res = StatementResult("insert")
         source = stmt.args.get("source")
+        if isinstance(source, (exp.Table, exp.Subquery)):
+            return self._from_first_insert(stmt, source)
         if not isinstance(source, exp.Query):
             self.diag(res, "unsupported_statement", "multi-table INSERT without a source query")
             return res
