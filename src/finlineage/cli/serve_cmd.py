@@ -62,7 +62,7 @@ def serve(
     if workers > 1:
         from uvicorn.supervisors import Multiprocess
 
-        Multiprocess(config, target=server.run, sockets=[sock.dup()]).run()
+        Multiprocess(config, sockets=[sock.dup()]).run()
     else:
         if lifecycle.restart_action(settings) == "reexec":  # under a supervisor: exit, 503s meanwhile
             lifecycle.set_stop_accepting(
