@@ -8,16 +8,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from .bank import ingest, score
 
 HERE = Path(__file__).resolve().parent
 
 
-def test_treasury_bank_fully_answered(tmp_path: Path) -> None:
-    chat = ingest(HERE / "treasury", tmp_path, "treasury")
-    rate, rows = score(chat, HERE / "treasury_questions.jsonl", "treasury")
+@pytest.mark.parametrize(("corpus", "minimum"), [("treasury", 60), ("insurance", 12)])
+def test_bank_fully_answered(tmp_path: Path, corpus: str, minimum: int) -> None:
+    """treasury: T-SQL procedures; insurance: PostgreSQL functions and views (src/ods/dm)."""
+    chat = ingest(HERE / corpus, tmp_path, corpus)
+    rate, rows = score(chat, HERE / f"{corpus}_questions.jsonl", corpus)
     failed = [r for r in rows if not r["ok"]]
-    assert len(rows) >= 60
+    assert len(rows) >= minimum
     assert rate >= 0.95, failed
 
 

@@ -175,6 +175,11 @@ class OfflineAnswer(Answers):
                 col_spans = {(c.start, c.end) for c in col_ents if c.method != "name"}
                 obj_ents = [e for e in obj_ents if (e.start, e.end) not in col_spans]
         objs = [self.linker.object_candidates(e) for e in obj_ents]
+        named_schemas = {str(e.id).lower() for e in self.linked.schemas()}
+        if named_schemas:  # "the customers table in core": the schema narrows a bare name
+            objs = [
+                [o for o in g if (self.v.objects[o].schema or "").lower() in named_schemas] or g for g in objs
+            ]
         flat = [o for g in objs for o in g]
         prefer = "source" if self.intents and self.intents[0] == "impact" else "sink"
         cols = [self.linker.pick_columns(ce, flat, prefer=prefer) for ce in col_ents]

@@ -231,7 +231,13 @@ class LineageTools:
                 hits = sum(1 for f in forms if f & toks)
                 if hits:
                     scored.append((-hits, o.canonical_id))
-            out += [name for _, name in sorted(scored)[:n]]
+            cscored: list[tuple[int, str]] = []
+            for c in v.columns.values():
+                toks = set(tokens_of(c.name))
+                hits = sum(1 for f in forms if f & toks)
+                if hits:
+                    cscored.append((-hits, v.col_label(c.id)))
+            out += [name for _, name in sorted(scored + cscored)[:n]]
         return list(dict.fromkeys(x for x in out))[:n]
 
     def _one(self, name: str) -> dict[str, Any]:
