@@ -221,3 +221,17 @@ def test_export_answers_from_an_old_version(server: Server) -> None:
     assert "fxr.quotes.mid" in then and "fxr.quotes.mid" not in now
     assert now.count("agg.balances.amt_eur") >= 1  # the current edge, once; the closed one is not exported
     assert no_project.status_code == 422
+
+
+def test_explain_as_of_answers_from_the_old_version(server: Server) -> None:
+    server.upload(corpus())
+    server.upload(corpus(PROC_V2))
+    with server.client("victor") as c:
+        url = "/api/v1/lineage/column/agg.balances.amt_eur/explain"
+        then = c.get(url, params={"project_id": 1, "as_of": 1})
+        now = c.get(url, params={"project_id": 1})
+        missing = c.get(url, params={"project_id": 1, "as_of": 3})
+    assert then.status_code == 200 and now.status_code == 200, (then.text, now.text)
+    assert "fxr.quotes.mid" in then.json()["sources"]
+    assert "fxr.quotes.mid" not in now.json()["sources"]
+    assert missing.status_code == 404

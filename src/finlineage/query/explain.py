@@ -30,6 +30,7 @@ from sqlglot.errors import SqlglotError
 from finlineage.query.catalog import resolve_column
 from finlineage.query.common import Scope, chunks, parse_steps
 from finlineage.query.evidence import SourceReader, content_link
+from finlineage.query.governance import check_version
 from finlineage.query.schemas import ExplainAlternative, ExplainOut, ExplainStep
 from finlineage.store.graph import DEFAULT_NODE_CAP, DEFAULT_STATUSES
 from finlineage.store.models import CatalogObject, Column, ColumnEdge, File, Statement
@@ -323,6 +324,7 @@ def explain_column(
     columns, the statements that contributed (original text, true lines), and the other writers
     as alternatives. ``through="all"`` composes through views and persistent tables too."""
     col = resolve_column(session, ref, project_id=scope.project_id)
+    check_version(session, col.object.project_id, as_of)
     owner = session.get(CatalogObject, col.object_id)
     name = f"{owner.canonical_id}.{col.name}" if owner is not None else str(ref)
     ex = _Explainer(session, data_dir=data_dir, statuses=statuses, as_of=as_of, max_nodes=max_nodes)
