@@ -265,3 +265,11 @@ def test_split_column_ref_keeps_struct_paths_in_the_column() -> None:
     )
     assert split_column_ref("shop.orders.amount", tables) == ("shop.orders", "amount")
     assert split_column_ref("x.y.z") == ("x.y", "z")
+
+
+def test_schema_with_dotted_nested_fields() -> None:
+    schema = {"crm.accounts": {"holder.name": "string", "holder.tier": "int", "acct_no": "int"}}
+    got = _direct(
+        "SELECT holder.name AS n, UPPER(holder.tier) AS t FROM crm.accounts", "bigquery", schema=schema
+    )
+    assert got == {"n": {"crm.accounts.holder.name"}, "t": {"crm.accounts.holder.tier"}}

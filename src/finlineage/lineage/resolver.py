@@ -255,7 +255,16 @@ class _ColumnResolution:
                 if element is not None:  # `UNNEST(arr) AS item` ... item.field
                     return frozenset(f"{s}.{'.'.join(parts[i:])}" for s in element.sources)
                 return self._with_path(src, parts[i], parts[i + 1 :])
-        # `struct_col.field` with no source qualifier: the struct column of some source
+        # `struct_col.field` with no source qualifier: a schema listing nested fields by their
+        # dotted path, else the struct column of some source
+        dotted = ".".join(parts)
+        owners = [
+            v[1]
+            for v in scope.selected_sources.values()
+            if isinstance(v[1], exp.Table) and self._knows(v[1], dotted) is True
+        ]
+        if len(owners) == 1:
+            return self.source_column(owners[0], dotted)
         res = self._resolve_unqualified(scope, parts[0], None)
         if res:
             if len(res) == 1:
