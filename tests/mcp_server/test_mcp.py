@@ -46,6 +46,8 @@ async def _stdio_session(data: Path) -> tuple[set[str], dict[str, Any], dict[str
         up = _text(await session.call_tool("upstream", {"name": "core.acct_balances.bal_amt_usd"}))
         health = _text(await session.call_tool("failed_files", {}))
         amb = _text(await session.call_tool("upstream", {"name": "customers"}))
+        other = _text(await session.call_tool("node", {"name": "core.customers", "project": "elsewhere"}))
+        assert other["found"] is False and "project" in other["message"]  # --project scopes the server
         return {t.name for t in listed.tools}, up, health, amb
 
 

@@ -62,6 +62,10 @@ class LineageMCP:
         self.vocab = VocabCache()
 
     def _project_id(self, s: Session, project: str | int | None) -> int:
+        if self.project is not None and project not in (None, ""):
+            scoped = int(resolve_project(s, _ref(self.project)).id)
+            if int(resolve_project(s, _ref(project)).id) != scoped:
+                raise LookupError(f"this server is scoped to project {self.project!r}")
         ref = project if project not in (None, "") else self.project
         if ref is not None and str(ref).strip():
             text = str(ref).strip()
@@ -88,6 +92,11 @@ class LineageMCP:
     async def call(self, tool: str, args: dict[str, Any]) -> dict[str, Any]:
         clean = {k: v for k, v in args.items() if v is not None}
         return await asyncio.to_thread(self.call_sync, tool, clean)
+
+
+def _ref(project: str | int) -> str | int:
+    text = str(project).strip()
+    return int(text) if text.isdigit() else text
 
 
 def build_server(runner: LineageMCP) -> MCPServer:
