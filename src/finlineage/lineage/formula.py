@@ -15,6 +15,7 @@ merges). Best effort: a column that cannot be placed stays as written.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from typing import TypeVar
@@ -40,7 +41,7 @@ __all__ = [
 REF = "lineage_ref"
 """`meta` flag of a qualified column reference in a formula tree."""
 
-Formulas = dict[str, list["Formula"]]
+Formulas = dict[str, list["Formula | None"]]
 """target column -> formulas of its writers in this statement, in statement order."""
 
 _T = TypeVar("_T")
@@ -155,12 +156,15 @@ def attach(
     if needs:
         hints = frozenset(s for e in direct for s in e.sources)
         try:
-            formulas = statement_formulas(stmt, targets, name_of, hints, variables, dialect)
+            need = frozenset(
+                e.target for e in direct if not (e.subtype == "IDENTITY" and len(e.sources) == 1)
+            )
+            formulas = statement_formulas(stmt, targets, name_of, hints, variables, dialect, need)
         except (OptimizeError, ValueError, KeyError, AttributeError, TypeError, RecursionError):
             formulas = {}
     out: list[ColumnEdge] = []
     trees: dict[int, list[Formula]] = {}
-    remaining = {t: sum(1 for e in direct if e.target == t) for t in formulas}
+    remaining = Counter(e.target for e in direct)
     for pos, e in enumerate(edges):
         if e.kind == "direct":
             got: list[Formula] = []
@@ -168,9 +172,10 @@ def attach(
             if pending:
                 remaining[e.target] -= 1
                 # the last edge of a target takes all remaining writers (UNION branches)
-                got = pending[:] if remaining[e.target] <= 0 else [pending[0]]
-                del pending[: len(got)]
-            elif e.subtype == "IDENTITY" and len(e.sources) == 1:
+                taken = pending[:] if remaining[e.target] <= 0 else [pending[0]]
+                del pending[: len(taken)]
+                got = [f for f in taken if f is not None]
+            if not got and e.subtype == "IDENTITY" and len(e.sources) == 1:
                 got = [Formula.ref(e.sources[0], dialect)]
             if got:
                 trees[pos] = got
@@ -203,6 +208,8 @@ class _Qualifier:
         self.name_of = name_of
         self.hints = hints
         self.dialect = dialect
+        self.need: frozenset[str] | None = None
+        """Target columns whose formulas are wanted (None: all)."""
         self.variables = variables
         """Routine parameters/variables: a bare such name no source surely has stays as written."""
         self.row_tables: Mapping[str, str] = {}
@@ -213,6 +220,12 @@ class _Qualifier:
     def index(self, root: Scope) -> None:
         for s in root.traverse():
             self.by_expr[id(s.expression)] = s
+
+    def add(self, out: Formulas, key: str, node: exp.Expr, scope: Scope | None) -> None:
+        """The formula of `node` for target column `key` (None when nobody needs it)."""
+        out.setdefault(key, []).append(
+            self.plan(node, scope) if self.need is None or key in self.need else None
+        )
 
     def plan(self, node: exp.Expr, scope: Scope | None) -> Formula:
         """`node` (of the analysed statement, left untouched) with its columns qualified."""
@@ -342,12 +355,15 @@ def statement_formulas(
     hints: frozenset[str],
     variables: frozenset[str] = frozenset(),
     dialect: str = "",
+    need: frozenset[str] | None = None,
 ) -> Formulas:
-    """Formula trees of the target columns `stmt` writes (`targets`: its target tables)."""
+    """Formulas of the target columns `stmt` writes (`targets`: its target tables; `need`: the
+    columns wanted, None for all)."""
     if len(targets) != 1:
         return {}
     target = targets[0]
     q = _Qualifier(name_of, hints, variables, dialect)
+    q.need = need
     out: Formulas = {}
     if isinstance(stmt, exp.Insert):
         _insert(stmt, target, q, out)
@@ -388,7 +404,7 @@ def _select(query: exp.Query, target: str, columns: list[str] | None, q: _Qualif
         if len(names) != len(projections) or any(isinstance(p, exp.Star) for p in projections):
             return
         for col, proj in zip(names, projections, strict=True):
-            out.setdefault(f"{target}.{col}", []).append(q.plan(proj, branch))
+            q.add(out, f"{target}.{col}", proj, branch)
 
 
 def projection_trees(
@@ -435,7 +451,7 @@ def _insert(stmt: exp.Insert, target: str, q: _Qualifier, out: Formulas) -> None
             if root is not None:
                 q.index(root)
             for col, v in zip(columns, sel.expressions, strict=True):
-                out.setdefault(f"{target}.{col}", []).append(q.plan(v, root))
+                q.add(out, f"{target}.{col}", v, root)
 
 
 def _frame(target: exp.Expr, from_: exp.Expr | None, joins: list[exp.Expr]) -> Scope | None:
@@ -483,7 +499,7 @@ def _emit(
     if root is not None:
         q.index(root)
     for col, v in zip(cols, values, strict=False):
-        out.setdefault(f"{target}.{col}", []).append(q.plan(v, root))
+        q.add(out, f"{target}.{col}", v, root)
 
 
 def _merge(stmt: exp.Merge, target: str, q: _Qualifier, out: Formulas) -> None:

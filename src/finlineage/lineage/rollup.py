@@ -170,6 +170,8 @@ class _Rollup:
 
     # ------------------------------------------------------------------ lookups
     def _temp_col(self, col: str) -> tuple[str, str] | None:
+        if not self.temps:
+            return None
         table = _table_of(col, self.tables)
         if table not in self.temps:
             return None
@@ -225,6 +227,9 @@ class _Rollup:
     def _indirect(self, st: StatementLineage, e: ColumnEdge) -> None:
         slot = self._slot(e.target)
         sub = e.subtype or "indirect"
+        if not self.temps:
+            slot.add_indirect(sub, e.sources, (st.index,))
+            return
         for src in e.sources:
             held = self._through(src)
             if held is None:
@@ -251,10 +256,18 @@ class _Rollup:
             writers.append((None, e.sources))
         new: list[_Alt] = []
         consumed: list[_Alt] = []
-        for branch, (formula, sources) in enumerate(writers):
-            made, used = self._writer(st, e, slot, formula, sources, branch)
-            new.extend(made)
-            consumed.extend(used)
+        if not self.temps and e.target not in e.sources:  # nothing to substitute: as written
+            exprs = [e.expression] if e.expression else []
+            for branch, (formula, sources) in enumerate(writers):
+                origin = (st.index, branch)
+                new.append(
+                    _Alt(dict.fromkeys(sources), formula, (st.index,), exprs, e.confidence, e.subtype, origin)
+                )
+        else:
+            for branch, (formula, sources) in enumerate(writers):
+                made, used = self._writer(st, e, slot, formula, sources, branch)
+                new.extend(made)
+                consumed.extend(used)
         if consumed:
             slot.alts = [a for a in slot.alts if all(a is not o for o in consumed)]
         slot.alts.extend(new)
