@@ -175,3 +175,19 @@ def test_statements_sharing_one_segment_get_their_own_lines() -> None:
     text = "SELECT 'a\nb' AS x;\n-- note\nSELECT\n  2;\nSELECT 3"
     assert _statement_spans(text, "tsql", 3, 10) == [(10, 11), (13, 14), (15, 15)]
     assert _statement_spans(text, "tsql", 2, 10) == []  # not that many: the segment's span is kept
+
+
+@pytest.mark.parametrize("dialect", ["tsql", "postgres", "oracle", "snowflake", ""])
+def test_a_missing_parenthesis_does_not_swallow_the_statements_after_it(dialect: str) -> None:
+    sql = (
+        "INSERT INTO ledger.t1 (x) SELECT x FROM ledger.s1;\n"
+        "INSERT INTO ledger.t2 (x) SELECT COALESCE(x, 0 FROM ledger.s2;\n"
+        "INSERT INTO ledger.t3 (x) SELECT x FROM ledger.s3;\n"
+        "UPDATE ledger.t4 SET y = 1;\n"
+    )
+    res = extract(sql, dialect)
+    assert [(s.line_start, s.line_end) for s in res.statements] == [(1, 1), (2, 2), (3, 3), (4, 4)]
+    errors = [(d.line, d.column) for s in res.statements for d in s.diagnostics if d.severity == "error"]
+    assert len(errors) == 1 and errors[0][0] == 2
+    assert res.statements[2].target_tables == ("ledger.t3",)
+    assert res.statements[3].target_tables == ("ledger.t4",)

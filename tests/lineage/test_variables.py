@@ -68,7 +68,7 @@ $$ LANGUAGE plpgsql;""",
     upd = next(s for s in res.statements if s.type == "update")
     assert direct(upd) == {"gl.accounts.balance": {"gl.accounts.balance"}}
     sel = res.statements[0]
-    assert indirect(sel)["SUM(amount)"] == {"gl.entries.posting_date"}
+    assert list(indirect(sel).values()) == [{"gl.entries.posting_date"}]  # whatever its output name
     assert "unresolved_column" not in codes(res)
     every = {x for s in res.statements for e in s.column_edges for x in e.sources}
     assert not any(x.endswith((".p_as_of", ".p_amount", ".v_total", ".v_rate")) for x in every)

@@ -280,8 +280,9 @@ class _Core:
         while j < n:
             k, v, _, _ = toks[j]
             if k == ";":
-                if depth == 0:
-                    return j, j + 1
+                # SQL has no ';' inside parentheses: at depth > 0 a ')' is missing (a typo);
+                # ending here keeps the statements after it
+                return j, j + 1
             elif k == "H":
                 return j, j
             elif k == "P":
