@@ -173,11 +173,21 @@ def test_large_answer_renders_collapsed_by_hop(shared_server: Server, page: Any)
         const view = new GraphView(box, {});
         const timing = view.setData(first.nodes.map((n) => ({ id: n.id, key: n.canonical_id, label: n.canonical_id, kind: n.kind })),
           first.edges, { fit: true });
+        m.cap = RENDER_CAP;
         const edge = [...first.nodes].map((n) => n.id).find((id) => first.level.get(id) === m.maxHop);
         m.expand(edge, 'up');
         const after = m.visible();
+        // a star: 10,000 direct inputs of one root open as the root alone, an expansion stops at the cap
+        const star = new LineageModel(
+          nodes, nodes.slice(1).map((n) => ({ id: 's' + n.id, source: n.id, target: 0 })), [0], 'upstream');
+        star.cap = RENDER_CAP;
+        star.maxHop = star.hopLimitFor(RENDER_CAP);
+        const alone = star.visible().nodes.length;
+        star.expand(0, 'up');
+        const starExpanded = star.visible();
         return { total: m.nodes.size, cap: RENDER_CAP, maxHop: m.maxHop, deepest: m.deepest, shown: first.nodes.length,
-                 drawn: box.querySelectorAll('g.gn').length, mode: timing.mode, afterExpand: after.nodes.length };
+                 drawn: box.querySelectorAll('g.gn').length, mode: timing.mode, afterExpand: after.nodes.length,
+                 starLimit: star.maxHop, alone, starShown: starExpanded.nodes.length, starCapped: starExpanded.capped };
     }"""
     )
     assert out["total"] == 10000
@@ -185,6 +195,9 @@ def test_large_answer_renders_collapsed_by_hop(shared_server: Server, page: Any)
     assert out["maxHop"] < out["deepest"]
     assert out["drawn"] == out["shown"]  # every drawn node is readable as g.gn[data-name]
     assert out["afterExpand"] == out["shown"] + 4
+    assert out["mode"] == "canvas"
+    assert (out["starLimit"], out["alone"]) == (0, 1)
+    assert out["starShown"] == out["cap"] and out["starCapped"] is True
 
 
 def test_formula_panel_shows_original_source_and_opens_the_file(shared_server: Server, page: Any) -> None:

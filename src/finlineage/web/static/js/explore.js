@@ -319,6 +319,7 @@ async function load() {
   state.projectOfAnswer = ctx.state.projectId;
   const rootIds = [g.root?.id, ...(g.roots || []).map((r) => r.id)].filter((x) => x != null);
   state.model = new LineageModel(g.nodes, g.edges, rootIds, state.dir);
+  state.model.cap = RENDER_CAP;
   if (state.model.nodes.size > RENDER_CAP) state.model.maxHop = state.model.hopLimitFor(RENDER_CAP);
   const rootName = g.root?.canonical_id || state.root.ref;
   if (g.root) $('#search').value = rootName;
@@ -359,8 +360,8 @@ function edgeTitle(e) {
 function render() {
   const model = state.model;
   const graphEl = $('#graph');
-  const { nodes, edges, level } = model.visible();
-  state.onScreen = { nodes, edges, level };
+  const { nodes, edges, level, capped } = model.visible();
+  state.onScreen = { nodes, edges, level, capped };
   if (!nodes.length) {
     view.clear('Nothing to draw.');
     graphEl.dataset.state = 'empty';
@@ -403,6 +404,8 @@ function renderBanner(shown, total) {
   if (g.depthFallback) notes.push(`This server does not accept depth “all”: showing ${g.depthFallback} hops.`);
   if (!state.model.focus && shown < total && Number.isFinite(state.model.maxHop)) {
     notes.push(`Large answer: showing hops 0–${state.model.maxHop} (${fmtNum(shown)} of ${fmtNum(total)} nodes). Expand by hop below or per node.`);
+  } else if (state.onScreen.capped) {
+    notes.push(`Showing the nearest ${fmtNum(shown)} of ${fmtNum(total)} nodes (the page draws at most ${fmtNum(RENDER_CAP)} at once).`);
   }
   banner.hidden = !notes.length;
   banner.textContent = notes.join(' ');

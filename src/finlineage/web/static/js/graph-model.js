@@ -18,6 +18,8 @@ export class LineageModel {
     this.expanded = { up: new Set(), down: new Set() };
     this.collapsed = { up: new Set(), down: new Set() };
     this.maxHop = Infinity;
+    /** At most this many nodes on screen, nearest hops first (expansions included). */
+    this.cap = Infinity;
     this.focus = null;
     this.merge(nodes, edges);
   }
@@ -64,13 +66,14 @@ export class LineageModel {
         if (!forced && lv + 1 > maxHop) continue;
         for (const w of (d === UP ? this.ups : this.downs).get(v) || []) {
           if (level.has(w)) continue;
+          if (!natural && level.size >= this.cap) return { level, side, capped: true };
           level.set(w, lv + 1);
           side.set(w, d);
           queue.push(w);
         }
       }
     }
-    return { level, side };
+    return { level, side, capped: false };
   }
 
   /** Node counts per hop over the whole answer: [[hop, count], ...]. */
@@ -86,7 +89,8 @@ export class LineageModel {
     return max;
   }
 
-  /** The largest hop limit that keeps at most `cap` nodes (at least 1). */
+  /** The largest hop limit that keeps at most `cap` nodes (0: the roots alone, when even the
+   * first hop is larger; the nodes then expand one by one). */
   hopLimitFor(cap) {
     let total = 0;
     let limit = 0;
@@ -95,23 +99,24 @@ export class LineageModel {
       if (total > cap) break;
       limit = hop;
     }
-    return Math.max(1, limit);
+    return limit;
   }
 
   /** What is on screen: {nodes, edges, level}. */
   visible() {
     let ids;
     let level;
+    let capped = false;
     if (this.focus) {
       ids = this.focus;
       level = this.levels;
     } else {
-      ({ level } = this.walk({ maxHop: this.maxHop }));
+      ({ level, capped } = this.walk({ maxHop: this.maxHop }));
       ids = new Set(level.keys());
     }
     const nodes = [...ids].map((id) => this.nodes.get(id)).filter(Boolean);
     const edges = [...this.edges.values()].filter((e) => ids.has(e.source) && ids.has(e.target));
-    return { nodes, edges, level };
+    return { nodes, edges, level, capped };
   }
 
   /** Hidden neighbours of a node, per direction (for the expand buttons). */
