@@ -382,3 +382,16 @@ def test_hive_from_first_multi_insert() -> None:
     assert st.source_tables == ("ops.staging",)
     assert direct(st)["ops.order_log.amount"] == {"ops.staging.amount"}
     assert indirect(st)["ops.orders.amount"] == {"ops.staging.amount"}
+
+
+def test_unaliased_expressions_get_positional_names_never_sql_text() -> None:
+    res = extract(
+        "INSERT INTO ops.totals SELECT cust_id, COALESCE((SELECT MAX(s.amount) FROM ops.staging s), 0), SUM(amount) "
+        "FROM ops.orders GROUP BY cust_id",
+        "tsql",
+    )
+    st = res.statements[0]
+    assert set(direct(st)) == {"ops.totals.cust_id", "ops.totals._col_1", "ops.totals._col_2"}
+    assert direct(st)["ops.totals._col_1"] == {"ops.staging.amount"}
+    edge = next(e for e in st.column_edges if e.target == "ops.totals._col_1")
+    assert edge.expression.startswith("COALESCE(")

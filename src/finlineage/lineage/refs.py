@@ -54,12 +54,14 @@ class Output:
 _CAST_KEEPS_NAME = frozenset({"postgres", "redshift", "materialize", "risingwave", "duckdb"})
 
 
-def output_name(projection: exp.Expr, dialect: str) -> str:
+def output_name(projection: exp.Expr, dialect: str, position: int = 0) -> str:
     """The name a projection gets in its result set.
 
     An unaliased column keeps its name; a `col::type` cast (and, in PostgreSQL-like engines,
-    any cast of a column) keeps the column's name; other expressions are named by their text.
-    """
+    any cast of a column) keeps the column's name. Any other unaliased expression gets the
+    positional placeholder `_col_<position>` (0-based, as Trino/Athena name it): engines name
+    such columns differently, and a column is never named after SQL text (its text stays the
+    edge's expression)."""
     if isinstance(projection, exp.Alias):
         return projection.alias
     if isinstance(projection, (exp.Column, exp.Dot)):
@@ -68,7 +70,7 @@ def output_name(projection: exp.Expr, dialect: str) -> str:
         shorthand = "format" not in projection.args  # parsed from `col::type`
         if shorthand or dialect in _CAST_KEEPS_NAME:
             return projection.this.name
-    return projection.sql(dialect=dialect or None)
+    return f"_col_{position}"
 
 
 DIRECT, WINDOW, CONDITIONAL = "", "WINDOW", "CONDITIONAL"

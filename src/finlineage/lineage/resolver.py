@@ -494,7 +494,7 @@ class QueryResolver(_ColumnResolution):
             if star is not None:
                 outs.extend(self._expand_star(scope, proj, star))
                 continue
-            name = output_name(proj, self.dialect)
+            name = output_name(proj, self.dialect, len(outs))
             body = proj.this if isinstance(proj, exp.Alias) else proj
             got = self.expr_sources(scope, body, outs, aliases)
             subtype = stronger(direct_subtype(body), got.subtype)

@@ -335,7 +335,7 @@ class Extractor:
             if not isinstance(e, exp.Alias) and not (
                 isinstance(e, exp.Column) and isinstance(e.this, exp.Star)
             ):
-                e = exp.alias_(e, output_name(e, self.dialect))
+                e = exp.alias_(e, output_name(e, self.dialect, len(projections)))
             projections.append(e)
         rows = []
         for _ in range(2):

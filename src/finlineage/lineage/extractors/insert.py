@@ -180,7 +180,7 @@ class InsertExtractor(Extractor):
             values = ins.expression
             row = values.expressions[0] if isinstance(values, exp.Values) and values.expressions else None
             projections: list[exp.Expr] = (
-                [exp.alias_(v.copy(), output_name(v, self.dialect)) for v in row.expressions]
+                [exp.alias_(v.copy(), output_name(v, self.dialect, i)) for i, v in enumerate(row.expressions)]
                 if isinstance(row, exp.Tuple)
                 else [exp.Star()]
             )
