@@ -56,19 +56,22 @@ def serve(
         ws_per_message_deflate=settings.websocket_per_message_deflate,
     )
     server = uvicorn.Server(config)
-    # uvicorn gets a duplicate of the listening socket and closes only that one when it stops: the
-    # socket itself stays open across the restart's re-exec, so new connections wait in its
-    # backlog for the next process instead of being refused.
+    # Re-exec restarts: uvicorn gets a duplicate of the listening socket and closes only that one
+    # when it stops, so the socket stays open across the re-exec and new connections wait in its
+    # backlog for the next process instead of being refused. Under a supervisor (exit 0) uvicorn
+    # owns the socket: it closes when uvicorn stops accepting, so a proxy retries elsewhere at once.
+    handover = lifecycle.restart_action(settings) == "reexec"
+    listener = sock.dup() if handover else sock
     if workers > 1:
         from uvicorn.supervisors import Multiprocess
 
-        Multiprocess(config, sockets=[sock.dup()]).run()
+        Multiprocess(config, sockets=[listener]).run()
     else:
-        if lifecycle.restart_action(settings) == "reexec":  # under a supervisor: exit, 503s meanwhile
+        if handover:
             lifecycle.set_stop_accepting(
-                lambda: [listener.close() for listener in getattr(server, "servers", [])]
+                lambda: [listening.close() for listening in getattr(server, "servers", [])]
             )
-        server.run(sockets=[sock.dup()])
+        server.run(sockets=[listener])
     if lifecycle.consume_restart_marker(settings) is not None:
         if lifecycle.restart_action(settings) == "exit":
             typer.echo("restart requested: exiting 0 for the supervisor to start a fresh process", err=True)
