@@ -197,10 +197,10 @@ def _print_text(result: Any) -> None:
         )
     console.print(st)
     ct = Table(title="Column lineage (script level)")
-    for col in ("target", "kind", "sources"):
+    for col in ("target", "kind", "sources", "formula", "statements"):
         ct.add_column(col)
     for e in result.rollup.column_edges:
-        ct.add_row(e.target, e.kind, "\n".join(e.sources))
+        ct.add_row(e.target, e.kind, "\n".join(e.sources), e.formula, ", ".join(map(str, e.steps)))
     console.print(ct)
     if result.objects:
         ot = Table(title="Objects defined")

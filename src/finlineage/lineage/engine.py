@@ -13,7 +13,7 @@ from types import FrameType
 
 import sqlglot
 from sqlglot import TokenType, exp
-from sqlglot.errors import ErrorLevel, SqlglotError
+from sqlglot.errors import ErrorLevel, SqlglotError, TokenError
 
 from finlineage.lineage.formula import Formula, attach, projection_trees
 from finlineage.lineage.model import (
@@ -523,6 +523,8 @@ def _plain_message(err: Exception) -> str:
             return f"syntax error: incomplete {part}{near_text}"
         if desc:
             return f"syntax error: {_SQLGLOT_CLASS.sub(lambda m: m.group(1), desc)}{near_text}"[:300]
+    if isinstance(err, TokenError):
+        return "syntax error: the text cannot be read as SQL tokens (an unterminated string, quoted name or comment?)"
     return f"syntax error: {str(err).splitlines()[0] if str(err) else type(err).__name__}"[:300]
 
 
