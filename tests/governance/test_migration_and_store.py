@@ -95,3 +95,24 @@ def test_reingest_closes_and_opens_facts_instead_of_copying(server: Server) -> N
     total_v2 = _rows(server, "SELECT count(*) FROM column_edges")[0][0]
     assert total_v2 == total_v1 + opened  # unchanged files' facts were not copied
     assert _rows(server, "SELECT count(*) FROM column_edges WHERE version_from IS NULL")[0][0] == 0
+
+
+def test_edge_history_is_append_only_in_the_database(database_url: str) -> None:
+    eng = store_db.create_engine_for(database_url)
+    try:
+        with eng.begin() as c:
+            c.execute(text("INSERT INTO projects (id, name, created_at) VALUES (7, 'h', CURRENT_TIMESTAMP)"))
+            c.execute(
+                text(
+                    "INSERT INTO edge_events (project_id, granularity, edge_id, action, actor, ts, comment)"
+                    " VALUES (7, 'column', 1, 'created', 'maker', CURRENT_TIMESTAMP, 'x')"
+                )
+            )
+        with pytest.raises(Exception, match="append-only"), eng.begin() as c:
+            c.execute(text("UPDATE edge_events SET actor = 'someone else'"))
+        with eng.begin() as c:
+            assert c.execute(text("SELECT actor FROM edge_events")).scalar() == "maker"
+            c.execute(text("DELETE FROM projects WHERE id = 7"))  # history goes with its project
+            assert c.execute(text("SELECT count(*) FROM edge_events")).scalar() == 0
+    finally:
+        eng.dispose()

@@ -10,11 +10,13 @@ Every function takes the session first and never commits.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from finlineage.store import versions
@@ -23,9 +25,12 @@ from finlineage.store.models import (
     Column,
     ColumnEdge,
     EdgeEvent,
+    Run,
     TableEdge,
     utcnow,
 )
+
+log = logging.getLogger(__name__)
 
 Granularity = Literal["table", "column"]
 GOVERNED_ORIGINS = ("manual", "inferred")
@@ -284,13 +289,24 @@ def supersede_observed(session: Session, project_id: int, version: int, actor: s
 
 def close_run_version(session: Session, run_id: int) -> versions.VersionInfo | None:
     """When a run finishes: make its version (if it changed the graph), supersede governed edges
-    the run now observes, and re-check orphans."""
-    info = versions.finalize_run_version(session, run_id)
-    if info is not None:
-        from finlineage.store.models import Run
-
+    the run now observes, and re-check orphans. In a savepoint: if that fails (a concurrent run of
+    the same project took the version number), the run's status is still written, its error says
+    so, and the facts are stamped by the project's next run."""
+    try:
+        with session.begin_nested():
+            info = versions.finalize_run_version(session, run_id)
+            run = session.get(Run, run_id)
+            if info is not None and run is not None:
+                supersede_observed(session, int(run.project_id), info.version, f"run:{run_id}")
+                check_orphans(session, int(run.project_id), f"run:{run_id}")
+        return info
+    except SQLAlchemyError as exc:
+        log.exception("graph version of run %s not recorded", run_id)
         run = session.get(Run, run_id)
         if run is not None:
-            supersede_observed(session, int(run.project_id), info.version, f"run:{run_id}")
-            check_orphans(session, int(run.project_id), f"run:{run_id}")
-    return info
+            note = (
+                f"graph version not recorded ({type(exc).__name__}); the next run of the project records it"
+            )
+            run.error = f"{run.error}; {note}" if run.error else note
+            session.flush()
+        return None

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, insert, or_, select, union, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from finlineage.store.bulk import _chunks
@@ -164,9 +165,15 @@ def working_version(session: Session, project_id: int) -> int:
         top = session.scalar(
             select(func.max(GraphVersion.version)).where(GraphVersion.project_id == project_id)
         )
-        row = GraphVersion(project_id=project_id, version=int(top or 0) + 1)
-        session.add(row)
-        session.flush()
+        try:
+            with session.begin_nested():  # a concurrent run of the project may take the number first
+                row = GraphVersion(project_id=project_id, version=int(top or 0) + 1)
+                session.add(row)
+                session.flush()
+        except IntegrityError:
+            row = open_version(session, project_id)
+            if row is None:
+                raise
     return int(row.version)
 
 

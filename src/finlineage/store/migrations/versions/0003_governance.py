@@ -141,8 +141,27 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_edge_events"),
     )
     op.create_index("ix_edge_events_project_id", "edge_events", ["project_id"])
+    _append_only("edge_events")
     op.create_index("ix_edge_events_granularity_edge_id_id", "edge_events", ["granularity", "edge_id", "id"])
     _version_existing_data()
+
+
+def _append_only(table: str) -> None:
+    """Rows of ``table`` can be added (and go with their project) but never changed."""
+    msg = f"{table} is append-only"
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            f"CREATE FUNCTION {table}_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+            f"$$ BEGIN RAISE EXCEPTION '{msg}'; END $$"
+        )
+        op.execute(
+            f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} "
+            f"FOR EACH ROW EXECUTE FUNCTION {table}_append_only()"
+        )
+    else:
+        op.execute(
+            f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} BEGIN SELECT RAISE(ABORT, '{msg}'); END"
+        )
 
 
 def _version_existing_data() -> None:
@@ -191,6 +210,8 @@ def _version_existing_data() -> None:
 
 def downgrade() -> None:
     op.drop_table("edge_events")
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP FUNCTION IF EXISTS edge_events_append_only()")
     op.drop_table("object_presence")
     op.drop_table("graph_versions")
     for table, src, tgt in EDGES:
