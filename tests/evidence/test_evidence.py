@@ -105,6 +105,12 @@ def test_node_definition_is_the_files_text(bank: Bank) -> None:
     assert (node["line_start"], node["line_end"]) == (2, 23)
     assert node["definition"] == original(PROC, 2, 23)
     assert "/* stage 1: value each holding in its quote currency */" in node["definition"]
+    table = _get(client, "/api/v1/lineage/node/solvency.book_value")
+    assert table["definition"] == original("tsql/ddl.sql", 4, 4) and table["definition_source"] == "file"
+    read = next(r for r in table["reads"] if r["canonical_id"] == "ledger.quotes")
+    assert (read["line_start"], read["line_end"]) == (13, 19) and read["source_text"] == original(
+        PROC, 13, 19
+    )
     edges = _get(client, "/api/v1/lineage/edges", granularity="column", node="solvency.book_value")
     assert all(e["source_text"] for e in edges["items"] if e["file"])
 

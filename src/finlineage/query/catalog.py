@@ -228,7 +228,9 @@ def list_nodes(
     return Page[NodeOut](items=items, total=total, limit=page.limit, offset=page.offset)
 
 
-def _neighbours(session: Session, obj: CatalogObject) -> tuple[list[NeighbourOut], list[NeighbourOut]]:
+def _neighbours(
+    session: Session, obj: CatalogObject, sources: SourceReader | None = None
+) -> tuple[list[NeighbourOut], list[NeighbourOut]]:
     """Objects the node reads from and writes to (table edges to/from it, and, for a routine,
     the edges it runs as their process). Two queries."""
     rows = list(
@@ -265,8 +267,11 @@ def _neighbours(session: Session, obj: CatalogObject) -> tuple[list[NeighbourOut
             via=via,  # type: ignore[arg-type]
             expression=r.expression,
             file=r.file_path,
+            file_id=r.file_id,
             line_start=r.line_start,
             line_end=r.line_end,
+            source_text=sources.text(r.file_id, r.line_start, r.line_end) if sources else None,
+            content_url=content_link(r.file_id, r.line_start, r.line_end),
         )
 
     for r in sorted(rows, key=lambda r: r.id):
@@ -296,8 +301,9 @@ def node_detail(
             select(Column).where(Column.object_id == obj.id).order_by(Column.ordinal, Column.name, Column.id)
         )
     ]
-    reads, writes = _neighbours(session, obj)
-    original = SourceReader(session, data_dir).text(obj.file_id, obj.line_start, obj.line_end)
+    reader = SourceReader(session, data_dir)
+    reads, writes = _neighbours(session, obj, reader if data_dir is not None else None)
+    original = reader.text(obj.file_id, obj.line_start, obj.line_end)
     source: Literal["file", "regenerated"] = "file" if original is not None else "regenerated"
     definition = original if original is not None else obj.definition
     return NodeDetail(

@@ -119,8 +119,12 @@ class NeighbourOut(BaseModel):
     """`edge`: a lineage edge to/from the node itself; `process`: an edge the node (a routine) runs."""
     expression: str | None = None
     file: str | None = None
+    file_id: int | None = None
     line_start: int | None = None
     line_end: int | None = None
+    source_text: str | None = None
+    """The original text of the connecting statement's lines."""
+    content_url: str | None = None
 
 
 class NodeDetail(NodeOut):
