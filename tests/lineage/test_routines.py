@@ -394,3 +394,19 @@ END"""
     filters = {e.subtype: set(e.sources) for e in upd.column_edges if e.kind == "indirect"}
     assert "ref.capital_floor.region" in filters["FILTER"]
     assert direct(upd) == {"rpt.capital.cet1_eur": {"ref.capital_floor.floor_amt"}}
+
+
+def test_tsql_compound_set_of_a_variable_composes_its_values() -> None:
+    sql = """CREATE PROCEDURE rpt.charges AS
+BEGIN
+    DECLARE @total DECIMAL(18, 2) = 0;
+    SET @total = (SELECT SUM(amount) FROM ledger.fees);
+    SET @total += (SELECT SUM(amount) FROM ledger.taxes);
+    UPDATE rpt.totals SET charges = @total;
+END"""
+    res = extract(sql, "tsql")
+    upd = res.statements[by_type(res, "update")[0]]
+    assert direct(upd) == {"rpt.totals.charges": {"ledger.fees.amount", "ledger.taxes.amount"}}
+    edge = next(e for e in upd.column_edges if e.kind == "direct")
+    assert edge.formula.startswith("SUM(ledger.fees.amount) + (SELECT SUM(ledger.taxes.amount)")
+    assert [s.line_start for s in res.statements] == [4, 5, 6]

@@ -109,23 +109,47 @@ class _Walker(_Core):
         return k, s, e
 
     def _assignment(self, a: int, end: int, process: str | None) -> bool:
-        """`name = expr` / `name := expr` in tokens [a, end): a variable assigned from one
-        parenthesised query, or a trigger row field (`:NEW.c := expr`), becomes a segment with
-        `assigns`. False when the tokens are not such an assignment."""
+        """`name = expr` / `name := expr` / `name += expr` in tokens [a, end): a variable assigned
+        from a query, or from an expression holding one (or its own prior value, compound), or a
+        trigger row field (`:NEW.c := expr`), becomes a segment with `assigns`. False when the
+        tokens are not such an assignment (the caller then keeps only the sub-queries)."""
         name, j = self._var_name(a)
-        if name is None or not (self._is_p(j, ":=") or self._is_p(j, "=")) or j + 1 >= end:
+        if name is None or j + 1 >= end:
             return False
-        r = j + 1
-        if self._is_p(r, "(") and self._word(r + 1) in _QUERY_START and self._matching(r, end) == end - 1:
+        toks = self.toks
+        op = ""
+        if self._is_p(j, ":=") or self._is_p(j, "="):
+            r = j + 1
+        elif (
+            self._kind(j) == "P"
+            and self._val(j) in "+-*/%&|^"
+            and self._is_p(j + 1, "=")
+            and toks[j][3] == toks[j + 1][2]
+        ):
+            op, r = self._val(j), j + 2
+        else:
+            return False
+        if r >= end:
+            return False
+        if (
+            not op
+            and self._is_p(r, "(")
+            and self._word(r + 1) in _QUERY_START
+            and self._matching(r, end) == end - 1
+        ):
             self._emit(r + 1, end - 1, process, assigns=(name,))
             return True
         head = name.split(".", 1)[0]
-        if "." in name and head in ("new", "old"):
-            toks = self.toks
-            sql = "SELECT " + self.text[toks[r][2] : toks[end - 1][3]]
-            self._emit(r, end, process, sql=sql, assigns=(name,))
-            return True
-        return False
+        row_field = "." in name and head in ("new", "old")
+        has_query = any(self._is_p(t, "(") and self._word(t + 1) in _QUERY_START for t in range(r, end - 1))
+        if not (row_field or has_query or op):
+            return False
+        expr = self.text[toks[r][2] : toks[end - 1][3]]
+        if op:
+            single = self._is_p(r, "(") and self._matching(r, end) == end - 1
+            expr = f"{self.text[toks[a][2] : toks[j - 1][3]]} {op} {expr if single else f'({expr})'}"
+        self._emit(r, end, process, sql="SELECT " + expr, assigns=(name,))
+        return True
 
     def _without_into(self, a: int, b: int) -> tuple[str, tuple[str, ...]] | None:
         toks = self.toks
