@@ -395,3 +395,15 @@ def test_unaliased_expressions_get_positional_names_never_sql_text() -> None:
     assert direct(st)["ops.totals._col_1"] == {"ops.staging.amount"}
     edge = next(e for e in st.column_edges if e.target == "ops.totals._col_1")
     assert edge.expression.startswith("COALESCE(")
+
+
+def test_bigquery_unnest_with_offset_position_has_no_source() -> None:
+    res = extract(
+        "INSERT INTO ops.basket_pos SELECT b.basket_id, line, pos FROM ops.baskets b, UNNEST(b.lines) AS line WITH OFFSET AS pos",
+        "bigquery",
+        schema={"ops.baskets": {"basket_id": "int", "lines": "array"}},
+    )
+    st = res.statements[0]
+    assert direct(st)["ops.basket_pos.pos"] == set()
+    assert direct(st)["ops.basket_pos.line"] == {"ops.baskets.lines"}
+    assert "unresolved_column" not in codes(res)

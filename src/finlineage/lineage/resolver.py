@@ -482,9 +482,16 @@ class QueryResolver(_ColumnResolution):
             names = [c.name for c in alias.columns]
             if not names and alias.name and isinstance(node, exp.Unnest):  # UNNEST(arr) AS element
                 names = [alias.name]
+        offset = node.args.get("offset") if isinstance(node, exp.Unnest) else None
+        extra = (
+            [Output(offset.name, _EMPTY, node, subtype=TRANSFORMATION)]
+            if isinstance(offset, exp.Expr) and offset.name
+            else []
+        )
         if not names:
-            return [Output("*", srcs, node, star=True, subtype=TRANSFORMATION)]
-        return [Output(n, srcs, node, subtype=TRANSFORMATION) for n in names]
+            return [Output("*", srcs, node, star=True, subtype=TRANSFORMATION), *extra]
+        # (UNNEST ... WITH OFFSET AS pos: the position, no column source)
+        return [*(Output(n, srcs, node, subtype=TRANSFORMATION) for n in names), *extra]
 
     def _select_outputs(self, scope: Scope, select: exp.Select) -> list[Output]:
         outs: list[Output] = []
