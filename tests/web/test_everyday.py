@@ -59,7 +59,8 @@ def test_project_in_every_address_and_a_chooser_for_shared_names(serve: Any, pag
         server,
         "second",
         "second/rpt.sql",
-        "CREATE TABLE rpt.regulatory_exposure (exposure_usd DECIMAL(18,2), src_amount DECIMAL(18,2));\n",
+        "CREATE TABLE rpt.regulatory_exposure (exposure_usd DECIMAL(18,2), src_amount DECIMAL(18,2));\n"
+        "CREATE TABLE sec.only_here (a INT);\n",
     )
     demo = str(
         next(p["id"] for p in server.api("GET", "/api/v1/projects").json()["items"] if p["name"] == "demo")
@@ -93,6 +94,12 @@ def test_project_in_every_address_and_a_chooser_for_shared_names(serve: Any, pag
     expect(page.locator("#graph")).to_have_attribute("data-root", "rpt.regulatory_exposure")
     assert hash_params(page)["project"] == second
     expect(page.locator("#project-select")).to_have_value(second)
+
+    # a name found only in another project opens there
+    page.goto(f"{server.url}/#/explore?node=sec.only_here&dir=upstream&depth=1&project={demo}")
+    expect(page.locator("#graph")).to_have_attribute("data-root", "sec.only_here")
+    expect(page.locator("#project-select")).to_have_value(second)
+    assert hash_params(page)["project"] == second
 
     # the last used project is the default next time
     page.goto(f"{server.url}/#/overview")

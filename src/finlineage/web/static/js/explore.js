@@ -283,6 +283,7 @@ async function fetchWalk(kind, ref, dirs, depth) {
 
 async function load() {
   const seq = ++loadSeq;
+  state.projectOfAnswer = ctx.state.projectId; // the project asked (a switch to another reloads)
   const graphEl = $('#graph');
   graphEl.dataset.state = 'loading';
   $('#graph-title').innerHTML = `Loading <code>${esc(state.root.ref)}</code>…`;
@@ -301,6 +302,7 @@ async function load() {
       view.clear(`“${state.root.ref}” exists in several projects: choose one.`);
       return;
     }
+    if (exc.status === 404 && ctx.state.projectId && (await openElsewhere(state.root, dirs[0]))) return;
     if (exc.status === 404 && state.root.kind === 'column') {
       // a three-part name may be db.schema.table rather than schema.table.column
       state.root = { kind: 'node', ref: state.root.ref };
@@ -316,7 +318,6 @@ async function load() {
   }
   if (seq !== loadSeq) return;
   state.answer = g;
-  state.projectOfAnswer = ctx.state.projectId;
   const rootIds = [g.root?.id, ...(g.roots || []).map((r) => r.id)].filter((x) => x != null);
   state.model = new LineageModel(g.nodes, g.edges, rootIds, state.dir);
   state.model.cap = RENDER_CAP;
@@ -330,6 +331,26 @@ async function load() {
   state.framed = false;
   state.selected = null;
   render();
+}
+
+/** Not in this project: open it in the one project that has it, or let the user choose. */
+async function openElsewhere(root, dir) {
+  const q = { depth: 1, project_id: null };
+  if (root.kind === 'node') q.granularity = state.gran;
+  try {
+    const g = await ctx.api.get(walkUrl(root.kind, root.ref, dir), q);
+    const pid = g.root?.project_id ?? g.roots?.[0]?.project_id;
+    if (pid == null || String(pid) === ctx.state.projectId) return false;
+    toast(`“${root.ref}” is in project ${ctx.projectName(pid)}: opened there.`);
+    ctx.navigate('explore', params({ project: String(pid) }));
+    return true;
+  } catch (exc) {
+    if (exc.status !== 409 || !exc.details?.candidates?.length) return false;
+    const pid = await ctx.chooseProject(exc.details.candidates, root.ref);
+    if (pid == null) return false;
+    ctx.navigate('explore', params({ project: pid }));
+    return true;
+  }
 }
 
 // ---------------------------------------------------------------- drawing what is on screen
