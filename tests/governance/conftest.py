@@ -86,7 +86,9 @@ class Server:
     def client(self, who: str) -> httpx.Client:
         return httpx.Client(base_url=self.base, headers={"X-API-Key": self.keys[who]}, timeout=120)
 
-    def upload(self, files: list[tuple[str, bytes]], *, who: str = "alice", mode: str = "add") -> dict[str, Any]:
+    def upload(
+        self, files: list[tuple[str, bytes]], *, who: str = "alice", mode: str = "add"
+    ) -> dict[str, Any]:
         multipart = [("files", (name, data, "application/octet-stream")) for name, data in files]
         data = {"project_id": "gov", "repository_name": "warehouse", "dialect": "tsql", "mode": mode}
         with self.client(who) as c:

@@ -33,7 +33,9 @@ def test_finlineage_diff_prints_the_changed_procedure(server: Server, tmp_path: 
     assert "version 1 → 2" in md.stdout
     assert "`fxr.quotes.mid` → `agg.balances.amt_eur`" in md.stdout
     assert "| 2 | `rep.v_filing` | view |" in md.stdout
-    gate = _run(["diff", "--project", "gov", "--from", "1", "--to", "2", "--fail-on", "removed"], env, tmp_path)
+    gate = _run(
+        ["diff", "--project", "gov", "--from", "1", "--to", "2", "--fail-on", "removed"], env, tmp_path
+    )
     assert gate.returncode == 1 and "downstream consumers" in gate.stderr
     js = _run(["diff", "--project", "gov", "--format", "json"], env, tmp_path)  # default: last two
     assert js.returncode == 0, js.stderr
@@ -85,7 +87,9 @@ def test_diff_git_between_two_refs_of_a_local_repository(tmp_path: Path) -> None
     )
     assert gate.returncode == 1
     assert any(e["target"] == "agg.balances.amt_eur" for e in json.loads(gate.stdout)["removed"])
-    same = _run(["diff-git", str(repo), "--base", "main", "--head", "main", "--fail-on", "removed"], env, tmp_path)
+    same = _run(
+        ["diff-git", str(repo), "--base", "main", "--head", "main", "--fail-on", "removed"], env, tmp_path
+    )
     assert same.returncode == 0 and "No lineage changes" in same.stdout
     bad = _run(["diff-git", str(repo), "--base", "no-such-ref", "--head", "main"], env, tmp_path)
     assert bad.returncode == 2 and "error" in bad.stderr

@@ -69,7 +69,9 @@ def test_proposed_edge_is_followed_only_once_approved_by_another_editor(server: 
     assert (edge["origin"], edge["status"], edge["created_by"]) == ("manual", "proposed", "alice")
     ref = edge["ref"]
     assert ("ledger.entries.booked", target) not in _col_upstream(server, target)
-    assert ("ledger.entries.booked", target) in _col_upstream(server, target, status="observed,proposed,approved")
+    assert ("ledger.entries.booked", target) in _col_upstream(
+        server, target, status="observed,proposed,approved"
+    )
     with server.client("victor") as c:
         queue = c.get("/api/v1/lineage/reviews", params={"project_id": "gov"}).json()
     assert [e["ref"] for e in queue["proposed"]] == [ref]
@@ -133,7 +135,10 @@ def test_csv_import_is_all_or_nothing_with_errors_per_row(server: Server) -> Non
         )
     assert r.status_code == 201, r.text
     assert r.json()["created"] == 2
-    assert {(e["granularity"], e["kind"]) for e in r.json()["edges"]} == {("column", "indirect"), ("table", "direct")}
+    assert {(e["granularity"], e["kind"]) for e in r.json()["edges"]} == {
+        ("column", "indirect"),
+        ("table", "direct"),
+    }
 
 
 def test_snapshot_reingest_keeps_reviewed_edges_and_orphans_are_listed(server: Server) -> None:
@@ -162,12 +167,16 @@ def test_diff_of_a_changed_procedure_and_as_of_answers(server: Server) -> None:
         r = c.get("/api/v1/lineage/diff", params={"project_id": "gov", "from": 1, "to": 2})
         assert r.status_code == 200, r.text
         d = r.json()
-        md = c.get("/api/v1/lineage/diff", params={"project_id": "gov", "from": 1, "to": 2, "format": "markdown"})
+        md = c.get(
+            "/api/v1/lineage/diff", params={"project_id": "gov", "from": 1, "to": 2, "format": "markdown"}
+        )
         missing = c.get("/api/v1/lineage/diff", params={"project_id": "gov", "from": 1, "to": 9})
     assert (d["from"], d["to"]) == (1, 2)
     removed = {(e["source"], e["target"]) for e in d["removed"] if e["granularity"] == "column"}
     assert ("fxr.quotes.mid", "agg.balances.amt_eur") in removed
-    gone = next(e for e in d["removed"] if e["source"] == "fxr.quotes.mid" and e["target"] == "agg.balances.amt_eur")
+    gone = next(
+        e for e in d["removed"] if e["source"] == "fxr.quotes.mid" and e["target"] == "agg.balances.amt_eur"
+    )
     assert gone["file"] == "etl/load_balances.sql" and "q.mid" in (gone["source_text"] or "")
     assert gone["line_start"] is not None and gone["downstream"] >= 1
     changed = {(c["before"]["source"], c["before"]["target"]): c for c in d["changed"]}
@@ -203,7 +212,9 @@ def test_a_governed_edge_the_parser_now_sees_is_superseded(server: Server) -> No
     server.upload(files)
     with server.client("victor") as c:
         hist = c.get(f"/api/v1/lineage/edges/{ref}/history").json()
-        r = c.get("/api/v1/lineage/column/rep.v_filing.value_eur/upstream", params={"project_id": 1, "depth": 1})
+        r = c.get(
+            "/api/v1/lineage/column/rep.v_filing.value_eur/upstream", params={"project_id": 1, "depth": 1}
+        )
     assert hist["events"][-1]["action"] == "superseded" and hist["events"][-1]["actor"].startswith("run:")
     assert hist["edge"]["version_to"] == 2
     edges = [e for e in r.json()["edges"] if e["source_canonical_id"] == "agg.balances.cur"]

@@ -24,7 +24,9 @@ def test_migration_turns_parsed_edges_observed_and_versions_existing_facts(empty
     eng = store_db.create_engine_for(empty_url)
     try:
         with eng.begin() as c:
-            c.execute(text("INSERT INTO projects (id, name, created_at) VALUES (1, 'old', CURRENT_TIMESTAMP)"))
+            c.execute(
+                text("INSERT INTO projects (id, name, created_at) VALUES (1, 'old', CURRENT_TIMESTAMP)")
+            )
             c.execute(
                 text(
                     "INSERT INTO objects (id, project_id, name, canonical_id, kind, created_at, updated_at) VALUES "
@@ -48,10 +50,16 @@ def test_migration_turns_parsed_edges_observed_and_versions_existing_facts(empty
     try:
         with eng.connect() as c:
             rows = c.execute(
-                text("SELECT origin, status, created_by, version_from, version_to FROM table_edges ORDER BY id")
+                text(
+                    "SELECT origin, status, created_by, version_from, version_to FROM table_edges ORDER BY id"
+                )
             ).all()
-            versions = c.execute(text("SELECT version, objects, edges, finalized_at IS NOT NULL FROM graph_versions")).all()
-            presence = c.execute(text("SELECT count(*) FROM object_presence WHERE version_to IS NULL")).scalar()
+            versions = c.execute(
+                text("SELECT version, objects, edges, finalized_at IS NOT NULL FROM graph_versions")
+            ).all()
+            presence = c.execute(
+                text("SELECT count(*) FROM object_presence WHERE version_to IS NULL")
+            ).scalar()
     finally:
         eng.dispose()
     assert [tuple(r) for r in rows] == [
