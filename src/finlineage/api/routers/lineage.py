@@ -78,8 +78,10 @@ def edges(
     scope: Scope = Depends(scope_params),
     page: PageParams = Depends(page_params),
     granularity: GranularityQ = Query("table"),
-    origin: list[str] | None = Query(None, description="parser, llm, manual"),
-    status: list[str] | None = Query(None, description="proposed, approved, rejected (default: all)"),
+    origin: list[str] | None = Query(None, description="parser, manual, openlineage, inferred"),
+    status: list[str] | None = Query(
+        None, description="observed, proposed, approved, rejected (default: all)"
+    ),
     kind: list[str] | None = Query(None, description="direct, indirect"),
     node: str | None = Query(
         None, max_length=700, description="Only edges touching this object (id or name)"
