@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -206,6 +207,20 @@ def test_cli_prints_each_failed_file_and_exits_1(tmp_path: Path, database_url: s
     again = subprocess.run([*base, "--allow-errors"], env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stdout + again.stderr
     assert f"{BROKEN}:4:1:" in again.stderr
+    # --snapshot: the tree is the whole repository; what it lacks is removed
+    tree = tmp_path / "tree"
+    shutil.copytree(CORPUS, tree)
+    (tree / "tsql" / "scratch.sql").unlink()
+    snap = subprocess.run(
+        [*base[:2], str(tree), *base[3:], "--snapshot", "--allow-errors", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert snap.returncode == 0, snap.stdout + snap.stderr
+    body = json.loads(snap.stdout[snap.stdout.index("{") :])
+    assert body["files_removed"] == ["tsql/scratch.sql"] and body["files_failed"] == 1
 
 
 def test_an_unknown_project_is_not_created(make_client: Callable[..., TestClient]) -> None:
