@@ -122,3 +122,26 @@ def test_versions_view_diff_and_markdown(serve: Any, page: Any, tmp_path: Path) 
     text = target.read_text(encoding="utf-8")
     assert target.suffix == ".md"
     assert text.startswith("#") and "rpt.v_version_check" in text
+
+
+def test_single_admin_approves_own_edge_by_recorded_override(serve: Any, page: Any) -> None:
+    server = serve()  # auth off: one anonymous admin makes and checks
+    made = server.api(
+        "POST",
+        "/api/v1/lineage/edges",
+        json={"project_id": "demo", "source": SOURCE, "target": TARGET, "note": NOTE},
+    )
+    assert made.status_code == 201, made.text
+    ref = made.json()["ref"]
+    page.goto(f"{server.url}/#/review")
+    page.wait_for_function("document.body.dataset.ready === 'true'")
+    item = page.locator(f"[data-testid=review-item][data-ref='{ref}']")
+    expect(item).to_have_attribute("data-own", "true")
+    expect(item.locator("[data-testid=approve]")).to_be_disabled()
+    item.locator(".review-comment").fill("sole maintainer")
+    item.locator("[data-testid=override]").click()
+    expect(item).to_have_count(0)
+    history = server.api("GET", f"/api/v1/lineage/edges/{ref}/history").json()
+    assert history["edge"]["status"] == "approved"
+    reviewed = [e for e in history["events"] if e["action"] == "reviewed"]
+    assert reviewed[0]["data"].get("override") is True and reviewed[0]["comment"] == "sole maintainer"

@@ -124,7 +124,7 @@ class IngestionService:
         self._own_pool = pool is None
         self._pool_lock = threading.Lock()
         self._runner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="finlineage-ingest")
-        self._git = gitsrc.GitCloner(settings)  # clones on their own slots, apart from parsing
+        self._git = gitsrc.GitCloner(settings, sessions)  # own slots, apart from parsing
         self._live: dict[str, _Live] = {}
         self._lock = threading.Lock()
         self._closed = False

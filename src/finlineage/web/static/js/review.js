@@ -51,7 +51,7 @@ function item(e) {
   const reviewable = e.status === 'proposed';
   const comment = h('textarea.review-comment', { rows: 2, maxlength: 4000, placeholder: 'Comment (why)', 'aria-label': 'Review comment' });
   const history = h('ol.history', { hidden: true });
-  const decide = (decision) => review(e, decision, comment.value.trim());
+  const decide = (decision, override = false) => review(e, decision, comment.value.trim(), override);
   const why = own ? 'You proposed this edge: another person must review it.' : '';
   return h('li.review-item', { 'data-testid': 'review-item', dataset: { ref: e.ref, status: e.status, own: String(own) } },
     h('div.review-edge', {},
@@ -68,13 +68,17 @@ function item(e) {
     h('div.row', {},
       reviewable ? h('button.btn.btn-primary.btn-sm', { type: 'button', 'data-testid': 'approve', disabled: own, title: why || null, onclick: () => decide('approve') }, 'Approve') : null,
       reviewable ? h('button.btn.btn-danger.btn-sm', { type: 'button', 'data-testid': 'reject', disabled: own, title: why || null, onclick: () => decide('reject') }, 'Reject') : null,
+      reviewable && own ? h('button.btn.btn-ghost.btn-sm', {
+        type: 'button', 'data-testid': 'override', title: 'Admins only: approve your own edge (recorded as an override)',
+        onclick: () => decide('approve', true),
+      }, 'Approve as admin (override)') : null,
       h('button.btn.btn-ghost.btn-sm', { type: 'button', 'data-testid': 'history', onclick: () => toggleHistory(e, history) }, 'History')),
     history);
 }
 
-async function review(e, decision, comment) {
+async function review(e, decision, comment, override = false) {
   try {
-    await ctx.api.post(`/api/v1/lineage/edges/${encodeURIComponent(e.ref)}/review`, { decision, comment: comment || null });
+    await ctx.api.post(`/api/v1/lineage/edges/${encodeURIComponent(e.ref)}/review`, { decision, comment: comment || null, override });
     toast(`Edge ${decision === 'approve' ? 'approved' : 'rejected'}: ${e.source} → ${e.target}`);
     emit('activity-changed');
     load();
