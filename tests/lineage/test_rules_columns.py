@@ -281,3 +281,9 @@ def test_schema_with_dotted_nested_fields() -> None:
         "SELECT holder.name AS n, UPPER(holder.tier) AS t FROM crm.accounts", "bigquery", schema=schema
     )
     assert got == {"n": {"crm.accounts.holder.name"}, "t": {"crm.accounts.holder.tier"}}
+
+
+def test_star_over_natural_join_merges_shared_columns() -> None:
+    schema = {"m.a": {"k": "int", "y": "int"}, "m.b": {"k": "int", "x": "int"}}
+    got = _direct("INSERT INTO m.o SELECT * FROM m.a NATURAL JOIN m.b", "postgres", schema=schema)
+    assert got == {"m.o.k": {"m.a.k", "m.b.k"}, "m.o.y": {"m.a.y"}, "m.o.x": {"m.b.x"}}

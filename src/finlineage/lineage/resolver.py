@@ -561,8 +561,18 @@ class QueryResolver(_ColumnResolution):
         return self._star_modifiers(scope, star, outs)
 
     def _merge_using(self, scope: Scope, outs: list[Output]) -> list[Output]:
-        """`SELECT * FROM a JOIN b USING (k)`: k is one output column, from both sides."""
+        """`SELECT * FROM a JOIN b USING (k)`: k is one output column, from both sides (NATURAL
+        JOIN: every column name the sides share)."""
         using = self._using_columns(scope)
+        expr = scope.expression
+        if isinstance(expr, exp.Select) and any(
+            str(j.args.get("method") or "").upper() == "NATURAL" for j in expr.args.get("joins") or []
+        ):
+            seen: set[str] = set()
+            for o in outs:
+                if o.name in seen:
+                    using.add(o.name)
+                seen.add(o.name)
         if not using:
             return outs
         merged: dict[str, int] = {}
