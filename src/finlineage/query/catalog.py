@@ -244,6 +244,8 @@ def _neighbours(
             )
         )
     )
+    if sources is not None:
+        sources.prefetch([r.file_id for r in rows])
     other_ids = {int(r.source) for r in rows} | {int(r.target) for r in rows}
     kinds: dict[int, str] = {}
     if other_ids:
@@ -303,6 +305,7 @@ def node_detail(
     ]
     reader = SourceReader(session, data_dir)
     reads, writes = _neighbours(session, obj, reader if data_dir is not None else None)
+    reader.prefetch([obj.file_id])
     original = reader.text(obj.file_id, obj.line_start, obj.line_end)
     source: Literal["file", "regenerated"] = "file" if original is not None else "regenerated"
     definition = original if original is not None else obj.definition
@@ -361,6 +364,9 @@ def list_edges(
             )
     total = count(session, stmt)
     rows = session.execute(stmt.order_by(model.id).limit(page.limit).offset(page.offset))
+    listed = list(rows)
     sources = SourceReader(session, data_dir) if data_dir is not None else None
-    items = [edge_out(r, granularity, sources) for r in rows]
+    if sources is not None:
+        sources.prefetch([r.file_id for r in listed])
+    items = [edge_out(r, granularity, sources) for r in listed]
     return Page[EdgeOut](items=items, total=total, limit=page.limit, offset=page.offset)

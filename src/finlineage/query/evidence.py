@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import select
@@ -41,6 +42,20 @@ def split_lines(text: str) -> list[str]:
     return [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
 
 
+@lru_cache(maxsize=256)
+def _blob_lines(data_dir: Path, sha256: str) -> list[str]:
+    """Decoded lines of a stored blob (raises when there is none; misses are not cached). Blobs
+    are content-addressed (a digest's text never changes): recent files are kept across requests."""
+    return split_lines(decode_text(blob_path(data_dir, sha256).read_bytes()))
+
+
+def _stored_lines(data_dir: Path, sha256: str) -> list[str] | None:
+    try:
+        return _blob_lines(data_dir, sha256)
+    except (ValueError, OSError):  # not a content digest, or no stored text
+        return None
+
+
 class SourceReader:
     """Original text of line ranges of stored files (each file read and decoded once)."""
 
@@ -65,12 +80,7 @@ class SourceReader:
         if self.data_dir is not None:
             self.prefetch([file_id])
             sha = self._sha.get(file_id)
-            try:
-                path = blob_path(self.data_dir, sha) if sha is not None else None
-            except ValueError:  # not a content digest: no stored text
-                path = None
-            if path is not None and path.is_file():
-                out = split_lines(decode_text(path.read_bytes()))
+            out = _stored_lines(self.data_dir, sha) if sha is not None else None
         self._lines[file_id] = out
         return out
 

@@ -348,6 +348,8 @@ def explain_column(
                 formula, leaves, chain = ex.compose(writers[0], known, pick={up.target_id: other})
                 composed.append((formula, sorted(leaves), chain))
     ex.load_spans([x for _, _, chain in composed for x in chain])
+    if ex.sources is not None:
+        ex.sources.prefetch([x.file_id for _, _, chain in composed for x in chain])
     (formula, sources, chain), *others = composed
     return ExplainOut(
         column=name,

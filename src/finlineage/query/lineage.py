@@ -108,6 +108,8 @@ class _Hydrator:
             [n.object_id for n in nodes] + [e.process_object_id for e in edges if e.process_object_id]
         )
         self.load_files([o.file_id for o in self.objects.values()] + [e.file_id for e in edges])
+        if self.sources is not None:  # one query for every edge's file digest (no N+1)
+            self.sources.prefetch([e.file_id for e in edges])
 
     def node(self, n: store_graph.GraphNode, hop: int | None = None) -> GraphNode:
         obj = self.objects.get(n.object_id)
