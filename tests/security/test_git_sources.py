@@ -195,3 +195,48 @@ def test_clone_errors_do_not_tell_port_states_or_banners(serve: Callable[..., Se
     listener.close()
     assert errors[0] == errors[1]
     assert "SecretBanner" not in errors[0] and "refused" not in errors[0].lower()
+
+
+def test_cancel_sent_to_another_instance_stops_the_clone(tmp_path: Path, tarpit: Tarpit) -> None:
+    """Two ingestion services on one store (API instance + queue worker): the worker's clone stops
+    once the run is cancelled through the other one."""
+    from finlineage.ingest.service import IngestError, IngestionService
+    from finlineage.store import db as store_db
+    from finlineage.store import repositories as repo
+
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        log_dir=tmp_path / "logs",
+        git_allowed_hosts=["127.0.0.1"],
+        git_allowed_schemes=["http"],
+    )
+    settings.ensure_dirs()
+    url = settings.effective_database_url
+    store_db.migrate(url)
+    worker = IngestionService(settings, store_db.session_factory(store_db.create_engine_for(url)))
+    api = IngestionService(settings, store_db.session_factory(store_db.create_engine_for(url)))
+    try:
+        with api.sessions.begin() as s:
+            repo.create_project(s, "p")
+        run = api.create_git_run(project="p", url=f"http://127.0.0.1:{tarpit.port}/r.git")
+        outcome: list[object] = []
+        thread = threading.Thread(target=lambda: outcome.append(_collect(worker, run)), daemon=True)
+        thread.start()
+        wait_for(lambda: tarpit.accepted >= 1, 20, what="git connected to the tarpit")
+        api.cancel(run.ingestion_id)
+        thread.join(3.0)
+        assert not thread.is_alive(), "the clone did not stop"
+        assert isinstance(outcome[0], IngestError) and "cancelled" in outcome[0].message
+        assert not (tmp_path / "data" / "uploads" / run.ingestion_id / "git").exists()
+    finally:
+        api.close()
+        worker.close()
+
+
+def _collect(service: object, run: object) -> object:
+    from finlineage.ingest.service import IngestError
+
+    try:
+        return service._collect_git(run, run.params)  # type: ignore[attr-defined]
+    except IngestError as exc:
+        return exc

@@ -249,6 +249,8 @@ def tree_bytes(root: Path) -> int:
 @dataclass
 class _Clone:
     dest: Path
+    ingestion_id: str | None = None
+    checked_at: float = 0.0
     proc: subprocess.Popen[bytes] | None = None
     cancelled: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -277,8 +279,11 @@ class GitCloner:
     them for cancel. A run's clone is fetched before the run enters the (single) run thread, so
     uploads and other runs never wait behind a slow or hanging git host."""
 
-    def __init__(self, settings: Settings, slots: int = 2) -> None:
+    def __init__(self, settings: Settings, sessions: Any = None, slots: int = 2) -> None:
         self.settings = settings
+        self.sessions = sessions
+        """When given, a running clone also stops once its run is cancelled in the store (a cancel
+        sent to another instance while a queue worker clones)."""
         self._active: dict[str, _Clone] = {}
         self._lock = threading.Lock()
         self._outcomes: dict[str, GitError | None] = {}
@@ -342,7 +347,7 @@ class GitCloner:
         self._runner.shutdown(wait=False, cancel_futures=True)
 
     def clone(self, ingestion_id: str, target: GitTarget, ref: str | None, dest: Path) -> None:
-        state = _Clone(dest)
+        state = _Clone(dest, ingestion_id)
         dest.parent.mkdir(parents=True, exist_ok=True)
         with self._lock:
             self._active[ingestion_id] = state
@@ -395,6 +400,23 @@ class GitCloner:
                 break  # cancelled, timed out or too large: no second try
         raise GitError(422, "git_failed", f"git clone of {target.url} failed: {message.lstrip('!')}")
 
+    def _cancelled_in_store(self, state: _Clone) -> bool:
+        """At most once a second: is the run this clone belongs to cancelled in the store?"""
+        if self.sessions is None or state.ingestion_id is None:
+            return False
+        now = time.monotonic()
+        if now - state.checked_at < 1.0:
+            return False
+        state.checked_at = now
+        from finlineage.store import repositories as repo
+
+        try:
+            with self.sessions() as session:
+                run = repo.get_run_by_ingestion_id(session, state.ingestion_id)
+                return run is not None and run.status == "cancelled"
+        except Exception:  # the store may be busy; the next look decides
+            return False
+
     def _run(self, state: _Clone, cmd: list[str], deadline: float) -> str:
         """Run one git command; '' on success, else a sanitised message."""
         env = {
@@ -436,7 +458,8 @@ class GitCloner:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=0.25)
                 break
-            if state.cancelled:
+            if state.cancelled or self._cancelled_in_store(state):
+                state.cancelled = True
                 outcome = "!the clone was cancelled"
             elif time.monotonic() > deadline:
                 outcome = (
