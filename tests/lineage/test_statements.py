@@ -320,8 +320,8 @@ def test_oracle_insert_first_with_conditions() -> None:
     "dialect", ["spark", "tsql", "postgres", "snowflake", "oracle", "bigquery", "mysql", ""]
 )
 def test_plain_column_text_matches_the_generator(dialect: str) -> None:
-    from finlineage.lineage.names import canonicalize
     from finlineage.lineage.extractors.base import _plain_column_text
+    from finlineage.lineage.names import canonicalize
 
     q = (
         "SELECT acct, t.bal, ccy AS currency, db.t.amt AS amount, x /* note */ AS y, "
