@@ -10,7 +10,6 @@ from finlineage.cli import (
     ask_cmd,
     demo_cmd,
     diff_cmd,
-    diff_cmd,
     export_cmd,
     ingest_cmd,
     keys_cmd,
@@ -30,6 +29,5 @@ REGISTRARS: list[Callable[[typer.Typer], None]] = [
     ingest_cmd.register,
     worker_cmd.register,
     export_cmd.register,  # export (OpenLineage, GraphML, ...) and repository namespaces
-    diff_cmd.register,  # diff (two versions of a project) and diff-git (two refs of a local repo)
     diff_cmd.register,  # diff (two versions of a project) and diff-git (two refs of a local repo)
 ]
