@@ -49,28 +49,36 @@ class _StatementTimeout(Exception):
     pass
 
 
-def _on_alarm(signum: int, frame: FrameType | None) -> None:
-    raise _StatementTimeout()
-
-
 @contextmanager
 def _time_limit(seconds: float) -> Iterator[None]:
-    """Raise _StatementTimeout after `seconds` (main thread only; elsewhere no limit)."""
+    """Raise _StatementTimeout after `seconds` (main thread only; elsewhere no limit).
+
+    The alarm keeps re-firing, and a block that ran past the limit ends with _StatementTimeout
+    even when every alarm landed where Python swallows exceptions (a GC callback, `__del__`,
+    or compiled code whose only Python frames are such callbacks)."""
     if seconds <= 0 or threading.current_thread() is not threading.main_thread():
         yield
         return
+    fired = False
+
+    def on_alarm(signum: int, frame: FrameType | None) -> None:
+        nonlocal fired
+        fired = True
+        raise _StatementTimeout()
+
     try:
-        previous = signal.signal(signal.SIGALRM, _on_alarm)
+        previous = signal.signal(signal.SIGALRM, on_alarm)
     except (ValueError, OSError):
         yield
         return
-    # keep re-firing: an exception raised inside a GC callback or __del__ is swallowed
     signal.setitimer(signal.ITIMER_REAL, seconds, 0.05)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if fired:
+            raise _StatementTimeout()
 
 
 _Seg = tuple[str, int, int, str | None, tuple[str, ...], int, tuple[str, ...]]
