@@ -410,3 +410,30 @@ END"""
     edge = next(e for e in upd.column_edges if e.kind == "direct")
     assert edge.formula.startswith("SUM(ledger.fees.amount) + (SELECT SUM(ledger.taxes.amount)")
     assert [s.line_start for s in res.statements] == [4, 5, 6]
+
+
+@pytest.mark.parametrize(
+    ("dialect", "sql", "target", "source"),
+    [
+        (
+            "snowflake",
+            "CREATE OR REPLACE PROCEDURE ops.p() RETURNS NUMBER LANGUAGE SQL AS\n$$\nDECLARE\n  tot NUMBER;\n"
+            "BEGIN\n  SELECT SUM(amount) INTO :tot FROM ops.fees;\n  UPDATE ops.totals SET fees = :tot;\n"
+            "  RETURN 1;\nEND;\n$$;",
+            "ops.totals.fees",
+            "ops.fees.amount",
+        ),
+        (
+            "mysql",
+            "CREATE PROCEDURE p()\nBEGIN\n  SELECT SUM(amount) INTO @tot FROM fees;\n"
+            "  UPDATE totals SET fees = @tot;\nEND",
+            "totals.fees",
+            "fees.amount",
+        ),
+    ],
+)
+def test_select_into_variable_other_dialects(dialect: str, sql: str, target: str, source: str) -> None:
+    res = extract(sql, dialect)
+    upd = res.statements[by_type(res, "update")[0]]
+    assert direct(upd) == {target: {source}}
+    assert next(e.formula for e in upd.column_edges if e.kind == "direct") == f"SUM({source})"
