@@ -15,7 +15,7 @@ from openlineage.client import OpenLineageClient
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
 from openlineage.client.facet_v2 import column_lineage_dataset as cl
 from openlineage.client.facet_v2 import job_type_job, schema_dataset
-from openlineage.client.transport.http import ApiKeyTokenProvider, HttpConfig, HttpTransport
+from openlineage.client.transport.http import ApiKeyTokenProvider, HttpCompression, HttpConfig, HttpTransport
 from sqlalchemy import text
 
 from finlineage.store import db as store_db
@@ -131,7 +131,18 @@ def test_spark_run_from_the_python_client_stitches_onto_parsed_sql(
     )
     run_id = str(uuid.uuid4())
     client.emit(_spark_event(RunState.START, run_id))
-    client.emit(_spark_event(RunState.COMPLETE, run_id))
+    gzipped = OpenLineageClient(  # the same transport, gzip-compressed
+        transport=HttpTransport(
+            HttpConfig(
+                url=server.url,
+                auth=ApiKeyTokenProvider({"apiKey": editor}),
+                timeout=30,
+                retry={"total": 0},
+                compression=HttpCompression.GZIP,
+            )
+        )
+    )
+    gzipped.emit(_spark_event(RunState.COMPLETE, run_id))
 
     with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {viewer}"}, timeout=60) as http:
         # column lineage flows from the Spark input file through the parsed procedure to the report
