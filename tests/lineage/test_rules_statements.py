@@ -407,3 +407,23 @@ def test_bigquery_unnest_with_offset_position_has_no_source() -> None:
     assert direct(st)["ops.basket_pos.pos"] == set()
     assert direct(st)["ops.basket_pos.line"] == {"ops.baskets.lines"}
     assert "unresolved_column" not in codes(res)
+
+
+def test_delete_and_update_through_a_cte_write_its_base_table() -> None:
+    st = _one(
+        "WITH d AS (SELECT order_id, ROW_NUMBER() OVER (PARTITION BY order_id ORDER BY amount DESC) AS rn "
+        "FROM ops.orders) DELETE FROM d WHERE rn > 1"
+    )
+    assert (st.type, st.target_tables) == ("delete", ("ops.orders",))
+    st = _one(
+        "WITH u AS (SELECT order_id, amount AS amt FROM ops.orders WHERE cust_id = 0) "
+        "UPDATE u SET amt = s.amount FROM u JOIN ops.staging s ON s.order_id = u.order_id"
+    )
+    assert st.target_tables == ("ops.orders",)
+    assert direct(st) == {"ops.orders.amount": {"ops.staging.amount"}}
+
+
+def test_update_through_a_derived_table_alias() -> None:
+    st = _one("UPDATE x SET amount = 0 FROM (SELECT order_id, amount FROM ops.orders WHERE cust_id = 9) x")
+    assert st.target_tables == ("ops.orders",)
+    assert direct(st) == {"ops.orders.amount": set()}

@@ -389,6 +389,37 @@ class Extractor:
             sel.set("with_", with_.copy())
         return sel
 
+    def _view_target(
+        self, target: exp.Expr, with_: exp.Expr | None, from_node: exp.Expr | None, depth: int = 0
+    ) -> tuple[str, dict[str, str]] | None:
+        """DML through a CTE or a derived table (`WITH d AS (SELECT ... FROM t) DELETE FROM d`,
+        `UPDATE x SET ... FROM (SELECT ... FROM t) x`): the one base table it selects from (what
+        is written) and its column names -> the base table's; None when the target is a table."""
+        if not isinstance(target, exp.Table) or target.args.get("db") or depth > 8:
+            return None
+        name = target.name
+        query: exp.Expr | None = None
+        if isinstance(with_, exp.With):
+            query = next((c.this for c in with_.expressions if c.alias == name), None)
+        if query is None and from_node is not None:
+            nodes = [from_node, *(j.this for j in from_node.args.get("joins") or [])]
+            query = next((n.this for n in nodes if isinstance(n, exp.Subquery) and n.alias == name), None)
+        if not isinstance(query, exp.Select) or query.args.get("joins"):
+            return None
+        src = query.args.get("from_")
+        base = src.this if isinstance(src, exp.From) else None
+        if not isinstance(base, exp.Table):
+            return None
+        cmap: dict[str, str] = {}
+        for proj in query.expressions:
+            body = proj.this if isinstance(proj, exp.Alias) else proj
+            if isinstance(body, exp.Column) and not isinstance(body.this, exp.Star):
+                cmap[output_name(proj, self.dialect)] = body.name
+        inner = self._view_target(base, with_, None, depth + 1)  # a CTE over a CTE
+        if inner is not None:
+            return inner[0], {k: inner[1].get(v, v) for k, v in cmap.items()}
+        return self.name(base), cmap
+
     def _target_of(self, table: exp.Expr, from_tables: list[exp.Table]) -> str:
         """An UPDATE/DELETE target may name an alias of a FROM table (T-SQL)."""
         if not isinstance(table, exp.Table):

@@ -48,6 +48,9 @@ class DeleteExtractor(Extractor):
                     break
         else:
             tgt = self._target_of(from_node, using)
+        view = self._view_target(target, stmt.args.get("with_"), None) if target is not None else None
+        if view is not None:  # DELETE through a CTE (deduplication idiom) deletes from its base table
+            tgt = view[0]
         _add(res.target_tables, tgt)
         for other in named[1:]:  # MySQL: DELETE t1, t2 FROM t1 JOIN t2 ...: each is written
             _add(res.target_tables, self._target_of(other, in_from + using))

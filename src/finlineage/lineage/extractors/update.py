@@ -23,7 +23,11 @@ class UpdateExtractor(Extractor):
             from_tables = list(from_node.find_all(exp.Table)) if isinstance(from_node, exp.Table) else []
             fj = from_node.args.get("joins") or []
             from_tables += [j.this for j in fj if isinstance(j.this, exp.Table)]
-        tgt = self._target_of(target, from_tables)
+        tgt = named = self._target_of(target, from_tables)
+        view = self._view_target(target, stmt.args.get("with_"), from_node)
+        cmap: dict[str, str] = {}
+        if view is not None:  # UPDATE through a CTE / derived table writes its base table
+            tgt, cmap = view
         _add(res.target_tables, tgt)
         base = target.copy() if isinstance(target, exp.Table) else None
         tjoins = []
@@ -31,7 +35,9 @@ class UpdateExtractor(Extractor):
             tjoins = list(base.args["joins"])
             base.set("joins", None)
         if from_node is not None:
-            target_in_from = any(self.name(t) == tgt for t in from_tables)
+            target_in_from = any(self.name(t) == named for t in from_tables) or (
+                view is not None and self._names_derived(from_node, target)
+            )
             if target_in_from:
                 base_from: exp.Expr | None = from_node
             else:
@@ -63,11 +69,17 @@ class UpdateExtractor(Extractor):
             indirect = resolver.indirect(root)
             for col, o in zip(targets, outs, strict=False):
                 expr = o.expression.this if isinstance(o.expression, exp.Alias) else o.expression
-                self.emit(res, f"{tgt}.{col}", o, indirect, _expr_text(expr, self.dialect))
+                self.emit(res, f"{tgt}.{cmap.get(col, col)}", o, indirect, _expr_text(expr, self.dialect))
         target_node = next((t for t in from_tables if self.name(t) == tgt), target)
         self.output_into(stmt, res, target_node, [t for t in from_tables if t is not target_node])
         self._mark_temp(res)
         return res
+
+    @staticmethod
+    def _names_derived(from_node: exp.Expr, target: exp.Expr) -> bool:
+        """Whether the UPDATE target is the alias of a derived table of its FROM clause."""
+        nodes = [from_node, *(j.this for j in from_node.args.get("joins") or [])]
+        return any(isinstance(n, exp.Subquery) and n.alias == target.name for n in nodes)
 
     @staticmethod
     def _nth_of(sub: exp.Expr, i: int) -> exp.Expr:
