@@ -1,5 +1,6 @@
-"""Evidence tests: a bank-warehouse corpus of our own (`corpus/`) ingested into a real app on each
-store backend (SQLite and embedded PostgreSQL through the shared `database_url` fixture).
+"""Evidence tests: a bank-warehouse corpus of our own (`corpus/`) ingested into a real server
+(uvicorn on a loopback port, the realtime tests' `ThreadServer`) on each store backend (SQLite and
+embedded PostgreSQL through the shared `database_url` fixture), read back over HTTP.
 
 corpus/
   finlineage.toml              tsql/** → tsql, pg/** → postgres
@@ -20,11 +21,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-from fastapi.testclient import TestClient
 
 from finlineage.api.app import create_app
 from finlineage.settings import Settings
+from realtime.conftest import ThreadServer
+
+Client = httpx.Client
 
 CORPUS = Path(__file__).parent / "corpus"
 
@@ -48,10 +52,11 @@ def original(path: str, line_start: int, line_end: int) -> str:
 
 
 @pytest.fixture
-def make_client(tmp_path: Path, database_url: str) -> Iterator[Callable[..., TestClient]]:
-    clients: list[TestClient] = []
+def make_client(tmp_path: Path, database_url: str) -> Iterator[Callable[..., Client]]:
+    """An HTTP client of a real server started with these settings (overrides allowed)."""
+    started: list[tuple[ThreadServer, Client]] = []
 
-    def _make(**overrides: Any) -> TestClient:
+    def _make(**overrides: Any) -> Client:
         values: dict[str, Any] = {
             "data_dir": tmp_path / "data",
             "log_dir": tmp_path / "logs",
@@ -62,18 +67,19 @@ def make_client(tmp_path: Path, database_url: str) -> Iterator[Callable[..., Tes
             "auth": "off",
         }
         values.update(overrides)
-        client = TestClient(create_app(Settings(**values)), raise_server_exceptions=False)
-        client.__enter__()
-        clients.append(client)
+        server = ThreadServer(create_app(Settings(**values))).start()
+        client = httpx.Client(base_url=server.http, timeout=300)
+        started.append((server, client))
         return client
 
     yield _make
-    for client in clients:
-        client.__exit__(None, None, None)
+    for server, client in started:
+        client.close()
+        server.stop()
 
 
 def upload(
-    client: TestClient, files: list[tuple[str, bytes]], *, mode: str = "add", project: str = "bank"
+    client: Client, files: list[tuple[str, bytes]], *, mode: str = "add", project: str = "bank"
 ) -> dict[str, Any]:
     res = client.post(
         "/api/v1/files/upload?wait=true",
@@ -86,6 +92,6 @@ def upload(
 
 
 @pytest.fixture
-def bank(make_client: Callable[..., TestClient]) -> tuple[TestClient, dict[str, Any]]:
+def bank(make_client: Callable[..., Client]) -> tuple[Client, dict[str, Any]]:
     client = make_client()
     return client, upload(client, corpus_files())

@@ -13,16 +13,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from fastapi.testclient import TestClient
-
-from evidence.conftest import CORPUS, corpus_files, file_lines, original, upload
+from evidence.conftest import CORPUS, Client, corpus_files, file_lines, original, upload
 
 PROC = "tsql/usp_value_books.sql"
 BROKEN = "tsql/broken_load.sql"
-Bank = tuple[TestClient, dict[str, Any]]
+Bank = tuple[Client, dict[str, Any]]
 
 
-def _get(client: TestClient, url: str, **params: Any) -> Any:
+def _get(client: Client, url: str, **params: Any) -> Any:
     res = client.get(url, params=params)
     assert res.status_code == 200, res.text
     return res.json()
@@ -139,7 +137,7 @@ def test_twenty_view_chain_reaches_its_sources_with_the_defaults(bank: Bank) -> 
 
 
 def test_a_depth_limit_and_the_node_cap_say_what_they_left_out(
-    bank: Bank, make_client: Callable[..., TestClient]
+    bank: Bank, make_client: Callable[..., Client]
 ) -> None:
     client, _ = bank
     full = _get(client, "/api/v1/lineage/column/mart.layer_20.amt/upstream")
@@ -223,7 +221,7 @@ def test_cli_prints_each_failed_file_and_exits_1(tmp_path: Path, database_url: s
     assert body["files_removed"] == ["tsql/scratch.sql"] and body["files_failed"] == 1
 
 
-def test_an_unknown_project_is_not_created(make_client: Callable[..., TestClient]) -> None:
+def test_an_unknown_project_is_not_created(make_client: Callable[..., Client]) -> None:
     client = make_client()
     res = client.post(
         "/api/v1/ingest/sql?wait=true",
