@@ -202,12 +202,13 @@ def strip_table_hints(sql: str, dialect: Dialect) -> str:
 
 
 _DML = frozenset({TokenType.DELETE, TokenType.UPDATE, TokenType.INSERT})
+_DML_TOP = re.compile(r"\b(?:DELETE|UPDATE|INSERT)\s+TOP\b", re.I)
 
 
 def strip_dml_top(sql: str, dialect: Dialect) -> str:
     """`DELETE TOP (n) [PERCENT] FROM t`, `UPDATE TOP (n) t`, `INSERT TOP (n) INTO t`: the row
     limit moves no data elsewhere; sqlglot reads `TOP` there as a table name (or not at all)."""
-    if "top" not in sql.lower():
+    if not _DML_TOP.search(sql):
         return sql
     try:
         tokens = dialect.tokenize(sql)
