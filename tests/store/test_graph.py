@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 from finlineage.store import graph
 from finlineage.store import repositories as repo
 
@@ -157,3 +159,25 @@ def test_impact_grouped_by_hop_and_kind(session):
     assert [n.canonical_id for n in imp.by_hop[2]["view"]] == ["s.v2"]
     assert len(imp.edges) == 4
     assert graph.impact(session, src.id, depth=1).total == 2
+
+
+def test_full_closure_by_default_with_truncation_counts(session):
+    pid = make_project(session)
+    names = [f"s.t{i:03d}.x" for i in range(81)]
+    ids = chain_columns(session, pid, list(itertools.pairwise(names)))  # 80 hops: > one probe
+    full = graph.upstream(session, ids[names[-1]])
+    assert full.depth is None and len(full.nodes) == 81 and len(full.edges) == 80
+    assert full.truncated is False and full.omitted == 0 and _names(full)[names[0]] == 80
+    cut = graph.upstream(session, ids[names[-1]], depth=10)
+    assert len(cut.nodes) == 11 and cut.truncated is True and cut.omitted == 70
+    capped = graph.upstream(session, ids[names[-1]], max_nodes=5)
+    assert len(capped.nodes) == 5 and capped.truncated is True and capped.omitted == 76
+    assert max(n.hop for n in capped.nodes) == 4  # nearest hops kept
+    exact = graph.upstream(session, ids[names[-1]], depth=80)
+    assert exact.truncated is False and exact.omitted == 0
+    loop = chain_columns(session, pid, [("s.p.x", "s.q.x"), ("s.q.x", "s.r.x"), ("s.r.x", "s.p.x")])
+    around = graph.downstream(session, loop["s.p.x"])
+    assert _names(around) == {"s.p.x": 0, "s.q.x": 1, "s.r.x": 2} and around.truncated is False
+    assert len(graph.reach(session, ids[names[-1]])) == 81
+    imp = graph.impact(session, graph.traverse(session, ids[names[0]]).nodes[0].object_id, max_nodes=3)
+    assert imp.truncated is True and imp.total == 2 and imp.omitted == 78
