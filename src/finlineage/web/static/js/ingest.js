@@ -239,6 +239,8 @@ function finish(s) {
   const results = [...(s.results || [])].sort((a, b) => rank(a) - rank(b) || a.path.localeCompare(b.path));
   $('#ingest-results').replaceChildren(...results.map(resultItem));
   $('#ingest-results').hidden = !results.length;
+  // on a phone the results sit below the form: bring the first (failed first) into view
+  if (results.length && matchMedia('(max-width: 760px)').matches) $('#ingest-summary').scrollIntoView({ block: 'start' });
   if (s.error) toast(`Ingestion ${statusText(s.status)}: ${s.error}`, 'bad');
   ctx.loadProjects();
 }
