@@ -62,3 +62,67 @@ def test_fresh_postgres_database_gets_extensions(pg_empty_database):
             assert "search_tsv" in cols
     finally:
         eng.dispose()
+
+
+def test_0002_keeps_existing_data_and_widens_run_statuses(database_url):
+    """Edges written before 0002 get statement rows from their spans; run links survive; a run
+    can end `completed_with_errors`."""
+    from sqlalchemy import text
+
+    db.downgrade(database_url, "0001")
+    eng = db.create_engine_for(database_url)
+    now = "2026-01-01 00:00:00"
+    try:
+        with eng.begin() as c:
+            c.execute(text(f"INSERT INTO projects (id, name, created_at) VALUES (1, 'p', '{now}')"))
+            c.execute(
+                text(
+                    "INSERT INTO repositories (id, project_id, name, kind, created_at) "
+                    f"VALUES (1, 1, 'r', 'upload', '{now}')"
+                )
+            )
+            c.execute(
+                text(
+                    "INSERT INTO runs (id, project_id, repository_id, ingestion_id, status, created_at, "
+                    "files_processed, files_failed, files_skipped_duplicate, nodes_created, edges_created) "
+                    f"VALUES (1, 1, 1, 'run-1', 'completed', '{now}', 1, 0, 0, 2, 1)"
+                )
+            )
+            c.execute(
+                text(
+                    "INSERT INTO files (id, repository_id, path, sha256, size, version, status, run_id, "
+                    f"created_at) VALUES (1, 1, 'a.sql', '{'0' * 64}', 10, 1, 'active', 1, '{now}')"
+                )
+            )
+            for oid, name in ((1, "s.a"), (2, "s.b")):
+                c.execute(
+                    text(
+                        "INSERT INTO objects (id, project_id, schema, name, canonical_id, kind, created_at, "
+                        f"updated_at) VALUES ({oid}, 1, 's', '{name[2:]}', '{name}', 'table', '{now}', '{now}')"
+                    )
+                )
+            c.execute(
+                text(
+                    "INSERT INTO table_edges (project_id, source_object_id, target_object_id, kind, "
+                    "statement_index, line_start, line_end, confidence, origin, status, file_id, run_id, "
+                    f"created_at) VALUES (1, 1, 2, 'direct', 0, 3, 7, 1.0, 'parser', 'proposed', 1, 1, '{now}')"
+                )
+            )
+    finally:
+        eng.dispose()
+    db.migrate(database_url)
+    eng = db.create_engine_for(database_url)
+    try:
+        with eng.begin() as c:
+            spans = c.execute(
+                text("SELECT file_id, statement_index, line_start, line_end FROM statements")
+            ).all()
+            assert [tuple(r) for r in spans] == [(1, 0, 3, 7)]
+            assert c.execute(text("SELECT run_id FROM files WHERE id = 1")).scalar() == 1
+            assert c.execute(text("SELECT run_id FROM table_edges")).scalar() == 1
+            c.execute(
+                text("UPDATE runs SET status = 'completed_with_errors', files_removed = 2 WHERE id = 1")
+            )
+            assert c.execute(text("SELECT status FROM runs WHERE id = 1")).scalar() == "completed_with_errors"
+    finally:
+        eng.dispose()
