@@ -427,3 +427,13 @@ def test_update_through_a_derived_table_alias() -> None:
     st = _one("UPDATE x SET amount = 0 FROM (SELECT order_id, amount FROM ops.orders WHERE cust_id = 9) x")
     assert st.target_tables == ("ops.orders",)
     assert direct(st) == {"ops.orders.amount": set()}
+
+
+def test_tsql_identity_function_in_select_into_is_no_column() -> None:
+    res = extract(
+        "SELECT IDENTITY(INT, 1, 1) AS row_id, s.amount INTO #numbered FROM ops.staging s JOIN ops.orders o ON o.order_id = s.order_id",
+        "tsql",
+    )
+    st = res.statements[0]
+    assert direct(st) == {"#numbered.row_id": set(), "#numbered.amount": {"ops.staging.amount"}}
+    assert "ambiguous_column" not in codes(res)

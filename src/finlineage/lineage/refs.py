@@ -116,6 +116,8 @@ def role_refs(node: exp.Expr) -> list[tuple[str, exp.Expr]]:
             emit((role, n))
         elif isinstance(n, exp.NextValueFor):  # NEXT VALUE FOR seq: a sequence, not a column
             continue
+        elif isinstance(n, exp.Anonymous) and n.name.upper() == "IDENTITY":
+            continue  # T-SQL SELECT ... INTO: IDENTITY(type, seed, step) numbers rows
         elif isinstance(n, _SPECIAL):
             # window specification: WINDOW; CASE operand / WHEN and IF conditions: CONDITIONAL
             side = WINDOW if isinstance(n, exp.Window) else CONDITIONAL
