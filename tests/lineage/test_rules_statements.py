@@ -437,3 +437,18 @@ def test_tsql_identity_function_in_select_into_is_no_column() -> None:
     st = res.statements[0]
     assert direct(st) == {"#numbered.row_id": set(), "#numbered.amount": {"ops.staging.amount"}}
     assert "ambiguous_column" not in codes(res)
+
+
+def test_delete_by_alias_with_output_from_both_tables() -> None:
+    schema = {**_S, "ops.archive": {"order_id": "int", "amount": "int", "src_amount": "int"}}
+    st = _one(
+        "DELETE l OUTPUT deleted.order_id, deleted.amount, o.amount INTO ops.archive (order_id, amount, src_amount) "
+        "FROM ops.orders o JOIN ops.order_log l ON l.order_id = o.order_id",
+        schema=schema,
+    )
+    assert set(st.target_tables) == {"ops.order_log", "ops.archive"}
+    assert direct(st) == {
+        "ops.archive.order_id": {"ops.order_log.order_id"},
+        "ops.archive.amount": {"ops.order_log.amount"},
+        "ops.archive.src_amount": {"ops.orders.amount"},
+    }

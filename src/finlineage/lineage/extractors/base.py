@@ -345,7 +345,10 @@ class Extractor:
             rows.append(row)
         sel = exp.Select(expressions=projections).from_(exp.alias_(rows[0], "inserted", table=True))
         joins = [exp.Join(this=exp.alias_(rows[1], "deleted", table=True), kind="CROSS")]
-        joins += [exp.Join(this=o.copy(), kind="CROSS") for o in others if isinstance(o, exp.Expr)]
+        for o in others:
+            other = o.copy()
+            other.set("joins", None)  # each joined table is listed on its own
+            joins.append(exp.Join(this=other, kind="CROSS"))
         sel.set("joins", joins)
         found = self.query(sel, res)
         if found:
