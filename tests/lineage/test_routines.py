@@ -437,3 +437,33 @@ def test_select_into_variable_other_dialects(dialect: str, sql: str, target: str
     upd = res.statements[by_type(res, "update")[0]]
     assert direct(upd) == {target: {source}}
     assert next(e.formula for e in upd.column_edges if e.kind == "direct") == f"SUM({source})"
+
+
+@pytest.mark.parametrize(
+    ("dialect", "sql", "target"),
+    [
+        (
+            "tsql",
+            "CREATE PROCEDURE rpt.p AS\nBEGIN\n  DECLARE @cap MONEY = (SELECT MAX(limit_amt) FROM risk.limits), @n INT = 0;\n"
+            "  UPDATE rpt.caps SET cap_amt = @cap;\nEND",
+            "rpt.caps.cap_amt",
+        ),
+        (
+            "postgres",
+            "CREATE FUNCTION rpt.p() RETURNS void LANGUAGE plpgsql AS $$\nDECLARE\n"
+            "  v_cap numeric := (SELECT MAX(limit_amt) FROM risk.limits);\nBEGIN\n"
+            "  UPDATE rpt.caps SET cap_amt = v_cap;\nEND $$;",
+            "rpt.caps.cap_amt",
+        ),
+        (
+            "bigquery",
+            "DECLARE cap NUMERIC DEFAULT (SELECT MAX(limit_amt) FROM risk.limits);\n"
+            "UPDATE rpt.caps SET cap_amt = cap WHERE TRUE;",
+            "rpt.caps.cap_amt",
+        ),
+    ],
+)
+def test_declared_initialiser_from_a_query_carries_lineage(dialect: str, sql: str, target: str) -> None:
+    res = extract(sql, dialect)
+    upd = res.statements[by_type(res, "update")[0]]
+    assert direct(upd) == {target: {"risk.limits.limit_amt"}}

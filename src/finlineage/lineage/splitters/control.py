@@ -131,7 +131,56 @@ class _Control(_Calls):
                     qend = cut if cut > 0 and self._word(cut + 1) in ("UPDATE", "READ") else end
                     self._emit(q, qend, process)
                     return
-        self._subqueries(a, end, process)
+        for x, y in self._declarators(a, end):
+            if not self._initialiser(x, y, process):
+                self._subqueries(x, y, process)
+
+    def _declarators(self, a: int, end: int) -> list[tuple[int, int]]:
+        """Token ranges of the comma-separated declarators in [a, end)."""
+        parts: list[tuple[int, int]] = []
+        depth = 0
+        start = a
+        for j in range(a, end):
+            if self._is_p(j, "("):
+                depth += 1
+            elif self._is_p(j, ")") and depth:
+                depth -= 1
+            elif self._is_p(j, ",") and depth == 0:
+                parts.append((start, j))
+                start = j + 1
+        parts.append((start, end))
+        return parts
+
+    def _initialiser(self, a: int, end: int, process: str | None) -> bool:
+        """`name type = | := | DEFAULT <query or expression with a query>`: the variable gets the
+        value (a segment with `assigns`). False when the declarator has no such initialiser."""
+        name, j = self._var_name(a)
+        if name is None:
+            return False
+        depth = 0
+        for t in range(j, end):
+            if self._is_p(t, "("):
+                depth += 1
+            elif self._is_p(t, ")") and depth:
+                depth -= 1
+            elif depth == 0 and (self._is_p(t, "=") or self._is_p(t, ":=") or self._word(t) == "DEFAULT"):
+                r = t + 1
+                if r >= end:
+                    return False
+                if (
+                    self._is_p(r, "(")
+                    and self._word(r + 1) in _QUERY_START
+                    and self._matching(r, end) == end - 1
+                ):
+                    self._emit(r + 1, end - 1, process, assigns=(name,))
+                    return True
+                if any(self._is_p(x, "(") and self._word(x + 1) in _QUERY_START for x in range(r, end - 1)):
+                    toks = self.toks
+                    sql = "SELECT " + self.text[toks[r][2] : toks[end - 1][3]]
+                    self._emit(r, end, process, sql=sql, assigns=(name,))
+                    return True
+                return False
+        return False
 
     def _section(self, j: int, process: str | None, container: str | None) -> int:
         """Declaration section (PL/SQL, PL/pgSQL, Snowflake) up to and including its BEGIN...END."""
