@@ -229,7 +229,7 @@ class IngestCache:
 
 PROCESS_TTL_S = 30.0
 """How long "this job is no routine finlineage parsed" is believed before asking again."""
-CACHE_TTL_S = 10.0
+CACHE_TTL_S = 60.0
 """How long cached facts are trusted at all (edges or objects removed elsewhere show up after it)."""
 
 
@@ -468,7 +468,8 @@ def _check_cached(session: Session, cache: IngestCache, columns: Mapping[tuple[i
     if not columns:
         return
     ids = sorted(set(columns.values()))
-    rows = session.execute(select(Column.id, Column.object_id, Column.name).where(Column.id.in_(ids))).all()
+    t = Column.__table__
+    rows = session.execute(select(t.c.id, t.c.object_id, t.c.name).where(t.c.id.in_(ids))).all()
     found = {(int(oid), name): int(cid) for cid, oid, name in rows}
     if any(found.get(key) != cid for key, cid in columns.items()):
         cache.clear()

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
+from finlineage.store.bulk import _table
 from finlineage.store.models import ColumnEdge, OLDataset, OLJob, OLRun, Repository, TableEdge, utcnow
 
 DIALECT_SCHEMES: dict[str, str] = {
@@ -263,28 +264,45 @@ def record_run(
     state: str,
     event_time: datetime,
     facets: dict[str, Any] | None,
-) -> OLRun:
-    """Create or advance a run: START sets ``started_at``, a terminal state ``ended_at``; the
-    state never moves back from a terminal state to START/RUNNING."""
-    run = session.scalar(select(OLRun).where(OLRun.job_id == job_id, OLRun.run_id == run_id))
+) -> int:
+    """Create or advance a run (returns its row id): START sets ``started_at``, a terminal state
+    ``ended_at``; the state never moves back from a terminal state to START/RUNNING. Core
+    statements (one read, one write): this is the per-event hot path."""
+    t = _table(OLRun)
+    row = session.execute(
+        select(t.c.id, t.c.state, t.c.started_at, t.c.event_time, t.c.facets).where(
+            t.c.job_id == job_id, t.c.run_id == run_id
+        )
+    ).first()
     now = utcnow()
-    if run is None:
-        run = OLRun(job_id=job_id, run_id=run_id, state=state, created_at=now)
-        session.add(run)
     terminal = ("COMPLETE", "ABORT", "FAIL")
-    if not (run.state in terminal and state in ("START", "RUNNING")):
-        run.state = state
-    if state == "START" and run.started_at is None:
-        run.started_at = event_time
+    if row is None:
+        values: dict[str, Any] = {
+            "job_id": job_id,
+            "run_id": run_id,
+            "state": state,
+            "event_time": event_time,
+            "started_at": event_time if state == "START" else None,
+            "ended_at": event_time if state in terminal else None,
+            "facets": facets or None,
+            "created_at": now,
+            "updated_at": now,
+        }
+        new_id = session.execute(insert(t).values(**values).returning(t.c.id)).scalar_one()
+        return int(new_id)
+    values = {"updated_at": now}
+    if not (row.state in terminal and state in ("START", "RUNNING")):
+        values["state"] = state
+    if state == "START" and row.started_at is None:
+        values["started_at"] = event_time
     if state in terminal:
-        run.ended_at = event_time
-    if run.event_time is None or event_time >= run.event_time:
-        run.event_time = event_time
+        values["ended_at"] = event_time
+    if row.event_time is None or event_time >= row.event_time:
+        values["event_time"] = event_time
     if facets:
-        run.facets = {**(run.facets or {}), **facets}
-    run.updated_at = now
-    session.flush()
-    return run
+        values["facets"] = {**(row.facets or {}), **facets}
+    session.execute(update(t).where(t.c.id == row.id).values(**values))
+    return int(row.id)
 
 
 def list_jobs(
