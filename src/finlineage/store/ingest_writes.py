@@ -19,12 +19,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from finlineage.lineage.model import ColumnDef
 from finlineage.store import repositories as repo
-from finlineage.store.bulk import _chunks, _table
+from finlineage.store.bulk import _chunks
 from finlineage.store.models import (
     CatalogObject,
     Column,
@@ -429,23 +429,30 @@ def write_statements(
     file_ids = [fid for fid, _ in items]
     for ids in _chunks(file_ids):
         session.execute(delete(Statement).where(Statement.file_id.in_(ids)))
-    rows: list[dict[str, Any]] = [
-        {
-            "file_id": fid,
-            "statement_index": idx,
-            "line_start": ls,
-            "line_end": le,
-            "type": kind or "unknown",
-            "target": target,
-            "process_object_id": obj_ids.get(proc) if proc else None,
-            "object_id": obj_ids.get(defines) if defines else None,
-        }
+    params = [
+        (
+            fid,
+            idx,
+            ls,
+            le,
+            kind or "unknown",
+            target,
+            obj_ids.get(proc) if proc else None,
+            obj_ids.get(defines) if defines else None,
+        )
         for fid, facts in items
         for idx, ls, le, kind, proc, defines, target in facts.get("statements", ())
     ]
-    for part in _chunks(rows, 5000):
-        session.execute(insert(_table(Statement)), list(part))
-    return len(rows)
+    if not params:
+        return 0
+    # driver-level executemany (like the edges): one row per statement of a large ingestion
+    conn = session.connection()
+    marker = "?" if conn.dialect.name == "sqlite" else "%s"
+    cols = "file_id, statement_index, line_start, line_end, type, target, process_object_id, object_id"
+    sql = f"INSERT INTO statements ({cols}) VALUES ({', '.join([marker] * 8)})"
+    for i in range(0, len(params), 20_000):
+        conn.exec_driver_sql(sql, params[i : i + 20_000])
+    return len(params)
 
 
 _EDGE_COLS = (
