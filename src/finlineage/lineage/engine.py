@@ -561,7 +561,12 @@ def _unparsed(text: str, ctx: Context, err: Exception, line: int, column: int = 
         res.target_paths = salvage.target_paths
         res.diagnostics.append(
             Diagnostic(
-                "partial_parse", "lineage salvaged from a partial parse; may be incomplete", "warning", line
+                "partial_parse",
+                "lineage salvaged from a partial parse; may be incomplete",
+                "warning",
+                at_line,
+                None,
+                at_col,
             )
         )
         break
