@@ -17,7 +17,6 @@ transformations; replaying an event adds nothing twice.
 
 from __future__ import annotations
 
-import gzip
 import json
 import threading
 import time
@@ -43,7 +42,8 @@ EVENT_TYPES = ("START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER")
 ROUTINE_OR_VIEW = ("procedure", "function", "trigger", "view", "materialized_view")
 DIRECT_SUBTYPES = ("IDENTITY", "TRANSFORMATION", "AGGREGATION")
 INDIRECT_SUBTYPES = ("JOIN", "FILTER", "GROUP_BY", "SORT", "WINDOW", "CONDITIONAL")
-MAX_BODY = 50 * 1024 * 1024
+MAX_BODY = 16 * 1024 * 1024
+"""Largest decompressed event accepted."""
 
 
 class OpenLineageError(Exception):
@@ -60,18 +60,24 @@ class OpenLineageError(Exception):
 # --------------------------------------------------------------------------------------
 
 
+def _inflate(body: bytes, wbits: int, what: str) -> bytes:
+    """Decompress at most ``MAX_BODY`` bytes (a small bomb never expands in memory)."""
+    d = zlib.decompressobj(wbits)
+    try:
+        out = d.decompress(body, MAX_BODY + 1)
+    except zlib.error as exc:
+        raise OpenLineageError(f"body is not valid {what}: {exc}") from None
+    if len(out) > MAX_BODY or d.unconsumed_tail:
+        raise OpenLineageError(f"event is larger than {MAX_BODY} bytes once decompressed")
+    return out
+
+
 def decode_body(body: bytes, content_encoding: str | None) -> Any:
     enc = (content_encoding or "").strip().lower()
     if enc in ("gzip", "x-gzip") or (not enc and body[:2] == b"\x1f\x8b"):
-        try:
-            body = gzip.decompress(body)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise OpenLineageError(f"body is not valid gzip: {exc}") from None
-    elif enc in ("deflate",):
-        try:
-            body = zlib.decompress(body)
-        except zlib.error as exc:
-            raise OpenLineageError(f"body is not valid deflate data: {exc}") from None
+        body = _inflate(body, 16 + zlib.MAX_WBITS, "gzip")
+    elif enc == "deflate":
+        body = _inflate(body, zlib.MAX_WBITS, "deflate")
     elif enc not in ("", "identity"):
         raise OpenLineageError(f"unsupported Content-Encoding {content_encoding!r}")
     if len(body) > MAX_BODY:
