@@ -452,3 +452,11 @@ def test_delete_by_alias_with_output_from_both_tables() -> None:
         "ops.archive.amount": {"ops.order_log.amount"},
         "ops.archive.src_amount": {"ops.orders.amount"},
     }
+
+
+def test_mysql_replace_into_is_an_insert() -> None:
+    st = _one(
+        "REPLACE INTO ops.order_log (order_id, amount) SELECT order_id, amount FROM ops.staging", "mysql"
+    )
+    assert (st.type, st.target_tables, st.source_tables) == ("insert", ("ops.order_log",), ("ops.staging",))
+    assert direct(st)["ops.order_log.amount"] == {"ops.staging.amount"}

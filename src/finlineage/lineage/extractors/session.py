@@ -137,6 +137,16 @@ class SessionExtractor(Extractor):
             return StatementResult("set")
         if word.split(" ", 1)[0] in _NO_LINEAGE_COMMANDS or word == "UPDATE STATISTICS":
             return StatementResult(word.lower().replace(" ", "_"))
+        if word == "REPLACE":  # MySQL/SQLite REPLACE [INTO] t ...: an INSERT that replaces rows
+            try:
+                ins = sqlglot.parse_one(f"INSERT {body}", dialect=self.dialect or None)
+            except (SqlglotError, RecursionError):
+                ins = None
+            if isinstance(ins, exp.Insert):
+                from finlineage.lineage.extractors.insert import InsertExtractor
+
+                canonicalize(ins, self.dialect)
+                return InsertExtractor(self.ctx, self.index).insert(ins)
         if word == "UNLOAD":
             m = self._UNLOAD.match(body)
             res = StatementResult("unload")
