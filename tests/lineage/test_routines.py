@@ -467,3 +467,31 @@ def test_declared_initialiser_from_a_query_carries_lineage(dialect: str, sql: st
     res = extract(sql, dialect)
     upd = res.statements[by_type(res, "update")[0]]
     assert direct(upd) == {target: {"risk.limits.limit_amt"}}
+
+
+def test_returning_into_variables_is_not_a_target_and_oracle_log_errors_is_stripped() -> None:
+    pg = """CREATE FUNCTION ops.enqueue() RETURNS int LANGUAGE plpgsql AS $$
+DECLARE v_id int; n int;
+BEGIN
+  INSERT INTO ops.jobs (name) VALUES ('eod') RETURNING id INTO v_id;
+  UPDATE ops.jobs SET state = 'run' WHERE id = v_id RETURNING state INTO STRICT n;
+  RETURN v_id;
+END $$;"""
+    res = extract(pg, "postgres")
+    assert [(s.type, s.target_tables, s.line_start) for s in res.statements] == [
+        ("insert", ("ops.jobs",), 4),
+        ("update", ("ops.jobs",), 5),
+    ]
+    assert not [d for d in all_diags(res) if d[1] == "error"]
+    ora = """CREATE OR REPLACE PROCEDURE ops.load_jobs IS
+BEGIN
+  MERGE INTO ops.jobs j USING ops.stage s ON (j.id = s.id)
+    WHEN MATCHED THEN UPDATE SET j.name = s.name
+    LOG ERRORS INTO ops.jobs_err REJECT LIMIT UNLIMITED;
+END;
+/"""
+    res = extract(ora, "oracle")
+    assert [(s.type, s.source_tables, s.target_tables) for s in res.statements] == [
+        ("merge", ("ops.stage",), ("ops.jobs",))
+    ]
+    assert ("stripped_clauses", "info", 3) in all_diags(res)

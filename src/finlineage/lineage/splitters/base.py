@@ -224,12 +224,11 @@ class _Core:
             return
         s = self.toks[a][2]
         e = self.toks[b - 1][3]
-        if sql is None:
-            text, note = self._clean(self._text(a, b))
+        text = self._text(a, b) if sql is None else sql
+        if text:
+            text, note = self._clean(text)
             if note:
                 diags = (*diags, self._diag("stripped_clauses", note, s, "info"))
-        else:
-            text = sql
         self.acc.segments.append(
             Segment(
                 text,

@@ -471,6 +471,10 @@ class OracleSplitter(Splitter):
         if m:
             out = out[: m.start("of")] + _blank(m.group("of")) + out[m.end("of") :]
             notes.append("object view OF type / OBJECT IDENTIFIER clause")
+        m = _ORA_LOG_ERRORS.search(out)
+        if m:
+            out = out[: m.start()] + _blank(out[m.start() :])
+            notes.append("LOG ERRORS clause")
         if _ORA_TRANSLATE_USING.search(out):
             out = _ORA_TRANSLATE_USING.sub(_translate_using, out)
             notes.append("TRANSLATE ... USING character set (read as a conversion of its argument)")
@@ -493,6 +497,9 @@ _ORA_OBJECT_VIEW = re.compile(
     r"(?:\"[^\"]+\"|[\w$#]+)(?:\s*\.\s*(?:\"[^\"]+\"|[\w$#]+))*"
     r"(?P<of>\s+OF\s+[\s\S]*?)\bAS\s+(?=SELECT|WITH|\()",
     re.I,
+)
+_ORA_LOG_ERRORS = re.compile(
+    r"\bLOG\s+ERRORS\b(?:\s+INTO\s+[\w$#.\"]+)?(?:\s*\([^()]*\))?(?:\s+REJECT\s+LIMIT\s+\w+)?\s*$", re.I
 )
 _ORA_TRANSLATE_USING = re.compile(
     r"\bTRANSLATE(\s*\((?:[^()]|\([^()]*\))*?)\s+USING\s+(NCHAR_CS|CHAR_CS)(\s*\))", re.I

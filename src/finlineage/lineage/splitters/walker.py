@@ -16,6 +16,8 @@ from finlineage.lineage.splitters.lexer import (
     MAX_DEPTH,
 )
 
+_DML_WORDS = frozenset({"INSERT", "UPDATE", "DELETE", "MERGE"})
+
 
 class _Walker(_Core):
     def run(self, process: str | None) -> None:
@@ -84,6 +86,8 @@ class _Walker(_Core):
             got = self._without_into(i, end) if self._strip_into() else self._select_assigns(i, end)
             if got is not None:
                 sql, assigns = got
+        elif first in _DML_WORDS and self._strip_into():
+            sql = self._without_returning_into(i, end)
         self._emit(i, end, process, sql=sql, assigns=assigns)
         return nxt
 
@@ -187,6 +191,27 @@ class _Walker(_Core):
                 blank = re.sub(r"[^\n]", " ", self.text[cut_s:cut_e])
                 text = (self.text[s0:cut_s] + blank + self.text[cut_e : toks[b - 1][3]]).rstrip()
                 return text, self._into_names(j + 1, stop)
+        return None
+
+    def _without_returning_into(self, a: int, b: int) -> str | None:
+        """DML text without `RETURNING ... INTO variables` (blanked, lines kept): the returned
+        values go to variables of the routine, not to a table."""
+        toks = self.toks
+        depth = 0
+        for j in range(a, b):
+            k, v, _, _ = toks[j]
+            if k == "P":
+                if v == "(":
+                    depth += 1
+                elif v == ")" and depth:
+                    depth -= 1
+            elif k == "W" and depth == 0 and v in ("RETURNING", "RETURN") and j > a:
+                if self._find(j + 1, frozenset({"INTO"}), b) < 0:
+                    return None
+                cut = toks[j][2]
+                tail = self.text[cut : toks[b - 1][3]]
+                head = self._text(a, j) + self.text[toks[j - 1][3] : cut]
+                return (head + re.sub(r"[^\n]", " ", tail)).rstrip()
         return None
 
     def _into_names(self, j: int, stop: int) -> tuple[str, ...]:
