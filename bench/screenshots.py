@@ -122,9 +122,17 @@ def take_views(page: Any, url: str, suffix: str, shots: list[str]) -> None:
     # Review and versions
     page.goto(f"{url}/#/review")
     page.wait_for_selector("#review-list li")
+    if not suffix:  # one proposed edge, made through the page's own form
+        page.fill("#propose-source", "raw.venue_a_trades.qty")
+        page.fill("#propose-target", "rpt.regulatory_exposure.rwa_usd")
+        page.fill("#propose-note", "risk desk spreadsheet feeds RWA by hand")
+        page.click("#propose-form button[type=submit]")
+    page.wait_for_selector("[data-testid=review-item]")
     shot("review")
     page.goto(f"{url}/#/versions")
-    page.wait_for_selector("#versions-table tbody tr")
+    page.wait_for_selector("[data-testid=version-row]")
+    page.click("#diff-form button[type=submit]")
+    page.wait_for_selector("[data-testid=diff-summary]")
     shot("versions")
 
     # Admin

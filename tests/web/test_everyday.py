@@ -176,6 +176,18 @@ def test_phone_390_no_horizontal_scrolling_nav_collapses_graph_touch(
 ) -> None:
     server = shared_server
     page = phone
+    # a proposed edge, so the review view has an item (walks follow observed + approved edges only)
+    proposed = server.api(
+        "POST",
+        "/api/v1/lineage/edges",
+        json={
+            "project_id": "demo",
+            "source": "raw.venue_a_trades.px",
+            "target": COLUMN,
+            "note": "phone check",
+        },
+    )
+    assert proposed.status_code in (201, 409), proposed.text
     views = [
         "#/overview",
         "#/ingest",
@@ -191,6 +203,8 @@ def test_phone_390_no_horizontal_scrolling_nav_collapses_graph_touch(
         if "explore" in hash_:
             expect(page.locator("#graph")).to_have_attribute("data-state", "ready")
             expect(page.locator("#definition-code")).to_be_visible()
+        if "review" in hash_:
+            expect(page.locator("[data-testid=review-item]").first).to_be_visible()
         if "file" in hash_:
             expect(page.locator("#file-code .ln.hl")).to_have_count(1)
         page.wait_for_load_state("networkidle")
