@@ -32,7 +32,7 @@ from finlineage import __version__
 from finlineage.lineage.model import DIRECT_SUBTYPES, INDIRECT_SUBTYPES
 from finlineage.query.common import chunks
 from finlineage.store import openlineage as names
-from finlineage.store.models import Column, ColumnEdge, File, OLJob, Repository
+from finlineage.store.models import CatalogObject, Column, ColumnEdge, File, OLJob, Repository
 
 PRODUCER = f"https://github.com/finlineage/finlineage/tree/v{__version__}"
 SPEC = "https://openlineage.io/spec"
@@ -104,8 +104,8 @@ class _Context:
     datasets: dict[int, tuple[str, str]] = field(default_factory=dict)
     """object id → (namespace, name)."""
     columns: dict[int, list[tuple[str, int | None, str | None]]] = field(default_factory=dict)
-    file_objects: dict[int, list[int]] = field(default_factory=dict)
-    """file id → objects it defines (not routines)."""
+    file_objects: dict[int, list[str]] = field(default_factory=dict)
+    """file id → canonical names of the objects it defines (not routines)."""
     subtypes: dict[int, str | None] = field(default_factory=dict)
     """column edge id → subtype (when the edge rows do not carry it)."""
     ol_jobs: dict[tuple[tuple[str, str], tuple[str, str]], tuple[str, str, str]] = field(default_factory=dict)
@@ -149,7 +149,6 @@ def _load_context(session: Session, g: Any) -> _Context:
         project_fallback = f"{names.DEFAULT_SCHEME}://{g.projects.get(pid, str(pid))}"
         if file_id is not None and int(file_id) in ctx.files:
             ctx.datasets[oid] = (_file_namespace(ctx, file_id, project_fallback), cid)
-            ctx.file_objects.setdefault(int(file_id), []).append(oid)
         elif oid in ol:
             ctx.datasets[oid] = ol[oid]
         else:
@@ -160,6 +159,13 @@ def _load_context(session: Session, g: Any) -> _Context:
                 select(ColumnEdge.id, ColumnEdge.subtype).where(ColumnEdge.id.in_(list(part)))
             ):
                 ctx.subtypes[int(eid)] = sub
+    for part in chunks(sorted(ctx.files)):
+        for file_id, cid in session.execute(
+            select(CatalogObject.file_id, CatalogObject.canonical_id)
+            .where(CatalogObject.file_id.in_(list(part)), CatalogObject.kind.not_in(ROUTINE_KINDS))
+            .order_by(CatalogObject.canonical_id)
+        ):
+            ctx.file_objects.setdefault(int(file_id or 0), []).append(cid)
     for job in session.scalars(
         select(OLJob).where(OLJob.project_id.in_(sorted(g.projects) or [-1])).order_by(OLJob.id)
     ):
@@ -248,7 +254,7 @@ class _JobResolver:
         f = ctx.files.get(int(r.file_id)) if r.file_id is not None else None
         if f is not None:
             defined = ctx.file_objects.get(int(f.id), [])
-            name = g.objects[defined[0]][0] if len(defined) == 1 else PurePosixPath(f.path).stem
+            name = defined[0] if len(defined) == 1 else PurePosixPath(f.path).stem
             repo = ctx.repos.get(int(f.repository_id))
             kind = "QUERY" if repo is not None and repo.kind == "sql" else "SCRIPT"
             job, new = self._get(_file_namespace(ctx, f.id, fallback), name, kind)
