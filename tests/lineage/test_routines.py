@@ -495,3 +495,21 @@ END;
         ("merge", ("ops.stage",), ("ops.jobs",))
     ]
     assert ("stripped_clauses", "info", 3) in all_diags(res)
+
+
+def test_calls_of_database_supplied_routines_are_not_call_edges() -> None:
+    pg = """DO $$ BEGIN
+  PERFORM pg_sleep(1);
+  PERFORM setval('ops.job_seq', 1);
+  PERFORM ops.rebuild_queue(1);
+END $$;"""
+    res = extract(pg, "postgres")
+    assert [s.calls for s in res.statements if s.calls] == [("ops.rebuild_queue",)]
+    ora = """BEGIN
+  DBMS_STATS.GATHER_TABLE_STATS('OPS', 'JOBS');
+  DBMS_OUTPUT.PUT_LINE('done');
+  ops.jobs_pkg.close_day;
+END;
+/"""
+    res = extract(ora, "oracle")
+    assert [s.calls for s in res.statements if s.calls] == [("ops.jobs_pkg.close_day",)]

@@ -21,6 +21,7 @@ from finlineage.lineage.splitters.lexer import (
     _TSQL_STARTERS,
     _Profile,
     _tokenize,
+    is_builtin_routine,
 )
 
 __all__ = ["ANONYMOUS_BLOCK", "Segment", "SplitResult"]
@@ -222,6 +223,10 @@ class _Core:
     ) -> None:
         if b <= a:
             return
+        if calls:
+            calls = tuple(c for c in calls if not is_builtin_routine(c))
+            if sql == "" and not calls and not diags:
+                return  # only a call of something the database provides
         s = self.toks[a][2]
         e = self.toks[b - 1][3]
         text = self._text(a, b) if sql is None else sql

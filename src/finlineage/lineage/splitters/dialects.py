@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 
 from finlineage.lineage.splitters.lexer import (
-    _BUILTIN_CALLS,
     _DROP_WORDS,
     _END_ONLY,
     _MYSQL_BODY_START,
@@ -24,6 +23,7 @@ from finlineage.lineage.splitters.lexer import (
     _TXN_WORDS,
     MAX_NEST,
     _Profile,
+    is_builtin_routine,
 )
 from finlineage.lineage.splitters.routines import _Routines
 
@@ -132,7 +132,7 @@ class Splitter(_Routines):
                 if name is not None and (
                     after == end or (self._is_p(after, "(") and self._matching(after, end) == end - 1)
                 ):
-                    if name.lower() not in _BUILTIN_CALLS:
+                    if not is_builtin_routine(name):
                         self._emit(i, end, process, sql="", calls=(name,))
                     return nxt
         self._emit(i, end, process)

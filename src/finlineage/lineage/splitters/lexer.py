@@ -304,7 +304,26 @@ _STRAY = frozenset({"END", "ELSE", "ELSIF", "ELSEIF", "EXCEPTION", "WHEN", "UNTI
 _NESTING = frozenset(
     {"BEGIN", "IF", "WHILE", "LOOP", "REPEAT", "FOR", "FOREACH", "CASE", "DECLARE", "CREATE", "ALTER", "DO"}
 )
-_BUILTIN_CALLS = frozenset({"raise_application_error", "dbms_output.put_line", "dbms_output.put"})
+_BUILTIN_CALLS = frozenset(
+    {
+        "raise_application_error",
+        "setval",
+        "nextval",
+        "currval",
+        "set_config",
+        "dblink_connect",
+        "dblink_disconnect",
+    }
+)
+"""Routines the database itself provides: calling them is no call edge (no phantom routine)."""
+_BUILTIN_PREFIXES = ("dbms_", "utl_", "pg_", "sys.dbms_", "sys.utl_", "pg_catalog.")
+
+
+def is_builtin_routine(name: str) -> bool:
+    low = name.lower()
+    return low in _BUILTIN_CALLS or low.startswith(_BUILTIN_PREFIXES)
+
+
 _QUERY_START = frozenset({"SELECT", "WITH"})
 
 MAX_NEST = 100
