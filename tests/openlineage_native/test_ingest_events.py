@@ -290,6 +290,7 @@ def test_round_trip_export_ingest_rebuilds_the_same_column_lineage(
 
 
 def _edge_set(client: TestClient, project_id: int) -> set[tuple[str, str, str, str]]:
+    """(namespace:dataset.field → namespace:dataset.column, type, subtype) of an export."""
     events = client.get(f"/api/v1/export?format=openlineage&project_id={project_id}").json()
     out = set()
     for e in events:
@@ -297,7 +298,14 @@ def _edge_set(client: TestClient, project_id: int) -> set[tuple[str, str, str, s
             for col, spec in o["facets"].get("columnLineage", {}).get("fields", {}).items():
                 for f in spec["inputFields"]:
                     for t in f["transformations"]:
-                        out.add((f"{f['name']}.{f['field']}", f"{o['name']}.{col}", t["type"], t["subtype"]))
+                        out.add(
+                            (
+                                f"{f['namespace']}:{f['name']}.{f['field']}",
+                                f"{o['namespace']}:{o['name']}.{col}",
+                                t["type"],
+                                t["subtype"],
+                            )
+                        )
     return out
 
 
