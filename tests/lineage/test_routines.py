@@ -513,3 +513,36 @@ END;
 /"""
     res = extract(ora, "oracle")
     assert [s.calls for s in res.statements if s.calls] == [("ops.jobs_pkg.close_day",)]
+
+
+def test_dynamic_sql_held_by_a_variable_set_to_a_constant() -> None:
+    tsql = """CREATE PROCEDURE ops.purge_queue @d DATE AS
+BEGIN
+    DECLARE @sql NVARCHAR(MAX) = N'DELETE FROM ops.queue WHERE run_date < @d';
+    EXEC sp_executesql @sql, N'@d DATE', @d = @d;
+    SET @sql = N'TRUNCATE TABLE ops.stage';
+    EXEC (@sql);
+    SET @sql = @sql + dbo.suffix();
+    EXEC (@sql);
+END"""
+    res = extract(tsql, "tsql")
+    assert [(s.type, s.target_tables, s.line_start) for s in res.statements] == [
+        ("delete", ("ops.queue",), 3),
+        ("truncate", ("ops.stage",), 5),
+    ]
+    assert ("dynamic_sql", "info", 4) in all_diags(res)
+    assert ("dynamic_sql", "warning", 8) in all_diags(res)
+
+
+def test_update_from_cte_and_merge_with_output_get_formulas() -> None:
+    sql = """WITH latest AS (SELECT acct_id, MAX(posted_at) AS last_post FROM ledger.postings GROUP BY acct_id)
+UPDATE a SET a.last_post = l.last_post
+FROM ledger.accounts a JOIN latest l ON l.acct_id = a.acct_id;
+MERGE ledger.balances AS t USING ledger.daily_moves AS s ON t.acct_id = s.acct_id
+WHEN MATCHED THEN UPDATE SET t.bal += s.amt
+OUTPUT inserted.acct_id INTO ops.touched (acct_id);"""
+    res = extract(sql, "tsql")
+    f0 = [e.formula for e in res.statements[0].column_edges if e.kind == "direct"]
+    assert f0 == ["MAX(ledger.postings.posted_at)"]
+    f1 = {e.target: e.formula for e in res.statements[1].column_edges if e.kind == "direct"}
+    assert f1["ledger.balances.bal"] == "ledger.balances.bal + ledger.daily_moves.amt"

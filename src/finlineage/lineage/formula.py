@@ -359,9 +359,9 @@ def statement_formulas(
 ) -> Formulas:
     """Formulas of the target columns `stmt` writes (`targets`: its target tables; `need`: the
     columns wanted, None for all)."""
-    if len(targets) != 1:
+    if not targets:
         return {}
-    target = targets[0]
+    target = targets[0]  # the statement's own target (an OUTPUT ... INTO table comes after it)
     q = _Qualifier(name_of, hints, variables, dialect)
     q.need = need
     out: Formulas = {}
@@ -454,10 +454,14 @@ def _insert(stmt: exp.Insert, target: str, q: _Qualifier, out: Formulas) -> None
                 q.add(out, f"{target}.{col}", v, root)
 
 
-def _frame(target: exp.Expr, from_: exp.Expr | None, joins: list[exp.Expr]) -> Scope | None:
+def _frame(
+    target: exp.Expr, from_: exp.Expr | None, joins: list[exp.Expr], with_: object = None
+) -> Scope | None:
     """Scopes of a SELECT over the target and the other tables of an UPDATE/MERGE (the values
-    themselves are planned where they are, in the statement)."""
+    themselves are planned where they are, in the statement), with the statement's CTEs."""
     sel = exp.Select(expressions=[exp.Literal.number(1)])
+    if isinstance(with_, exp.With):
+        sel.set("with_", with_.copy())
     base = target.copy()
     base.set("joins", None)
     sel.set("from_", exp.From(this=base))
@@ -488,9 +492,9 @@ def _update(stmt: exp.Update, target: str, q: _Qualifier, out: Formulas) -> None
         # T-SQL: UPDATE alias SET ... FROM table alias: the FROM names the target
         named = [t for t in [from_node, *(j.this for j in joins)] if isinstance(t, exp.Table)]
         if any(t.alias == alias for t in named):
-            _emit(values, _frame(from_node, None, joins), target, cols, q, out)
+            _emit(values, _frame(from_node, None, joins, stmt.args.get("with_")), target, cols, q, out)
             return
-    _emit(values, _frame(stmt.this, from_node, joins), target, cols, q, out)
+    _emit(values, _frame(stmt.this, from_node, joins, stmt.args.get("with_")), target, cols, q, out)
 
 
 def _emit(
@@ -507,7 +511,7 @@ def _merge(stmt: exp.Merge, target: str, q: _Qualifier, out: Formulas) -> None:
     whens = stmt.args.get("whens")
     if not isinstance(stmt.this, exp.Table) or not isinstance(using, exp.Expr):
         return
-    root = _frame(stmt.this, using, [])
+    root = _frame(stmt.this, using, [], stmt.args.get("with_"))
     for w in whens.expressions if isinstance(whens, exp.Whens) else []:
         then = w.args.get("then")
         cols: list[str] = []

@@ -98,6 +98,8 @@ class _Core:
         self.n = len(self.toks)
         self._nl: list[int] | None = None
         self.routine_kind: str | None = None
+        self.literals: dict[tuple[str | None, str], tuple[str, int, str]] = {}
+        """(routine, variable) -> the constant SQL text last assigned to it (dynamic SQL)."""
 
     def _line(self, pos: int) -> int:
         nl = self._nl

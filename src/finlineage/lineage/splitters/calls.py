@@ -105,6 +105,11 @@ class _Calls(_Walker):
                 sub.run(process)
             return
         found = self._constant_text(a, stop)
+        if found is None:
+            name, after = self._var_name(a)
+            held = self.literals.get((process, name)) if name is not None and after == stop else None
+            if held is not None:
+                found = (held[0], held[1], f"a constant held by {name}")
         if found is not None and self.depth < MAX_DEPTH:
             inner, start, how = found
             seg_diags = (
@@ -122,6 +127,24 @@ class _Calls(_Walker):
             snippet = snippet[:117] + "..."
         diag = self._diag("dynamic_sql", f"dynamic SQL cannot be analysed statically: {snippet}", pos)
         self._emit(i, min(end, self.n), process, sql="", diags=(diag,))
+
+    def _remember_literal(self, a: int, end: int, process: str | None) -> None:
+        """`name = <constant string>` (SET, :=, DECLARE ... = / DEFAULT): remember it for dynamic
+        SQL that executes the variable; any other assignment forgets what it held."""
+        name, j = self._var_name(a)
+        if name is None:
+            return
+        while j < end and not (self._is_p(j, "=") or self._is_p(j, ":=") or self._word(j) == "DEFAULT"):
+            if self._kind(j) in (";", "H"):
+                return
+            j = self._matching(j, end) + 1 if self._is_p(j, "(") else j + 1  # NVARCHAR(MAX), ...
+        if j >= end:
+            return
+        found = self._constant_text(j + 1, end)
+        if found is None:
+            self.literals.pop((process, name), None)
+        else:
+            self.literals[(process, name)] = found
 
     def _constant_text(self, a: int, b: int) -> tuple[str, int, str] | None:
         """(text, offset of its first character, how it was written) of a constant string

@@ -132,6 +132,7 @@ class _Control(_Calls):
                     self._emit(q, qend, process)
                     return
         for x, y in self._declarators(a, end):
+            self._remember_literal(x, y, process)
             if not self._initialiser(x, y, process):
                 self._subqueries(x, y, process)
 

@@ -110,6 +110,8 @@ class Splitter(_Routines):
             return self._simple(i, process, in_block)  # session context: names of what follows
         if v in _DROP_WORDS:
             end, nxt = self._scan(i, in_block)
+            if v in _SUBQUERY_DROP:
+                self._remember_literal(i + 1, end, process)
             if v in _SUBQUERY_DROP and not self._assignment(i + 1, end, process):
                 if v == "LET":
                     self._declaration(i + 1, end, process)
@@ -124,6 +126,7 @@ class Splitter(_Routines):
         end, nxt = self._scan(i, in_block)
         if in_block or self.procedural:
             if self._has_assign(i, end):
+                self._remember_literal(i, end, process)
                 if not self._assignment(i, end, process):
                     self._subqueries(i + 1, end, process)
                 return nxt
