@@ -92,6 +92,11 @@ def install_error_handlers(app: FastAPI, on_error: Any = None) -> None:
         if _out_of_range(exc):
             # an id or offset beyond what the store's integers hold: the input is wrong, not the server
             return envelope(request, 422, "validation_error", "a number in the request is out of range")
+        if isinstance(exc, ValueError) and str(exc).startswith("invalid literal for int()"):
+            # a request value taken for a number (e.g. Unicode digits such as '¹' pass str.isdigit()
+            # but not int()): an input error; logged with its trace so the spot gets a real check
+            log.warning("non-numeric request value (request_id=%s)", request_id_of(request), exc_info=exc)
+            return envelope(request, 422, "validation_error", "a value in the request is not a valid number")
         # Never leak a stack trace to the client; it goes to the log with the request id.
         log.exception("unhandled error (request_id=%s)", request_id_of(request))
         if on_error:

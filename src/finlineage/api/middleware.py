@@ -207,7 +207,12 @@ class GuardMiddleware:
         content_type = headers.get(b"content-type", b"").decode("latin-1").lower()
         limit = self.limits.for_request(scope, content_type)
         length = headers.get(b"content-length")
-        if length is not None and length.strip().isdigit() and int(length) > limit:
+        if (
+            length is not None
+            and length.strip().isascii()
+            and length.strip().isdigit()
+            and int(length) > limit
+        ):
             await self._too_large(scope, send, limit)
             return
         await self._limited(scope, receive, send, limit)

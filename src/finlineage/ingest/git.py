@@ -131,7 +131,7 @@ def _allowed(settings: Settings, host: str, port: int, addresses: list[IPAddress
             continue
         name, sep, entry_port = entry.rpartition(":") if entry.count(":") == 1 else (entry, "", "")
         name = name.strip("[]")
-        if sep and entry_port.isdigit() and int(entry_port) != port:
+        if sep and entry_port.isascii() and entry_port.isdigit() and int(entry_port) != port:
             continue
         if name == host:
             return True
