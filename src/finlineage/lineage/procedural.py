@@ -47,8 +47,10 @@ then recognises, per dialect family:
 * dynamic SQL (``EXEC(@sql)``, ``sp_executesql``, ``EXECUTE IMMEDIATE``, PL/pgSQL ``EXECUTE``,
   MySQL ``PREPARE``): a Segment with ``sql == ""`` carrying a ``dynamic_sql`` warning. When the
   SQL is a string literal, a concatenation of literals (``+``, ``||``) or ``format()`` of a
-  literal template with literal arguments, it is split and analysed instead, with an info
-  ``dynamic_sql`` diagnostic (none for Snowflake ``EXECUTE IMMEDIATE $$...$$`` blocks);
+  literal template with literal arguments, or a variable last set to such a constant, it is
+  split and analysed instead, with an info ``dynamic_sql`` diagnostic (none for Snowflake
+  ``EXECUTE IMMEDIATE $$...$$`` blocks); calls of routines the database supplies (``dbms_*``,
+  ``utl_*``, ``pg_*``, ``setval``, ...) are not calls;
 * ``SELECT ... INTO scalar_vars`` (PL/pgSQL, PL/SQL incl. BULK COLLECT, MySQL, Snowflake):
   the INTO clause is blanked out (newlines kept) so the segment stays a plain SELECT.
 
