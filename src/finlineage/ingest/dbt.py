@@ -5,7 +5,7 @@ an upload, archive, directory or git ingest becomes the project's SQL.
 
 For every manifest among the collected files:
 
-* **models** (not ephemeral) → one source file at the model's ``original_file_path`` whose text is
+* **models** (not ephemeral) and **snapshots** (tables) → one source file at the model's ``original_file_path`` whose text is
   dbt's ``compiled_code`` materialised the way dbt runs it (``create view|table <relation> as``
   on the first line, in front of the compiled text, so line N is line N of the compiled model,
   which dbt keeps aligned with the raw Jinja where it only substitutes ``ref``/``source``/
@@ -150,9 +150,11 @@ def _build(p: _Project) -> tuple[list[tuple[str, str]], str | None]:
         )
     out = [(path, "\n".join(stmts)) for path, stmts in tables.items()]
     for _, node in sorted(nodes.items()):
-        if node.get("resource_type") != "model":
+        if node.get("resource_type") not in ("model", "snapshot"):
             continue
         materialized = str((node.get("config") or {}).get("materialized") or "view")
+        if node.get("resource_type") == "snapshot":
+            materialized = "snapshot"  # a table dbt keeps from the snapshot's select
         code = node.get("compiled_code") or node.get("compiled_sql")
         rel = relation(node)
         if materialized == "ephemeral":
