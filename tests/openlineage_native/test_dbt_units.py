@@ -1,0 +1,81 @@
+"""ingest/dbt.py rules on small manifests: versions, ownership of files, snapshots, warnings.
+(The real-manifest end-to-end tests are in test_dbt.py.)"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from finlineage.ingest import dbt
+from finlineage.ingest.sources import SourceFile
+
+
+def _manifest(version: int, nodes: dict[str, Any]) -> bytes:
+    doc = {
+        "metadata": {
+            "dbt_schema_version": f"https://schemas.getdbt.com/dbt/manifest/v{version}.json",
+            "adapter_type": "postgres",
+        },
+        "nodes": nodes,
+        "sources": {},
+        "macros": {"macro.p.m": {"original_file_path": "macros/m.sql"}},
+    }
+    return json.dumps(doc).encode()
+
+
+NODES = {
+    "model.p.a": {
+        "resource_type": "model",
+        "original_file_path": "models/a.sql",
+        "relation_name": '"db"."s"."a"',
+        "config": {"materialized": "table"},
+        "compiled_code": "\nselect 1 as x",
+    },
+    "model.p.b": {
+        "resource_type": "model",
+        "original_file_path": "models/b.sql",
+        "relation_name": '"db"."s"."b"',
+        "config": {"materialized": "view"},
+    },
+    "snapshot.p.c": {
+        "resource_type": "snapshot",
+        "original_file_path": "snapshots/c.sql",
+        "relation_name": '"db"."snap"."c"',
+        "config": {"materialized": "snapshot"},
+        "compiled_code": 'select x from "db"."s"."a"',
+    },
+}
+
+
+def _files(manifest: bytes) -> list[SourceFile]:
+    return [
+        SourceFile("dbt/target/manifest.json", data=manifest, group="d0"),
+        SourceFile("dbt/models/a.sql", data=b"{{ config(materialized='table') }}\nselect 1 as x", group="d0"),
+        SourceFile("dbt/macros/m.sql", data=b"{% macro m() %}{% endmacro %}", group="d0"),
+        SourceFile("dbt/target/compiled/p/models/a.sql", data=b"select 1 as x", group="d0"),
+        SourceFile("procs/load.sql", data=b"CREATE PROCEDURE p AS SELECT 1", group="d0"),
+    ]
+
+
+def test_manifest_replaces_the_dbt_project_and_keeps_other_sql() -> None:
+    warnings: list[str] = []
+    out = {sf.path: sf for sf in dbt.expand(_files(_manifest(12, NODES)), warnings)}
+    assert set(out) == {"dbt/models/a.sql", "dbt/snapshots/c.sql", "procs/load.sql"}
+    model = out["dbt/models/a.sql"]
+    assert model.read().decode() == 'create table "db"."s"."a" as \nselect 1 as x\n'
+    assert model.explicit_dialect == "postgres"
+    assert out["dbt/snapshots/c.sql"].read().decode().startswith('create table "db"."snap"."c" as select x')
+    assert out["procs/load.sql"].explicit_dialect is None  # untouched
+    assert any("without compiled_code" in w and "models/b.sql" in w for w in warnings)
+
+
+def test_unsupported_or_foreign_manifests_are_reported_and_ignored() -> None:
+    warnings: list[str] = []
+    old = dbt.expand(_files(_manifest(6, NODES)), warnings)
+    assert any("v6 is not supported" in w for w in warnings)
+    assert "dbt/models/a.sql" in {sf.path for sf in old}  # not a dbt project we read: left as is
+    warnings.clear()
+    other = [SourceFile("x/manifest.json", data=b'{"name": "web app"}', group="u")]
+    assert dbt.expand(other, warnings) == []
+    assert any("not a dbt manifest" in w for w in warnings)
+    assert dbt.manifest_version({"metadata": {"dbt_schema_version": "https://x/dbt/manifest/v9.json"}}) == 9
