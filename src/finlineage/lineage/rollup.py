@@ -105,7 +105,7 @@ Trees = Mapping[tuple[int, int], Sequence[Formula]]
 (one, or one per branch of a set operation)."""
 
 
-@dataclass
+@dataclass(slots=True)
 class _Alt:
     """One way a column got its value: roots, formula over them, contributing statements."""
 
@@ -124,7 +124,7 @@ class _Alt:
         return text if len(text) <= _MAX_EXPR_TEXT else text[:_MAX_EXPR_TEXT] + "..."
 
 
-@dataclass
+@dataclass(slots=True)
 class _Col:
     """What flowed into one column so far: alternative values and the columns shaping its rows."""
 
@@ -398,21 +398,8 @@ class _Rollup:
     def _edges(self) -> tuple[ColumnEdge, ...]:
         edges: list[ColumnEdge] = []
         for target, col in self.final.items():
-            same: dict[tuple[str, tuple[str, ...], tuple[int, ...]], _Alt] = {}
-            alts: list[_Alt] = []
-            for a in col.alts:  # branches of one statement computing the same value: one edge
-                formula = a.tree.text() if a.tree is not None else ""
-                key = (formula, tuple(sorted(a.sources)), a.steps)
-                kept = same.get(key) if formula else None
-                if kept is None:
-                    kept = same[key] = _Alt(
-                        dict(a.sources), a.tree, a.steps, list(a.exprs), a.conf, a.subtype
-                    )
-                    alts.append(kept)
-                else:
-                    kept.exprs.extend(x for x in a.exprs if x not in kept.exprs)
+            alts = _distinct(col.alts) if len(col.alts) > 1 else col.alts
             for a in alts:
-                formula = a.tree.text() if a.tree is not None else ""
                 edges.append(
                     ColumnEdge(
                         target,
@@ -421,24 +408,40 @@ class _Rollup:
                         a.expression(),
                         a.conf,
                         a.subtype,
-                        formula=formula,
+                        formula=a.tree.text() if a.tree is not None else "",
                         steps=a.steps,
                     )
                 )
-            for sub, cols in col.indirect.items():
-                if cols:
-                    edges.append(
-                        ColumnEdge(
-                            target,
-                            tuple(sorted(cols)),
-                            "indirect",
-                            "",
-                            min((a.conf for a in col.alts), default=1.0),
-                            "" if sub == "indirect" else sub,
-                            steps=tuple(sorted(col.steps)),
+            if col.indirect:
+                conf = min((a.conf for a in col.alts), default=1.0)
+                steps = tuple(sorted(col.steps))
+                for sub, cols in col.indirect.items():
+                    if cols:
+                        kind_sub = "" if sub == "indirect" else sub
+                        edges.append(
+                            ColumnEdge(
+                                target, tuple(sorted(cols)), "indirect", "", conf, kind_sub, steps=steps
+                            )
                         )
-                    )
         return tuple(edges)
+
+
+def _distinct(alts: list[_Alt]) -> list[_Alt]:
+    """Branches of one statement computing the same value from the same columns: one edge."""
+    same: dict[tuple[str, tuple[str, ...], tuple[int, ...]], _Alt] = {}
+    out: list[_Alt] = []
+    for a in alts:
+        formula = a.tree.text() if a.tree is not None else ""
+        key = (formula, tuple(sorted(a.sources)), a.steps)
+        kept = same.get(key) if formula else None
+        if kept is None:
+            kept = _Alt(dict(a.sources), a.tree, a.steps, list(a.exprs), a.conf, a.subtype)
+            if formula:
+                same[key] = kept
+            out.append(kept)
+        else:
+            kept.exprs.extend(x for x in a.exprs if x not in kept.exprs)
+    return out
 
 
 def _merge_alts(alts: list[_Alt]) -> list[_Alt]:
