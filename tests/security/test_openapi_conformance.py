@@ -24,7 +24,15 @@ MAX_EXAMPLES = os.environ.get("FINLINEAGE_TEST_SCHEMATHESIS_EXAMPLES", "8")
 
 
 def test_schemathesis_finds_no_failure(serve: Callable[..., Served], tmp_path: Path) -> None:
-    server = serve()
+    _run(serve(), tmp_path, MAX_EXAMPLES)
+
+
+def test_schemathesis_without_a_key_finds_no_failure(serve: Callable[..., Served], tmp_path: Path) -> None:
+    """Auth on, no key: every protected operation answers 401, and documents it."""
+    _run(serve(FINLINEAGE_AUTH="on"), tmp_path, "3")
+
+
+def _run(server: Served, tmp_path: Path, max_examples: str) -> None:
     spec = server.get("/openapi.json")
     assert spec.status_code == 200
     for path, item in spec.json()["paths"].items():  # every operation documents its errors
@@ -38,7 +46,7 @@ def test_schemathesis_finds_no_failure(serve: Callable[..., Served], tmp_path: P
         "--checks",
         CHECKS,
         "--max-examples",
-        MAX_EXAMPLES,
+        max_examples,
         "--workers",
         "1",
         "--phases",

@@ -16,6 +16,7 @@ documents itself are kept.
 
 from __future__ import annotations
 
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -39,6 +40,7 @@ ENVELOPE_SCHEMA: dict[str, Any] = {
     },
 }
 BODY_METHODS = frozenset({"post", "put", "patch", "delete"})
+CONVERTER = re.compile(r"\{(\w+):\w+\}")
 
 
 def _error_response(status: int) -> dict[str, Any]:
@@ -136,8 +138,9 @@ def install_openapi(app: FastAPI) -> None:
             if isinstance(original, APIRoute):
                 role = required_role(getattr(effective, "dependant", None) or original.dependant)
                 methods = getattr(effective, "methods", None) or original.methods or set()
+                documented = CONVERTER.sub(r"{\1}", path)  # /{p:path} is documented as /{p}
                 for method in methods:
-                    roles[(path, method.lower())] = role
+                    roles[(documented, method.lower())] = role
         app.openapi_schema = complete(spec, roles)
         return app.openapi_schema
 
