@@ -546,3 +546,28 @@ OUTPUT inserted.acct_id INTO ops.touched (acct_id);"""
     assert f0 == ["MAX(ledger.postings.posted_at)"]
     f1 = {e.target: e.formula for e in res.statements[1].column_edges if e.kind == "direct"}
     assert f1["ledger.balances.bal"] == "ledger.balances.bal + ledger.daily_moves.amt"
+
+
+@pytest.mark.parametrize(
+    ("dialect", "sql", "expected"),
+    [
+        (
+            "snowflake",
+            "EXECUTE IMMEDIATE $$\nDECLARE\n  q STRING;\nBEGIN\n  LET q := 'DELETE FROM ops.queue';\n"
+            "  EXECUTE IMMEDIATE :q;\nEND;\n$$;",
+            [("delete", ("ops.queue",), 5)],
+        ),
+        (
+            "bigquery",
+            'DECLARE q STRING DEFAULT "DELETE FROM ops.queue WHERE TRUE";\nEXECUTE IMMEDIATE q;\n'
+            'SET q = "TRUNCATE TABLE ops.stage";\nEXECUTE IMMEDIATE q;',
+            [("delete", ("ops.queue",), 1), ("truncate", ("ops.stage",), 3)],
+        ),
+    ],
+)
+def test_execute_immediate_of_a_constant_variable(
+    dialect: str, sql: str, expected: list[tuple[str, tuple[str, ...], int]]
+) -> None:
+    res = extract(sql, dialect)
+    assert [(s.type, s.target_tables, s.line_start) for s in res.statements] == expected
+    assert all(d[1] == "info" for d in all_diags(res) if d[0] == "dynamic_sql")
