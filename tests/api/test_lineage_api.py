@@ -140,10 +140,15 @@ def test_nodes_pagination_and_filters(client: TestClient, bank: BankGraph) -> No
 def test_edges_by_granularity_origin_status(client: TestClient, bank: BankGraph) -> None:
     pid = bank.project_id
     tables = client.get("/api/v1/lineage/edges", params={"project_id": pid}).json()
-    assert tables["total"] == 6
+    assert tables["total"] == 5  # default: the visible edges (observed + approved), not the rejected one
+    assert {e["status"] for e in tables["items"]} == {"observed", "approved"}
     cols = client.get("/api/v1/lineage/edges", params={"project_id": pid, "granularity": "column"}).json()
-    assert cols["total"] == 10 and all(e["granularity"] == "column" for e in cols["items"])
+    assert cols["total"] == 9 and all(e["granularity"] == "column" for e in cols["items"])
     llm = client.get("/api/v1/lineage/edges", params={"origin": "inferred", "granularity": "column"}).json()
+    assert llm["total"] == 0
+    llm = client.get(
+        "/api/v1/lineage/edges", params={"origin": "inferred", "granularity": "column", "status": "rejected"}
+    ).json()
     assert [e["source_canonical_id"] for e in llm["items"]] == ["raw.fx_rates.rate"]
     approved = client.get("/api/v1/lineage/edges", params={"status": "approved"}).json()
     assert [(e["source_canonical_id"], e["target_canonical_id"]) for e in approved["items"]] == [
@@ -315,7 +320,8 @@ def test_files_and_config(client: TestClient, bank: BankGraph) -> None:
     assert stats["files"] == 6 and stats["by_status"] == {"active": 4, "error": 1, "superseded": 1}
     assert stats["by_dialect"] == {"postgres": 1, "tsql": 3}
     assert stats["total_bytes"] > stats["active_bytes"] > 0
-    assert stats["objects"] == 7 and stats["table_edges"] == 6 and stats["column_edges"] == 10
+    # visible edges only: the rejected inferred edges are not counted
+    assert stats["objects"] == 7 and stats["table_edges"] == 5 and stats["column_edges"] == 9
     recent = client.get("/api/v1/files/recent", params={"limit": 2}).json()
     assert len(recent) == 2 and recent[0]["created_at"] >= recent[1]["created_at"]
     one = client.get(f"/api/v1/files/{bank.files['stg/trades.sql']}").json()

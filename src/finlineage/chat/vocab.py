@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from finlineage.chat.lexicon import Lexicon
 from finlineage.store.models import CatalogObject, ColumnEdge, File, Project, TableEdge
 from finlineage.store.models import Column as ColumnModel
+from finlineage.store.versions import edge_visibility
 
 __all__ = ["ColInfo", "ObjInfo", "Vocab", "VocabCache", "fingerprint", "load_vocab"]
 
@@ -109,9 +110,14 @@ def fingerprint(session: Session, project_id: int) -> tuple[Any, ...]:
         .join(CatalogObject, CatalogObject.id == ColumnModel.object_id)
         .where(CatalogObject.project_id == project_id)
     )
-    te_n = select(func.count(TableEdge.id)).where(TableEdge.project_id == project_id)
+    # visible edges: a review (approve/reject) or a closed old-version edge changes the count
+    te_n = select(func.count(TableEdge.id)).where(
+        TableEdge.project_id == project_id, edge_visibility(TableEdge)
+    )
     te_max = select(func.max(TableEdge.id)).where(TableEdge.project_id == project_id)
-    ce_n = select(func.count(ColumnEdge.id)).where(ColumnEdge.project_id == project_id)
+    ce_n = select(func.count(ColumnEdge.id)).where(
+        ColumnEdge.project_id == project_id, edge_visibility(ColumnEdge)
+    )
     ce_max = select(func.max(ColumnEdge.id)).where(ColumnEdge.project_id == project_id)
     row = session.execute(
         select(*(q.scalar_subquery() for q in (obj_n, obj_max, obj_upd, col, te_n, te_max, ce_n, ce_max)))
@@ -159,7 +165,7 @@ def load_vocab(session: Session, project_id: int, fp: tuple[Any, ...] | None = N
         v.cols_by_object[c.object_id].append(c.id)
         v.cols_by_name[c.name.lower()].append(c.id)
         v.col_by_object_name[(c.object_id, c.name.lower())] = c.id
-    live = TableEdge.status != "rejected"
+    live = edge_visibility(TableEdge)  # the current graph's edges that walks follow
     flow = func.coalesce(TableEdge.expression, "").not_like("CALL %")
     for oid, n in session.execute(
         select(TableEdge.target_object_id, func.count())
@@ -175,7 +181,7 @@ def load_vocab(session: Session, project_id: int, fp: tuple[Any, ...] | None = N
     ):
         if int(oid) in v.objects:
             v.objects[int(oid)].n_out = int(n)
-    clive = ColumnEdge.status != "rejected"
+    clive = edge_visibility(ColumnEdge)
     for cid, n in session.execute(
         select(ColumnEdge.target_column_id, func.count())
         .where(ColumnEdge.project_id == project_id, clive)

@@ -31,6 +31,7 @@ from finlineage.query.schemas import (
     Page,
 )
 from finlineage.store.models import CatalogObject, Column, ColumnEdge, File, TableEdge
+from finlineage.store.versions import edge_visibility
 
 # --------------------------------------------------------------------------------------
 # name resolution
@@ -231,8 +232,8 @@ def list_nodes(
 def _neighbours(
     session: Session, obj: CatalogObject, sources: SourceReader | None = None
 ) -> tuple[list[NeighbourOut], list[NeighbourOut]]:
-    """Objects the node reads from and writes to (table edges to/from it, and, for a routine,
-    the edges it runs as their process). Two queries."""
+    """Objects the node reads from and writes to (the current graph's visible table edges
+    to/from it, and, for a routine, the edges it runs as their process). Two queries."""
     rows = list(
         session.execute(
             edge_select("table").where(
@@ -240,7 +241,8 @@ def _neighbours(
                     TableEdge.target_object_id == obj.id,
                     TableEdge.source_object_id == obj.id,
                     TableEdge.process_object_id == obj.id,
-                )
+                ),
+                edge_visibility(TableEdge),
             )
         )
     )
@@ -338,19 +340,28 @@ def list_edges(
     statuses: Sequence[str] = (),
     kinds: Sequence[str] = (),
     node: str | None = None,
+    as_of: int | None = None,
     data_dir: Path | None = None,
 ) -> Page[EdgeOut]:
+    """Edges visible in the current graph (``as_of``: in that version) with ``statuses``
+    (none given: observed + approved, the edges walks follow)."""
     check_scope(session, scope)
+    if as_of is not None:
+        from finlineage.query.governance import check_version  # governance imports this module
+
+        if scope.project_id is None:
+            raise InvalidQueryError("as_of needs project_id (versions are per project)")
+        check_version(session, scope.project_id, as_of)
     model = edge_model(granularity)
-    stmt = edge_select(granularity)
+    stmt = edge_select(granularity).where(
+        edge_visibility(model, statuses=list(statuses) or None, as_of=as_of)
+    )
     if scope.project_id is not None:
         stmt = stmt.where(model.project_id == scope.project_id)
     if scope.repository_id is not None:
         stmt = stmt.where(File.repository_id == scope.repository_id)
     if origins:
         stmt = stmt.where(model.origin.in_(list(origins)))
-    if statuses:
-        stmt = stmt.where(model.status.in_(list(statuses)))
     if kinds:
         stmt = stmt.where(model.kind.in_(list(kinds)))
     if node:

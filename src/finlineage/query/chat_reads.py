@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from finlineage.store.blobs import blob_path
 from finlineage.store.models import CatalogObject, CodeChunk, File, Repository, TableEdge
+from finlineage.store.versions import edge_visibility
 
 __all__ = [
     "FileProblem",
@@ -272,7 +273,7 @@ def routine_statements(session: Session, routine_id: int) -> list[StatementRef]:
             .join(src, src.c.id == TableEdge.source_object_id)
             .join(tgt, tgt.c.id == TableEdge.target_object_id)
             .where(
-                and_(TableEdge.process_object_id == routine_id, TableEdge.status != "rejected"),
+                and_(TableEdge.process_object_id == routine_id, edge_visibility(TableEdge)),
             )
         )
     )

@@ -16,6 +16,7 @@ from finlineage.query.evidence import decode_text, split_lines
 from finlineage.query.schemas import FileContent, FileOut, FileStats, Page
 from finlineage.store.blobs import blob_path
 from finlineage.store.models import CatalogObject, ColumnEdge, File, Repository, TableEdge
+from finlineage.store.versions import edge_visibility
 
 
 def _base(scope: Scope) -> Any:
@@ -141,8 +142,8 @@ def file_stats(session: Session, scope: Scope) -> FileStats:
             key = dialect or "unknown"
             by_dialect[key] = by_dialect.get(key, 0) + n
 
-    def scoped_count(model: Any, project_col: Any, file_col: Any) -> int:
-        stmt = select(func.count()).select_from(model)
+    def scoped_count(model: Any, project_col: Any, file_col: Any, *where: Any) -> int:
+        stmt = select(func.count()).select_from(model).where(*where)
         if scope.project_id is not None:
             stmt = stmt.where(project_col == scope.project_id)
         if scope.repository_id is not None:
@@ -156,6 +157,11 @@ def file_stats(session: Session, scope: Scope) -> FileStats:
         by_status=dict(sorted(by_status.items())),
         by_dialect=dict(sorted(by_dialect.items())),
         objects=scoped_count(CatalogObject, CatalogObject.project_id, CatalogObject.file_id),
-        table_edges=scoped_count(TableEdge, TableEdge.project_id, TableEdge.file_id),
-        column_edges=scoped_count(ColumnEdge, ColumnEdge.project_id, ColumnEdge.file_id),
+        # the current graph's visible edges, as /api/v1/stats and /lineage/edges count them
+        table_edges=scoped_count(
+            TableEdge, TableEdge.project_id, TableEdge.file_id, edge_visibility(TableEdge)
+        ),
+        column_edges=scoped_count(
+            ColumnEdge, ColumnEdge.project_id, ColumnEdge.file_id, edge_visibility(ColumnEdge)
+        ),
     )

@@ -33,6 +33,7 @@ from finlineage.store.models import (
     Project,
     Repository,
 )
+from finlineage.store.versions import edge_visibility
 
 MAX_DEPTH = 50
 BOTH: tuple[store_graph.Direction, ...] = ("upstream", "downstream")
@@ -154,7 +155,7 @@ def lineage(
         )
     )
     if routine_ids:  # a routine is not a node of the table graph: start from what it touches
-        rows = store_graph_process_edges(session, sorted(routine_ids))
+        rows = store_graph_process_edges(session, sorted(routine_ids), statuses=statuses)
         starts = [s for s in starts if s not in routine_ids]
         starts += [int(v) for r in rows for v in (r.source_object_id, r.target_object_id)]
     # Marquez's graph is the connected neighbourhood (edges followed either way), ``depth`` hops out
@@ -268,10 +269,20 @@ def lineage(
     return {"graph": sorted(nodes.values(), key=lambda n: n["id"])}
 
 
-def store_graph_process_edges(session: Session, routine_ids: list[int]) -> list[Any]:
+def store_graph_process_edges(
+    session: Session, routine_ids: list[int], *, statuses: Collection[str] | None = None
+) -> list[Any]:
+    """The current graph's visible table edges the routines run as their process."""
     from finlineage.store.models import TableEdge
 
-    ids = list(session.scalars(select(TableEdge.id).where(TableEdge.process_object_id.in_(routine_ids))))
+    ids = list(
+        session.scalars(
+            select(TableEdge.id).where(
+                TableEdge.process_object_id.in_(routine_ids),
+                edge_visibility(TableEdge, statuses=statuses),
+            )
+        )
+    )
     return load_edges(session, "table", ids)
 
 

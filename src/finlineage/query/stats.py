@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from finlineage.store.activity import list_activity_events
 from finlineage.store.models import (
+    VISIBLE_STATUSES,
     CatalogObject,
     Column,
     ColumnEdge,
@@ -26,6 +27,7 @@ from finlineage.store.models import (
     TableEdge,
     utcnow,
 )
+from finlineage.store.versions import edge_validity
 
 COUNT_FIELDS = ("totalNodes", "tables", "views", "procedures", "columns", "edges", "filesProcessed")
 VIEW_KINDS = ("view", "materialized_view")
@@ -243,8 +245,12 @@ def recent_activity(
 
 
 def compute_stats(session: Session, project_id: int | None = None) -> dict[str, Any]:
-    """Counts: objects (total and by kind), columns, table/column edges (and by status), files
-    (active), runs. Scoped to a project when ``project_id`` is given."""
+    """Counts: objects (total and by kind), columns, table/column edges, files (active), runs.
+    Scoped to a project when ``project_id`` is given.
+
+    Edge totals count the current graph's visible edges (``store.versions.edge_visibility``:
+    what walks and ``/lineage/edges`` answer by default); ``*_by_status`` counts the current
+    edges of every status (closed, old-version edges in neither)."""
 
     def scoped(stmt: Any, col: Any) -> Any:
         return stmt.where(col == project_id) if project_id is not None else stmt
@@ -269,15 +275,28 @@ def compute_stats(session: Session, project_id: int | None = None) -> dict[str, 
     te_status = {
         s: int(n)
         for s, n in session.execute(
-            scoped(select(TableEdge.status, func.count()).group_by(TableEdge.status), TableEdge.project_id)
+            scoped(
+                select(TableEdge.status, func.count())
+                .where(edge_validity(TableEdge))
+                .group_by(TableEdge.status),
+                TableEdge.project_id,
+            )
         )
     }
     ce_status = {
         s: int(n)
         for s, n in session.execute(
-            scoped(select(ColumnEdge.status, func.count()).group_by(ColumnEdge.status), ColumnEdge.project_id)
+            scoped(
+                select(ColumnEdge.status, func.count())
+                .where(edge_validity(ColumnEdge))
+                .group_by(ColumnEdge.status),
+                ColumnEdge.project_id,
+            )
         )
     }
+    # edge_visibility(model) = edge_validity(model) AND status IN VISIBLE_STATUSES: from the same rows
+    te_visible = sum(te_status.get(s, 0) for s in VISIBLE_STATUSES)
+    ce_visible = sum(ce_status.get(s, 0) for s in VISIBLE_STATUSES)
     n_files = session.scalar(
         scoped(
             select(func.count())
@@ -292,8 +311,8 @@ def compute_stats(session: Session, project_id: int | None = None) -> dict[str, 
         "objects": sum(by_kind.values()),
         "objects_by_kind": by_kind,
         "columns": int(n_cols or 0),
-        "table_edges": sum(te_status.values()),
-        "column_edges": sum(ce_status.values()),
+        "table_edges": te_visible,
+        "column_edges": ce_visible,
         "table_edges_by_status": te_status,
         "column_edges_by_status": ce_status,
         "files": int(n_files or 0),

@@ -80,12 +80,15 @@ def edges(
     granularity: GranularityQ = Query("table"),
     origin: list[str] | None = Query(None, description="parser, manual, openlineage, inferred"),
     status: list[str] | None = Query(
-        None, description="observed, proposed, approved, rejected (default: all)"
+        None,
+        description="observed, proposed, approved, rejected (default: observed,approved, the "
+        "edges walks follow)",
     ),
     kind: list[str] | None = Query(None, description="direct, indirect"),
     node: str | None = Query(
         None, max_length=700, description="Only edges touching this object (id or name)"
     ),
+    as_of: int | None = AsOfQ,
     ctx: AppContext = Depends(get_ctx),
     session: Session = Depends(get_session),
 ) -> Page[EdgeOut]:
@@ -98,6 +101,7 @@ def edges(
         statuses=multi(status, "status", EDGE_STATUSES),
         kinds=multi(kind, "kind", EDGE_KINDS),
         node=node,
+        as_of=as_of,
         data_dir=ctx.settings.data_dir,
     )
 
