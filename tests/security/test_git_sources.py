@@ -240,3 +240,24 @@ def _collect(service: object, run: object) -> object:
         return service._collect_git(run, run.params)  # type: ignore[attr-defined]
     except IngestError as exc:
         return exc
+
+
+def test_a_clone_past_its_time_limit_is_stopped(
+    serve: Callable[..., Served], tarpit: Tarpit, tmp_path: Path
+) -> None:
+    server = serve(
+        FINLINEAGE_GIT_ALLOWED_HOSTS="127.0.0.1",
+        FINLINEAGE_GIT_ALLOWED_SCHEMES="http",
+        FINLINEAGE_GIT_TIMEOUT_S="2",
+    )
+    assert server.post("/api/v1/projects", json={"name": "p"}).status_code in (200, 201)
+    r = server.post(
+        "/api/v1/ingest/git?wait=true",
+        json={"url": f"http://127.0.0.1:{tarpit.port}/r.git", "project_id": "p"},
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["status"] == "failed" and "FINLINEAGE_GIT_TIMEOUT_S" in body["error"], body
+    assert tarpit.accepted >= 1
+    assert not _git_processes(server, tarpit.port)
+    assert not (tmp_path / "data" / "uploads" / body["ingestion_id"] / "git").exists()
