@@ -21,6 +21,8 @@ import os
 import re
 from typing import Any
 
+from finlineage.lineage.names import split_column_ref
+
 MAX_CHUNK_CHARS = 20_000
 _SCHEMA_CODES = frozenset({"star_without_schema", "unresolved_column", "ambiguous_column"})
 FAILURE_CODES = frozenset({"parse_error", "too_large", "too_complex"})
@@ -32,11 +34,18 @@ def _is_temp(name: str, temps: set[str]) -> bool:
     return name in temps or name.startswith(("#", "@"))
 
 
-def _split_col(ref: str) -> tuple[str, str] | None:
-    table, dot, col = ref.rpartition(".")
-    if not dot or not table or not col:
+def _split_col(ref: str, tables: set[str]) -> tuple[str, str] | None:
+    """(table, column) of a column reference; a nested field path stays in the column
+    (`ds.t.addr.city` → `ds.t`, `addr.city` when `ds.t` is one of ``tables``)."""
+    table, col = split_column_ref(ref, _prefixes_in(ref, tables))
+    if not table or not col:
         return None
     return table, col
+
+
+def _prefixes_in(ref: str, tables: set[str]) -> list[str]:
+    parts = ref.split(".")
+    return [p for p in (".".join(parts[:i]) for i in range(1, len(parts))) if p in tables]
 
 
 def _diag(d: Any) -> dict[str, Any]:
@@ -132,7 +141,8 @@ def facts_from_result(result: Any) -> dict[str, Any]:
             owner = next((t for t in st.target_tables if not _is_temp(t, temps)), None) or process
             chunks.append((owner, st.line_start, st.line_end, st.sql[:MAX_CHUNK_CHARS]))
 
-    column_edges = _rollup_edges(result, temps, defined, by_index)
+    known = set(defined) | referenced
+    column_edges = _rollup_edges(result, temps, defined, by_index, known | temps)
     for obj in objects:
         if obj["definition"]:
             chunks.append(
@@ -151,19 +161,20 @@ def facts_from_result(result: Any) -> dict[str, Any]:
         "diagnostics": diagnostics,
         "errors": errors,
         "referenced": sorted(referenced - set(defined)),
+        "tables": sorted(known),
         "needs_schema": needs_schema,
     }
 
 
 def _rollup_edges(
-    result: Any, temps: set[str], defined: dict[str, str], by_index: dict[int, Any]
+    result: Any, temps: set[str], defined: dict[str, str], by_index: dict[int, Any], tables: set[str]
 ) -> list[tuple[Any, ...]]:
     """One row per (source column, rollup edge): ``(source, target, kind, expression, confidence,
     statement_index, line_start, line_end, process, subtype, formula, steps)``, provenance at the
     edge's last contributing statement."""
     out: dict[tuple[str, str, str, str, int], tuple[Any, ...]] = {}
     for e in result.rollup.column_edges:
-        tgt = _split_col(e.target)
+        tgt = _split_col(e.target, tables)
         if tgt is None or _is_temp(tgt[0], temps):
             continue
         steps = tuple(i for i in e.steps if i in by_index) or _writers(e.target, by_index)
@@ -171,7 +182,7 @@ def _rollup_edges(
             continue
         step_text = " ".join(str(i) for i in steps)
         for src in e.sources:
-            sc = _split_col(src)
+            sc = _split_col(src, tables)
             if sc is None or _is_temp(sc[0], temps) or src == e.target:
                 continue
             st = by_index[e.steps[-1]] if e.steps else _writer_of(src, e.target, steps, by_index)

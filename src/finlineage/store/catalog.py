@@ -21,6 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from finlineage.lineage.model import ColumnDef, Diagnostic
+from finlineage.lineage.names import split_column_ref
 from finlineage.store.bulk import _chunks, _rowcount, _table, is_sqlite
 from finlineage.store.models import (
     CatalogObject,
@@ -356,8 +357,8 @@ def get_column(session: Session, column_id: int) -> Column | None:
 
 
 def get_column_by_ref(session: Session, project_id: int, ref: str) -> Column | None:
-    """``<canonical object id>.<column>`` → the column, if both exist."""
-    obj_id, _, col = ref.rpartition(".")
+    """``<canonical object id>.<column>[.<field>...]`` → the column, if both exist."""
+    obj_id, col = split_column_refs(session, project_id, [ref])[ref] if "." in ref else ("", "")
     if not obj_id:
         return None
     return session.scalar(
@@ -371,14 +372,48 @@ def get_column_by_ref(session: Session, project_id: int, ref: str) -> Column | N
     )
 
 
-def ensure_column_refs(session: Session, project_id: int, refs: Iterable[str]) -> dict[str, int]:
-    """Bulk resolve ``<canonical object>.<column>`` references to column ids, creating
-    ``external`` objects and columns for anything not known yet."""
-    by_obj: dict[str, list[str]] = {}
-    for ref in refs:
-        obj, _, col = ref.rpartition(".")
+def split_column_refs(
+    session: Session, project_id: int, refs: Iterable[str], tables: Iterable[str] = ()
+) -> dict[str, tuple[str, str]]:
+    """``{ref: (object, column)}`` for ``<object>.<column>[.<field>...]`` references.
+
+    A nested field (`ds.orders.customer.city`: column `customer.city` of `ds.orders`) keeps its
+    dots in the column: the object is the longest prefix that is one of ``tables`` (the tables
+    the caller's statements read or write) or, failing that, an object of the project; without
+    either, the last dot splits."""
+    known = set(tables)
+    out: dict[str, tuple[str, str]] = {}
+    unmatched: list[str] = []
+    for ref in dict.fromkeys(refs):
+        obj, col = split_column_ref(ref, _prefixes(ref) & known)
         if not obj or not col:
             raise ValueError(f"column reference {ref!r} is not <object>.<column>")
+        out[ref] = (obj, col)
+        if col.count(".") == 0 and obj.count(".") >= 1 and obj not in known:
+            unmatched.append(ref)
+    if unmatched:  # a nested field of a table only the store knows
+        candidates = sorted({p for ref in unmatched for p in _prefixes(ref)})
+        stored = set(_existing_objects(session, project_id, candidates))
+        for ref in unmatched:
+            obj, col = split_column_ref(ref, _prefixes(ref) & stored)
+            out[ref] = (obj, col)
+    return out
+
+
+def _prefixes(ref: str) -> set[str]:
+    """Every dotted prefix of ``ref`` that leaves at least one part for the column."""
+    parts = ref.split(".")
+    return {".".join(parts[:i]) for i in range(1, len(parts))}
+
+
+def ensure_column_refs(
+    session: Session, project_id: int, refs: Iterable[str], *, tables: Iterable[str] = ()
+) -> dict[str, int]:
+    """Bulk resolve ``<canonical object>.<column>[.<field>...]`` references to column ids,
+    creating ``external`` objects and columns for anything not known yet (split as
+    :func:`split_column_refs` does, with ``tables`` the tables the references come from)."""
+    by_obj: dict[str, list[str]] = {}
+    for obj, col in split_column_refs(session, project_id, refs, tables).values():
         by_obj.setdefault(obj, []).append(col)
     if not by_obj:
         return {}

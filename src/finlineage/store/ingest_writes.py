@@ -340,12 +340,16 @@ def write_facts(
     nodes = sum(1 for _, created in ids.values() if created)
 
     col_refs: set[str] = set()
+    tables: set[str] = set(ids)
     for _, facts in items:
+        tables.update(facts.get("tables", ()))
         for e in facts["column_edges"]:
             col_refs.add(e[0])
             col_refs.add(e[1])
     before = _count_objects(session, project_id) if col_refs else 0
-    col_ids = repo.ensure_column_refs(session, project_id, sorted(col_refs)) if col_refs else {}
+    col_ids = (
+        repo.ensure_column_refs(session, project_id, sorted(col_refs), tables=tables) if col_refs else {}
+    )
     if col_refs:
         nodes += _count_objects(session, project_id) - before
         obj_ids = {cid: oid for cid, (oid, _) in ids.items()}
