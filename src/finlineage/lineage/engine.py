@@ -30,6 +30,7 @@ from finlineage.lineage.names import (
     canonicalize,
     dialect_of,
     normalize_name,
+    sql_text,
 )
 from finlineage.lineage.rollup import is_temporary_name, rollup
 from finlineage.lineage.statements import Context, StatementResult, analyze_statement
@@ -284,7 +285,11 @@ def extract(
             statement_timeout,
             _Facts(trees, flow, process, assigns),
         ):
-            objects.extend(replace(o, line_start=ls, line_end=le) for o in res.objects)
+            # an object's definition is its statement's own text, not SQL printed from the tree
+            objects.extend(
+                replace(o, line_start=ls, line_end=le, definition=o.definition or stmt_text)
+                for o in res.objects
+            )
             statements.append(
                 StatementLineage(
                     index=len(statements),
@@ -410,7 +415,7 @@ def _analyze_segment(
                     res.diagnostics.append(
                         Diagnostic("analysis_error", f"{type(e).__name__}: {e}", "error", line_start)
                     )
-                stmt_text = text if len(parsed) == 1 else stmt.sql(dialect=ctx.dialect or None)
+                stmt_text = text if len(parsed) == 1 else sql_text(stmt, ctx.dialect)
                 if len(parsed) > 1 and i == 0:
                     spans = _statement_spans(text, used, len(parsed), line_start)
                 span_i = spans[i] if len(parsed) > 1 and spans else (line_start, line_end)

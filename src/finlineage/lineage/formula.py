@@ -25,6 +25,7 @@ from sqlglot.errors import OptimizeError
 from sqlglot.optimizer.scope import Scope, build_scope
 
 from finlineage.lineage.model import ColumnEdge
+from finlineage.lineage.names import dialect_of
 
 __all__ = [
     "REF",
@@ -68,7 +69,7 @@ def refs(tree: exp.Expr) -> Iterator[exp.Var]:
 
 
 def render(tree: exp.Expr, dialect: str) -> str:
-    return tree.sql(dialect=dialect or None, copy=False)
+    return dialect_of(dialect).generate(tree, copy=False)
 
 
 class Formula:

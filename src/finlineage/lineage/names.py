@@ -125,6 +125,30 @@ def dialect_of(dialect: str) -> Dialect:
     return Dialect.get_or_raise(dialect or None)
 
 
+@lru_cache(maxsize=64)
+def _mutating_nodes(dialect: str) -> tuple[type[exp.Expr], ...]:
+    """Node types the dialect's generator may rewrite in place while printing: those with a
+    `preprocess` transform, queries (their transforms and CTE moves), and conditions where the
+    generator adds explicit booleans (T-SQL)."""
+    gen = dialect_of(dialect).generator_class
+    kinds: list[type[exp.Expr]] = [exp.Query, exp.Subquery]
+    for kind, fn in gen.TRANSFORMS.items():
+        if getattr(fn, "__qualname__", "").startswith("preprocess."):
+            kinds.append(kind)
+    if dialect_of(dialect).generator().ENSURE_BOOLS:  # (an instance: the compiled class holds slots)
+        kinds.extend((exp.Connector, exp.Not, exp.If, exp.Where, exp.Having))
+    return tuple(kinds)
+
+
+def sql_text(node: exp.Expr, dialect: str) -> str:
+    """`node` printed as SQL of `dialect`. The tree is copied first only when printing could
+    rewrite part of it (see `_mutating_nodes`); otherwise it is printed in place, which is the
+    same text without the deep copy."""
+    mutating = _mutating_nodes(dialect)
+    copy = any(isinstance(n, mutating) for n in node.walk())
+    return dialect_of(dialect).generate(node, copy=copy)
+
+
 _CASE_INSENSITIVE = (NormalizationStrategy.CASE_INSENSITIVE, NormalizationStrategy.CASE_INSENSITIVE_UPPERCASE)
 _UPPER_FOLDING = (NormalizationStrategy.UPPERCASE, NormalizationStrategy.CASE_INSENSITIVE_UPPERCASE)
 

@@ -18,7 +18,14 @@ from finlineage.lineage.model import (
     ObjectDefinition,
     Severity,
 )
-from finlineage.lineage.names import SchemaIndex, bigquery_table_family, canonicalize, dialect_of, table_name
+from finlineage.lineage.names import (
+    SchemaIndex,
+    bigquery_table_family,
+    canonicalize,
+    dialect_of,
+    sql_text,
+    table_name,
+)
 from finlineage.lineage.resolver import Indirect, Output, QueryResolver, output_name
 from finlineage.lineage.tsql_output import read_output_target
 
@@ -156,7 +163,7 @@ def _expr_text(node: exp.Expr | None, dialect: str) -> str:
         return ""
     text = _plain_column_text(node, dialect) if isinstance(node, (exp.Column, exp.Alias)) else None
     if text is None:
-        text = node.sql(dialect=dialect_of(dialect))
+        text = sql_text(node, dialect)
     return text if len(text) <= _MAX_EXPR_TEXT else text[:_MAX_EXPR_TEXT] + "..."
 
 

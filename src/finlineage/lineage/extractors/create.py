@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from finlineage.lineage.extractors.base import Extractor, StatementResult, _add, _expr_text, _is_temp_create
+from finlineage.lineage.extractors.base import Extractor, StatementResult, _add, _is_temp_create
 from finlineage.lineage.model import ColumnDef, ColumnEdge, ObjectDefinition, ObjectKind
+from finlineage.lineage.names import sql_text
 
 
 class CreateExtractor(Extractor):
@@ -22,7 +23,7 @@ class CreateExtractor(Extractor):
                 if isinstance(c, exp.ColumnDef):
                     dtype = c.args.get("kind")
                     col_defs.append(
-                        ColumnDef(c.name, i + 1, dtype.sql(dialect=self.dialect or None) if dtype else None)
+                        ColumnDef(c.name, i + 1, sql_text(dtype, self.dialect) if dtype else None)
                     )
                     declared.append(c.name)
                 elif isinstance(c, (exp.Identifier, exp.Column)):
@@ -36,7 +37,7 @@ class CreateExtractor(Extractor):
             if isinstance(inner, exp.Table):
                 name = self.name(inner)
             okind: ObjectKind = "function" if kind in ("FUNCTION", "MACRO") else kind.lower()  # type: ignore[assignment]
-            res.objects.append(ObjectDefinition(name, okind, definition=_expr_text(stmt, self.dialect)))
+            res.objects.append(ObjectDefinition(name, okind))  # definition: the statement's text (engine)
             return res
         if not isinstance(target, exp.Table):
             res = StatementResult(f"create_{kind.lower() or 'other'}")
@@ -113,7 +114,6 @@ class CreateExtractor(Extractor):
                 tgt,
                 okind2,
                 tuple(col_defs),
-                definition=_expr_text(stmt, self.dialect),
                 is_temporary=is_temp,
             )
         )

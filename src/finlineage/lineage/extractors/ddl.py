@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from finlineage.lineage.extractors.base import Extractor, StatementResult, _add, _expr_text
+from finlineage.lineage.extractors.base import Extractor, StatementResult, _add
 from finlineage.lineage.model import ColumnDef, ColumnEdge, ObjectDefinition
 
 
@@ -162,7 +162,6 @@ class DdlExtractor(Extractor):
                                 name,
                                 "table",
                                 tuple(ColumnDef(c, i + 1) for i, c in enumerate(cols)),
-                                definition=_expr_text(stmt, self.dialect),
                                 is_temporary=True,
                             )
                         )
