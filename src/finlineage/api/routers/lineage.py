@@ -9,9 +9,9 @@ by the `walk_node_cap` setting; every edge carries its original text and a file 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
@@ -32,7 +32,7 @@ from finlineage.api.params import (
     parse_depth,
     scope_params,
 )
-from finlineage.query import catalog, explain, lineage, search
+from finlineage.query import catalog, explain, impact_export, lineage, search
 from finlineage.query.common import PageParams, Scope
 from finlineage.query.errors import QueryError
 from finlineage.query.schemas import (
@@ -137,6 +137,17 @@ def node(
     return catalog.node_detail(session, node_id, project_id=project_id, data_dir=ctx.settings.data_dir)
 
 
+FormatQ = Query(
+    "json", alias="format", description="json, or csv: object, kind, column, hop, path, file, line"
+)
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+        "description": "JSON, or CSV with format=csv",
+    }
+}
+
+
 def _node_walk(direction: Literal["upstream", "downstream"]) -> Callable[..., GraphOut]:
     def walk(
         node_id: str = NodeIdP,
@@ -179,8 +190,9 @@ def _column_walk(direction: Literal["upstream", "downstream"]) -> Callable[..., 
         cap: int = Depends(node_cap),
         ctx: AppContext = Depends(get_ctx),
         session: Session = Depends(get_session),
-    ) -> GraphOut:
-        return lineage.column_lineage(
+        fmt: Literal["json", "csv"] = FormatQ,
+    ) -> GraphOut | Response:
+        out = lineage.column_lineage(
             session,
             column_ref,
             direction,
@@ -192,6 +204,9 @@ def _column_walk(direction: Literal["upstream", "downstream"]) -> Callable[..., 
             max_nodes=cap,
             data_dir=ctx.settings.data_dir,
         )
+        if fmt == "csv":  # object, kind, column, hop, path, file, line (query/impact_export.py)
+            return Response(impact_export.graph_csv(out), media_type=impact_export.CSV_MEDIA_TYPE)
+        return out
 
     walk.__name__ = f"column_{direction}"
     return walk
@@ -212,6 +227,7 @@ for _direction in _DIRECTIONS:
         _column_walk(_direction),
         methods=["GET"],
         response_model=GraphOut,
+        responses=CSV_RESPONSE,
         summary=f"Transitive column lineage {_direction}; each edge with its expression and file/lines",
         dependencies=[viewer],
     )
@@ -250,6 +266,7 @@ def path(
 @router.get(
     "/impact/{node_id}",
     response_model=ImpactOut,
+    responses=CSV_RESPONSE,
     summary="Everything downstream of an object, grouped by kind and hop",
     dependencies=[viewer],
 )
@@ -261,10 +278,24 @@ def impact(
     as_of: int | None = AsOfQ,
     cap: int = Depends(node_cap),
     session: Session = Depends(get_session),
-) -> ImpactOut:
-    return lineage.impact(
+    fmt: Literal["json", "csv"] = FormatQ,
+) -> ImpactOut | Response:
+    out = lineage.impact(
         session, node_id, depth=depth, project_id=project_id, statuses=statuses, as_of=as_of, max_nodes=cap
     )
+    if fmt == "csv":  # object, kind, column, hop, path (along the downstream walk), file, line
+        walk = lineage.node_lineage(
+            session,
+            node_id,
+            "downstream",
+            depth=depth,
+            project_id=project_id,
+            statuses=statuses,
+            as_of=as_of,
+            max_nodes=cap,
+        )
+        return Response(impact_export.impact_csv(out, walk.edges), media_type=impact_export.CSV_MEDIA_TYPE)
+    return out
 
 
 @router.get(
