@@ -179,7 +179,7 @@ def _node_walk(direction: Literal["upstream", "downstream"]) -> Callable[..., Gr
     return walk
 
 
-def _column_walk(direction: Literal["upstream", "downstream"]) -> Callable[..., GraphOut]:
+def _column_walk(direction: Literal["upstream", "downstream"]) -> Callable[..., GraphOut | Response]:
     def walk(
         column_ref: str = ColumnRefP,
         depth: int | None = Depends(depth_param),
