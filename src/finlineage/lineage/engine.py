@@ -365,7 +365,7 @@ class _Facts:
             ]
         elif res.target_tables and res.column_edges:
             res.column_edges, found = attach(
-                stmt, res.column_edges, res.target_tables, ctx.name_of, ctx.dialect, variables
+                stmt, res.column_edges, res.target_tables, ctx.name_of, ctx.dialect, variables, res.scopes
             )
         else:
             return

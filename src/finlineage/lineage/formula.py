@@ -143,6 +143,7 @@ def attach(
     name_of: Callable[[exp.Table], str],
     dialect: str,
     variables: frozenset[str] = frozenset(),
+    scopes: Mapping[int, tuple[exp.Expr, Scope]] | None = None,
 ) -> tuple[list[ColumnEdge], dict[int, list[Formula]]]:
     """`edges` with `formula` filled on direct edges, and the formula trees by edge position.
 
@@ -160,7 +161,7 @@ def attach(
             need = frozenset(
                 e.target for e in direct if not (e.subtype == "IDENTITY" and len(e.sources) == 1)
             )
-            formulas = statement_formulas(stmt, targets, name_of, hints, variables, dialect, need)
+            formulas = statement_formulas(stmt, targets, name_of, hints, variables, dialect, need, scopes)
         except (OptimizeError, ValueError, KeyError, AttributeError, TypeError, RecursionError):
             formulas = {}
     out: list[ColumnEdge] = []
@@ -217,6 +218,15 @@ class _Qualifier:
         """Trigger row records (new/old) -> the table the trigger fires on."""
         """Qualified source columns the analysis found (disambiguate unqualified columns)."""
         self.by_expr: dict[int, Scope] = {}
+        self.scopes: Mapping[int, tuple[exp.Expr, Scope]] = {}
+        """Scope trees the analysis built, by id of their query."""
+
+    def root(self, query: exp.Expr) -> Scope | None:
+        """The scope tree of `query`: the analysis's own when it built one for this node."""
+        hit = self.scopes.get(id(query))
+        if hit is not None and hit[0] is query:
+            return hit[1]
+        return _root(query)
 
     def index(self, root: Scope) -> None:
         for s in root.traverse():
@@ -357,6 +367,7 @@ def statement_formulas(
     variables: frozenset[str] = frozenset(),
     dialect: str = "",
     need: frozenset[str] | None = None,
+    scopes: Mapping[int, tuple[exp.Expr, Scope]] | None = None,
 ) -> Formulas:
     """Formulas of the target columns `stmt` writes (`targets`: its target tables; `need`: the
     columns wanted, None for all)."""
@@ -365,6 +376,7 @@ def statement_formulas(
     target = targets[0]  # the statement's own target (an OUTPUT ... INTO table comes after it)
     q = _Qualifier(name_of, hints, variables, dialect)
     q.need = need
+    q.scopes = scopes or {}
     out: Formulas = {}
     if isinstance(stmt, exp.Insert):
         _insert(stmt, target, q, out)
@@ -383,7 +395,7 @@ def statement_formulas(
 
 def _select(query: exp.Query, target: str, columns: list[str] | None, q: _Qualifier, out: Formulas) -> None:
     """Formulas of a query's outputs; a set operation gives one alternative per branch."""
-    root = _root(query)
+    root = q.root(query)
     if root is None:
         return
     q.index(root)

@@ -108,6 +108,9 @@ class StatementResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     objects: list[ObjectDefinition] = field(default_factory=list)
     renames: list[tuple[str, str]] = field(default_factory=list)
+    scopes: dict[int, tuple[exp.Expr, Scope]] = field(default_factory=dict)
+    """Scope trees built by the analysis, by id of their query (kept with it): the formulas of
+    the same statement reuse them instead of building them again."""
 
 
 def _add(lst: list[str], *names: str) -> None:
@@ -228,6 +231,7 @@ class Extractor:
             variables=self.ctx.variables,
             row_tables=self.ctx.row_tables,
         )
+        res.scopes[id(query)] = (query, root)
         outs = resolver.outputs(root)
         for t in resolver.base_tables():
             self._add_source(res, t)

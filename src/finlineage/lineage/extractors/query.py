@@ -33,11 +33,15 @@ class SelectExtractor(Extractor):
         if isinstance(into, exp.Into) and isinstance(into.this, exp.Table):
             res = StatementResult("insert")
             tgt = self.name(into.this)
-            stmt = stmt.copy()
-            for sel in stmt.find_all(exp.Select):
-                if sel.args.get("into"):
-                    sel.set("into", None)
-            got = self.query(stmt, res)
+            # analysed without its INTO clauses (put back after: no copy of the statement)
+            intos = [(sel, sel.args["into"]) for sel in stmt.find_all(exp.Select) if sel.args.get("into")]
+            for sel, _ in intos:
+                sel.set("into", None)
+            try:
+                got = self.query(stmt, res)
+            finally:
+                for sel, node in intos:
+                    sel.set("into", node)
             _add(res.target_tables, tgt)
             if into.args.get("temporary") or tgt.startswith("#"):
                 self.ctx.temp_tables.add(tgt)
