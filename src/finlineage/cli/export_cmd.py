@@ -69,7 +69,7 @@ def export(
 def set_namespace(
     repository: str = typer.Argument(..., help="Repository name or id."),
     namespace: str | None = typer.Argument(
-        None, help="Authority such as risk-db:1433 (or mssql://risk-db:1433)."
+        None, help="Authority such as sql-host:1433 (or mssql://sql-host:1433)."
     ),
     project: str = typer.Option(..., "--project", "-p", help="Project name or id."),
     reset: bool = typer.Option(False, "--reset", help="Back to the repository name."),

@@ -7,7 +7,7 @@ Datasets are matched to the graph by namespace + name: a namespace whose authori
 repository's (``store.openlineage``) belongs to that repository's project, and the name is
 looked up among the project's canonical names (case-insensitive; a ``database.`` prefix the
 catalog does not have is tolerated). So a Spark job writing ``src.trades`` in
-``mssql://risk-db`` lands on the ``src.trades`` the stored procedures of the ``risk-db``
+``mssql://sql-host`` lands on the ``src.trades`` the stored procedures of the ``sql-host``
 repository read, and column lineage flows on through them. One event writes into one project
 (edges never cross projects): the project of the first matched dataset, else the project named
 by ``FINLINEAGE_OPENLINEAGE_PROJECT`` (created on first use). Column edges from the

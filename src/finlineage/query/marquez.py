@@ -1,7 +1,7 @@
 """Marquez-compatible lineage reads: ``GET /api/v1/lineage`` and ``GET /api/v1/column-lineage``.
 
 Node ids are Marquez's: ``dataset:<namespace>:<name>``, ``datasetField:<namespace>:<name>:<field>``
-and ``job:<namespace>:<name>``. Namespaces contain ``:`` (``mssql://risk-db:1433``), so ids are
+and ``job:<namespace>:<name>``. Namespaces contain ``:`` (``mssql://sql-host:1433``), so ids are
 parsed from the right (names and fields carry no ``:``). Responses have Marquez's shape
 ``{"graph": [{"id", "type", "data", "inEdges", "outEdges"}]}`` with node types ``DATASET``,
 ``JOB`` and ``DATASET_FIELD``. Namespaces, names and jobs are the OpenLineage export's

@@ -228,8 +228,8 @@ class Repository(Base):
     url: Mapped[str | None] = mapped_column(Text)
     ref: Mapped[str | None] = mapped_column(String(200))
     namespace: Mapped[str | None] = mapped_column(String(500))
-    """OpenLineage namespace authority of this source's datasets (``risk-db:1433``, or a full
-    ``mssql://risk-db:1433``); NULL: the repository name. The scheme comes from each file's dialect."""
+    """OpenLineage namespace authority of this source's datasets (``sql-host:1433``, or a full
+    ``mssql://sql-host:1433``); NULL: the repository name. The scheme comes from each file's dialect."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     project: Mapped[Project] = relationship(back_populates="repositories")

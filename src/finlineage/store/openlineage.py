@@ -83,7 +83,7 @@ def namespace_for(dialect: str | None, authority: str) -> str:
 
 
 def split_namespace(namespace: str) -> tuple[str, str]:
-    """``mssql://risk-db:1433`` → (``mssql``, ``risk-db:1433``); ``bigquery`` → (``bigquery``, "")."""
+    """``mssql://sql-host:1433`` → (``mssql``, ``sql-host:1433``); ``bigquery`` → (``bigquery``, "")."""
     if "://" in namespace:
         scheme, rest = namespace.split("://", 1)
         return scheme.lower(), rest.rstrip("/")
@@ -114,7 +114,7 @@ def repository_namespaces(session: Session) -> list[RepoNamespace]:
 
 def authority_matches(a: str, b: str) -> bool:
     """Same authority, case-insensitive; a side without a port matches any port of the same host
-    (``risk-db`` ~ ``risk-db:1433``)."""
+    (``sql-host`` ~ ``sql-host:1433``)."""
     a, b = a.lower(), b.lower()
     if a == b:
         return True

@@ -41,7 +41,7 @@ class NamespaceBody(BaseModel):
     namespace: str | None = Field(
         None,
         max_length=500,
-        description="Authority such as `risk-db:1433` (or `mssql://risk-db:1433`); null resets",
+        description="Authority such as `sql-host:1433` (or `mssql://sql-host:1433`); null resets",
     )
 
 
