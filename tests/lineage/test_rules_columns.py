@@ -287,3 +287,12 @@ def test_star_over_natural_join_merges_shared_columns() -> None:
     schema = {"m.a": {"k": "int", "y": "int"}, "m.b": {"k": "int", "x": "int"}}
     got = _direct("INSERT INTO m.o SELECT * FROM m.a NATURAL JOIN m.b", "postgres", schema=schema)
     assert got == {"m.o.k": {"m.a.k", "m.b.k"}, "m.o.y": {"m.a.y"}, "m.o.x": {"m.b.x"}}
+
+
+def test_set_operation_branches_of_different_widths_are_reported() -> None:
+    res = extract("INSERT INTO dw.pos SELECT qty FROM s.a UNION ALL SELECT px, qty FROM s.b", "")
+    (st,) = res.statements
+    assert [d.code for d in st.diagnostics] == ["set_operation_columns"]
+    assert [e.target for e in st.column_edges] == ["dw.pos.qty"]
+    ok = extract("INSERT INTO dw.pos SELECT qty FROM s.a UNION ALL SELECT qty FROM s.b", "")
+    assert not ok.statements[0].diagnostics

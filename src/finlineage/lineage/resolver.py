@@ -449,6 +449,13 @@ class QueryResolver(_ColumnResolution):
             merged = list(left)
             for other in branches[1:]:
                 right = self.outputs(other)
+                if len(right) != len(left) and not any(o.star for o in (*left, *right)):
+                    # invalid SQL in every database: reported, the extra columns left out
+                    self._diag(
+                        "set_operation_columns",
+                        f"set operation branches have {len(left)} and {len(right)} columns; "
+                        f"columns past the first branch's {len(left)} have no target",
+                    )
                 for i, o in enumerate(right):
                     if i < len(merged):
                         m = merged[i]
