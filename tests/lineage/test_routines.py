@@ -342,9 +342,14 @@ END $$;
 DO $$ BEGIN INSERT INTO ledger.gl (acct) SELECT acct FROM ledger.stage; END $$;"""
     res = extract(sql, "postgres")
     assert [(s.type, s.source_tables, s.process, s.line_start) for s in res.statements] == [
-        ("select", ("ledger.postings",), "rpt.top_accounts", 4),
+        ("return_query", ("ledger.postings",), "rpt.top_accounts", 4),
         ("insert", ("ledger.stage",), "anonymous block", 6),
     ]
+    assert res.statements[0].target_tables == ("rpt.top_accounts",)
+    assert direct(res.statements[0]) == {
+        "rpt.top_accounts.acct": {"ledger.postings.acct"},
+        "rpt.top_accounts.bal": {"ledger.postings.amt"},
+    }
 
 
 @pytest.mark.parametrize(
@@ -571,3 +576,60 @@ def test_execute_immediate_of_a_constant_variable(
     res = extract(sql, dialect)
     assert [(s.type, s.target_tables, s.line_start) for s in res.statements] == expected
     assert all(d[1] == "info" for d in all_diags(res) if d[0] == "dynamic_sql")
+
+
+_RETURNS_TABLE = """\
+CREATE OR REPLACE FUNCTION risk.desk_exposure(p_day date)
+RETURNS TABLE (desk_id int, exposure numeric, "TradeCount" bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_cutoff date;
+BEGIN
+  SELECT max(d.close_day) INTO v_cutoff FROM ref.calendar d WHERE d.close_day <= p_day;
+  IF EXISTS (SELECT 1 FROM ops.halts h WHERE h.day = p_day) THEN
+    RETURN;
+  END IF;
+  RETURN QUERY
+  SELECT t.desk_id, SUM(t.qty * t.px), COUNT(*)
+  FROM core.trades t JOIN ref.desks k ON k.id = t.desk_id
+  WHERE t.trade_day = v_cutoff
+  GROUP BY t.desk_id;
+END;
+$$;
+"""
+
+
+def test_return_query_fills_the_columns_of_returns_table() -> None:
+    res = extract(_RETURNS_TABLE, "postgres")
+    (fn,) = [o for o in res.objects if o.name == "risk.desk_exposure"]
+    assert fn.kind == "function"
+    assert [c.name for c in fn.columns] == ["desk_id", "exposure", "TradeCount"]
+    (rq,) = [s for s in res.statements if s.type == "return_query"]
+    assert rq.process == "risk.desk_exposure" and rq.line_start == 12 and rq.line_end == 15
+    assert rq.target_tables == ("risk.desk_exposure",)
+    assert set(rq.source_tables) == {"core.trades", "ref.desks"}
+    got = {(e.target, e.sources, e.subtype) for e in rq.column_edges if e.kind == "direct"}
+    assert got == {
+        ("risk.desk_exposure.desk_id", ("core.trades.desk_id",), "IDENTITY"),
+        ("risk.desk_exposure.exposure", ("core.trades.px", "core.trades.qty"), "AGGREGATION"),
+        ("risk.desk_exposure.TradeCount", ("core.trades.*", "ref.desks.*"), "AGGREGATION"),
+    }
+    joins = {s for e in rq.column_edges if e.subtype == "JOIN" for s in e.sources}
+    assert joins == {"ref.desks.id", "core.trades.desk_id"}
+    formulas = {e.target: e.formula for e in res.rollup.column_edges if e.kind == "direct"}
+    assert formulas["risk.desk_exposure.exposure"] == "SUM(core.trades.qty * core.trades.px)"
+    assert "risk.desk_exposure" in res.rollup.target_tables
+    # the other queries of the body are not the function's result
+    others = [s for s in res.statements if s is not rq]
+    assert all("risk.desk_exposure" not in s.target_tables for s in others)
+
+
+def test_return_query_without_returns_table_is_a_plain_query() -> None:
+    sql = _RETURNS_TABLE.replace(
+        'RETURNS TABLE (desk_id int, exposure numeric, "TradeCount" bigint)', "RETURNS SETOF record"
+    )
+    res = extract(sql, "postgres")
+    (fn,) = [o for o in res.objects if o.name == "risk.desk_exposure"]
+    assert fn.columns == ()
+    assert not any(s.type == "return_query" for s in res.statements)
+    assert "risk.desk_exposure" not in res.rollup.target_tables

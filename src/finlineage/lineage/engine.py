@@ -17,6 +17,7 @@ from sqlglot.errors import ErrorLevel, SqlglotError, TokenError
 
 from finlineage.lineage.formula import Formula, attach, projection_trees
 from finlineage.lineage.model import (
+    ColumnDef,
     ColumnEdge,
     Diagnostic,
     LineageResult,
@@ -35,7 +36,7 @@ from finlineage.lineage.names import (
 from finlineage.lineage.rollup import is_temporary_name, rollup
 from finlineage.lineage.statements import Context, StatementResult, analyze_statement
 from finlineage.lineage.varflow import Variables, row_field_write
-from finlineage.lineage.variables import declared_names, trigger_records, trigger_table
+from finlineage.lineage.variables import declared_names, result_columns, trigger_records, trigger_table
 
 __all__ = ["MAX_INPUT_CHARS", "MAX_STATEMENT_CHARS", "extract"]
 
@@ -82,11 +83,12 @@ def _time_limit(seconds: float) -> Iterator[None]:
             raise _StatementTimeout()
 
 
-_Seg = tuple[str, int, int, str | None, tuple[str, ...], int, tuple[str, ...]]
+_Seg = tuple[str, int, int, str | None, tuple[str, ...], int, tuple[str, ...], bool]
 
 
 def _split(sql: str, dialect: str) -> tuple[list[_Seg], list[ObjectDefinition], list[Diagnostic]]:
-    """Segments (sql, line_start, line_end, process, calls, column, assigns), routines, diagnostics."""
+    """Segments (sql, line_start, line_end, process, calls, column, assigns, returns), routines,
+    diagnostics."""
     from finlineage.lineage.procedural import split_script
 
     try:
@@ -98,14 +100,14 @@ def _split(sql: str, dialect: str) -> tuple[list[_Seg], list[ObjectDefinition], 
             "falling back to the parser's own statement split",
             "warning",
         )
-        return [(sql, 1, sql.count("\n") + 1, None, (), 1, ())], [], [diag]
+        return [(sql, 1, sql.count("\n") + 1, None, (), 1, (), False)], [], [diag]
     segs = []
     diags: list[Diagnostic] = list(res.diagnostics)
     for s in res.segments:
         # the splitter folds unquoted names the dialect's way (UPPER for Snowflake/Oracle)
         process = canonical_dotted(s.process, dialect) if s.process else s.process
         calls = tuple(canonical_dotted(c, dialect) for c in s.calls)
-        segs.append((s.sql, s.line_start, s.line_end, process, calls, s.column, s.assigns))
+        segs.append((s.sql, s.line_start, s.line_end, process, calls, s.column, s.assigns, s.returns))
         diags.extend(s.diagnostics)
     routines = [replace(r, name=canonical_dotted(r.name, dialect)) for r in res.routines]
     return segs, routines, diags
@@ -229,6 +231,15 @@ def extract(
     objects: list[ObjectDefinition] = list(routines)
     variables: dict[str | None, frozenset[str]] = {None: frozenset()}
     row_tables: dict[str | None, dict[str, str]] = {}
+    results = {
+        r.name: cols for r in routines if r.kind == "function" and (cols := result_columns(r.definition))
+    }
+    objects = [
+        replace(r, columns=tuple(ColumnDef(c, i + 1) for i, c in enumerate(results[r.name])))
+        if r.name in results and not r.columns
+        else r
+        for r in objects
+    ]
     for r in routines:
         variables[r.name] = variables.get(r.name, frozenset()) | declared_names(r.definition)
         on = trigger_table(r.definition) if r.kind == "trigger" else None
@@ -240,7 +251,7 @@ def extract(
             if isinstance(table, exp.Table):
                 row_tables[r.name] = dict.fromkeys(trigger_records(r.definition), ctx.name_of(table))
     # PostgreSQL: a trigger function's NEW/OLD rows are those of the table whose trigger runs it
-    for text, _ls, _le, process, calls, _col, _as in segments:
+    for text, _ls, _le, process, calls, _col, _as, _ret in segments:
         if not text and process in row_tables and calls:
             for fn in calls:
                 row_tables.setdefault(fn, dict(row_tables[process]))
@@ -248,11 +259,12 @@ def extract(
     flow = Variables(d)
     trees: dict[tuple[int, int], list[Formula]] = {}
     """Formula trees of statement edges, for the rollup to compose."""
-    for text, line_start, line_end, process, calls, column, assigns in segments:
+    for text, line_start, line_end, process, calls, column, assigns, returns in segments:
         if process not in variables:  # an anonymous block: its DECLARE sections are in the script
             variables[process] = declared_names(sql, routine=False)
         ctx.variables = variables[process] | flow.known(process)
         ctx.row_tables = row_tables.get(process, {})
+        ctx.result = (process, results[process]) if returns and process in results else None
         if not text.strip():
             found = None
             if calls and d in ("tsql", "fabric"):

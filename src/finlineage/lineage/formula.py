@@ -161,7 +161,13 @@ def attach(
             need = frozenset(
                 e.target for e in direct if not (e.subtype == "IDENTITY" and len(e.sources) == 1)
             )
-            formulas = statement_formulas(stmt, targets, name_of, hints, variables, dialect, need, scopes)
+            prefix = targets[0] + "." if targets else ""
+            columns = list(
+                dict.fromkeys(e.target[len(prefix) :] for e in direct if e.target.startswith(prefix))
+            )
+            formulas = statement_formulas(
+                stmt, targets, name_of, hints, variables, dialect, need, scopes, columns if prefix else None
+            )
         except (OptimizeError, ValueError, KeyError, AttributeError, TypeError, RecursionError):
             formulas = {}
     out: list[ColumnEdge] = []
@@ -368,9 +374,10 @@ def statement_formulas(
     dialect: str = "",
     need: frozenset[str] | None = None,
     scopes: Mapping[int, tuple[exp.Expr, Scope]] | None = None,
+    columns: list[str] | None = None,
 ) -> Formulas:
     """Formulas of the target columns `stmt` writes (`targets`: its target tables; `need`: the
-    columns wanted, None for all)."""
+    columns wanted, None for all; `columns`: the target's columns a plain query fills in order)."""
     if not targets:
         return {}
     target = targets[0]  # the statement's own target (an OUTPUT ... INTO table comes after it)
@@ -386,6 +393,8 @@ def statement_formulas(
             _select(query, target, None, q, out)
     elif isinstance(stmt, exp.Select) and stmt.args.get("into"):
         _select(stmt, target, None, q, out)
+    elif isinstance(stmt, (exp.Select, exp.SetOperation)) and columns:
+        _select(stmt, target, columns, q, out)  # a query whose rows fill a table (RETURN QUERY)
     elif isinstance(stmt, exp.Update):
         _update(stmt, target, q, out)
     elif isinstance(stmt, exp.Merge):

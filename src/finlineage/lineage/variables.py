@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["declared_names", "trigger_records", "trigger_table"]
+__all__ = ["declared_names", "result_columns", "trigger_records", "trigger_table"]
 
 _BLANK = re.compile(r"--[^\n]*|/\*.*?\*/|'(?:[^']|'')*'", re.S)
 _DOLLAR = re.compile(r"\$[A-Za-z_]*\$")
@@ -33,6 +33,8 @@ _HEADER = re.compile(
     re.I,
 )
 _DECLARE = re.compile(r"\bDECLARE\b", re.I)
+_RETURNS_TABLE = re.compile(r"\bRETURNS\s+TABLE\s*\(", re.I)
+_BODY_START = re.compile(r"\b(?:AS|IS|BEGIN)\b", re.I)
 _HEADER_AS = re.compile(r"\b(?:IS|AS)\b", re.I)
 _BEGIN = re.compile(r"\bBEGIN\b", re.I)
 _LOOP_VAR = re.compile(r"\bFOR\s+([A-Za-z_][\w$]*)\s+IN\b", re.I)
@@ -212,3 +214,31 @@ def trigger_records(definition: str) -> tuple[str, ...]:
     m = _REFERENCING.search(_clean(definition[:5000]))
     aliases = tuple(_name(a) for a in _ROW_ALIAS.findall(m.group(1))) if m else ()
     return ("new", "old", *aliases)
+
+
+def result_columns(definition: str) -> tuple[str, ...]:
+    """The columns of a function's `RETURNS TABLE (name type, ...)` result, in order (PostgreSQL
+    and others); () for routines that return no table."""
+    text = _clean(definition[:20_000])
+    _, after = _params(text)
+    if not after:
+        return ()
+    m = _RETURNS_TABLE.search(text, after)
+    if not m or _BODY_START.search(text, after, m.start()):
+        return ()  # not in the header (the body starts first)
+    depth, i, start = 1, m.end(), m.end()
+    items: list[str] = []
+    while i < len(text) and depth:
+        c = text[i]
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                items.append(text[start:i])
+        elif c == "," and depth == 1:
+            items.append(text[start:i])
+            start = i + 1
+        i += 1
+    names = [item.split() for item in items]
+    return tuple(_name(w[0]) for w in names if len(w) >= 2)

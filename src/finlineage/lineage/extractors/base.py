@@ -81,6 +81,9 @@ class Context:
     """Parameters and declared variables of the routine the current statement runs in."""
     row_tables: dict[str, str] = field(default_factory=dict)
     """In a trigger: its row records (new, old) -> the table it fires on."""
+    result: tuple[str, tuple[str, ...]] | None = None
+    """For a query whose rows a function returns (`RETURN QUERY`): the function and the columns
+    of its `RETURNS TABLE (...)`, which the query's outputs fill by position."""
 
     def name_of(self, table: exp.Table) -> str:
         name = table_name(table, default_db=self.default_db, default_schema=self.default_schema)

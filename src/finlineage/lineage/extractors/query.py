@@ -51,6 +51,14 @@ class SelectExtractor(Extractor):
                     self.ctx.schema.add(tgt, cols)
             self._mark_temp(res)
             return res
+        if self.ctx.result is not None:  # RETURN QUERY: the rows of the function's result table
+            func, columns = self.ctx.result
+            res = StatementResult("return_query")
+            got = self.query(stmt, res)
+            _add(res.target_tables, func)
+            if got:
+                self.edges_into(res, func, list(columns), *got)
+            return res
         moved = self._partition_move(stmt)
         if moved is not None:
             return moved

@@ -47,6 +47,8 @@ class Segment:
     """Variables (or trigger row fields such as ``new.amount``) that receive the outputs of this
     segment's query, by position: ``SELECT ... INTO v``, ``SELECT @v = ...``, ``SET v = (SELECT
     ...)``, ``v := (SELECT ...)``, ``:NEW.c := expr``. Lower-case names, T-SQL ``@`` kept."""
+    returns: bool = False
+    """The query's rows are the enclosing routine's result (PL/pgSQL ``RETURN QUERY``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +224,7 @@ class _Core:
         calls: tuple[str, ...] = (),
         diags: tuple[Diagnostic, ...] = (),
         assigns: tuple[str, ...] = (),
+        returns: bool = False,
     ) -> None:
         if b <= a:
             return
@@ -246,6 +249,7 @@ class _Core:
                 diags + self.seg_diags,
                 self._column(s),
                 assigns,
+                returns,
             )
         )
 

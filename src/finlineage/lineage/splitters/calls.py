@@ -69,7 +69,7 @@ class _Calls(_Walker):
             if self._word(j) == "EXECUTE":
                 self._dynamic(i, j + 1, end, process)
             else:
-                self._emit(j, end, process)
+                self._emit(j, end, process, returns=True)
         elif self._word(j) in _QUERY_START:
             self._emit(j, end, process)
         else:
