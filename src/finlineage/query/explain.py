@@ -6,7 +6,8 @@ subqueries and earlier writes of the same routine already substituted away, C3).
 the column (a statement, or several composed in sequence) is one formula; other writers (MERGE
 branches, other procedures) are listed as `alternatives`, never dropped. `steps` are the
 statements that contributed, in data-flow order, each with its original text and true lines read
-from the stored file.
+from the stored file, and the expression that statement computes for what the chain reads of it
+(`step_formulas`: the statement's text analysed on its own).
 
 `through="all"` goes on through views and persistent tables: every source column that is itself
 written by a statement is replaced, inside the formula, by its own formula (sqlglot expression
@@ -32,6 +33,7 @@ from finlineage.query.common import Scope, chunks, parse_steps
 from finlineage.query.evidence import SourceReader, content_link
 from finlineage.query.governance import check_version
 from finlineage.query.schemas import ExplainAlternative, ExplainOut, ExplainStep
+from finlineage.query.step_formulas import chain_expressions
 from finlineage.store.graph import DEFAULT_NODE_CAP, DEFAULT_STATUSES
 from finlineage.store.models import CatalogObject, Column, ColumnEdge, File, Statement
 from finlineage.store.versions import edge_visibility
@@ -279,29 +281,44 @@ class _Explainer:
         return (w.statement_index,) if w.statement_index is not None else ()
 
     def steps(self, writers: Sequence[_Writer]) -> list[ExplainStep]:
+        """Each statement of each writer once, with its original text and the expression it
+        computes for what the chain reads of it (`step_formulas.chain_expressions`)."""
         out: list[ExplainStep] = []
         seen: set[tuple[int | None, int | None]] = set()
         for w in writers:
-            indexes = self._indexes(w) or (None,)
-            for idx in indexes:
+            rows: list[tuple[int | None, bool, str | None, str, int | None, int | None, str | None]] = []
+            for idx in self._indexes(w) or (None,):
+                final = idx == w.statement_index or idx is None
+                span = self.spans.get((w.file_id, idx)) if w.file_id is not None and idx is not None else None
+                if not final and span is None:
+                    continue
+                ls, le = (span[0], span[1]) if span else (w.line_start, w.line_end)
+                target = w.target if final else (span[3] if span else None)
+                kind = w.kind if final else (span[2] if span else "statement")
+                text = self.sources.text(w.file_id, ls, le) if self.sources else None
+                rows.append((idx, final, target, kind, ls, le, text))
+            exprs = chain_expressions(
+                [r[6] for r in rows],
+                w.dialect,
+                w.target,
+                [w.target.rpartition(".")[0] if r[1] else r[2] for r in rows],
+            )
+            for (idx, final, target, kind, ls, le, text), expr in zip(rows, exprs, strict=True):
                 if (w.file_id, idx) in seen:
                     continue
                 seen.add((w.file_id, idx))
-                final = idx == w.statement_index or idx is None
-                span = self.spans.get((w.file_id, idx)) if w.file_id is not None and idx is not None else None
-                ls, le = (span[0], span[1]) if span else (w.line_start, w.line_end)
-                if not final and span is None:
-                    continue
+                if expr is None and final:
+                    expr = _own_formula(w) or None
                 out.append(
                     ExplainStep(
-                        target=w.target if final else (span[3] if span else None),
-                        expression=(w.expression or w.formula or None) if final else None,
-                        kind=w.kind if final else (span[2] if span else "statement"),
+                        target=target,
+                        expression=expr,
+                        kind=kind,
                         file=w.file,
                         file_id=w.file_id,
                         line_start=ls,
                         line_end=le,
-                        source_text=self.sources.text(w.file_id, ls, le) if self.sources else None,
+                        source_text=text,
                         content_url=content_link(w.file_id, ls, le),
                         statement_index=idx,
                     )
