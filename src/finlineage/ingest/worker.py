@@ -30,6 +30,12 @@ FAILURE_CODES = frozenset({"parse_error", "too_large", "too_complex"})
 parse but cannot be analysed (dynamic SQL, unsupported statements) stay diagnostics only."""
 
 
+_DEFAULT_SUBTYPE = {"direct": "TRANSFORMATION", "indirect": "FILTER"}
+"""Subtype of a column edge the engine left without one (every stored column edge has one): a
+computed value for a direct edge (never claimed a copy or an aggregate), rows shaped by the
+column for an indirect one."""
+
+
 def _is_temp(name: str, temps: set[str]) -> bool:
     return name in temps or name.startswith(("#", "@"))
 
@@ -200,7 +206,7 @@ def _rollup_edges(
                 st.line_start,
                 st.line_end,
                 process,
-                e.subtype or "",
+                e.subtype or _DEFAULT_SUBTYPE.get(e.kind, "TRANSFORMATION"),
                 e.formula or "",
                 step_text,
             )

@@ -157,7 +157,9 @@ def _insert_exec_statement(
         index=index,
         type="insert",
         target_tables=(target,),
-        column_edges=tuple(ColumnEdge(f"{target}.{c}", (), "direct", f"EXEC {call}", 0.5) for c in cols),
+        column_edges=tuple(
+            ColumnEdge(f"{target}.{c}", (), "direct", f"EXEC {call}", 0.5, "TRANSFORMATION") for c in cols
+        ),
         line_start=line_start,
         line_end=line_end,
         process=process,
