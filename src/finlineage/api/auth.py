@@ -2,6 +2,9 @@
 
 Keys are random tokens shown once at creation; only their SHA-256 is stored. Roles are ordered
 viewer < editor < admin. When auth is off every caller is an anonymous admin.
+
+The dependencies are coroutines: FastAPI runs a plain `def` dependency on the thread pool, a hop
+per dependency per request. Only the store lookup of a presented key (auth on) goes to a thread.
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ from typing import Literal
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
-from finlineage.api.context import AppContext, get_ctx
+from finlineage.api.context import AppContext
 from finlineage.api.errors import ApiError
 
 Role = Literal["viewer", "editor", "admin"]
@@ -44,14 +48,19 @@ def resolve_key(ctx: AppContext, presented: str | None) -> Principal | None:
     return Principal(name=found.name, role=found.role, authenticated=True, key_id=getattr(found, "id", None))
 
 
-def current_principal(
+async def current_principal(
     request: Request,
     bearer: HTTPAuthorizationCredentials | None = Depends(_bearer),
     header_key: str | None = Depends(_header),
-    ctx: AppContext = Depends(get_ctx),
 ) -> Principal:
+    ctx: AppContext = request.app.state.ctx
     presented = header_key or (bearer.credentials if bearer else None)
-    principal = resolve_key(ctx, presented)
+    if not ctx.auth_enabled:
+        principal: Principal | None = ANONYMOUS_ADMIN
+    elif not presented:
+        principal = None
+    else:
+        principal = await run_in_threadpool(resolve_key, ctx, presented)  # reads the store
     if principal is None:
         code = "invalid_api_key" if presented else "missing_api_key"
         raise ApiError(401, code, "a valid API key is required (Authorization: Bearer <key> or X-API-Key)")
@@ -62,7 +71,7 @@ def current_principal(
 def require_role(role: Role):  # type: ignore[no-untyped-def]
     """Dependency factory: the caller must hold `role` or higher."""
 
-    def _check(principal: Principal = Depends(current_principal)) -> Principal:
+    async def _check(principal: Principal = Depends(current_principal)) -> Principal:
         if ROLE_RANK[principal.role] < ROLE_RANK[role]:
             raise ApiError(
                 403, "forbidden", f"this endpoint needs the {role} role (you have {principal.role})"
