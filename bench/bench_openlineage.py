@@ -8,7 +8,9 @@ Each job runs `events / jobs / 2` times (START + COMPLETE per run); every event 
 and writes one, with a columnLineage facet of 6 output fields (2 inputs each, typed
 transformations), and half the jobs write datasets that a parsed SQL repository owns (so
 stitching onto parsed objects is on the measured path). `--clients` HTTP clients post
-concurrently (keep-alive). Target: >= 500 events/s. The server is `finlineage serve --workers N` (default 1) in a child process; `server_cpu_ms_per_event`
+concurrently (keep-alive, loopback only), bounded by `--max-seconds` (a client stops posting at
+the deadline; the run then fails). `client_cpu_ms_per_event` is this process's CPU (the clients),
+reported apart from the server's. Target: >= 500 events/s. The server is `finlineage serve --workers N` (default 1) in a child process; `server_cpu_ms_per_event`
 is the CPU time of the server's process tree per event, the figure to compare across machines of
 different load. Writes bench/results/openlineage.json.
 """
@@ -20,6 +22,7 @@ import json
 import logging
 import os
 import platform
+import resource
 import socket
 import subprocess
 import sys
@@ -62,6 +65,12 @@ def _cpu(pid: int) -> float:
         total += used.get(p, 0.0)
         stack.extend(children.get(p, ()))
     return total
+
+
+def _self_cpu() -> float:
+    """CPU seconds (user + system) of this process: the benchmark's clients."""
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    return used.ru_utime + used.ru_stime
 
 
 def _free_port() -> int:
@@ -172,6 +181,7 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=1_000)
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--workers", type=int, default=1, help="server worker processes")
+    ap.add_argument("--max-seconds", type=float, default=600.0, help="deadline for the posting phase")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "openlineage.json")
     args = ap.parse_args()
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -202,12 +212,18 @@ def main() -> int:
         errors: list[str] = []
         lock = threading.Lock()
 
+        deadline = time.monotonic() + args.max_seconds
+
         def worker(part: list[bytes]) -> int:
             ok = 0
             with httpx.Client(
                 base_url=base, timeout=120, headers={"Content-Type": "application/json"}
             ) as http:
                 for body in part:
+                    if time.monotonic() > deadline:
+                        with lock:
+                            errors.append(f"deadline: --max-seconds {args.max_seconds:g} passed")
+                        break
                     resp = http.post("/api/v1/lineage", content=body)
                     if resp.status_code == 201:
                         ok += 1
@@ -217,10 +233,12 @@ def main() -> int:
             return ok
 
         parts = [bodies[i :: args.clients] for i in range(args.clients)]
-        started, cpu0 = time.perf_counter(), _cpu(proc.pid)
+        started, cpu0, client0 = time.perf_counter(), _cpu(proc.pid), _self_cpu()
+        load_before = os.getloadavg()[0]
         with ThreadPoolExecutor(args.clients) as pool:
             accepted = sum(pool.map(worker, parts))
         elapsed, cpu = time.perf_counter() - started, _cpu(proc.pid) - cpu0
+        client_cpu = _self_cpu() - client0
         with httpx.Client(base_url=base, timeout=120) as http:
             jobs = http.get("/api/v1/jobs?limit=1").json()["totalCount"]
     finally:
@@ -243,7 +261,10 @@ def main() -> int:
         "seconds": round(elapsed, 3),
         "events_per_s": round(eps, 1),
         "server_cpu_ms_per_event": round(1000 * cpu / max(1, accepted), 2),
+        "client_cpu_ms_per_event": round(1000 * client_cpu / max(1, accepted), 2),
+        "load_avg_1m_before": round(load_before, 2),
         "load_avg_1m": round(os.getloadavg()[0], 2),
+        "command": " ".join(["bench/bench_openlineage.py", *sys.argv[1:]]),
         "target_events_per_s": TARGET_EPS,
         "meets_target": eps >= TARGET_EPS and not errors,
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
