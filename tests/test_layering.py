@@ -22,7 +22,19 @@ ALLOWED: dict[str, set[str]] = {
     "mcp": {"query", "chat", "store", "settings", "__init__"},
     "api": {"query", "chat", "mcp", "ingest", "realtime", "store", "lineage", "settings", "web", "__init__"},
     "web": {"settings", "__init__"},
-    "cli": {"api", "query", "chat", "mcp", "ingest", "realtime", "store", "lineage", "settings", "demo", "__init__"},
+    "cli": {
+        "api",
+        "query",
+        "chat",
+        "mcp",
+        "ingest",
+        "realtime",
+        "store",
+        "lineage",
+        "settings",
+        "demo",
+        "__init__",
+    },
 }
 
 

@@ -18,7 +18,13 @@ def test_file_content_line_ranges(make_client: Callable[..., TestClient]) -> Non
     client = make_client()
     ingested = client.post(
         "/api/v1/ingest/sql?wait=true",
-        json={"sql": SCRIPT, "project_id": "content", "create_project": True, "dialect": "postgres", "path": "views/trades_usd.sql"},
+        json={
+            "sql": SCRIPT,
+            "project_id": "content",
+            "create_project": True,
+            "dialect": "postgres",
+            "path": "views/trades_usd.sql",
+        },
     )
     assert ingested.status_code == 200, ingested.text
     file_id = client.get("/api/v1/files", params={"path": "trades_usd"}).json()["items"][0]["id"]

@@ -247,7 +247,9 @@ def test_node_upstream_downstream(client: TestClient, bank: BankGraph) -> None:
     }
     assert "raw.trades.amount" in {n["canonical_id"] for n in cols["nodes"]}
     _err(
-        client.get("/api/v1/lineage/node/stg.trades/upstream", params={"depth": "deep"}), 422, "validation_error"
+        client.get("/api/v1/lineage/node/stg.trades/upstream", params={"depth": "deep"}),
+        422,
+        "validation_error",
     )
     _err(client.get("/api/v1/lineage/node/stg.trades/upstream", params={"granularity": "row"}), 422)
     _err(client.get("/api/v1/lineage/node/missing.table/downstream"), 404)

@@ -32,7 +32,13 @@ def test_chunks_are_embedded_after_a_run(make_client: Callable[..., TestClient],
     client = make_client(embeddings_enabled=True)
     res = client.post(
         "/api/v1/ingest/sql?wait=true",
-        json={"sql": SQL, "project_id": "emb", "create_project": True, "dialect": "postgres", "path": "positions.sql"},
+        json={
+            "sql": SQL,
+            "project_id": "emb",
+            "create_project": True,
+            "dialect": "postgres",
+            "path": "positions.sql",
+        },
     )
     assert res.status_code == 200, res.text
     service = client.app.state.ctx.services["ingestion"]  # type: ignore[attr-defined]
@@ -47,7 +53,13 @@ def test_no_embedding_when_disabled(make_client: Callable[..., TestClient], data
     client = make_client(embeddings_enabled=False)
     res = client.post(
         "/api/v1/ingest/sql?wait=true",
-        json={"sql": SQL, "project_id": "emb", "create_project": True, "dialect": "postgres", "path": "positions.sql"},
+        json={
+            "sql": SQL,
+            "project_id": "emb",
+            "create_project": True,
+            "dialect": "postgres",
+            "path": "positions.sql",
+        },
     )
     assert res.status_code == 200, res.text
     assert client.app.state.ctx.services["ingestion"].after_run is None  # type: ignore[attr-defined]
@@ -61,7 +73,13 @@ def test_server_start_embeds_chunks_left_unembedded(
     first = make_client(embeddings_enabled=False)  # like `finlineage ingest` without --embed
     res = first.post(
         "/api/v1/ingest/sql?wait=true",
-        json={"sql": SQL, "project_id": "emb", "create_project": True, "dialect": "postgres", "path": "positions.sql"},
+        json={
+            "sql": SQL,
+            "project_id": "emb",
+            "create_project": True,
+            "dialect": "postgres",
+            "path": "positions.sql",
+        },
     )
     assert res.status_code == 200, res.text
     assert _counts(database_url)[1] == 0

@@ -83,7 +83,8 @@ def test_server_directory_inside_and_outside_roots(client: TestClient, roots: Pa
     (tree / "views.sql").write_bytes(VIEW)
     (tree / "escape.sql").symlink_to("/etc/passwd")
     res = client.post(
-        "/api/v1/ingest?wait=true", json={"path": str(tree), "project_id": "p", "create_project": True, "dialect": "tsql"}
+        "/api/v1/ingest?wait=true",
+        json={"path": str(tree), "project_id": "p", "create_project": True, "dialect": "tsql"},
     )
     assert res.status_code == 200, res.text
     paths = by_path(res.json())
@@ -162,7 +163,18 @@ def test_cli_ingest_then_all_skipped(tmp_path: Path, database_url: str, monkeypa
     monkeypatch.setenv("FINLINEAGE_PARSE_WORKERS", "1")
     runner = CliRunner()
     first = runner.invoke(
-        app, ["ingest", str(tree), "--project", "demo", "--create-project", "--repository", "wh", "--dialect", "tsql"]
+        app,
+        [
+            "ingest",
+            str(tree),
+            "--project",
+            "demo",
+            "--create-project",
+            "--repository",
+            "wh",
+            "--dialect",
+            "tsql",
+        ],
     )
     assert first.exit_code == 1, first.output  # a file failed
     assert "files processed" in first.output and "bad.sql: binary file" in first.output
