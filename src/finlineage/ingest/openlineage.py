@@ -523,9 +523,15 @@ def ingest_event(
         wanted.setdefault(res.objects[ikey], {}).setdefault(ifield, ColumnDef(ifield, 0))
     col_ids: dict[tuple[int, str], int] = {}
     todo: dict[int, list[ColumnDef]] = {}
-    _check_cached(
-        session, cache, {k: v[0] for k, v in cache.columns.items() if k[0] in wanted and k[1] in wanted[k[0]]}
-    )
+    # the cached columns this event uses, looked up by key (not a scan of the whole cache: it
+    # grows with every dataset seen, and the scan made each event slower than the one before)
+    relied: dict[tuple[int, str], int] = {}
+    for oid, cols in wanted.items():
+        for cname in cols:
+            known = cache.columns.get((oid, cname))
+            if known is not None:
+                relied[(oid, cname)] = known[0]
+    _check_cached(session, cache, relied)
     for oid, cols in wanted.items():
         for c in cols.values():
             hit = cache.columns.get((oid, c.name))
