@@ -160,6 +160,7 @@ class ChatService:
             data_dir=self.settings.data_dir,
             repository_id=rid,
             with_text=with_text,
+            node_cap=self.settings.walk_node_cap,
         )
 
     # ------------------------------------------------------------------ offline core (sync)

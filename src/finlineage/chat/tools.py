@@ -13,7 +13,6 @@ candidate) or unknown (what was searched, nearest names).
 from __future__ import annotations
 
 import difflib
-import inspect
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
@@ -26,31 +25,25 @@ from finlineage.chat.lexicon import is_report_name, tokens_of
 from finlineage.chat.linking import linker_for
 from finlineage.chat.vocab import ROUTINE_KINDS, Vocab
 from finlineage.query import chat_reads
+from finlineage.query import explain as q_explain
 from finlineage.query import lineage as q_lineage
 from finlineage.query.common import PageParams, Scope
 from finlineage.query.errors import QueryError
-from finlineage.query.schemas import MAX_DEPTH, GraphEdge, GraphOut
+from finlineage.query.schemas import GraphEdge, GraphOut
 from finlineage.store.models import File, Repository
 
-__all__ = ["TOOL_SPECS", "LineageTools", "full_depth"]
+__all__ = ["TOOL_SPECS", "LineageTools"]
 
 MAX_ITEMS = 200
 """Lists in a tool answer are capped here; `omitted` says how many more there were."""
 
 
-def full_depth() -> int | None:
-    """The depth that means "everything" for `finlineage.query.lineage` (None once the walks take
-    `depth=None` as the full closure; the deepest allowed depth before that)."""
-    param = inspect.signature(q_lineage.node_lineage).parameters["depth"]
-    return None if param.default is None or "None" in str(param.annotation) else MAX_DEPTH
-
-
 def _depth_arg(depth: int | str | None) -> int | None:
+    """A tool's `depth`: nothing or `all` is None, the query layer's full closure (as the API's
+    `depth=all`); a number of hops is passed on (the query layer checks it)."""
     if depth is None or str(depth).strip().lower() in ("", "all", "none", "full"):
-        return full_depth()
-    d = int(depth)
-    full = full_depth()
-    return d if full is None else min(d, full)
+        return None
+    return int(depth)
 
 
 def _lines(a: int | None, b: int | None) -> list[int] | None:
@@ -76,8 +69,11 @@ class LineageTools:
         data_dir: Path | None = None,
         repository_id: int | None = None,
         with_text: bool = True,
+        node_cap: int | None = None,
     ) -> None:
         self.s = session
+        self.node_cap = int(node_cap) if node_cap is not None else q_lineage.MAX_NODES
+        """Most nodes one walk returns: the `walk_node_cap` setting, as the API's walks."""
         self.with_text = with_text
         """Attach the original source text to every edge (off for prose that cites file:line)."""
         self.v = vocab
@@ -271,7 +267,12 @@ class LineageTools:
         depth: int | str | None = None,
         kinds: tuple[str, ...] | None = None,
     ) -> GraphOut:
-        kw: dict[str, Any] = {"project_id": self.pid, "depth": _depth_arg(depth), "kinds": kinds}
+        kw: dict[str, Any] = {
+            "project_id": self.pid,
+            "depth": _depth_arg(depth),
+            "kinds": kinds,
+            "max_nodes": self.node_cap,
+        }
         if ref["type"] == "column":
             return q_lineage.column_lineage(self.s, ref["id"], direction, **kw)  # type: ignore[arg-type]
         return q_lineage.node_lineage(self.s, ref["id"], direction, granularity="table", **kw)  # type: ignore[arg-type]
@@ -393,16 +394,8 @@ class LineageTools:
                 ends.append(str(r["object_id"]))
             else:
                 ends.append(str(r["id"]))
-        full = full_depth() or MAX_DEPTH
         for x, y, reverse in ((ends[0], ends[1], False), (ends[1], ends[0], True)):
-            p = q_lineage.find_path(
-                self.s,
-                x,
-                y,
-                granularity=gran,
-                max_depth=full,
-                project_id=self.pid,
-            )
+            p = q_lineage.find_path(self.s, x, y, granularity=gran, project_id=self.pid)
             if p.found:
                 return {
                     "found": True,
@@ -488,10 +481,10 @@ class LineageTools:
                 self.s,
                 rid,
                 "upstream",
-                depth=full_depth(),
                 granularity="table",
                 kinds=("indirect",),
                 project_id=self.pid,
+                max_nodes=self.node_cap,
             )
             names = [n.canonical_id for n in t.nodes if n.hop > 0 and n.kind in ROUTINE_KINDS]
             if names:
@@ -513,16 +506,14 @@ class LineageTools:
         ref = self._one(name)
         if ref["type"] != "column":
             return {"found": True, "subject": ref, "message": "explain takes a column (schema.table.column)"}
-        try:
-            from finlineage.query import explain as q_explain
-        except ImportError:  # the evidence work has not landed: compose from the walk's edges
-            return self._explain_from_edges(ref)
-        kw: dict[str, Any] = {}
-        params = inspect.signature(q_explain.explain_column).parameters
-        if "data_dir" in params:
-            kw["data_dir"] = self.data_dir
-        out = q_explain.explain_column(self.s, Scope(project_id=self.pid), ref["name"], **kw)
-        data: dict[str, Any] = out.model_dump() if hasattr(out, "model_dump") else dict(out)
+        out = q_explain.explain_column(
+            self.s,
+            Scope(project_id=self.pid),
+            ref["name"],
+            data_dir=self.data_dir,
+            max_nodes=self.node_cap,
+        )
+        data: dict[str, Any] = out.model_dump()
         data["found"] = True
         data["subject"] = ref
         for step in data.get("steps") or []:
@@ -531,39 +522,6 @@ class LineageTools:
                     step.get("file_id"), step.get("line_start"), step.get("line_end")
                 )
         return data
-
-    def _explain_from_edges(self, ref: dict[str, Any]) -> dict[str, Any]:
-        up = self.walk(ref, "upstream", None, ("direct",))
-        steps = []
-        seen: set[tuple[str, str | None]] = set()
-        for e in sorted(up.edges, key=lambda e: e.id):
-            key = (e.target_canonical_id, e.expression)
-            if e.kind != "direct" or key in seen:
-                continue
-            seen.add(key)
-            steps.append(
-                {
-                    "target": e.target_canonical_id,
-                    "expression": e.expression,
-                    "kind": e.kind,
-                    "file": e.file,
-                    "file_id": e.file_id,
-                    "line_start": e.line_start,
-                    "line_end": e.line_end,
-                    "source_text": self.source_text(e.file_id, e.line_start, e.line_end),
-                }
-            )
-        direct = [s for s in steps if str(s["target"]).lower() == str(ref["name"]).lower()]
-        return {
-            "found": True,
-            "subject": ref,
-            "column": ref["name"],
-            "formula": direct[0]["expression"] if direct else None,
-            "sources": sorted({n.canonical_id for n in up.nodes if n.hop > 0}),
-            "steps": steps,
-            "alternatives": [s["expression"] for s in direct[1:]],
-            "truncated": bool(up.truncated),
-        }
 
     # ------------------------------------------------------------------ files, search
     def failed_files(self) -> dict[str, Any]:

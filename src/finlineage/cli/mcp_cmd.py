@@ -30,7 +30,9 @@ def mcp(
             except Exception as exc:
                 typer.echo(f"error: {getattr(exc, 'message', exc)}", err=True)
                 raise typer.Exit(2) from None
-    server = build_server(LineageMCP(sessions, data_dir=settings.data_dir, project=project))
+    server = build_server(
+        LineageMCP(sessions, data_dir=settings.data_dir, project=project, node_cap=settings.walk_node_cap)
+    )
     try:
         server.run("stdio")
     finally:

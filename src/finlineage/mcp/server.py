@@ -54,9 +54,12 @@ class LineageMCP:
         data_dir: Path | None = None,
         project: str | int | None = None,
         repository_id: int | None = None,
+        node_cap: int | None = None,
     ) -> None:
         self.sessions = sessions
         self.data_dir = data_dir
+        self.node_cap = node_cap
+        """The `walk_node_cap` setting (None: the query layer's default), as the API's walks."""
         self.project = project
         self.repository_id = repository_id
         self.vocab = VocabCache()
@@ -83,7 +86,11 @@ class LineageMCP:
             except (QueryError, LookupError) as exc:
                 return {"found": False, "error": "no_project", "message": str(exc)}
             tools = LineageTools(
-                s, self.vocab.get(s, pid), data_dir=self.data_dir, repository_id=self.repository_id
+                s,
+                self.vocab.get(s, pid),
+                data_dir=self.data_dir,
+                repository_id=self.repository_id,
+                node_cap=self.node_cap,
             )
             out = tools.call(tool, args)
             out.setdefault("project", tools.v.project_name)

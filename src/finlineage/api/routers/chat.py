@@ -223,7 +223,9 @@ async def start_mcp(app: FastAPI, ctx: AppContext) -> AsyncIterator[None]:
 
     from finlineage.mcp.server import LineageMCP, build_server
 
-    server = build_server(LineageMCP(ctx.sessions, data_dir=ctx.settings.data_dir))
+    server = build_server(
+        LineageMCP(ctx.sessions, data_dir=ctx.settings.data_dir, node_cap=ctx.settings.walk_node_cap)
+    )
     # the API's own Host allowlist guards every request before it reaches here
     http_app = server.streamable_http_app(
         streamable_http_path="/",
