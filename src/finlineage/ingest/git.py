@@ -246,6 +246,23 @@ def tree_bytes(root: Path) -> int:
     return total
 
 
+_SHA = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
+
+
+def head_commit(dest: Path) -> str | None:
+    """The commit a clone checked out (``git rev-parse HEAD``: SHA-1 or SHA-256), None when it
+    cannot be read. A local command on our own clone: nothing is fetched."""
+    cmd = ["git", "-c", "core.hooksPath=/dev/null", "-C", str(dest), "rev-parse", "--verify", "HEAD^{commit}"]
+    try:
+        done = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=30, check=False, stdin=subprocess.DEVNULL
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    sha = done.stdout.strip()
+    return sha if done.returncode == 0 and _SHA.fullmatch(sha) else None
+
+
 @dataclass
 class _Clone:
     dest: Path

@@ -718,6 +718,13 @@ class IngestionService:
             self._git.obtain(run.ingestion_id, params, dest)
         except gitsrc.GitError as exc:
             raise IngestError(exc.status, exc.code, exc.message) from None
+        commit = gitsrc.head_commit(dest)
+        if commit:  # the run's provenance: its graph version records the commit it was built from
+            params["commit"] = commit
+            with self.sessions.begin() as s:
+                row = repo.get_run(s, run.id)
+                if row is not None:
+                    row.params = {**(row.params or {}), "commit": commit}
         root = dest
         if params.get("subdir"):
             root = dest / params["subdir"]
