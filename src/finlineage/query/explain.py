@@ -40,6 +40,8 @@ from finlineage.store.versions import edge_visibility
 
 Through = Literal["persistent", "all"]
 MAX_ALTERNATIVES = 50
+MAX_FORMULA_CHARS = 20_000
+"""A composed formula stops expanding upstream columns past this size (then `truncated`)."""
 
 
 @dataclass(slots=True)
@@ -227,14 +229,31 @@ class _Explainer:
         self,
         w: _Writer,
         known: dict[int, list[_Writer]],
-        trail: frozenset[int] = frozenset(),
         pick: dict[int, _Writer] | None = None,
     ) -> tuple[str, dict[str, None], list[_Writer]]:
         """(formula down to the leaves, leaf sources, writers in data-flow order). An upstream
-        column written several ways uses its first writer, or the one ``pick`` names."""
+        column written several ways uses its first writer, or the one ``pick`` names. Each column
+        is composed once per call (a shared upstream column is not expanded again per path), and
+        a formula that would pass ``MAX_FORMULA_CHARS`` keeps the column it would expand as a
+        leaf instead (``truncated``): formulas of wide view chains grow exponentially."""
+        memo: dict[int, tuple[str, dict[str, None], dict[int, _Writer]]] = {}
+        formula, leaves, chain = self._compose(w, known, frozenset(), pick or {}, memo)
+        return formula, leaves, list(chain.values())
+
+    def _compose(
+        self,
+        w: _Writer,
+        known: dict[int, list[_Writer]],
+        trail: frozenset[int],
+        pick: dict[int, _Writer],
+        memo: dict[int, tuple[str, dict[str, None], dict[int, _Writer]]],
+    ) -> tuple[str, dict[str, None], dict[int, _Writer]]:
+        if w.target_id in memo:
+            return memo[w.target_id]
         replacements: dict[str, str] = {}
         leaves: dict[str, None] = {}
-        chain: list[_Writer] = []
+        chain: dict[int, _Writer] = {}  # by identity: each writer object once, in data-flow order
+        budget = MAX_FORMULA_CHARS
         for sid, name in sorted(w.sources.items(), key=lambda kv: kv[1]):
             ups = known.get(sid)
             if not ups or sid in trail:
@@ -242,13 +261,21 @@ class _Explainer:
                     self.truncated = True
                 leaves[name] = None
                 continue
-            chosen = (pick or {}).get(sid, ups[0])
-            sub_formula, sub_leaves, sub_chain = self.compose(chosen, known, trail | {w.target_id}, pick)
+            chosen = pick.get(sid, ups[0])
+            sub_formula, sub_leaves, sub_chain = self._compose(
+                chosen, known, trail | {w.target_id}, pick, memo
+            )
+            if len(sub_formula) > budget:
+                self.truncated = True
+                leaves[name] = None
+                continue
+            budget -= len(sub_formula)
             replacements[name] = sub_formula
             leaves.update(sub_leaves)
-            chain.extend(x for x in sub_chain if x not in chain)
+            chain.update(sub_chain)
         formula = _substitute(_own_formula(w), replacements, _dialect(w.dialect))
-        chain.append(w)
+        chain[id(w)] = w
+        memo[w.target_id] = (formula, leaves, chain)
         return formula, leaves, chain
 
     # ---------------------------------------------------------------- evidence
