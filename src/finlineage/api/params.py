@@ -72,7 +72,7 @@ def parse_depth(value: str | None, name: str = "depth") -> int | None:
     text = (value or "all").strip().lower()
     if text == "all":
         return None
-    if text.isdigit() and int(text) <= MAX_DEPTH:
+    if text.isdecimal() and int(text) <= MAX_DEPTH:
         return int(text)
     raise InvalidQueryError(
         f"{name} must be `all` or a number of hops from 0 to {MAX_DEPTH}",

@@ -139,7 +139,7 @@ class ChatService:
         if project is not None and str(project).strip():
             ref = str(project).strip()
             try:
-                return int(resolve_project(session, int(ref) if ref.isdigit() else ref).id)
+                return int(resolve_project(session, int(ref) if ref.isdecimal() else ref).id)
             except QueryError as exc:
                 raise NoProject(f"project {ref!r} not found") from exc
         # default: the lowest-id project that has objects (the demo project on a fresh install)
@@ -153,7 +153,7 @@ class ChatService:
     def tools(
         self, s: Session, pid: int, repository_id: int | str | None = None, *, with_text: bool = True
     ) -> LineageTools:
-        rid = int(repository_id) if repository_id is not None and str(repository_id).isdigit() else None
+        rid = int(repository_id) if repository_id is not None and str(repository_id).isdecimal() else None
         return LineageTools(
             s,
             self.vocab_cache.get(s, pid),

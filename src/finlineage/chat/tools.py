@@ -563,7 +563,7 @@ class LineageTools:
             stmt = stmt.where(File.repository_id == self.repository_id)
         p = str(path).strip()
         rows = list(self.s.execute(stmt.where(File.path == p)))
-        if not rows and p.isdigit():
+        if not rows and p.isdecimal():
             rows = list(self.s.execute(stmt.where(File.id == int(p))))
         if not rows:
             rows = [r for r in self.s.execute(stmt) if r[1].endswith("/" + p) or r[1].endswith(p)][:5]

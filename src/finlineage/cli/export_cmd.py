@@ -90,7 +90,7 @@ def set_namespace(
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
         repo = store.get_repository_by_name(session, pid, repository)
-        if repo is None and repository.isdigit():
+        if repo is None and repository.isdecimal():
             repo = store.get_repository(session, int(repository))
         if repo is None or repo.project_id != pid:
             typer.echo(f"error: repository {repository!r} not found in project {project!r}", err=True)

@@ -26,7 +26,7 @@ def mcp(
     if project is not None:
         with sessions() as s:
             try:
-                resolve_project(s, int(project) if project.isdigit() else project)
+                resolve_project(s, int(project) if project.isdecimal() else project)
             except Exception as exc:
                 typer.echo(f"error: {getattr(exc, 'message', exc)}", err=True)
                 raise typer.Exit(2) from None

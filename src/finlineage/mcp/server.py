@@ -72,7 +72,7 @@ class LineageMCP:
         ref = project if project not in (None, "") else self.project
         if ref is not None and str(ref).strip():
             text = str(ref).strip()
-            return int(resolve_project(s, int(text) if text.isdigit() else text).id)
+            return int(resolve_project(s, int(text) if text.isdecimal() else text).id)
         pid = s.scalar(select(CatalogObject.project_id).order_by(CatalogObject.project_id).limit(1))
         pid = pid or s.scalar(select(Project.id).order_by(Project.id).limit(1))
         if pid is None:
@@ -103,7 +103,7 @@ class LineageMCP:
 
 def _ref(project: str | int) -> str | int:
     text = str(project).strip()
-    return int(text) if text.isdigit() else text
+    return int(text) if text.isdecimal() else text
 
 
 def build_server(runner: LineageMCP) -> MCPServer:

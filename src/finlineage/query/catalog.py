@@ -70,7 +70,7 @@ def resolve_object(session: Session, ident: str | int, *, project_id: int | None
     text_ident = str(ident).strip()
     if not text_ident:
         raise InvalidQueryError("empty node id")
-    if text_ident.isdigit():
+    if text_ident.isdecimal():
         obj = session.get(CatalogObject, int(text_ident))
         if obj is None or (project_id is not None and obj.project_id != project_id):
             raise not_found("node", ident)
@@ -121,7 +121,7 @@ def _escape(value: str) -> str:
 def resolve_column(session: Session, ident: str | int, *, project_id: int | None = None) -> Column:
     """A column by numeric id or `<object name>.<column>` (`stg.trades.amount`)."""
     text_ident = str(ident).strip()
-    if text_ident.isdigit():
+    if text_ident.isdecimal():
         col = session.get(Column, int(text_ident))
         if col is None:
             raise not_found("column", ident)

@@ -215,7 +215,7 @@ def resolve_endpoint(session: Session, project_id: int, ref: str, field: str) ->
     """``schema.table`` → the object; ``schema.table.column`` → the column. Unknown → 422 naming
     the missing object or column."""
     ref = ref.strip()
-    if ref.isdigit():
+    if ref.isdecimal():
         raise InvalidQueryError(
             f"{field}: give a name (schema.table[.column]), not an id", details=[{"field": field}]
         )

@@ -300,7 +300,7 @@ def _jsonable(row: Mapping[str, Any]) -> dict[str, Any]:
 def _project_id(value: Any) -> int | None:
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and value.isdecimal():
         return int(value)
     return None
 

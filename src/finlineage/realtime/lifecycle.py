@@ -102,7 +102,7 @@ def listening_socket(host: str, port: int) -> socket.socket:
     """The server's listening socket: inherited from the process this one re-executed from
     (`FINLINEAGE_LISTEN_FD`), else bound now. Kept open across restarts."""
     inherited = os.environ.pop(LISTEN_FD_ENV, None)
-    if inherited and inherited.isdigit():
+    if inherited and inherited.isdecimal():
         try:
             sock = socket.socket(fileno=int(inherited))
             sock.set_inheritable(False)

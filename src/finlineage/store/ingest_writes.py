@@ -48,7 +48,7 @@ def find_project(session: Session, ref: int | str) -> Project | None:
     tried as a name), else the exact name, else the one name equal ignoring case. Never creates:
     ``finlineage.query.projects.resolve_project`` is the resolver callers use (creation is their
     explicit choice)."""
-    if isinstance(ref, int) or (isinstance(ref, str) and ref.strip().isdigit()):
+    if isinstance(ref, int) or (isinstance(ref, str) and ref.strip().isdecimal()):
         found = repo.get_project(session, int(ref))
         if found is not None or isinstance(ref, int):
             return found

@@ -95,7 +95,7 @@ def _project_ref(value: str) -> int | str:
     value = value.strip()
     if not value:
         raise ApiError(422, "validation_error", "project_id is required")
-    return int(value) if value.isdigit() else value
+    return int(value) if value.isdecimal() else value
 
 
 @router.post(
@@ -126,7 +126,7 @@ async def upload(
 ) -> Any:
     limit = service.settings.request_max_body_mb * 1024 * 1024
     length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > limit:
+    if length and length.isdecimal() and int(length) > limit:
         raise ApiError(413, "too_large", f"request over {service.settings.request_max_body_mb} MiB")
     per_file: dict[str, str] = {}
     if file_dialects:
