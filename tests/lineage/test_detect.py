@@ -208,3 +208,18 @@ def test_large_input_is_detected() -> None:
 def test_mixed_evidence_picks_strongest() -> None:
     sql = "SELECT NVL(a, 0) FROM `fin-prod.risk.trades` WHERE SAFE_CAST(x AS INT64) > 0"
     assert detect_dialect(sql) == "bigquery"
+
+
+def test_detection_stays_linear_on_many_one_line_statements_with_as() -> None:
+    """A file of one-line `CREATE VIEW … AS SELECT … AS …;` statements once made the Oracle
+    declaration-section rule backtrack exponentially (ingestion with dialect auto never ended).
+    Each input here must come back, with the neutral answer for this plain SQL."""
+    chain = "".join(f"CREATE VIEW m.v{i} AS SELECT k, a + 0 AS a FROM m.v{i - 1};\n" for i in range(1, 400))
+    assert detect_dialect(chain) == ""
+    declarations = "CREATE PROCEDURE p AS\n" + "".join(f"x{i} NUMBER(10) := {i};\n" for i in range(400))
+    assert detect_dialect(declarations + "SELECT 1;") == "oracle"  # NUMBER(10) and := are Oracle
+    # a real declaration section followed by BEGIN still counts as evidence for Oracle
+    assert (
+        dialect_scores("CREATE OR REPLACE PROCEDURE p IS\n  v NUMBER;\nBEGIN\n  NULL;\nEND p;\n")["oracle"]
+        > 0
+    )

@@ -163,7 +163,9 @@ _RULES: dict[str, list[tuple[str, float, int]]] = {
         (r"\bNUMBER\s*\(", 2, _I),
         (r"\bNVL2?\s*\(", 2, _I),
         (r"\bFROM\s+DUAL\b", 3, _I),
-        (r"\b(?:IS|AS)\s*\n?\s*(?:\w+\s+[\w.%()]+[^;\n]*;\s*)*BEGIN\b", 2, _I),
+        # declarations between IS/AS and BEGIN: atomic and possessive, at most 50, so a file of
+        # many one-line `... AS ...;` statements cannot backtrack exponentially
+        (r"\b(?:IS|AS)\s*+(?>\w+\s+[\w.%()]+[^;\n]*;\s*){0,50}+BEGIN\b", 2, _I),
         (r"\)\s*(?:RETURN\s+\w+\s+)?IS\s*$", 4, _IM),
         (r"^[ \t]*/[ \t]*$", 4, re.M),
         (r"\bSYSDATE\b|\bSYSTIMESTAMP\b", 3, _I),
