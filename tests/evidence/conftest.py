@@ -25,8 +25,8 @@ import httpx
 import pytest
 
 from finlineage.api.app import create_app
-from finlineage.settings import Settings
 from realtime.conftest import ThreadServer
+from support import app_settings
 
 Client = httpx.Client
 
@@ -57,17 +57,7 @@ def make_client(tmp_path: Path, database_url: str) -> Iterator[Callable[..., Cli
     started: list[tuple[ThreadServer, Client]] = []
 
     def _make(**overrides: Any) -> Client:
-        values: dict[str, Any] = {
-            "data_dir": tmp_path / "data",
-            "log_dir": tmp_path / "logs",
-            "database_url": database_url,
-            "load_demo": False,
-            "embeddings_enabled": False,
-            "parse_workers": 1,
-            "auth": "off",
-        }
-        values.update(overrides)
-        server = ThreadServer(create_app(Settings(**values))).start()
+        server = ThreadServer(create_app(app_settings(tmp_path, database_url, **overrides))).start()
         client = httpx.Client(base_url=server.http, timeout=300)
         started.append((server, client))
         return client

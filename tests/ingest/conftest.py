@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from finlineage.api.app import create_app
-from finlineage.settings import Settings
 from finlineage.store import db as store_db
+from support import app_settings
 
 
 @pytest.fixture
@@ -30,18 +30,10 @@ def make_client(tmp_path: Path, database_url: str, roots: Path) -> Iterator[Call
     clients: list[TestClient] = []
 
     def _make(**overrides: Any) -> TestClient:
-        values: dict[str, Any] = {
-            "data_dir": tmp_path / "data",
-            "log_dir": tmp_path / "logs",
-            "database_url": database_url,
-            "load_demo": False,
-            "embeddings_enabled": False,
-            "parse_workers": 2,
-            "ingest_roots": [str(roots)],
-            "auth": "off",
-        }
-        values.update(overrides)
-        client = TestClient(create_app(Settings(**values)), raise_server_exceptions=False)
+        values: dict[str, Any] = {"parse_workers": 2, "ingest_roots": [str(roots)], **overrides}
+        client = TestClient(
+            create_app(app_settings(tmp_path, database_url, **values)), raise_server_exceptions=False
+        )
         client.__enter__()
         clients.append(client)
         return client

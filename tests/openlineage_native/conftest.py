@@ -10,8 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from finlineage.api.app import create_app
-from finlineage.settings import Settings
 from openlineage_native.spec import SpecValidator, spec_dir
+from realtime.conftest import ThreadServer
+from support import app_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,18 +34,8 @@ def make_client(tmp_path: Path, database_url: str, roots: Path) -> Iterator[Call
     clients: list[TestClient] = []
 
     def _make(**overrides: Any) -> TestClient:
-        values: dict[str, Any] = {
-            "data_dir": tmp_path / "data",
-            "log_dir": tmp_path / "logs",
-            "database_url": database_url,
-            "load_demo": False,
-            "embeddings_enabled": False,
-            "parse_workers": 1,
-            "ingest_roots": [str(roots)],
-            "auth": "off",
-        }
-        values.update(overrides)
-        client = TestClient(create_app(Settings(**values)), raise_server_exceptions=False)
+        settings = app_settings(tmp_path, database_url, **{"ingest_roots": [str(roots)], **overrides})
+        client = TestClient(create_app(settings), raise_server_exceptions=False)
         client.__enter__()
         clients.append(client)
         return client
@@ -134,58 +125,13 @@ LEDGER = {
 # ---------------------------------------------------------------------------------------
 
 
-class ThreadServer:
-    def __init__(self, settings: Settings) -> None:
-        import socket
-        import threading
-
-        import uvicorn
-
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = int(s.getsockname()[1])
-        self.app = create_app(settings)
-        self.server = uvicorn.Server(
-            uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> ThreadServer:
-        import time
-
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started and self.thread.is_alive() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert self.server.started, "uvicorn did not start"
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(15)
-
-
 @pytest.fixture
 def make_server(tmp_path: Path, database_url: str, roots: Path) -> Iterator[Callable[..., ThreadServer]]:
     servers: list[ThreadServer] = []
 
     def _make(**overrides: Any) -> ThreadServer:
-        values: dict[str, Any] = {
-            "data_dir": tmp_path / "data",
-            "log_dir": tmp_path / "logs",
-            "database_url": database_url,
-            "load_demo": False,
-            "embeddings_enabled": False,
-            "parse_workers": 1,
-            "ingest_roots": [str(roots)],
-            "auth": "on",
-        }
-        values.update(overrides)
-        server = ThreadServer(Settings(**values)).start()
+        values: dict[str, Any] = {"ingest_roots": [str(roots)], "auth": "on", **overrides}
+        server = ThreadServer(create_app(app_settings(tmp_path, database_url, **values))).start()
         servers.append(server)
         return server
 

@@ -109,7 +109,7 @@ def test_spark_run_from_the_python_client_stitches_onto_parsed_sql(
     editor = make_key(database_url, "spark", "editor")
     viewer = make_key(database_url, "reader", "viewer")
     tree = write_tree(roots / "ledger", LEDGER)
-    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {admin}"}, timeout=60) as http:
+    with httpx.Client(base_url=server.http, headers={"Authorization": f"Bearer {admin}"}, timeout=60) as http:
         r = http.post(
             "/api/v1/ingest?wait=true",
             json={
@@ -125,7 +125,7 @@ def test_spark_run_from_the_python_client_stitches_onto_parsed_sql(
     client = OpenLineageClient(
         transport=HttpTransport(
             HttpConfig(
-                url=server.url, auth=ApiKeyTokenProvider({"apiKey": editor}), timeout=30, retry={"total": 0}
+                url=server.http, auth=ApiKeyTokenProvider({"apiKey": editor}), timeout=30, retry={"total": 0}
             )
         )
     )
@@ -134,7 +134,7 @@ def test_spark_run_from_the_python_client_stitches_onto_parsed_sql(
     gzipped = OpenLineageClient(  # the same transport, gzip-compressed
         transport=HttpTransport(
             HttpConfig(
-                url=server.url,
+                url=server.http,
                 auth=ApiKeyTokenProvider({"apiKey": editor}),
                 timeout=30,
                 retry={"total": 0},
@@ -144,7 +144,9 @@ def test_spark_run_from_the_python_client_stitches_onto_parsed_sql(
     )
     gzipped.emit(_spark_event(RunState.COMPLETE, run_id))
 
-    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {viewer}"}, timeout=60) as http:
+    with httpx.Client(
+        base_url=server.http, headers={"Authorization": f"Bearer {viewer}"}, timeout=60
+    ) as http:
         # column lineage flows from the Spark input file through the parsed procedure to the report
         r = http.get(
             f"/api/v1/lineage/column/rpt.book_volume.gross_qty/upstream?depth=10&project_id={project_id}"

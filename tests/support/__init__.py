@@ -1,0 +1,28 @@
+"""Helpers shared by the test folders that start a real app (TestClient or uvicorn).
+
+Imported the way the tests already import `realtime.conftest` (tests/ is on sys.path).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from finlineage.settings import Settings
+
+
+def app_settings(tmp_path: Path, database_url: str, /, **overrides: Any) -> Settings:
+    """Settings of a test app on `database_url`: data and logs under `tmp_path`, no demo, no
+    embeddings, one parse worker, auth off; `overrides` (database_url too) replace any of these
+    or add others."""
+    values: dict[str, Any] = {
+        "data_dir": tmp_path / "data",
+        "log_dir": tmp_path / "logs",
+        "database_url": database_url,
+        "load_demo": False,
+        "embeddings_enabled": False,
+        "parse_workers": 1,
+        "auth": "off",
+    }
+    values.update(overrides)
+    return Settings(**values)
