@@ -7,20 +7,18 @@ view reading the balances. Version 2 of the procedure drops the FX multiplicatio
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from finlineage.api.app import create_app
 from finlineage.settings import Settings
+from realtime.conftest import ThreadServer
+from support import app_settings
 
 DDL = b"""CREATE TABLE ledger.entries (entry_id INT, amt DECIMAL(18,2), cur VARCHAR(3), booked DATE);
 CREATE TABLE fxr.quotes (cur VARCHAR(3), mid DECIMAL(18,6));
@@ -59,23 +57,6 @@ def corpus(proc: bytes = PROC_V1, *, extra: bool = False) -> list[tuple[str, byt
     return files
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or predicate}")
-        time.sleep(0.02)
-
-
 @dataclass
 class Server:
     base: str
@@ -101,23 +82,9 @@ class Server:
 
 @pytest.fixture
 def server(tmp_path: Path, database_url: str) -> Iterator[Server]:
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        log_dir=tmp_path / "logs",
-        database_url=database_url,
-        load_demo=False,
-        embeddings_enabled=False,
-        parse_workers=1,
-        auth="on",
-    )
+    settings = app_settings(tmp_path, database_url, auth="on")
     app = create_app(settings)
-    port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, name=f"uvicorn-gov-{port}", daemon=True)
-    thread.start()
-    wait_for(lambda: srv.started or not thread.is_alive(), what="uvicorn start")
-    assert srv.started, "server failed to start"
+    srv = ThreadServer(app).start()
     keys = app.state.ctx.keys
     made = {
         "alice": keys.create(name="alice", role="editor")[0],
@@ -126,11 +93,10 @@ def server(tmp_path: Path, database_url: str) -> Iterator[Server]:
         "victor": keys.create(name="victor", role="viewer")[0],
     }
     # the project exists before the first upload (uploads never create projects implicitly)
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"X-API-Key": made["carol"]}) as c:
+    with httpx.Client(base_url=srv.http, headers={"X-API-Key": made["carol"]}) as c:
         r = c.post("/api/v1/projects", json={"name": "gov"})
         assert r.status_code == 201, r.text
     try:
-        yield Server(f"http://127.0.0.1:{port}", made, settings, app)
+        yield Server(srv.http, made, settings, app)
     finally:
-        srv.should_exit = True
-        thread.join(30)
+        srv.stop()

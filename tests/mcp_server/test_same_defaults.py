@@ -6,9 +6,6 @@ columns — the full closure, and, past the server's `walk_node_cap`, the same n
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,10 +13,10 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from finlineage.api.app import create_app
-from finlineage.settings import Settings
+from realtime.conftest import ThreadServer
+from support import app_settings
 
 HOPS = 20
 CAP = 15
@@ -39,35 +36,12 @@ class Srv:
     key: str
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def srv(tmp_path: Path, database_url: str) -> Iterator[Srv]:
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        log_dir=tmp_path / "logs",
-        database_url=database_url,
-        load_demo=False,
-        embeddings_enabled=False,
-        parse_workers=1,
-        auth="on",
-        walk_node_cap=CAP,
-    )
-    app = create_app(settings)
-    port = _port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
+    app = create_app(app_settings(tmp_path, database_url, auth="on", walk_node_cap=CAP))
+    server = ThreadServer(app).start()
     key = app.state.ctx.keys.create(name="ed", role="editor")[0]
-    base = f"http://127.0.0.1:{port}"
+    base = server.http
     with httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=120) as c:
         assert c.post("/api/v1/projects", json={"name": "hops"}).status_code == 201
         r = c.post(
@@ -79,8 +53,7 @@ def srv(tmp_path: Path, database_url: str) -> Iterator[Srv]:
     try:
         yield Srv(base, key)
     finally:
-        server.should_exit = True
-        thread.join(30)
+        server.stop()
 
 
 def _mcp_upstream(s: Srv, name: str) -> dict[str, Any]:
