@@ -39,52 +39,19 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from corpus_store import ingest  # noqa: E402  (bench/ is sys.path[0] when run)
+
 from finlineage.chat.embeddings import embed_pending_chunks, get_default_embedder  # noqa: E402
 from finlineage.chat.retrieval import HybridRetriever  # noqa: E402
 from finlineage.chat.service import ChatQuery, ChatService  # noqa: E402
 from finlineage.chat.vocab import Vocab  # noqa: E402
 from finlineage.settings import Settings  # noqa: E402
-from finlineage.store import db as store_db  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "chat.json"
 DOC = ROOT / "docs" / "BENCHMARKS.md"
 
 
 # ------------------------------------------------------------------------------ store
-def ingest(corpus: Path, url: str, data_dir: Path, project: str) -> tuple[Any, Any, int, float]:
-    from finlineage.ingest.service import IngestionService
-
-    settings = Settings(
-        data_dir=data_dir,
-        log_dir=data_dir / "logs",
-        database_url=url,
-        load_demo=False,
-        ingest_roots=[str(corpus.resolve())],
-    )
-    store_db.migrate(url)
-    engine = store_db.create_engine_for(url)
-    sessions = store_db.session_factory(engine)
-    svc = IngestionService(settings, sessions)
-    t0 = time.perf_counter()
-    try:
-        run = svc.create_directory_run(
-            project=project,
-            paths=[str(corpus.resolve())],
-            repository_name=project,
-            restrict=False,
-            create_project=True,
-        )
-        svc.run_sync(run)
-    finally:
-        svc.close()
-    seconds = time.perf_counter() - t0
-    with sessions() as s:
-        from finlineage.store.models import Project
-
-        pid = s.query(Project.id).filter(Project.name == project).scalar()
-    return engine, sessions, int(pid), seconds
-
-
 def service_for(sessions: Any, url: str, embeddings: bool) -> ChatService:
     from finlineage.chat.embeddings import EmbeddingService
 

@@ -32,6 +32,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from corpus_store import ingest  # noqa: E402  (bench/ is sys.path[0] when run)
+
 TARGET_P95_MS = 50.0
 
 
@@ -41,41 +43,6 @@ def pct(values: list[float], q: float) -> float:
         return float("nan")
     k = min(len(s) - 1, max(0, round(q * (len(s) - 1))))
     return s[k]
-
-
-def ingest(corpus: Path, url: str, data_dir: Path) -> tuple[Any, Any, int, float]:
-    from finlineage.ingest.service import IngestionService
-    from finlineage.settings import Settings
-    from finlineage.store import db as store_db
-    from finlineage.store.models import Project
-
-    settings = Settings(
-        data_dir=data_dir,
-        log_dir=data_dir / "logs",
-        database_url=url,
-        load_demo=False,
-        ingest_roots=[str(corpus.resolve())],
-    )
-    store_db.migrate(url)
-    engine = store_db.create_engine_for(url)
-    sessions = store_db.session_factory(engine)
-    svc = IngestionService(settings, sessions)
-    t0 = time.perf_counter()
-    try:
-        run = svc.create_directory_run(
-            project="bench",
-            paths=[str(corpus.resolve())],
-            repository_name="bench",
-            restrict=False,
-            create_project=True,
-        )
-        svc.run_sync(run)
-    finally:
-        svc.close()
-    seconds = time.perf_counter() - t0
-    with sessions() as s:
-        pid = s.query(Project.id).filter(Project.name == "bench").scalar()
-    return engine, sessions, int(pid), seconds
 
 
 def pick_columns(sessions: Any, pid: int, n: int, seed: int) -> tuple[list[str], int]:
