@@ -111,14 +111,11 @@ def _name(raw: str) -> str:
     return raw.lower()
 
 
-def _params(text: str) -> tuple[list[str], int]:
-    """Named parameters, and the offset where the header's parameter list ends (0: none)."""
-    m = _HEADER.search(text)
-    if not m:
-        return [], 0
+def _list_items(text: str, start: int) -> tuple[list[str], int]:
+    """The comma-separated items of the parenthesised list whose "(" ends just before `start`
+    (nested parentheses kept whole), and the offset just past its closing ")" (or the text's end)."""
     depth = 1
-    i = m.end()
-    start = i
+    i = start
     items: list[str] = []
     while i < len(text) and depth:
         c = text[i]
@@ -132,6 +129,15 @@ def _params(text: str) -> tuple[list[str], int]:
             items.append(text[start:i])
             start = i + 1
         i += 1
+    return items, i
+
+
+def _params(text: str) -> tuple[list[str], int]:
+    """Named parameters, and the offset where the header's parameter list ends (0: none)."""
+    m = _HEADER.search(text)
+    if not m:
+        return [], 0
+    items, i = _list_items(text, m.end())
     out: list[str] = []
     for item in items:
         words = item.split()
@@ -226,19 +232,6 @@ def result_columns(definition: str) -> tuple[str, ...]:
     m = _RETURNS_TABLE.search(text, after)
     if not m or _BODY_START.search(text, after, m.start()):
         return ()  # not in the header (the body starts first)
-    depth, i, start = 1, m.end(), m.end()
-    items: list[str] = []
-    while i < len(text) and depth:
-        c = text[i]
-        if c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-            if depth == 0:
-                items.append(text[start:i])
-        elif c == "," and depth == 1:
-            items.append(text[start:i])
-            start = i + 1
-        i += 1
+    items, _ = _list_items(text, m.end())
     names = [item.split() for item in items]
     return tuple(_name(w[0]) for w in names if len(w) >= 2)
