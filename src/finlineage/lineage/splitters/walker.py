@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from finlineage.lineage.model import Diagnostic
 from finlineage.lineage.splitters.base import _Core
@@ -57,19 +58,24 @@ class _Walker(_Core):
             i = j if j > i else i + 1
         return i
 
-    def _has_assign(self, i: int, end: int) -> bool:
+    def _top_level(self, a: int, b: int) -> Iterator[tuple[int, str, str]]:
+        """(index, kind, value) of the tokens a..b-1 outside parentheses (the parentheses
+        themselves left out; a ")" without its "(" is passed over)."""
         toks = self.toks
         depth = 0
-        for j in range(i, end):
+        for j in range(a, b):
             k, v, _, _ = toks[j]
-            if k == "P":
-                if v == "(":
-                    depth += 1
-                elif v == ")" and depth:
-                    depth -= 1
-                elif depth == 0 and (v == ":=" or (v == "=" and j <= i + 3)):
-                    return True
-        return False
+            if k == "P" and v == "(":
+                depth += 1
+            elif k == "P" and v == ")":
+                depth = max(depth - 1, 0)
+            elif depth == 0:
+                yield j, k, v
+
+    def _has_assign(self, i: int, end: int) -> bool:
+        return any(
+            k == "P" and (v == ":=" or (v == "=" and j <= i + 3)) for j, k, v in self._top_level(i, end)
+        )
 
     def _simple(self, i: int, process: str | None, in_block: bool) -> int:
         end, nxt = self._scan(i, in_block)
@@ -157,34 +163,18 @@ class _Walker(_Core):
 
     def _without_into(self, a: int, b: int) -> tuple[str, tuple[str, ...]] | None:
         toks = self.toks
-        depth = 0
         start = -1
-        for j in range(a, b):
-            k, v, _, _ = toks[j]
-            if k == "P":
-                if v == "(":
-                    depth += 1
-                elif v == ")" and depth:
-                    depth -= 1
-            elif k == "W" and depth == 0 and v == "INTO" and j > a:
+        for j, k, v in self._top_level(a, b):
+            if k == "W" and v == "INTO" and j > a:
                 pv = toks[j - 1][1]
                 if pv in ("INSERT", "MERGE"):
                     return None
                 start = j
                 if pv == "COLLECT" and j - 2 > a and toks[j - 2][1] == "BULK":
                     start = j - 2
-                stop = b
-                d2 = 0
-                for t in range(j + 1, b):
-                    k2, v2, _, _ = toks[t]
-                    if k2 == "P":
-                        if v2 == "(":
-                            d2 += 1
-                        elif v2 == ")" and d2:
-                            d2 -= 1
-                    elif k2 == "W" and d2 == 0 and v2 in _INTO_END:
-                        stop = t
-                        break
+                stop = next(
+                    (t for t, k2, v2 in self._top_level(j + 1, b) if k2 == "W" and v2 in _INTO_END), b
+                )
                 s0 = toks[a][2]
                 cut_s = toks[start][2]
                 cut_e = toks[stop][2] if stop < b else toks[b - 1][3]
@@ -197,15 +187,8 @@ class _Walker(_Core):
         """DML text without `RETURNING ... INTO variables` (blanked, lines kept): the returned
         values go to variables of the routine, not to a table."""
         toks = self.toks
-        depth = 0
-        for j in range(a, b):
-            k, v, _, _ = toks[j]
-            if k == "P":
-                if v == "(":
-                    depth += 1
-                elif v == ")" and depth:
-                    depth -= 1
-            elif k == "W" and depth == 0 and v in ("RETURNING", "RETURN") and j > a:
+        for j, k, v in self._top_level(a, b):
+            if k == "W" and v in ("RETURNING", "RETURN") and j > a:
                 if self._find(j + 1, frozenset({"INTO"}), b) < 0:
                     return None
                 cut = toks[j][2]
