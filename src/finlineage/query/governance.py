@@ -11,7 +11,7 @@ import io
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
@@ -291,37 +291,25 @@ def _validate(
 
 def _duplicate(session: Session, project_id: int, e: gov.NewEdge) -> TableEdge | ColumnEdge | None:
     """A current governed edge (proposed/approved) with the same endpoints and kind."""
-    common = (
-        gov.GOVERNED_ORIGINS,
-        ("proposed", "approved"),
-    )
-    if e.granularity == "table":
-        return session.scalar(
-            select(TableEdge)
-            .where(
-                TableEdge.project_id == project_id,
-                TableEdge.source_object_id == e.source_id,
-                TableEdge.target_object_id == e.target_id,
-                TableEdge.kind == e.kind,
-                TableEdge.origin.in_(common[0]),
-                TableEdge.status.in_(common[1]),
-                TableEdge.version_to.is_(None),
-            )
-            .limit(1)
-        )
-    return session.scalar(
-        select(ColumnEdge)
+    model = gov.edge_model(e.granularity)
+    if model is TableEdge:
+        source, target = TableEdge.source_object_id, TableEdge.target_object_id
+    else:
+        source, target = ColumnEdge.source_column_id, ColumnEdge.target_column_id
+    found = session.scalar(
+        select(model)
         .where(
-            ColumnEdge.project_id == project_id,
-            ColumnEdge.source_column_id == e.source_id,
-            ColumnEdge.target_column_id == e.target_id,
-            ColumnEdge.kind == e.kind,
-            ColumnEdge.origin.in_(common[0]),
-            ColumnEdge.status.in_(common[1]),
-            ColumnEdge.version_to.is_(None),
+            model.project_id == project_id,
+            source == e.source_id,
+            target == e.target_id,
+            model.kind == e.kind,
+            model.origin.in_(gov.GOVERNED_ORIGINS),
+            model.status.in_(("proposed", "approved")),
+            model.version_to.is_(None),
         )
         .limit(1)
     )
+    return cast("TableEdge | ColumnEdge | None", found)  # select() of a model union types as Base
 
 
 # --------------------------------------------------------------------------------------
