@@ -13,9 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from finlineage.api.app import create_app
 from finlineage.store import db as store_db
-from support import app_settings
+from support import client_factory
 
 
 @pytest.fixture
@@ -27,20 +26,7 @@ def roots(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def make_client(tmp_path: Path, database_url: str, roots: Path) -> Iterator[Callable[..., TestClient]]:
-    clients: list[TestClient] = []
-
-    def _make(**overrides: Any) -> TestClient:
-        values: dict[str, Any] = {"parse_workers": 2, "ingest_roots": [str(roots)], **overrides}
-        client = TestClient(
-            create_app(app_settings(tmp_path, database_url, **values)), raise_server_exceptions=False
-        )
-        client.__enter__()
-        clients.append(client)
-        return client
-
-    yield _make
-    for client in clients:
-        client.__exit__(None, None, None)
+    yield from client_factory(tmp_path, database_url, parse_workers=2, ingest_roots=[str(roots)])
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from finlineage.api.app import create_app
 from openlineage_native.spec import SpecValidator, spec_dir
 from realtime.conftest import ThreadServer
-from support import app_settings
+from support import app_settings, client_factory
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,18 +31,7 @@ def roots(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def make_client(tmp_path: Path, database_url: str, roots: Path) -> Iterator[Callable[..., TestClient]]:
-    clients: list[TestClient] = []
-
-    def _make(**overrides: Any) -> TestClient:
-        settings = app_settings(tmp_path, database_url, **{"ingest_roots": [str(roots)], **overrides})
-        client = TestClient(create_app(settings), raise_server_exceptions=False)
-        client.__enter__()
-        clients.append(client)
-        return client
-
-    yield _make
-    for client in clients:
-        client.__exit__(None, None, None)
+    yield from client_factory(tmp_path, database_url, ingest_roots=[str(roots)])
 
 
 @pytest.fixture

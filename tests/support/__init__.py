@@ -5,9 +5,13 @@ Imported the way the tests already import `realtime.conftest` (tests/ is on sys.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from fastapi.testclient import TestClient
+
+from finlineage.api.app import create_app
 from finlineage.settings import Settings
 
 
@@ -26,3 +30,23 @@ def app_settings(tmp_path: Path, database_url: str, /, **overrides: Any) -> Sett
     }
     values.update(overrides)
     return Settings(**values)
+
+
+def client_factory(
+    tmp_path: Path, database_url: str, /, **defaults: Any
+) -> Iterator[Callable[..., TestClient]]:
+    """Body of a `make_client` fixture (`yield from client_factory(...)`): a factory of entered
+    TestClients (lifespan run) on `app_settings(tmp_path, database_url, **defaults, **overrides)`,
+    all closed at teardown."""
+    clients: list[TestClient] = []
+
+    def _make(**overrides: Any) -> TestClient:
+        settings = app_settings(tmp_path, database_url, **{**defaults, **overrides})
+        client = TestClient(create_app(settings), raise_server_exceptions=False)
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield _make
+    for client in clients:
+        client.__exit__(None, None, None)
