@@ -292,10 +292,7 @@ def _validate(
 def _duplicate(session: Session, project_id: int, e: gov.NewEdge) -> TableEdge | ColumnEdge | None:
     """A current governed edge (proposed/approved) with the same endpoints and kind."""
     model = gov.edge_model(e.granularity)
-    if model is TableEdge:
-        source, target = TableEdge.source_object_id, TableEdge.target_object_id
-    else:
-        source, target = ColumnEdge.source_column_id, ColumnEdge.target_column_id
+    source, target = gov.edge_endpoints(e.granularity)
     found = session.scalar(
         select(model)
         .where(

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from finlineage.store import versions
 from finlineage.store.models import (
@@ -38,6 +38,13 @@ GOVERNED_ORIGINS = ("manual", "inferred")
 
 def edge_model(granularity: Granularity) -> type[TableEdge] | type[ColumnEdge]:
     return TableEdge if granularity == "table" else ColumnEdge
+
+
+def edge_endpoints(granularity: Granularity) -> tuple[InstrumentedAttribute[int], InstrumentedAttribute[int]]:
+    """The source and target endpoint columns of the edge table of ``granularity``."""
+    if granularity == "table":
+        return TableEdge.source_object_id, TableEdge.target_object_id
+    return ColumnEdge.source_column_id, ColumnEdge.target_column_id
 
 
 def add_event(
@@ -245,27 +252,17 @@ def supersede_observed(session: Session, project_id: int, version: int, actor: s
     with a history event naming the observed edge."""
     n = 0
     for gran, edge in governed_edges(session, project_id, statuses=["proposed", "approved"]):
-        found: int | None
-        if isinstance(edge, TableEdge):
-            found = session.scalar(
-                select(TableEdge.id).where(
-                    TableEdge.source_object_id == edge.source_object_id,
-                    TableEdge.target_object_id == edge.target_object_id,
-                    TableEdge.kind == edge.kind,
-                    TableEdge.origin.not_in(GOVERNED_ORIGINS),
-                    versions.edge_visibility(TableEdge, statuses=["observed"]),
-                )
+        model = edge_model(gran)
+        source, target = edge_endpoints(gran)
+        found = session.scalar(
+            select(model.id).where(
+                source == getattr(edge, source.key),
+                target == getattr(edge, target.key),
+                model.kind == edge.kind,
+                model.origin.not_in(GOVERNED_ORIGINS),
+                versions.edge_visibility(model, statuses=["observed"]),
             )
-        else:
-            found = session.scalar(
-                select(ColumnEdge.id).where(
-                    ColumnEdge.source_column_id == edge.source_column_id,
-                    ColumnEdge.target_column_id == edge.target_column_id,
-                    ColumnEdge.kind == edge.kind,
-                    ColumnEdge.origin.not_in(GOVERNED_ORIGINS),
-                    versions.edge_visibility(ColumnEdge, statuses=["observed"]),
-                )
-            )
+        )
         if found is None:
             continue
         edge.version_to = version
