@@ -45,7 +45,7 @@ def statement_formulas(text: str, dialect: str) -> tuple[StepFormula, ...]:
 
 
 def _same(a: str, b: str) -> bool:
-    """One column named with more or fewer qualifiers (`ledger.t.c` and `t.c`)."""
+    """One column named with more or fewer qualifiers (`s.t.c` and `t.c`)."""
     a, b = a.lower(), b.lower()
     return a == b or a.endswith("." + b) or b.endswith("." + a)
 
