@@ -174,3 +174,16 @@ def test_unauthenticated_health_shows_status_per_component_only(serve: Callable[
     key = cli(server.env, "keys", "create", "--name", "ops", "--role", "viewer").splitlines()[0].strip()
     detailed = server.get("/health", headers={"X-API-Key": key}).json()
     assert any(set(c) - {"status"} for c in detailed["components"].values())
+
+
+def test_a_repeated_single_value_query_parameter_is_refused(serve: Callable[..., Served]) -> None:
+    """FastAPI keeps the last of `?limit=2&limit=3` silently; a parameter declared as one value
+    given several times is a 422 with the envelope, while list parameters may repeat."""
+    server = serve()
+    refused = server.get("/api/v1/lineage/nodes?limit=2&limit=3")
+    assert refused.status_code == 422, refused.text
+    body = refused.json()
+    assert body["error"] == "validation_error" and body["details"][0]["loc"] == ["query", "limit"]
+    assert refused.headers.get("x-request-id") == body["request_id"]
+    assert server.get("/api/v1/lineage/nodes?limit=2").status_code == 200
+    assert server.get("/api/v1/files?status=active&status=error").status_code == 200

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import collections.abc
 import contextlib
 import ipaddress
 import json
@@ -15,7 +16,9 @@ import random
 import re
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from types import UnionType
+from typing import Any, Union, get_args, get_origin
+from urllib.parse import parse_qsl
 
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -158,6 +161,61 @@ class _Limits:
         return self.json_bytes
 
 
+def _is_sequence(annotation: Any) -> bool:
+    """list[str], Sequence[str] | None, ... (a query parameter that may repeat)."""
+    origin = get_origin(annotation)
+    if origin in (Union, UnionType):
+        return any(_is_sequence(a) for a in get_args(annotation))
+    return origin in (list, tuple, set, frozenset) or origin is collections.abc.Sequence
+
+
+class _QueryRules:
+    """Query parameters a route declares as single values: a repeated one is refused (422)
+    instead of FastAPI silently keeping the last. Read from the routes once, on first use."""
+
+    def __init__(self) -> None:
+        self._routes: list[tuple[re.Pattern[str], frozenset[str], frozenset[str]]] | None = None
+
+    def _load(self, app: Any) -> list[tuple[re.Pattern[str], frozenset[str], frozenset[str]]]:
+        from fastapi.dependencies.utils import get_flat_params
+        from fastapi.params import Query
+
+        from finlineage.api.introspection import iter_routes
+
+        found: list[tuple[re.Pattern[str], frozenset[str], frozenset[str]]] = []
+        for path, original, effective in iter_routes(getattr(app, "routes", [])):
+            dependant = getattr(original, "dependant", None)
+            if dependant is None:
+                continue
+            scalars = frozenset(
+                f.alias
+                for f in get_flat_params(dependant)
+                if isinstance(f.field_info, Query) and not _is_sequence(f.field_info.annotation)
+            )
+            if scalars:
+                methods = getattr(effective, "methods", None) or getattr(original, "methods", None) or ()
+                found.append((compile_path(path)[0], frozenset(methods), scalars))
+        return found
+
+    def repeated(self, scope: Scope) -> str | None:
+        """The first single-value parameter given more than once, if any."""
+        query = scope.get("query_string", b"")
+        if not query:
+            return None
+        names = [k for k, _ in parse_qsl(query.decode("latin-1"), keep_blank_values=True)]
+        twice = {n for n in names if names.count(n) > 1}
+        if not twice:
+            return None
+        if self._routes is None:
+            self._routes = self._load(scope.get("app"))
+        path, method = scope.get("path", ""), scope.get("method", "")
+        for pattern, methods, scalars in self._routes:
+            if method in methods and pattern.match(path):
+                hit = sorted(twice & scalars)
+                return hit[0] if hit else None
+        return None
+
+
 def _error_body(status: int, code: str, message: str, scope: Scope, details: Any = None) -> bytes:
     request_id = str(scope.get("state", {}).get("request_id", ""))
     return json.dumps(
@@ -197,6 +255,7 @@ class GuardMiddleware:
         self.app = app
         self.allowed_hosts = allowed_hosts
         self.limits = _Limits(max_body_bytes, max_json_bytes)
+        self.query_rules = _QueryRules()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -207,6 +266,16 @@ class GuardMiddleware:
         host = headers.get(b"host", b"").decode("latin-1")
         if not host_allowed(host, self.allowed_hosts):
             await self._refuse_host(scope, receive, send, host)
+            return
+        if kind == "http" and (name := self.query_rules.repeated(scope)) is not None:
+            await _send_error(
+                send,
+                scope,
+                422,
+                "validation_error",
+                f"query parameter {name[:100]!r} takes one value and was given several",
+                [{"loc": ["query", name[:100]], "msg": "repeated", "type": "repeated_parameter"}],
+            )
             return
         if kind == "websocket" or scope.get("method") not in BODY_METHODS:
             await self.app(scope, receive, send)
