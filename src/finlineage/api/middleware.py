@@ -17,13 +17,15 @@ import re
 import time
 from collections.abc import Callable, Iterable
 from types import UnionType
-from typing import Any, Union, get_args, get_origin
+from typing import Any, Generic, TypeVar, Union, get_args, get_origin
 from urllib.parse import parse_qsl
 
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from finlineage.realtime.activity import route_template
+
+T = TypeVar("T")
 
 __all__ = [
     "GuardMiddleware",
@@ -127,38 +129,56 @@ def host_allowed(header: str | None, allowed: frozenset[str]) -> bool:
 # ----------------------------------------------------------------------------------- body limits
 
 
+class _RouteTable(Generic[T]):
+    """One value per route (``pick`` of the route; routes it gives None are left out), matched
+    by method and path template as the router does. Read from the app's routes once, on first use."""
+
+    def __init__(self, pick: Callable[[Any], T | None]) -> None:
+        self.pick = pick
+        self._rows: list[tuple[re.Pattern[str], frozenset[str], T]] | None = None
+
+    def _load(self, app: Any) -> list[tuple[re.Pattern[str], frozenset[str], T]]:
+        from finlineage.api.introspection import iter_routes
+
+        rows: list[tuple[re.Pattern[str], frozenset[str], T]] = []
+        for path, original, effective in iter_routes(getattr(app, "routes", [])):
+            value = self.pick(original)
+            if value is not None:
+                methods = getattr(effective, "methods", None) or getattr(original, "methods", None) or ()
+                rows.append((compile_path(path)[0], frozenset(methods), value))
+        return rows
+
+    def lookup(self, scope: Scope) -> T | None:
+        if self._rows is None:
+            self._rows = self._load(scope.get("app"))
+        path, method = scope.get("path", ""), scope.get("method", "")
+        for pattern, methods, value in self._rows:
+            if method in methods and pattern.match(path):
+                return value
+        return None
+
+
+def _form_body(route: Any) -> bool | None:
+    """True for a route whose body is a form (file uploads)."""
+    from fastapi.params import Form
+
+    body = getattr(route, "body_field", None)
+    return True if body is not None and isinstance(getattr(body, "field_info", None), Form) else None
+
+
 class _Limits:
     """Which body limit a request gets: routes with a form body (file uploads) get the request
-    limit, every other route the small JSON limit. Read from the routes once, on first use."""
+    limit, every other route the small JSON limit."""
 
     def __init__(self, request_bytes: int, json_bytes: int) -> None:
         self.request_bytes = request_bytes
         self.json_bytes = json_bytes
-        self._form_routes: list[tuple[re.Pattern[str], frozenset[str]]] | None = None
-
-    def _load(self, app: Any) -> list[tuple[re.Pattern[str], frozenset[str]]]:
-        from fastapi.params import Form
-
-        from finlineage.api.introspection import iter_routes
-
-        found: list[tuple[re.Pattern[str], frozenset[str]]] = []
-        for path, original, effective in iter_routes(getattr(app, "routes", [])):
-            body = getattr(original, "body_field", None)
-            if body is not None and isinstance(getattr(body, "field_info", None), Form):
-                methods = getattr(effective, "methods", None) or getattr(original, "methods", None) or ()
-                found.append((compile_path(path)[0], frozenset(methods)))
-        return found
+        self._form_routes = _RouteTable(_form_body)
 
     def for_request(self, scope: Scope, content_type: str) -> int:
         if not content_type.startswith(FORM_TYPES):
             return self.json_bytes
-        if self._form_routes is None:
-            self._form_routes = self._load(scope.get("app"))
-        path, method = scope.get("path", ""), scope.get("method", "")
-        for pattern, methods in self._form_routes:
-            if method in methods and pattern.match(path):
-                return self.request_bytes
-        return self.json_bytes
+        return self.request_bytes if self._form_routes.lookup(scope) else self.json_bytes
 
 
 def _is_sequence(annotation: Any) -> bool:
@@ -169,51 +189,42 @@ def _is_sequence(annotation: Any) -> bool:
     return origin in (list, tuple, set, frozenset) or origin is collections.abc.Sequence
 
 
+def _scalar_query_params(route: Any) -> frozenset[str] | None:
+    """Aliases of the query parameters a route declares as single values."""
+    from fastapi.dependencies.utils import get_flat_params
+    from fastapi.params import Query
+
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return None
+    scalars = frozenset(
+        f.alias
+        for f in get_flat_params(dependant)
+        if isinstance(f.field_info, Query) and not _is_sequence(f.field_info.annotation)
+    )
+    return scalars or None
+
+
 class _QueryRules:
     """Query parameters a route declares as single values: a repeated one is refused (422)
-    instead of FastAPI silently keeping the last. Read from the routes once, on first use."""
+    instead of FastAPI silently keeping the last."""
 
     def __init__(self) -> None:
-        self._routes: list[tuple[re.Pattern[str], frozenset[str], frozenset[str]]] | None = None
-
-    def _load(self, app: Any) -> list[tuple[re.Pattern[str], frozenset[str], frozenset[str]]]:
-        from fastapi.dependencies.utils import get_flat_params
-        from fastapi.params import Query
-
-        from finlineage.api.introspection import iter_routes
-
-        found: list[tuple[re.Pattern[str], frozenset[str], frozenset[str]]] = []
-        for path, original, effective in iter_routes(getattr(app, "routes", [])):
-            dependant = getattr(original, "dependant", None)
-            if dependant is None:
-                continue
-            scalars = frozenset(
-                f.alias
-                for f in get_flat_params(dependant)
-                if isinstance(f.field_info, Query) and not _is_sequence(f.field_info.annotation)
-            )
-            if scalars:
-                methods = getattr(effective, "methods", None) or getattr(original, "methods", None) or ()
-                found.append((compile_path(path)[0], frozenset(methods), scalars))
-        return found
+        self._scalars = _RouteTable(_scalar_query_params)
 
     def repeated(self, scope: Scope) -> str | None:
         """The first single-value parameter given more than once, if any."""
         query = scope.get("query_string", b"")
         if not query:
             return None
-        names = [k for k, _ in parse_qsl(query.decode("latin-1"), keep_blank_values=True)]
-        twice = {n for n in names if names.count(n) > 1}
+        seen: set[str] = set()
+        twice: set[str] = set()
+        for name, _ in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+            (twice if name in seen else seen).add(name)
         if not twice:
             return None
-        if self._routes is None:
-            self._routes = self._load(scope.get("app"))
-        path, method = scope.get("path", ""), scope.get("method", "")
-        for pattern, methods, scalars in self._routes:
-            if method in methods and pattern.match(path):
-                hit = sorted(twice & scalars)
-                return hit[0] if hit else None
-        return None
+        hit = sorted(twice & (self._scalars.lookup(scope) or frozenset()))
+        return hit[0] if hit else None
 
 
 def _error_body(status: int, code: str, message: str, scope: Scope, details: Any = None) -> bytes:
