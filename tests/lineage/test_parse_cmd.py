@@ -167,3 +167,28 @@ def test_parse_of_a_clean_file_prints_no_error_lines(tmp_path: Path) -> None:
     result = runner.invoke(app, ["parse", str(f), "--dialect", "tsql", "--format", "text"])
     assert result.exit_code == 0, result.stderr
     assert result.stderr == ""
+
+
+def test_batch_column_inputs_include_window_spec_but_not_row_filters() -> None:
+    """A window's PARTITION BY/ORDER BY columns are inputs of the windowed column (INDIRECT
+    WINDOW); a filter on that window's alias in an outer query shapes rows, not the other columns."""
+    sql = (
+        "INSERT INTO rpt.latest_rate SELECT ccy, rate FROM ("
+        " SELECT ccy, rate, ROW_NUMBER() OVER (PARTITION BY ccy ORDER BY as_of DESC) AS rk"
+        " FROM mkt.fx_rate) r WHERE rk = 1"
+    )
+    ans = answer_request({"sql": sql, "dialect": "ansi"})
+    lineage = {c["target"]: sorted(c["sources"]) for c in ans["column_lineage"]}
+    assert lineage == {
+        "rpt.latest_rate.ccy": ["mkt.fx_rate.ccy"],
+        "rpt.latest_rate.rate": ["mkt.fx_rate.rate"],
+    }
+    ranked = answer_request(
+        {
+            "sql": "INSERT INTO rpt.ranked SELECT RANK() OVER (PARTITION BY desk ORDER BY pnl) AS rk FROM trd.pnl",
+            "dialect": "ansi",
+        }
+    )
+    assert ranked["column_lineage"] == [
+        {"target": "rpt.ranked.rk", "sources": ["trd.pnl.desk", "trd.pnl.pnl"]}
+    ]

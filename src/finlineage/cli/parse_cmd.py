@@ -14,10 +14,14 @@ __all__ = ["answer_request", "error_lines", "register", "result_to_answer"]
 _TRUE = {"1", "true", "yes", "on"}
 
 
-def _edges_json(edges: Any, kind: str = "direct") -> list[dict[str, Any]]:
+def _edges_json(edges: Any) -> list[dict[str, Any]]:
+    """Column lineage as the peers score it: every column the target's value is computed from.
+    That is the direct edges plus the expression-level indirect ones (a window's PARTITION BY /
+    ORDER BY); the row-level indirect edges (JOIN, FILTER, GROUP_BY, SORT) are not a column's
+    inputs. CASE/IF conditions are already direct sources as well as CONDITIONAL."""
     merged: dict[str, list[str]] = {}
     for e in edges:
-        if e.kind != kind:
+        if e.kind != "direct" and e.subtype != "WINDOW":
             continue
         srcs = merged.setdefault(e.target, [])
         srcs.extend(s for s in e.sources if s not in srcs)

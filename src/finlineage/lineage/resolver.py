@@ -653,9 +653,9 @@ class QueryResolver(_ColumnResolution):
             for arg, sub in _INDIRECT_ARGS:
                 v = expr.args.get(arg)
                 if isinstance(v, exp.Expr):
-                    got = self.expr_sources(scope, v, [], aliases)
-                    add(sub, got.direct | got.conditional)
-                    add("WINDOW", got.window)
+                    # a filter/sort on a window's alias (`WHERE rn = 1`) filters/sorts by the
+                    # window's PARTITION BY/ORDER BY columns: they play the clause's role here
+                    add(sub, self.expr_sources(scope, v, [], aliases).all())
             for j in expr.args.get("joins") or []:
                 for arg in ("on", "using"):
                     v = j.args.get(arg)
