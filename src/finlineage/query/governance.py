@@ -301,8 +301,7 @@ def _duplicate(session: Session, project_id: int, e: gov.NewEdge) -> TableEdge |
             target == e.target_id,
             model.kind == e.kind,
             model.origin.in_(gov.GOVERNED_ORIGINS),
-            model.status.in_(("proposed", "approved")),
-            model.version_to.is_(None),
+            versions.edge_visibility(model, statuses=("proposed", "approved")),
         )
         .limit(1)
     )

@@ -184,7 +184,7 @@ def governed_edges(
         stmt = select(model).where(
             model.project_id == project_id,
             model.origin.in_(GOVERNED_ORIGINS),
-            model.version_to.is_(None),
+            versions.edge_validity(model),
         )
         if statuses:
             stmt = stmt.where(model.status.in_(list(statuses)))
