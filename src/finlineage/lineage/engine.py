@@ -34,6 +34,7 @@ from finlineage.lineage.names import (
     sql_text,
 )
 from finlineage.lineage.rollup import is_temporary_name, rollup
+from finlineage.lineage.splitters.base import Segment
 from finlineage.lineage.statements import Context, StatementResult, analyze_statement
 from finlineage.lineage.varflow import Variables, row_field_write
 from finlineage.lineage.variables import declared_names, result_columns, trigger_records, trigger_table
@@ -83,12 +84,12 @@ def _time_limit(seconds: float) -> Iterator[None]:
             raise _StatementTimeout()
 
 
-_Seg = tuple[str, int, int, str | None, tuple[str, ...], int, tuple[str, ...], bool]
+_Split = tuple[list[Segment], list[ObjectDefinition], list[Diagnostic], dict[str, tuple[str, frozenset[str]]]]
 
 
-def _split(sql: str, dialect: str) -> tuple[list[_Seg], list[ObjectDefinition], list[Diagnostic]]:
-    """Segments (sql, line_start, line_end, process, calls, column, assigns, returns), routines,
-    diagnostics."""
+def _split(sql: str, dialect: str) -> _Split:
+    """Segments (names canonical), routines, diagnostics, and the package-level variables of each
+    routine of an Oracle package (routine -> (package, variables))."""
     from finlineage.lineage.procedural import split_script
 
     try:
@@ -100,17 +101,27 @@ def _split(sql: str, dialect: str) -> tuple[list[_Seg], list[ObjectDefinition], 
             "falling back to the parser's own statement split",
             "warning",
         )
-        return [(sql, 1, sql.count("\n") + 1, None, (), 1, (), False)], [], [diag]
+        return [Segment(sql, 1, sql.count("\n") + 1)], [], [diag], {}
     segs = []
     diags: list[Diagnostic] = list(res.diagnostics)
     for s in res.segments:
         # the splitter folds unquoted names the dialect's way (UPPER for Snowflake/Oracle)
         process = canonical_dotted(s.process, dialect) if s.process else s.process
         calls = tuple(canonical_dotted(c, dialect) for c in s.calls)
-        segs.append((s.sql, s.line_start, s.line_end, process, calls, s.column, s.assigns, s.returns))
+        segs.append(
+            replace(s, process=process, calls=calls) if process != s.process or calls != s.calls else s
+        )
         diags.extend(s.diagnostics)
     routines = [replace(r, name=canonical_dotted(r.name, dialect)) for r in res.routines]
-    return segs, routines, diags
+    scopes: dict[str, tuple[str, frozenset[str]]] = {}
+    for package, names in res.package_vars:
+        pkg = canonical_dotted(package, dialect)
+        shared = (pkg, frozenset(names))
+        scopes[pkg] = shared
+        for r in routines:
+            if r.name.startswith(pkg + "."):
+                scopes[r.name] = shared
+    return segs, routines, diags, scopes
 
 
 _NAME_PART = r"(?:\[[^\]]+\]|\"[^\"]+\"|[\w#@$]+)"
@@ -227,7 +238,7 @@ def extract(
         lateral_alias=lateral_alias,
     )
 
-    segments, routines, split_diags = _split(sql, d)
+    segments, routines, split_diags, scopes = _split(sql, d)
     diagnostics.extend(split_diags)
     statements: list[StatementLineage] = []
     objects: list[ObjectDefinition] = list(routines)
@@ -244,6 +255,8 @@ def extract(
     ]
     for r in routines:
         variables[r.name] = variables.get(r.name, frozenset()) | declared_names(r.definition)
+        if r.name in scopes:  # an Oracle package's own variables
+            variables[r.name] |= scopes[r.name][1]
         on = trigger_table(r.definition) if r.kind == "trigger" else None
         if on:
             try:
@@ -253,20 +266,29 @@ def extract(
             if isinstance(table, exp.Table):
                 row_tables[r.name] = dict.fromkeys(trigger_records(r.definition), ctx.name_of(table))
     # PostgreSQL: a trigger function's NEW/OLD rows are those of the table whose trigger runs it
-    for text, _ls, _le, process, calls, _col, _as, _ret in segments:
-        if not text and process in row_tables and calls:
-            for fn in calls:
-                row_tables.setdefault(fn, dict(row_tables[process]))
+    for seg in segments:
+        if not seg.sql and seg.process in row_tables and seg.calls:
+            for fn in seg.calls:
+                row_tables.setdefault(fn, dict(row_tables[seg.process]))
+    for pkg, shared in scopes.items():
+        variables.setdefault(pkg, shared[1])
     lines: list[str] | None = None
-    flow = Variables(d)
+    flow = Variables(d, scopes)
     trees: dict[tuple[int, int], list[Formula]] = {}
     """Formula trees of statement edges, for the rollup to compose."""
-    for text, line_start, line_end, process, calls, column, assigns, returns in segments:
+    for seg in segments:
+        text, line_start, line_end, process, calls = (
+            seg.sql,
+            seg.line_start,
+            seg.line_end,
+            seg.process,
+            seg.calls,
+        )
         if process not in variables:  # an anonymous block: its DECLARE sections are in the script
             variables[process] = declared_names(sql, routine=False)
         ctx.variables = variables[process] | flow.known(process)
         ctx.row_tables = row_tables.get(process, {})
-        ctx.result = (process, results[process]) if returns and process in results else None
+        ctx.result = (process, results[process]) if seg.returns and process in results else None
         if not text.strip():
             found = None
             if calls and d in ("tsql", "fabric"):
@@ -295,9 +317,9 @@ def extract(
             text,
             ctx,
             len(statements),
-            (line_start, line_end, column),
+            (line_start, line_end, seg.column),
             statement_timeout,
-            _Facts(trees, flow, process, assigns),
+            _Facts(trees, flow, process, seg.assigns, seg.branch),
         ):
             # an object's definition is its statement's own text, not SQL printed from the tree
             objects.extend(
@@ -339,7 +361,7 @@ class _Facts:
     """What the engine adds to a statement's analysis: formulas (kept as trees for the rollup)
     and lineage through variables and trigger row fields."""
 
-    __slots__ = ("assigns", "flow", "process", "trees")
+    __slots__ = ("assigns", "branch", "flow", "process", "trees")
 
     def __init__(
         self,
@@ -347,16 +369,20 @@ class _Facts:
         flow: Variables,
         process: str | None,
         assigns: tuple[str, ...],
+        branch: tuple[int, ...] = (),
     ) -> None:
         self.trees = trees
         self.flow = flow
         self.process = process
         self.assigns = assigns
+        self.branch = branch
 
     def add(self, stmt: exp.Expr, res: StatementResult, ctx: Context, index: int) -> None:
         variables = ctx.variables | self.flow.known(self.process)
         if self.assigns and not res.target_tables and res.column_edges:
-            self.flow.assign(self.process, self.assigns, stmt, res.column_edges, ctx.name_of, variables)
+            self.flow.assign(
+                self.process, self.assigns, stmt, res.column_edges, ctx.name_of, variables, self.branch
+            )
             write = row_field_write(self.assigns, ctx.row_tables, res.column_edges)
             if write is None:
                 return

@@ -132,7 +132,8 @@ def split_script(sql: str, dialect: str) -> SplitResult:
         acc = _Acc()
         splitter_class(prof)(sql, prof, acc).run(None)
         routines = sorted(acc.routines, key=lambda r: (r.line_start, r.line_end))
-        return SplitResult(tuple(acc.segments), tuple(routines), tuple(acc.diagnostics))
+        packages = tuple((k, tuple(dict.fromkeys(v))) for k, v in acc.package_vars.items())
+        return SplitResult(tuple(acc.segments), tuple(routines), tuple(acc.diagnostics), packages)
     except (RecursionError, MemoryError) as e:
         return _fallback(sql, type(e).__name__)
     except Exception as e:

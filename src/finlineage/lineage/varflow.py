@@ -28,6 +28,8 @@ class _Value:
     tree: Formula | None
     indirect: tuple[tuple[str, tuple[str, ...]], ...] = ()
     """(subtype, columns) that shaped the value (the filters/joins of its query)."""
+    branch: tuple[int, ...] = ()
+    """The conditional regions of the assignment (see `Segment.branch`)."""
 
 
 def variable_key(node: exp.Expr, names: frozenset[str]) -> str | None:
@@ -42,14 +44,34 @@ def variable_key(node: exp.Expr, names: frozenset[str]) -> str | None:
 
 
 class Variables:
-    """What the variables of each routine hold, in statement order."""
+    """What the variables of each routine may hold, in statement order.
 
-    def __init__(self, dialect: str) -> None:
+    A variable holds one value per way it may have been assigned: an assignment replaces the
+    values assigned in its own conditional region (or in regions nested in it) and keeps those
+    of other branches and of enclosing code, which may still hold when its branch does not run
+    (IF/ELSE and CASE branches merge, a loop body keeps what was assigned before the loop).
+    Variables declared at the level of an Oracle package (`scopes`) are shared by its routines.
+    """
+
+    def __init__(self, dialect: str, scopes: Mapping[str, tuple[str, frozenset[str]]] | None = None) -> None:
         self.dialect = dialect
-        self.values: dict[tuple[str | None, str], _Value] = {}
+        self.values: dict[tuple[str | None, str], tuple[_Value, ...]] = {}
+        self.scopes = dict(scopes or {})
+        """routine -> (package, its package-level variables)."""
+
+    def _owner(self, process: str | None, name: str) -> str | None:
+        scope = self.scopes.get(process) if process is not None else None
+        return scope[0] if scope is not None and name in scope[1] else process
 
     def known(self, process: str | None) -> frozenset[str]:
-        return frozenset(name for p, name in self.values if p == process)
+        scope = self.scopes.get(process) if process is not None else None
+        own = frozenset(name for p, name in self.values if p == process)
+        if scope is None:
+            return own
+        return own | frozenset(n for n in scope[1] if (scope[0], n) in self.values)
+
+    def _get(self, process: str | None, name: str) -> tuple[_Value, ...]:
+        return self.values.get((self._owner(process, name), name), ())
 
     def assign(
         self,
@@ -59,12 +81,14 @@ class Variables:
         edges: list[ColumnEdge],
         name_of: Callable[[exp.Table], str],
         variables: frozenset[str],
+        branch: tuple[int, ...] = (),
     ) -> None:
         """Record the outputs of the query `stmt` (its direct `edges`, in output order) as the
-        values of `names`, by position."""
+        values of `names`, by position, assigned in the conditional regions `branch`."""
         direct = [e for e in edges if e.kind == "direct"]
         hints = frozenset(s for e in direct for s in e.sources)
         trees = projection_trees(stmt, name_of, hints, variables, None, self.dialect)
+        depth = len(branch)
         for i, name in enumerate(names):
             if "." in name and name.split(".", 1)[0] in ("new", "old"):
                 continue  # a trigger row field: a write (see `row_field_write`)
@@ -76,7 +100,9 @@ class Variables:
                 (e.subtype, e.sources) for e in edges if e.kind == "indirect" and e.target == direct[i].target
             ]
             shaped += [x for v in used for x in v.indirect]
-            self.values[(process, name)] = _Value(sources, tree, tuple(shaped))
+            key = (self._owner(process, name), name)
+            kept = tuple(v for v in self.values.get(key, ()) if v.branch[:depth] != branch)
+            self.values[key] = (*kept, _Value(sources, tree, tuple(shaped), branch))
 
     def _through(
         self,
@@ -85,34 +111,35 @@ class Variables:
         formula: Formula | None,
         variables: frozenset[str],
     ) -> tuple[tuple[str, ...], Formula | None, list[_Value]]:
-        """`sources` and `formula` with the variables it reads replaced by what they hold, and
-        the values used."""
+        """`sources` and `formula` with the variables it reads replaced by what they may hold
+        (the formula only where a variable holds one value), and the values used."""
         if formula is None:
             return sources, None, []
         names = self.known(process)
         if not names:
             return sources, formula, []
         tree = formula.tree()
-        found: dict[str, _Value] = {}
+        found: dict[str, tuple[_Value, ...]] = {}
         for node in tree.walk():
             key = variable_key(node, variables | names)
             if key is not None and key in names:
-                found[key] = self.values[(process, key)]
+                found[key] = self._get(process, key)
         if not found:
             return sources, formula, []
 
         def swap(node: exp.Expr) -> exp.Expr:
             key = variable_key(node, variables | names)
-            value = found.get(key) if key is not None else None
-            if value is None or value.tree is None:
+            values = found.get(key, ()) if key is not None else ()
+            if len(values) != 1 or values[0].tree is None:
                 return node
-            return wrap(value.tree.tree().copy(), node.parent)
+            return wrap(values[0].tree.tree().copy(), node.parent)
 
         merged = dict.fromkeys(sources)
-        for value in found.values():
+        used = [v for values in found.values() for v in values]
+        for value in used:
             merged.update(dict.fromkeys(value.sources))
         new = Formula.of_tree(tree.transform(swap), self.dialect)
-        return tuple(sorted(merged)), new, list(found.values())
+        return tuple(sorted(merged)), new, used
 
     def apply(
         self,

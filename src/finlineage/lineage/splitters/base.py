@@ -49,6 +49,11 @@ class Segment:
     ...)``, ``v := (SELECT ...)``, ``:NEW.c := expr``. Lower-case names, T-SQL ``@`` kept."""
     returns: bool = False
     """The query's rows are the enclosing routine's result (PL/pgSQL ``RETURN QUERY``)."""
+    branch: tuple[int, ...] = ()
+    """The conditional regions (IF/ELSIF/ELSE/CASE branches, loop bodies, exception handlers) the
+    statement runs in, outermost first, each a number unique in the script: an assignment
+    overwrites only values assigned in its own region or regions nested in it; values assigned
+    in other branches (or before, outside the region) may still hold, and are merged."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,10 +62,22 @@ class SplitResult:
     routines: tuple[ObjectDefinition, ...]
     """Procedures/functions/triggers defined, with line spans and full definition text."""
     diagnostics: tuple[Diagnostic, ...]
+    package_vars: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """(Oracle package, variables declared at package level): they keep their values between
+    calls of the package's routines (``package.member``)."""
 
 
 class _Acc:
-    __slots__ = ("diagnostics", "nest", "routines", "segments", "too_deep")
+    __slots__ = (
+        "branch",
+        "branches",
+        "diagnostics",
+        "nest",
+        "package_vars",
+        "routines",
+        "segments",
+        "too_deep",
+    )
 
     def __init__(self) -> None:
         self.segments: list[Segment] = []
@@ -68,6 +85,11 @@ class _Acc:
         self.diagnostics: list[Diagnostic] = []
         self.nest = 0
         self.too_deep = False
+        self.branch: tuple[int, ...] = ()
+        """The conditional regions the walker is in (see `Segment.branch`)."""
+        self.branches = 0
+        self.package_vars: dict[str, list[str]] = {}
+        """Oracle package name -> variables declared at package level (spec and body)."""
 
 
 class _Core:
@@ -250,8 +272,20 @@ class _Core:
                 self._column(s),
                 assigns,
                 returns,
+                self.acc.branch,
             )
         )
+
+    def _enter_branch(self) -> tuple[int, ...]:
+        """Enter a new conditional region; returns what to give `_leave_branch`."""
+        acc = self.acc
+        saved = acc.branch
+        acc.branches += 1
+        acc.branch = (*saved, acc.branches)
+        return saved
+
+    def _leave_branch(self, saved: tuple[int, ...]) -> None:
+        self.acc.branch = saved
 
     def _clean(self, text: str) -> tuple[str, str | None]:
         """A dialect's rewrite of clauses the parser cannot read and that carry no lineage

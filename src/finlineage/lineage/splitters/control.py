@@ -17,6 +17,9 @@ from finlineage.lineage.splitters.lexer import (
     MAX_NEST,
 )
 
+_NOT_VARIABLES = frozenset({"TYPE", "SUBTYPE", "PRAGMA", "CURSOR"})
+"""First words of package-level declarations that declare no variable."""
+
 
 class _Control(_Calls):
     def _begin(self, i: int, process: str | None, in_block: bool, *, force_block: bool = False) -> int:
@@ -40,23 +43,31 @@ class _Control(_Calls):
             t = self._find(j + 1, frozenset({"THEN"}))
             if t < 0:
                 return self._skip(j, True)
-            j = self._statements(t + 1, _HANDLER_STOP, process, True)
+            j = self._branch(t + 1, _HANDLER_STOP, process)
         return j
+
+    def _branch(self, i: int, stop: frozenset[str], process: str | None) -> int:
+        """The statements of one conditional region (a branch, a loop body, a handler)."""
+        saved = self._enter_branch()
+        try:
+            return self._statements(i, stop, process, True)
+        finally:
+            self._leave_branch(saved)
 
     def _if(self, i: int, process: str | None, in_block: bool) -> int:
         t = self._find(i + 1, frozenset({"THEN"}))
         if t < 0:
             return self._simple(i, process, in_block)
         self._subqueries(i + 1, t, process)
-        j = self._statements(t + 1, _IF_STOP, process, True)
+        j = self._branch(t + 1, _IF_STOP, process)
         while self._word(j) in ("ELSIF", "ELSEIF"):
             t = self._find(j + 1, frozenset({"THEN"}))
             if t < 0:
                 return self._skip(j, True)
             self._subqueries(j + 1, t, process)
-            j = self._statements(t + 1, _IF_STOP, process, True)
+            j = self._branch(t + 1, _IF_STOP, process)
         if self._word(j) == "ELSE":
-            j = self._statements(j + 1, _END_ONLY, process, True)
+            j = self._branch(j + 1, _END_ONLY, process)
         return self._end(j, ("IF",))
 
     def _while(self, i: int, process: str | None, in_block: bool) -> int:
@@ -64,11 +75,11 @@ class _Control(_Calls):
         if d < 0:
             return self._skip(i, in_block)
         self._subqueries(i + 1, d, process)
-        j = self._statements(d + 1, _END_ONLY, process, True)
+        j = self._branch(d + 1, _END_ONLY, process)
         return self._end(j, ("WHILE", "LOOP"))
 
     def _repeat(self, i: int, process: str | None) -> int:
-        j = self._statements(i + 1, _REPEAT_STOP, process, True)
+        j = self._branch(i + 1, _REPEAT_STOP, process)
         if self._word(j) == "UNTIL":
             e = self._find(j + 1, _END_ONLY)
             if e < 0:
@@ -91,7 +102,7 @@ class _Control(_Calls):
             self._emit(r + 1, self._matching(r, lp), process)
         elif self._word(r) == "EXECUTE":
             self._dynamic(i, r + 1, lp, process)
-        j = self._statements(lp + 1, _END_ONLY, process, True)
+        j = self._branch(lp + 1, _END_ONLY, process)
         return self._end(j, ("LOOP", "FOR"))
 
     def _case(self, i: int, process: str | None, in_block: bool) -> int:
@@ -103,9 +114,9 @@ class _Control(_Calls):
             if t < 0:
                 return self._skip(j, True)
             self._subqueries(j + 1, t, process)
-            j = self._statements(t + 1, _CASE_STOP, process, True)
+            j = self._branch(t + 1, _CASE_STOP, process)
         if self._word(j) == "ELSE":
-            j = self._statements(j + 1, _END_ONLY, process, True)
+            j = self._branch(j + 1, _END_ONLY, process)
         return self._end(j, ("CASE",))
 
     def _declare(self, i: int, process: str | None, in_block: bool) -> int:
@@ -204,6 +215,10 @@ class _Control(_Calls):
                 if v == "CREATE":
                     return j
             end, nxt = self._scan(j, False)
+            if container is not None and self._word(j) not in _NOT_VARIABLES:
+                name, _ = self._var_name(j)
+                if name is not None:
+                    self.acc.package_vars.setdefault(container, []).append(name)
             self._declaration(j, end, process)
             j = max(nxt, j + 1)
         return j

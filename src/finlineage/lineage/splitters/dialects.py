@@ -153,7 +153,7 @@ class Splitter(_Routines):
         if v in ("CREATE", "ALTER"):
             return self._create(i, process, in_block)
         if v == "LOOP":
-            j = self._statements(i + 1, _END_ONLY, process, True)
+            j = self._branch(i + 1, _END_ONLY, process)
             return self._end(j, ("LOOP",))
         if v == "REPEAT":
             return self._repeat(i, process)
@@ -189,7 +189,7 @@ class TSqlSplitter(Splitter):
             while self._kind(j) == ";":
                 j += 1
             if nv == "TRY" and self._word(j) == "BEGIN" and self._word(j + 1) == "CATCH":
-                j = self._statements(j + 2, _END_ONLY, process, True)
+                j = self._branch(j + 2, _END_ONLY, process)
                 if self._word(j) == "END":
                     j += 1
                     if self._word(j) == "CATCH":
@@ -234,21 +234,29 @@ class TSqlSplitter(Splitter):
         self._subqueries(i + 1, c, process)
         if c >= self.n or self._kind(c) in (";", "H"):
             return c
-        j = self._statement(c, process, False)
+        j = self._branch_statement(c, process)
         while self._kind(j) == ";":
             j += 1
         if self._word(j) == "ELSE":
             j += 1
             if j < self.n and self._kind(j) not in (";", "H"):
-                j = self._statement(j, process, False)
+                j = self._branch_statement(j, process)
         return j
+
+    def _branch_statement(self, i: int, process: str | None) -> int:
+        """The one statement (or BEGIN ... END block) an IF/ELSE/WHILE governs: a conditional region."""
+        saved = self._enter_branch()
+        try:
+            return self._statement(i, process, False)
+        finally:
+            self._leave_branch(saved)
 
     def _while(self, i: int, process: str | None, in_block: bool) -> int:
         c = self._cond_end(i + 1)
         self._subqueries(i + 1, c, process)
         if c >= self.n or self._kind(c) in (";", "H"):
             return c
-        return self._statement(c, process, False)
+        return self._branch_statement(c, process)
 
     def _declare(self, i: int, process: str | None, in_block: bool) -> int:
         end, nxt = self._scan(i, in_block)
@@ -567,7 +575,11 @@ class MySqlSplitter(Splitter):
             j += 1
         if j >= self.n:
             return j
-        return self._statement(j, process, True)
+        saved = self._enter_branch()
+        try:
+            return self._statement(j, process, True)
+        finally:
+            self._leave_branch(saved)
 
 
 class SnowflakeSplitter(Splitter):
