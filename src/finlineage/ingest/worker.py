@@ -179,8 +179,15 @@ def _rollup_edges(
     statement_index, line_start, line_end, process, subtype, formula, steps)``, provenance at the
     edge's last contributing statement."""
     out: dict[tuple[str, str, str, str, int], tuple[Any, ...]] = {}
+    split_cache: dict[str, tuple[str, str] | None] = {}  # a column appears in many edges
+
+    def split(ref: str) -> tuple[str, str] | None:
+        if ref not in split_cache:
+            split_cache[ref] = _split_col(ref, tables)
+        return split_cache[ref]
+
     for e in result.rollup.column_edges:
-        tgt = _split_col(e.target, tables)
+        tgt = split(e.target)
         if tgt is None or _is_temp(tgt[0], temps):
             continue
         steps = tuple(i for i in e.steps if i in by_index) or _writers(e.target, by_index)
@@ -188,7 +195,7 @@ def _rollup_edges(
             continue
         step_text = " ".join(str(i) for i in steps)
         for src in e.sources:
-            sc = _split_col(src, tables)
+            sc = split(src)
             if sc is None or _is_temp(sc[0], temps) or src == e.target:
                 continue
             st = by_index[e.steps[-1]] if e.steps else _writer_of(src, e.target, steps, by_index)
