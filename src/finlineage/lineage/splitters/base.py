@@ -320,6 +320,8 @@ class _Core:
         seen_set = False
         prev = first
         fn_body = self.routine_kind == "function"
+        # Oracle INSERT ALL|FIRST WHEN ... THEN INTO ... ELSE INTO ...: its ELSE is no branch end
+        multi_insert = first == "INSERT" and self._word(i + 1) in ("ALL", "FIRST")
         j = i
         while j < n:
             k, v, _, _ = toks[j]
@@ -343,7 +345,7 @@ class _Core:
                     elif depth == 0 and j > i and stop_end:
                         return j, j
                 elif depth == 0 and j > i:
-                    if v == "ELSE" and case == 0 and stop_end:
+                    if v == "ELSE" and case == 0 and stop_end and not multi_insert:
                         return j, j
                     if v == "VALUES":
                         seen_select = True  # INSERT ... VALUES: a following SELECT is a new statement

@@ -9,6 +9,7 @@ INSERT ... EXEC). The other families share the walker and differ through their l
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from finlineage.lineage.splitters.lexer import (
     _DROP_WORDS,
@@ -448,10 +449,29 @@ class TSqlSplitter(Splitter):
 class OracleSplitter(Splitter):
     """Oracle: SQL*Plus lines, `$IF` conditional compilation, DDL clauses the parser cannot read."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._cc: list[tuple[int, ...]] = []
+        """Branch regions to restore at each open `$IF`'s `$END`."""
+
     def _statement(self, i: int, process: str | None, in_block: bool) -> int:
         if self._is_p(i, "$") and self._kind(i + 1) == "W":
             word = self._val(i + 1)
+            if word in ("ELSIF", "ELSE", "END") and self._cc:
+                self._leave_branch(self._cc.pop())
+            if word in ("IF", "ELSIF", "ELSE"):  # each branch is a conditional region
+                self._cc.append(self._enter_branch())
             if word in ("IF", "ELSIF"):  # $IF cond $THEN: every branch is code that may run
+                if word == "IF":
+                    self.acc.diagnostics.append(
+                        self._diag(
+                            "conditional_compilation",
+                            "$IF conditional compilation: the statements of every branch are analysed "
+                            "(which one is compiled depends on the database's settings)",
+                            self.toks[i][2],
+                            "info",
+                        )
+                    )
                 j = i + 2
                 while j < self.n and not (self._is_p(j, "$") and self._word(j + 1) == "THEN"):
                     j += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from finlineage.lineage.model import ObjectKind
 from finlineage.lineage.splitters.base import ANONYMOUS_BLOCK
@@ -172,7 +173,11 @@ class _Routines(_Control):
         if body == "compound":
             return self._compound(at, name)
         if body == "block":
-            return self._begin(at, name, True, force_block=True)
+            mark = len(self.acc.segments)
+            end = self._begin(at, name, True, force_block=True)
+            if lang == "sql" or self._word(at + 1) == "ATOMIC":  # SQL-standard body
+                self._sql_result(mark, name)
+            return end
         if body == "section":
             return self._section(at, name, None)
         if body == "stmt":
@@ -237,7 +242,25 @@ class _Routines(_Control):
         plpgsql = lang == "plpgsql"
         sub = self._sub(j, procedural=plpgsql or not p.pg, plpgsql=plpgsql, seg_diags=self.seg_diags)
         if sub is not None:
+            mark = len(self.acc.segments)
             sub.run(name)
+            if not plpgsql:
+                self._sql_result(mark, name)
+
+    def _sql_result(self, mark: int, name: str) -> None:
+        """A LANGUAGE sql function returns the rows of its last statement when that is a query:
+        that segment (emitted from index `mark` on) is marked as the function's result."""
+        if self.routine_kind != "function":
+            return
+        segs = self.acc.segments
+        for k in range(len(segs) - 1, mark - 1, -1):
+            seg = segs[k]
+            if seg.process != name or not seg.sql:
+                continue
+            head = seg.sql.lstrip("( \t\r\n").split(None, 1)
+            if head and head[0].upper() in _QUERY_START and not seg.assigns:
+                segs[k] = replace(seg, returns=True)
+            return
 
     def _do(self, i: int, process: str | None, in_block: bool) -> int:
         end, nxt = self._scan(i, in_block)
