@@ -34,8 +34,11 @@ def test_dataset_lineage_graph_has_marquez_shape(client: TestClient, roots: Path
     src = "dataset:mssql://risk-db:1433:src.fills"
     assert {"origin": src, "destination": job} in graph[job]["inEdges"]
     assert {f["name"] for f in graph[src]["data"]["fields"]} >= {"qty", "px"}
-    # the view's job reads the same table
-    assert "job:mssql://risk-db:1433:rpt.large_fills" in graph
+    # upstream and downstream of the node (the API's walks), not siblings: the view's job reads
+    # the same table but is neither; it is downstream of that table
+    assert "job:mssql://risk-db:1433:rpt.large_fills" not in graph
+    r = client.get("/api/v1/lineage", params={"nodeId": src})
+    assert "job:mssql://risk-db:1433:rpt.large_fills" in {n["id"] for n in r.json()["graph"]}
     # every edge endpoint is a node of the graph
     for n in graph.values():
         for e in [*n["inEdges"], *n["outEdges"]]:

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from finlineage import realtime, web
-from finlineage.api.routers import chat, governance, ingest, lineage, openlineage
+from finlineage.api.routers import chat, governance, ingest, lineage, marquez, openlineage
 from finlineage.api.routers import realtime as realtime_routes
 
 STARTERS: list[Callable[[FastAPI, Any], AbstractAsyncContextManager[None]]] = [
@@ -29,7 +29,8 @@ ROUTERS: list[Callable[[FastAPI], None]] = [
     chat.include_mcp,  # /mcp: MCP tools, API keys (viewer)
     lineage.register,  # projects, lineage graph, search, files, export, config
     governance.register,  # manual edges (maker-checker), edge history, versions, diffs
-    openlineage.register,  # OpenLineage events in, Marquez-compatible reads, jobs/runs, namespaces
+    marquez.register,  # Marquez-compatible reads: lineage, namespaces, datasets, jobs, runs, search
+    openlineage.register,  # OpenLineage events in, the repository namespace setting
     ingest.register,  # uploads, raw SQL, server directories, git, runs, logs
     web.register,  # the dashboard page at / (+ /static): public; it calls the authenticated API
 ]

@@ -4,39 +4,44 @@ Node ids are Marquez's: ``dataset:<namespace>:<name>``, ``datasetField:<namespac
 and ``job:<namespace>:<name>``. Namespaces contain ``:`` (``mssql://sql-host:1433``), so ids are
 parsed from the right (names and fields carry no ``:``). Responses have Marquez's shape
 ``{"graph": [{"id", "type", "data", "inEdges", "outEdges"}]}`` with node types ``DATASET``,
-``JOB`` and ``DATASET_FIELD``. Namespaces, names and jobs are the OpenLineage export's
-(``query.openlineage_export``), and the walk is the store's one traversal (``store.graph``).
+``JOB`` and ``DATASET_FIELD``, plus ``truncated``/``omitted`` when the node cap left nodes out.
+
+Walks are the graph reads of ``query.lineage`` (upstream and downstream of the node, the same
+calls and defaults as the API and chat: the full closure unless ``depth`` is given, capped at
+the node cap), so the three never disagree. Namespaces, names and jobs follow the OpenLineage
+export's rules (``query.openlineage_export``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from datetime import datetime
+from pathlib import PurePosixPath
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from finlineage.query.common import Scope, chunks, load_edges
+from finlineage.query import lineage as walks
+from finlineage.query import marquez_shapes as shape
+from finlineage.query.common import chunks, load_edges
 from finlineage.query.errors import InvalidQueryError, not_found
 from finlineage.query.export import ExportGraph
-from finlineage.query.openlineage_export import ROUTINE_KINDS, _JobResolver, _load_context, transformation
+from finlineage.query.openlineage_export import (
+    ROUTINE_KINDS,
+    _Context,
+    _JobResolver,
+    _load_context,
+    transformation,
+)
+from finlineage.query.schemas import DEFAULT_DEPTH, GraphOut
 from finlineage.store import graph as store_graph
 from finlineage.store import openlineage as names
-from finlineage.store.models import (
-    CatalogObject,
-    Column,
-    ColumnEdge,
-    File,
-    OLDataset,
-    OLJob,
-    Project,
-    Repository,
-)
+from finlineage.store.models import CatalogObject, Column, File, OLJob, Project, TableEdge
 from finlineage.store.versions import edge_visibility
 
-MAX_DEPTH = 50
-BOTH: tuple[store_graph.Direction, ...] = ("upstream", "downstream")
+MAX_NODES = walks.MAX_NODES
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +87,13 @@ def find_dataset_object(session: Session, namespace: str, name: str) -> int | No
     return int(oid) if oid is not None else None
 
 
-def _graph_for(session: Session, edge_rows: list[Any], object_ids: Collection[int]) -> ExportGraph:
+# --------------------------------------------------------------------------------------
+# namespaces of objects (the export's rules on part of the graph)
+# --------------------------------------------------------------------------------------
+
+
+def graph_for(session: Session, edge_rows: list[Any], object_ids: Collection[int]) -> ExportGraph:
+    """An export graph of some edges and objects (what ``openlineage_export`` reads)."""
     g = ExportGraph("table")
     g.edges = edge_rows
     g.table_edges = edge_rows
@@ -110,110 +121,212 @@ def _graph_for(session: Session, edge_rows: list[Any], object_ids: Collection[in
     return g
 
 
-def _dataset_id(key: tuple[str, str]) -> str:
-    return f"dataset:{key[0]}:{key[1]}"
+def touching_edges(
+    session: Session, object_ids: Collection[int], statuses: Collection[str] | None = None
+) -> list[int]:
+    """Visible table edges with an endpoint among ``object_ids`` (an object without a file of
+    its own is named in the namespace of the first file that references it)."""
+    out: set[int] = set()
+    for part in chunks(sorted(set(object_ids))):
+        out.update(
+            int(i)
+            for i in session.scalars(
+                select(TableEdge.id).where(
+                    or_(
+                        TableEdge.source_object_id.in_(list(part)), TableEdge.target_object_id.in_(list(part))
+                    ),
+                    edge_visibility(TableEdge, statuses=statuses),
+                )
+            )
+        )
+    return sorted(out)
 
 
-def _job_start(session: Session, node: NodeId) -> list[int]:
-    """Objects next to a job: its OpenLineage inputs/outputs, or the routine/view of that name."""
-    job = names.get_job(session, node.namespace, node.name)
-    starts: list[int] = []
-    if job is not None:
-        for ns, name in [*(job.inputs or []), *(job.outputs or [])]:
+def dataset_context(
+    session: Session, object_ids: Collection[int], edge_rows: list[Any] | None = None
+) -> tuple[ExportGraph, _Context]:
+    """Export graph and context of some objects, with every edge that decides their namespace."""
+    rows = list(edge_rows or [])
+    have = {int(r.id) for r in rows}
+    homeless = [
+        int(o)
+        for part in chunks(sorted(set(object_ids)))
+        for o in session.scalars(
+            select(CatalogObject.id).where(CatalogObject.id.in_(list(part)), CatalogObject.file_id.is_(None))
+        )
+    ]
+    extra = [i for i in touching_edges(session, homeless) if i not in have]
+    rows += load_edges(session, "table", extra)
+    g = graph_for(session, rows, object_ids)
+    return g, _load_context(session, g)
+
+
+def stamps(session: Session, object_ids: Iterable[int]) -> dict[int, tuple[datetime, datetime]]:
+    """``object id → (created_at, updated_at)``."""
+    out: dict[int, tuple[datetime, datetime]] = {}
+    for part in chunks(sorted(set(object_ids))):
+        for oid, created, updated in session.execute(
+            select(CatalogObject.id, CatalogObject.created_at, CatalogObject.updated_at).where(
+                CatalogObject.id.in_(list(part))
+            )
+        ):
+            out[int(oid)] = (created, updated)
+    return out
+
+
+def edge_stamps(session: Session, edge_ids: Iterable[int]) -> dict[int, datetime]:
+    out: dict[int, datetime] = {}
+    for part in chunks(sorted(set(edge_ids))):
+        for eid, created in session.execute(
+            select(TableEdge.id, TableEdge.created_at).where(TableEdge.id.in_(list(part)))
+        ):
+            out[int(eid)] = created
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# lineage
+# --------------------------------------------------------------------------------------
+
+
+def _job_edges(
+    session: Session, node: NodeId, statuses: Collection[str] | None
+) -> tuple[list[Any], ExportGraph, _Context]:
+    """The visible table edges that make up job ``node`` (the export's job of each edge)."""
+    ids: set[int] = set()
+    vis = edge_visibility(TableEdge, statuses=statuses)
+    received = names.get_job(session, node.namespace, node.name)
+    ends: set[int] = set()
+    if received is not None:
+        for ns, name in [*(received.inputs or []), *(received.outputs or [])]:
             oid = find_dataset_object(session, ns, name)
             if oid is not None:
-                starts.append(oid)
-        if job.process_object_id is not None:
-            starts.append(int(job.process_object_id))
-    if not starts:
-        pids = names.projects_for_namespace(session, node.namespace)
-        stmt = select(CatalogObject.id).where(func.lower(CatalogObject.canonical_id) == node.name.lower())
-        if pids:
-            stmt = stmt.where(CatalogObject.project_id.in_(pids))
-        starts = [int(x) for x in session.scalars(stmt)]
-    return starts
+                ends.add(oid)
+        if received.process_object_id is not None:
+            ends.add(int(received.process_object_id))
+    same_name = [
+        (int(i), str(k))
+        for i, k in session.execute(
+            select(CatalogObject.id, CatalogObject.kind).where(
+                func.lower(CatalogObject.canonical_id) == node.name.lower()
+            )
+        )
+    ]
+    routines = [i for i, k in same_name if k in ROUTINE_KINDS] + (
+        [int(received.process_object_id)] if received is not None and received.process_object_id else []
+    )
+    targets = [i for i, k in same_name if k not in ROUTINE_KINDS] + sorted(ends)
+    stem = node.name.lower()  # a script's job is named after its file's stem
+    files = [
+        int(fid)
+        for fid, path in session.execute(
+            select(File.id, File.path).where(
+                func.lower(File.path).contains(node.name.lower(), autoescape=True)
+            )
+        )
+        if PurePosixPath(str(path)).stem.lower() == stem
+    ]
+    for part in chunks(sorted(set(routines))):
+        ids.update(session.scalars(select(TableEdge.id).where(TableEdge.process_object_id.in_(part), vis)))
+    for part in chunks(sorted(set(targets))):
+        ids.update(session.scalars(select(TableEdge.id).where(TableEdge.target_object_id.in_(part), vis)))
+    for part in chunks(files):
+        ids.update(session.scalars(select(TableEdge.id).where(TableEdge.file_id.in_(part), vis)))
+    rows = load_edges(session, "table", sorted(int(i) for i in ids))
+    g, ctx = dataset_context(
+        session, {int(v) for r in rows for v in (r.source_object_id, r.target_object_id)}, rows
+    )
+    resolver = _JobResolver(g, ctx, None)
+    own = []
+    for r in rows:
+        if int(r.source_object_id) not in ctx.datasets or int(r.target_object_id) not in ctx.datasets:
+            continue
+        job = resolver.job_for(r)
+        if (job.namespace, job.name) == (node.namespace, node.name):
+            own.append(r)
+    return own, g, ctx
 
 
 def lineage(
-    session: Session, node_id: str, *, depth: int = 20, statuses: Collection[str] | None = None
+    session: Session,
+    node_id: str,
+    *,
+    depth: int | None = DEFAULT_DEPTH,
+    max_nodes: int | None = MAX_NODES,
+    statuses: Collection[str] | None = store_graph.DEFAULT_STATUSES,
 ) -> dict[str, Any]:
-    """Marquez ``GET /api/v1/lineage``: datasets and jobs around a node, both directions."""
+    """Marquez ``GET /api/v1/lineage``: the datasets and jobs upstream and downstream of a node
+    (of a job: upstream of its inputs, downstream of its outputs, and the job itself)."""
     node = parse_node_id(node_id)
-    depth = max(0, min(int(depth), MAX_DEPTH))
-    if node.type == "job":
-        starts = _job_start(session, node)
-    else:
-        oid = find_dataset_object(session, node.namespace, node.name)
-        starts = [oid] if oid is not None else []
-    if not starts:
-        raise not_found("node", node_id)
-    routine_ids = set(
-        session.scalars(
-            select(CatalogObject.id).where(
-                CatalogObject.id.in_(starts), CatalogObject.kind.in_(ROUTINE_KINDS)
-            )
+    walked: list[GraphOut] = []
+    own: list[Any] = []
+    starts: set[int] = set()
+
+    def walk(oid: int, direction: store_graph.Direction) -> None:
+        walked.append(
+            walks.node_lineage(session, oid, direction, depth=depth, max_nodes=max_nodes, statuses=statuses)
         )
-    )
-    if routine_ids:  # a routine is not a node of the table graph: start from what it touches
-        rows = store_graph_process_edges(session, sorted(routine_ids), statuses=statuses)
-        starts = [s for s in starts if s not in routine_ids]
-        starts += [int(v) for r in rows for v in (r.source_object_id, r.target_object_id)]
-    # Marquez's graph is the connected neighbourhood (edges followed either way), ``depth`` hops out
-    edge_ids: set[int] = set()
-    reached: set[int] = set(starts)
-    frontier = set(starts)
-    for _ in range(depth):
-        found: set[int] = set()
-        for direction in BOTH:
-            walk = store_graph.traverse(
-                session,
-                sorted(frontier),
-                direction=direction,
-                granularity="table",
-                depth=1,
-                statuses=store_graph.DEFAULT_STATUSES if statuses is None else statuses,
-            )
-            found.update(n.object_id for n in walk.nodes)
-            edge_ids.update(e.id for e in walk.edges)
-        frontier = found - reached
-        reached |= found
-        if not frontier:
-            break
+
+    if node.type == "job":
+        own, _g, _ctx = _job_edges(session, node, statuses)
+        inputs = sorted({int(r.source_object_id) for r in own})
+        outputs = sorted({int(r.target_object_id) for r in own})
+        if not own:
+            received = names.get_job(session, node.namespace, node.name)
+            if received is None:
+                raise not_found("node", node_id)
+            for key, bucket in ((received.inputs, inputs), (received.outputs, outputs)):
+                for ns, name in key or []:
+                    oid = find_dataset_object(session, ns, name)
+                    if oid is not None:
+                        bucket.append(oid)
+        for oid in inputs:
+            walk(oid, "upstream")
+        for oid in outputs:
+            walk(oid, "downstream")
+        starts = set(inputs) | set(outputs)
+    else:
+        found = find_dataset_object(session, node.namespace, node.name)
+        if found is None:
+            raise not_found("node", node_id)
+        starts = {found}
+        walk(found, "upstream")
+        walk(found, "downstream")
+    edge_ids = {e.id for w in walked for e in w.edges} | {int(r.id) for r in own}
+    reached = starts | {n.object_id for w in walked for n in w.nodes if n.object_id is not None}
     rows = load_edges(session, "table", sorted(edge_ids))
-    g = _graph_for(session, rows, reached)
-    ctx = _load_context(session, g)
+    out = _graph(session, rows, reached)
+    truncated = any(w.truncated for w in walked)
+    out["truncated"] = truncated
+    out["omitted"] = sum(w.omitted for w in walked)
+    return out
+
+
+def _graph(session: Session, rows: list[Any], reached: Collection[int]) -> dict[str, Any]:
+    g, ctx = dataset_context(session, reached, rows)
     resolver = _JobResolver(g, ctx, None)
+    times = stamps(session, ctx.datasets)
+    edge_times = edge_stamps(session, [int(r.id) for r in rows])
     nodes: dict[str, dict[str, Any]] = {}
+    job_times: dict[str, list[datetime]] = {}
 
     def dataset_node(oid: int) -> str | None:
         key = ctx.datasets.get(oid)
         if key is None:
             return None
-        nid = _dataset_id(key)
+        nid = shape.node_id("dataset", *key)
         if nid not in nodes:
-            _cid, kind, _, _, _ = g.objects[oid]
-            fields: list[dict[str, Any]] = [
-                {"name": n, "type": t, "tags": [], "description": None}
-                for n, _, t in ctx.columns.get(oid, [])
-            ]
-            nodes[nid] = {
-                "id": nid,
-                "type": "DATASET",
-                "data": {
-                    "type": "DATASET",
-                    "id": {"namespace": key[0], "name": key[1]},
-                    "namespace": key[0],
-                    "name": key[1],
-                    "physicalName": key[1],
-                    "sourceName": key[0],
-                    "fields": fields,
-                    "facets": {},
-                    "datasetType": "DB_TABLE" if kind != "view" else "VIEW",
-                    "kind": kind,
-                },
-                "inEdges": [],
-                "outEdges": [],
-            }
+            created, updated = times.get(oid, (None, None))
+            data = shape.dataset_out(
+                key[0],
+                key[1],
+                fields=[shape.field_out(n, t) for n, _, t in ctx.columns.get(oid, [])],
+                created=created,
+                updated=updated,
+            )
+            for extra in ("facets", "currentVersion", "deleted"):
+                data.pop(extra, None)
+            nodes[nid] = {"id": nid, "type": "DATASET", "data": data, "inEdges": [], "outEdges": []}
         return nid
 
     def link(origin: str, destination: str) -> None:
@@ -226,86 +339,56 @@ def lineage(
     for oid in sorted(reached):
         if oid in g.objects:
             dataset_node(oid)
+    jobs: dict[str, tuple[str, str, set[tuple[str, str]], set[tuple[str, str]]]] = {}
     for r in rows:
         src, tgt = dataset_node(int(r.source_object_id)), dataset_node(int(r.target_object_id))
         if src is None or tgt is None:
             continue
         job = resolver.job_for(r)
-        jid = f"job:{job.namespace}:{job.name}"
+        jid = shape.node_id("job", job.namespace, job.name)
+        entry = jobs.setdefault(jid, (job.namespace, job.name, set(), set()))
+        entry[2].add(ctx.datasets[int(r.source_object_id)])
+        entry[3].add(ctx.datasets[int(r.target_object_id)])
+        if int(r.id) in edge_times:
+            job_times.setdefault(jid, []).append(edge_times[int(r.id)])
         if jid not in nodes:
-            nodes[jid] = {
-                "id": jid,
-                "type": "JOB",
-                "data": {
-                    "type": "BATCH",
-                    "id": {"namespace": job.namespace, "name": job.name},
-                    "namespace": job.namespace,
-                    "name": job.name,
-                    "simpleName": job.name.rsplit(".", 1)[-1],
-                    "jobType": job.job_type,
-                    "inputs": [],
-                    "outputs": [],
-                    "latestRun": None,
-                },
-                "inEdges": [],
-                "outEdges": [],
-            }
-        data = nodes[jid]["data"]
-        s_key = {
-            "namespace": ctx.datasets[int(r.source_object_id)][0],
-            "name": ctx.datasets[int(r.source_object_id)][1],
-        }
-        t_key = {
-            "namespace": ctx.datasets[int(r.target_object_id)][0],
-            "name": ctx.datasets[int(r.target_object_id)][1],
-        }
-        if s_key not in data["inputs"]:
-            data["inputs"].append(s_key)
-        if t_key not in data["outputs"]:
-            data["outputs"].append(t_key)
+            nodes[jid] = {"id": jid, "type": "JOB", "data": {}, "inEdges": [], "outEdges": []}
         link(src, jid)
         link(jid, tgt)
-    _ol_jobs(session, nodes)
+    received = _received_jobs(session, [(ns, n) for ns, n, _, _ in jobs.values()])
+    for jid, (ns, name, ins, outs) in jobs.items():
+        seen = job_times.get(jid) or []
+        ol = received.get((ns, name))
+        runs = [shape.run_out(ol[1], ns, name, None)] if ol is not None and ol[1] is not None else []
+        data = shape.job_out(
+            ns,
+            name,
+            inputs=ins,
+            outputs=outs,
+            facets=None,
+            created=min(seen) if seen else (ol[0].created_at if ol else None),
+            updated=max(seen) if seen else (ol[0].updated_at if ol else None),
+            latest_runs=runs,
+        )
+        for extra in ("facets", "currentVersion", "latestRuns", "tags", "labels"):
+            data.pop(extra, None)
+        nodes[jid]["data"] = data
     return {"graph": sorted(nodes.values(), key=lambda n: n["id"])}
 
 
-def store_graph_process_edges(
-    session: Session, routine_ids: list[int], *, statuses: Collection[str] | None = None
-) -> list[Any]:
-    """The current graph's visible table edges the routines run as their process."""
-    from finlineage.store.models import TableEdge
-
-    ids = list(
-        session.scalars(
-            select(TableEdge.id).where(
-                TableEdge.process_object_id.in_(routine_ids),
-                edge_visibility(TableEdge, statuses=statuses),
-            )
-        )
-    )
-    return load_edges(session, "table", ids)
-
-
-def _ol_jobs(session: Session, nodes: dict[str, dict[str, Any]]) -> None:
-    """Latest runs of the jobs that also arrived as OpenLineage events."""
-    jobs = [n for n in nodes.values() if n["type"] == "JOB"]
-    if not jobs:
-        return
+def _received_jobs(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[OLJob, Any]]:
+    """Jobs among ``keys`` that also arrived as OpenLineage events, with their latest run."""
+    if not keys:
+        return {}
+    wanted = set(keys)
     rows = {
         (j.namespace, j.name): j
-        for j in session.scalars(select(OLJob).where(OLJob.name.in_([n["data"]["name"] for n in jobs])))
+        for part in chunks(sorted({n for _, n in wanted}))
+        for j in session.scalars(select(OLJob).where(OLJob.name.in_(list(part))))
+        if (j.namespace, j.name) in wanted
     }
     latest = names.latest_runs(session, [j.id for j in rows.values()])
-    for n in jobs:
-        job = rows.get((n["data"]["namespace"], n["data"]["name"]))
-        run = latest.get(job.id) if job is not None else None
-        if run is not None:
-            n["data"]["latestRun"] = {
-                "id": run.run_id,
-                "state": run.state,
-                "startedAt": run.started_at.isoformat() if run.started_at else None,
-                "endedAt": run.ended_at.isoformat() if run.ended_at else None,
-            }
+    return {k: (j, latest.get(j.id)) for k, j in rows.items()}
 
 
 # --------------------------------------------------------------------------------------
@@ -317,83 +400,76 @@ def column_lineage(
     session: Session,
     node_id: str,
     *,
-    depth: int = 20,
+    depth: int | None = DEFAULT_DEPTH,
     with_downstream: bool = False,
-    statuses: Collection[str] | None = None,
+    max_nodes: int | None = MAX_NODES,
+    statuses: Collection[str] | None = store_graph.DEFAULT_STATUSES,
 ) -> dict[str, Any]:
     """Marquez ``GET /api/v1/column-lineage``: DATASET_FIELD nodes upstream of a field (or of
     every field of a dataset), downstream too with ``withDownstream``."""
     node = parse_node_id(node_id)
     if node.type == "job":
         raise InvalidQueryError("column lineage starts at a dataset or a dataset field, not a job")
-    depth = max(0, min(int(depth), MAX_DEPTH))
     oid = find_dataset_object(session, node.namespace, node.name)
     if oid is None:
         raise not_found("node", node_id)
-    stmt = select(Column.id).where(Column.object_id == oid)
+    directions: list[store_graph.Direction] = ["upstream", "downstream"] if with_downstream else ["upstream"]
+    walked: list[GraphOut] = []
     if node.field is not None:
-        stmt = stmt.where(func.lower(Column.name) == node.field.lower())
-    starts = [int(c) for c in session.scalars(stmt)]
-    if not starts:
-        raise not_found("node", node_id)
-    edge_ids: set[int] = set()
-    reached: set[int] = set(starts)
-    for direction in BOTH if with_downstream else BOTH[:1]:
-        walk = store_graph.traverse(
-            session,
-            starts,
-            direction=direction,
-            granularity="column",
-            depth=depth,
-            statuses=store_graph.DEFAULT_STATUSES if statuses is None else statuses,
+        col = session.scalar(
+            select(Column.id)
+            .where(Column.object_id == oid, func.lower(Column.name) == node.field.lower())
+            .order_by(Column.id)
+            .limit(1)
         )
-        reached.update(n.id for n in walk.nodes)
-        edge_ids.update(e.id for e in walk.edges)
-    rows = load_edges(session, "column", sorted(edge_ids))
-    subtypes: dict[int, str | None] = {}
-    for part in chunks(sorted(edge_ids)):
-        for eid, sub in session.execute(
-            select(ColumnEdge.id, ColumnEdge.subtype).where(ColumnEdge.id.in_(list(part)))
-        ):
-            subtypes[int(eid)] = sub
-    objs = {oid}
-    col_info: dict[int, tuple[int, str, str | None]] = {}
-    for part in chunks(sorted(reached)):
-        for cid, obj, name, dtype in session.execute(
-            select(Column.id, Column.object_id, Column.name, Column.data_type).where(
-                Column.id.in_(list(part))
-            )
-        ):
-            col_info[int(cid)] = (int(obj), name, dtype)
-            objs.add(int(obj))
-    g = _graph_for(session, [], objs)
-    ctx = _load_context(session, g)
-    for r in rows:  # namespaces of objects only referenced by edges' files
-        for side in ("source", "target"):
-            o = int(getattr(r, f"{side}_object_id"))
-            if o not in ctx.datasets and o in g.objects:
-                ctx.datasets[o] = (
-                    f"{names.DEFAULT_SCHEME}://{g.projects.get(g.objects[o][2], '')}",
-                    g.objects[o][0],
+        if col is None:
+            raise not_found("node", node_id)
+        for d in directions:
+            walked.append(
+                walks.column_lineage(
+                    session, int(col), d, depth=depth, max_nodes=max_nodes, statuses=statuses
                 )
+            )
+    else:
+        for d in directions:
+            walked.append(
+                walks.node_lineage(
+                    session,
+                    oid,
+                    d,
+                    depth=depth,
+                    granularity="column",
+                    max_nodes=max_nodes,
+                    statuses=statuses,
+                )
+            )
+    graph_nodes = {n.id: n for w in walked for n in w.nodes}
+    graph_edges = {e.id: e for w in walked for e in w.edges}
+    _g, ctx = dataset_context(session, {n.object_id for n in graph_nodes.values() if n.object_id} | {oid})
+    types: dict[int, str | None] = {}
+    for part in chunks(sorted(graph_nodes)):
+        for cid, dtype in session.execute(
+            select(Column.id, Column.data_type).where(Column.id.in_(list(part)))
+        ):
+            types[int(cid)] = dtype
     nodes: dict[int, dict[str, Any]] = {}
 
     def field_node(cid: int) -> dict[str, Any] | None:
         if cid in nodes:
             return nodes[cid]
-        info = col_info.get(cid)
-        if info is None or info[0] not in ctx.datasets:
+        n = graph_nodes.get(cid)
+        if n is None or n.object_id is None or n.object_id not in ctx.datasets:
             return None
-        ns, name = ctx.datasets[info[0]]
+        ns, name = ctx.datasets[n.object_id]
         nodes[cid] = {
-            "id": f"datasetField:{ns}:{name}:{info[1]}",
+            "id": f"datasetField:{ns}:{name}:{n.name}",
             "type": "DATASET_FIELD",
             "data": {
                 "namespace": ns,
                 "dataset": name,
                 "datasetVersion": None,
-                "field": info[1],
-                "fieldType": info[2],
+                "field": n.name,
+                "fieldType": types.get(cid),
                 "transformationDescription": None,
                 "transformationType": None,
                 "inputFields": [],
@@ -403,177 +479,25 @@ def column_lineage(
         }
         return nodes[cid]
 
-    for cid in sorted(reached):
+    for cid in sorted(graph_nodes):
         field_node(cid)
-    for r in rows:
-        src, tgt = field_node(int(r.source)), field_node(int(r.target))
+    for e in sorted(graph_edges.values(), key=lambda e: e.id):
+        src, tgt = field_node(e.source), field_node(e.target)
         if src is None or tgt is None:
             continue
-        t = transformation(r.kind, subtypes.get(int(r.id)), r.expression, str(r.source_column))
+        t = transformation(e.kind, e.subtype, e.expression, str(src["data"]["field"]))
         d = tgt["data"]
         d["inputFields"].append(
-            {
-                "namespace": src["data"]["namespace"],
-                "dataset": src["data"]["dataset"],
-                "datasetVersion": None,
-                "field": src["data"]["field"],
-                "transformationDescription": t.get("description"),
-                "transformationType": t["subtype"] if t["type"] == "DIRECT" else "INDIRECT",
-                "transformations": [t],
-            }
+            shape.input_field(src["data"]["namespace"], src["data"]["dataset"], src["data"]["field"], t)
         )
-        direct = [f for f in d["inputFields"] if f["transformations"][0]["type"] == "DIRECT"]
-        d["transformationType"] = (
-            "IDENTITY"
-            if direct and all(f["transformationType"] == "IDENTITY" for f in direct)
-            else ("TRANSFORMATION" if direct else "INDIRECT")
-        )
-        d["transformationDescription"] = (
-            "; ".join(
-                sorted({f["transformationDescription"] for f in direct if f["transformationDescription"]})
-            )
-            or None
-        )
+        d["transformationType"], d["transformationDescription"] = shape.summarise(d["inputFields"])
         edge = {"origin": src["id"], "destination": tgt["id"]}
         if edge not in src["outEdges"]:
             src["outEdges"].append(edge)
         if edge not in tgt["inEdges"]:
             tgt["inEdges"].append(edge)
-    return {"graph": sorted(nodes.values(), key=lambda n: n["id"])}
-
-
-# --------------------------------------------------------------------------------------
-# namespaces, and the jobs and datasets in one (what the Marquez web UI lists)
-# --------------------------------------------------------------------------------------
-
-
-def namespaces(session: Session) -> dict[str, Any]:
-    """Every namespace finlineage has datasets or jobs in: one per repository and platform of
-    its files, plus those of received events."""
-    found: dict[str, Any] = {}
-    rows = session.execute(
-        select(Repository.name, Repository.namespace, File.dialect, func.min(Repository.created_at))
-        .join(File, File.repository_id == Repository.id)
-        .group_by(Repository.name, Repository.namespace, File.dialect)
-    )
-    for name, setting, dialect, created in rows:
-        ns = names.namespace_for(dialect, names.authority_of(name, setting))
-        found.setdefault(ns, created)
-    for model in (OLJob, OLDataset):
-        for ns, created in session.execute(
-            select(model.namespace, func.min(model.updated_at)).group_by(model.namespace)
-        ):
-            found.setdefault(ns, created)
-    items = [
-        {
-            "name": ns,
-            "createdAt": created.isoformat() if created else None,
-            "updatedAt": created.isoformat() if created else None,
-            "ownerName": "finlineage",
-            "description": None,
-            "isHidden": False,
-        }
-        for ns, created in sorted(found.items())
-    ]
-    return {"namespaces": items}
-
-
-def _events_in(session: Session, namespace: str) -> list[dict[str, Any]]:
-    """The OpenLineage export of the projects owning a namespace (table granularity)."""
-    from finlineage.query.export import load_graph
-    from finlineage.query.openlineage_export import to_openlineage
-
-    pids = names.projects_for_namespace(session, namespace)
-    pids += [
-        int(p)
-        for p in session.scalars(select(OLJob.project_id).where(OLJob.namespace == namespace).distinct())
-    ]
-    pids += [
-        int(p)
-        for p in session.scalars(
-            select(OLDataset.project_id).where(OLDataset.namespace == namespace).distinct()
-        )
-    ]
-    events: list[dict[str, Any]] = []
-    for pid in sorted(set(pids)):
-        g = load_graph(session, Scope(project_id=pid), granularity="table")
-        events.extend(to_openlineage(session, g))
-    return events
-
-
-def namespace_jobs(session: Session, namespace: str, *, limit: int, offset: int) -> dict[str, Any]:
-    jobs: dict[str, dict[str, Any]] = {}
-    for e in _events_in(session, namespace):
-        if e["job"]["namespace"] != namespace:
-            continue
-        name = e["job"]["name"]
-        jobs[name] = {
-            "id": {"namespace": namespace, "name": name},
-            "type": "BATCH",
-            "name": name,
-            "simpleName": name.rsplit(".", 1)[-1],
-            "namespace": namespace,
-            "jobType": e["job"]["facets"].get("jobType", {}).get("jobType"),
-            "inputs": [{"namespace": d["namespace"], "name": d["name"]} for d in e["inputs"]],
-            "outputs": [{"namespace": d["namespace"], "name": d["name"]} for d in e["outputs"]],
-            "facets": e["job"]["facets"],
-            "latestRun": None,
-        }
-    for job in session.scalars(select(OLJob).where(OLJob.namespace == namespace)):
-        jobs.setdefault(
-            job.name,
-            {
-                "id": {"namespace": namespace, "name": job.name},
-                "type": "BATCH",
-                "name": job.name,
-                "simpleName": job.name.rsplit(".", 1)[-1],
-                "namespace": namespace,
-                "jobType": job.job_type,
-                "inputs": [{"namespace": ns, "name": n} for ns, n in job.inputs or []],
-                "outputs": [{"namespace": ns, "name": n} for ns, n in job.outputs or []],
-                "facets": job.facets or {},
-                "latestRun": None,
-            },
-        )
-    ordered = [jobs[k] for k in sorted(jobs)]
-    page = ordered[offset : offset + limit]
-    nodes = {f"job:{namespace}:{j['name']}": {"type": "JOB", "data": j} for j in page}
-    _ol_jobs(session, nodes)
-    return {"jobs": page, "totalCount": len(ordered)}
-
-
-def namespace_datasets(session: Session, namespace: str, *, limit: int, offset: int) -> dict[str, Any]:
-    seen: dict[str, dict[str, Any]] = {}
-    for e in _events_in(session, namespace):
-        for d in [*e["inputs"], *e["outputs"]]:
-            if d["namespace"] == namespace and d["name"] not in seen:
-                schema = d["facets"].get("schema", {}).get("fields", [])
-                seen[d["name"]] = {
-                    "id": {"namespace": namespace, "name": d["name"]},
-                    "type": "DB_TABLE",
-                    "name": d["name"],
-                    "physicalName": d["name"],
-                    "namespace": namespace,
-                    "sourceName": namespace,
-                    "fields": [
-                        {"name": f["name"], "type": f.get("type"), "tags": [], "description": None}
-                        for f in schema
-                    ],
-                    "facets": d["facets"],
-                }
-    for row in session.scalars(select(OLDataset).where(OLDataset.namespace == namespace)):
-        seen.setdefault(
-            row.name,
-            {
-                "id": {"namespace": namespace, "name": row.name},
-                "type": "DB_TABLE",
-                "name": row.name,
-                "physicalName": row.name,
-                "namespace": namespace,
-                "sourceName": namespace,
-                "fields": [],
-                "facets": row.facets or {},
-            },
-        )
-    ordered = [seen[k] for k in sorted(seen)]
-    return {"datasets": ordered[offset : offset + limit], "totalCount": len(ordered)}
+    return {
+        "graph": sorted(nodes.values(), key=lambda n: n["id"]),
+        "truncated": any(w.truncated for w in walked),
+        "omitted": sum(w.omitted for w in walked),
+    }

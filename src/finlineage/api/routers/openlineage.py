@@ -1,22 +1,20 @@
-"""OpenLineage: receive events (`POST /api/v1/lineage`), Marquez-compatible reads, jobs and runs,
-and the repository `namespace` setting."""
+"""OpenLineage: receive events (`POST /api/v1/lineage`) and the repository `namespace` setting.
+The reads (Marquez-compatible lineage, namespaces, datasets, jobs and runs) are in `marquez.py`."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
-from urllib.parse import unquote
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from finlineage.api.auth import editor, viewer
+from finlineage.api.auth import editor
 from finlineage.api.context import AppContext, get_session
 from finlineage.api.errors import ApiError
 from finlineage.ingest import openlineage as ingest
-from finlineage.query import marquez
 from finlineage.query import openlineage_reads as reads
 
 router = APIRouter(prefix="/api/v1", tags=["openlineage"])
@@ -90,117 +88,6 @@ async def post_lineage(request: Request) -> JSONResponse:
         column_edges=outcome.column_edges,
     )
     return JSONResponse(out.model_dump(), status_code=201)
-
-
-NodeIdQ = Query(
-    ...,
-    max_length=2000,
-    description="dataset:<namespace>:<name>, datasetField:<namespace>:<name>:<field> or job:<namespace>:<name> "
-    "(URL-encoded; parsed from the right, so namespaces may contain ':')",
-)
-
-
-@router.get(
-    "/lineage",
-    summary="Marquez-compatible lineage graph around a dataset or job",
-    responses={404: _ERR, 422: _ERR},
-    dependencies=[viewer],
-)
-def get_lineage(
-    node_id: str = Query(..., alias="nodeId", max_length=2000, description=NodeIdQ.description),
-    depth: int = Query(20, ge=0, le=marquez.MAX_DEPTH),
-    session: Session = Depends(get_session),
-) -> dict[str, Any]:
-    return marquez.lineage(session, unquote(node_id), depth=depth)
-
-
-@router.get(
-    "/column-lineage",
-    summary="Marquez-compatible column lineage of a dataset field (or of every field of a dataset)",
-    responses={404: _ERR, 422: _ERR},
-    dependencies=[viewer],
-)
-def get_column_lineage(
-    node_id: str = Query(..., alias="nodeId", max_length=2000, description=NodeIdQ.description),
-    depth: int = Query(20, ge=0, le=marquez.MAX_DEPTH),
-    with_downstream: bool = Query(False, alias="withDownstream"),
-    session: Session = Depends(get_session),
-) -> dict[str, Any]:
-    return marquez.column_lineage(session, unquote(node_id), depth=depth, with_downstream=with_downstream)
-
-
-@router.get(
-    "/jobs",
-    summary="Jobs received as OpenLineage events, with their latest run",
-    dependencies=[viewer],
-)
-def list_jobs(
-    namespace: str | None = Query(None, max_length=500),
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
-    session: Session = Depends(get_session),
-) -> dict[str, Any]:
-    return reads.jobs(session, namespace=namespace, limit=limit, offset=offset)
-
-
-@router.get(
-    "/jobs/{job_path:path}",
-    summary="Runs of one job: /api/v1/jobs/{namespace}/{name}/runs (URL-encode the namespace)",
-    responses={404: _ERR},
-    dependencies=[viewer],
-)
-def job_runs(
-    request: Request,
-    job_path: str = Path(..., description="`{namespace}/{name}/runs`, each part URL-encoded"),
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
-    session: Session = Depends(get_session),
-) -> dict[str, Any]:
-    parts = _raw_tail(request, "/api/v1/jobs/")
-    if len(parts) < 3 or parts[-1] != "runs":
-        raise ApiError(404, "not_found", "expected /api/v1/jobs/{namespace}/{name}/runs")
-    name = unquote(parts[-2])
-    namespace = unquote("/".join(parts[:-2]))
-    return reads.runs(session, namespace, name, limit=limit, offset=offset)
-
-
-@router.get(
-    "/namespaces", summary="Namespaces with datasets or jobs (Marquez-compatible)", dependencies=[viewer]
-)
-def list_namespaces(session: Session = Depends(get_session)) -> dict[str, Any]:
-    return marquez.namespaces(session)
-
-
-@router.get(
-    "/namespaces/{ns_path:path}",
-    summary="Jobs or datasets of a namespace: /api/v1/namespaces/{namespace}/jobs|datasets (URL-encode it)",
-    responses={404: _ERR},
-    dependencies=[viewer],
-)
-def namespace_items(
-    request: Request,
-    ns_path: str = Path(
-        ..., description="`{namespace}/jobs` or `{namespace}/datasets`, the namespace URL-encoded"
-    ),
-    limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
-    session: Session = Depends(get_session),
-) -> dict[str, Any]:
-    parts = _raw_tail(request, "/api/v1/namespaces/")
-    if len(parts) != 2 or parts[1] not in ("jobs", "datasets"):
-        raise ApiError(404, "not_found", "expected /api/v1/namespaces/{namespace}/jobs or .../datasets")
-    namespace = unquote(parts[0])
-    if parts[1] == "jobs":
-        return marquez.namespace_jobs(session, namespace, limit=limit, offset=offset)
-    return marquez.namespace_datasets(session, namespace, limit=limit, offset=offset)
-
-
-def _raw_tail(request: Request, prefix: str) -> list[str]:
-    """The still-encoded path segments after ``prefix`` (so an encoded ``/`` in a namespace
-    stays inside its segment)."""
-    raw: bytes = request.scope.get("raw_path") or b""
-    tail: str = raw.decode("latin-1").split(prefix, 1)[-1].split("?", 1)[0]
-    return tail.split("/")
 
 
 @router.put(

@@ -1,0 +1,229 @@
+"""Marquez-compatible reads: what the Marquez web UI calls, read-only, on finlineage's store.
+
+Namespaces contain ``:`` and ``/`` (``mssql://sql-host:1433``); clients URL-encode them into one
+path segment. The decoded path loses that boundary, so namespace and job paths are parsed from
+the still-encoded request path, from the right (``.../datasets/{name}``, ``.../jobs/{name}/runs``).
+Also: the finlineage job list (``/api/v1/jobs``) and the runs of a received job.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+from urllib.parse import unquote
+
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
+from sqlalchemy.orm import Session
+
+from finlineage.api.auth import viewer
+from finlineage.api.context import get_session
+from finlineage.api.errors import ApiError
+from finlineage.api.params import node_cap
+from finlineage.query import marquez
+from finlineage.query import marquez_catalog as catalog
+from finlineage.query import openlineage_reads as reads
+from finlineage.query.schemas import MAX_DEPTH
+
+router = APIRouter(prefix="/api/v1", tags=["marquez"])
+
+_ERR = {"description": "Error envelope {error, message, request_id, details}"}
+_NODE_ID = (
+    "dataset:<namespace>:<name>, datasetField:<namespace>:<name>:<field> or job:<namespace>:<name> "
+    "(plain or URL-encoded; parsed from the right, so namespaces may contain ':')"
+)
+_DEPTH = "Hops to follow each way; default: the full closure (up to the node cap, `truncated` says so)"
+
+
+def _depth() -> Any:
+    return Query(None, ge=0, le=MAX_DEPTH, description=_DEPTH)
+
+
+def get_lineage(
+    node_id: str = Query(..., alias="nodeId", max_length=2000, description=_NODE_ID),
+    depth: int | None = _depth(),
+    cap: int = Depends(node_cap),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    return marquez.lineage(session, unquote(node_id), depth=depth, max_nodes=cap)
+
+
+router.add_api_route(
+    "/lineage",
+    get_lineage,
+    methods=["GET"],
+    summary="Marquez-compatible lineage graph around a dataset or job",
+    responses={404: _ERR, 422: _ERR},
+    dependencies=[viewer],
+)
+router.add_api_route(  # the Marquez UI asks for /lineage/?nodeId=
+    "/lineage/", get_lineage, methods=["GET"], include_in_schema=False, dependencies=[viewer]
+)
+
+
+@router.get(
+    "/column-lineage",
+    summary="Marquez-compatible column lineage of a dataset field (or of every field of a dataset)",
+    responses={404: _ERR, 422: _ERR},
+    dependencies=[viewer],
+)
+def get_column_lineage(
+    node_id: str = Query(..., alias="nodeId", max_length=2000, description=_NODE_ID),
+    depth: int | None = _depth(),
+    with_downstream: bool = Query(False, alias="withDownstream"),
+    cap: int = Depends(node_cap),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    return marquez.column_lineage(
+        session, unquote(node_id), depth=depth, with_downstream=with_downstream, max_nodes=cap
+    )
+
+
+def search(
+    q: str = Query(..., min_length=1, max_length=500, description="Substring of a dataset or job name"),
+    filter_: Literal["DATASET", "JOB"] | None = Query(None, alias="filter"),
+    sort: Literal["NAME", "UPDATE_AT"] = Query("NAME"),
+    limit: int = Query(10, ge=0, le=1000),
+    namespace: str | None = Query(None, max_length=500),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    return catalog.search(session, q, kind=filter_, sort=sort, limit=limit, namespace_filter=namespace)
+
+
+router.add_api_route(
+    "/search",
+    search,
+    methods=["GET"],
+    summary="Marquez-compatible search of datasets and jobs by name",
+    responses={422: _ERR},
+    dependencies=[viewer],
+)
+router.add_api_route(  # the Marquez UI asks for /search/?q=
+    "/search/", search, methods=["GET"], include_in_schema=False, dependencies=[viewer]
+)
+
+
+@router.get("/tags", summary="Marquez-compatible tag list (finlineage keeps no tags)", dependencies=[viewer])
+def list_tags() -> dict[str, Any]:
+    return {"tags": []}
+
+
+@router.get(
+    "/namespaces", summary="Namespaces with datasets or jobs (Marquez-compatible)", dependencies=[viewer]
+)
+def list_namespaces(session: Session = Depends(get_session)) -> dict[str, Any]:
+    return catalog.namespaces(session)
+
+
+@router.get(
+    "/namespaces/{ns_path:path}",
+    summary="A namespace, its datasets and jobs (Marquez-compatible; URL-encode the namespace and names)",
+    description=(
+        "`{namespace}`, `{namespace}/datasets`, `{namespace}/datasets/{name}`, "
+        "`{namespace}/datasets/{name}/versions`, `{namespace}/jobs`, `{namespace}/jobs/{name}`, "
+        "`{namespace}/jobs/{name}/runs`."
+    ),
+    responses={404: _ERR},
+    dependencies=[viewer],
+)
+def namespace_items(
+    request: Request,
+    ns_path: str = Path(..., description="`{namespace}[/datasets|jobs[/{name}[/versions|runs]]]`"),
+    limit: int = Query(100, ge=0, le=1000),
+    offset: int = Query(0, ge=0),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    parts = _raw_tail(request, "/api/v1/namespaces/")
+    if parts and parts[-1] == "":
+        parts = parts[:-1]
+
+    def ns(n: int) -> str:
+        return unquote("/".join(parts[:n]))
+
+    if not parts or not ns(len(parts)):
+        raise ApiError(404, "not_found", "expected /api/v1/namespaces/{namespace}")
+    size = len(parts)
+    if size >= 4 and parts[-1] == "versions" and parts[-3] == "datasets":
+        return catalog.dataset_versions(session, ns(size - 3), unquote(parts[-2]), limit=limit, offset=offset)
+    if size >= 4 and parts[-1] == "runs" and parts[-3] == "jobs":
+        return catalog.job_runs(session, ns(size - 3), unquote(parts[-2]), limit=limit, offset=offset)
+    if size >= 3 and parts[-2] == "datasets":
+        return catalog.dataset(session, ns(size - 2), unquote(parts[-1]))
+    if size >= 3 and parts[-2] == "jobs":
+        return catalog.job(session, ns(size - 2), unquote(parts[-1]))
+    if size >= 2 and parts[-1] == "datasets":
+        return catalog.datasets(session, ns(size - 1), limit=limit, offset=offset)
+    if size >= 2 and parts[-1] == "jobs":
+        return catalog.jobs(session, ns(size - 1), limit=limit, offset=offset)
+    return catalog.namespace(session, ns(size))
+
+
+@router.get(
+    "/jobs",
+    summary="Jobs received as OpenLineage events, with their latest run",
+    dependencies=[viewer],
+)
+def list_jobs(
+    namespace: str | None = Query(None, max_length=500),
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    return reads.jobs(session, namespace=namespace, limit=limit, offset=offset)
+
+
+@router.get(
+    "/jobs/runs/{run_id}",
+    summary="One run of a received job (Marquez-compatible)",
+    responses={404: _ERR},
+    dependencies=[viewer],
+)
+def get_run(
+    run_id: str = Path(..., max_length=64), session: Session = Depends(get_session)
+) -> dict[str, Any]:
+    return catalog.run(session, run_id)
+
+
+@router.get(
+    "/jobs/runs/{run_id}/facets",
+    summary="The facets of a run, or of its job with type=job (Marquez-compatible)",
+    responses={404: _ERR},
+    dependencies=[viewer],
+)
+def get_run_facets(
+    run_id: str = Path(..., max_length=64),
+    kind: Literal["run", "job"] = Query("run", alias="type"),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    return catalog.run_facets(session, run_id, kind)
+
+
+@router.get(
+    "/jobs/{job_path:path}",
+    summary="Runs of one job: /api/v1/jobs/{namespace}/{name}/runs (URL-encode the namespace)",
+    responses={404: _ERR},
+    dependencies=[viewer],
+)
+def job_runs(
+    request: Request,
+    job_path: str = Path(..., description="`{namespace}/{name}/runs`, each part URL-encoded"),
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    parts = _raw_tail(request, "/api/v1/jobs/")
+    if len(parts) < 3 or parts[-1] != "runs":
+        raise ApiError(404, "not_found", "expected /api/v1/jobs/{namespace}/{name}/runs")
+    name = unquote(parts[-2])
+    namespace = unquote("/".join(parts[:-2]))
+    return reads.runs(session, namespace, name, limit=limit, offset=offset)
+
+
+def _raw_tail(request: Request, prefix: str) -> list[str]:
+    """The still-encoded path segments after ``prefix`` (so an encoded ``/`` in a namespace
+    stays inside its segment)."""
+    raw: bytes = request.scope.get("raw_path") or b""
+    tail: str = raw.decode("latin-1").split(prefix, 1)[-1].split("?", 1)[0]
+    return tail.split("/")
+
+
+def register(app: FastAPI) -> None:
+    app.include_router(router)

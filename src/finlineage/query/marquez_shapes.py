@@ -1,0 +1,210 @@
+"""Marquez response shapes (what the Marquez web UI reads): Dataset, Job, Run, namespace,
+column-lineage input fields. Pure functions over values the read modules load; no queries.
+
+Marquez's run states differ from OpenLineage's event types: START/RUNNING → RUNNING,
+COMPLETE → COMPLETED, FAIL → FAILED, ABORT → ABORTED; a run that only sent OTHER events is NEW.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+RUN_STATES: dict[str, str] = {
+    "START": "RUNNING",
+    "RUNNING": "RUNNING",
+    "COMPLETE": "COMPLETED",
+    "FAIL": "FAILED",
+    "ABORT": "ABORTED",
+}
+"""OpenLineage run state → Marquez RunState (anything else: NEW)."""
+
+
+def ts(value: datetime | None) -> str | None:
+    """ISO-8601 in UTC with a `Z` (stored datetimes are UTC, naive on SQLite)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def content_version(*parts: Any) -> str:
+    """A deterministic version id (UUID) of some content: equal content, equal version."""
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"finlineage:{text}"))
+
+
+def dataset_id(namespace: str, name: str) -> dict[str, str]:
+    return {"namespace": namespace, "name": name}
+
+
+def node_id(kind: str, namespace: str, name: str) -> str:
+    return f"{kind}:{namespace}:{name}"
+
+
+def field_out(name: str, dtype: str | None, description: str | None = None) -> dict[str, Any]:
+    return {"name": name, "type": dtype, "tags": [], "description": description}
+
+
+def namespace_out(name: str, created: datetime | None, updated: datetime | None) -> dict[str, Any]:
+    return {
+        "name": name,
+        "createdAt": ts(created),
+        "updatedAt": ts(updated or created),
+        "ownerName": "finlineage",
+        "description": None,
+        "isHidden": False,
+    }
+
+
+def dataset_out(
+    namespace: str,
+    name: str,
+    *,
+    fields: list[dict[str, Any]],
+    created: datetime | None,
+    updated: datetime | None,
+    facets: Mapping[str, Any] | None = None,
+    column_lineage: list[dict[str, Any]] | None = None,
+    last_modified: datetime | None = None,
+    description: str | None = None,
+) -> dict[str, Any]:
+    """A Marquez Dataset (DB_TABLE). `currentVersion` is the version id of the dataset's
+    current content (name, fields, facets): it changes exactly when they change."""
+    out: dict[str, Any] = {
+        "id": dataset_id(namespace, name),
+        "type": "DB_TABLE",
+        "name": name,
+        "physicalName": name,
+        "createdAt": ts(created),
+        "updatedAt": ts(updated or created),
+        "namespace": namespace,
+        "sourceName": namespace,
+        "fields": fields,
+        "tags": [],
+        "lastModifiedAt": ts(last_modified),
+        "lastLifecycleState": None,
+        "description": description,
+        "facets": dict(facets or {}),
+        "deleted": False,
+    }
+    out["currentVersion"] = content_version(namespace, name, fields, out["facets"])
+    if column_lineage is not None:
+        out["columnLineage"] = column_lineage
+    return out
+
+
+def run_out(run: Any, namespace: str, name: str, job_version: str | None) -> dict[str, Any]:
+    """A Marquez Run from a stored OpenLineage run (``store.models.OLRun``)."""
+    facets: dict[str, Any] = dict(run.facets or {})
+    nominal = facets.get("nominalTime") or {}
+    duration = None
+    if run.started_at is not None and run.ended_at is not None:
+        duration = int((run.ended_at - run.started_at).total_seconds() * 1000)
+    return {
+        "id": run.run_id,
+        "createdAt": ts(run.created_at),
+        "updatedAt": ts(run.updated_at),
+        "nominalStartTime": nominal.get("nominalStartTime"),
+        "nominalEndTime": nominal.get("nominalEndTime"),
+        "state": RUN_STATES.get(str(run.state), "NEW"),
+        "startedAt": ts(run.started_at),
+        "endedAt": ts(run.ended_at),
+        "durationMs": duration,
+        "args": {},
+        "jobVersion": {"namespace": namespace, "name": name, "version": job_version},
+        "inputDatasetVersions": [],
+        "outputDatasetVersions": [],
+        "context": {},
+        "facets": facets,
+    }
+
+
+def job_out(
+    namespace: str,
+    name: str,
+    *,
+    inputs: Iterable[tuple[str, str]],
+    outputs: Iterable[tuple[str, str]],
+    facets: Mapping[str, Any] | None,
+    created: datetime | None,
+    updated: datetime | None,
+    latest_runs: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A Marquez Job (BATCH). `location` is the sourceCodeLocation facet's URL; `currentVersion`
+    the version id of its content (inputs, outputs, facets)."""
+    job_facets = dict(facets or {})
+    ins = sorted(set(inputs))
+    outs = sorted(set(outputs))
+    location = (job_facets.get("sourceCodeLocation") or {}).get("url")
+    runs = latest_runs or []
+    parent = ((job_facets.get("parent") or {}).get("job") or {}).get("name")
+    return {
+        "id": dataset_id(namespace, name),
+        "type": "BATCH",
+        "name": name,
+        "simpleName": name.rsplit(".", 1)[-1],
+        "parentJobName": parent,
+        "parentJobUuid": None,
+        "createdAt": ts(created),
+        "updatedAt": ts(updated or created),
+        "namespace": namespace,
+        "inputs": [dataset_id(*k) for k in ins],
+        "outputs": [dataset_id(*k) for k in outs],
+        "location": location,
+        "description": (job_facets.get("documentation") or {}).get("description"),
+        "latestRun": runs[0] if runs else None,
+        "latestRuns": runs,
+        "facets": job_facets,
+        "currentVersion": job_version(namespace, name, ins, outs, job_facets),
+        "tags": [],
+        "labels": [],
+    }
+
+
+def job_version(
+    namespace: str, name: str, inputs: Any, outputs: Any, facets: Mapping[str, Any] | None
+) -> str:
+    return content_version(namespace, name, sorted(map(tuple, inputs)), sorted(map(tuple, outputs)), facets)
+
+
+def input_field(namespace: str, dataset: str, field: str, transformation: dict[str, Any]) -> dict[str, Any]:
+    """One column-lineage input field, with the deprecated per-field description/type that
+    Marquez reads and the 1-2-0 `transformations` list."""
+    return {
+        "namespace": namespace,
+        "dataset": dataset,
+        "datasetVersion": None,
+        "field": field,
+        "transformationDescription": transformation.get("description"),
+        "transformationType": legacy_type(transformation),
+        "transformations": [transformation],
+    }
+
+
+def legacy_type(transformation: dict[str, Any]) -> str:
+    """The deprecated transformationType Marquez reads: IDENTITY, TRANSFORMATION or INDIRECT
+    (the exact subtype stays in `transformations`)."""
+    if transformation["type"] != "DIRECT":
+        return "INDIRECT"
+    return "IDENTITY" if transformation["subtype"] == "IDENTITY" else "TRANSFORMATION"
+
+
+def summarise(inputs: list[dict[str, Any]]) -> tuple[str | None, str | None]:
+    """The field-level (transformationType, transformationDescription) of a target's inputs:
+    IDENTITY when every direct input is one, TRANSFORMATION when some direct input is not,
+    INDIRECT when only indirect inputs exist."""
+    if not inputs:
+        return None, None
+    direct = [f for f in inputs if f["transformations"][0]["type"] == "DIRECT"]
+    kind = (
+        "IDENTITY"
+        if direct and all(f["transformationType"] == "IDENTITY" for f in direct)
+        else ("TRANSFORMATION" if direct else "INDIRECT")
+    )
+    described = sorted({f["transformationDescription"] for f in direct if f["transformationDescription"]})
+    return kind, "; ".join(described) or None
