@@ -229,15 +229,24 @@ class _Execution(_RunState):
                 )
                 continue
             sha = hashlib.sha256(data).hexdigest()
+            # a dbt model: the engine parses dbt's compiled SQL, the file's own bytes are the evidence
+            parse_sha = hashlib.sha256(sf.parse_data).hexdigest() if sf.parse_data is not None else None
             prev = current.get(sf.path)
-            if prev is not None and prev.sha256 == sha and prev.status == "active":
+            if (
+                prev is not None
+                and prev.sha256 == sha
+                and prev.status == "active"
+                and prev.parse_sha256 == parse_sha
+            ):
                 self._finish_file(FileResult(path=sf.path, status="skipped_duplicate", dialect=None))
                 continue
-            text, reason = decode_sql(data)
+            text, reason = decode_sql(data if sf.parse_data is None else sf.parse_data)
             if text is None:
                 self._record_error_file(sf, sha, len(data), prev, reason or "undecodable")
                 continue
             self._store_blob(sha, data)
+            if sf.parse_data is not None and parse_sha is not None:
+                self._store_blob(parse_sha, sf.parse_data)
             tasks.append(
                 _Task(
                     sf,
@@ -247,6 +256,7 @@ class _Execution(_RunState):
                     worker.tokens(text),
                     worker.defined_names(text),
                     previous=prev,
+                    parse_sha=parse_sha,
                 )
             )
             sf.data = data  # keep for the parse; dropped once parsed

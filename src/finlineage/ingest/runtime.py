@@ -68,6 +68,8 @@ class _Task:
     reparse: bool = False
     stored: bool = False
     """An earlier run's file re-parsed because its schema changed (not one of this run's files)."""
+    parse_sha: str | None = None
+    """Digest of ``sf.parse_data`` (the text parsed when it is not the file's own: dbt models)."""
 
 
 def _fp(cols: dict[str, str | None] | None) -> int:

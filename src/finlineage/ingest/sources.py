@@ -75,6 +75,9 @@ class SourceFile:
     explicit_dialect: str | None = None
     error: str | None = None
     size: int = 0
+    parse_data: bytes | None = None
+    """The text the engine parses when it is not the file's own (a dbt model: dbt's compiled SQL,
+    see ingest/dbt.py); the file's own bytes stay what is stored and served as evidence."""
 
     def read(self) -> bytes:
         if self.data is not None:

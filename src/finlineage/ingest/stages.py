@@ -12,7 +12,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, Thr
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any
 
-from finlineage.ingest import runtime, worker
+from finlineage.ingest import dbt, runtime, worker
 from finlineage.ingest.models import FileDiagnostic, FileResult
 from finlineage.ingest.runtime import (
     MAX_RERESOLVE_ROUNDS,
@@ -121,7 +121,9 @@ class _RunState:
         return out
 
     def _submit(self, pool: ProcessPoolExecutor, task: _Task) -> Future[dict[str, Any]]:
-        data = task.sf.data if task.sf.data is not None else task.sf.read()
+        data = task.sf.parse_data  # a dbt model: dbt's compiled SQL (ingest/dbt.py)
+        if data is None:
+            data = task.sf.data if task.sf.data is not None else task.sf.read()
         text, _ = decode_sql(data)
         subset = self._subset(task)
         task.sent = {k: _fp(v) for k, v in subset.items()}
@@ -175,7 +177,10 @@ class _RunState:
             self._flush()
 
     def _parsed(self, task: _Task, facts: dict[str, Any] | None, error: str | None) -> None:
-        task.sf.data = None
+        if task.sf.parse_data is not None and facts is not None:  # lines of the original file
+            facts = dbt.onto_original(facts, task.sf.data or task.sf.read(), task.sf.parse_data)
+        if task.sf.parse_data is None:
+            task.sf.data = None
         if facts is None:
             res = FileResult(path=task.sf.path, status="error", dialect=task.dialect, error=error)
             self.pending_writes.append((task, None, res))
@@ -257,6 +262,7 @@ class _RunState:
                         error=res.error,
                         error_line=res.line,
                         error_column=res.column,
+                        parse_sha256=task.parse_sha,
                     )
                     task.file_id = fid
                     task.previous = None
@@ -330,12 +336,17 @@ class _RunState:
                     if not blob.exists():
                         self.warnings.append(f"{f.path}: source text not kept; not re-resolved")
                         continue
-                    data = blob.read_bytes()
+                    parsed = self.svc._blob_path(f.parse_sha256) if f.parse_sha256 else None
+                    if parsed is not None and not parsed.exists():
+                        self.warnings.append(f"{f.path}: parsed text not kept; not re-resolved")
+                        continue
+                    parse_data = parsed.read_bytes() if parsed is not None else None
+                    data = parse_data if parse_data is not None else blob.read_bytes()
                     text, _ = decode_sql(data)
                     if text is None:
                         continue
                     t = _Task(
-                        SourceFile(f.path, location=blob, group="stored"),
+                        SourceFile(f.path, location=blob, group="stored", parse_data=parse_data),
                         f.sha256,
                         f.size,
                         f.dialect or "auto",

@@ -198,6 +198,7 @@ def _node_fields(
         "line_start": obj.line_start,
         "line_end": obj.line_end,
         "column_count": int(ncols or 0),
+        "description": obj.description,
     }
 
 
@@ -300,7 +301,7 @@ def node_detail(
     row = session.execute(node_select().where(CatalogObject.id == obj.id)).one()
     _, path, repo, ncols = row
     columns = [
-        ColumnOut(id=c.id, name=c.name, ordinal=c.ordinal, data_type=c.data_type)
+        ColumnOut(id=c.id, name=c.name, ordinal=c.ordinal, data_type=c.data_type, description=c.description)
         for c in session.scalars(
             select(Column).where(Column.object_id == obj.id).order_by(Column.ordinal, Column.name, Column.id)
         )

@@ -11,7 +11,8 @@ the namespace and name they came with.
 Facets: ``jobType`` (BATCH, integration FINLINEAGE, STORED_PROCEDURE|VIEW|SCRIPT|QUERY), ``sql``
 (the original text: the routine's or view's definition, or the script file's stored copy),
 ``sourceCodeLocation`` (repository URL, path, commit/ref) for sources with a URL, ``schema`` on
-every dataset whose columns are known (types from the DDL), and ``columnLineage`` 1-2-0 on the
+every dataset whose columns are known (types from the DDL or a dbt catalog, ``description`` of
+documented columns), ``documentation`` on documented datasets, and ``columnLineage`` 1-2-0 on the
 outputs: transformations typed from the engine's edge subtypes, plus the deprecated per-field
 ``transformationDescription`` / ``transformationType`` that Marquez still reads.
 """
@@ -41,6 +42,9 @@ COLUMN_LINEAGE_SCHEMA_URL = (
     f"{SPEC}/facets/1-2-0/ColumnLineageDatasetFacet.json#/$defs/ColumnLineageDatasetFacet"
 )
 SCHEMA_SCHEMA_URL = f"{SPEC}/facets/1-2-0/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet"
+DOCUMENTATION_SCHEMA_URL = (
+    f"{SPEC}/facets/1-1-0/DocumentationDatasetFacet.json#/$defs/DocumentationDatasetFacet"
+)
 SQL_JOB_SCHEMA_URL = f"{SPEC}/facets/1-1-0/SQLJobFacet.json#/$defs/SQLJobFacet"
 JOB_TYPE_SCHEMA_URL = f"{SPEC}/facets/2-0-4/JobTypeJobFacet.json#/$defs/JobTypeJobFacet"
 SOURCE_LOCATION_SCHEMA_URL = (
@@ -104,6 +108,10 @@ class _Context:
     datasets: dict[int, tuple[str, str]] = field(default_factory=dict)
     """object id → (namespace, name)."""
     columns: dict[int, list[tuple[str, int | None, str | None]]] = field(default_factory=dict)
+    column_docs: dict[tuple[int, str], str] = field(default_factory=dict)
+    """(object id, column) → the column's description (documentation that came with the code)."""
+    descriptions: dict[int, str] = field(default_factory=dict)
+    """object id → its description."""
     file_objects: dict[int, list[str]] = field(default_factory=dict)
     """file id → canonical names of the objects it defines (not routines)."""
     subtypes: dict[int, str | None] = field(default_factory=dict)
@@ -175,12 +183,21 @@ def _load_context(session: Session, g: Any) -> _Context:
                     ((i_ns, i_name), (o_ns, o_name)), (job.namespace, job.name, job.job_type or "JOB")
                 )
     for part in chunks(sorted(ctx.datasets)):
-        for oid, name, ordinal, dtype in session.execute(
-            select(Column.object_id, Column.name, Column.ordinal, Column.data_type)
+        for oid, name, ordinal, dtype, doc in session.execute(
+            select(Column.object_id, Column.name, Column.ordinal, Column.data_type, Column.description)
             .where(Column.object_id.in_(list(part)))
             .order_by(Column.object_id, Column.ordinal, Column.id)
         ):
             ctx.columns.setdefault(int(oid), []).append((name, ordinal, dtype))
+            if doc:
+                ctx.column_docs[(int(oid), name)] = doc
+        for oid, doc in session.execute(
+            select(CatalogObject.id, CatalogObject.description).where(
+                CatalogObject.id.in_(list(part)), CatalogObject.description.is_not(None)
+            )
+        ):
+            if doc:
+                ctx.descriptions[int(oid)] = doc
     return ctx
 
 
@@ -280,6 +297,9 @@ def _schema_facet(ctx: _Context, oid: int) -> dict[str, Any] | None:
         item: dict[str, Any] = {"name": name}
         if dtype:
             item["type"] = dtype
+        doc = ctx.column_docs.get((oid, name))
+        if doc:
+            item["description"] = doc
         if ordinal:
             item["ordinal_position"] = int(ordinal)
         fields.append(item)
@@ -291,6 +311,8 @@ def _dataset(ctx: _Context, key: tuple[str, str], oid: int) -> dict[str, Any]:
     schema = _schema_facet(ctx, oid)
     if schema is not None:
         facets["schema"] = schema
+    if oid in ctx.descriptions:
+        facets["documentation"] = facet(DOCUMENTATION_SCHEMA_URL, description=ctx.descriptions[oid])
     return {"namespace": key[0], "name": key[1], "facets": facets}
 
 

@@ -100,6 +100,8 @@ class NodeOut(BaseModel):
     line_start: int | None = None
     line_end: int | None = None
     column_count: int = 0
+    description: str | None = None
+    """Documentation that came with the code (e.g. a dbt model's or source's description)."""
 
 
 class ColumnOut(BaseModel):
@@ -107,6 +109,8 @@ class ColumnOut(BaseModel):
     name: str
     ordinal: int | None
     data_type: str | None
+    description: str | None = None
+    """Documentation that came with the code (e.g. a dbt column description)."""
 
 
 class NeighbourOut(BaseModel):

@@ -342,6 +342,34 @@ def _existing_columns(
     return found
 
 
+def set_descriptions(session: Session, docs: Mapping[int, tuple[str | None, Mapping[str, str]]]) -> None:
+    """Documentation that came with the code: ``{object_id: (description, {column: description})}``.
+    A description given replaces the stored one; ``None`` / a column not listed keeps what is
+    there; columns the object does not have are not created (documented but not produced)."""
+    objs = [{"_id": oid, "d": desc} for oid, (desc, _) in docs.items() if desc]
+    if objs:
+        t = _table(CatalogObject)
+        session.connection().execute(
+            update(t).where(t.c.id == bindparam("_id")).values(description=bindparam("d")), objs
+        )
+    cols = [
+        {"_o": oid, "_n": name, "d": d}
+        for oid, (_, by_col) in docs.items()
+        for name, d in by_col.items()
+        if d
+    ]
+    if cols:
+        c = _table(Column)
+        session.connection().execute(
+            update(c)
+            .where(c.c.object_id == bindparam("_o"), func.lower(c.c.name) == func.lower(bindparam("_n")))
+            .values(description=bindparam("d")),
+            cols,
+        )
+    if objs or cols:
+        session.expire_all()
+
+
 def list_columns(session: Session, object_id: int) -> list[Column]:
     return list(
         session.scalars(

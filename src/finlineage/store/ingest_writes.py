@@ -10,6 +10,7 @@ as the plain dictionaries produced by ``finlineage.ingest.worker`` (one per pars
                     subtype, formula, steps "i j k")]``
 ``chunks``        ``[(object canonical | None, line_start, line_end, text)]``
 ``diagnostics``   ``[{code, message, severity, line, statement_index}]``
+``descriptions``  optional ``{object canonical: (description | None, {column: description})}`` (dbt docs)
 """
 
 from __future__ import annotations
@@ -109,18 +110,20 @@ class CurrentFile:
     sha256: str
     status: str
     version: int
+    parse_sha256: str | None = None
+    """The parsed text's digest when it is not the file's own (``File.parse_sha256``)."""
 
 
 def current_files(session: Session, repository_id: int) -> dict[str, CurrentFile]:
     """The newest version of every path of a repository (one query)."""
     out: dict[str, CurrentFile] = {}
     rows = session.execute(
-        select(File.path, File.id, File.sha256, File.status, File.version)
+        select(File.path, File.id, File.sha256, File.status, File.version, File.parse_sha256)
         .where(File.repository_id == repository_id)
         .order_by(File.path, File.version)
     )
-    for path, fid, sha, status, version in rows:
-        out[path] = CurrentFile(int(fid), sha, status, int(version))
+    for path, fid, sha, status, version, parse_sha in rows:
+        out[path] = CurrentFile(int(fid), sha, status, int(version), parse_sha)
     return out
 
 
@@ -138,6 +141,7 @@ def add_file_version(
     error: str | None = None,
     error_line: int | None = None,
     error_column: int | None = None,
+    parse_sha256: str | None = None,
 ) -> int:
     """Insert the next version of ``path``; the previous version (if any) is superseded and
     its facts removed. Returns the new file id."""
@@ -145,6 +149,7 @@ def add_file_version(
         repository_id=repository_id,
         path=path,
         sha256=sha256,
+        parse_sha256=parse_sha256,
         size=size,
         dialect=dialect,
         run_id=run_id,
@@ -413,6 +418,14 @@ def write_facts(
                 }
             )
     write_statements(session, items, obj_ids)
+    docs = {
+        obj_ids[cid]: (desc, cols)
+        for _, facts in items
+        for cid, (desc, cols) in (facts.get("descriptions") or {}).items()
+        if cid in obj_ids
+    }
+    if docs:  # documentation that came with the code (ingest/dbt.py)
+        repo.set_descriptions(session, docs)
     edges = 0
     if table_rows:
         edges += bulk_insert_edges(

@@ -281,6 +281,9 @@ class File(Base):
     repository_id: Mapped[int] = _fk("repositories.id", "CASCADE")
     path: Mapped[str] = mapped_column(String(1024))
     sha256: Mapped[str] = mapped_column(String(64))
+    parse_sha256: Mapped[str | None] = mapped_column(String(64))
+    """Digest of the text the engine parsed when it is not the file's own (a dbt model: dbt's
+    compiled SQL; the stored file, ``sha256``, stays the original Jinja). NULL: the file itself."""
     size: Mapped[int] = mapped_column(BigInteger, default=0)
     dialect: Mapped[str | None] = mapped_column(String(32))
     version: Mapped[int] = mapped_column(default=1)
@@ -318,6 +321,8 @@ class CatalogObject(Base):
     canonical_id: Mapped[str] = mapped_column(String(700))
     kind: Mapped[str] = mapped_column(String(24), default="external")
     definition: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    """Documentation that came with the code (e.g. a dbt model's or source's description)."""
     file_id: Mapped[int | None] = _fk("files.id", "SET NULL", nullable=True, index=True)
     line_start: Mapped[int | None]
     line_end: Mapped[int | None]
@@ -348,6 +353,8 @@ class Column(Base):
     name: Mapped[str] = mapped_column(String(200))
     ordinal: Mapped[int | None]
     data_type: Mapped[str | None] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    """Documentation that came with the code (e.g. a dbt column description)."""
 
     object: Mapped[CatalogObject] = relationship(back_populates="columns")
 

@@ -32,6 +32,7 @@ from finlineage.store.catalog import (
     get_or_create_column,
     list_columns,
     list_objects,
+    set_descriptions,
     split_canonical,
     upsert_object,
 )
@@ -182,6 +183,7 @@ __all__ = [
     "refresh_search",
     "revoke_api_key",
     "set_chunk_embeddings",
+    "set_descriptions",
     "set_edge_status",
     "set_file_error",
     "split_canonical",

@@ -1,5 +1,5 @@
 """ingest/dbt.py rules on small manifests: versions, ownership of files, snapshots, warnings.
-(The real-manifest end-to-end tests are in test_dbt.py.)"""
+(The real-manifest end-to-end tests are in test_dbt*.py.)"""
 
 from __future__ import annotations
 
@@ -62,9 +62,15 @@ def test_manifest_replaces_the_dbt_project_and_keeps_other_sql() -> None:
     out = {sf.path: sf for sf in dbt.expand(_files(_manifest(12, NODES)), warnings)}
     assert set(out) == {"dbt/models/a.sql", "dbt/snapshots/c.sql", "procs/load.sql"}
     model = out["dbt/models/a.sql"]
-    assert model.read().decode() == 'create table "db"."s"."a" as \nselect 1 as x\n'
+    # the stored text is the file as written (Jinja); the engine parses dbt's compiled code
+    assert model.read().decode() == "{{ config(materialized='table') }}\nselect 1 as x"
+    assert model.parse_data is not None
+    assert model.parse_data.decode().startswith('create table "db"."s"."a" as \nselect 1 as x\n-- finlineage:dbt ')
     assert model.explicit_dialect == "postgres"
-    assert out["dbt/snapshots/c.sql"].read().decode().startswith('create table "db"."snap"."c" as select x')
+    snap = out["dbt/snapshots/c.sql"]  # not in the upload: compiled code only, flagged as such
+    assert snap.parse_data is not None
+    assert snap.parse_data.decode().startswith('create table "db"."snap"."c" as select x')
+    assert '"origin":"compiled"' in snap.parse_data.decode()
     assert out["procs/load.sql"].explicit_dialect is None  # untouched
     assert any("without compiled_code" in w and "models/b.sql" in w for w in warnings)
 
