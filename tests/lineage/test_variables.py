@@ -5,7 +5,7 @@ from __future__ import annotations
 from finlineage.lineage import extract
 from finlineage.lineage.variables import declared_names
 
-from .helpers import codes, direct, indirect
+from .helpers import codes, direct, indirect, rollup_direct
 
 
 def test_declared_names_plpgsql() -> None:
@@ -183,3 +183,118 @@ INSERT INTO gl.ccy (code, name) VALUES ('EUR', 'Euro'), ('USD', 'US dollar');"""
     assert [e.expression for e in log.column_edges if e.kind == "direct"] == ["p_batch", "'done'"]
     assert [e.expression for e in ccy.column_edges] == ["VALUES", "VALUES"]
     assert "unresolved_column" not in codes(res)
+
+
+# --- values assigned in different branches merge (union), loops keep earlier values ---------
+
+
+def test_plpgsql_if_else_branches_merge_variable_sources() -> None:
+    res = extract(
+        """CREATE FUNCTION risk.set_limit(p_cust bigint) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE v_limit numeric; v_score int;
+BEGIN
+  SELECT c.score INTO v_score FROM risk.credit_scores c WHERE c.customer_id = p_cust;
+  IF v_score > 700 THEN
+    v_limit := (SELECT p.max_limit FROM risk.products p WHERE p.tier = 'gold');
+  ELSE
+    SELECT p.base_limit INTO v_limit FROM risk.products p WHERE p.tier = 'std';
+  END IF;
+  UPDATE risk.customer_limits SET credit_limit = v_limit WHERE customer_id = p_cust;
+END $$;""",
+        "postgres",
+    )
+    upd = res.statements[-1]
+    assert direct(upd) == {
+        "risk.customer_limits.credit_limit": {"risk.products.max_limit", "risk.products.base_limit"}
+    }
+    assert all("v_limit" not in s for e in upd.column_edges for s in e.sources)
+
+
+def test_tsql_if_else_and_while_loop_keep_every_possible_value() -> None:
+    res = extract(
+        """CREATE PROCEDURE dbo.usp_set_fee @acct INT AS
+BEGIN
+  DECLARE @fee MONEY, @n INT;
+  SELECT @n = COUNT(*) FROM dbo.Transactions t WHERE t.AccountId = @acct;
+  IF @n > 10
+    SET @fee = (SELECT f.HighFee FROM dbo.FeeSchedule f)
+  ELSE
+    SELECT @fee = f.LowFee FROM dbo.FeeSchedule f;
+  WHILE @n > 0
+  BEGIN
+    SET @fee = (SELECT r.Surcharge FROM dbo.Surcharges r);
+    SET @n = @n - 1;
+  END
+  UPDATE dbo.Accounts SET MonthlyFee = @fee WHERE AccountId = @acct;
+END
+GO""",
+        "tsql",
+    )
+    assert rollup_direct(res)["dbo.accounts.monthlyfee"] == {
+        "dbo.feeschedule.highfee",
+        "dbo.feeschedule.lowfee",
+        "dbo.surcharges.surcharge",
+    }
+
+
+def test_plsql_case_branches_merge_and_a_later_plain_assignment_replaces_them() -> None:
+    res = extract(
+        """CREATE OR REPLACE PROCEDURE risk.set_rate(p_acc NUMBER) IS
+  v_rate NUMBER;
+BEGIN
+  CASE
+    WHEN p_acc > 100 THEN SELECT r.premium_rate INTO v_rate FROM risk.rates r;
+    ELSE v_rate := (SELECT r.base_rate FROM risk.rates r);
+  END CASE;
+  UPDATE risk.accounts SET interest_rate = v_rate WHERE account_id = p_acc;
+  SELECT o.override_rate INTO v_rate FROM risk.overrides o;
+  UPDATE risk.accounts SET floor_rate = v_rate WHERE account_id = p_acc;
+END;
+/""",
+        "oracle",
+    )
+    first, second = (s for s in res.statements if s.type == "update")
+    assert direct(first) == {
+        "risk.accounts.interest_rate": {"risk.rates.base_rate", "risk.rates.premium_rate"}
+    }
+    assert direct(second) == {"risk.accounts.floor_rate": {"risk.overrides.override_rate"}}
+
+
+def test_bigquery_scripting_if_keeps_the_declared_default() -> None:
+    res = extract(
+        """DECLARE v_cutoff DATE;
+DECLARE v_total NUMERIC DEFAULT (SELECT SUM(p.amount) FROM `bank.ledger.postings` p);
+SET v_cutoff = (SELECT MAX(c.business_date) FROM `bank.ref.calendar` c);
+IF v_total > 0 THEN
+  SET v_total = (SELECT SUM(a.adj) FROM `bank.ledger.adjustments` a);
+END IF;
+INSERT INTO `bank.rpt.daily` (as_of, total) VALUES (v_cutoff, v_total);""",
+        "bigquery",
+    )
+    assert rollup_direct(res) == {
+        "bank.rpt.daily.as_of": {"bank.ref.calendar.business_date"},
+        "bank.rpt.daily.total": {"bank.ledger.postings.amount", "bank.ledger.adjustments.adj"},
+    }
+
+
+def test_mysql_if_and_loop_assignments_are_conditional() -> None:
+    res = extract(
+        """CREATE PROCEDURE bank.calc_bonus(p_grade INT)
+BEGIN
+  DECLARE v_bonus DECIMAL(10,2) DEFAULT 0;
+  SELECT b.bonus INTO v_bonus FROM bank.bonus_table b LIMIT 1;
+  IF p_grade > 3 THEN
+    SELECT g.grade_bonus INTO v_bonus FROM bank.grades g LIMIT 1;
+  END IF;
+  bonus_loop: LOOP
+    SELECT s.extra INTO v_bonus FROM bank.specials s LIMIT 1;
+    LEAVE bonus_loop;
+  END LOOP;
+  UPDATE bank.staff SET bonus = v_bonus;
+END""",
+        "mysql",
+    )
+    upd = res.statements[-1]
+    assert direct(upd) == {
+        "bank.staff.bonus": {"bank.grades.grade_bonus", "bank.bonus_table.bonus", "bank.specials.extra"}
+    }

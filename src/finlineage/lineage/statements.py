@@ -48,11 +48,31 @@ def _run(stmt: exp.Expr, ctx: Context, index: int) -> StatementResult:
         return DdlExtractor(ctx, index).run(stmt)
     if isinstance(stmt, exp.Use):
         return SessionExtractor(ctx, index).use(stmt)
+    if isinstance(stmt, exp.Set) and (path := _search_path(stmt)):
+        SessionExtractor(ctx, index)._set_schema(path)  # names of what follows
+        return StatementResult("set")
     if isinstance(stmt, NO_LINEAGE):
         return StatementResult(NO_LINEAGE_TYPES.get(type(stmt), type(stmt).__name__.lower()))
     if isinstance(stmt, exp.Command):
         return SessionExtractor(ctx, index).command(stmt)
     return Extractor(ctx, index).other(stmt)
+
+
+def _search_path(stmt: exp.Set) -> str:
+    """The schema list of a parsed `SET search_path TO|= x` (PostgreSQL family), as written."""
+    for item in stmt.expressions:
+        eq = item.this if isinstance(item, exp.SetItem) else None
+        if not isinstance(eq, exp.EQ) or not isinstance(eq.this, exp.Column):
+            continue
+        if eq.this.name.lower() != "search_path":
+            continue
+        value = eq.expression
+        if isinstance(value, exp.Identifier) and value.quoted:
+            return f'"{value.name}"'
+        if isinstance(value, exp.Literal) and value.is_string:
+            return f"'{value.name}'"
+        return value.name if isinstance(value, (exp.Var, exp.Identifier, exp.Column)) else ""
+    return ""
 
 
 def analyze_statement(stmt: exp.Expr, ctx: Context, index: int) -> StatementResult:
