@@ -359,7 +359,9 @@ def _graph(session: Session, rows: list[Any], reached: Collection[int]) -> dict[
     for jid, (ns, name, ins, outs) in jobs.items():
         seen = job_times.get(jid) or []
         ol = received.get((ns, name))
-        runs = [shape.run_out(ol[1], ns, name, None)] if ol is not None and ol[1] is not None else []
+        runs = []
+        if ol is not None and ol[1] is not None:
+            runs = [shape.run_out(ol[1], ns, name, shape.received_version(ol[0]))]
         data = shape.job_out(
             ns,
             name,

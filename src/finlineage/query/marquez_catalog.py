@@ -234,7 +234,7 @@ def contents(session: Session, ns: str) -> _Contents:
         entry.received = job_row
         entry.inputs.update((a, b) for a, b in job_row.inputs or [])
         entry.outputs.update((a, b) for a, b in job_row.outputs or [])
-        entry.facets = {**(job_row.facets or {}), **entry.facets}
+        entry.facets = {**entry.facets, **(job_row.facets or {})}  # what the producer said wins
         entry.created = entry.created or job_row.created_at
         entry.updated = (
             job_row.updated_at
@@ -250,7 +250,7 @@ def _latest_runs(session: Session, jobs: list[_Job], ns: str) -> dict[str, list[
         if job.received is None:
             continue
         rows, _ = names.list_runs(session, job.received.id, limit=RUNS_PER_JOB)
-        version = shape.job_version(ns, job.name, job.inputs, job.outputs, job.facets)
+        version = shape.received_version(job.received)
         out[job.name] = [shape.run_out(r, ns, job.name, version) for r in rows]
     return out
 
@@ -265,6 +265,7 @@ def _job_out(job: _Job, ns: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
         created=job.created,
         updated=job.updated,
         latest_runs=runs,
+        version=shape.received_version(job.received) if job.received is not None else None,
     )
 
 
@@ -414,7 +415,7 @@ def job_runs(session: Session, ns: str, name: str, *, limit: int, offset: int) -
             raise not_found("job", f"{ns}:{name}")
         return {"runs": [], "totalCount": 0}
     rows, total = names.list_runs(session, received.id, limit=limit, offset=offset)
-    version = shape.job_version(ns, name, received.inputs or [], received.outputs or [], received.facets)
+    version = shape.received_version(received)
     return {"runs": [shape.run_out(r, ns, name, version) for r in rows], "totalCount": total}
 
 
@@ -429,8 +430,7 @@ def _run(session: Session, run_id: str) -> tuple[OLRun, OLJob]:
 
 def run(session: Session, run_id: str) -> dict[str, Any]:
     r, j = _run(session, run_id)
-    version = shape.job_version(j.namespace, j.name, j.inputs or [], j.outputs or [], j.facets)
-    return shape.run_out(r, j.namespace, j.name, version)
+    return shape.run_out(r, j.namespace, j.name, shape.received_version(j))
 
 
 def run_facets(session: Session, run_id: str, kind: Literal["run", "job"]) -> dict[str, Any]:

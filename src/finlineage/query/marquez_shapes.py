@@ -134,9 +134,10 @@ def job_out(
     created: datetime | None,
     updated: datetime | None,
     latest_runs: list[dict[str, Any]] | None = None,
+    version: str | None = None,
 ) -> dict[str, Any]:
     """A Marquez Job (BATCH). `location` is the sourceCodeLocation facet's URL; `currentVersion`
-    the version id of its content (inputs, outputs, facets)."""
+    ``version``, else the version id of its content (inputs, outputs, facets)."""
     job_facets = dict(facets or {})
     ins = sorted(set(inputs))
     outs = sorted(set(outputs))
@@ -160,7 +161,7 @@ def job_out(
         "latestRun": runs[0] if runs else None,
         "latestRuns": runs,
         "facets": job_facets,
-        "currentVersion": job_version(namespace, name, ins, outs, job_facets),
+        "currentVersion": version or job_version(namespace, name, ins, outs, job_facets),
         "tags": [],
         "labels": [],
     }
@@ -170,6 +171,12 @@ def job_version(
     namespace: str, name: str, inputs: Any, outputs: Any, facets: Mapping[str, Any] | None
 ) -> str:
     return content_version(namespace, name, sorted(map(tuple, inputs)), sorted(map(tuple, outputs)), facets)
+
+
+def received_version(job: Any) -> str:
+    """The version of a received job (``store.models.OLJob``): of what its producer reported
+    (inputs, outputs, facets)."""
+    return job_version(job.namespace, job.name, job.inputs or [], job.outputs or [], job.facets)
 
 
 def input_field(namespace: str, dataset: str, field: str, transformation: dict[str, Any]) -> dict[str, Any]:
