@@ -118,6 +118,9 @@ def role_refs(node: exp.Expr) -> list[tuple[str, exp.Expr]]:
             continue
         elif isinstance(n, exp.Anonymous) and n.name.upper() == "IDENTITY":
             continue  # T-SQL SELECT ... INTO: IDENTITY(type, seed, step) numbers rows
+        elif isinstance(n, exp.Anonymous) and _is_dictionary_lookup(n):
+            for c in n.expressions[1:]:  # the first argument names a dictionary, not a column
+                push((role, c))
         elif isinstance(n, _SPECIAL):
             # window specification: WINDOW; CASE operand / WHEN and IF conditions: CONDITIONAL
             side = WINDOW if isinstance(n, exp.Window) else CONDITIONAL
@@ -146,6 +149,17 @@ def dot_parts(node: exp.Expr) -> list[str] | None:
 
 
 _SEQUENCE_PSEUDO_COLUMNS = frozenset({"nextval", "currval"})
+
+_DICTIONARY_FUNCTIONS = frozenset(
+    {"dicthas", "dictisin", "dictgethierarchy", "dictgetchildren", "dictgetdescendants"}
+)
+
+
+def _is_dictionary_lookup(fn: exp.Anonymous) -> bool:
+    """ClickHouse dictionary functions (`dictGet[OrDefault|OrNull|String|UInt64|...]`,
+    `dictHas`, ...): their first argument is a dictionary's name, not a column."""
+    name = fn.name.lower()
+    return name.startswith("dictget") or name in _DICTIONARY_FUNCTIONS
 
 
 def _is_sequence_ref(col: exp.Column) -> bool:

@@ -433,7 +433,7 @@ class QueryResolver(_ColumnResolution):
             return []
         self._in_progress.add(key)
         try:
-            result = self._compute_outputs(scope)
+            result = _renamed(scope, self._compute_outputs(scope))
         finally:
             self._in_progress.discard(key)
         self._outputs[key] = result
@@ -480,7 +480,9 @@ class QueryResolver(_ColumnResolution):
         inner = node.this if isinstance(node, exp.Lateral) else None
         if isinstance(inner, exp.Subquery):
             child = self.scope_of(inner.unnest())
-            return self.outputs(child) if child is not None else []
+            if child is None:
+                return []
+            return self._with_correlation(child, self.outputs(child))
         # explode/unnest/...: every alias column comes from the function's arguments
         srcs = self.expr_sources(scope, node, []).direct
         alias = node.args.get("alias")
@@ -500,6 +502,32 @@ class QueryResolver(_ColumnResolution):
         # (UNNEST ... WITH OFFSET AS pos: the position, no column source)
         return [*(Output(n, srcs, node, subtype=TRANSFORMATION) for n in names), *extra]
 
+    def _with_correlation(self, child: Scope, outs: list[Output]) -> list[Output]:
+        """LATERAL (subquery): the subquery runs once per row of the sources before it, and the
+        outer columns it is correlated on pick the values it returns (as a CASE condition picks a
+        value): they are sources of every output, direct and CONDITIONAL."""
+        corr: set[str] = set()
+        for col in child.external_columns:
+            if col.table:
+                corr |= self.resolve_column(child, col)
+        if not corr:
+            return outs
+        extra = frozenset(c for c in corr if not c.endswith(".*"))
+        return [
+            o
+            if o.star
+            else Output(
+                o.name,
+                o.sources | extra,
+                o.expression,
+                o.star,
+                o.window,
+                o.conditional | extra,
+                stronger(o.subtype, TRANSFORMATION),
+            )
+            for o in outs
+        ]
+
     def _select_outputs(self, scope: Scope, select: exp.Select) -> list[Output]:
         outs: list[Output] = []
         aliases: dict[str, Output] = {}
@@ -507,6 +535,8 @@ class QueryResolver(_ColumnResolution):
             star = self._star_of(proj)
             if star is not None:
                 outs.extend(self._expand_star(scope, proj, star))
+                continue
+            if self._computed_star(proj):
                 continue
             name = output_name(proj, self.dialect, len(outs))
             body = proj.this if isinstance(proj, exp.Alias) else proj
@@ -519,6 +549,19 @@ class QueryResolver(_ColumnResolution):
             if isinstance(proj, exp.Alias):
                 aliases[name] = out
         return outs
+
+    def _computed_star(self, proj: exp.Expr) -> bool:
+        """`IF(c, a, b).*` / `(SELECT AS STRUCT ...).*`: the fields of a computed row or struct,
+        unknown without its type: no output columns (a diagnostic says so)."""
+        if not (isinstance(proj, exp.Dot) and isinstance(proj.expression, exp.Star)):
+            return False
+        if isinstance(proj.this, (exp.Column, exp.Dot)):
+            return False
+        self._diag(
+            "star_unexpanded",
+            f"fields of {proj.this.sql(dialect=self.dialect or None)[:80]}.* are unknown: no output columns",
+        )
+        return True
 
     @staticmethod
     def _star_of(proj: exp.Expr) -> exp.Star | None:
@@ -701,3 +744,21 @@ class QueryResolver(_ColumnResolution):
                 return "JOIN"
             node = parent
         return "FILTER"
+
+
+def _renamed(scope: Scope, outs: list[Output]) -> list[Output]:
+    """`WITH c (a, b) AS (...)` / `(SELECT ...) AS d (a, b)`: the column list of a CTE's or derived
+    table's alias names its outputs by position (an unexpanded `*` keeps the rest unnamed)."""
+    holder = scope.expression.parent
+    if not isinstance(holder, (exp.CTE, exp.Subquery)):
+        return outs
+    alias = holder.args.get("alias")
+    names = [c.name for c in alias.columns] if isinstance(alias, exp.TableAlias) else []
+    if not names or any(o.star for o in outs[: len(names)]):
+        return outs
+    return [
+        Output(names[i], o.sources, o.expression, o.star, o.window, o.conditional, o.subtype)
+        if i < len(names)
+        else o
+        for i, o in enumerate(outs)
+    ]

@@ -64,7 +64,18 @@ class CreateExtractor(Extractor):
             res = StatementResult(f"create_{kind.lower() or 'other'}")
         if is_temp:
             self.ctx.temp_tables.add(tgt)
-        _add(res.target_tables, tgt)
+        # ClickHouse `CREATE MATERIALIZED VIEW mv TO dest AS SELECT ...`: the view's rows are
+        # written into `dest` (the view is the trigger that does it): `dest` is the target
+        dest = next(
+            (
+                p.this
+                for p in (props.expressions if isinstance(props, exp.Properties) else [])
+                if isinstance(p, exp.ToTableProperty) and isinstance(p.this, exp.Table)
+            ),
+            None,
+        )
+        written_to = self.name(dest) if dest is not None else tgt
+        _add(res.target_tables, written_to)
         if isinstance(props, exp.Properties):
             for p in props.expressions:
                 if isinstance(p, exp.LikeProperty) and isinstance(p.this, exp.Table):
@@ -97,7 +108,7 @@ class CreateExtractor(Extractor):
             query = self._attach_with(stmt, query)
             got = self.query(query, res)
             if got:
-                written = self.edges_into(res, tgt, declared, *got)
+                written = self.edges_into(res, written_to, declared, *got)
                 if not any(o.star for o in got[2]):
                     if not col_defs:
                         col_defs = [ColumnDef(c, i + 1) for i, c in enumerate(written)]

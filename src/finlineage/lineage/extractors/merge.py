@@ -25,10 +25,18 @@ class MergeExtractor(Extractor):
             if isinstance(then, exp.Update):
                 cols = [eq.this.name for eq in then.expressions if isinstance(eq, exp.EQ)]
                 vals = [eq.expression for eq in then.expressions if isinstance(eq, exp.EQ)]
+                if any(isinstance(e, exp.Star) for e in then.expressions):  # UPDATE SET *
+                    cols = self._star_columns(tgt, using)
+                    vals = [exp.column(c, table=self._alias_of(using)) for c in cols]
                 branches.append((label + " UPDATE", cols, vals))
             elif isinstance(then, exp.Insert):
                 cols_node = then.this
                 vals_node = then.expression
+                if isinstance(cols_node, exp.Star):  # INSERT * (Databricks/Spark)
+                    cols = self._star_columns(tgt, using)
+                    vals = [exp.column(c, table=self._alias_of(using)) for c in cols]
+                    branches.append((label + " INSERT", cols, vals))
+                    continue
                 vals = list(vals_node.expressions) if isinstance(vals_node, exp.Tuple) else []
                 if isinstance(cols_node, exp.Tuple):
                     cols = [c.name for c in cols_node.expressions]
@@ -64,6 +72,14 @@ class MergeExtractor(Extractor):
         self.output_into(stmt, res, target, [using] if isinstance(using, exp.Expr) else [])
         self._mark_temp(res)
         return res
+
+    def _star_columns(self, tgt: str, using: exp.Expr | None) -> list[str]:
+        """`UPDATE SET *` / `INSERT *`: every column of the target, each from the source column of
+        the same name (the target's columns when the schema knows them, else the source table's)."""
+        known = self.ctx.schema.columns(tgt)
+        if not known and isinstance(using, exp.Table):
+            known = self.ctx.schema.columns(self.name(using))
+        return list(known or [])
 
     @staticmethod
     def _alias_of(node: exp.Expr | None) -> str:
