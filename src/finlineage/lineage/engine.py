@@ -124,6 +124,8 @@ def _split(sql: str, dialect: str) -> _Split:
     return segs, routines, diags, scopes
 
 
+_DECLARES = re.compile(r"\b(?:DECLARE|LET|FOR)\s", re.I)
+"""Words that may declare a variable of a script or anonymous block (see `declared_names`)."""
 _NAME_PART = r"(?:\[[^\]]+\]|\"[^\"]+\"|[\w#@$]+)"
 _INSERT_EXEC = re.compile(
     rf"\bINSERT\s+(?:INTO\s+)?({_NAME_PART}(?:\s*\.\s*{_NAME_PART})*)\s*(?:\(([^()]*)\))?\s*"
@@ -242,7 +244,7 @@ def extract(
     diagnostics.extend(split_diags)
     statements: list[StatementLineage] = []
     objects: list[ObjectDefinition] = list(routines)
-    variables: dict[str | None, frozenset[str]] = {None: frozenset()}
+    variables: dict[str | None, frozenset[str]] = {}
     row_tables: dict[str | None, dict[str, str]] = {}
     results = {
         r.name: cols for r in routines if r.kind == "function" and (cols := result_columns(r.definition))
@@ -284,8 +286,8 @@ def extract(
             seg.process,
             seg.calls,
         )
-        if process not in variables:  # an anonymous block: its DECLARE sections are in the script
-            variables[process] = declared_names(sql, routine=False)
+        if process not in variables:  # an anonymous block or the script: DECLARE sections in it
+            variables[process] = declared_names(sql, routine=False) if _DECLARES.search(sql) else frozenset()
         ctx.variables = variables[process] | flow.known(process)
         ctx.row_tables = row_tables.get(process, {})
         ctx.result = (process, results[process]) if seg.returns and process in results else None
