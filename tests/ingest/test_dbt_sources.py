@@ -1,129 +1,87 @@
-"""dbt: a real manifest (dbt-core + dbt-duckdb run here, offline) ingested as a dbt project."""
+"""A dbt project (real manifest, see dbt_project.py) is found in every kind of ingest: uploaded
+files, an uploaded archive, a git repository (the server-directory ingest is in test_dbt.py)."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
+import io
+import tarfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from openlineage_native.conftest import REPO_ROOT, ingest_dir
+from ingest.conftest import upload
+from ingest.dbt_project import build
+from security.gitserve import bare_repo, git_daemon
 
-DBT = REPO_ROOT / ".venv-dbt" / "bin" / "dbt"
-
-PROJECT = {
-    "dbt_project.yml": (
-        "name: desk_book\nversion: '1.0'\nconfig-version: 2\nprofile: desk_book\n"
-        "model-paths: ['models']\nseed-paths: ['seeds']\nmacro-paths: ['macros']\n"
-    ),
-    "profiles.yml": (
-        "desk_book:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: book.duckdb\n      threads: 1\n"
-    ),
-    "seeds/raw_fills.csv": "fill_id,desk,qty,px,ccy\n1,rates,10,99.5,USD\n2,fx,5,1.1,EUR\n",
-    "models/schema.yml": (
-        "version: 2\nmodels:\n  - name: stg_fills\n    description: Fills, cleaned\n"
-        "    columns:\n      - name: fill_id\n        description: The fill key\n        tests: [not_null]\n"
-    ),
-    "macros/cents.sql": "{% macro to_cents(col) %}({{ col }} * 100){% endmacro %}\n",
-    "models/staging/stg_fills.sql": (
-        "{{ config(materialized='view') }}\nselect\n    fill_id,\n    lower(desk) as desk,\n"
-        "    qty * px as notional,\n    ccy\nfrom {{ ref('raw_fills') }}\n"
-    ),
-    "models/staging/usd_fills.sql": (
-        "{{ config(materialized='ephemeral') }}\nselect * from {{ ref('stg_fills') }} where ccy = 'USD'\n"
-    ),
-    "models/marts/desk_notional.sql": (
-        "{{ config(materialized='table') }}\nselect\n    desk,\n    sum({{ to_cents('notional') }}) as notional_cents\n"
-        "from {{ ref('usd_fills') }}\ngroup by desk\n"
-    ),
-}
+SKIP = (".duckdb", ".wal", ".gpickle", ".msgpack")
 
 
 @pytest.fixture(scope="session")
 def dbt_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small dbt project built with the real dbt (seed, run, docs generate): target/manifest.json
-    and target/catalog.json are dbt's own."""
-    assert DBT.exists(), f"dbt is not installed at {DBT} (make dbt-env)"
-    root = tmp_path_factory.mktemp("dbt") / "desk_book"
-    for rel, text in PROJECT.items():
-        p = root / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(text)
-    env = {
-        **os.environ,
-        "DBT_PROFILES_DIR": str(root),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "DO_NOT_TRACK": "1",
-        "DBT_VERSION_CHECK": "false",
-    }
-    for cmd in (["seed"], ["run"], ["docs", "generate"]):
-        done = subprocess.run(
-            [str(DBT), *cmd], cwd=root, env=env, capture_output=True, text=True, timeout=300
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-    assert (root / "target" / "manifest.json").exists() and (root / "target" / "catalog.json").exists()
-    return root
+    return build(tmp_path_factory)
 
 
-def test_dbt_manifest_ingested_with_column_lineage_across_models(
-    client: TestClient, roots: Path, dbt_project: Path
-) -> None:
-    tree = roots / "analytics"
-    shutil.copytree(dbt_project, tree / "desk_book", ignore=shutil.ignore_patterns("*.duckdb", "*.wal"))
-    res = ingest_dir(client, tree, "analytics", "dbt-repo")
-    failed = [r for r in res["results"] if r["status"] == "error"]
-    assert failed == [], failed
+def project_files(root: Path) -> list[tuple[str, bytes]]:
+    return [
+        (f"desk_book/{p.relative_to(root).as_posix()}", p.read_bytes())
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not p.name.endswith(SKIP)
+    ]
+
+
+def assert_dbt_lineage(client: TestClient, res: dict[str, Any]) -> None:
+    assert res["status"] == "completed", [x for x in res["results"] if x["status"] == "error"]
+    assert not [x for x in res["results"] if x["status"] == "error"]
     paths = {r["path"] for r in res["results"]}
     assert "desk_book/models/marts/desk_notional.sql" in paths
-    assert "desk_book/seeds/raw_fills.csv" in paths  # the seed, as a table
-    assert not any(p.startswith("desk_book/target/") or p.endswith("cents.sql") for p in paths)
-    assert "desk_book/models/staging/usd_fills.sql" not in paths  # ephemeral: inlined
-
-    pid = res["project_id"]
-    r = client.get(
-        f"/api/v1/lineage/column/book.main.desk_notional.notional_cents/upstream?depth=10&project_id={pid}"
-    )
-    assert r.status_code == 200, r.text
-    names = {n["canonical_id"] for n in r.json()["nodes"]}
-    # through the ephemeral model's SELECT * and the view to the seed's columns
-    assert "book.main.stg_fills.notional" in names
-    assert {"book.main.raw_fills.qty", "book.main.raw_fills.px"} <= names
-    node = client.get(f"/api/v1/lineage/node/book.main.stg_fills?project_id={pid}").json()
-    assert node["kind"] == "view"
-    assert {c["name"] for c in node["columns"]} == {"fill_id", "desk", "notional", "ccy"}
-    # exported with the adapter's namespace and the model as a job
-    events = client.get(f"/api/v1/export?format=openlineage&project_id={pid}").json()
-    job = next(e for e in events if e["job"]["name"] == "book.main.desk_notional")
-    assert job["job"]["namespace"] == "duckdb://dbt-repo"
-    cl = job["outputs"][0]["facets"]["columnLineage"]["fields"]["notional_cents"]
-    assert ("DIRECT", "AGGREGATION") in {
-        (t["type"], t["subtype"]) for f in cl["inputFields"] for t in f["transformations"]
-    }
-
-
-def test_dbt_project_in_an_uploaded_archive(client: TestClient, dbt_project: Path, tmp_path: Path) -> None:
-    import io
-    import tarfile
-
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for p in sorted(dbt_project.rglob("*")):
-            if p.is_file() and not p.name.endswith((".duckdb", ".wal", ".gpickle", ".msgpack")):
-                tar.add(p, arcname=f"desk_book/{p.relative_to(dbt_project)}")
-    r = client.post(
-        "/api/v1/files/upload?wait=true",
-        files={"files": ("analytics.tar.gz", buf.getvalue(), "application/gzip")},
-        data={"project_id": "uploaded", "create_project": "true", "repository_name": "dbt-upload"},
-    )
-    assert r.status_code in (200, 201, 202), r.text
-    res = r.json()
-    assert res["status"] == "completed", res
-    assert not [x for x in res["results"] if x["status"] == "error"]
+    assert "desk_book/models/staging/usd_fills.sql" not in paths  # ephemeral
     pid = res["project_id"]
     up = client.get(
         f"/api/v1/lineage/column/book.main.desk_notional.notional_cents/upstream?project_id={pid}"
     )
-    assert "book.main.raw_fills.qty" in {n["canonical_id"] for n in up.json()["nodes"]}
+    assert {"book.main.raw_fills.qty", "book.main.raw_fills.px"} <= {
+        n["canonical_id"] for n in up.json()["nodes"]
+    }
+    node = client.get(f"/api/v1/lineage/node/book.main.desk_notional?project_id={pid}").json()
+    assert "{{ ref('usd_fills') }}" in node["definition"]  # evidence: the file as written
+
+
+def test_dbt_project_in_uploaded_files(client: TestClient, dbt_project: Path) -> None:
+    r = upload(client, project_files(dbt_project), project="files", repository="dbt-files", dialect="auto")
+    assert r.status_code == 200, r.text
+    assert_dbt_lineage(client, r.json())
+
+
+def test_dbt_project_in_an_uploaded_archive(client: TestClient, dbt_project: Path) -> None:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in project_files(dbt_project):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    r = upload(client, [("analytics.tar.gz", buf.getvalue())], project="archive", repository="dbt-upload")
+    assert r.status_code == 200, r.text
+    assert_dbt_lineage(client, r.json())
+
+
+def test_dbt_project_in_a_git_repository(
+    make_client: Callable[..., TestClient], roots: Path, dbt_project: Path
+) -> None:
+    client = make_client(git_allowed_schemes=["git"], git_allowed_hosts=["127.0.0.1"])
+    bare_repo(roots, "analytics.git", dict(project_files(dbt_project)))
+    with git_daemon(roots) as port:
+        r = client.post(
+            "/api/v1/ingest/git?wait=true",
+            json={
+                "url": f"git://127.0.0.1:{port}/analytics.git",
+                "ref": "main",
+                "project_id": "git",
+                "create_project": True,
+                "repository_name": "analytics",
+            },
+        )
+    assert r.status_code == 200, r.text
+    assert_dbt_lineage(client, r.json())

@@ -313,10 +313,12 @@ def _read_artifacts(
             warnings.append(f"{sf.path}: dbt manifest v{version} is not supported (v7 to v12): ignored")
             continue
         root = _root_of(sf.path)
+        keys = ("nodes", "macros", "sources", "exposures", "metrics", "semantic_models", "unit_tests")
+        listed = [n for key in keys for n in (doc.get(key) or {}).values()]
+        listed += [n for ns in (doc.get("disabled") or {}).values() if isinstance(ns, list) for n in ns]
         owned = {
             root + str(n.get("original_file_path"))
-            for key in ("nodes", "macros", "sources", "exposures", "metrics", "semantic_models", "unit_tests")
-            for n in (doc.get(key) or {}).values()
+            for n in listed
             if isinstance(n, dict) and n.get("original_file_path")
         }
         projects.append(_Project(root, doc, None, sf.group, folder, owned))
@@ -376,11 +378,23 @@ def expand(files: list[SourceFile], warnings: list[str]) -> list[SourceFile]:
 
 
 def _owned(sf: SourceFile, projects: list[_Project]) -> bool:
-    """A file of a dbt project that is not SQL to parse as it is (raw Jinja, dbt's target/ output)."""
+    """A file of a dbt project that is not SQL to parse as it is: the files dbt lists (raw Jinja,
+    YAML, seeds), dbt's target/ output, and every other non-SQL file under the project's root
+    (``dbt_project.yml``, ``profiles.yml``, ... as an upload of loose files brings them)."""
+    from finlineage.ingest.sources import CONFIG_NAME, is_sql_name
+
     generated = ("target/", "dbt_packages/", "logs/")
     return any(
         sf.group == p.group
-        and (sf.path in p.owned or any(sf.path.startswith(p.prefix + d) for d in generated))
+        and (
+            sf.path in p.owned
+            or any(sf.path.startswith(p.prefix + d) for d in generated)
+            or (
+                sf.path.startswith(p.prefix)
+                and not is_sql_name(sf.path)
+                and sf.path.rsplit("/", 1)[-1] != CONFIG_NAME
+            )
+        )
         for p in projects
     )
 

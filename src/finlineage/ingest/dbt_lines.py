@@ -291,11 +291,12 @@ def onto_original_text(facts: dict[str, Any], raw_text: str, parse_text: str) ->
 def _annotate(
     obj: dict[str, Any], doc: dict[str, Any], descriptions: dict[str, tuple[str | None, dict[str, str]]]
 ) -> None:
-    """Catalog/manifest column types where the engine has none; the catalog's columns when the
-    engine found none (e.g. ``select *`` of a relation it does not know)."""
+    """Column types as the catalog (the warehouse) or the manifest's ``data_type`` spell them,
+    else the engine's; the catalog's columns when the engine found none (e.g. ``select *`` of a
+    relation it does not know)."""
     types = {str(k).lower(): v for k, v in (doc.get("types") or {}).items() if isinstance(v, str) and v}
     if obj["columns"]:
-        obj["columns"] = [(n, o, t or types.get(str(n).lower())) for n, o, t in obj["columns"]]
+        obj["columns"] = [(n, o, types.get(str(n).lower()) or t) for n, o, t in obj["columns"]]
     elif doc.get("types"):
         obj["columns"] = [(n, i + 1, t or None) for i, (n, t) in enumerate(doc["types"].items())]
     cols = {str(k): str(v) for k, v in (doc.get("columns") or {}).items() if v}
