@@ -256,7 +256,7 @@ def test_bigquery_ml_predict_alias_is_not_a_table() -> None:
         "ML.PREDICT(MODEL ops.amount_model, (SELECT order_id, cust_id FROM ops.orders)) AS p",
         "bigquery",
     )
-    assert st.source_tables == ("ops.orders",)
+    assert set(st.source_tables) == {"ops.orders", "ops.amount_model"}  # the model is read too
     assert direct(st) == {
         "ops.scores.order_id": {"ops.orders.order_id"},
         "ops.scores.predicted_amount": set(),

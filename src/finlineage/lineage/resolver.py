@@ -128,6 +128,11 @@ class _ColumnResolution:
                 if isinstance(src, exp.Table) and id(src) not in seen and src.name:
                     seen.add(id(src))
                     out.append(src)
+                elif isinstance(src, exp.Table) and _is_table_function(src):
+                    for t in _function_tables(src.this):
+                        if id(t) not in seen:
+                            seen.add(id(t))
+                            out.append(t)
         return out
 
     def _find_source(self, scope: Scope, name: str) -> exp.Table | Scope | None:
@@ -196,20 +201,32 @@ class _ColumnResolution:
         table is not such a function. Its alias names no table, and the columns it adds
         (predictions, scores) have no column upstream."""
         fn = table.this
-        if not isinstance(fn, exp.Func):
+        if not _is_table_function(table):
             return None
         outs: list[Output] = []
         for sub in fn.find_all(exp.Subquery):
             child = self.scope_of(sub.unnest())
             if child is not None:
                 outs.extend(o for o in self.outputs(child) if not o.star)
+        for t in _function_tables(fn):  # `TABLE t` / SEMANTIC_VIEW(t ...): t's columns pass
+            if isinstance(t.parent, exp.Predict) and t.arg_key == "this":
+                continue  # the MODEL is read, its columns are not passed through
+            tname = self.name_of(t)
+            cols = self.schema.columns(tname)
+            if cols is None:
+                outs.append(Output("*", frozenset({f"{tname}.*"}), t, star=True))
+            else:
+                outs.extend(Output(c, frozenset({f"{tname}.{c}"}), t) for c in cols)
         return outs
 
     def source_column(self, src: exp.Table | Scope, name: str) -> Sources:
         if isinstance(src, exp.Table):
             passed = self._function_outputs(src)
             if passed is not None:
-                return next((o.sources for o in passed if o.name == name), _EMPTY)
+                hit = next((o.sources for o in passed if o.name == name and not o.star), None)
+                if hit is not None:
+                    return hit
+                return frozenset(s[:-1] + name for o in passed if o.star for s in o.sources)
             tname = self.name_of(src)
             return frozenset({f"{tname}.{self._column_spelling(src, name)}"}) if tname else _EMPTY
         outs = self.outputs(src)
@@ -762,3 +779,23 @@ def _renamed(scope: Scope, outs: list[Output]) -> list[Output]:
         else o
         for i, o in enumerate(outs)
     ]
+
+
+def _function_tables(fn: exp.Expr) -> list[exp.Table]:
+    """Tables named as arguments of a table function (BigQuery `ML.PREDICT(MODEL m, TABLE t)`,
+    `VECTOR_SEARCH(TABLE t, ...)`): read by it. Queries among the arguments have their own
+    scopes (their tables are found there)."""
+    out: list[exp.Table] = []
+    stack: list[exp.Expr] = list(fn.iter_expressions())
+    while stack:
+        node = stack.pop()
+        if isinstance(node, exp.Table) and node.name and not _is_table_function(node):
+            out.append(node)
+        elif not isinstance(node, (exp.Query, exp.Subquery)):
+            stack.extend(node.iter_expressions())
+    return out[::-1]
+
+
+def _is_table_function(table: exp.Table) -> bool:
+    """A table reference that is a function call (`ML.PREDICT(...)`, `SEMANTIC_VIEW(...)`)."""
+    return isinstance(table.this, (exp.Func, exp.SemanticView))
