@@ -65,7 +65,9 @@ def test_manifest_replaces_the_dbt_project_and_keeps_other_sql() -> None:
     # the stored text is the file as written (Jinja); the engine parses dbt's compiled code
     assert model.read().decode() == "{{ config(materialized='table') }}\nselect 1 as x"
     assert model.parse_data is not None
-    assert model.parse_data.decode().startswith('create table "db"."s"."a" as \nselect 1 as x\n-- finlineage:dbt ')
+    assert model.parse_data.decode().startswith(
+        'create table "db"."s"."a" as \nselect 1 as x\n-- finlineage:dbt '
+    )
     assert model.explicit_dialect == "postgres"
     snap = out["dbt/snapshots/c.sql"]  # not in the upload: compiled code only, flagged as such
     assert snap.parse_data is not None
