@@ -18,10 +18,13 @@ def _edges_json(edges: Any) -> list[dict[str, Any]]:
     """Column lineage as the peers score it: every column the target's value is computed from.
     That is the direct edges plus the expression-level indirect ones (a window's PARTITION BY /
     ORDER BY); the row-level indirect edges (JOIN, FILTER, GROUP_BY, SORT) are not a column's
-    inputs. CASE/IF conditions are already direct sources as well as CONDITIONAL."""
+    inputs. CASE/IF conditions are already direct sources as well as CONDITIONAL. A plain
+    SELECT's `*` that no schema expands is no output column (a table's `t.*` target is kept)."""
     merged: dict[str, list[str]] = {}
     for e in edges:
         if e.kind != "direct" and e.subtype != "WINDOW":
+            continue
+        if e.target == "*":  # a result set's unexpanded `*` (no schema) names no column
             continue
         srcs = merged.setdefault(e.target, [])
         srcs.extend(s for s in e.sources if s not in srcs)
