@@ -302,3 +302,90 @@ def test_set_operation_branches_of_different_widths_are_reported() -> None:
     assert [e.target for e in st.column_edges] == ["dw.pos.qty"]
     ok = extract("INSERT INTO dw.pos SELECT qty FROM s.a UNION ALL SELECT qty FROM s.b", "")
     assert not ok.statements[0].diagnostics
+
+
+# ------------------------------------------------------------------ alias column lists, windows, table functions
+@pytest.mark.parametrize("dialect", ["postgres", "snowflake", "bigquery", "tsql"])
+def test_cte_and_derived_table_column_lists_name_the_outputs(dialect: str) -> None:
+    got = _direct(
+        "WITH agg (desk, total) AS (SELECT desk_id, SUM(pnl) FROM risk.pnl GROUP BY desk_id) "
+        "SELECT d.desk, d.total, x.b FROM agg AS d JOIN (SELECT acct, bal FROM risk.bal) AS x (a, b) ON x.a = d.desk",
+        dialect,
+    )
+    assert got == {"desk": {"risk.pnl.desk_id"}, "total": {"risk.pnl.pnl"}, "b": {"risk.bal.bal"}}
+
+
+def test_named_window_partition_and_order_are_window_indirect() -> None:
+    res = extract(
+        "INSERT INTO rpt.run SELECT acct, SUM(amt) OVER w AS running FROM core.tx WINDOW w AS (PARTITION BY acct ORDER BY ts)",
+        "bigquery",
+    )
+    st_ = res.statements[-1]
+    assert direct(st_)["rpt.run.running"] == {"core.tx.amt"}
+    window = {
+        s
+        for e in st_.column_edges
+        if e.target == "rpt.run.running" and e.subtype == "WINDOW"
+        for s in e.sources
+    }
+    assert window == {"core.tx.acct", "core.tx.ts"}
+
+
+def test_lateral_correlation_column_is_also_conditional() -> None:
+    res = extract(
+        "INSERT INTO ops.last_px SELECT s.sym, l.px FROM ops.symbols s CROSS JOIN LATERAL "
+        "(SELECT q.px FROM ops.quotes q WHERE q.sym = s.sym ORDER BY q.ts DESC LIMIT 1) l",
+        "postgres",
+    )
+    st_ = res.statements[-1]
+    cond = {
+        s
+        for e in st_.column_edges
+        if e.target == "ops.last_px.px" and e.subtype == "CONDITIONAL"
+        for s in e.sources
+    }
+    assert cond == {"ops.symbols.sym"}
+
+
+def test_star_over_a_computed_row_gives_no_columns() -> None:
+    res = extract(
+        "SELECT 1 AS f, IF(a.id IS NULL, b, a).* FROM crm.p1 a FULL JOIN crm.p2 b USING (id)",
+        "bigquery",
+        schema={"crm.p1": {"id": "int"}, "crm.p2": {"id": "int"}},
+    )
+    assert direct(res.statements[-1]) == {"f": set()}
+    assert "star_unexpanded" in codes(res)
+
+
+def test_clickhouse_dictionary_name_is_no_column_and_mv_to_writes_the_to_table() -> None:
+    got = _direct("SELECT dictGetString(fx.rates_dict, 'rate', ccy) AS r FROM fx.ticks", "clickhouse")
+    assert got == {"r": {"fx.ticks.ccy"}}
+    res = extract(
+        "CREATE MATERIALIZED VIEW fx.mv_ticks TO fx.tick_daily AS SELECT toDate(ts) AS d, ccy FROM fx.ticks",
+        "clickhouse",
+    )
+    st_ = res.statements[-1]
+    assert st_.target_tables == ("fx.tick_daily",)
+    assert direct(st_) == {"fx.tick_daily.d": {"fx.ticks.ts"}, "fx.tick_daily.ccy": {"fx.ticks.ccy"}}
+    assert [o.name for o in res.objects] == ["fx.mv_ticks"]
+
+
+def test_merge_update_set_star_and_insert_star() -> None:
+    schema = {"dw.acct": {"id": "bigint", "bal": "decimal"}, "stg.acct": {"id": "bigint", "bal": "decimal"}}
+    got = _direct(
+        "MERGE INTO dw.acct t USING stg.acct s ON t.id = s.id WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *",
+        "databricks",
+        schema=schema,
+    )
+    assert got == {"dw.acct.id": {"stg.acct.id"}, "dw.acct.bal": {"stg.acct.bal"}}
+
+
+def test_table_function_arguments_are_read_and_pass_their_columns() -> None:
+    res = extract(
+        "SELECT p.loan_id FROM ML.PREDICT(MODEL risk.pd_model, TABLE risk.features) AS p", "bigquery"
+    )
+    st_ = res.statements[-1]
+    assert set(st_.source_tables) == {"risk.pd_model", "risk.features"}
+    assert direct(st_) == {"loan_id": {"risk.features.loan_id"}}
+    got = _direct("SELECT region FROM SEMANTIC_VIEW(sem.sales_sv DIMENSIONS region)", "snowflake")
+    assert got == {"region": {"sem.sales_sv.region"}}

@@ -561,11 +561,31 @@ class QueryResolver(_ColumnResolution):
             subtype = stronger(direct_subtype(body), got.subtype)
             if subtype == IDENTITY and not got.direct:
                 subtype = TRANSFORMATION  # a pseudo-column or variable: not a copy of a column
-            out = Output(name, got.direct, proj, False, got.window, got.conditional, subtype)
+            window = got.window | self._named_windows(scope, select, body)
+            out = Output(name, got.direct, proj, False, window, got.conditional, subtype)
             outs.append(out)
             if isinstance(proj, exp.Alias):
                 aliases[name] = out
         return outs
+
+    def _named_windows(self, scope: Scope, select: exp.Select, body: exp.Expr) -> Sources:
+        """`f(x) OVER w ... WINDOW w AS (PARTITION BY a ORDER BY b)`: the named window's PARTITION
+        BY / ORDER BY columns are WINDOW columns of every output using it."""
+        named = {w.name: w for w in select.args.get("windows") or [] if isinstance(w, exp.Window)}
+        if not named:
+            return _EMPTY
+        res: set[str] = set()
+        for win in body.find_all(exp.Window):
+            ref = win.args.get("alias")
+            spec = named.get(ref.name) if isinstance(ref, exp.Identifier) else None
+            if spec is None:
+                continue
+            for key in ("partition_by", "order"):
+                part = spec.args.get(key)
+                for node in part if isinstance(part, list) else [part]:
+                    if isinstance(node, exp.Expr):
+                        res |= self.expr_sources(scope, node, []).all()
+        return frozenset(res)
 
     def _computed_star(self, proj: exp.Expr) -> bool:
         """`IF(c, a, b).*` / `(SELECT AS STRUCT ...).*`: the fields of a computed row or struct,
