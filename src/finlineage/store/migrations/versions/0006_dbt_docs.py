@@ -9,8 +9,8 @@
   Re-resolution re-parses that blob. Existing rows get NULL (the file itself was parsed).
 
 All three are plain ADD COLUMNs of nullable columns on both backends (SQLite supports them
-without recreating the table, so nothing referencing these tables is touched); the downgrade
-drops them through ``batch_alter_table`` (SQLite recreates the table there).
+without recreating the table, so nothing referencing these tables is touched); the downgrade is a
+plain DROP COLUMN on both (SQLite >= 3.35), for the same reason.
 
 Revision ID: 0006
 Revises: 0005
@@ -47,7 +47,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # A plain DROP COLUMN (SQLite >= 3.35 has it): recreating ``objects`` the batch way would
+    # drop the old table, and with foreign keys on, every column row would go with it.
     for table, column, _ in reversed(_ADDED):
         if _has(table, column):
-            with op.batch_alter_table(table) as batch:
-                batch.drop_column(column)
+            op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
