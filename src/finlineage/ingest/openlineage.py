@@ -18,11 +18,9 @@ transformations; replaying an event adds nothing twice.
 from __future__ import annotations
 
 import json
-import threading
 import time
 import tomllib
 import uuid
-import weakref
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,13 +28,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from finlineage.lineage.model import ColumnDef
 from finlineage.store import openlineage as ol
 from finlineage.store import repositories as repo
-from finlineage.store.models import CatalogObject, Column, Project
+from finlineage.store.models import CatalogObject, Project
 
 EVENT_TYPES = ("START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER")
 ROUTINE_OR_VIEW = ("procedure", "function", "trigger", "view", "materialized_view")
@@ -128,6 +125,10 @@ def _datasets(value: Any, where: str) -> list[dict[str, Any]]:
     return out
 
 
+Link = tuple[tuple[str, str], str, tuple[str, str], str, str, str, str | None]
+"""(output key, output field, input key, input field, kind, subtype, description)."""
+
+
 @dataclass(slots=True)
 class Event:
     kind: str
@@ -139,6 +140,8 @@ class Event:
     inputs: list[dict[str, Any]] = field(default_factory=list)
     outputs: list[dict[str, Any]] = field(default_factory=list)
     producer: str = ""
+    links: list[Link] = field(default_factory=list)
+    """Column links of the outputs' ``columnLineage`` facets (checked with the rest of the event)."""
 
 
 def validate(raw: Any) -> Event:
@@ -149,7 +152,9 @@ def validate(raw: Any) -> Event:
     when = _time(e.get("eventTime"), "event.eventTime")
     if "dataset" in e and "job" not in e:
         ds = _datasets([e.get("dataset")], "event.dataset")
-        return Event("DatasetEvent", None, when, None, None, outputs=ds, producer=producer)
+        return Event(
+            "DatasetEvent", None, when, None, None, outputs=ds, producer=producer, links=_column_links(ds)
+        )
     job = _obj(e.get("job"), "event.job")
     _req_str(job, "namespace", "event.job")
     _req_str(job, "name", "event.job")
@@ -157,7 +162,7 @@ def validate(raw: Any) -> Event:
     inputs = _datasets(e.get("inputs"), "event.inputs")
     outputs = _datasets(e.get("outputs"), "event.outputs")
     if "run" not in e:
-        return Event("JobEvent", None, when, job, None, inputs, outputs, producer)
+        return Event("JobEvent", None, when, job, None, inputs, outputs, producer, _column_links(outputs))
     run = _obj(e.get("run"), "event.run")
     run_id = _req_str(run, "runId", "event.run")
     try:
@@ -168,7 +173,9 @@ def validate(raw: Any) -> Event:
     etype = e.get("eventType")
     if etype is not None and etype not in EVENT_TYPES:
         raise OpenLineageError(f"event.eventType must be one of {', '.join(EVENT_TYPES)}, not {etype!r}")
-    return Event("RunEvent", etype or "OTHER", when, job, run, inputs, outputs, producer)
+    return Event(
+        "RunEvent", etype or "OTHER", when, job, run, inputs, outputs, producer, _column_links(outputs)
+    )
 
 
 def parse_event(body: bytes, content_encoding: str | None = None) -> Event:
@@ -197,12 +204,16 @@ class Outcome:
 @dataclass(slots=True)
 class IngestCache:
     """What earlier committed events established, so a steady stream of events for known jobs
-    and datasets costs a few statements each. Only committed facts enter it (entries gathered
-    by a transaction are merged after its commit); any failed transaction clears it, and a stale
+    and datasets costs no statement of its own. Only committed facts enter it (entries gathered
+    by a transaction are merged after its commit); any failed transaction clears it, the cached
+    columns a transaction relied on are checked before it commits (``Deferred``), and a stale
     entry (an object deleted since) fails its foreign key, which clears it and retries."""
 
     datasets: dict[tuple[str, str], tuple[int, int, str]] = field(default_factory=dict)
     """(namespace, name) → (project id, object id, signature of the stored facets)."""
+    foreign: dict[tuple[int, str, str], tuple[int, str]] = field(default_factory=dict)
+    """(project id, namespace, name) of a dataset another project's row holds → (the object it
+    resolved to in this project, signature of the event's dataset facets that resolved it)."""
     columns: dict[tuple[int, str], tuple[int, str | None]] = field(default_factory=dict)
     edges: set[tuple[Any, ...]] = field(default_factory=set)
     jobs: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)
@@ -213,7 +224,15 @@ class IngestCache:
     born: float = field(default_factory=time.monotonic)
 
     def clear(self) -> None:
-        for part in (self.datasets, self.columns, self.edges, self.jobs, self.processes, self.projects):
+        for part in (
+            self.datasets,
+            self.foreign,
+            self.columns,
+            self.edges,
+            self.jobs,
+            self.processes,
+            self.projects,
+        ):
             part.clear()
         self.born = time.monotonic()
 
@@ -223,14 +242,73 @@ class IngestCache:
             self.clear()
 
     def merge(self, other: IngestCache) -> None:
-        if len(self.columns) + len(self.edges) > self.limit:
+        if len(self.columns) + len(self.edges) + len(self.foreign) > self.limit:
             self.clear()
         self.datasets.update(other.datasets)
+        self.foreign.update(other.foreign)
         self.columns.update(other.columns)
         self.edges |= other.edges
         self.jobs.update(other.jobs)
         self.processes.update(other.processes)
         self.projects.update(other.projects)
+
+
+class _View:
+    """The facts an event may rely on: those of its own transaction (``new``: earlier events
+    of the same batch) over the committed ones (``cache``)."""
+
+    __slots__ = ("cache", "new")
+
+    def __init__(self, cache: IngestCache, new: IngestCache) -> None:
+        self.cache, self.new = cache, new
+
+    def dataset(self, key: tuple[str, str]) -> tuple[int, int, str] | None:
+        return self.new.datasets.get(key) or self.cache.datasets.get(key)
+
+    def foreign(self, key: tuple[int, str, str]) -> tuple[int, str] | None:
+        return self.new.foreign.get(key) or self.cache.foreign.get(key)
+
+    def column(self, key: tuple[int, str]) -> tuple[tuple[int, str | None], bool] | None:
+        """(column id, data type) and whether it is a committed fact (to be checked)."""
+        hit = self.new.columns.get(key)
+        if hit is not None:
+            return hit, False
+        hit = self.cache.columns.get(key)
+        return (hit, True) if hit is not None else None
+
+    def edge(self, key: tuple[Any, ...]) -> bool:
+        return key in self.new.edges or key in self.cache.edges
+
+    def job(self, key: tuple[str, str]) -> tuple[int, str] | None:
+        return self.new.jobs.get(key) or self.cache.jobs.get(key)
+
+    def process(self, key: tuple[int, str]) -> tuple[int | None, float] | None:
+        return self.new.processes.get(key) or self.cache.processes.get(key)
+
+    def project(self, pid: int) -> str | None:
+        return self.new.projects.get(pid) or self.cache.projects.get(pid)
+
+
+class StaleCache(Exception):
+    """A cached column an event relied on is gone (or its id now names another column): the
+    transaction must roll back and run again without the cache."""
+
+
+@dataclass(slots=True)
+class Deferred:
+    """Work of one transaction done once, just before its commit, for all its events: the check
+    of the cached columns they relied on (one query) and their run states (one read, one insert,
+    one update)."""
+
+    columns: dict[tuple[int, str], int] = field(default_factory=dict)
+    runs: list[ol.RunChange] = field(default_factory=list)
+
+    def flush(self, session: Session) -> None:
+        if self.columns and not ol.columns_exist(session, self.columns):
+            raise StaleCache("a cached column changed")
+        ol.record_runs(session, self.runs)
+        self.columns.clear()
+        self.runs.clear()
 
 
 PROCESS_TTL_S = 30.0
@@ -251,16 +329,19 @@ class _Resolver:
         session: Session,
         default_project: str,
         keys: Sequence[tuple[str, str]],
-        cache: IngestCache,
-        new: IngestCache,
+        view: _View,
     ) -> None:
         self.s = session
         self.default_project = default_project
         self.project_id: int | None = None
         self.objects: dict[tuple[str, str], int] = {}
         self.matched = 0
-        self.cache, self.new = cache, new
-        self.cached = {k: cache.datasets[k] for k in keys if k in cache.datasets}
+        self.view, self.new = view, view.new
+        self.cached: dict[tuple[str, str], tuple[int, int, str]] = {}
+        for k in keys:
+            hit = view.dataset(k)
+            if hit is not None:
+                self.cached[k] = hit
         missing = [k for k in keys if k not in self.cached]
         self.known = ol.dataset_map(session, missing) if missing else {}
         self._repos: list[ol.RepoNamespace] | None = None
@@ -333,41 +414,52 @@ class _Resolver:
         return project.id
 
     def resolve(self, key: tuple[str, str], facets: Mapping[str, Any]) -> int:
-        assert self.project_id is not None
+        pid = self.project_id
+        assert pid is not None
         if key in self.objects:
             return self.objects[key]
         extra = _dataset_facets(facets)
         hit = self.cached.get(key)
-        if hit is not None and hit[0] == self.project_id:
-            stored = json.loads(hit[2])
-            if all(stored.get(k) == v for k, v in extra.items()):
+        if hit is not None and hit[0] == pid:
+            if not extra or all(json.loads(hit[2]).get(k) == v for k, v in extra.items()):
                 self.matched += 1
                 self.objects[key] = hit[1]
                 return hit[1]
+        elif hit is not None:
+            # the dataset's row belongs to another project: what it resolved to in this one
+            far = self.view.foreign((pid, *key))
+            if far is not None and far[1] == _sig(extra):
+                self.matched += 1
+                self.objects[key] = far[0]
+                return far[0]
+        if hit is not None and key not in self.known:
             self.known.update(ol.dataset_map(self.s, [key]))
         known = self.known.get(key)
         oid: int | None = None
-        if known is not None and known.project_id == self.project_id:
+        if known is not None and known.project_id == pid:
             oid = known.object_id
         if oid is None:
-            oid = self._lookup(self.project_id, key[1])
+            oid = self._lookup(pid, key[1])
         for alias_ns, alias in _aliases(facets) if oid is None else ():
-            if self.project_id in self.owners(alias_ns) or not ol.split_namespace(alias_ns)[1]:
-                oid = self._lookup(self.project_id, alias)
+            if pid in self.owners(alias_ns) or not ol.split_namespace(alias_ns)[1]:
+                oid = self._lookup(pid, alias)
                 if oid is not None:
                     break
         if oid is not None:
             self.matched += 1
         else:
             kind = "table" if _schema_fields(facets) else "external"
-            oid = repo.ensure_objects(self.s, self.project_id, [repo.ObjectSpec(key[1], kind)])[key[1]][0]
+            oid = repo.ensure_objects(self.s, pid, [repo.ObjectSpec(key[1], kind)])[key[1]][0]
         if known is None or (
-            known.project_id == self.project_id
+            known.project_id == pid
             and (known.object_id != oid or any((known.facets or {}).get(k) != v for k, v in extra.items()))
         ):
-            known = ol.upsert_dataset(self.s, key[0], key[1], self.project_id, oid, extra, known)
-        if known.project_id == self.project_id:
-            self.new.datasets[key] = (self.project_id, oid, _sig(known.facets or {}))
+            known = ol.upsert_dataset(self.s, key[0], key[1], pid, oid, extra, known)
+            self.known[key] = known
+        if known.project_id == pid:
+            self.new.datasets[key] = (pid, oid, _sig(known.facets or {}))
+        else:
+            self.new.foreign[(pid, *key)] = (oid, _sig(extra))
         self.objects[key] = oid
         return oid
 
@@ -431,14 +523,12 @@ def _input_fields(
     return out
 
 
-def _column_links(
-    outputs: Sequence[Mapping[str, Any]],
-) -> list[tuple[tuple[str, str], str, tuple[str, str], str, str, str, str | None]]:
+def _column_links(outputs: Sequence[Mapping[str, Any]]) -> list[Link]:
     """(output key, output field, input key, input field, kind, subtype, description) of every
     columnLineage input field (fields without transformations: one DIRECT TRANSFORMATION). The
     dataset-wide inputs (``dataset``: filters, joins, grouping affecting every row) link to every
     output field the event names (columnLineage fields and the schema facet)."""
-    links = []
+    links: list[Link] = []
     for out in outputs:
         facets = out.get("facets") or {}
         cl = facets.get("columnLineage")
@@ -468,19 +558,6 @@ def _column_links(
     return links
 
 
-def _check_cached(session: Session, cache: IngestCache, columns: Mapping[tuple[int, str], int]) -> None:
-    """One query: the cached columns this event relies on still exist as (object, name); any that
-    does not (deleted, its id reused) empties the cache."""
-    if not columns:
-        return
-    ids = sorted(set(columns.values()))
-    t = Column.__table__
-    rows = session.execute(select(t.c.id, t.c.object_id, t.c.name).where(t.c.id.in_(ids))).all()
-    found = {(int(oid), name): int(cid) for cid, oid, name in rows}
-    if any(found.get(key) != cid for key, cid in columns.items()):
-        cache.clear()
-
-
 def ingest_event(
     session: Session,
     event: Event,
@@ -488,20 +565,26 @@ def ingest_event(
     default_project: str = "openlineage",
     cache: IngestCache | None = None,
     new: IngestCache | None = None,
+    deferred: Deferred | None = None,
 ) -> Outcome:
     """Write one validated event (the caller commits: nothing is half-written). ``cache``: facts
     of earlier committed events; what this event establishes is collected into ``new`` (merge
-    it into the cache after the commit)."""
-    cache = cache if cache is not None else IngestCache()
-    new = new if new is not None else IngestCache()
+    it into the cache after the commit; events of one transaction share it). ``deferred``: the
+    transaction's end-of-transaction work, flushed by the caller before the commit (without
+    one, this event's is flushed here). Raises ``StaleCache`` when a cached column is gone."""
+    view = _View(cache if cache is not None else IngestCache(), new if new is not None else IngestCache())
+    new = view.new
+    own_deferred = deferred is None
+    todo_later = deferred if deferred is not None else Deferred()
     all_ds = [*event.inputs, *event.outputs]
     keys = [(d["namespace"], d["name"]) for d in [*event.outputs, *event.inputs]]
-    links = _column_links(event.outputs)
+    links = event.links
     for _, _, ikey, _, _, _, _ in links:
         if ikey not in keys:
             keys.append(ikey)
-    res = _Resolver(session, default_project, keys, cache, new)
-    res.facets = {(d["namespace"], d["name"]): d.get("facets") or {} for d in all_ds}
+    res = _Resolver(session, default_project, keys, view)
+    facets_of = {(d["namespace"], d["name"]): d.get("facets") or {} for d in all_ds}
+    res.facets = facets_of
     if keys:
         pid = res.choose_project(keys)
     elif event.job is not None:
@@ -510,7 +593,6 @@ def ingest_event(
         res.project_id = pid
     else:
         pid = res.choose_project([])
-    facets_of = {(d["namespace"], d["name"]): d.get("facets") or {} for d in all_ds}
     for key in keys:
         res.resolve(key, facets_of.get(key, {}))
     # columns: schema facets, then both ends of every column link
@@ -523,20 +605,15 @@ def ingest_event(
         wanted.setdefault(res.objects[ikey], {}).setdefault(ifield, ColumnDef(ifield, 0))
     col_ids: dict[tuple[int, str], int] = {}
     todo: dict[int, list[ColumnDef]] = {}
-    # the cached columns this event uses, looked up by key (not a scan of the whole cache: it
-    # grows with every dataset seen, and the scan made each event slower than the one before)
-    relied: dict[tuple[int, str], int] = {}
-    for oid, cols in wanted.items():
-        for cname in cols:
-            known = cache.columns.get((oid, cname))
-            if known is not None:
-                relied[(oid, cname)] = known[0]
-    _check_cached(session, cache, relied)
     for oid, cols in wanted.items():
         for c in cols.values():
-            hit = cache.columns.get((oid, c.name))
-            if hit is not None and (c.data_type is None or c.data_type == hit[1]):
-                col_ids[(oid, c.name)] = hit[0]
+            ckey = (oid, c.name)
+            seen = view.column(ckey)
+            if seen is not None and (c.data_type is None or c.data_type == seen[0][1]):
+                col_ids[ckey] = seen[0][0]
+                if seen[1]:
+                    # a committed fact: checked (one query for the transaction) before it commits
+                    todo_later.columns[ckey] = seen[0][0]
             else:
                 todo.setdefault(oid, []).append(c)
     if todo:
@@ -545,12 +622,13 @@ def ingest_event(
         for oid, cols_ in todo.items():
             for c in cols_:
                 new.columns[(oid, c.name)] = (created[(oid, c.name)], c.data_type)
+                todo_later.columns.pop((oid, c.name), None)
 
     outcome = Outcome(event.kind, pid, "", datasets=len(res.objects), matched=res.matched)
     process_id: int | None = None
     if event.job is not None:
         pkey = (pid, event.job["name"].lower())
-        phit = cache.processes.get(pkey)
+        phit = view.process(pkey)
         if phit is not None and (phit[0] is not None or time.monotonic() - phit[1] < PROCESS_TTL_S):
             process_id = phit[0]
         else:
@@ -577,7 +655,7 @@ def ingest_event(
             if res.objects[ikey] != res.objects[okey]:
                 pairs[(res.objects[ikey], res.objects[okey])] = None
     base: dict[str, Any] = {"process_object_id": process_id}
-    pending = [p for p in pairs if ("t", *p) not in cache.edges]
+    pending = [p for p in pairs if not view.edge(("t", *p))]
     if pending:
         have = {(s, t) for s, t, _, _ in ol.observed_edges(session, "table", [t for _, t in pending])}
         table_rows = [
@@ -589,7 +667,7 @@ def ingest_event(
         (col_ids[(res.objects[ikey], ifield)], col_ids[(res.objects[okey], ofield)], kind, sub, text)
         for okey, ofield, ikey, ifield, kind, sub, text in links
     ]
-    ends = [e for e in ends if ("c", *e[:4]) not in cache.edges]
+    ends = [e for e in ends if not view.edge(("c", *e[:4]))]
     if ends:
         have_c = ol.observed_edges(session, "column", [e[1] for e in ends])
         rows: list[dict[str, Any]] = []
@@ -623,7 +701,7 @@ def ingest_event(
             "process_object_id": process_id,
         }
         sig = _sig([pid, args])
-        jhit = cache.jobs.get(jkey)
+        jhit = view.job(jkey)
         if jhit is not None and jhit[1] == sig:
             job_id = jhit[0]
         else:
@@ -631,54 +709,25 @@ def ingest_event(
             new.jobs[jkey] = (job_id, sig)
         outcome.job = f"{jkey[0]}:{jkey[1]}"
         if event.run is not None:
-            ol.record_run(
-                session,
-                job_id,
-                event.run["runId"],
-                event.event_type or "OTHER",
-                event.event_time,
-                event.run.get("facets"),
+            todo_later.runs.append(
+                ol.RunChange(
+                    job_id,
+                    event.run["runId"],
+                    event.event_type or "OTHER",
+                    event.event_time,
+                    event.run.get("facets"),
+                )
             )
             outcome.run_id = event.run["runId"]
-    name = cache.projects.get(pid)
+    name = view.project(pid)
     if name is None:
         project = session.get(Project, pid)
         name = project.name if project is not None else ""
         new.projects[pid] = name
     outcome.project = name
+    if own_deferred:
+        todo_later.flush(session)
     return outcome
-
-
-_WRITE_LOCK = threading.Lock()
-RETRIES = 5
-_CACHES: weakref.WeakKeyDictionary[Any, IngestCache] = weakref.WeakKeyDictionary()
-
-
-def ingest(sessions: sessionmaker[Session], event: Event, *, default_project: str = "openlineage") -> Outcome:
-    """One transaction per event (all or nothing). Writers in this process take turns; a
-    concurrent writer elsewhere creating the same dataset/job/project first (unique violation),
-    or a cached fact gone stale (foreign key), makes the transaction roll back and run again."""
-    with _WRITE_LOCK:
-        cache = _CACHES.setdefault(sessions, IngestCache())
-        cache.expire(CACHE_TTL_S)
-        for attempt in range(RETRIES):
-            new = IngestCache()
-            try:
-                with sessions.begin() as session:
-                    outcome = ingest_event(
-                        session, event, default_project=default_project, cache=cache, new=new
-                    )
-            except IntegrityError:
-                cache.clear()
-                if attempt == RETRIES - 1:
-                    raise
-                continue
-            except Exception:
-                cache.clear()
-                raise
-            cache.merge(new)
-            return outcome
-    raise AssertionError("unreachable")
 
 
 # --------------------------------------------------------------------------------------

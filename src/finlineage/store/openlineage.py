@@ -11,16 +11,25 @@ Every function takes the session first and never commits: the caller owns the tr
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from finlineage.store.bulk import _table
-from finlineage.store.models import ColumnEdge, OLDataset, OLJob, OLRun, Repository, TableEdge, utcnow
+from finlineage.store.models import (
+    Column,
+    ColumnEdge,
+    OLDataset,
+    OLJob,
+    OLRun,
+    Repository,
+    TableEdge,
+    utcnow,
+)
 
 DIALECT_SCHEMES: dict[str, str] = {
     "tsql": "mssql",
@@ -257,52 +266,104 @@ def _merge_pairs(old: list[Any] | None, new: list[list[str]]) -> list[list[str]]
     return seen
 
 
-def record_run(
-    session: Session,
-    job_id: int,
-    run_id: str,
-    state: str,
-    event_time: datetime,
-    facets: dict[str, Any] | None,
-) -> int:
-    """Create or advance a run (returns its row id): START sets ``started_at``, a terminal state
-    ``ended_at``; the state never moves back from a terminal state to START/RUNNING. Core
-    statements (one read, one write): this is the per-event hot path."""
-    t = _table(OLRun)
-    row = session.execute(
-        select(t.c.id, t.c.state, t.c.started_at, t.c.event_time, t.c.facets).where(
-            t.c.job_id == job_id, t.c.run_id == run_id
-        )
-    ).first()
-    now = utcnow()
-    terminal = ("COMPLETE", "ABORT", "FAIL")
+@dataclass(frozen=True, slots=True)
+class RunChange:
+    """One event's word on a run: its state at ``event_time`` and run facets."""
+
+    job_id: int
+    run_id: str
+    state: str
+    event_time: datetime
+    facets: dict[str, Any] | None
+
+
+TERMINAL_STATES = ("COMPLETE", "ABORT", "FAIL")
+
+_RUN_FIELDS = ("state", "event_time", "started_at", "ended_at", "facets")
+
+
+def _advance(row: dict[str, Any] | None, change: RunChange, now: datetime) -> dict[str, Any]:
+    """A run's fields after one event: START sets ``started_at``, a terminal state ``ended_at``;
+    the state never moves back from a terminal state to START/RUNNING; ``event_time`` is the
+    latest; facets merge."""
+    state, at = change.state, change.event_time
     if row is None:
-        values: dict[str, Any] = {
-            "job_id": job_id,
-            "run_id": run_id,
+        return {
+            "job_id": change.job_id,
+            "run_id": change.run_id,
             "state": state,
-            "event_time": event_time,
-            "started_at": event_time if state == "START" else None,
-            "ended_at": event_time if state in terminal else None,
-            "facets": facets or None,
+            "event_time": at,
+            "started_at": at if state == "START" else None,
+            "ended_at": at if state in TERMINAL_STATES else None,
+            "facets": change.facets or None,
             "created_at": now,
             "updated_at": now,
         }
-        new_id = session.execute(insert(t).values(**values).returning(t.c.id)).scalar_one()
-        return int(new_id)
-    values = {"updated_at": now}
-    if not (row.state in terminal and state in ("START", "RUNNING")):
-        values["state"] = state
-    if state == "START" and row.started_at is None:
-        values["started_at"] = event_time
-    if state in terminal:
-        values["ended_at"] = event_time
-    if row.event_time is None or event_time >= row.event_time:
-        values["event_time"] = event_time
-    if facets:
-        values["facets"] = {**(row.facets or {}), **facets}
-    session.execute(update(t).where(t.c.id == row.id).values(**values))
-    return int(row.id)
+    out = {**row, "updated_at": now}
+    if not (row["state"] in TERMINAL_STATES and state in ("START", "RUNNING")):
+        out["state"] = state
+    if state == "START" and row["started_at"] is None:
+        out["started_at"] = at
+    if state in TERMINAL_STATES:
+        out["ended_at"] = at
+    if row["event_time"] is None or at >= row["event_time"]:
+        out["event_time"] = at
+    if change.facets:
+        out["facets"] = {**(row["facets"] or {}), **change.facets}
+    return out
+
+
+def record_runs(session: Session, changes: Sequence[RunChange]) -> None:
+    """Create or advance the runs of several events, applied in order (see ``_advance``), with
+    one read of the runs they name, one insert of the new ones and one update of the others:
+    this is the per-event hot path, so Core statements."""
+    if not changes:
+        return
+    t = _table(OLRun)
+    keys = list(dict.fromkeys((c.job_id, c.run_id) for c in changes))
+    rows: dict[tuple[int, str], dict[str, Any]] = {}
+    for i in range(0, len(keys), 400):
+        for r in session.execute(
+            select(t.c.id, t.c.job_id, t.c.run_id, *(t.c[f] for f in _RUN_FIELDS)).where(
+                tuple_(t.c.job_id, t.c.run_id).in_(keys[i : i + 400])
+            )
+        ):
+            rows[(int(r.job_id), r.run_id)] = dict(r._mapping)
+    now = utcnow()
+    created: set[tuple[int, str]] = set()
+    for c in changes:
+        key = (c.job_id, c.run_id)
+        if key not in rows:
+            created.add(key)
+        rows[key] = _advance(rows.get(key), c, now)
+    fresh = [rows[k] for k in keys if k in created]
+    if fresh:
+        session.execute(insert(t), fresh)
+    changed = [
+        {"_id": rows[k]["id"], "updated_at": now, **{f: rows[k][f] for f in _RUN_FIELDS}}
+        for k in keys
+        if k not in created
+    ]
+    if changed:
+        session.connection().execute(
+            update(t)
+            .where(t.c.id == bindparam("_id"))
+            .values(**{f: bindparam(f"_{f}") for f in (*_RUN_FIELDS, "updated_at")}),
+            [{"_id": r["_id"], **{f"_{f}": r[f] for f in (*_RUN_FIELDS, "updated_at")}} for r in changed],
+        )
+
+
+def columns_exist(session: Session, columns: Mapping[tuple[int, str], int]) -> bool:
+    """Whether every ``(object id, name) → column id`` still holds (one query)."""
+    t = _table(Column)
+    ids = sorted(set(columns.values()))
+    found: dict[tuple[int, str], int] = {}
+    for i in range(0, len(ids), 500):
+        for cid, oid, name in session.execute(
+            select(t.c.id, t.c.object_id, t.c.name).where(t.c.id.in_(ids[i : i + 500]))
+        ):
+            found[(int(oid), name)] = int(cid)
+    return all(found.get(key) == cid for key, cid in columns.items())
 
 
 def list_jobs(

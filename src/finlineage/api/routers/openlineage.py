@@ -15,6 +15,7 @@ from finlineage.api.auth import editor
 from finlineage.api.context import AppContext, get_session
 from finlineage.api.errors import ApiError
 from finlineage.ingest import openlineage as ingest
+from finlineage.ingest import openlineage_writer as writer
 from finlineage.query import openlineage_reads as reads
 
 router = APIRouter(prefix="/api/v1", tags=["openlineage"])
@@ -68,14 +69,12 @@ async def post_lineage(request: Request) -> JSONResponse:
     except ingest.OpenLineageError as exc:
         raise ApiError(400, "invalid_event", exc.message, exc.details) from None
 
-    def write() -> ingest.Outcome:
-        return ingest.ingest(ctx.sessions, event, default_project=ctx.settings.openlineage_project)
-
-    async with ctx.db_slots:
-        try:
-            outcome = await asyncio.to_thread(write)
-        except ingest.OpenLineageError as exc:
-            raise ApiError(400, "invalid_event", exc.message, exc.details) from None
+    # the writer commits the events of concurrent requests together; this answers once it is durable
+    queued = writer.submit(ctx.sessions, event, default_project=ctx.settings.openlineage_project)
+    try:
+        outcome = await asyncio.wrap_future(queued)
+    except ingest.OpenLineageError as exc:
+        raise ApiError(400, "invalid_event", exc.message, exc.details) from None
     out = LineageAccepted(
         kind=outcome.kind,
         project_id=outcome.project_id,
