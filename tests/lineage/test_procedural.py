@@ -363,7 +363,11 @@ DEALLOCATE c
         "SELECT trade_id FROM dbo.trades WHERE booked = 0",
         "UPDATE dbo.trades SET booked = 1 WHERE trade_id = @a",
     ]
-    assert spans(res) == [(2, 2), (7, 7)]
+    assert spans(res) == [(2, 2), (4, 4), (7, 7), (8, 8)]
+    cursor, fetch, _update, again = res.segments
+    assert cursor.assigns == ("c.*",)  # the cursor's row
+    assert (fetch.sql, fetch.source, fetch.assigns) == ("", "c", ("@a",))
+    assert (again.source, again.assigns) == ("c", ("@a",))
 
 
 def test_tsql_temp_tables_pass_through() -> None:
@@ -547,6 +551,7 @@ def test_snowflake_scripting() -> None:
         ("RISK.LOAD_FX", 12, "SELECT COUNT(*) FROM trades", ()),
         ("RISK.LOAD_FX", 13, "INSERT INTO fx_hist SELECT * FROM fx_rates WHERE rate_date = :as_of", ()),
         ("RISK.LOAD_FX", 14, "SELECT COUNT(*)         FROM fx_hist", ()),
+        ("RISK.LOAD_FX", 15, "", ()),  # FOR rec IN c1: the record takes the cursor's row
         (
             "RISK.LOAD_FX",
             16,
@@ -560,8 +565,8 @@ def test_snowflake_scripting() -> None:
         ("P3", 40, "INSERT INTO t2 SELECT 'x'", ()),
         (None, 44, "SELECT 1", ()),
     ]
-    assert codes(res.segments[7]) == [("dynamic_sql", "info")]
-    assert codes(res.segments[8]) == []  # EXECUTE IMMEDIATE $$ block: not reported as dynamic
+    assert codes(res.segments[8]) == [("dynamic_sql", "info")]
+    assert codes(res.segments[9]) == []  # EXECUTE IMMEDIATE $$ block: not reported as dynamic
     assert [(r.name, r.line_start, r.line_end) for r in res.routines] == [
         ("RISK.LOAD_FX", 1, 28),
         ("P2", 29, 29),
@@ -734,6 +739,7 @@ def test_mysql_delimiter_and_procedure() -> None:
         (None, 1, "DROP PROCEDURE IF EXISTS load_positions"),
         (p, 7, "SELECT book FROM trades WHERE trade_date = p_as_of"),
         (p, 9, "INSERT INTO err_log VALUES (NOW())"),
+        (p, 12, ()),  # FETCH cur INTO v_book: the variable takes the cursor's row
         (
             p,
             14,
@@ -745,7 +751,7 @@ def test_mysql_delimiter_and_procedure() -> None:
         ("trg_fx", 24, "INSERT INTO fx_audit VALUES (NEW.ccy, NOW())"),
         (None, 26, "SELECT `a;b` FROM `risk`.`positions`"),
     ]
-    assert codes(res.segments[5]) == [("dynamic_sql", "warning")]
+    assert codes(res.segments[6]) == [("dynamic_sql", "warning")]
     assert [(r.name, r.kind, r.line_start, r.line_end) for r in res.routines] == [
         (p, "procedure", 3, 22),
         ("trg_fx", "trigger", 23, 24),

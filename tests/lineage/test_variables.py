@@ -298,3 +298,120 @@ END""",
     assert direct(upd) == {
         "bank.staff.bonus": {"bank.grades.grade_bonus", "bank.bonus_table.bonus", "bank.specials.extra"}
     }
+
+
+# --- records and cursors: FOR r IN query|cursor, SELECT * INTO rec, FETCH c INTO ... ----------
+
+
+def test_plpgsql_loop_record_and_select_star_into_record() -> None:
+    res = extract(
+        """CREATE FUNCTION ops.copy_loans() RETURNS void LANGUAGE plpgsql AS $$
+DECLARE r record; v_row ops.loans%ROWTYPE;
+BEGIN
+  FOR r IN SELECT l.id, l.principal FROM ops.loans l WHERE l.active LOOP
+    INSERT INTO ops.loan_copy (loan_id, amount) VALUES (r.id, r.principal);
+  END LOOP;
+  SELECT * INTO v_row FROM ops.loans WHERE id = 1;
+  UPDATE ops.loan_summary SET last_principal = v_row.principal;
+END $$;""",
+        "postgres",
+    )
+    ins, upd = (s for s in res.statements if s.target_tables)
+    assert direct(ins) == {
+        "ops.loan_copy.loan_id": {"ops.loans.id"},
+        "ops.loan_copy.amount": {"ops.loans.principal"},
+    }
+    assert ins.source_tables == ("ops.loans",)  # table lineage through the record too
+    assert indirect(ins)["ops.loan_copy.amount"] == {"ops.loans.active"}
+    # a field of a row read with * (no schema) is the table's column of that name
+    assert direct(upd) == {"ops.loan_summary.last_principal": {"ops.loans.principal"}}
+
+
+def test_plsql_cursor_for_loop_and_query_for_loop() -> None:
+    res = extract(
+        """CREATE OR REPLACE PROCEDURE ops.copy_loans IS
+  CURSOR c_loans IS SELECT l.id, l.principal FROM ops.loans l;
+BEGIN
+  FOR r IN c_loans LOOP
+    INSERT INTO ops.loan_copy (loan_id, amount) VALUES (r.id, r.principal);
+  END LOOP;
+  FOR q IN (SELECT x.id, x.rate FROM ops.rates x) LOOP
+    UPDATE ops.loan_copy SET rate = q.rate WHERE loan_id = q.id;
+  END LOOP;
+END;
+/""",
+        "oracle",
+    )
+    ins, upd = (s for s in res.statements if s.target_tables)
+    assert direct(ins) == {
+        "ops.loan_copy.loan_id": {"ops.loans.id"},
+        "ops.loan_copy.amount": {"ops.loans.principal"},
+    }
+    assert direct(upd) == {"ops.loan_copy.rate": {"ops.rates.rate"}}
+    # the loop records are no tables: nothing is read from a table `q` or `r`
+    assert not any(s.split(".")[0] in ("q", "r") for e in upd.column_edges for s in e.sources)
+    assert upd.source_tables == ("ops.rates",)
+
+
+def test_tsql_cursor_fetch_into_variables_by_position() -> None:
+    res = extract(
+        """CREATE PROCEDURE dbo.usp_book AS
+BEGIN
+  DECLARE @id INT, @amt MONEY;
+  DECLARE c CURSOR LOCAL FAST_FORWARD FOR SELECT t.TradeId, t.Notional FROM dbo.Trades t WHERE t.Booked = 0;
+  OPEN c;
+  FETCH NEXT FROM c INTO @id, @amt;
+  WHILE @@FETCH_STATUS = 0
+  BEGIN
+    INSERT INTO dbo.Bookings (TradeId, Amount) VALUES (@id, @amt);
+    FETCH NEXT FROM c INTO @id, @amt;
+  END
+  CLOSE c; DEALLOCATE c;
+END
+GO""",
+        "tsql",
+    )
+    (ins,) = (s for s in res.statements if s.target_tables)
+    assert direct(ins) == {
+        "dbo.bookings.tradeid": {"dbo.trades.tradeid"},
+        "dbo.bookings.amount": {"dbo.trades.notional"},
+    }
+
+
+def test_mysql_fetch_into_variable() -> None:
+    res = extract(
+        """CREATE PROCEDURE bank.load_positions()
+BEGIN
+  DECLARE done INT DEFAULT 0;
+  DECLARE v_book VARCHAR(20);
+  DECLARE cur CURSOR FOR SELECT t.book FROM bank.trades t;
+  OPEN cur;
+  read_loop: LOOP
+    FETCH cur INTO v_book;
+    IF done THEN LEAVE read_loop; END IF;
+    INSERT INTO bank.books (name) VALUES (v_book);
+  END LOOP;
+END""",
+        "mysql",
+    )
+    (ins,) = (s for s in res.statements if s.target_tables)
+    assert direct(ins) == {"bank.books.name": {"bank.trades.book"}}
+
+
+def test_plsql_fetch_into_record_bulk_collect() -> None:
+    res = extract(
+        """CREATE OR REPLACE PROCEDURE ops.sweep IS
+  CURSOR c_acc IS SELECT a.acc_id, a.balance FROM ops.accounts a;
+  rec c_acc%ROWTYPE;
+BEGIN
+  OPEN c_acc;
+  FETCH c_acc INTO rec;
+  UPDATE ops.sweeps SET amount = rec.balance WHERE acc_id = rec.acc_id;
+  CLOSE c_acc;
+END;
+/""",
+        "oracle",
+    )
+    (upd,) = (s for s in res.statements if s.target_tables)
+    assert direct(upd) == {"ops.sweeps.amount": {"ops.accounts.balance"}}
+    assert all("rec" not in s.split(".") for e in upd.column_edges for s in e.sources)

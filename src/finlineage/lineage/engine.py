@@ -292,6 +292,9 @@ def extract(
         ctx.row_tables = row_tables.get(process, {})
         ctx.result = (process, results[process]) if seg.returns and process in results else None
         if not text.strip():
+            if seg.source and seg.assigns:  # FETCH c INTO ..., FOR r IN c LOOP
+                flow.copy(process, seg.assigns, seg.source, seg.branch)
+                continue
             found = None
             if calls and d in ("tsql", "fabric"):
                 if lines is None:
@@ -383,7 +386,14 @@ class _Facts:
         variables = ctx.variables | self.flow.known(self.process)
         if self.assigns and not res.target_tables and res.column_edges:
             self.flow.assign(
-                self.process, self.assigns, stmt, res.column_edges, ctx.name_of, variables, self.branch
+                self.process,
+                self.assigns,
+                stmt,
+                res.column_edges,
+                ctx.name_of,
+                variables,
+                self.branch,
+                res.source_tables,
             )
             write = row_field_write(self.assigns, ctx.row_tables, res.column_edges)
             if write is None:
@@ -411,7 +421,10 @@ class _Facts:
             )
         else:
             return
-        res.column_edges = self.flow.apply(self.process, res.column_edges, found, variables)
+        res.column_edges, read = self.flow.apply(self.process, res.column_edges, found, variables)
+        for table in read:  # rows read into a variable earlier are read by this statement
+            if table not in res.source_tables:
+                res.source_tables.append(table)
         self.trees.update(((index, pos), t) for pos, t in found.items())
 
 

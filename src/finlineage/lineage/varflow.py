@@ -11,7 +11,7 @@ column `c` of the trigger's table.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from sqlglot import exp
@@ -30,17 +30,31 @@ class _Value:
     """(subtype, columns) that shaped the value (the filters/joins of its query)."""
     branch: tuple[int, ...] = ()
     """The conditional regions of the assignment (see `Segment.branch`)."""
+    tables: tuple[str, ...] = ()
+    """The tables the value was read from (a statement reading the variable reads them)."""
 
 
 def variable_key(node: exp.Expr, names: frozenset[str]) -> str | None:
-    """The variable a formula node reads (`@v`, `:v`, or a bare declared name), else None."""
+    """The variable a formula node reads (`@v`, `:v`, a bare declared name, or a field `r.f` of a
+    record that holds a row), else None."""
     if isinstance(node, exp.Parameter):
         return "@" + node.name.lower()
     if isinstance(node, exp.Placeholder) and node.name:
         return node.name.lower()
-    if isinstance(node, exp.Column) and not node.table and node.name.lower() in names:
-        return node.name.lower()
+    if isinstance(node, exp.Column):
+        if not node.table:
+            return node.name.lower() if node.name.lower() in names else None
+        if not node.args.get("db"):
+            record = node.table.lower()
+            key = f"{record}.{node.name.lower()}"
+            if key in names or f"{record}.*" in names:
+                return key
     return None
+
+
+def _field(target: str) -> str:
+    """The name a query output has as a field of a record (`t.c` / `c` -> `c`)."""
+    return target.rsplit(".", 1)[-1].lower()
 
 
 class Variables:
@@ -50,28 +64,74 @@ class Variables:
     values assigned in its own conditional region (or in regions nested in it) and keeps those
     of other branches and of enclosing code, which may still hold when its branch does not run
     (IF/ELSE and CASE branches merge, a loop body keeps what was assigned before the loop).
+    A record (`FOR r IN query`, a cursor, `SELECT * INTO rec`) holds a row: one value per field
+    (`r.f`), in the query's output order (what `FETCH c INTO a, b` assigns by position); a field
+    of a row read with `*` from a table without schema is that table's column of the same name.
     Variables declared at the level of an Oracle package (`scopes`) are shared by its routines.
     """
 
     def __init__(self, dialect: str, scopes: Mapping[str, tuple[str, frozenset[str]]] | None = None) -> None:
         self.dialect = dialect
         self.values: dict[tuple[str | None, str], tuple[_Value, ...]] = {}
+        self.rows: dict[tuple[str | None, str], tuple[str, ...]] = {}
+        """(owner, record) -> its fields in order."""
         self.scopes = dict(scopes or {})
         """routine -> (package, its package-level variables)."""
 
     def _owner(self, process: str | None, name: str) -> str | None:
         scope = self.scopes.get(process) if process is not None else None
-        return scope[0] if scope is not None and name in scope[1] else process
+        return scope[0] if scope is not None and name.split(".", 1)[0] in scope[1] else process
 
     def known(self, process: str | None) -> frozenset[str]:
         scope = self.scopes.get(process) if process is not None else None
         own = frozenset(name for p, name in self.values if p == process)
-        if scope is None:
+        if scope is None or scope[0] == process:
             return own
-        return own | frozenset(n for n in scope[1] if (scope[0], n) in self.values)
+        pkg, shared = scope
+        return own | frozenset(n for p, n in self.values if p == pkg and n.split(".", 1)[0] in shared)
 
     def _get(self, process: str | None, name: str) -> tuple[_Value, ...]:
-        return self.values.get((self._owner(process, name), name), ())
+        found = self.values.get((self._owner(process, name), name), ())
+        if found or "." not in name:
+            return found
+        record, field = name.rsplit(".", 1)
+        star = self.values.get((self._owner(process, record), f"{record}.*"), ())
+        return tuple(
+            _Value(
+                tuple(x[:-1] + field if x.endswith(".*") else x for x in v.sources),
+                None,
+                v.indirect,
+                v.branch,
+                v.tables,
+            )
+            for v in star
+        )
+
+    def _set(
+        self, process: str | None, name: str, value: tuple[_Value, ...], branch: tuple[int, ...]
+    ) -> None:
+        """`name` now holds `value`: what it held in `branch` (or regions nested in it) is replaced."""
+        key = (self._owner(process, name), name)
+        depth = len(branch)
+        kept = tuple(v for v in self.values.get(key, ()) if v.branch[:depth] != branch)
+        self.values[key] = (*kept, *value)
+
+    def copy(self, process: str | None, names: tuple[str, ...], source: str, branch: tuple[int, ...]) -> None:
+        """`names` receive the row of cursor or record `source` (FETCH ... INTO, FOR r IN c): a
+        record takes every field, variables take the fields by position."""
+        row = self.rows.get((self._owner(process, source), source))
+        if not row:
+            return
+        if len(names) == 1 and (names[0].endswith(".*") or len(row) > 1 or row == ("*",)):
+            record = names[0].removesuffix(".*")
+            for field in row:
+                got = self._get(process, f"{source}.{field}")
+                self._set(process, f"{record}.{field}", tuple(replace(v, branch=branch) for v in got), branch)
+            self.rows[(self._owner(process, record), record)] = row
+            return
+        for name, field in zip(names, row, strict=False):
+            got = self._get(process, f"{source}.{field}")
+            self._set(process, name, tuple(replace(v, branch=branch) for v in got), branch)
 
     def assign(
         self,
@@ -82,15 +142,21 @@ class Variables:
         name_of: Callable[[exp.Table], str],
         variables: frozenset[str],
         branch: tuple[int, ...] = (),
+        tables: Sequence[str] = (),
     ) -> None:
-        """Record the outputs of the query `stmt` (its direct `edges`, in output order) as the
-        values of `names`, by position, assigned in the conditional regions `branch`."""
+        """Record the outputs of the query `stmt` (its direct `edges`, in output order; it reads
+        `tables`) as the values of `names`, by position, assigned in the conditional regions
+        `branch`."""
         direct = [e for e in edges if e.kind == "direct"]
         hints = frozenset(s for e in direct for s in e.sources)
         trees = projection_trees(stmt, name_of, hints, variables, None, self.dialect)
-        depth = len(branch)
+        record = _record(names, direct)
+        if record is not None:  # one record gets the whole row, field by field
+            fields = tuple(_field(e.target) for e in direct)
+            self.rows[(self._owner(process, record), record)] = fields
+            names = tuple(f"{record}.{f}" for f in fields)
         for i, name in enumerate(names):
-            if "." in name and name.split(".", 1)[0] in ("new", "old"):
+            if "." in name and name.split(".", 1)[0] in ("new", "old") and record is None:
                 continue  # a trigger row field: a write (see `row_field_write`)
             if i >= len(direct):
                 break
@@ -100,9 +166,10 @@ class Variables:
                 (e.subtype, e.sources) for e in edges if e.kind == "indirect" and e.target == direct[i].target
             ]
             shaped += [x for v in used for x in v.indirect]
-            key = (self._owner(process, name), name)
-            kept = tuple(v for v in self.values.get(key, ()) if v.branch[:depth] != branch)
-            self.values[key] = (*kept, _Value(sources, tree, tuple(shaped), branch))
+            read = [t for t in tables if any(x.startswith(t + ".") for x in sources)]
+            read += [t for v in used for t in v.tables]
+            value = _Value(sources, tree, tuple(shaped), branch, tuple(dict.fromkeys(read)))
+            self._set(process, name, (value,), branch)
 
     def _through(
         self,
@@ -122,7 +189,7 @@ class Variables:
         found: dict[str, tuple[_Value, ...]] = {}
         for node in tree.walk():
             key = variable_key(node, variables | names)
-            if key is not None and key in names:
+            if key is not None and (key in names or f"{key.rsplit('.', 1)[0]}.*" in names):
                 found[key] = self._get(process, key)
         if not found:
             return sources, formula, []
@@ -147,11 +214,13 @@ class Variables:
         edges: list[ColumnEdge],
         trees: dict[int, list[Formula]],
         variables: frozenset[str],
-    ) -> list[ColumnEdge]:
+    ) -> tuple[list[ColumnEdge], tuple[str, ...]]:
         """Direct edges reading a known variable get its sources, and its formula substituted; the
-        columns that shaped the variable's value become indirect sources of the target."""
+        columns that shaped the variable's value become indirect sources of the target. Also
+        returns the tables the variables read were read from."""
         if not self.known(process):
-            return edges
+            return edges, ()
+        read: dict[str, None] = {}
         out: list[ColumnEdge] = []
         shaped: dict[tuple[str, str], dict[str, None]] = {}
         for pos, e in enumerate(edges):
@@ -163,6 +232,7 @@ class Variables:
                     sources, t, used = self._through(process, sources, tree, variables)
                     new_trees.append(t if t is not None else tree)
                     for v in used:
+                        read.update(dict.fromkeys(v.tables))
                         for sub, cols in v.indirect:
                             shaped.setdefault((e.target, sub), {}).update(dict.fromkeys(cols))
                 if sources != e.sources or any(a is not b for a, b in zip(new_trees, got, strict=True)):
@@ -171,14 +241,27 @@ class Variables:
                     e = replace(e, sources=sources, formula=formula)
             out.append(e)
         if not shaped:
-            return out
+            return out, tuple(read)
         for i, e in enumerate(out):  # one indirect edge per (target, subtype)
             extra = shaped.pop((e.target, e.subtype), None) if e.kind == "indirect" else None
             if extra:
                 out[i] = replace(e, sources=tuple(sorted(dict.fromkeys((*e.sources, *extra)))))
         for (target, sub), found in shaped.items():
             out.append(ColumnEdge(target, tuple(sorted(found)), "indirect", "", 1.0, sub))
-        return out
+        return out, tuple(read)
+
+
+def _record(names: tuple[str, ...], direct: list[ColumnEdge]) -> str | None:
+    """The record a query's row is assigned to: `r.*` (a loop record or a cursor), or the one
+    variable `SELECT a, b INTO rec` / `SELECT * INTO rec` names; None for scalar variables."""
+    if len(names) != 1:
+        return None
+    name = names[0]
+    if name.endswith(".*"):
+        return name[:-2]
+    if "." not in name and (len(direct) > 1 or (direct and direct[0].target.endswith("*"))):
+        return name
+    return None
 
 
 def row_field_write(

@@ -49,6 +49,9 @@ class Segment:
     ...)``, ``v := (SELECT ...)``, ``:NEW.c := expr``. Lower-case names, T-SQL ``@`` kept."""
     returns: bool = False
     """The query's rows are the enclosing routine's result (PL/pgSQL ``RETURN QUERY``)."""
+    source: str = ""
+    """For a segment without SQL: the cursor (or record) whose row the `assigns` receive
+    (``FETCH c INTO a, b``, ``FOR r IN c LOOP``)."""
     branch: tuple[int, ...] = ()
     """The conditional regions (IF/ELSIF/ELSE/CASE branches, loop bodies, exception handlers) the
     statement runs in, outermost first, each a number unique in the script: an assignment
@@ -247,6 +250,7 @@ class _Core:
         diags: tuple[Diagnostic, ...] = (),
         assigns: tuple[str, ...] = (),
         returns: bool = False,
+        source: str = "",
     ) -> None:
         if b <= a:
             return
@@ -272,6 +276,7 @@ class _Core:
                 self._column(s),
                 assigns,
                 returns,
+                source,
                 self.acc.branch,
             )
         )

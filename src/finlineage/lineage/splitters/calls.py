@@ -89,6 +89,23 @@ class _Calls(_Walker):
                 self._dynamic(i, q, end, process)
         return nxt
 
+    def _fetch(self, i: int, end: int, process: str | None) -> None:
+        """`FETCH [NEXT FROM] c [BULK COLLECT] INTO a, b | rec`: the variables receive the cursor's
+        row (a segment without SQL whose `source` is the cursor)."""
+        into = self._find(i + 1, frozenset({"INTO"}), end)
+        if into < 0:
+            return
+        c = into - 1
+        if self._word(c) == "COLLECT" and self._word(c - 1) == "BULK":
+            c -= 2
+        t = c
+        while t - 2 > i and self._is_p(t - 1, ".") and self._kind(t - 2) in ("W", "Q"):
+            t -= 2
+        cursor, after = self._var_name(t)
+        names = self._into_names(into + 1, end)
+        if cursor is not None and after == c + 1 and names:
+            self._emit(i, end, process, sql="", assigns=names, source=cursor)
+
     def _dynamic(self, i: int, a: int, b: int, process: str | None) -> None:
         """Dynamic SQL whose text is tokens [a, b): analysed when it is a literal, a
         concatenation of literals or `format(literal, literal args)`, else a warning."""

@@ -96,12 +96,18 @@ class _Control(_Calls):
         r = inn + 1
         if self._word(r) == "REVERSE":
             r += 1
+        var, after = self._var_name(i + 1)
+        row = (f"{var}.*",) if var is not None and after == inn else ()  # the loop's record
         if self._word(r) in _QUERY_START:
-            self._emit(r, lp, process)
+            self._emit(r, lp, process, assigns=row)
         elif self._is_p(r, "(") and self._word(r + 1) in _QUERY_START:
-            self._emit(r + 1, self._matching(r, lp), process)
+            self._emit(r + 1, self._matching(r, lp), process, assigns=row)
         elif self._word(r) == "EXECUTE":
             self._dynamic(i, r + 1, lp, process)
+        elif row:  # FOR r IN cursor[(args)] LOOP: the record takes the cursor's rows
+            cursor, c_end = self._var_name(r)
+            if cursor is not None and (c_end == lp or self._matching(c_end, lp) == lp - 1):
+                self._emit(r, lp, process, sql="", assigns=row, source=cursor)
         j = self._branch(lp + 1, _END_ONLY, process)
         return self._end(j, ("LOOP", "FOR"))
 
@@ -132,15 +138,18 @@ class _Control(_Calls):
         c = self._find(a, frozenset({"CURSOR"}), end)
         if c >= 0:
             f = self._find(c + 1, frozenset({"FOR", "IS"}), end)
+            # `CURSOR c IS|FOR` (PL/SQL, MySQL) or `c CURSOR FOR` (T-SQL, PL/pgSQL): its row
+            name, _ = self._var_name(c + 1 if c == a else a)
+            row = (f"{name}.*",) if name is not None else ()
             if f > 0:
                 q = f + 1
                 if self._is_p(q, "(") and self._word(q + 1) in _QUERY_START:
-                    self._emit(q + 1, self._matching(q, end), process)
+                    self._emit(q + 1, self._matching(q, end), process, assigns=row)
                     return
                 if self._word(q) in _QUERY_START:
                     cut = self._find(q + 1, frozenset({"FOR"}), end)
                     qend = cut if cut > 0 and self._word(cut + 1) in ("UPDATE", "READ") else end
-                    self._emit(q, qend, process)
+                    self._emit(q, qend, process, assigns=row)
                     return
         for x, y in self._declarators(a, end):
             self._remember_literal(x, y, process)

@@ -109,6 +109,10 @@ class Splitter(_Routines):
             return self._line_end(i)[1]
         if v == "SET" and self._word(i + 1) in ("SEARCH_PATH", "SCHEMA") and not p.tsql:
             return self._simple(i, process, in_block)  # session context: names of what follows
+        if v == "FETCH":
+            end, nxt = self._scan(i, in_block)
+            self._fetch(i, end, process)
+            return nxt
         if v in _DROP_WORDS:
             end, nxt = self._scan(i, in_block)
             if v in _SUBQUERY_DROP:
