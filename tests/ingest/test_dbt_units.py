@@ -87,3 +87,36 @@ def test_unsupported_or_foreign_manifests_are_reported_and_ignored() -> None:
     assert dbt.expand(other, warnings) == []
     assert any("not a dbt manifest" in w for w in warnings)
     assert dbt.manifest_version({"metadata": {"dbt_schema_version": "https://x/dbt/manifest/v9.json"}}) == 9
+
+
+def test_package_models_live_under_dbt_packages_and_python_models_are_reported() -> None:
+    doc = json.loads(_manifest(12, NODES))
+    doc["metadata"]["project_name"] = "p"
+    for node in doc["nodes"].values():
+        node["package_name"] = "p"
+    doc["nodes"]["model.pkg.a"] = {
+        **NODES["model.p.a"],
+        "package_name": "pkg",
+        "relation_name": '"db"."s"."pkg_a"',
+        "raw_code": "select 1 as x -- the package's own file",
+    }
+    doc["nodes"]["model.p.py"] = {
+        **NODES["model.p.a"],
+        "package_name": "p",
+        "language": "python",
+        "original_file_path": "models/py.py",
+        "compiled_code": "def model(dbt, session):\n    return dbt.ref('a')\n",
+    }
+    warnings: list[str] = []
+    files = [
+        SourceFile("dbt/target/manifest.json", data=json.dumps(doc).encode(), group="d0"),
+        SourceFile("dbt/models/a.sql", data=b"{{ config(materialized='table') }}\nselect 1 as x", group="d0"),
+    ]
+    out = {sf.path: sf for sf in dbt.expand(files, warnings)}
+    assert out["dbt/models/a.sql"].read().startswith(b"{{ config")  # the project's own file
+    pkg = out["dbt/dbt_packages/pkg/models/a.sql"]  # not the project's file of the same name
+    assert pkg.read() == b"select 1 as x -- the package's own file"
+    assert pkg.parse_data is not None and pkg.parse_data.startswith(b'create table "db"."s"."pkg_a" as')
+    assert not any(p.endswith(".py") for p in out)
+    assert any("Python models" in w and "models/py.py" in w for w in warnings)
+    assert dbt.root_package({"nodes": {"model.q.m": {"resource_type": "model", "package_name": "q"}}}) == "q"

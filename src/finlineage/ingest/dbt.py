@@ -107,6 +107,34 @@ def relation(node: dict[str, Any]) -> str | None:
     return ".".join(_quote(p) for p in named) if named else None
 
 
+def root_package(doc: dict[str, Any]) -> str | None:
+    """The project's own package: ``metadata.project_name``, else the package most models are in."""
+    name = (doc.get("metadata") or {}).get("project_name")
+    if isinstance(name, str) and name:
+        return name
+    counts: dict[str, int] = {}
+    for n in (doc.get("nodes") or {}).values():
+        if (
+            isinstance(n, dict)
+            and n.get("resource_type") == "model"
+            and isinstance(n.get("package_name"), str)
+        ):
+            counts[n["package_name"]] = counts.get(n["package_name"], 0) + 1
+    return max(counts, key=lambda k: counts[k]) if counts else None
+
+
+def node_path(node: dict[str, Any], package: str | None) -> str | None:
+    """A node's file, relative to the project root: ``original_file_path`` for the project's own
+    nodes, under ``dbt_packages/<package>/`` for an installed package's (where `dbt deps` puts it)."""
+    path = node.get("original_file_path")
+    if not isinstance(path, str) or not path:
+        return None
+    pkg = node.get("package_name")
+    if package and isinstance(pkg, str) and pkg and pkg != package:
+        return f"dbt_packages/{pkg}/{path}"
+    return path
+
+
 def _text(node: dict[str, Any], *keys: str) -> str | None:
     for key in keys:
         value = node.get(key)
@@ -207,6 +235,10 @@ class _Project:
     """Models without compiled code (a manifest from `dbt parse`, not `dbt compile`)."""
     from_manifest: list[str] = field(default_factory=list)
     """Models whose .sql file the ingest does not have (their text: the manifest's raw_code)."""
+    not_sql: list[str] = field(default_factory=list)
+    """Models in another language (dbt Python models): not analysed."""
+    package: str | None = None
+    """The project's own package (others are installed under ``dbt_packages/<name>/``)."""
 
 
 def _root_of(path: str) -> str:
@@ -238,7 +270,7 @@ def _tables(p: _Project) -> list[_Out]:
             continue
         done.add(rel.lower())
         body = ",\n".join(f"    {_quote(c)} {t or 'VARCHAR'}" for c, t in cols)
-        path = str(node.get("original_file_path") or uid)
+        path = node_path(node, p.package) or uid
         tables.setdefault(path, []).append((f"create table {rel} (\n{body}\n);\n", entry, node, rel))
     out: list[_Out] = []
     header_args = {"catalog": " and catalog" if p.catalog is not None else ""}
@@ -264,7 +296,10 @@ def _models(p: _Project, present: dict[str, SourceFile]) -> list[_Out]:
             continue  # dbt inlines it as a CTE into its dependants' compiled code
         code = compiled_code(node)
         rel = relation(node)
-        path = str(node.get("original_file_path") or uid)
+        path = node_path(node, p.package) or uid
+        if str(node.get("language") or "sql").lower() != "sql":
+            p.not_sql.append(path)
+            continue
         if code is None or rel is None:
             p.skipped.append(path)
             continue
@@ -313,15 +348,12 @@ def _read_artifacts(
             warnings.append(f"{sf.path}: dbt manifest v{version} is not supported (v7 to v12): ignored")
             continue
         root = _root_of(sf.path)
+        package = root_package(doc)
         keys = ("nodes", "macros", "sources", "exposures", "metrics", "semantic_models", "unit_tests")
         listed = [n for key in keys for n in (doc.get(key) or {}).values()]
         listed += [n for ns in (doc.get("disabled") or {}).values() if isinstance(ns, list) for n in ns]
-        owned = {
-            root + str(n.get("original_file_path"))
-            for n in listed
-            if isinstance(n, dict) and n.get("original_file_path")
-        }
-        projects.append(_Project(root, doc, None, sf.group, folder, owned))
+        owned = {root + path for n in listed if isinstance(n, dict) and (path := node_path(n, package))}
+        projects.append(_Project(root, doc, None, sf.group, folder, owned, package=package))
     return projects, catalogs, artifacts
 
 
@@ -369,6 +401,11 @@ def expand(files: list[SourceFile], warnings: list[str]) -> list[SourceFile]:
             warnings.append(
                 f"dbt project {where}: {len(p.from_manifest)} model file(s) not in this ingest; their text is "
                 f"the manifest's raw_code: {', '.join(p.from_manifest[:5])}"
+            )
+        if p.not_sql:
+            warnings.append(
+                f"dbt project {where}: {len(p.not_sql)} model(s) not in SQL (Python models) not analysed: "
+                f"{', '.join(p.not_sql[:5])}"
             )
         if adapter and dialect is None:
             warnings.append(
