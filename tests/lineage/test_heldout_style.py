@@ -122,7 +122,7 @@ def _gold(rec: dict[str, Any]) -> tuple[set[str], set[str], set[tuple[str, str |
 
 
 def _case(rec: dict[str, Any]) -> str:
-    return rec["id"].split("-", 2)[-1]
+    return str(rec["id"]).split("-", 2)[-1]
 
 
 @pytest.mark.parametrize("rec", RECORDS, ids=[_case(r) for r in RECORDS])

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlglot import exp
+from sqlglot.optimizer.scope import Scope
 
 Sources = frozenset[str]
 _EMPTY: Sources = frozenset()
@@ -196,3 +197,41 @@ _INDIRECT_ARGS = (
 )
 Indirect = dict[str, Sources]
 """Indirect lineage of a scope: subtype (JOIN/FILTER/GROUP_BY/SORT/WINDOW/CONDITIONAL) -> columns."""
+
+
+def renamed_by_alias(scope: Scope, outs: list[Output]) -> list[Output]:
+    """`WITH c (a, b) AS (...)` / `(SELECT ...) AS d (a, b)`: the column list of a CTE's or derived
+    table's alias names its outputs by position (an unexpanded `*` keeps the rest unnamed)."""
+    holder = scope.expression.parent
+    if not isinstance(holder, (exp.CTE, exp.Subquery)):
+        return outs
+    alias = holder.args.get("alias")
+    names = [c.name for c in alias.columns] if isinstance(alias, exp.TableAlias) else []
+    if not names or any(o.star for o in outs[: len(names)]):
+        return outs
+    return [
+        Output(names[i], o.sources, o.expression, o.star, o.window, o.conditional, o.subtype)
+        if i < len(names)
+        else o
+        for i, o in enumerate(outs)
+    ]
+
+
+def function_tables(fn: exp.Expr) -> list[exp.Table]:
+    """Tables named as arguments of a table function (BigQuery `ML.PREDICT(MODEL m, TABLE t)`,
+    `VECTOR_SEARCH(TABLE t, ...)`): read by it. Queries among the arguments have their own
+    scopes (their tables are found there)."""
+    out: list[exp.Table] = []
+    stack: list[exp.Expr] = list(fn.iter_expressions())
+    while stack:
+        node = stack.pop()
+        if isinstance(node, exp.Table) and node.name and not is_table_function(node):
+            out.append(node)
+        elif not isinstance(node, (exp.Query, exp.Subquery)):
+            stack.extend(node.iter_expressions())
+    return out[::-1]
+
+
+def is_table_function(table: exp.Table) -> bool:
+    """A table reference that is a function call (`ML.PREDICT(...)`, `SEMANTIC_VIEW(...)`)."""
+    return isinstance(table.this, (exp.Func, exp.SemanticView))

@@ -31,7 +31,10 @@ from finlineage.lineage.refs import (
     column_refs,
     direct_subtype,
     dot_parts,
+    function_tables,
+    is_table_function,
     output_name,
+    renamed_by_alias,
     role_refs,
     stronger,
 )
@@ -128,8 +131,8 @@ class _ColumnResolution:
                 if isinstance(src, exp.Table) and id(src) not in seen and src.name:
                     seen.add(id(src))
                     out.append(src)
-                elif isinstance(src, exp.Table) and _is_table_function(src):
-                    for t in _function_tables(src.this):
+                elif isinstance(src, exp.Table) and is_table_function(src):
+                    for t in function_tables(src.this):
                         if id(t) not in seen:
                             seen.add(id(t))
                             out.append(t)
@@ -201,14 +204,14 @@ class _ColumnResolution:
         table is not such a function. Its alias names no table, and the columns it adds
         (predictions, scores) have no column upstream."""
         fn = table.this
-        if not _is_table_function(table):
+        if not is_table_function(table):
             return None
         outs: list[Output] = []
         for sub in fn.find_all(exp.Subquery):
             child = self.scope_of(sub.unnest())
             if child is not None:
                 outs.extend(o for o in self.outputs(child) if not o.star)
-        for t in _function_tables(fn):  # `TABLE t` / SEMANTIC_VIEW(t ...): t's columns pass
+        for t in function_tables(fn):  # `TABLE t` / SEMANTIC_VIEW(t ...): t's columns pass
             if isinstance(t.parent, exp.Predict) and t.arg_key == "this":
                 continue  # the MODEL is read, its columns are not passed through
             tname = self.name_of(t)
@@ -450,7 +453,7 @@ class QueryResolver(_ColumnResolution):
             return []
         self._in_progress.add(key)
         try:
-            result = _renamed(scope, self._compute_outputs(scope))
+            result = renamed_by_alias(scope, self._compute_outputs(scope))
         finally:
             self._in_progress.discard(key)
         self._outputs[key] = result
@@ -781,41 +784,3 @@ class QueryResolver(_ColumnResolution):
                 return "JOIN"
             node = parent
         return "FILTER"
-
-
-def _renamed(scope: Scope, outs: list[Output]) -> list[Output]:
-    """`WITH c (a, b) AS (...)` / `(SELECT ...) AS d (a, b)`: the column list of a CTE's or derived
-    table's alias names its outputs by position (an unexpanded `*` keeps the rest unnamed)."""
-    holder = scope.expression.parent
-    if not isinstance(holder, (exp.CTE, exp.Subquery)):
-        return outs
-    alias = holder.args.get("alias")
-    names = [c.name for c in alias.columns] if isinstance(alias, exp.TableAlias) else []
-    if not names or any(o.star for o in outs[: len(names)]):
-        return outs
-    return [
-        Output(names[i], o.sources, o.expression, o.star, o.window, o.conditional, o.subtype)
-        if i < len(names)
-        else o
-        for i, o in enumerate(outs)
-    ]
-
-
-def _function_tables(fn: exp.Expr) -> list[exp.Table]:
-    """Tables named as arguments of a table function (BigQuery `ML.PREDICT(MODEL m, TABLE t)`,
-    `VECTOR_SEARCH(TABLE t, ...)`): read by it. Queries among the arguments have their own
-    scopes (their tables are found there)."""
-    out: list[exp.Table] = []
-    stack: list[exp.Expr] = list(fn.iter_expressions())
-    while stack:
-        node = stack.pop()
-        if isinstance(node, exp.Table) and node.name and not _is_table_function(node):
-            out.append(node)
-        elif not isinstance(node, (exp.Query, exp.Subquery)):
-            stack.extend(node.iter_expressions())
-    return out[::-1]
-
-
-def _is_table_function(table: exp.Table) -> bool:
-    """A table reference that is a function call (`ML.PREDICT(...)`, `SEMANTIC_VIEW(...)`)."""
-    return isinstance(table.this, (exp.Func, exp.SemanticView))
