@@ -607,7 +607,10 @@ def test_return_query_fills_the_columns_of_returns_table() -> None:
     (rq,) = [s for s in res.statements if s.type == "return_query"]
     assert rq.process == "risk.desk_exposure" and rq.line_start == 12 and rq.line_end == 15
     assert rq.target_tables == ("risk.desk_exposure",)
-    assert set(rq.source_tables) == {"core.trades", "ref.desks"}
+    # v_cutoff (read from ref.calendar) filters the rows: the calendar shapes the result too
+    assert set(rq.source_tables) == {"core.trades", "ref.desks", "ref.calendar"}
+    filters = {s for e in rq.column_edges if e.subtype == "FILTER" for s in e.sources}
+    assert filters == {"core.trades.trade_day", "ref.calendar.close_day"}
     got = {(e.target, e.sources, e.subtype) for e in rq.column_edges if e.kind == "direct"}
     assert got == {
         ("risk.desk_exposure.desk_id", ("core.trades.desk_id",), "IDENTITY"),

@@ -415,3 +415,32 @@ END;
     (upd,) = (s for s in res.statements if s.target_tables)
     assert direct(upd) == {"ops.sweeps.amount": {"ops.accounts.balance"}}
     assert all("rec" not in s.split(".") for e in upd.column_edges for s in e.sources)
+
+
+def test_variables_in_row_conditions_are_indirect_sources() -> None:
+    res = extract(
+        """CREATE OR REPLACE PROCEDURE ops.sweep IS
+  CURSOR c_acc IS SELECT a.acc_id, a.balance FROM ops.accounts a;
+  rec c_acc%ROWTYPE;
+  v_min NUMBER;
+BEGIN
+  SELECT MIN(l.floor_amt) INTO v_min FROM ops.limits l;
+  OPEN c_acc;
+  FETCH c_acc INTO rec;
+  UPDATE ops.sweeps SET amount = rec.balance WHERE acc_id = rec.acc_id;
+  INSERT INTO ops.big (acc_id)
+  SELECT b.acc_id FROM ops.balances b JOIN ops.flags f ON f.acc_id = b.acc_id AND f.level > v_min
+  WHERE b.amount > v_min;
+  CLOSE c_acc;
+END;
+/""",
+        "oracle",
+    )
+    upd, ins = (s for s in res.statements if s.target_tables)
+    filt = {(e.target, e.subtype): set(e.sources) for e in upd.column_edges if e.kind == "indirect"}
+    assert filt == {("ops.sweeps.amount", "FILTER"): {"ops.sweeps.acc_id", "ops.accounts.acc_id"}}
+    shaped = {(e.target, e.subtype): set(e.sources) for e in ins.column_edges if e.kind == "indirect"}
+    assert "ops.limits.floor_amt" in shaped[("ops.big.acc_id", "JOIN")]
+    assert "ops.limits.floor_amt" in shaped[("ops.big.acc_id", "FILTER")]
+    assert direct(ins) == {"ops.big.acc_id": {"ops.balances.acc_id"}}  # never a direct source
+    assert "ops.limits" in ins.source_tables

@@ -422,6 +422,9 @@ class _Facts:
         else:
             return
         res.column_edges, read = self.flow.apply(self.process, res.column_edges, found, variables)
+        if res.target_tables and self.flow.values:
+            res.column_edges, shaped = self.flow.conditions(self.process, stmt, res.column_edges, variables)
+            read += shaped
         for table in read:  # rows read into a variable earlier are read by this statement
             if table not in res.source_tables:
                 res.source_tables.append(table)

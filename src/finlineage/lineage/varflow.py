@@ -208,6 +208,42 @@ class Variables:
         new = Formula.of_tree(tree.transform(swap), self.dialect)
         return tuple(sorted(merged)), new, used
 
+    def conditions(
+        self, process: str | None, stmt: exp.Expr, edges: list[ColumnEdge], variables: frozenset[str]
+    ) -> tuple[list[ColumnEdge], tuple[str, ...]]:
+        """A variable read in a row condition (`WHERE k = v`, `JOIN ... ON`, MERGE `ON`) shapes
+        the rows every target column gets: its sources become indirect sources (FILTER / JOIN)
+        of each target. Also returns the tables its value came from."""
+        names = self.known(process)
+        targets = list(dict.fromkeys(e.target for e in edges if e.kind == "direct"))
+        if not names or not targets:
+            return edges, ()
+        found: dict[str, dict[str, None]] = {}
+        read: dict[str, None] = {}
+        for node in stmt.find_all(exp.Column, exp.Parameter, exp.Placeholder):
+            key = variable_key(node, variables | names)
+            if key is None or not (key in names or f"{key.rsplit('.', 1)[0]}.*" in names):
+                continue
+            subtype = _condition_of(node, stmt)
+            if subtype is None:
+                continue
+            for v in self._get(process, key):
+                found.setdefault(subtype, {}).update(dict.fromkeys(v.sources))
+                read.update(dict.fromkeys(v.tables))
+        if not found:
+            return edges, ()
+        out = list(edges)
+        index = {(e.target, e.subtype): i for i, e in enumerate(out) if e.kind == "indirect"}
+        for target in targets:
+            for subtype, cols in found.items():
+                i = index.get((target, subtype))
+                if i is None:
+                    out.append(ColumnEdge(target, tuple(sorted(cols)), "indirect", "", 1.0, subtype))
+                else:
+                    merged = tuple(sorted(dict.fromkeys((*out[i].sources, *cols))))
+                    out[i] = replace(out[i], sources=merged)
+        return out, tuple(read)
+
     def apply(
         self,
         process: str | None,
@@ -249,6 +285,28 @@ class Variables:
         for (target, sub), found in shaped.items():
             out.append(ColumnEdge(target, tuple(sorted(found)), "indirect", "", 1.0, sub))
         return out, tuple(read)
+
+
+_CONDITION_SUBTYPE: tuple[tuple[type[exp.Expr], str], ...] = (
+    (exp.Where, "FILTER"),
+    (exp.Having, "FILTER"),
+    (exp.Qualify, "FILTER"),
+    (exp.Join, "JOIN"),
+)
+
+
+def _condition_of(node: exp.Expr, root: exp.Expr) -> str | None:
+    """The subtype of the row condition (WHERE/HAVING/QUALIFY: FILTER, JOIN ... ON: JOIN) that
+    `node` is part of, or None when it is in no such clause."""
+    parent = node.parent
+    while parent is not None and parent is not root:
+        for kind, subtype in _CONDITION_SUBTYPE:
+            if isinstance(parent, kind):
+                return subtype
+        parent = parent.parent
+    if isinstance(root, exp.Merge) and node.find_ancestor(exp.When) is None:
+        return "JOIN"  # MERGE ... ON
+    return None
 
 
 def _record(names: tuple[str, ...], direct: list[ColumnEdge]) -> str | None:
