@@ -193,3 +193,19 @@ def test_dbt_reingest_skips_unchanged_and_reresolves_from_the_parsed_text(
     pid = third["project_id"]
     star = upstream_edges(client, pid, "book.main.fills_all.px")
     assert star and all(e["source_text"] == "select * from {{ ref('stg_fills') }}" for e in star)
+
+
+def test_dbt_without_catalog_seed_columns_from_the_csv_header(
+    client: TestClient, roots: Path, dbt_project: Path, graph: Graph
+) -> None:
+    tree = copy_project(dbt_project, roots / "nc" / "desk_book")
+    (tree / "target" / "catalog.json").unlink()  # `dbt run` without `dbt docs generate`
+    pid = ingest_dir(client, tree.parent, "nocat", "dbt-repo")["project_id"]
+    seed = client.get(f"/api/v1/lineage/node/book.main.raw_fills?project_id={pid}").json()
+    header = PROJECT["seeds/raw_fills.csv"].split("\n")[0].split(",")
+    assert [c["name"] for c in seed["columns"]] == header
+    assert {c["data_type"] for c in seed["columns"]} == {None}  # a CSV header has no types: none invented
+    assert ("book.main.raw_fills.qty", "book.main.stg_fills.notional") in graph.column_edges()
+    for col in header:  # SELECT * through the view, columns known from the seed's header
+        if col not in ("qty", "px"):
+            assert (f"book.main.stg_fills.{col}", f"book.main.fills_all.{col}") in graph.column_edges()

@@ -37,6 +37,7 @@ from __future__ import annotations
 import codecs
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from finlineage.ingest.dbt_lines import meta_line, onto_original_text
@@ -239,6 +240,10 @@ class _Project:
     """Models in another language (dbt Python models): not analysed."""
     package: str | None = None
     """The project's own package (others are installed under ``dbt_packages/<name>/``)."""
+    location: Path | None = None
+    """The project's folder on disk, when the manifest is a file there (directory, git, archive)."""
+    loose: dict[str, SourceFile] = field(default_factory=dict)
+    """The ingest's files of this group by path (seed CSVs of an upload of loose files)."""
 
 
 def _root_of(path: str) -> str:
@@ -258,31 +263,67 @@ class _Out:
 def _tables(p: _Project) -> list[_Out]:
     """Sources and seeds: one generated DDL file per YAML / CSV path."""
     m = p.manifest
-    tables: dict[str, list[tuple[str, dict[str, Any] | None, dict[str, Any], str]]] = {}
+    tables: dict[
+        str, list[tuple[str, dict[str, Any] | None, dict[str, Any], list[tuple[str, str | None]]]]
+    ] = {}
     done: set[str] = set()
     for uid, node in [*sorted((m.get("nodes") or {}).items()), *sorted((m.get("sources") or {}).items())]:
         if not isinstance(node, dict) or node.get("resource_type") not in ("seed", "source"):
             continue
         rel = relation(node)
         entry = _catalog_entry(p.catalog, uid)
+        path = node_path(node, p.package) or uid
         cols = _columns(node, entry)
+        if not cols and node.get("resource_type") == "seed":
+            cols = [(c, None) for c in _seed_header(p, path)]
         if rel is None or rel.lower() in done or not cols:
             continue
         done.add(rel.lower())
+        # a column of unknown type gets a placeholder the parsers accept; its stored type stays unknown
         body = ",\n".join(f"    {_quote(c)} {t or 'VARCHAR'}" for c, t in cols)
-        path = node_path(node, p.package) or uid
-        tables.setdefault(path, []).append((f"create table {rel} (\n{body}\n);\n", entry, node, rel))
+        tables.setdefault(path, []).append((f"create table {rel} (\n{body}\n);\n", entry, node, cols))
     out: list[_Out] = []
     header_args = {"catalog": " and catalog" if p.catalog is not None else ""}
     for path, stmts in tables.items():
         text = GENERATED_HEADER.format(path=path, **header_args)
         objects = []
-        for ddl, entry, node, _ in stmts:
-            objects.append(_docs(node, entry, text.count("\n") + 1))
+        for ddl, entry, node, cols in stmts:
+            doc = _docs(node, entry, text.count("\n") + 1)
+            doc["untyped"] = [c for c, t in cols if not t]
+            objects.append(doc)
             text += ddl
         meta = {"origin": "generated", "objects": objects}
         out.append(_Out(p.prefix + path, text + meta_line(meta), text.encode("utf-8")))
     return out
+
+
+MAX_SEED_HEADER = 64 * 1024
+
+
+def _seed_header(p: _Project, path: str) -> list[str]:
+    """A seed's columns from its CSV header (no catalog, no documented columns): the CSV among the
+    ingest's files, else beside the manifest on disk (inside the project's folder only)."""
+    import csv
+
+    from finlineage.ingest.sources import UnsafePath, safe_relpath, within
+
+    data: bytes | None = None
+    sf = p.loose.get(p.prefix + path)
+    try:
+        if sf is not None:
+            data = sf.read()[:MAX_SEED_HEADER]
+        elif p.location is not None:
+            candidate = p.location / safe_relpath(path)
+            if within(candidate, p.location) and candidate.is_file():
+                with open(candidate, "rb") as fh:
+                    data = fh.read(MAX_SEED_HEADER)
+    except (OSError, UnsafePath):
+        return []
+    if not data:
+        return []
+    first = data.decode("utf-8-sig", errors="replace").splitlines()[:1]
+    row = next(csv.reader(first), []) if first else []
+    return [c.strip() for c in row if c.strip()]
 
 
 def _models(p: _Project, present: dict[str, SourceFile]) -> list[_Out]:
@@ -353,7 +394,14 @@ def _read_artifacts(
         listed = [n for key in keys for n in (doc.get(key) or {}).values()]
         listed += [n for ns in (doc.get("disabled") or {}).values() if isinstance(ns, list) for n in ns]
         owned = {root + path for n in listed if isinstance(n, dict) and (path := node_path(n, package))}
-        projects.append(_Project(root, doc, None, sf.group, folder, owned, package=package))
+        location = None
+        if sf.location is not None:
+            location = (
+                sf.location.parent.parent if sf.location.parent.name == "target" else sf.location.parent
+            )
+        projects.append(
+            _Project(root, doc, None, sf.group, folder, owned, package=package, location=location)
+        )
     return projects, catalogs, artifacts
 
 
@@ -367,6 +415,7 @@ def expand(files: list[SourceFile], warnings: list[str]) -> list[SourceFile]:
         return files
     for p in projects:
         p.catalog = catalogs.get((p.group, p.manifest_dir))
+        p.loose = {sf.path: sf for sf in files if sf.group == p.group and sf.error is None}
     out = [sf for i, sf in enumerate(files) if i not in artifacts and not _owned(sf, projects)]
     for p in projects:
         present = {

@@ -295,8 +295,12 @@ def _annotate(
     else the engine's; the catalog's columns when the engine found none (e.g. ``select *`` of a
     relation it does not know)."""
     types = {str(k).lower(): v for k, v in (doc.get("types") or {}).items() if isinstance(v, str) and v}
+    untyped = {str(k).lower() for k in doc.get("untyped") or ()}  # a generated DDL's placeholder type
     if obj["columns"]:
-        obj["columns"] = [(n, o, types.get(str(n).lower()) or t) for n, o, t in obj["columns"]]
+        obj["columns"] = [
+            (n, o, None if str(n).lower() in untyped else types.get(str(n).lower()) or t)
+            for n, o, t in obj["columns"]
+        ]
     elif doc.get("types"):
         obj["columns"] = [(n, i + 1, t or None) for i, (n, t) in enumerate(doc["types"].items())]
     cols = {str(k): str(v) for k, v in (doc.get("columns") or {}).items() if v}
