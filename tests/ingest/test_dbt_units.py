@@ -120,3 +120,25 @@ def test_package_models_live_under_dbt_packages_and_python_models_are_reported()
     assert not any(p.endswith(".py") for p in out)
     assert any("Python models" in w and "models/py.py" in w for w in warnings)
     assert dbt.root_package({"nodes": {"model.q.m": {"resource_type": "model", "package_name": "q"}}}) == "q"
+
+
+def test_warehouse_comments_from_the_catalog_document_what_the_manifest_does_not() -> None:
+    catalog = {
+        "nodes": {
+            "model.p.a": {
+                "metadata": {"type": "BASE TABLE", "comment": "Kept by the warehouse"},
+                "columns": {"X": {"name": "X", "index": 1, "type": "NUMBER", "comment": "an x"}},
+            }
+        }
+    }
+    files = [
+        SourceFile("dbt/target/manifest.json", data=_manifest(12, NODES), group="d0"),
+        SourceFile("dbt/target/catalog.json", data=json.dumps(catalog).encode(), group="d0"),
+    ]
+    out = {sf.path: sf for sf in dbt.expand(files, [])}
+    parse = out["dbt/models/a.sql"].parse_data
+    assert parse is not None
+    meta = json.loads(parse.decode().rstrip("\n").rsplit("\n", 1)[1].removeprefix("-- finlineage:dbt "))
+    [doc] = meta["objects"]
+    assert doc["description"] == "Kept by the warehouse"
+    assert doc["columns"] == {"X": "an x"} and doc["types"] == {"X": "NUMBER"}

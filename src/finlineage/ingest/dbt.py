@@ -207,16 +207,29 @@ def _columns(node: dict[str, Any], entry: dict[str, Any] | None) -> list[tuple[s
 
 
 def _docs(node: dict[str, Any], entry: dict[str, Any] | None, line: int) -> dict[str, Any]:
-    """What the parse-text meta line says about the object created on ``line``."""
+    """What the parse-text meta line says about the object created on ``line``: the manifest's
+    descriptions, else the warehouse comments the catalog read (``metadata.comment``,
+    ``columns.*.comment``)."""
+
+    def text(value: Any) -> str | None:
+        return value.strip() if isinstance(value, str) and value.strip() else None
+
     col_docs = {
-        str(name): c["description"]
-        for name, c in (node.get("columns") or {}).items()
-        if isinstance(c, dict) and isinstance(c.get("description"), str) and c["description"].strip()
+        str(c["name"]): doc
+        for c in ((entry or {}).get("columns") or {}).values()
+        if isinstance(c, dict) and isinstance(c.get("name"), str) and (doc := text(c.get("comment")))
     }
-    desc = node.get("description")
+    col_docs.update(
+        {
+            str(name): doc
+            for name, c in (node.get("columns") or {}).items()
+            if isinstance(c, dict) and (doc := text(c.get("description")))
+        }
+    )
+    desc = text(node.get("description")) or text(((entry or {}).get("metadata") or {}).get("comment"))
     return {
         "line": line,
-        "description": desc.strip() if isinstance(desc, str) and desc.strip() else None,
+        "description": desc,
         "columns": col_docs,
         "types": dict(_columns(node, entry)),
     }
