@@ -302,9 +302,40 @@ class _Core:
         keeping every line break where it was)."""
         return self.text[self.toks[a][2] : self.toks[b - 1][3]]
 
+    # ---------------------------------------------------------------- dialect hooks
+    # The dialect subclasses (`dialects`) override these; the defaults are plain SQL.
+
     def _strip_into(self) -> bool:
         """Is `SELECT ... INTO v` an assignment of variables here (not SELECT INTO a new table)?"""
         return False
+
+    def _keyword_ends(self) -> bool:
+        """Do statements also end where a statement-starting keyword begins (optional `;`)?"""
+        return False
+
+    def _plsql_forms(self) -> bool:
+        """PL/SQL forms: `IS` opens a routine body, a bare `pkg.proc(...)` statement is a call."""
+        return False
+
+    def _begin_opens_body(self) -> bool:
+        """Does BEGIN (or a trigger's DECLARE) right after a routine header open its body?"""
+        return True
+
+    def _return_opens_body(self) -> bool:
+        """Is a routine body a single `RETURN ...` statement after the header (MySQL, PostgreSQL)?"""
+        return False
+
+    def _statement_opens_body(self, h: int, kind: ObjectKind, seen_row: bool, closed: bool) -> bool:
+        """Is the word at h the first statement of a routine body given without BEGIN (MySQL)?"""
+        return False
+
+    def _exec_end(self, i: int, in_block: bool) -> tuple[int, int]:
+        """Where the EXEC/EXECUTE statement at i ends (see `_scan`)."""
+        return self._scan(i, in_block)
+
+    def _line_command(self, i: int, in_block: bool) -> int:
+        """A client line command (SQL*Plus) at i: the index after it, else -1."""
+        return -1
 
     def _declare_sections(self) -> bool:
         """Does DECLARE open a declaration section ending at BEGIN (PL/SQL, PL/pgSQL, ...)?"""
@@ -314,7 +345,7 @@ class _Core:
         """End (exclusive) of the statement starting at i, and the index to continue from."""
         toks = self.toks
         n = self.n
-        tsql = self.p.tsql
+        tsql = self._keyword_ends()
         stop_end = tsql or in_block
         depth = 0
         case = 0

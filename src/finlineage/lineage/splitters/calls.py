@@ -8,11 +8,7 @@ from finlineage.lineage.splitters.walker import _Walker
 
 class _Calls(_Walker):
     def _exec(self, i: int, process: str | None, in_block: bool) -> int:
-        p = self.p
-        if p.oracle and not in_block and not self.procedural and self._word(i + 1) != "IMMEDIATE":
-            end, nxt = self._line_end(i)
-        else:
-            end, nxt = self._scan(i, in_block)
+        end, nxt = self._exec_end(i, in_block)
         j = i + 1
         if self._word(j) == "IMMEDIATE":
             self._dynamic(i, j + 1, end, process)

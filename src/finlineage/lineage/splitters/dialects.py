@@ -11,11 +11,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from finlineage.lineage.model import ObjectKind
 from finlineage.lineage.splitters.lexer import (
     _DROP_WORDS,
     _END_ONLY,
     _MYSQL_BODY_START,
     _NESTING,
+    _NO_STOP,
     _SQL_VERBS,
     _SQLPLUS,
     _STRAY,
@@ -52,7 +54,6 @@ class Splitter(_Routines):
     def _statement(self, i: int, process: str | None, in_block: bool) -> int:
         toks = self.toks
         k, v, _, _ = toks[i]
-        p = self.p
         if k != "W":
             if (
                 k == "P"
@@ -91,23 +92,21 @@ class Splitter(_Routines):
             return self._exec(i, process, in_block)
         if v == "CALL":
             return self._call(i, process, in_block)
-        if v == "PERFORM" and not p.tsql:
+        if v == "PERFORM":
             return self._perform(i, process, in_block)
         if v == "RETURN":
             return self._return(i, process, in_block)
         if v == "OPEN":
             return self._open(i, process, in_block)
-        if v == "PREPARE" and not p.tsql:
-            end, nxt = self._scan(i, in_block)
-            f = self._find(i + 1, frozenset({"FROM"}), end)
-            self._dynamic(i, f + 1 if f >= 0 else end, end, process)
-            return nxt
+        if v == "PREPARE":
+            return self._prepare(i, process, in_block)
         if v == "FORALL":
             f = self._find(i + 1, frozenset({"INSERT", "UPDATE", "DELETE", "MERGE", "EXECUTE"}))
             return self._statement(f, process, in_block) if f > i else self._skip(i, in_block)
-        if p.oracle and not in_block and not self.procedural and (v in _SQLPLUS or v.startswith("@")):
-            return self._line_end(i)[1]
-        if v == "SET" and self._word(i + 1) in ("SEARCH_PATH", "SCHEMA") and not p.tsql:
+        line = self._line_command(i, in_block)
+        if line >= 0:
+            return line
+        if v == "SET" and self._word(i + 1) in ("SEARCH_PATH", "SCHEMA"):
             return self._simple(i, process, in_block)  # session context: names of what follows
         if v == "FETCH":
             end, nxt = self._scan(i, in_block)
@@ -125,9 +124,20 @@ class Splitter(_Routines):
             return nxt
         if v in _STRAY:
             return i + 1
-        if v in _SQL_VERBS or p.tsql:
+        if v in _SQL_VERBS:
             return self._simple(i, process, in_block)
-        # unknown first word: assignment / bare call (procedural code) / other statement
+        return self._other(i, process, in_block)
+
+    def _prepare(self, i: int, process: str | None, in_block: bool) -> int:
+        """`PREPARE s FROM <sql>`: dynamic SQL."""
+        end, nxt = self._scan(i, in_block)
+        f = self._find(i + 1, frozenset({"FROM"}), end)
+        self._dynamic(i, f + 1 if f >= 0 else end, end, process)
+        return nxt
+
+    def _other(self, i: int, process: str | None, in_block: bool) -> int:
+        """A statement whose first word is no SQL verb: an assignment or a bare call in
+        procedural code, else a statement for the parser."""
         end, nxt = self._scan(i, in_block)
         if in_block or self.procedural:
             if self._has_assign(i, end):
@@ -135,7 +145,7 @@ class Splitter(_Routines):
                 if not self._assignment(i, end, process):
                     self._subqueries(i + 1, end, process)
                 return nxt
-            if p.oracle or p.generic:
+            if self._plsql_forms():
                 name, after = self._name(i)
                 if name is not None and (
                     after == end or (self._is_p(after, "(") and self._matching(after, end) == end - 1)
@@ -172,7 +182,29 @@ class Splitter(_Routines):
 
 
 class TSqlSplitter(Splitter):
-    """T-SQL / Fabric."""
+    """T-SQL / Fabric: semicolons optional, GO batches, IF/WHILE governing one statement,
+    TRY/CATCH, table variables, INSERT ... EXEC, ALTER PROCEDURE, bodies up to the batch end."""
+
+    def _keyword_ends(self) -> bool:
+        return True
+
+    def _begin_opens_body(self) -> bool:
+        return False
+
+    def _alter_defines_routines(self) -> bool:
+        return True
+
+    def _as_body(self, at: int, lang: str | None, name: str, is_package: bool) -> int:
+        return self._statements(at, _NO_STOP, name, False, until_hard=True, stop_create=True)
+
+    def _other(self, i: int, process: str | None, in_block: bool) -> int:
+        return self._simple(i, process, in_block)  # any other word starts a statement
+
+    def _perform(self, i: int, process: str | None, in_block: bool) -> int:
+        return self._simple(i, process, in_block)
+
+    def _prepare(self, i: int, process: str | None, in_block: bool) -> int:
+        return self._simple(i, process, in_block)
 
     def _nesting(self, i: int, v: str, process: str | None, in_block: bool) -> int:
         if v in ("LOOP", "REPEAT", "FOR", "FOREACH", "CASE", "DO"):
@@ -495,6 +527,20 @@ class OracleSplitter(Splitter):
     def _declare_sections(self) -> bool:
         return True
 
+    def _plsql_forms(self) -> bool:
+        return True
+
+    def _line_command(self, i: int, in_block: bool) -> int:
+        v = self._word(i)
+        if not in_block and not self.procedural and (v in _SQLPLUS or v.startswith("@")):
+            return self._line_end(i)[1]
+        return -1
+
+    def _exec_end(self, i: int, in_block: bool) -> tuple[int, int]:
+        if not in_block and not self.procedural and self._word(i + 1) != "IMMEDIATE":
+            return self._line_end(i)  # SQL*Plus EXEC: one line
+        return self._scan(i, in_block)
+
     def _clean(self, text: str) -> tuple[str, str | None]:
         notes: list[str] = []
         out = text
@@ -557,6 +603,9 @@ class GenericSplitter(Splitter):
     def _declare_sections(self) -> bool:
         return self.procedural
 
+    def _plsql_forms(self) -> bool:
+        return True
+
 
 class PostgresSplitter(Splitter):
     """PostgreSQL family: PL/pgSQL bodies (EXECUTE is always dynamic SQL, SELECT INTO assigns)."""
@@ -566,6 +615,16 @@ class PostgresSplitter(Splitter):
 
     def _declare_sections(self) -> bool:
         return self.plpgsql
+
+    def _return_opens_body(self) -> bool:
+        return True
+
+    def _body_language(self, j: int) -> str:
+        inner, _ = self._literal(j)
+        return "plpgsql" if _PLPGSQL_BODY.match(inner) else "sql"
+
+    def _sql_body_procedural(self) -> bool:
+        return False  # a LANGUAGE sql body is plain statements
 
     def _exec(self, i: int, process: str | None, in_block: bool) -> int:
         if self._word(i + 1) == "IMMEDIATE":
@@ -584,6 +643,15 @@ class MySqlSplitter(Splitter):
     def _exec(self, i: int, process: str | None, in_block: bool) -> int:
         # EXECUTE stmt [USING ...] runs a prepared statement, reported at its PREPARE
         return self._scan(i, in_block)[1]
+
+    def _return_opens_body(self) -> bool:
+        return True
+
+    def _statement_opens_body(self, h: int, kind: ObjectKind, seen_row: bool, closed: bool) -> bool:
+        # no BEGIN: the body is the one statement after the header (a trigger's after FOR EACH ROW)
+        return (seen_row if kind == "trigger" else closed) and (
+            self._val(h) in _MYSQL_BODY_START or self._is_p(h + 1, ":")
+        )
 
     def _declare(self, i: int, process: str | None, in_block: bool) -> int:
         end = self._scan(i, in_block)[0]
@@ -616,6 +684,8 @@ class SnowflakeSplitter(Splitter):
         return True
 
 
+_PLPGSQL_BODY = re.compile(r"\s*(?:<<\w+>>\s*)?(?:DECLARE|BEGIN)\b", re.I)
+"""A string body without LANGUAGE that is PL/pgSQL (a block), not plain SQL."""
 _HANDLER_BODY_START = _MYSQL_BODY_START | {"BEGIN", "LEAVE", "ITERATE", "RESIGNAL", "SIGNAL"}
 
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 from finlineage.lineage.model import ObjectKind
 from finlineage.lineage.splitters.base import ANONYMOUS_BLOCK
 from finlineage.lineage.splitters.control import _Control
 from finlineage.lineage.splitters.lexer import (
-    _MYSQL_BODY_START,
-    _NO_STOP,
     _QUERY_START,
     _ROUTINE_MODS,
     _ROUTINE_WORDS,
@@ -21,8 +18,7 @@ _TIMING_WORDS = frozenset({"BEFORE", "AFTER", "INSTEAD", "OF", "EACH", "ROW", "S
 
 class _Routines(_Control):
     def _create(self, i: int, process: str | None, in_block: bool) -> int:
-        p = self.p
-        if self._word(i) == "ALTER" and not p.tsql:
+        if self._word(i) == "ALTER" and not self._alter_defines_routines():
             return self._simple(i, process, in_block)
         j = i + 1
         if self._word(j) == "OR" and self._word(j + 1) in ("REPLACE", "ALTER"):
@@ -74,7 +70,6 @@ class _Routines(_Control):
 
     def _routine_body(self, h: int, kind: ObjectKind) -> tuple[str, int, str | None]:
         """Find where a routine's body starts: (body kind, index, language)."""
-        p = self.p
         toks = self.toks
         depth = 0
         closed = False
@@ -101,26 +96,22 @@ class _Routines(_Control):
                     skip = (
                         prev == "EXECUTE"
                         or prev.startswith("@")
-                        or (v == "IS" and not (p.oracle or p.generic))
+                        or (v == "IS" and not self._plsql_forms())
                         or (kind == "trigger" and prev in ("NEW", "OLD", "PARENT"))
                     )
                     if not skip:
                         return "as", h + 1, lang
-                elif v == "BEGIN" and not p.tsql:
+                elif v == "BEGIN" and self._begin_opens_body():
                     return "block", h, lang
-                elif v == "DECLARE" and kind == "trigger" and not p.tsql:
+                elif v == "DECLARE" and kind == "trigger" and self._begin_opens_body():
                     return "section", h + 1, lang
                 elif v == "EXECUTE" and kind == "trigger" and self._word(h + 1) in ("FUNCTION", "PROCEDURE"):
                     return "pgtrigger", h + 2, lang
-                elif v == "RETURN" and (p.mysql or p.pg):
+                elif v == "RETURN" and self._return_opens_body():
                     return "stmt", h, lang
                 elif v == "ROW":
                     seen_row = True
-                elif (
-                    p.mysql
-                    and (seen_row if kind == "trigger" else closed)
-                    and (v in _MYSQL_BODY_START or self._is_p(h + 1, ":"))
-                ):
+                elif self._statement_opens_body(h, kind, seen_row, closed):
                     return "stmt", h, lang
             prev = v
             h += 1
@@ -143,33 +134,8 @@ class _Routines(_Control):
         is_package: bool,
         process: str | None,
     ) -> int:
-        p = self.p
         if body == "as":
-            nk = self._kind(at)
-            nv = self._val(at)
-            if p.tsql:
-                return self._statements(at, _NO_STOP, name, False, until_hard=True, stop_create=True)
-            if nk in ("S", "D"):
-                end, nxt = self._scan(at, False)
-                for t in range(at + 1, end):
-                    if self._word(t) == "LANGUAGE" and t + 1 < end:
-                        lang = self._lang(t + 1)
-                self._string_body(at, name, lang)
-                return nxt
-            if nk == "W" and nv in _QUERY_START:
-                return self._simple(at, name, False)
-            if self._is_p(at, "("):
-                end, nxt = self._scan(at, False)
-                if self._word(at + 1) in _QUERY_START:
-                    self._emit(at + 1, self._matching(at, end), name)
-                else:
-                    self._subqueries(at, end, name)
-                return nxt
-            if nk == "W" and nv in ("LANGUAGE", "EXTERNAL"):
-                return self._skip(at, False)
-            if nk == "W" and nv == "BEGIN" and not p.oracle:
-                return self._begin(at, name, True, force_block=True)
-            return self._section(at, name, name if is_package else None)
+            return self._as_body(at, lang, name, is_package)
         if body == "compound":
             return self._compound(at, name)
         if body == "block":
@@ -193,6 +159,33 @@ class _Routines(_Control):
             if at < self.n and self._kind(at) not in (";", "H")
             else self._scan(i, False)[1]
         )
+
+    def _as_body(self, at: int, lang: str | None, name: str, is_package: bool) -> int:
+        """A routine body after `AS|IS` at token `at`: a string, a query, a block or a PL/SQL
+        declaration section (a package's, when `is_package`)."""
+        nk = self._kind(at)
+        nv = self._val(at)
+        if nk in ("S", "D"):
+            end, nxt = self._scan(at, False)
+            for t in range(at + 1, end):
+                if self._word(t) == "LANGUAGE" and t + 1 < end:
+                    lang = self._lang(t + 1)
+            self._string_body(at, name, lang)
+            return nxt
+        if nk == "W" and nv in _QUERY_START:
+            return self._simple(at, name, False)
+        if self._is_p(at, "("):
+            end, nxt = self._scan(at, False)
+            if self._word(at + 1) in _QUERY_START:
+                self._emit(at + 1, self._matching(at, end), name)
+            else:
+                self._subqueries(at, end, name)
+            return nxt
+        if nk == "W" and nv in ("LANGUAGE", "EXTERNAL"):
+            return self._skip(at, False)
+        if nk == "W" and nv == "BEGIN":
+            return self._begin(at, name, True, force_block=True)
+        return self._section(at, name, name if is_package else None)
 
     def _compound(self, j: int, name: str) -> int:
         """Oracle compound trigger: declarations, then timing-point sections
@@ -222,14 +215,21 @@ class _Routines(_Control):
             j = max(nxt, j + 1)
         return j
 
+    def _body_language(self, j: int) -> str:
+        """The language of a string routine body at j that names none."""
+        return "sql"
+
+    def _sql_body_procedural(self) -> bool:
+        """Is a LANGUAGE sql string body procedural code (DECLARE, IF, ...) in this dialect?"""
+        return True
+
+    def _alter_defines_routines(self) -> bool:
+        """Does ALTER PROCEDURE/FUNCTION/TRIGGER give a routine's whole new definition?"""
+        return False
+
     def _string_body(self, j: int, name: str, lang: str | None) -> None:
-        p = self.p
         if lang is None:
-            lang = "sql"
-            if p.pg:
-                inner, _ = self._literal(j)
-                if re.match(r"\s*(?:<<\w+>>\s*)?(?:DECLARE|BEGIN)\b", inner, re.I):
-                    lang = "plpgsql"
+            lang = self._body_language(j)
         if lang not in ("sql", "plpgsql"):
             self.acc.diagnostics.append(
                 self._diag(
@@ -240,7 +240,8 @@ class _Routines(_Control):
             )
             return
         plpgsql = lang == "plpgsql"
-        sub = self._sub(j, procedural=plpgsql or not p.pg, plpgsql=plpgsql, seg_diags=self.seg_diags)
+        procedural = plpgsql or self._sql_body_procedural()
+        sub = self._sub(j, procedural=procedural, plpgsql=plpgsql, seg_diags=self.seg_diags)
         if sub is not None:
             mark = len(self.acc.segments)
             sub.run(name)
