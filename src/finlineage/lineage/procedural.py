@@ -52,7 +52,13 @@ then recognises, per dialect family:
   ``EXECUTE IMMEDIATE $$...$$`` blocks); calls of routines the database supplies (``dbms_*``,
   ``utl_*``, ``pg_*``, ``setval``, ...) are not calls;
 * ``SELECT ... INTO scalar_vars`` (PL/pgSQL, PL/SQL incl. BULK COLLECT, MySQL, Snowflake):
-  the INTO clause is blanked out (newlines kept) so the segment stays a plain SELECT.
+  the INTO clause is blanked out (newlines kept) so the segment stays a plain SELECT;
+* records and cursors: a cursor declaration's query assigns ``c.*``, ``FOR r IN <query>`` assigns
+  ``r.*``, ``FOR r IN c`` and ``FETCH c INTO a, b`` are segments without SQL whose ``source`` is
+  the cursor;
+* every segment carries the conditional regions it runs in (``Segment.branch``: IF/ELSIF/ELSE,
+  CASE branches, loop bodies, handlers, ``$IF`` branches), so that the engine merges values a
+  variable may hold instead of keeping the last one in text order.
 
 ``process`` is the routine name (``package.member`` for Oracle package bodies) or
 ``"anonymous block"`` for DO blocks and non-T-SQL top-level ``[DECLARE ...] BEGIN ... END``
@@ -65,8 +71,9 @@ too deep, internal fallback) are in ``SplitResult.diagnostics``.
 
 Limits (best effort)
 --------------------
-* Oracle: ``TYPE BODY`` is split as plain statements; package specs are walked but not recorded, and packages themselves are not
-  in ``routines`` (ObjectKind has no "package"): only their members, as ``pkg.member``; local
+* Oracle: ``TYPE BODY`` is split as plain statements; packages themselves are not in
+  ``routines`` (the store's object kinds have no "package"): only their members, as
+  ``pkg.member``, and the package-level variables of spec and body (``package_vars``); local
   subprograms of a procedure are attributed to the enclosing routine; SQL*Plus line commands are
   skipped by line.
 * Snowflake: JavaScript/Python/Java/Scala bodies are not split; ``EXECUTE IMMEDIATE :var`` and

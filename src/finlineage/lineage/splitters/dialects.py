@@ -2,8 +2,10 @@
 
 `Splitter` is the statement dispatcher shared by all; `TSqlSplitter` replaces the block forms
 (GO batches, optional semicolons, IF/WHILE governing one statement, TRY/CATCH, table variables,
-INSERT ... EXEC). The other families share the walker and differ through their lexer profile
-(string forms, comment forms, normalisation) and the few profile checks left in the walker.
+INSERT ... EXEC). Every family differs from the shared walker through the hook methods it
+overrides (`base._Core`'s "dialect hooks": where statements end, what opens a routine body,
+PL/SQL forms, line commands, the language of a string body, ...); the lexer profile keeps only
+lexical facts (string, comment and identifier forms, normalisation).
 """
 
 from __future__ import annotations
