@@ -389,3 +389,27 @@ def test_table_function_arguments_are_read_and_pass_their_columns() -> None:
     assert direct(st_) == {"loan_id": {"risk.features.loan_id"}}
     got = _direct("SELECT region FROM SEMANTIC_VIEW(sem.sales_sv DIMENSIONS region)", "snowflake")
     assert got == {"region": {"sem.sales_sv.region"}}
+
+
+@pytest.mark.parametrize("dialect", ["snowflake", "bigquery", "databricks"])
+def test_pivot_columns_come_from_the_aggregate_picked_by_the_for_column(dialect: str) -> None:
+    schema = {"risk.expo": {"desk": "string", "ccy": "string", "notional": "decimal"}}
+    got = _direct(
+        "INSERT INTO rpt.by_ccy SELECT * FROM risk.expo PIVOT (SUM(notional) FOR ccy IN ('EUR' AS eur, 'USD' AS usd))",
+        dialect,
+        schema=schema,
+    )
+    both = {"risk.expo.notional", "risk.expo.ccy"}
+    assert got == {"rpt.by_ccy.desk": {"risk.expo.desk"}, "rpt.by_ccy.eur": both, "rpt.by_ccy.usd": both}
+
+
+def test_unpivot_value_column_comes_from_every_listed_column() -> None:
+    schema = {"risk.expo": {"desk": "string", "gross": "decimal", "net": "decimal"}}
+    got = _direct(
+        "SELECT * FROM risk.expo UNPIVOT (amount FOR measure IN (gross, net))", "snowflake", schema=schema
+    )
+    assert got == {
+        "desk": {"risk.expo.desk"},
+        "amount": {"risk.expo.gross", "risk.expo.net"},
+        "measure": set(),
+    }

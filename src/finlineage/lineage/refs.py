@@ -74,6 +74,16 @@ def output_name(projection: exp.Expr, dialect: str, position: int = 0) -> str:
     return f"_col_{position}"
 
 
+PSEUDO_COLUMNS: dict[str, frozenset[str]] = {
+    "oracle": frozenset({"rownum", "rowid", "level", "user", "uid", "sysdate", "systimestamp", "ora_rowscn"}),
+    "bigquery": frozenset({"_table_suffix", "_partitiontime", "_partitiondate", "_file_name"}),
+    "snowflake": frozenset({"metadata$action", "metadata$isupdate", "metadata$row_id", "metadata$filename"}),
+    "tsql": frozenset({"$action", "$identity", "$rowguid"}),
+}
+"""Names a dialect gives values that are no table's column: when no source surely has such a
+column (schema), a bare reference is the pseudo-column (no column source, no diagnostic)."""
+
+
 DIRECT, WINDOW, CONDITIONAL = "", "WINDOW", "CONDITIONAL"
 
 
@@ -235,3 +245,55 @@ def function_tables(fn: exp.Expr) -> list[exp.Table]:
 def is_table_function(table: exp.Table) -> bool:
     """A table reference that is a function call (`ML.PREDICT(...)`, `SEMANTIC_VIEW(...)`)."""
     return isinstance(table.this, (exp.Func, exp.SemanticView))
+
+
+def _named(outs: list[Output], name: str) -> Sources:
+    """The sources of column `name` among `outs` (an unexpanded `t.*` gives `t.name`)."""
+    for o in outs:
+        if o.name == name and not o.star:
+            return o.sources
+    return frozenset(s[:-1] + name for o in outs if o.star for s in o.sources if s.endswith(".*"))
+
+
+def pivoted(outs: list[Output], pivots: list[exp.Expr]) -> list[Output]:
+    """The columns of a relation after its PIVOT / UNPIVOT clauses.
+
+    PIVOT (agg(x) FOR k IN (v1, v2)): the columns used by neither the aggregations nor the FOR
+    list pass through; each new column (one per value and aggregation, named as sqlglot names
+    it) is its aggregation's columns (AGGREGATION), picked by the FOR column (direct and
+    CONDITIONAL, as a CASE condition). UNPIVOT (val FOR name IN (c1, c2)): the listed columns are
+    replaced by `val` (from all of them) and `name` (their names: no column source)."""
+    for pv in pivots:
+        if not isinstance(pv, exp.Pivot):
+            continue
+        fields = [f for f in pv.args.get("fields") or [] if isinstance(f, exp.In)]
+        if pv.args.get("unpivot"):
+            listed = [c.name for f in fields for c in f.find_all(exp.Column)]
+            taken: set[str] = set()
+            for c in listed:
+                taken |= _named(outs, c)
+            kept = [o for o in outs if o.star or o.name not in set(listed)]
+            values = [Output(e.name, frozenset(taken), pv, subtype=TRANSFORMATION) for e in pv.expressions]
+            labels = [Output(f.this.name, _EMPTY, pv, subtype=TRANSFORMATION) for f in fields]
+            outs = kept + values + labels
+            continue
+        aggs = [e.this if isinstance(e, exp.Alias) else e for e in pv.expressions]
+        agg_cols = [[c.name for c in a.find_all(exp.Column)] for a in aggs]
+        for_cols = [f.this.name for f in fields if isinstance(f.this, exp.Column)]
+        used = {c for cs in agg_cols for c in cs} | set(for_cols)
+        picked: set[str] = set()
+        for c in for_cols:
+            picked |= _named(outs, c)
+        cond = frozenset(picked)
+        names = [c.name for c in pv.args.get("columns") or []]
+        if not names:
+            names = [v.alias_or_name for f in fields for v in f.expressions]
+        new: list[Output] = []
+        for k, name in enumerate(names):
+            cols = agg_cols[k % len(aggs)] if aggs else []
+            direct: set[str] = set()
+            for c in cols:
+                direct |= _named(outs, c)
+            new.append(Output(name, frozenset(direct) | cond, pv, False, _EMPTY, cond, AGGREGATION))
+        outs = [o for o in outs if o.star or o.name not in used] + new
+    return outs

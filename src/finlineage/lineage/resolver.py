@@ -22,6 +22,7 @@ from finlineage.lineage.refs import (
     CONDITIONAL,
     DIRECT,
     IDENTITY,
+    PSEUDO_COLUMNS,
     TRANSFORMATION,
     WINDOW,
     ExprSources,
@@ -34,6 +35,7 @@ from finlineage.lineage.refs import (
     function_tables,
     is_table_function,
     output_name,
+    pivoted,
     renamed_by_alias,
     role_refs,
     stronger,
@@ -50,16 +52,6 @@ __all__ = [
     "role_refs",
     "stronger",
 ]
-
-
-_PSEUDO_COLUMNS: dict[str, frozenset[str]] = {
-    "oracle": frozenset({"rownum", "rowid", "level", "user", "uid", "sysdate", "systimestamp", "ora_rowscn"}),
-    "bigquery": frozenset({"_table_suffix", "_partitiontime", "_partitiondate", "_file_name"}),
-    "snowflake": frozenset({"metadata$action", "metadata$isupdate", "metadata$row_id", "metadata$filename"}),
-    "tsql": frozenset({"$action", "$identity", "$rowguid"}),
-}
-"""Names a dialect gives values that are no table's column: when no source surely has such a
-column (schema), a bare reference is the pseudo-column (no column source, no diagnostic)."""
 
 
 class _ColumnResolution:
@@ -203,6 +195,9 @@ class _ColumnResolution:
         `ML.EVALUATE`, ...): the outputs of its query arguments, passed through; None when the
         table is not such a function. Its alias names no table, and the columns it adds
         (predictions, scores) have no column upstream."""
+        pivots = table.args.get("pivots")
+        if pivots:  # PIVOT / UNPIVOT: the pivoted columns of the table (or function)
+            return pivoted(self._plain_outputs(table), pivots)
         fn = table.this
         if not is_table_function(table):
             return None
@@ -221,6 +216,18 @@ class _ColumnResolution:
             else:
                 outs.extend(Output(c, frozenset({f"{tname}.{c}"}), t) for c in cols)
         return outs
+
+    def _plain_outputs(self, table: exp.Table) -> list[Output]:
+        """A table's (or table function's) columns before its PIVOT/UNPIVOT clauses."""
+        if is_table_function(table):
+            bare = table.copy()
+            bare.set("pivots", None)
+            return self._function_outputs(bare) or []
+        tname = self.name_of(table)
+        cols = self.schema.columns(tname)
+        if cols is None:
+            return [Output("*", frozenset({f"{tname}.*"}), table, star=True)]
+        return [Output(c, frozenset({f"{tname}.{c}"}), table) for c in cols]
 
     def source_column(self, src: exp.Table | Scope, name: str) -> Sources:
         if isinstance(src, exp.Table):
@@ -350,7 +357,7 @@ class _ColumnResolution:
                 return frozenset(merged)
             if name in self.variables:
                 return _EMPTY  # a routine parameter/variable (a column only when a schema says so)
-            if name.lower() in _PSEUDO_COLUMNS.get(self.dialect, ()) and not (
+            if name.lower() in PSEUDO_COLUMNS.get(self.dialect, ()) and not (
                 s is scope and aliases and name in aliases
             ):
                 return _EMPTY  # ROWNUM, LEVEL, USER, _TABLE_SUFFIX, ...: no column of any table
@@ -454,6 +461,9 @@ class QueryResolver(_ColumnResolution):
         self._in_progress.add(key)
         try:
             result = renamed_by_alias(scope, self._compute_outputs(scope))
+            holder = scope.expression.parent
+            if isinstance(holder, exp.Subquery) and holder.args.get("pivots"):
+                result = pivoted(result, holder.args["pivots"])
         finally:
             self._in_progress.discard(key)
         self._outputs[key] = result
