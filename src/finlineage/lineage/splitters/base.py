@@ -95,7 +95,61 @@ class _Acc:
         """Oracle package name -> variables declared at package level (spec and body)."""
 
 
-class _Core:
+class _Hooks:
+    """What a dialect's splitter decides: the dialect subclasses (`dialects`) override these;
+    the defaults are plain SQL."""
+
+    def _strip_into(self) -> bool:
+        """Is `SELECT ... INTO v` an assignment of variables here (not SELECT INTO a new table)?"""
+        return False
+
+    def _keyword_ends(self) -> bool:
+        """Do statements also end where a statement-starting keyword begins (optional `;`)?"""
+        return False
+
+    def _plsql_forms(self) -> bool:
+        """PL/SQL forms: `IS` opens a routine body, a bare `pkg.proc(...)` statement is a call."""
+        return False
+
+    def _begin_opens_body(self) -> bool:
+        """Does BEGIN (or a trigger's DECLARE) right after a routine header open its body?"""
+        return True
+
+    def _return_opens_body(self) -> bool:
+        """Is a routine body a single `RETURN ...` statement after the header (MySQL, PostgreSQL)?"""
+        return False
+
+    def _statement_opens_body(self, h: int, kind: ObjectKind, seen_row: bool, closed: bool) -> bool:
+        """Is the word at h the first statement of a routine body given without BEGIN (MySQL)?"""
+        return False
+
+    def _line_command(self, i: int, in_block: bool) -> int:
+        """A client line command (SQL*Plus) at i: the index after it, else -1."""
+        return -1
+
+    def _clean(self, text: str) -> tuple[str, str | None]:
+        """A dialect's rewrite of clauses the parser cannot read and that carry no lineage
+        (blanked, line breaks kept), with a note saying what was stripped; None: unchanged."""
+        return text, None
+
+    def _declare_sections(self) -> bool:
+        """Does DECLARE open a declaration section ending at BEGIN (PL/SQL, PL/pgSQL, ...)?"""
+        return False
+
+    def _body_language(self, j: int) -> str:
+        """The language of a string routine body at j that names none."""
+        return "sql"
+
+    def _sql_body_procedural(self) -> bool:
+        """Is a LANGUAGE sql string body procedural code (DECLARE, IF, ...) in this dialect?"""
+        return True
+
+    def _alter_defines_routines(self) -> bool:
+        """Does ALTER PROCEDURE/FUNCTION/TRIGGER give a routine's whole new definition?"""
+        return False
+
+
+class _Core(_Hooks):
     """Token helpers and the statement scanner shared by every dialect's splitter."""
 
     def __init__(
@@ -292,54 +346,14 @@ class _Core:
     def _leave_branch(self, saved: tuple[int, ...]) -> None:
         self.acc.branch = saved
 
-    def _clean(self, text: str) -> tuple[str, str | None]:
-        """A dialect's rewrite of clauses the parser cannot read and that carry no lineage
-        (blanked, line breaks kept), with a note saying what was stripped; None: unchanged."""
-        return text, None
-
     def _text(self, a: int, b: int) -> str:
         """The text of tokens [a, b) as a statement sqlglot can parse (dialects may rewrite it,
         keeping every line break where it was)."""
         return self.text[self.toks[a][2] : self.toks[b - 1][3]]
 
-    # ---------------------------------------------------------------- dialect hooks
-    # The dialect subclasses (`dialects`) override these; the defaults are plain SQL.
-
-    def _strip_into(self) -> bool:
-        """Is `SELECT ... INTO v` an assignment of variables here (not SELECT INTO a new table)?"""
-        return False
-
-    def _keyword_ends(self) -> bool:
-        """Do statements also end where a statement-starting keyword begins (optional `;`)?"""
-        return False
-
-    def _plsql_forms(self) -> bool:
-        """PL/SQL forms: `IS` opens a routine body, a bare `pkg.proc(...)` statement is a call."""
-        return False
-
-    def _begin_opens_body(self) -> bool:
-        """Does BEGIN (or a trigger's DECLARE) right after a routine header open its body?"""
-        return True
-
-    def _return_opens_body(self) -> bool:
-        """Is a routine body a single `RETURN ...` statement after the header (MySQL, PostgreSQL)?"""
-        return False
-
-    def _statement_opens_body(self, h: int, kind: ObjectKind, seen_row: bool, closed: bool) -> bool:
-        """Is the word at h the first statement of a routine body given without BEGIN (MySQL)?"""
-        return False
-
     def _exec_end(self, i: int, in_block: bool) -> tuple[int, int]:
         """Where the EXEC/EXECUTE statement at i ends (see `_scan`)."""
         return self._scan(i, in_block)
-
-    def _line_command(self, i: int, in_block: bool) -> int:
-        """A client line command (SQL*Plus) at i: the index after it, else -1."""
-        return -1
-
-    def _declare_sections(self) -> bool:
-        """Does DECLARE open a declaration section ending at BEGIN (PL/SQL, PL/pgSQL, ...)?"""
-        return False
 
     def _scan(self, i: int, in_block: bool) -> tuple[int, int]:
         """End (exclusive) of the statement starting at i, and the index to continue from."""

@@ -215,18 +215,6 @@ class _Routines(_Control):
             j = max(nxt, j + 1)
         return j
 
-    def _body_language(self, j: int) -> str:
-        """The language of a string routine body at j that names none."""
-        return "sql"
-
-    def _sql_body_procedural(self) -> bool:
-        """Is a LANGUAGE sql string body procedural code (DECLARE, IF, ...) in this dialect?"""
-        return True
-
-    def _alter_defines_routines(self) -> bool:
-        """Does ALTER PROCEDURE/FUNCTION/TRIGGER give a routine's whole new definition?"""
-        return False
-
     def _string_body(self, j: int, name: str, lang: str | None) -> None:
         if lang is None:
             lang = self._body_language(j)
