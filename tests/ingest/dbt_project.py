@@ -86,6 +86,15 @@ def build(tmp_path_factory: pytest.TempPathFactory) -> Path:
         p = root / rel
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text(text)
+    for cmd in (["seed"], ["run"], ["docs", "generate"]):
+        run_dbt(root, *cmd)
+    assert (root / "target" / "manifest.json").exists() and (root / "target" / "catalog.json").exists()
+    _BUILT["root"] = root
+    return root
+
+
+def run_dbt(root: Path, *args: str) -> None:
+    """The real dbt, offline, on the project at ``root`` (its own profiles.yml)."""
     env = {
         **os.environ,
         "DBT_PROFILES_DIR": str(root),
@@ -93,14 +102,8 @@ def build(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "DO_NOT_TRACK": "1",
         "DBT_VERSION_CHECK": "false",
     }
-    for cmd in (["seed"], ["run"], ["docs", "generate"]):
-        done = subprocess.run(
-            [str(DBT), *cmd], cwd=root, env=env, capture_output=True, text=True, timeout=300
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-    assert (root / "target" / "manifest.json").exists() and (root / "target" / "catalog.json").exists()
-    _BUILT["root"] = root
-    return root
+    done = subprocess.run([str(DBT), *args], cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def copy_project(src: Path, dest: Path, *, sql_files: bool = True) -> Path:

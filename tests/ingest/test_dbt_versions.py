@@ -31,7 +31,7 @@ from fastapi.testclient import TestClient
 from finlineage.ingest import dbt
 from finlineage.ingest.sources import SourceFile
 from ingest.conftest import Graph
-from ingest.dbt_project import build, copy_project, manifest
+from ingest.dbt_project import PROJECT, build, copy_project, manifest, run_dbt
 
 
 @pytest.fixture(scope="session")
@@ -142,3 +142,42 @@ def test_rewrites_change_what_they_claim(dbt_project: Path) -> None:
     out = {sf.path: sf for sf in dbt.expand(files, [])}
     parse = out["p/models/marts/desk_notional.sql"].parse_data
     assert parse is not None and parse.startswith(b"create table ")
+
+
+def test_manifest_from_dbt_parse_without_compiled_code(
+    client: TestClient, roots: Path, dbt_project: Path, graph: Graph
+) -> None:
+    """`dbt parse` (no warehouse, no compile): models whose Jinja is only ref/source/config are
+    read with those calls substituted; the others are reported, never guessed."""
+    tree = roots / "parsed" / "desk_book"
+    for rel, body in PROJECT.items():
+        (tree / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tree / rel).write_text(body)
+    run_dbt(tree, "parse")
+    doc = manifest(tree)
+    assert not any(n.get("compiled_code") for n in doc["nodes"].values())  # really uncompiled
+    assert not (tree / "target" / "catalog.json").exists()
+    r = client.post(
+        "/api/v1/ingest?wait=true",
+        json={
+            "path": str(tree.parent),
+            "project_id": "parsed",
+            "repository_name": "dbt",
+            "create_project": True,
+        },
+    )
+    res = r.json()
+    assert res["status"] == "completed", [x for x in res["results"] if x["status"] == "error"]
+    [skipped] = [w for w in res["warnings"] if "skipped" in w]
+    assert "desk_notional.sql" in skipped and "desk_flags.sql" in skipped  # a macro, a loop
+    assert any("substituted" in w and "stg_fills.sql" in w for w in res["warnings"])
+    edges = graph.column_edges()
+    assert ("book.main.raw_fills.qty", "book.main.stg_fills.notional") in edges  # seed columns: CSV header
+    for col in ("fill_id", "desk", "notional", "ccy"):
+        assert (f"book.main.stg_fills.{col}", f"book.main.fills_all.{col}") in edges
+    assert ("book.main.fx_rates.usd_rate", "book.main.fills_usd.notional_usd") in edges
+    # a source's documented column (the manifest's only column list without a catalog)
+    assert ("book.main.trade_events.amount", "book.main.stg_events.amount") in edges
+    pid = res["project_id"]
+    node = client.get(f"/api/v1/lineage/node/book.main.stg_fills?project_id={pid}").json()
+    assert node["definition"] == PROJECT["models/staging/stg_fills.sql"].rstrip("\n")  # evidence: the file

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from finlineage.ingest.dbt_lines import meta_line, onto_original_text
+from finlineage.ingest.dbt_render import Renderer
 
 if TYPE_CHECKING:
     from finlineage.ingest.sources import SourceFile
@@ -249,6 +250,8 @@ class _Project:
     """Models without compiled code (a manifest from `dbt parse`, not `dbt compile`)."""
     from_manifest: list[str] = field(default_factory=list)
     """Models whose .sql file the ingest does not have (their text: the manifest's raw_code)."""
+    rendered: list[str] = field(default_factory=list)
+    """Models without compiled code whose raw code needed no Jinja but ref/source/config."""
     not_sql: list[str] = field(default_factory=list)
     """Models in another language (dbt Python models): not analysed."""
     package: str | None = None
@@ -341,6 +344,7 @@ def _seed_header(p: _Project, path: str) -> list[str]:
 
 def _models(p: _Project, present: dict[str, SourceFile]) -> list[_Out]:
     out: list[_Out] = []
+    renderer = Renderer(p.manifest, relation, materialized, raw_code)
     for uid, node in sorted((p.manifest.get("nodes") or {}).items()):
         if not isinstance(node, dict) or node.get("resource_type") not in ("model", "snapshot"):
             continue
@@ -354,6 +358,10 @@ def _models(p: _Project, present: dict[str, SourceFile]) -> list[_Out]:
         if str(node.get("language") or "sql").lower() != "sql":
             p.not_sql.append(path)
             continue
+        if code is None and rel is not None:
+            code = renderer.render(node)  # a manifest from `dbt parse`: only refs, sources, config
+            if code is not None:
+                p.rendered.append(path)
         if code is None or rel is None:
             p.skipped.append(path)
             continue
@@ -456,8 +464,13 @@ def expand(files: list[SourceFile], warnings: list[str]) -> list[SourceFile]:
         where = p.prefix or "./"
         if p.skipped:
             warnings.append(
-                f"dbt project {where}: {len(p.skipped)} model(s) without compiled_code skipped "
-                f"(run `dbt compile` before ingesting): {', '.join(p.skipped[:5])}"
+                f"dbt project {where}: {len(p.skipped)} model(s) without compiled_code and with Jinja "
+                f"beyond ref/source/config skipped (run `dbt compile` before ingesting): {', '.join(p.skipped[:5])}"
+            )
+        if p.rendered:
+            warnings.append(
+                f"dbt project {where}: {len(p.rendered)} model(s) without compiled_code read with their "
+                f"ref/source/config calls substituted (no other Jinja in them): {', '.join(p.rendered[:5])}"
             )
         if p.from_manifest:
             warnings.append(
