@@ -84,6 +84,9 @@ class Context:
     result: tuple[str, tuple[str, ...]] | None = None
     """For a query whose rows a function returns (`RETURN QUERY`): the function and the columns
     of its `RETURNS TABLE (...)`, which the query's outputs fill by position."""
+    in_expression: bool = False
+    """The current query is a sub-query of a routine's expression (an IF/WHILE condition, a
+    scalar value nobody keeps): it reads its tables, its rows are no result set (no outputs)."""
 
     def name_of(self, table: exp.Table) -> str:
         name = table_name(table, default_db=self.default_db, default_schema=self.default_schema)

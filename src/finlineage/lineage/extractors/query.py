@@ -66,7 +66,7 @@ class SelectExtractor(Extractor):
             return StatementResult("sequence")
         res = StatementResult("select")
         got = self.query(stmt, res)
-        if got:
+        if got and not self.ctx.in_expression:
             self.edges_into(res, "", None, *got)
         self._mark_temp(res)
         return res
