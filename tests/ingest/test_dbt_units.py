@@ -142,3 +142,62 @@ def test_warehouse_comments_from_the_catalog_document_what_the_manifest_does_not
     [doc] = meta["objects"]
     assert doc["description"] == "Kept by the warehouse"
     assert doc["columns"] == {"X": "an x"} and doc["types"] == {"X": "NUMBER"}
+
+
+def test_renderer_substitutes_only_refs_sources_this_and_config() -> None:
+    from finlineage.ingest.dbt_render import Renderer
+
+    nodes = {
+        "model.p.eph": {
+            "resource_type": "model",
+            "name": "eph",
+            "package_name": "p",
+            "config": {"materialized": "ephemeral"},
+            "raw_code": "select * from {{ source('ops', 'ev') }}",
+        },
+        "model.p.m": {
+            "resource_type": "model",
+            "name": "m",
+            "package_name": "p",
+            "relation_name": '"d"."s"."m"',
+            "raw_code": "{{ config(materialized='table') }}{# note #}\nselect a from {{ ref('p', 'eph') }} -- {{ this }}",
+        },
+        "model.p.macro": {
+            "resource_type": "model",
+            "name": "macro",
+            "package_name": "p",
+            "raw_code": "select {{ cents('a') }} from {{ ref('m') }}",
+        },
+        "model.p.loop": {
+            "resource_type": "model",
+            "name": "loop",
+            "package_name": "p",
+            "raw_code": "{% for x in [1] %}select {{ x }}{% endfor %}",
+        },
+    }
+    doc = {
+        "nodes": nodes,
+        "sources": {"source.p.ops.ev": {"source_name": "ops", "name": "ev", "relation_name": "ops.ev"}},
+    }
+    r = Renderer(doc, dbt.relation, dbt.materialized, dbt.raw_code)
+    assert r.render(nodes["model.p.m"]) == (
+        'with __dbt__cte__eph as (\nselect * from ops.ev\n)\n\nselect a from __dbt__cte__eph -- "d"."s"."m"'
+    )
+    assert r.render(nodes["model.p.macro"]) is None  # a macro: needs dbt compile
+    assert r.render(nodes["model.p.loop"]) is None
+    assert r.render({**nodes["model.p.m"], "raw_code": "select 1 from {{ ref('missing') }}"}) is None
+
+
+def test_alignment_maps_compiled_lines_to_the_raw_lines_they_come_from() -> None:
+    from finlineage.ingest import dbt_lines
+
+    raw = "{{ config(materialized='table') }}\nselect\n    {{ cents('qty') }} as qty_c,\n    desk\nfrom {{ ref('fills') }}\n"
+    compiled = '\nselect\n    (qty * 100) as qty_c,\n    desk\nfrom "db"."s"."fills"\n'
+    anchors = dbt_lines.align(compiled, raw)
+    assert anchors == {2: 2, 3: 3, 4: 4, 5: 5}
+    lines = compiled.split("\n")
+    assert dbt_lines.item_line(lines, 1, 5, "qty_c") == 3
+    assert dbt_lines.item_line(lines, 1, 5, "desk") == 4
+    assert dbt_lines.item_line(lines, 1, 5, "fills") is None  # a FROM line names no select item
+    big = dbt_lines._exact_anchors([{"a"}, {"b"}, {"b"}, {"c"}], [{"c"}, {"a"}, {"b"}, {"c"}, {"b"}])
+    assert big == {1: 2}  # unique on both sides and in order only

@@ -40,7 +40,7 @@ from typing import Any
 
 MIN_SIMILARITY = 0.5
 META_PREFIX = "-- finlineage:dbt "
-MAX_DP_CELLS = 3_000_000
+MAX_DP_CELLS = 1_000_000
 """Above this many (compiled × raw) line pairs only identical token sets anchor (no DP)."""
 
 _JINJA = re.compile(r"\{#.*?#\}|\{%.*?%\}|\{\{.*?\}\}", re.S)
