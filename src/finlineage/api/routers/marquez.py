@@ -79,13 +79,17 @@ def get_column_lineage(
 
 def search(
     q: str = Query(..., min_length=1, max_length=500, description="Substring of a dataset or job name"),
-    filter_: Literal["DATASET", "JOB"] | None = Query(None, alias="filter"),
-    sort: Literal["NAME", "UPDATE_AT"] = Query("NAME"),
+    filter_: Literal["DATASET", "JOB", "dataset", "job"] | None = Query(None, alias="filter"),
+    sort: Literal["NAME", "UPDATE_AT", "name", "update_at"] = Query("NAME"),
     limit: int = Query(10, ge=0, le=1000),
     namespace: str | None = Query(None, max_length=500),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
-    return catalog.search(session, q, kind=filter_, sort=sort, limit=limit, namespace_filter=namespace)
+    kind: Literal["DATASET", "JOB"] | None = None
+    if filter_ is not None:
+        kind = "JOB" if filter_.upper() == "JOB" else "DATASET"
+    order: Literal["NAME", "UPDATE_AT"] = "UPDATE_AT" if sort.upper() == "UPDATE_AT" else "NAME"
+    return catalog.search(session, q, kind=kind, sort=order, limit=limit, namespace_filter=namespace)
 
 
 router.add_api_route(
