@@ -320,9 +320,13 @@ def _graph(session: Session, rows: list[Any], reached: Collection[int]) -> dict[
             data = shape.dataset_out(
                 key[0],
                 key[1],
-                fields=[shape.field_out(n, t) for n, _, t in ctx.columns.get(oid, [])],
+                fields=[
+                    shape.field_out(n, t, ctx.column_docs.get((oid, n)))
+                    for n, _, t in ctx.columns.get(oid, [])
+                ],
                 created=created,
                 updated=updated,
+                description=ctx.descriptions.get(oid),
             )
             for extra in ("facets", "currentVersion", "deleted"):
                 data.pop(extra, None)

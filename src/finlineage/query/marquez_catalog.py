@@ -32,9 +32,9 @@ from finlineage.query.marquez import (
 from finlineage.query.openlineage_export import (
     ROUTINE_KINDS,
     VIEW_KINDS,
+    _dataset,
     _JobResolver,
     _load_context,
-    _schema_facet,
     to_openlineage,
 )
 from finlineage.store import openlineage as names
@@ -148,6 +148,7 @@ class _Dataset:
     updated: datetime | None
     fields: list[dict[str, Any]]
     facets: dict[str, Any]
+    description: str | None = None
 
 
 @dataclass(slots=True)
@@ -190,7 +191,6 @@ def contents(session: Session, ns: str) -> _Contents:
         for oid in mine:
             name = ctx.datasets[oid][1]
             created, updated = times.get(oid, (None, None))
-            schema = _schema_facet(ctx, oid)
             out.datasets.setdefault(
                 name,
                 _Dataset(
@@ -198,8 +198,12 @@ def contents(session: Session, ns: str) -> _Contents:
                     oid,
                     created,
                     updated,
-                    [shape.field_out(n, t) for n, _, t in ctx.columns.get(oid, [])],
-                    {"schema": schema} if schema else {},
+                    [
+                        shape.field_out(n, t, ctx.column_docs.get((oid, n)))
+                        for n, _, t in ctx.columns.get(oid, [])
+                    ],
+                    _dataset(ctx, ctx.datasets[oid], oid)["facets"],  # the export's dataset facets
+                    ctx.descriptions.get(oid),
                 ),
             )
         by_name = {v[0]: oid for oid, v in g.objects.items() if v[1] in (*ROUTINE_KINDS, *VIEW_KINDS)}
@@ -278,6 +282,7 @@ def _dataset_out(d: _Dataset, ns: str, column_lineage: list[dict[str, Any]] | No
         updated=d.updated,
         facets=d.facets,
         column_lineage=column_lineage,
+        description=d.description,
     )
 
 
