@@ -183,6 +183,8 @@ def test_dbt_reingest_skips_unchanged_and_reresolves_from_the_parsed_text(
     node = doc["nodes"]["model.desk_book.stg_fills"]
     node["compiled_code"] = node["compiled_code"].replace("    ccy\n", "    ccy,\n    px\n")
     assert "px\n" in node["compiled_code"]
+    node["description"] = ""  # and its documentation lost two descriptions
+    node["columns"]["fill_id"]["description"] = ""
     path.write_text(json.dumps(doc))
     third = ingest_dir(client, tree.parent, "again", "dbt-repo")
     status = {r["path"]: r["status"] for r in third["results"]}
@@ -193,6 +195,10 @@ def test_dbt_reingest_skips_unchanged_and_reresolves_from_the_parsed_text(
     pid = third["project_id"]
     star = upstream_edges(client, pid, "book.main.fills_all.px")
     assert star and all(e["source_text"] == "select * from {{ ref('stg_fills') }}" for e in star)
+    stg = client.get(f"/api/v1/lineage/node/book.main.stg_fills?project_id={pid}").json()
+    assert stg["description"] is None
+    docs = {c["name"]: c["description"] for c in stg["columns"]}
+    assert docs["fill_id"] is None and docs["notional"] == "Quantity times price"
 
 
 def test_dbt_without_catalog_seed_columns_from_the_csv_header(

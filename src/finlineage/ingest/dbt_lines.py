@@ -305,5 +305,4 @@ def _annotate(
         obj["columns"] = [(n, i + 1, t or None) for i, (n, t) in enumerate(doc["types"].items())]
     cols = {str(k): str(v) for k, v in (doc.get("columns") or {}).items() if v}
     desc = doc.get("description") or None
-    if desc or cols:
-        descriptions[obj["canonical"]] = (str(desc) if desc else None, cols)
+    descriptions[obj["canonical"]] = (str(desc) if desc else None, cols)  # all of it: none clears

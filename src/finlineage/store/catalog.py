@@ -343,15 +343,23 @@ def _existing_columns(
 
 
 def set_descriptions(session: Session, docs: Mapping[int, tuple[str | None, Mapping[str, str]]]) -> None:
-    """Documentation that came with the code: ``{object_id: (description, {column: description})}``.
-    A description given replaces the stored one; ``None`` / a column not listed keeps what is
-    there; columns the object does not have are not created (documented but not produced)."""
-    objs = [{"_id": oid, "d": desc} for oid, (desc, _) in docs.items() if desc]
-    if objs:
-        t = _table(CatalogObject)
-        session.connection().execute(
-            update(t).where(t.c.id == bindparam("_id")).values(description=bindparam("d")), objs
-        )
+    """Documentation that came with the code: ``{object_id: (description, {column: description})}``
+    is the whole documentation of each object listed (``None`` / a column not listed: none, so a
+    description removed from the code is removed here too); columns the object does not have are
+    not created (documented but not produced). Objects not listed keep theirs."""
+    if not docs:
+        return
+    t = _table(CatalogObject)
+    c = _table(Column)
+    conn = session.connection()
+    conn.execute(
+        update(t).where(t.c.id == bindparam("_id")).values(description=bindparam("d")),
+        [{"_id": oid, "d": desc or None} for oid, (desc, _) in docs.items()],
+    )
+    conn.execute(
+        update(c).where(c.c.object_id == bindparam("_o")).values(description=None),
+        [{"_o": oid} for oid in docs],
+    )
     cols = [
         {"_o": oid, "_n": name, "d": d}
         for oid, (_, by_col) in docs.items()
@@ -359,15 +367,13 @@ def set_descriptions(session: Session, docs: Mapping[int, tuple[str | None, Mapp
         if d
     ]
     if cols:
-        c = _table(Column)
-        session.connection().execute(
+        conn.execute(
             update(c)
             .where(c.c.object_id == bindparam("_o"), func.lower(c.c.name) == func.lower(bindparam("_n")))
             .values(description=bindparam("d")),
             cols,
         )
-    if objs or cols:
-        session.expire_all()
+    session.expire_all()
 
 
 def list_columns(session: Session, object_id: int) -> list[Column]:
