@@ -413,3 +413,17 @@ def test_unpivot_value_column_comes_from_every_listed_column() -> None:
         "amount": {"risk.expo.gross", "risk.expo.net"},
         "measure": set(),
     }
+
+
+def test_formulas_go_through_lateral_subqueries_and_alias_column_lists() -> None:
+    def formulas(sql: str) -> dict[str, str]:
+        st_ = extract(sql, "postgres").statements[-1]
+        return {e.target: e.formula for e in st_.column_edges if e.kind == "direct"}
+
+    got = formulas(
+        "INSERT INTO ops.l SELECT l.px * 2 AS px FROM ops.s s "
+        "CROSS JOIN LATERAL (SELECT q.px FROM ops.q q WHERE q.sym = s.sym LIMIT 1) l"
+    )
+    assert got == {"ops.l.px": "ops.q.px * 2"}
+    got = formulas("INSERT INTO r.y SELECT d.a + d.b AS t FROM (SELECT acct, bal FROM core.b) AS d (a, b)")
+    assert got == {"r.y.t": "core.b.acct + core.b.bal"}

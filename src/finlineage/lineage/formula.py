@@ -344,8 +344,16 @@ class _Qualifier:
 
     def _derived(self, src: Scope, name: str, depth: int) -> exp.Expr | None:
         query = src.expression
+        if isinstance(query, exp.Lateral) and isinstance(query.this, exp.Subquery):
+            inner = self.by_expr.get(id(query.this.unnest()))  # LATERAL (subquery)
+            return self._derived(inner, name, depth) if inner is not None else None
         if not isinstance(query, exp.Select):
             return None
+        holder = query.parent  # `(...) AS d (a, b)` / `WITH c (a, b) AS`: names by position
+        alias = holder.args.get("alias") if isinstance(holder, (exp.Subquery, exp.CTE)) else None
+        listed = [c.name for c in alias.columns] if isinstance(alias, exp.TableAlias) else []
+        if name in listed and listed.index(name) < len(query.selects):
+            return self.qualify(query.selects[listed.index(name)], src, depth + 1)
         for proj in query.selects:
             if proj.alias_or_name == name:
                 return self.qualify(proj, src, depth + 1)
