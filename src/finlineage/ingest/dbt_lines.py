@@ -36,12 +36,13 @@ from __future__ import annotations
 import json
 import re
 from bisect import bisect_right
+from difflib import SequenceMatcher
 from typing import Any
 
 MIN_SIMILARITY = 0.5
 META_PREFIX = "-- finlineage:dbt "
 MAX_DP_CELLS = 1_000_000
-"""Above this many (compiled × raw) line pairs only identical token sets anchor (no DP)."""
+"""Above this many (compiled × raw) line pairs in one gap, only identical token sets anchor there."""
 
 _JINJA = re.compile(r"\{#.*?#\}|\{%.*?%\}|\{\{.*?\}\}", re.S)
 _STRING = re.compile(r"'([^'\n]*)'|\"([^\"\n]*)\"")
@@ -101,10 +102,36 @@ def _similarity(a: set[str], b: set[str]) -> float:
 
 
 def align(compiled: str, raw: str) -> dict[int, int]:
-    """Anchors: 1-based compiled line → 1-based raw line (monotone, many-to-one allowed)."""
+    """Anchors: 1-based compiled line → 1-based raw line (monotone, many-to-one allowed).
+
+    Lines dbt left untouched (identical text, the bulk of a model) anchor first, by a longest
+    matching blocks diff; the similarity alignment only runs in the gaps between those blocks,
+    so a model costs about its length, not the product of its two lengths."""
     comp = [_tokens(ln) for ln in compiled.split("\n")]
     rawt = raw_line_tokens(raw)
+    # a line without tokens (blank, a lone bracket) never anchors a block: each is unique
+    comp_lines = [ln.rstrip() if comp[i] else f"\0c{i}" for i, ln in enumerate(compiled.split("\n"))]
+    raw_lines = [ln.rstrip() if rawt[j] else f"\0r{j}" for j, ln in enumerate(raw.split("\n"))]
+    anchors: dict[int, int] = {}
+    pc = pr = 0
+    blocks = SequenceMatcher(None, comp_lines, raw_lines, autojunk=False).get_matching_blocks()
+    for a, b, size in blocks:
+        for i, j in _align_gap(comp[pc:a], rawt[pr:b]).items():
+            anchors[pc + i] = pr + j
+        for k in range(size):
+            if comp[a + k]:  # a blank line or pure punctuation anchors nothing
+                anchors[a + k + 1] = b + k + 1
+        pc, pr = a + size, b + size
+    return anchors
+
+
+def _align_gap(comp: list[set[str]], rawt: list[set[str]]) -> dict[int, int]:
+    """The similarity alignment of a gap (1-based within the gap)."""
     n, m = len(comp), len(rawt)
+    if not n or not m:
+        return {}
+    if n * m > MAX_DP_CELLS:
+        return _exact_anchors(comp, rawt)
     postings: dict[str, list[int]] = {}
     for j, toks in enumerate(rawt):
         for t in toks:
@@ -112,10 +139,7 @@ def align(compiled: str, raw: str) -> dict[int, int]:
     weight: list[dict[int, float]] = []
     for toks in comp:
         cands = {j for t in toks for j in postings.get(t, ())}
-        w = {j: s for j in cands if (s := _similarity(toks, rawt[j])) >= MIN_SIMILARITY}
-        weight.append(w)
-    if n * m > MAX_DP_CELLS:
-        return _exact_anchors(comp, rawt)
+        weight.append({j: s for j in cands if (s := _similarity(toks, rawt[j])) >= MIN_SIMILARITY})
     # F[i][j]: best total over compiled 1..i, raw 1..j; compiled i may reuse raw j (macro, loop)
     prev = [0.0] * (m + 1)
     choice: list[bytearray] = []
