@@ -201,3 +201,13 @@ def test_alignment_maps_compiled_lines_to_the_raw_lines_they_come_from() -> None
     assert dbt_lines.item_line(lines, 1, 5, "fills") is None  # a FROM line names no select item
     big = dbt_lines._exact_anchors([{"a"}, {"b"}, {"b"}, {"c"}], [{"c"}, {"a"}, {"b"}, {"c"}, {"b"}])
     assert big == {1: 2}  # unique on both sides and in order only
+
+
+def test_artifacts_of_installed_packages_are_not_projects() -> None:
+    warnings: list[str] = []
+    files = [
+        *_files(_manifest(12, NODES)),
+        SourceFile("dbt/dbt_packages/pkg/target/manifest.json", data=_manifest(12, NODES), group="d0"),
+    ]
+    out = [sf.path for sf in dbt.expand(files, warnings)]
+    assert sorted(out) == ["dbt/models/a.sql", "dbt/snapshots/c.sql", "procs/load.sql"]  # once each

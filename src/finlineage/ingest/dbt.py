@@ -392,6 +392,8 @@ def _read_artifacts(
         if leaf not in ARTIFACT_NAMES or sf.error is not None:
             continue
         artifacts.add(i)
+        if any(part in ("dbt_packages", "logs") for part in sf.path.split("/")[:-1]):
+            continue  # an installed package's own artifacts: the project's manifest covers its nodes
         try:
             doc = json.loads(sf.read())
         except (OSError, ValueError) as exc:
