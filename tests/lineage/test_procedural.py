@@ -270,8 +270,10 @@ END
 SELECT * FROM risk.ladder
 """
     res = split_script(sql, "tsql")
-    assert [s.sql.split()[0] for s in res.segments] == ["INSERT", "UPDATE", "DELETE", "SELECT"]
-    assert spans(res) == [(5, 5), (11, 11), (14, 14), (16, 16)]
+    # SET @i = @i + 1 keeps what @i holds (a variable-to-variable assignment)
+    assert [s.sql.split()[0] for s in res.segments] == ["INSERT", "SELECT", "UPDATE", "DELETE", "SELECT"]
+    assert res.segments[1].assigns == ("@i",)
+    assert spans(res) == [(5, 5), (6, 6), (11, 11), (14, 14), (16, 16)]
 
 
 def test_tsql_if_condition_with_query_and_update_function() -> None:
@@ -432,6 +434,7 @@ def test_pg_plpgsql_function() -> None:
         (21, "", ()),
         (22, "DELETE FROM risk.stage WHERE x = 'a'", ()),
         (23, "SELECT * FROM risk.positions", ()),
+        (24, "SELECT v_cnt + 1", ()),  # v_cnt := v_cnt + 1
         (25, "SELECT 1 FROM fx_rates WHERE ccy = 'EUR'", ()),
         (27, "INSERT INTO risk.errors VALUES (SQLERRM)", ()),
     ]
@@ -665,6 +668,7 @@ def test_oracle_plsql() -> None:
         (lp, 22, "SELECT ccy FROM fx_rates"),
         (lp, 23, "UPDATE positions SET rate = NVL(rate, 1) WHERE ccy = r.ccy"),
         (lp, 25, ("LOG_UTIL.WRITE",)),
+        (lp, 26, "SELECT v_cnt + 1"),  # v_cnt := v_cnt + 1
         (lp, 27, "TRUNCATE TABLE stage_pos"),
         (lp, 28, ()),
         (lp, 33, "INSERT INTO err_log VALUES (SQLERRM)"),
@@ -675,7 +679,7 @@ def test_oracle_plsql() -> None:
         (None, 61, ("RISK_PKG.LOAD_POSITIONS",)),
         (None, 62, "SELECT 1 FROM dual"),
     ]
-    assert codes(res.segments[9]) == [("dynamic_sql", "warning")]
+    assert codes(res.segments[10]) == [("dynamic_sql", "warning")]
     assert [(r.name, r.kind, r.line_start, r.line_end) for r in res.routines] == [
         (lp, "procedure", 9, 35),
         ("RISK_PKG.GET_RATE", "function", 37, 42),
@@ -738,6 +742,7 @@ def test_mysql_delimiter_and_procedure() -> None:
     assert rows == [
         (None, 1, "DROP PROCEDURE IF EXISTS load_positions"),
         (p, 7, "SELECT book FROM trades WHERE trade_date = p_as_of"),
+        (p, 8, ()),  # the handler's SET done = 1: a constant
         (p, 9, "INSERT INTO err_log VALUES (NOW())"),
         (p, 12, ()),  # FETCH cur INTO v_book: the variable takes the cursor's row
         (
@@ -746,12 +751,13 @@ def test_mysql_delimiter_and_procedure() -> None:
             "INSERT INTO positions (book, qty) SELECT book, SUM(qty) FROM trades WHERE book = v_book GROUP BY book",
         ),
         (p, 17, "SELECT COUNT(*)         FROM positions"),
+        (p, 18, "SELECT CONCAT('DELETE FROM stage_', p_as_of)"),  # SET @s = CONCAT(...)
         (p, 19, ()),
         (p, 21, ("audit_log",)),
         ("trg_fx", 24, "INSERT INTO fx_audit VALUES (NEW.ccy, NOW())"),
         (None, 26, "SELECT `a;b` FROM `risk`.`positions`"),
     ]
-    assert codes(res.segments[6]) == [("dynamic_sql", "warning")]
+    assert codes(res.segments[8]) == [("dynamic_sql", "warning")]
     assert [(r.name, r.kind, r.line_start, r.line_end) for r in res.routines] == [
         (p, "procedure", 3, 22),
         ("trg_fx", "trigger", 23, 24),
@@ -796,6 +802,7 @@ def test_bigquery_scripting() -> None:
     rows = [(s.process, s.line_start, s.sql or s.calls) for s in res.segments]
     assert rows == [
         (None, 1, "SELECT MAX(trade_date) FROM `proj.risk.trades`"),
+        (None, 2, "SELECT DATE_SUB(as_of, INTERVAL 1 DAY)"),  # SET as_of = DATE_SUB(as_of, ...)
         (
             p,
             7,
@@ -804,6 +811,7 @@ def test_bigquery_scripting() -> None:
         (p, 8, "SELECT COUNT(*) FROM `proj.risk.positions`"),
         (p, 12, "SELECT ccy FROM `proj.ref.fx_rates`"),
         (p, 13, "DELETE FROM `proj.risk.stage` WHERE ccy = 'x'"),
+        (p, 16, "SELECT n - 1"),  # SET n = n - 1
         (p, 19, "SELECT @@error.message"),
         ("risk.pos_at", 22, "SELECT * FROM risk.positions WHERE as_of = d"),
         (None, 23, ("proj.risk.load_positions",)),

@@ -444,3 +444,102 @@ END;
     assert "ops.limits.floor_amt" in shaped[("ops.big.acc_id", "FILTER")]
     assert direct(ins) == {"ops.big.acc_id": {"ops.balances.acc_id"}}  # never a direct source
     assert "ops.limits" in ins.source_tables
+
+
+# --- assignments between variables, constants, RETURN NEXT ----------------------------------
+
+
+def test_assignment_from_other_variables_carries_their_sources_per_dialect() -> None:
+    cases = {
+        "postgres": """CREATE FUNCTION ops.p() RETURNS void LANGUAGE plpgsql AS $$
+DECLARE v_a numeric; v_b numeric;
+BEGIN
+  SELECT x.amount INTO v_a FROM ops.src x;
+  v_b := v_a * 2;
+  INSERT INTO ops.dst (v) VALUES (v_b);
+END $$;""",
+        "oracle": """CREATE OR REPLACE PROCEDURE ops.p IS
+  v_a NUMBER; v_b NUMBER;
+BEGIN
+  SELECT x.amount INTO v_a FROM ops.src x;
+  v_b := v_a * 2;
+  INSERT INTO ops.dst (v) VALUES (v_b);
+END;
+/""",
+        "tsql": """CREATE PROCEDURE ops.p AS
+BEGIN
+  DECLARE @a MONEY, @b MONEY;
+  SELECT @a = x.amount FROM ops.src x;
+  SET @b = @a * 2;
+  INSERT INTO ops.dst (v) VALUES (@b);
+END""",
+        "bigquery": """DECLARE v_a NUMERIC;
+DECLARE v_b NUMERIC;
+SET v_a = (SELECT x.amount FROM ops.src x);
+SET v_b = v_a * 2;
+INSERT INTO ops.dst (v) VALUES (v_b);""",
+    }
+    for dialect, sql in cases.items():
+        res = extract(sql, dialect)
+        assert rollup_direct(res) == {"ops.dst.v": {"ops.src.amount"}}, dialect
+        (ins,) = (s for s in res.statements if s.target_tables)
+        assert ins.source_tables == ("ops.src",), dialect
+        # the bookkeeping assignment is no statement of its own (it reads no table)
+        assert [s.type for s in res.statements].count("select") == 1, dialect
+
+
+def test_a_constant_assignment_replaces_what_the_variable_held() -> None:
+    res = extract(
+        """CREATE FUNCTION risk.totals() RETURNS void LANGUAGE plpgsql AS $$
+DECLARE v_total numeric := 0;
+BEGIN
+  FOR r IN SELECT a.balance FROM core.accounts a LOOP
+    v_total := v_total + r.balance;
+  END LOOP;
+  INSERT INTO risk.totals (total) VALUES (v_total);
+  v_total := 0;
+  INSERT INTO risk.resets (total) VALUES (v_total);
+END $$;""",
+        "postgres",
+    )
+    first, second = (s for s in res.statements if s.target_tables)
+    assert direct(first) == {"risk.totals.total": {"core.accounts.balance"}}
+    assert direct(second) == {"risk.resets.total": set()}
+    assert second.source_tables == ()
+
+
+def test_return_next_fills_returns_table_from_out_columns_and_records() -> None:
+    res = extract(
+        """CREATE FUNCTION risk.balances() RETURNS TABLE (acc bigint, bal numeric) LANGUAGE plpgsql AS $$
+DECLARE r record; v_fx numeric;
+BEGIN
+  SELECT f.rate INTO v_fx FROM ref.fx f WHERE f.ccy = 'EUR';
+  FOR r IN SELECT a.id, a.balance FROM core.accounts a LOOP
+    acc := r.id;
+    bal := r.balance * v_fx;
+    RETURN NEXT;
+  END LOOP;
+END $$;
+CREATE FUNCTION risk.closed() RETURNS TABLE (acc bigint, bal numeric) LANGUAGE plpgsql AS $$
+DECLARE c record;
+BEGIN
+  FOR c IN SELECT z.id, z.final_balance FROM core.closed_accounts z LOOP
+    RETURN NEXT c;
+  END LOOP;
+END $$;""",
+        "postgres",
+    )
+    rows = [s for s in res.statements if s.type == "return_next"]
+    assert [(s.process, s.line_start, s.target_tables) for s in rows] == [
+        ("risk.balances", 8, ("risk.balances",)),
+        ("risk.closed", 15, ("risk.closed",)),
+    ]
+    assert direct(rows[0]) == {
+        "risk.balances.acc": {"core.accounts.id"},
+        "risk.balances.bal": {"core.accounts.balance", "ref.fx.rate"},
+    }
+    assert set(rows[0].source_tables) == {"core.accounts", "ref.fx"}
+    assert direct(rows[1]) == {
+        "risk.closed.acc": {"core.closed_accounts.id"},
+        "risk.closed.bal": {"core.closed_accounts.final_balance"},
+    }

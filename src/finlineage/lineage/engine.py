@@ -295,6 +295,15 @@ def extract(
             if seg.source and seg.assigns:  # FETCH c INTO ..., FOR r IN c LOOP
                 flow.copy(process, seg.assigns, seg.source, seg.branch)
                 continue
+            if seg.returns:  # RETURN NEXT: a row of the function's result
+                if process is not None and process in results:
+                    row = _return_next(seg, flow, results[process], len(statements))
+                    if row is not None:
+                        statements.append(row)
+                continue
+            if seg.assigns and not calls:  # v := <constant>
+                flow.reset(process, seg.assigns, seg.branch)
+                continue
             found = None
             if calls and d in ("tsql", "fabric"):
                 if lines is None:
@@ -326,6 +335,8 @@ def extract(
             statement_timeout,
             _Facts(trees, flow, process, seg.assigns, seg.branch),
         ):
+            if seg.assigns and _bookkeeping(res):
+                continue  # `v := expr of variables`: what v holds is recorded, no table is read
             # an object's definition is its statement's own text, not SQL printed from the tree
             objects.extend(
                 replace(o, line_start=ls, line_end=le, definition=o.definition or stmt_text)
@@ -359,6 +370,50 @@ def extract(
         objects=tuple(objects),
         rollup=rollup(statements, ctx.temp_tables, trees=trees, dialect=d),
         diagnostics=tuple(diagnostics),
+    )
+
+
+def _bookkeeping(res: StatementResult) -> bool:
+    """An assignment whose query reads no table and failed in nothing: no statement of its own."""
+    return (
+        res.type == "select"
+        and not res.source_tables
+        and not res.target_tables
+        and not res.source_paths
+        and not any(d.severity == "error" for d in res.diagnostics)
+    )
+
+
+def _return_next(
+    seg: Segment, flow: Variables, columns: tuple[str, ...], index: int
+) -> StatementLineage | None:
+    """PL/pgSQL `RETURN NEXT [record]` in a function that RETURNS TABLE (columns): the row's
+    columns get what the OUT columns (variables of the same names) or the record's fields hold."""
+    func = seg.process or ""
+    if seg.source:
+        fields = flow.fields(func, seg.source)
+        names = [f"{seg.source}.{f}" for f in fields]
+    else:
+        names = [c.lower() for c in columns]
+    edges: list[ColumnEdge] = []
+    tables: dict[str, None] = {}
+    for column, name in zip(columns, names, strict=False):
+        sources, read = flow.value_of(func, name)
+        if sources:
+            edges.append(ColumnEdge(f"{func}.{column}", sources, "direct", "", 1.0, "TRANSFORMATION"))
+            tables.update(dict.fromkeys(read))
+    if not edges:
+        return None
+    return StatementLineage(
+        index=index,
+        type="return_next",
+        source_tables=tuple(tables),
+        target_tables=(func,),
+        column_edges=tuple(edges),
+        line_start=seg.line_start,
+        line_end=seg.line_end,
+        process=seg.process,
+        calls=seg.calls,
     )
 
 

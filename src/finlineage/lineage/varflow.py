@@ -116,6 +116,21 @@ class Variables:
         kept = tuple(v for v in self.values.get(key, ()) if v.branch[:depth] != branch)
         self.values[key] = (*kept, *value)
 
+    def reset(self, process: str | None, names: tuple[str, ...], branch: tuple[int, ...]) -> None:
+        """`names` are set to constants: they hold nothing read from a table any more."""
+        for name in names:
+            self._set(process, name, (_Value((), None, (), branch),), branch)
+
+    def value_of(self, process: str | None, name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(source columns, tables) of everything `name` may hold; ((), ()) when unknown."""
+        values = self._get(process, name)
+        sources = dict.fromkeys(x for v in values for x in v.sources)
+        return tuple(sorted(sources)), tuple(dict.fromkeys(t for v in values for t in v.tables))
+
+    def fields(self, process: str | None, record: str) -> tuple[str, ...]:
+        """The fields of the row `record` holds, in order; () when it holds none."""
+        return self.rows.get((self._owner(process, record), record), ())
+
     def copy(self, process: str | None, names: tuple[str, ...], source: str, branch: tuple[int, ...]) -> None:
         """`names` receive the row of cursor or record `source` (FETCH ... INTO, FOR r IN c): a
         record takes every field, variables take the fields by position."""

@@ -51,7 +51,8 @@ class Segment:
     """The query's rows are the enclosing routine's result (PL/pgSQL ``RETURN QUERY``)."""
     source: str = ""
     """For a segment without SQL: the cursor (or record) whose row the `assigns` receive
-    (``FETCH c INTO a, b``, ``FOR r IN c LOOP``)."""
+    (``FETCH c INTO a, b``, ``FOR r IN c LOOP``), or that is returned (``RETURN NEXT r``). A
+    segment without SQL, source or calls that `assigns` sets the variables to a constant."""
     branch: tuple[int, ...] = ()
     """The conditional regions (IF/ELSIF/ELSE/CASE branches, loop bodies, exception handlers) the
     statement runs in, outermost first, each a number unique in the script: an assignment

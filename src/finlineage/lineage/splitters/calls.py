@@ -66,6 +66,12 @@ class _Calls(_Walker):
                 self._dynamic(i, j + 1, end, process)
             else:
                 self._emit(j, end, process, returns=True)
+        elif self._word(j) == "NEXT":  # PL/pgSQL: one more row of the result (OUT columns or a record)
+            record, after = self._var_name(j + 1)
+            source = record if record is not None and after == end else ""
+            self._emit(i, end, process, sql="", returns=True, source=source)
+            if not source:
+                self._subqueries(j + 1, end, process)
         elif self._word(j) in _QUERY_START:
             self._emit(j, end, process)
         else:

@@ -18,6 +18,38 @@ from finlineage.lineage.splitters.lexer import (
 )
 
 _DML_WORDS = frozenset({"INSERT", "UPDATE", "DELETE", "MERGE"})
+_CONSTANT_WORDS = frozenset(
+    [
+        "NULL",
+        "TRUE",
+        "FALSE",
+        "AND",
+        "OR",
+        "NOT",
+        "IS",
+        "IN",
+        "CASE",
+        "WHEN",
+        "THEN",
+        "ELSE",
+        "END",
+        "AS",
+        "INTERVAL",
+        "DATE",
+        "TIMESTAMP",
+        "SYSDATE",
+        "SYSTIMESTAMP",
+        "CURRENT_DATE",
+        "CURRENT_TIME",
+        "CURRENT_TIMESTAMP",
+        "LOCALTIME",
+        "LOCALTIMESTAMP",
+        "CURRENT_USER",
+        "SESSION_USER",
+        "USER",
+    ]
+)
+"""Words of an expression that read no variable (keywords and niladic constants)."""
 
 
 class _Walker(_Core):
@@ -152,14 +184,25 @@ class _Walker(_Core):
         head = name.split(".", 1)[0]
         row_field = "." in name and head in ("new", "old")
         has_query = any(self._is_p(t, "(") and self._word(t + 1) in _QUERY_START for t in range(r, end - 1))
-        if not (row_field or has_query or op):
-            return False
+        if not (row_field or has_query or op or self._reads_names(r, end)):
+            # a constant: whatever the variable held is gone (a segment without SQL)
+            self._emit(a, end, process, sql="", assigns=(name,))
+            return True
         expr = self.text[toks[r][2] : toks[end - 1][3]]
         if op:
             single = self._is_p(r, "(") and self._matching(r, end) == end - 1
             expr = f"{self.text[toks[a][2] : toks[j - 1][3]]} {op} {expr if single else f'({expr})'}"
         self._emit(r, end, process, sql="SELECT " + expr, assigns=(name,))
         return True
+
+    def _reads_names(self, a: int, b: int) -> bool:
+        """Does the expression in tokens [a, b) read a name (a variable, a record field, a
+        parameter), not only literals, constants and function calls?"""
+        for j in range(a, b):
+            k, v, _, _ = self.toks[j]
+            if k == "Q" or (k == "W" and v not in _CONSTANT_WORDS and not self._is_p(j + 1, "(")):
+                return True
+        return False
 
     def _without_into(self, a: int, b: int) -> tuple[str, tuple[str, ...]] | None:
         toks = self.toks
