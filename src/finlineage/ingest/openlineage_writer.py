@@ -42,7 +42,8 @@ MAX_BATCH = 64
 """Most events written in one transaction."""
 RETRIES = 5
 _TRANSACTION_LOCK = threading.Lock()
-"""Writers of this process take turns (two apps over one store in a process: no self-contention)."""
+"""Held while a batch is taken and written: writers of this process take turns (two apps over
+one store in a process do not contend with themselves)."""
 
 
 @dataclass(slots=True)
@@ -61,6 +62,9 @@ class Writer:
         self._lock = threading.Lock()
         self._waiting: deque[_Item] = deque()
         self._running = False
+        self.transactions = 0
+        """Transactions committed (with ``events``: how well events are grouped)."""
+        self.events = 0
 
     def submit(self, event: Event, default_project: str) -> Future[Outcome]:
         item = _Item(event, default_project)
@@ -74,26 +78,28 @@ class Writer:
 
     def _run(self) -> None:
         while True:
-            with self._lock:
-                if not self._waiting:
-                    self._running = False
-                    return
-                batch: list[_Item] = []
-                while self._waiting and len(batch) < MAX_BATCH:
-                    item = self._waiting.popleft()
-                    # a request gone before its turn (client disconnected): not written
-                    if item.future.set_running_or_notify_cancel():
-                        batch.append(item)
-            try:
-                self._write(batch)
-            except BaseException as exc:  # never leave a request waiting forever
-                for item in batch:
-                    if not item.future.done():
-                        item.future.set_exception(exc)
-                if not isinstance(exc, Exception):
-                    with self._lock:
+            # the batch is taken once the store is ours: what arrived meanwhile joins it
+            with _TRANSACTION_LOCK:
+                with self._lock:
+                    if not self._waiting:
                         self._running = False
-                    raise
+                        return
+                    batch: list[_Item] = []
+                    while self._waiting and len(batch) < MAX_BATCH:
+                        item = self._waiting.popleft()
+                        # a request gone before its turn (client disconnected): not written
+                        if item.future.set_running_or_notify_cancel():
+                            batch.append(item)
+                try:
+                    self._write(batch)
+                except BaseException as exc:  # never leave a request waiting forever
+                    for item in batch:
+                        if not item.future.done():
+                            item.future.set_exception(exc)
+                    if not isinstance(exc, Exception):
+                        with self._lock:
+                            self._running = False
+                        raise
 
     def _write(self, batch: list[_Item]) -> None:
         if not batch:
@@ -113,34 +119,35 @@ class Writer:
     def _transaction(self, batch: list[_Item]) -> list[Outcome]:
         """All events of ``batch`` in one transaction, committed before returning."""
         attempts = RETRIES if len(batch) == 1 else 2
-        with _TRANSACTION_LOCK:
-            self.cache.expire(CACHE_TTL_S)
-            for attempt in range(attempts):
-                new, deferred = IngestCache(), Deferred()
-                try:
-                    with self.sessions.begin() as session:
-                        outcomes = [
-                            ingest_event(
-                                session,
-                                item.event,
-                                default_project=item.default_project,
-                                cache=self.cache,
-                                new=new,
-                                deferred=deferred,
-                            )
-                            for item in batch
-                        ]
-                        deferred.flush(session)
-                except (IntegrityError, StaleCache):
-                    self.cache.clear()
-                    if attempt == attempts - 1:
-                        raise
-                    continue
-                except Exception:
-                    self.cache.clear()
+        self.cache.expire(CACHE_TTL_S)
+        for attempt in range(attempts):
+            new, deferred = IngestCache(), Deferred()
+            try:
+                with self.sessions.begin() as session:
+                    outcomes = [
+                        ingest_event(
+                            session,
+                            item.event,
+                            default_project=item.default_project,
+                            cache=self.cache,
+                            new=new,
+                            deferred=deferred,
+                        )
+                        for item in batch
+                    ]
+                    deferred.flush(session)
+            except (IntegrityError, StaleCache):
+                self.cache.clear()
+                if attempt == attempts - 1:
                     raise
-                self.cache.merge(new)
-                return outcomes
+                continue
+            except Exception:
+                self.cache.clear()
+                raise
+            self.cache.merge(new)
+            self.transactions += 1
+            self.events += len(batch)
+            return outcomes
         raise AssertionError("unreachable")
 
 

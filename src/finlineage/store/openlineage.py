@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, tuple_, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from finlineage.store.bulk import _table
@@ -323,12 +323,16 @@ def record_runs(session: Session, changes: Sequence[RunChange]) -> None:
     keys = list(dict.fromkeys((c.job_id, c.run_id) for c in changes))
     rows: dict[tuple[int, str], dict[str, Any]] = {}
     for i in range(0, len(keys), 400):
+        part = set(keys[i : i + 400])
+        # both INs (SQLite searches the (job_id, run_id) index; a row-value IN scans it)
         for r in session.execute(
             select(t.c.id, t.c.job_id, t.c.run_id, *(t.c[f] for f in _RUN_FIELDS)).where(
-                tuple_(t.c.job_id, t.c.run_id).in_(keys[i : i + 400])
+                t.c.job_id.in_(sorted({j for j, _ in part})), t.c.run_id.in_(sorted({r for _, r in part}))
             )
         ):
-            rows[(int(r.job_id), r.run_id)] = dict(r._mapping)
+            key = (int(r.job_id), r.run_id)
+            if key in part:
+                rows[key] = dict(r._mapping)
     now = utcnow()
     created: set[tuple[int, str]] = set()
     for c in changes:
