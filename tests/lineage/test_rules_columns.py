@@ -427,3 +427,12 @@ def test_formulas_go_through_lateral_subqueries_and_alias_column_lists() -> None
     assert got == {"ops.l.px": "ops.q.px * 2"}
     got = formulas("INSERT INTO r.y SELECT d.a + d.b AS t FROM (SELECT acct, bal FROM core.b) AS d (a, b)")
     assert got == {"r.y.t": "core.b.acct + core.b.bal"}
+
+
+def test_group_by_and_order_by_an_output_alias_read_the_aliased_expression() -> None:
+    res = extract(
+        "INSERT INTO fx.daily SELECT toDate(ts) AS d, ccy FROM fx.ticks GROUP BY d, ccy ORDER BY d",
+        "clickhouse",
+    )
+    ind = indirect(res.statements[-1])
+    assert ind["fx.daily.d"] == {"fx.ticks.ts", "fx.ticks.ccy"}  # never a phantom fx.ticks.d

@@ -297,3 +297,28 @@ def pivoted(outs: list[Output], pivots: list[exp.Expr]) -> list[Output]:
             new.append(Output(name, frozenset(direct) | cond, pv, False, _EMPTY, cond, AGGREGATION))
         outs = [o for o in outs if o.star or o.name not in used] + new
     return outs
+
+
+def subquery_role(sub: Scope) -> str:
+    """The indirect role of a subquery's outputs: the clause it sits in (a scalar subquery in
+    a projection is a direct source already)."""
+    node: exp.Expr | None = sub.expression
+    while node is not None:
+        parent = node.parent
+        if parent is None:
+            return "FILTER"
+        key = node.arg_key
+        if isinstance(parent, exp.Select):
+            if key in ("where", "having", "qualify"):
+                return "FILTER"
+            if key == "group":
+                return "GROUP_BY"
+            if key == "order":
+                return "SORT"
+            if key == "expressions":
+                return ""
+            return "FILTER"
+        if isinstance(parent, exp.Join):
+            return "JOIN"
+        node = parent
+    return "FILTER"

@@ -39,6 +39,7 @@ from finlineage.lineage.refs import (
     renamed_by_alias,
     role_refs,
     stronger,
+    subquery_role,
 )
 
 __all__ = [
@@ -91,6 +92,9 @@ class _ColumnResolution:
         self._columns: dict[int, dict[str, str] | None] = {}
         self._diag_seen: set[tuple[str, str]] = set()
         self._through: list[Output] | None = None
+        self._alias_first = False
+        """While resolving GROUP BY/HAVING/QUALIFY/ORDER BY: an output alias wins over a column
+        that no schema says a source has (no phantom `table.alias` column)."""
         """While resolving an expression: the derived outputs its columns went through."""
         self.scopes: list[Scope] = list(root.traverse())
         for s in self.scopes:
@@ -361,7 +365,12 @@ class _ColumnResolution:
                 s is scope and aliases and name in aliases
             ):
                 return _EMPTY  # ROWNUM, LEVEL, USER, _TABLE_SUFFIX, ...: no column of any table
-            if s is scope and aliases and name in aliases and (self.lateral_alias or not unknown):
+            if (
+                s is scope
+                and aliases
+                and name in aliases
+                and (self.lateral_alias or self._alias_first or not unknown)
+            ):
                 return aliases[name].sources
             if len(unknown) == 1:
                 return self.source_column(unknown[0], name)
@@ -748,7 +757,11 @@ class QueryResolver(_ColumnResolution):
                 if isinstance(v, exp.Expr):
                     # a filter/sort on a window's alias (`WHERE rn = 1`) filters/sorts by the
                     # window's PARTITION BY/ORDER BY columns: they play the clause's role here
-                    add(sub, self.expr_sources(scope, v, [], aliases).all())
+                    self._alias_first = arg != "where"
+                    try:
+                        add(sub, self.expr_sources(scope, v, [], aliases).all())
+                    finally:
+                        self._alias_first = False
             for j in expr.args.get("joins") or []:
                 for arg in ("on", "using"):
                     v = j.args.get(arg)
@@ -761,7 +774,7 @@ class QueryResolver(_ColumnResolution):
                     merge(self.indirect(v[1]))
             for sub_scope in scope.subquery_scopes:  # EXISTS / IN / scalar subqueries
                 merge(self.indirect(sub_scope))
-                role = self._subquery_role(sub_scope)
+                role = subquery_role(sub_scope)
                 if role:
                     for o in self.outputs(sub_scope):
                         add(role, o.sources)
@@ -769,28 +782,3 @@ class QueryResolver(_ColumnResolution):
         result = {sub: cols for sub, cols in result.items() if cols}
         self._indirect[key] = result
         return result
-
-    @staticmethod
-    def _subquery_role(sub: Scope) -> str:
-        """The indirect role of a subquery's outputs: the clause it sits in (a scalar subquery in
-        a projection is a direct source already)."""
-        node: exp.Expr | None = sub.expression
-        while node is not None:
-            parent = node.parent
-            if parent is None:
-                return "FILTER"
-            key = node.arg_key
-            if isinstance(parent, exp.Select):
-                if key in ("where", "having", "qualify"):
-                    return "FILTER"
-                if key == "group":
-                    return "GROUP_BY"
-                if key == "order":
-                    return "SORT"
-                if key == "expressions":
-                    return ""
-                return "FILTER"
-            if isinstance(parent, exp.Join):
-                return "JOIN"
-            node = parent
-        return "FILTER"
