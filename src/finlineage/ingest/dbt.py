@@ -41,6 +41,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from finlineage.ingest.dbt_lines import meta_line, onto_original_text
+from finlineage.ingest.dbt_manifest import (
+    catalog_entry,
+    columns_of,
+    compiled_code,
+    docs_of,
+    manifest_version,
+    materialized,
+    node_path,
+    quote,
+    raw_code,
+    relation,
+    root_package,
+)
 from finlineage.ingest.dbt_render import Renderer
 
 if TYPE_CHECKING:
@@ -75,165 +88,6 @@ ADAPTER_DIALECTS: dict[str, str] = {
 def is_artifact(name: str) -> bool:
     """A dbt artifact the collectors keep (next to SQL files and ``finlineage.toml``)."""
     return name.rsplit("/", 1)[-1] in ARTIFACT_NAMES
-
-
-def manifest_version(doc: Any) -> int | None:
-    """The manifest schema version (7..12) of a parsed ``manifest.json``, else None."""
-    if not isinstance(doc, dict):
-        return None
-    url = str((doc.get("metadata") or {}).get("dbt_schema_version") or "")
-    if "/manifest/v" not in url:
-        return None
-    try:
-        return int(url.rsplit("/manifest/v", 1)[1].split(".", 1)[0])
-    except ValueError:
-        return None
-
-
-def _quote(part: str) -> str:
-    return '"' + part.replace('"', '""') + '"'
-
-
-def relation(node: dict[str, Any]) -> str | None:
-    """``relation_name`` as dbt renders it, else ``database.schema.alias`` quoted (a null
-    ``database``, as some adapters have, is left out)."""
-    rel = node.get("relation_name")
-    if isinstance(rel, str) and rel.strip():
-        return rel.strip()
-    parts = [
-        node.get("database"),
-        node.get("schema"),
-        node.get("alias") or node.get("identifier") or node.get("name"),
-    ]
-    named = [p for p in parts if isinstance(p, str) and p]
-    return ".".join(_quote(p) for p in named) if named else None
-
-
-def root_package(doc: dict[str, Any]) -> str | None:
-    """The project's own package: ``metadata.project_name``, else the package most models are in."""
-    name = (doc.get("metadata") or {}).get("project_name")
-    if isinstance(name, str) and name:
-        return name
-    counts: dict[str, int] = {}
-    for n in (doc.get("nodes") or {}).values():
-        if (
-            isinstance(n, dict)
-            and n.get("resource_type") == "model"
-            and isinstance(n.get("package_name"), str)
-        ):
-            counts[n["package_name"]] = counts.get(n["package_name"], 0) + 1
-    return max(counts, key=lambda k: counts[k]) if counts else None
-
-
-def node_path(node: dict[str, Any], package: str | None) -> str | None:
-    """A node's file, relative to the project root: ``original_file_path`` for the project's own
-    nodes, under ``dbt_packages/<package>/`` for an installed package's (where `dbt deps` puts it)."""
-    path = node.get("original_file_path")
-    if not isinstance(path, str) or not path:
-        return None
-    pkg = node.get("package_name")
-    if package and isinstance(pkg, str) and pkg and pkg != package:
-        return f"dbt_packages/{pkg}/{path}"
-    return path
-
-
-def _text(node: dict[str, Any], *keys: str) -> str | None:
-    for key in keys:
-        value = node.get(key)
-        if isinstance(value, str) and value.strip():
-            return value
-    return None
-
-
-def raw_code(node: dict[str, Any]) -> str | None:
-    """The model's Jinja as written (``raw_code``; ``raw_sql`` in older manifests)."""
-    return _text(node, "raw_code", "raw_sql")
-
-
-def compiled_code(node: dict[str, Any]) -> str | None:
-    """dbt's compiled SQL (``compiled_code``; ``compiled_sql`` in older manifests), with
-    ephemeral CTEs injected when the manifest lists them as not yet injected."""
-    code = _text(node, "compiled_code", "compiled_sql")
-    ctes = [c for c in node.get("extra_ctes") or [] if isinstance(c, dict) and c.get("sql") and c.get("id")]
-    if code is None or not ctes or node.get("extra_ctes_injected", True):
-        return code
-    defs = ",\n".join(
-        f"{c['sql'].strip()}"
-        if c["sql"].lstrip().lower().startswith("__dbt__cte__")
-        else f"__dbt__cte__{str(c['id']).rsplit('.', 1)[-1]} as (\n{c['sql'].strip()}\n)"
-        for c in ctes
-    )
-    head = code.lstrip()
-    if head[:4].lower() == "with" and (len(head) == 4 or not (head[4].isalnum() or head[4] == "_")):
-        return f"with {defs},\n{head[4:].lstrip()}"
-    return f"with {defs}\n{code}"
-
-
-def materialized(node: dict[str, Any], catalog_entry: dict[str, Any] | None) -> str:
-    """``config.materialized`` (``materialized`` at the node's top level in some manifests);
-    else the catalog's relation type; else dbt's default, a view."""
-    value = (node.get("config") or {}).get("materialized") or node.get("materialized")
-    if isinstance(value, str) and value:
-        return value
-    kind = str(((catalog_entry or {}).get("metadata") or {}).get("type") or "").upper()
-    if kind:
-        return "view" if "VIEW" in kind else "table"
-    return "view"
-
-
-def _catalog_entry(catalog: dict[str, Any] | None, uid: str) -> dict[str, Any] | None:
-    if catalog is None:
-        return None
-    entry = (catalog.get("nodes") or {}).get(uid) or (catalog.get("sources") or {}).get(uid)
-    return entry if isinstance(entry, dict) else None
-
-
-def _columns(node: dict[str, Any], entry: dict[str, Any] | None) -> list[tuple[str, str | None]]:
-    """Columns and types: the catalog's (what the warehouse has), then the manifest's
-    ``data_type`` for columns the catalog has no type for, then the documented-only ones."""
-    cols: dict[str, str | None] = {}
-    if entry is not None:
-        ordered = sorted((entry.get("columns") or {}).values(), key=lambda c: c.get("index") or 0)
-        for c in ordered:
-            if isinstance(c, dict) and isinstance(c.get("name"), str):
-                cols[c["name"]] = c.get("type") if isinstance(c.get("type"), str) else None
-    lower = {k.lower(): k for k in cols}
-    for name, c in (node.get("columns") or {}).items():
-        dtype = c.get("data_type") if isinstance(c, dict) else None
-        dtype = dtype if isinstance(dtype, str) and dtype else None
-        key = lower.get(str(name).lower(), str(name))
-        if key not in cols or (cols[key] is None and dtype):
-            cols[key] = dtype if dtype else cols.get(key)
-    return list(cols.items())
-
-
-def _docs(node: dict[str, Any], entry: dict[str, Any] | None, line: int) -> dict[str, Any]:
-    """What the parse-text meta line says about the object created on ``line``: the manifest's
-    descriptions, else the warehouse comments the catalog read (``metadata.comment``,
-    ``columns.*.comment``)."""
-
-    def text(value: Any) -> str | None:
-        return value.strip() if isinstance(value, str) and value.strip() else None
-
-    col_docs = {
-        str(c["name"]): doc
-        for c in ((entry or {}).get("columns") or {}).values()
-        if isinstance(c, dict) and isinstance(c.get("name"), str) and (doc := text(c.get("comment")))
-    }
-    col_docs.update(
-        {
-            str(name): doc
-            for name, c in (node.get("columns") or {}).items()
-            if isinstance(c, dict) and (doc := text(c.get("description")))
-        }
-    )
-    desc = text(node.get("description")) or text(((entry or {}).get("metadata") or {}).get("comment"))
-    return {
-        "line": line,
-        "description": desc,
-        "columns": col_docs,
-        "types": dict(_columns(node, entry)),
-    }
 
 
 @dataclass(slots=True)
@@ -287,16 +141,16 @@ def _tables(p: _Project) -> list[_Out]:
         if not isinstance(node, dict) or node.get("resource_type") not in ("seed", "source"):
             continue
         rel = relation(node)
-        entry = _catalog_entry(p.catalog, uid)
+        entry = catalog_entry(p.catalog, uid)
         path = node_path(node, p.package) or uid
-        cols = _columns(node, entry)
+        cols = columns_of(node, entry)
         if not cols and node.get("resource_type") == "seed":
             cols = [(c, None) for c in _seed_header(p, path)]
         if rel is None or rel.lower() in done or not cols:
             continue
         done.add(rel.lower())
         # a column of unknown type gets a placeholder the parsers accept; its stored type stays unknown
-        body = ",\n".join(f"    {_quote(c)} {t or 'VARCHAR'}" for c, t in cols)
+        body = ",\n".join(f"    {quote(c)} {t or 'VARCHAR'}" for c, t in cols)
         tables.setdefault(path, []).append((f"create table {rel} (\n{body}\n);\n", entry, node, cols))
     out: list[_Out] = []
     header_args = {"catalog": " and catalog" if p.catalog is not None else ""}
@@ -304,7 +158,7 @@ def _tables(p: _Project) -> list[_Out]:
         text = GENERATED_HEADER.format(path=path, **header_args)
         objects = []
         for ddl, entry, node, cols in stmts:
-            doc = _docs(node, entry, text.count("\n") + 1)
+            doc = docs_of(node, entry, text.count("\n") + 1)
             doc["untyped"] = [c for c, t in cols if not t]
             objects.append(doc)
             text += ddl
@@ -348,7 +202,7 @@ def _models(p: _Project, present: dict[str, SourceFile]) -> list[_Out]:
     for uid, node in sorted((p.manifest.get("nodes") or {}).items()):
         if not isinstance(node, dict) or node.get("resource_type") not in ("model", "snapshot"):
             continue
-        entry = _catalog_entry(p.catalog, uid)
+        entry = catalog_entry(p.catalog, uid)
         how = "snapshot" if node.get("resource_type") == "snapshot" else materialized(node, entry)
         if how == "ephemeral":
             continue  # dbt inlines it as a CTE into its dependants' compiled code
@@ -376,7 +230,7 @@ def _models(p: _Project, present: dict[str, SourceFile]) -> list[_Out]:
             p.from_manifest.append(path)
         else:
             raw, origin = body.encode("utf-8") + b"\n", "compiled"
-        meta = {"origin": origin, "prefix": len(head), "objects": [_docs(node, entry, 1)]}
+        meta = {"origin": origin, "prefix": len(head), "objects": [docs_of(node, entry, 1)]}
         out.append(_Out(p.prefix + path, f"{head}{body}\n{meta_line(meta)}", raw))
     return out
 
