@@ -15,17 +15,23 @@ For every manifest among the collected files:
   not objects: dbt inlines them as CTEs into the compiled code of their dependants (when a
   manifest has them as ``extra_ctes`` not yet injected, they are injected here the way dbt does).
   Dialect: the manifest's ``adapter_type``.
+* a model without compiled code (a manifest from ``dbt parse``) is read from its raw code when
+  its only Jinja is ``ref``/``source``/``this``/``config`` (``ingest/dbt_render.py``); any
+  other Jinja needs ``dbt compile`` and the model is reported, never guessed. Python models are
+  reported too.
 * **sources and seeds** → tables: ``create table <relation> (<columns>)`` with the columns and
-  types of the catalog (else of the manifest), one file per source YAML / seed path. These files
-  are generated (YAML and CSV are not SQL): their first line says so.
+  types of the catalog (else the manifest's documented columns; a seed's CSV header), one file
+  per source YAML / seed path. These files are generated (YAML and CSV are not SQL): their first
+  line says so. Installed packages' nodes live under ``dbt_packages/<package>/``.
 * relation names come from ``relation_name`` (else database/schema/alias), so the compiled
   code's references and the created objects agree; the pipeline then parses models in
   dependency order with the schema of everything upstream, which resolves ``SELECT *`` and
   unqualified columns through upstream models.
 * macros, tests, analyses and dbt's own ``target/`` output are ignored, and so are raw ``.sql``
-  files of the project that are not models or snapshots.
+  files of the project that are not models or snapshots and its non-SQL files.
 
-Manifest versions differ in field names; the readers below take each version's spelling
+Manifest versions differ in field names; the readers (``ingest/dbt_manifest.py``) take each
+version's spelling
 (``raw_code``/``compiled_code``, ``raw_sql``/``compiled_sql`` in older manifests;
 ``config.materialized`` or ``materialized`` on the node, else the catalog's relation type;
 ``relation_name`` or ``database`` absent; ``adapter_type`` absent: the dialect is detected per
