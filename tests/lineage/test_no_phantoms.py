@@ -50,13 +50,26 @@ def _statement(draw: st.DrawFn, dialect: str) -> str:
         queries += ["SELECT nextval('ops.job_seq')", "SELECT setval('ops.job_seq', 1)"]
     if dialect == "oracle":
         queries += ["SELECT ops.job_seq.NEXTVAL FROM dual"]
-    kind = draw(st.integers(0, 4))
+    kind = draw(st.integers(0, 6))
     if kind <= 1:
         return draw(st.sampled_from(_assign(dialect, var, draw(st.sampled_from(queries)))))
     if kind == 2:
-        return f"UPDATE {table} SET {col} = {ref} + {col} WHERE branch_id = 1"
+        return f"UPDATE {table} SET {col} = {ref} + {col} WHERE branch_id = {ref}"
     if kind == 3:
         return f"INSERT INTO {table} ({col}, prio) VALUES ({ref}, (SELECT MAX(z.prio) FROM {other} z))"
+    if kind == 4:  # one variable from another, or a constant
+        src = (
+            "@" + draw(st.sampled_from(VARIABLES)) if dialect == "tsql" else draw(st.sampled_from(VARIABLES))
+        )
+        value = draw(st.sampled_from([f"{src} * 2", "0", f"COALESCE({src}, 1)", "NULL"]))
+        return f"SET {ref} = {value}" if dialect in ("tsql", "mysql", "bigquery") else f"{ref} := {value}"
+    if kind == 5 and dialect in ("postgres", "oracle"):  # a record loop
+        loop = "FOR rec IN (SELECT" if dialect == "oracle" else "FOR rec IN SELECT"
+        close = ")" if dialect == "oracle" else ""
+        return (
+            f"{loop} x.{col}, x.branch_id FROM {table} x{close} LOOP "
+            f"UPDATE {other} SET {col} = rec.{col} WHERE branch_id = rec.branch_id; END LOOP"
+        )
     query = draw(st.sampled_from(queries))
     return query if dialect != "bigquery" else f"SELECT * FROM ({query})"
 
@@ -125,7 +138,7 @@ _SCRIPTS = st.sampled_from(["postgres", "oracle", "tsql", "mysql", "bigquery"]).
 )
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_SCRIPTS)
 def test_no_table_or_column_is_named_after_sql_text_or_a_variable(case: tuple[str, str]) -> None:
     dialect, sql = case
@@ -135,5 +148,6 @@ def test_no_table_or_column_is_named_after_sql_text_or_a_variable(case: tuple[st
         assert not _KEYWORDS.search(name.replace("_", " ")), (name, sql)
         last = name.rsplit(".", 1)[-1].lstrip("@")
         assert last not in VARIABLES, (name, sql)  # a variable is never a column
+        assert "rec" not in name.split("."), (name, sql)  # nor a record a table
     tables = {t for s in res.statements for t in s.target_tables}
     assert tables <= set(TABLES), (tables, sql)  # sequences, dual, setval(): never targets
