@@ -32,10 +32,12 @@ from finlineage.query.marquez import (
 from finlineage.query.openlineage_export import (
     ROUTINE_KINDS,
     VIEW_KINDS,
+    _Context,
     _dataset,
     _JobResolver,
     _load_context,
     to_openlineage,
+    transformation,
 )
 from finlineage.store import openlineage as names
 from finlineage.store.models import (
@@ -165,14 +167,23 @@ class _Job:
 @dataclass(slots=True)
 class _Contents:
     namespace: str
-    datasets: dict[str, _Dataset] = field(default_factory=dict)
-    jobs: dict[str, _Job] = field(default_factory=dict)
-    keys: dict[int, tuple[str, str]] = field(default_factory=dict)
-    """Every dataset object of the loaded projects → (namespace, name), any namespace."""
+    parsed: dict[str, tuple[int, _Context]] = field(default_factory=dict)
+    """Dataset name → (object id, the export context of its project)."""
+    received: dict[str, OLDataset] = field(default_factory=dict)
+    job_rows: dict[str, list[Any]] = field(default_factory=dict)
+    """Parsed job name → its table edges (the export's job of each edge)."""
+    received_jobs: dict[str, OLJob] = field(default_factory=dict)
+
+    def dataset_names(self) -> list[str]:
+        return sorted(set(self.parsed) | set(self.received))
+
+    def job_names(self) -> list[str]:
+        return sorted(set(self.job_rows) | set(self.received_jobs))
 
 
-def contents(session: Session, ns: str) -> _Contents:
-    """Datasets and jobs of namespace ``ns`` (404 when no dataset or job is in it)."""
+def contents(session: Session, ns: str, *, with_jobs: bool) -> _Contents:
+    """Datasets (and with ``with_jobs`` the jobs) of namespace ``ns``: every project owning it is
+    read once, as the export reads it; datasets and jobs are materialised per page."""
     index = namespace_index(session).get(ns)
     if index is None:
         raise not_found("namespace", ns)
@@ -180,72 +191,142 @@ def contents(session: Session, ns: str) -> _Contents:
     for pid in sorted(index.projects):
         g = load_graph(session, Scope(project_id=pid), granularity="table")
         ctx = _load_context(session, g)
-        out.keys.update(ctx.datasets)
-        mine = [oid for oid, key in ctx.datasets.items() if key[0] == ns]
-        times = stamps(session, mine)
-        versions = session.execute(
-            select(func.min(GraphVersion.created_at), func.max(GraphVersion.created_at)).where(
-                GraphVersion.project_id == pid
+        for oid, key in ctx.datasets.items():
+            if key[0] == ns:
+                out.parsed.setdefault(key[1], (oid, ctx))
+        if not with_jobs:
+            continue
+        resolver = _JobResolver(g, ctx, None)
+        for r in g.table_edges:
+            if int(r.source_object_id) in ctx.datasets and int(r.target_object_id) in ctx.datasets:
+                job = resolver.job_for(r)
+                if job.namespace == ns:
+                    out.job_rows.setdefault(job.name, []).append(r)
+    out.received = {
+        row.name: row for row in session.scalars(select(OLDataset).where(OLDataset.namespace == ns))
+    }
+    if with_jobs:
+        out.received_jobs = {j.name: j for j in session.scalars(select(OLJob).where(OLJob.namespace == ns))}
+    return out
+
+
+def _materialise_jobs(session: Session, c: _Contents, wanted: list[str]) -> list[_Job]:
+    jobs: dict[str, _Job] = {}
+    _add_jobs(session, c.namespace, [r for n in wanted for r in c.job_rows.get(n, [])], jobs)
+    for n in wanted:
+        if n in c.received_jobs:
+            _merge_received(jobs.setdefault(n, _Job(n)), c.received_jobs[n])
+    return [jobs[n] for n in wanted if n in jobs]
+
+
+def _add_jobs(session: Session, ns: str, rows: list[Any], jobs: dict[str, _Job]) -> None:
+    """The export's jobs in ``ns`` of some edges (all edges of each job): the events of the
+    subgraph they span (with the edges that name its objects), inputs, outputs, facets."""
+    if not rows:
+        return
+    g, _ctx = dataset_context(
+        session, {int(v) for r in rows for v in (r.source_object_id, r.target_object_id)}, rows
+    )
+    by_name = {v[0]: oid for oid, v in g.objects.items() if v[1] in (*ROUTINE_KINDS, *VIEW_KINDS)}
+    obj_times = stamps(session, by_name.values())
+    pids = sorted({int(r.project_id) for r in rows})
+    first, last = session.execute(
+        select(func.min(GraphVersion.created_at), func.max(GraphVersion.created_at)).where(
+            GraphVersion.project_id.in_(pids)
+        )
+    ).one()
+    for event in to_openlineage(session, g):
+        job = event["job"]
+        if job["namespace"] != ns:
+            continue
+        entry = jobs.setdefault(job["name"], _Job(job["name"]))
+        entry.inputs.update((d["namespace"], d["name"]) for d in event["inputs"])
+        entry.outputs.update((d["namespace"], d["name"]) for d in event["outputs"])
+        entry.facets.update(job["facets"])
+        entry.created, entry.updated = obj_times.get(by_name.get(job["name"], -1), (first, last))
+
+
+def _merge_received(entry: _Job, row: OLJob) -> None:
+    """What a producer reported about a job, merged over the parsed job of the same name."""
+    entry.received = row
+    entry.inputs.update((a, b) for a, b in row.inputs or [])
+    entry.outputs.update((a, b) for a, b in row.outputs or [])
+    entry.facets = {**entry.facets, **(row.facets or {})}  # what the producer said wins
+    entry.created = entry.created or row.created_at
+    entry.updated = (
+        row.updated_at if entry.updated is None else max(entry.updated, row.updated_at, key=_naive)
+    )
+
+
+def _received_dataset(row: OLDataset) -> _Dataset:
+    facets = dict(row.facets or {})
+    declared: list[dict[str, Any]] = list((facets.get("schema") or {}).get("fields") or [])
+    return _Dataset(
+        row.name,
+        int(row.object_id),
+        row.updated_at,
+        row.updated_at,
+        [shape.field_out(str(f.get("name")), f.get("type"), f.get("description")) for f in declared],
+        facets,
+    )
+
+
+def _materialise(session: Session, c: _Contents, wanted: list[str]) -> list[_Dataset]:
+    times = stamps(session, [c.parsed[n][0] for n in wanted if n in c.parsed])
+    out: list[_Dataset] = []
+    for n in wanted:
+        row = c.received.get(n)
+        if n not in c.parsed:
+            if row is not None:
+                out.append(_received_dataset(row))
+            continue
+        oid, ctx = c.parsed[n]
+        created, updated = times.get(oid, (None, None))
+        facets = _dataset(ctx, ctx.datasets[oid], oid)["facets"]  # the export's dataset facets
+        out.append(
+            _Dataset(
+                n,
+                oid,
+                created,
+                updated,
+                [
+                    shape.field_out(f, t, ctx.column_docs.get((oid, f)))
+                    for f, _, t in ctx.columns.get(oid, [])
+                ],
+                {**dict(row.facets or {}), **facets} if row is not None else facets,
+                ctx.descriptions.get(oid),
             )
-        ).one()
-        for oid in mine:
-            name = ctx.datasets[oid][1]
-            created, updated = times.get(oid, (None, None))
-            out.datasets.setdefault(
-                name,
-                _Dataset(
-                    name,
-                    oid,
-                    created,
-                    updated,
-                    [
-                        shape.field_out(n, t, ctx.column_docs.get((oid, n)))
-                        for n, _, t in ctx.columns.get(oid, [])
-                    ],
-                    _dataset(ctx, ctx.datasets[oid], oid)["facets"],  # the export's dataset facets
-                    ctx.descriptions.get(oid),
-                ),
-            )
-        by_name = {v[0]: oid for oid, v in g.objects.items() if v[1] in (*ROUTINE_KINDS, *VIEW_KINDS)}
-        obj_times = stamps(session, by_name.values())
-        for event in to_openlineage(session, g):
-            job = event["job"]
-            if job["namespace"] != ns:
-                continue
-            entry = out.jobs.setdefault(job["name"], _Job(job["name"]))
-            entry.inputs.update((d["namespace"], d["name"]) for d in event["inputs"])
-            entry.outputs.update((d["namespace"], d["name"]) for d in event["outputs"])
-            entry.facets.update(job["facets"])
-            created, updated = obj_times.get(by_name.get(job["name"], -1), (versions[0], versions[1]))
-            entry.created, entry.updated = created, updated
-    for row in session.scalars(select(OLDataset).where(OLDataset.namespace == ns)):
-        entry_ds = out.datasets.get(row.name)
-        received = dict(row.facets or {})
-        if entry_ds is None:
-            declared: list[dict[str, Any]] = list((received.get("schema") or {}).get("fields") or [])
-            out.datasets[row.name] = _Dataset(
-                row.name,
-                int(row.object_id),
-                row.updated_at,
-                row.updated_at,
-                [shape.field_out(str(f.get("name")), f.get("type"), f.get("description")) for f in declared],
-                received,
-            )
-        else:
-            entry_ds.facets = {**received, **entry_ds.facets}
-    for job_row in session.scalars(select(OLJob).where(OLJob.namespace == ns)):
-        entry = out.jobs.setdefault(job_row.name, _Job(job_row.name))
-        entry.received = job_row
-        entry.inputs.update((a, b) for a, b in job_row.inputs or [])
-        entry.outputs.update((a, b) for a, b in job_row.outputs or [])
-        entry.facets = {**entry.facets, **(job_row.facets or {})}  # what the producer said wins
-        entry.created = entry.created or job_row.created_at
-        entry.updated = (
-            job_row.updated_at
-            if entry.updated is None
-            else max(entry.updated, job_row.updated_at, key=_naive)
         )
     return out
+
+
+def _one_dataset(session: Session, ns: str, name: str) -> _Dataset:
+    """One dataset of ``ns`` without reading the whole namespace (the same naming rules)."""
+    row = names.find_dataset(session, ns, name)
+    oid = int(row.object_id) if row is not None else find_dataset_object(session, ns, name)
+    if oid is not None:
+        _g, ctx = dataset_context(session, [oid])
+        key = ctx.datasets.get(oid)
+        if key is not None and key[0] == ns and key[1].lower() == name.lower():
+            c = _Contents(ns, parsed={key[1]: (oid, ctx)}, received={key[1]: row} if row is not None else {})
+            return _materialise(session, c, [key[1]])[0]
+    if row is not None:
+        return _received_dataset(row)
+    raise not_found("dataset", f"{ns}:{name}")
+
+
+def _one_job(session: Session, ns: str, name: str) -> _Job:
+    """One job of ``ns`` from its own edges (the export's job of each edge) and what producers
+    reported about it."""
+    own, _g, _ctx = _job_edges(session, parse_node_id(shape.node_id("job", ns, name)), None)
+    jobs: dict[str, _Job] = {}
+    _add_jobs(session, ns, own, jobs)
+    received = names.get_job(session, ns, name)
+    if received is not None:
+        _merge_received(jobs.setdefault(name, _Job(name)), received)
+    if name not in jobs:
+        raise not_found("job", f"{ns}:{name}")
+    return jobs[name]
 
 
 def _latest_runs(session: Session, jobs: list[_Job], ns: str) -> dict[str, list[dict[str, Any]]]:
@@ -291,35 +372,23 @@ def _page(items: list[Any], limit: int, offset: int) -> list[Any]:
 
 
 def datasets(session: Session, ns: str, *, limit: int, offset: int) -> dict[str, Any]:
-    c = contents(session, ns)
-    ordered = [c.datasets[k] for k in sorted(c.datasets)]
-    return {
-        "datasets": [_dataset_out(d, ns) for d in _page(ordered, limit, offset)],
-        "totalCount": len(ordered),
-    }
-
-
-def _find(items: dict[str, Any], name: str) -> Any:
-    if name in items:
-        return items[name]
-    folded = [v for k, v in items.items() if k.lower() == name.lower()]
-    return folded[0] if len(folded) == 1 else None
+    c = contents(session, ns, with_jobs=False)
+    ordered = c.dataset_names()
+    page = _materialise(session, c, _page(ordered, limit, offset))
+    return {"datasets": [_dataset_out(d, ns) for d in page], "totalCount": len(ordered)}
 
 
 def dataset(session: Session, ns: str, name: str) -> dict[str, Any]:
-    c = contents(session, ns)
-    d = _find(c.datasets, name)
-    if d is None:
-        raise not_found("dataset", f"{ns}:{name}")
-    return _dataset_out(d, ns, _column_lineage(session, d.oid, c.keys) if d.oid is not None else [])
+    d = _one_dataset(session, ns, name)
+    return _dataset_out(d, ns, _column_lineage(session, d.oid) if d.oid is not None else [])
 
 
-def _column_lineage(session: Session, oid: int, keys: dict[int, tuple[str, str]]) -> list[dict[str, Any]]:
+def _column_lineage(session: Session, oid: int) -> list[dict[str, Any]]:
     """Marquez's `columnLineage` of a dataset: each field's direct inputs (one hop upstream)."""
-    from finlineage.query.openlineage_export import transformation
-
     walk = walks.node_lineage(session, oid, "upstream", depth=1, granularity="column")
     by_id = {n.id: n for n in walk.nodes}
+    _g, ctx = dataset_context(session, {n.object_id for n in walk.nodes if n.object_id is not None})
+    keys = ctx.datasets
     per_field: dict[str, list[dict[str, Any]]] = {}
     for e in walk.edges:
         src, tgt = by_id.get(e.source), by_id.get(e.target)
@@ -345,10 +414,7 @@ def _column_lineage(session: Session, oid: int, keys: dict[int, tuple[str, str]]
 def dataset_versions(session: Session, ns: str, name: str, *, limit: int, offset: int) -> dict[str, Any]:
     """One version per range of graph versions the dataset was present in (newest first). The
     store keeps columns of the current graph only: past versions carry no fields."""
-    c = contents(session, ns)
-    d = _find(c.datasets, name)
-    if d is None:
-        raise not_found("dataset", f"{ns}:{name}")
+    d = _one_dataset(session, ns, name)
     current = _dataset_out(d, ns)
     ranges: list[tuple[int | None, int | None, datetime | None]] = []
     if d.oid is not None:
@@ -396,18 +462,15 @@ def dataset_versions(session: Session, ns: str, name: str, *, limit: int, offset
 
 
 def jobs(session: Session, ns: str, *, limit: int, offset: int) -> dict[str, Any]:
-    c = contents(session, ns)
-    ordered = [c.jobs[k] for k in sorted(c.jobs)]
-    page = _page(ordered, limit, offset)
+    c = contents(session, ns, with_jobs=True)
+    ordered = c.job_names()
+    page = _materialise_jobs(session, c, _page(ordered, limit, offset))
     runs = _latest_runs(session, page, ns)
     return {"jobs": [_job_out(j, ns, runs.get(j.name, [])) for j in page], "totalCount": len(ordered)}
 
 
 def job(session: Session, ns: str, name: str) -> dict[str, Any]:
-    c = contents(session, ns)
-    found = c.jobs.get(name)
-    if found is None:
-        raise not_found("job", f"{ns}:{name}")
+    found = _one_job(session, ns, name)
     return _job_out(found, ns, _latest_runs(session, [found], ns).get(name, []))
 
 
