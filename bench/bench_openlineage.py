@@ -3,6 +3,10 @@ request, as the OpenLineage HTTP transport sends them) on a fresh SQLite store.
 
     .venv/bin/python bench/bench_openlineage.py                         # 10,000 events, 1,000 jobs
     .venv/bin/python bench/bench_openlineage.py --events 500 --jobs 50  # a quick run
+    git archive <commit> src | tar -x -C /tmp/ol-base                   # a baseline checkout, then
+    .venv/bin/python bench/bench_openlineage.py --repeat 3 --baseline-src /tmp/ol-base/src
+        # baseline and current code in turn, 3 runs each: medians and their ratio (same machine,
+        # same load window; the figure to compare on a shared machine)
 
 Each job runs `events / jobs / 2` times (START + COMPLETE per run); every event reads two datasets
 and writes one, with a columnLineage facet of 6 output fields (2 inputs each, typed
@@ -134,9 +138,9 @@ def _events(n_events: int, n_jobs: int) -> list[bytes]:
     return out[:n_events]
 
 
-def _serve(tmp: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+def _serve(tmp: Path, workers: int, src: Path | None = None) -> tuple[subprocess.Popen[bytes], str]:
     """`finlineage serve` on a fresh SQLite store (a child process, so the clients' CPU is not
-    the server's)."""
+    the server's); ``src``: another checkout's ``src`` directory to serve instead (a baseline)."""
     port = _free_port()
     env = {
         **os.environ,
@@ -148,6 +152,9 @@ def _serve(tmp: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
         "FINLINEAGE_LOG_LEVEL": "warning",
     }
     env.pop("FINLINEAGE_DATABASE_URL", None)
+    env.pop("PYTHONPATH", None)
+    if src is not None:
+        env["PYTHONPATH"] = str(src.resolve())
     cmd = [
         str(BIN / "finlineage"),
         "serve",
@@ -175,19 +182,10 @@ def _serve(tmp: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
     raise RuntimeError("server did not become healthy")
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--events", type=int, default=10_000)
-    ap.add_argument("--jobs", type=int, default=1_000)
-    ap.add_argument("--clients", type=int, default=8)
-    ap.add_argument("--workers", type=int, default=1, help="server worker processes")
-    ap.add_argument("--max-seconds", type=float, default=600.0, help="deadline for the posting phase")
-    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "openlineage.json")
-    args = ap.parse_args()
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-
+def run_once(args: argparse.Namespace, src: Path | None = None) -> dict[str, Any]:
+    """One measured run on a fresh store: the current code, or the checkout at ``src``."""
     tmp = Path(tempfile.mkdtemp(prefix="finlineage-bench-ol-"))
-    proc, base = _serve(tmp, args.workers)
+    proc, base = _serve(tmp, args.workers, src)
     try:
         # a parsed repository owning the mssql://bench-db datasets (stitching target)
         sql_dir = tmp / "sql"
@@ -248,31 +246,81 @@ def main() -> int:
         except subprocess.TimeoutExpired:
             proc.kill()
     eps = accepted / elapsed if elapsed else 0.0
-    result = {
-        "benchmark": "openlineage_ingest",
-        "backend": "sqlite",
+    return {
+        "code": "current" if src is None else f"baseline ({src})",
         "events": len(bodies),
         "accepted": accepted,
         "errors": len(errors),
         "first_errors": errors[:5],
         "jobs_listed": jobs,
-        "clients": args.clients,
-        "server_workers": args.workers,
         "seconds": round(elapsed, 3),
         "events_per_s": round(eps, 1),
         "server_cpu_ms_per_event": round(1000 * cpu / max(1, accepted), 2),
         "client_cpu_ms_per_event": round(1000 * client_cpu / max(1, accepted), 2),
         "load_avg_1m_before": round(load_before, 2),
         "load_avg_1m": round(os.getloadavg()[0], 2),
-        "command": " ".join(["bench/bench_openlineage.py", *sys.argv[1:]]),
-        "target_events_per_s": TARGET_EPS,
-        "meets_target": eps >= TARGET_EPS and not errors,
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
         "at": datetime.now(UTC).isoformat(),
     }
+
+
+def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median events/s (the lower middle one of an even count)."""
+    ordered = sorted(runs, key=lambda r: r["events_per_s"])
+    return ordered[(len(ordered) - 1) // 2]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--events", type=int, default=10_000)
+    ap.add_argument("--jobs", type=int, default=1_000)
+    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--workers", type=int, default=1, help="server worker processes")
+    ap.add_argument("--repeat", type=int, default=1, help="runs of each code (the median is reported)")
+    ap.add_argument(
+        "--baseline-src",
+        type=Path,
+        help="the `src` directory of another checkout (e.g. `git archive <commit> src | tar -x -C DIR`): "
+        "measured in turn with the current code, on the same machine in the same invocation",
+    )
+    ap.add_argument("--max-seconds", type=float, default=600.0, help="deadline for the posting phase")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "openlineage.json")
+    args = ap.parse_args()
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+    runs: list[dict[str, Any]] = []
+    baseline_runs: list[dict[str, Any]] = []
+    for _ in range(max(1, args.repeat)):
+        if args.baseline_src is not None:
+            baseline_runs.append(run_once(args, args.baseline_src))
+            print(json.dumps(baseline_runs[-1]), flush=True)
+        runs.append(run_once(args, None))
+        print(json.dumps(runs[-1]), flush=True)
+    best = _median_run(runs)
+    failed = any(r["errors"] or r["accepted"] != r["events"] for r in runs)
+    result: dict[str, Any] = {
+        "benchmark": "openlineage_ingest",
+        "backend": "sqlite",
+        **{k: v for k, v in best.items() if k != "code"},
+        "clients": args.clients,
+        "server_workers": args.workers,
+        "repeat": len(runs),
+        "median_of": [r["events_per_s"] for r in runs],
+        "command": " ".join(["bench/bench_openlineage.py", *sys.argv[1:]]),
+        "target_events_per_s": TARGET_EPS,
+        "meets_target": best["events_per_s"] >= TARGET_EPS and not failed,
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+        "runs": runs,
+    }
+    if baseline_runs:
+        base = _median_run(baseline_runs)
+        result["baseline"] = {"src": str(args.baseline_src), "median": base, "runs": baseline_runs}
+        result["ratio_events_per_s"] = round(best["events_per_s"] / max(0.1, base["events_per_s"]), 2)
+        result["ratio_server_cpu_per_event"] = round(
+            best["server_cpu_ms_per_event"] / max(0.01, base["server_cpu_ms_per_event"]), 2
+        )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    print(json.dumps({k: v for k, v in result.items() if k not in ("runs", "baseline")}, indent=2))
     return 0 if result["meets_target"] else 1
 
 
