@@ -291,6 +291,7 @@ def extract(
         ctx.variables = variables[process] | flow.known(process)
         ctx.row_tables = row_tables.get(process, {})
         ctx.result = (process, results[process]) if seg.returns and process in results else None
+        ctx.in_expression = seg.in_expression
         if not text.strip():
             if seg.source and seg.assigns:  # FETCH c INTO ..., FOR r IN c LOOP
                 flow.copy(process, seg.assigns, seg.source, seg.branch)

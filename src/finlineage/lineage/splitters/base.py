@@ -58,6 +58,9 @@ class Segment:
     statement runs in, outermost first, each a number unique in the script: an assignment
     overwrites only values assigned in its own region or regions nested in it; values assigned
     in other branches (or before, outside the region) may still hold, and are merged."""
+    in_expression: bool = False
+    """A sub-query of an expression (IF/WHILE condition, scalar DECLARE/SET/RETURN value): it
+    reads its tables, its rows are no result set."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,6 +309,7 @@ class _Core(_Hooks):
         assigns: tuple[str, ...] = (),
         returns: bool = False,
         source: str = "",
+        in_expression: bool = False,
     ) -> None:
         if b <= a:
             return
@@ -333,6 +337,7 @@ class _Core(_Hooks):
                 returns,
                 source,
                 self.acc.branch,
+                in_expression,
             )
         )
 

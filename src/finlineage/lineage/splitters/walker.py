@@ -268,7 +268,7 @@ class _Walker(_Core):
                 and toks[j + 1][1] in _QUERY_START
             ):
                 m = self._matching(j, b)
-                self._emit(j + 1, m, process)
+                self._emit(j + 1, m, process, in_expression=True)
                 j = m + 1
                 continue
             j += 1
