@@ -24,6 +24,7 @@ from openlineage.client.transport.http import ApiKeyTokenProvider, HttpConfig, H
 from openlineage_native.conftest import LEDGER, make_key, write_tree
 
 NS = "mssql://risk-db:1433"
+LAKE = "s3://lake/raw-zone"
 SPARK_NS = "spark-cluster"
 PRODUCER = "https://example.invalid/marquez-ui-test-producer"
 
@@ -183,6 +184,17 @@ def test_marquez_web_request_sequence(make_server: Any, roots: Path, database_ur
     run_id = str(uuid.uuid4())
     client.emit(_event(RunState.START, run_id))
     client.emit(_event(RunState.COMPLETE, run_id))
+    client.emit(  # a namespace with '/' in it, a name with '/' in it
+        RunEvent(
+            eventType=RunState.COMPLETE,
+            eventTime="2026-12-06T11:00:00Z",
+            run=Run(runId=str(uuid.uuid4())),
+            job=Job(namespace=SPARK_NS, name="export_volume"),
+            producer=PRODUCER,
+            inputs=[InputDataset(namespace=NS, name="rpt.book_volume")],
+            outputs=[OutputDataset(namespace=LAKE, name="volume/daily")],
+        )
+    )
 
     api = "/api/v1"
     with httpx.Client(
@@ -359,6 +371,27 @@ def test_marquez_web_request_sequence(make_server: Any, roots: Path, database_ur
             (h["type"], h["namespace"], h["name"]) for h in jobs_only["results"]
         }
         assert found["totalCount"] == len(found["results"])
+
+        # '/' inside a namespace and a name (encoded); a namespace sent unencoded still parses
+        lake = _ok(http, f"{api}/namespaces/{enc(LAKE)}/datasets")
+        assert [d["name"] for d in lake["datasets"]] == ["volume/daily"]
+        assert _ok(http, f"{api}/namespaces/{enc(LAKE)}/datasets/{enc('volume/daily')}")["namespace"] == LAKE
+        assert _ok(http, f"{api}/namespaces/{NS}/datasets?limit=100")["totalCount"] == page["totalCount"]
+        exported = {
+            n["id"] for n in _ok(http, f"{api}/lineage/?nodeId=dataset:{LAKE}:volume/daily&depth=20")["graph"]
+        }
+        assert {f"job:{SPARK_NS}:export_volume", node, proc, landing} <= exported
+
+        # Marquez, the API and chat walk the same graph: the same objects as /lineage/node
+        upstream = _ok(http, f"{api}/lineage/node/rpt.book_volume/upstream")
+        downstream = _ok(http, f"{api}/lineage/node/rpt.book_volume/downstream")
+        walked = {n["canonical_id"] for w in (upstream, downstream) for n in w["nodes"]}
+        marquez = {
+            n["data"]["name"]
+            for n in _ok(http, f"{api}/lineage?nodeId={node}")["graph"]
+            if n["type"] == "DATASET"
+        }
+        assert marquez == walked
 
         # errors: the envelope, 404 for what does not exist
         for url in (
