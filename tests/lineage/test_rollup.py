@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from finlineage.lineage import extract
+from finlineage.lineage.rollup import table_flows
 
 from .helpers import rollup_direct
 
@@ -242,3 +243,22 @@ def test_permanent_table_in_a_procedure_is_kept_but_temp_collapsed() -> None:
     d = rollup_direct(res)
     assert d["risk.var_input.pnl"] == {"risk.pnl_vectors.pnl"}
     assert d["risk.var_result.var99"] == {"risk.var_input.pnl"}
+
+
+def test_table_flows_collapse_temporary_tables_with_the_moving_statement() -> None:
+    res = extract(
+        """SELECT a.id, a.balance INTO #acc FROM core.accounts a;
+INSERT INTO #acc (id, balance) SELECT l.id, l.amount FROM core.loans l;
+INSERT INTO rpt.exposure (id, total) SELECT x.id, x.balance FROM #acc x JOIN ref.limits m ON m.id = x.id;
+DROP TABLE #acc;
+SELECT c.id, c.balance INTO #acc FROM core.cards c;
+INSERT INTO rpt.cards (id, total) SELECT id, balance FROM #acc;""",
+        "tsql",
+    )
+    flows = table_flows(res.statements)
+    assert sorted(flows) == [
+        ("core.accounts", "rpt.exposure", 2),
+        ("core.cards", "rpt.cards", 5),
+        ("core.loans", "rpt.exposure", 2),
+        ("ref.limits", "rpt.exposure", 2),
+    ]

@@ -11,7 +11,7 @@ from sqlglot import exp
 from finlineage.lineage.formula import Formula, wrap
 from finlineage.lineage.model import ColumnEdge, ScriptLineage, StatementLineage
 
-__all__ = ["apply_renames", "is_temporary_name", "process_units", "rollup"]
+__all__ = ["apply_renames", "is_temporary_name", "process_units", "rollup", "table_flows"]
 
 
 def is_temporary_name(name: str) -> bool:
@@ -506,3 +506,30 @@ def rollup(
         targets.update((t, None) for t in (*st.target_tables, *st.target_paths) if t not in temps)
     edges = _Rollup(statements, temps, trees or {}, dialect).run()
     return ScriptLineage(tuple(sources), tuple(targets), edges)
+
+
+def table_flows(
+    statements: Sequence[StatementLineage], temp_tables: Iterable[str] = ()
+) -> list[tuple[str, str, int]]:
+    """The script's table-level data flow with temporary tables collapsed, statement by
+    statement: (source, target, statement index) for each persistent table a statement writes
+    and each table it reads, a temporary table read standing for the tables its rows came from
+    earlier in the script (the same collapse as `rollup`, at table level, with the statement
+    that moves the data as provenance). Dropping or truncating a temporary table empties it."""
+    temps = _temporaries(statements, temp_tables)
+    held: dict[str, dict[str, None]] = {}
+    out: dict[tuple[str, str, int], None] = {}
+    for st in statements:
+        if st.type in ("drop", "truncate"):
+            for t in st.target_tables:
+                held.pop(t, None)
+            continue
+        read: dict[str, None] = {}
+        for s in st.source_tables:
+            read.update(held.get(s, {}) if s in temps else {s: None})
+        for t in st.target_tables:
+            if t in temps:
+                held.setdefault(t, {}).update(read)
+            else:
+                out.update(((s, t, st.index), None) for s in read if s != t)
+    return list(out)
