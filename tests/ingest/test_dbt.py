@@ -78,6 +78,19 @@ def test_dbt_project_from_a_directory(
     node = client.get(f"/api/v1/lineage/node/book.main.stg_fills?project_id={pid}").json()
     assert node["kind"] == "view"
     assert [c["name"] for c in node["columns"]] == ["fill_id", "desk", "notional", "ccy"]
+    # seeds and sources: the evidence is the CSV header / the YAML entry that declares them
+    seed = client.get(f"/api/v1/lineage/node/book.main.raw_fills?project_id={pid}").json()
+    assert seed["file"]["path"] == "desk_book/seeds/raw_fills.csv"
+    assert seed["definition"] == PROJECT["seeds/raw_fills.csv"].split("\n")[0]
+    src = client.get(f"/api/v1/lineage/node/book.main.trade_events?project_id={pid}").json()
+    yml = PROJECT["models/sources.yml"].split("\n")
+    first = raw_line(PROJECT["models/sources.yml"], "- name: trade_events")
+    assert (src["file"]["path"], src["line_start"], src["line_end"]) == (
+        "desk_book/models/sources.yml",
+        first,
+        len(yml) - 1,
+    )
+    assert src["definition"] == "\n".join(yml[first - 1 : len(yml) - 1])
 
 
 def test_dbt_evidence_is_the_file_as_written(client: TestClient, roots: Path, dbt_project: Path) -> None:
@@ -151,10 +164,14 @@ def test_dbt_descriptions_and_catalog_types(client: TestClient, roots: Path, dbt
     assert stg["facets"]["documentation"]["description"] == "Fills, cleaned"
 
 
-def test_dbt_model_files_missing_use_the_manifests_raw_code(
+def test_dbt_project_files_missing_use_the_manifests_raw_code(
     client: TestClient, roots: Path, dbt_project: Path
 ) -> None:
+    """Only dbt's artifacts (target/): models from the manifest's raw_code, flagged; seeds and
+    sources from DDL generated from the manifest and catalog, which says so."""
     tree = copy_project(dbt_project, roots / "m" / "desk_book", sql_files=False)
+    for p in [*tree.glob("seeds/*"), *tree.glob("models/*.yml")]:
+        p.unlink()
     res = ingest_dir(client, tree.parent, "m", "dbt-repo")
     assert any("not in this ingest" in w and "raw_code" in w for w in res["warnings"])
     result = next(r for r in res["results"] if r["path"] == "desk_book/models/marts/desk_notional.sql")

@@ -211,3 +211,27 @@ def test_artifacts_of_installed_packages_are_not_projects() -> None:
     ]
     out = [sf.path for sf in dbt.expand(files, warnings)]
     assert sorted(out) == ["dbt/models/a.sql", "dbt/snapshots/c.sql", "procs/load.sql"]  # once each
+
+
+def test_yaml_span_finds_a_tables_entry_under_its_source() -> None:
+    text = (
+        "version: 2\n"
+        "sources:\n"
+        "  - name: ops\n"
+        "    tables:\n"
+        "      - name: events\n"
+        "        description: one\n"
+        "\n"
+        "        # a comment\n"
+        "        columns:\n"
+        "          - name: id\n"
+        "      - name: 'books'  # quoted\n"
+        "  - name: ref\n"
+        "    tables:\n"
+        "      - name: events\n"
+    )
+    assert dbt.yaml_span(text, "ops", "events") == (5, 10)
+    assert dbt.yaml_span(text, "ops", "books") == (11, 11)
+    assert dbt.yaml_span(text, "ref", "events") == (14, 14)
+    assert dbt.yaml_span(text, "ops", "missing") is None
+    assert dbt.yaml_span(text, "nope", "events") is None

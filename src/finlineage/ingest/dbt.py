@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -161,45 +162,128 @@ def _tables(p: _Project) -> list[_Out]:
     out: list[_Out] = []
     header_args = {"catalog": " and catalog" if p.catalog is not None else ""}
     for path, stmts in tables.items():
+        declared = _declared(p, path, stmts)
         text = GENERATED_HEADER.format(path=path, **header_args)
         objects = []
-        for ddl, entry, node, cols in stmts:
+        for k, (ddl, entry, node, cols) in enumerate(stmts):
             doc = docs_of(node, entry, text.count("\n") + 1)
             doc["untyped"] = [c for c, t in cols if not t]
+            if declared is not None:
+                doc["span"] = list(declared[1][k])
             objects.append(doc)
             text += ddl
-        meta = {"origin": "generated", "objects": objects}
-        out.append(_Out(p.prefix + path, text + meta_line(meta), text.encode("utf-8")))
+        if declared is not None:  # the stored file is the YAML / CSV that declares the tables
+            meta = {"origin": "declared", "objects": objects}
+            out.append(_Out(p.prefix + path, text + meta_line(meta), declared[0]))
+        else:  # only the manifest: the generated DDL is stored, and says so on its first line
+            meta = {"origin": "generated", "objects": objects}
+            out.append(_Out(p.prefix + path, text + meta_line(meta), text.encode("utf-8")))
     return out
 
 
 MAX_SEED_HEADER = 64 * 1024
+MAX_DECLARING_FILE = 1 << 20
+"""A seed CSV larger than this is not stored as the seeds' evidence (its header line would be
+the evidence of a file too large to keep); the generated DDL is, flagged."""
+
+
+def _original(p: _Project, path: str) -> SourceFile | None:
+    """A project file by its path: among the ingest's files, else beside the manifest on disk
+    (inside the project's folder only)."""
+    from finlineage.ingest.sources import SourceFile, UnsafePath, safe_relpath, within
+
+    sf = p.loose.get(p.prefix + path)
+    if sf is not None or p.location is None:
+        return sf
+    try:
+        candidate = p.location / safe_relpath(path)
+        if within(candidate, p.location) and candidate.is_file():
+            return SourceFile(
+                p.prefix + path, location=candidate, group=p.group, size=candidate.stat().st_size
+            )
+    except (OSError, UnsafePath):
+        return None
+    return None
+
+
+def _head(sf: SourceFile | None, limit: int) -> bytes:
+    if sf is None:
+        return b""
+    try:
+        if sf.data is not None or sf.location is None:
+            return sf.read()[:limit]
+        with open(sf.location, "rb") as fh:
+            return fh.read(limit)
+    except OSError:
+        return b""
 
 
 def _seed_header(p: _Project, path: str) -> list[str]:
-    """A seed's columns from its CSV header (no catalog, no documented columns): the CSV among the
-    ingest's files, else beside the manifest on disk (inside the project's folder only)."""
+    """A seed's columns from its CSV header (no catalog, no documented columns)."""
     import csv
 
-    from finlineage.ingest.sources import UnsafePath, safe_relpath, within
-
-    data: bytes | None = None
-    sf = p.loose.get(p.prefix + path)
-    try:
-        if sf is not None:
-            data = sf.read()[:MAX_SEED_HEADER]
-        elif p.location is not None:
-            candidate = p.location / safe_relpath(path)
-            if within(candidate, p.location) and candidate.is_file():
-                with open(candidate, "rb") as fh:
-                    data = fh.read(MAX_SEED_HEADER)
-    except (OSError, UnsafePath):
-        return []
-    if not data:
-        return []
+    data = _head(_original(p, path), MAX_SEED_HEADER)
     first = data.decode("utf-8-sig", errors="replace").splitlines()[:1]
     row = next(csv.reader(first), []) if first else []
     return [c.strip() for c in row if c.strip()]
+
+
+def _entry(name: str) -> re.Pattern[str]:
+    return re.compile(
+        r"""^(\s*)-\s*name:\s*['"]?""" + re.escape(name) + r"""['"]?\s*(?:#.*)?$""", re.IGNORECASE
+    )
+
+
+def yaml_span(text: str, source: str | None, table: str) -> tuple[int, int] | None:
+    """1-based lines of a table's ``- name: <table>`` entry (under its source's entry when
+    ``source`` is given) in a dbt properties YAML file; None when it is not found."""
+    lines = text.split("\n")
+    lo, outer = 0, -1
+    if source is not None:
+        src = _entry(source)
+        hit = next((i for i, ln in enumerate(lines) if src.match(ln)), None)
+        if hit is None:
+            return None
+        lo, outer = hit + 1, len(src.match(lines[hit]).group(1))  # type: ignore[union-attr]
+    pat = _entry(table)
+    for i in range(lo, len(lines)):
+        indent = len(lines[i]) - len(lines[i].lstrip())
+        if lines[i].strip() and not lines[i].lstrip().startswith("#") and indent <= outer:
+            return None  # past the source's entry
+        m = pat.match(lines[i])
+        if m is None:
+            continue
+        end = i
+        for j in range(i + 1, len(lines)):
+            body = lines[j].strip()
+            if not body or body.startswith("#"):
+                continue
+            if len(lines[j]) - len(lines[j].lstrip()) <= len(m.group(1)):
+                break
+            end = j
+        return i + 1, end + 1
+    return None
+
+
+def _declared(
+    p: _Project, path: str, stmts: list[tuple[str, Any, dict[str, Any], Any]]
+) -> tuple[SourceFile, list[tuple[int, int]]] | None:
+    """The YAML / CSV file declaring these tables, and each table's declaration in it."""
+    sf = _original(p, path)
+    if sf is None or (path.lower().endswith(".csv") and (sf.size or 0) > MAX_DECLARING_FILE):
+        return None
+    if path.lower().endswith(".csv"):
+        return sf, [(1, 1)] * len(stmts)
+    text = _head(sf, MAX_DECLARING_FILE + 1)
+    if len(text) > MAX_DECLARING_FILE:
+        return None
+    decoded = text.decode("utf-8-sig", errors="replace")
+    spans = []
+    for _, _, node, _ in stmts:
+        source = node.get("source_name") if node.get("resource_type") == "source" else None
+        span = yaml_span(decoded, str(source) if source else None, str(node.get("name") or ""))
+        spans.append(span or (1, max(1, decoded.count("\n"))))
+    return sf, spans
 
 
 def _models(p: _Project, present: dict[str, SourceFile]) -> list[_Out]:

@@ -26,9 +26,11 @@ number in the facts is translated to a line of that file:
   a macro, or the column comes from ``select *``) it keeps the statement's span (the whole file).
 * **Diagnostics** move to the anchor at or before their compiled line (the message keeps the
   compiled line number); **chunks** get the raw text of their span.
-* Files generated from YAML/CSV (sources, seeds: ``origin`` ``generated``) and models whose raw
-  text is the compiled code itself (no raw code anywhere: ``origin`` ``compiled``) map line for
-  line.
+* Sources and seeds whose YAML / CSV file the ingest has (``origin`` ``declared``): the stored
+  file is that file, and each generated ``create table`` maps to its table's declaration (the
+  ``- name:`` entry of the YAML, the CSV's header line). Without it the stored text is the
+  generated DDL itself (``origin`` ``generated``, its first line says so), mapped line for line,
+  like a model whose only text is its compiled code (``origin`` ``compiled``).
 """
 
 from __future__ import annotations
@@ -219,6 +221,24 @@ class LineMap:
         return self.whole
 
 
+class SpanMap(LineMap):
+    """A YAML / CSV file that declares tables: everything a generated ``create table`` statement
+    produced points at the declaration of its table (``spans``: parse line of the statement →
+    raw span), anything else at the whole file."""
+
+    def __init__(self, spans: dict[int, tuple[int, int]], raw_lines: int) -> None:
+        super().__init__({}, raw_lines, whole=(1, max(1, raw_lines)))
+        self.spans = spans
+        self.starts = sorted(spans)
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        k = bisect_right(self.starts, start) - 1
+        return self.spans[self.starts[k]] if k >= 0 else (self.whole or (1, 1))
+
+    def line(self, n: int) -> int:
+        return self.span(n, n)[0]
+
+
 _ALIAS = r"""\bas\s+[`"\[]?{c}[`"\]]?(?![\w$])"""
 _TRAILING = r"""(?:^|[\s,.(])[`"\[]?{c}[`"\]]?\s*,?\s*(?:--.*)?$"""
 _CLAUSE = re.compile(
@@ -253,7 +273,14 @@ def onto_original_text(facts: dict[str, Any], raw_text: str, parse_text: str) ->
     compiled_lines = parse_body.split("\n")
     if compiled_lines:
         compiled_lines[0] = compiled_lines[0][prefix:]
-    if origin in ("file", "manifest"):
+    if origin == "declared":
+        spans = {
+            int(o["line"]): (int(o["span"][0]), int(o["span"][1]))
+            for o in meta.get("objects") or []
+            if isinstance(o, dict) and isinstance(o.get("span"), list) and len(o["span"]) == 2
+        }
+        lm: LineMap = SpanMap(spans, len(raw_lines))
+    elif origin in ("file", "manifest"):
         last = max((i + 1 for i, ln in enumerate(raw_lines) if ln.strip()), default=1)
         lm = LineMap(align("\n".join(compiled_lines), "\n".join(raw_lines)), len(raw_lines), whole=(1, last))
     else:
@@ -283,7 +310,7 @@ def onto_original_text(facts: dict[str, Any], raw_text: str, parse_text: str) ->
         ls, le = spans.get(e[5], lm.span(e[6], e[7]))
         cs, ce = compiled_span.get(e[5], (e[6], e[7]))
         column = str(e[1]).rsplit(".", 1)[-1]
-        hit = item_line(compiled_lines, cs, ce, column) if lm.whole is not None else None
+        hit = item_line(compiled_lines, cs, ce, column) if origin in ("file", "manifest") else None
         if hit is not None and hit in lm.anchors:
             ls = le = lm.anchors[hit]
         edges.append((*e[:6], ls, le, *e[8:]))
@@ -293,7 +320,7 @@ def onto_original_text(facts: dict[str, Any], raw_text: str, parse_text: str) ->
     ]
     for key in ("diagnostics", "errors"):
         for d in facts.get(key) or []:
-            if d.get("line") is not None and lm.whole is not None:
+            if d.get("line") is not None and origin in ("file", "manifest"):
                 d["message"] = f"{d['message']} (compiled SQL line {d['line']})"
                 d["line"], d["column"] = lm.line(int(d["line"])), None
     if origin == "manifest":
