@@ -189,7 +189,7 @@ def edge_stamps(session: Session, edge_ids: Iterable[int]) -> dict[int, datetime
 # --------------------------------------------------------------------------------------
 
 
-def _job_edges(
+def job_edges(
     session: Session, node: NodeId, statuses: Collection[str] | None
 ) -> tuple[list[Any], ExportGraph, _Context]:
     """The visible table edges that make up job ``node`` (the export's job of each edge)."""
@@ -268,7 +268,7 @@ def lineage(
         )
 
     if node.type == "job":
-        own, _g, _ctx = _job_edges(session, node, statuses)
+        own, _g, _ctx = job_edges(session, node, statuses)
         inputs = sorted({int(r.source_object_id) for r in own})
         outputs = sorted({int(r.target_object_id) for r in own})
         if not own:

@@ -22,9 +22,9 @@ from finlineage.query.common import Scope, chunks, load_edges
 from finlineage.query.errors import InvalidQueryError, not_found
 from finlineage.query.export import load_graph
 from finlineage.query.marquez import (
-    _job_edges,
     dataset_context,
     find_dataset_object,
+    job_edges,
     parse_node_id,
     stamps,
     touching_edges,
@@ -318,7 +318,7 @@ def _one_dataset(session: Session, ns: str, name: str) -> _Dataset:
 def _one_job(session: Session, ns: str, name: str) -> _Job:
     """One job of ``ns`` from its own edges (the export's job of each edge) and what producers
     reported about it."""
-    own, _g, _ctx = _job_edges(session, parse_node_id(shape.node_id("job", ns, name)), None)
+    own, _g, _ctx = job_edges(session, parse_node_id(shape.node_id("job", ns, name)), None)
     jobs: dict[str, _Job] = {}
     _add_jobs(session, ns, own, jobs)
     received = names.get_job(session, ns, name)
@@ -478,7 +478,7 @@ def job_runs(session: Session, ns: str, name: str, *, limit: int, offset: int) -
     """Runs of a job, newest first: a received job's runs; a parsed job has none."""
     received = names.get_job(session, ns, name)
     if received is None:
-        own, _g, _ctx = _job_edges(session, parse_node_id(shape.node_id("job", ns, name)), None)
+        own, _g, _ctx = job_edges(session, parse_node_id(shape.node_id("job", ns, name)), None)
         if not own:
             raise not_found("job", f"{ns}:{name}")
         return {"runs": [], "totalCount": 0}
