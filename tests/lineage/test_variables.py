@@ -543,3 +543,47 @@ END $$;""",
         "risk.closed.acc": {"core.closed_accounts.id"},
         "risk.closed.bal": {"core.closed_accounts.final_balance"},
     }
+
+
+def test_snowflake_scripting_cursor_loop_and_fetch() -> None:
+    res = extract(
+        """CREATE OR REPLACE PROCEDURE ops.copy_rates() RETURNS STRING LANGUAGE SQL AS
+$$
+DECLARE
+  c1 CURSOR FOR SELECT ccy, rate FROM ref.fx_rates;
+  v_max NUMBER;
+BEGIN
+  FOR rec IN c1 DO
+    INSERT INTO ops.rates_copy (ccy, rate) VALUES (rec.ccy, rec.rate);
+  END FOR;
+  LET c2 CURSOR FOR SELECT amount FROM ops.payments;
+  OPEN c2;
+  FETCH c2 INTO v_max;
+  UPDATE ops.stats SET max_payment = :v_max;
+  RETURN 'ok';
+END;
+$$;""",
+        "snowflake",
+    )
+    assert rollup_direct(res) == {
+        "ops.rates_copy.ccy": {"ref.fx_rates.ccy"},
+        "ops.rates_copy.rate": {"ref.fx_rates.rate"},
+        "ops.stats.max_payment": {"ops.payments.amount"},
+    }
+
+
+def test_plpgsql_exception_handler_assignment_is_an_alternative() -> None:
+    res = extract(
+        """CREATE FUNCTION ops.load_rate() RETURNS void LANGUAGE plpgsql AS $$
+DECLARE v_rate numeric;
+BEGIN
+  BEGIN
+    SELECT q.rate INTO STRICT v_rate FROM ref.quotes q WHERE q.live;
+  EXCEPTION WHEN no_data_found THEN
+    SELECT d.rate INTO v_rate FROM ref.default_rates d;
+  END;
+  UPDATE ops.settings SET rate = v_rate;
+END $$;""",
+        "postgres",
+    )
+    assert rollup_direct(res) == {"ops.settings.rate": {"ref.quotes.rate", "ref.default_rates.rate"}}
