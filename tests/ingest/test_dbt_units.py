@@ -235,3 +235,14 @@ def test_yaml_span_finds_a_tables_entry_under_its_source() -> None:
     assert dbt.yaml_span(text, "ref", "events") == (14, 14)
     assert dbt.yaml_span(text, "ops", "missing") is None
     assert dbt.yaml_span(text, "nope", "events") is None
+
+
+def test_dbt_output_beside_a_manifest_without_its_target_folder_is_not_parsed() -> None:
+    files = [
+        SourceFile("art/manifest.json", data=_manifest(12, NODES), group="u"),
+        SourceFile("art/compiled/p/models/a.sql", data=b"select 1 as x", group="u"),
+        SourceFile("art/run/p/models/a.sql", data=b'create table "db"."s"."a" as select 1 as x', group="u"),
+        SourceFile("art/other.sql", data=b"select 2", group="u"),
+    ]
+    out = {sf.path for sf in dbt.expand(files, [])}
+    assert out == {"art/models/a.sql", "art/snapshots/c.sql", "art/other.sql"}

@@ -437,8 +437,9 @@ def expand(files: list[SourceFile], warnings: list[str]) -> list[SourceFile]:
 
 def _owned(sf: SourceFile, projects: list[_Project]) -> bool:
     """A file of a dbt project that is not SQL to parse as it is: the files dbt lists (raw Jinja,
-    YAML, seeds), dbt's target/ output, and every other non-SQL file under the project's root
-    (``dbt_project.yml``, ``profiles.yml``, ... as an upload of loose files brings them)."""
+    YAML, seeds), dbt's output (``target/``, or ``compiled/`` and ``run/`` beside a manifest
+    handed over without its target folder), and every other non-SQL file under the project's
+    root (``dbt_project.yml``, ``profiles.yml``, ... as an upload of loose files brings them)."""
     from finlineage.ingest.sources import CONFIG_NAME, is_sql_name
 
     generated = ("target/", "dbt_packages/", "logs/")
@@ -447,6 +448,7 @@ def _owned(sf: SourceFile, projects: list[_Project]) -> bool:
         and (
             sf.path in p.owned
             or any(sf.path.startswith(p.prefix + d) for d in generated)
+            or any(sf.path.startswith(f"{p.manifest_dir}/{d}".lstrip("/")) for d in ("compiled/", "run/"))
             or (
                 sf.path.startswith(p.prefix)
                 and not is_sql_name(sf.path)
