@@ -297,15 +297,41 @@ class StaleCache(Exception):
 @dataclass(slots=True)
 class Deferred:
     """Work of one transaction done once, just before its commit, for all its events: the check
-    of the cached columns they relied on (one query) and their run states (one read, one insert,
-    one update)."""
+    of the cached columns they relied on (one query), their new edges (one read and one insert
+    per granularity) and their run states (one read, one insert, one update)."""
 
     columns: dict[tuple[int, str], int] = field(default_factory=dict)
     runs: list[ol.RunChange] = field(default_factory=list)
+    edges: dict[str, dict[tuple[Any, ...], tuple[int, dict[str, Any], Outcome]]] = field(
+        default_factory=lambda: {"table": {}, "column": {}}
+    )
+    """granularity → endpoints (+ kind, subtype for columns) → (project, row, the event's outcome)."""
+
+    def edge(
+        self, granularity: str, project_id: int, key: tuple[Any, ...], row: dict[str, Any], outcome: Outcome
+    ) -> None:
+        self.edges[granularity].setdefault(key, (project_id, row, outcome))
 
     def flush(self, session: Session) -> None:
         if self.columns and not ol.columns_exist(session, self.columns):
             raise StaleCache("a cached column changed")
+        for granularity, items in self.edges.items():
+            if not items:
+                continue
+            have = ol.observed_edges(session, granularity, [k[1] for k in items])
+            known = {(s, t) for s, t, _, _ in have} if granularity == "table" else have
+            rows: dict[int, list[dict[str, Any]]] = {}
+            for key, (pid, row, outcome) in items.items():
+                if key in known:
+                    continue
+                rows.setdefault(pid, []).append(row)
+                if granularity == "table":
+                    outcome.table_edges += 1
+                else:
+                    outcome.column_edges += 1
+            for pid, part in rows.items():
+                ol.insert_observed_edges(session, granularity, pid, part)
+            items.clear()
         ol.record_runs(session, self.runs)
         self.columns.clear()
         self.runs.clear()
@@ -413,7 +439,10 @@ class _Resolver:
         self.project_id = project.id
         return project.id
 
-    def resolve(self, key: tuple[str, str], facets: Mapping[str, Any]) -> int:
+    def resolve(
+        self, key: tuple[str, str], facets: Mapping[str, Any], columns: Sequence[ColumnDef] = ()
+    ) -> int:
+        """The object of a dataset (created, with ``columns``, when nothing matches)."""
         pid = self.project_id
         assert pid is not None
         if key in self.objects:
@@ -449,7 +478,8 @@ class _Resolver:
             self.matched += 1
         else:
             kind = "table" if _schema_fields(facets) else "external"
-            oid = repo.ensure_objects(self.s, pid, [repo.ObjectSpec(key[1], kind)])[key[1]][0]
+            spec = repo.ObjectSpec(key[1], kind, columns=tuple(columns))
+            oid = repo.ensure_objects(self.s, pid, [spec])[key[1]][0]
         if known is None or (
             known.project_id == pid
             and (known.object_id != oid or any((known.facets or {}).get(k) != v for k, v in extra.items()))
@@ -593,8 +623,16 @@ def ingest_event(
         res.project_id = pid
     else:
         pid = res.choose_project([])
+    # the columns each dataset needs (created with the dataset's object when it is new)
+    named: dict[tuple[str, str], dict[str, ColumnDef]] = {}
+    for key, facets in facets_of.items():
+        for c in _schema_fields(facets):
+            named.setdefault(key, {})[c.name] = c
+    for okey, ofield, ikey, ifield, *_ in links:
+        named.setdefault(okey, {}).setdefault(ofield, ColumnDef(ofield, 0))
+        named.setdefault(ikey, {}).setdefault(ifield, ColumnDef(ifield, 0))
     for key in keys:
-        res.resolve(key, facets_of.get(key, {}))
+        res.resolve(key, facets_of.get(key, {}), list(named.get(key, {}).values()))
     # columns: schema facets, then both ends of every column link
     wanted: dict[int, dict[str, ColumnDef]] = {}
     for key, facets in facets_of.items():
@@ -654,39 +692,30 @@ def ingest_event(
             ikey = (inp["namespace"], inp["name"])
             if res.objects[ikey] != res.objects[okey]:
                 pairs[(res.objects[ikey], res.objects[okey])] = None
-    base: dict[str, Any] = {"process_object_id": process_id}
-    pending = [p for p in pairs if not view.edge(("t", *p))]
-    if pending:
-        have = {(s, t) for s, t, _, _ in ol.observed_edges(session, "table", [t for _, t in pending])}
-        table_rows = [
-            {"source_object_id": s, "target_object_id": t, **base} for s, t in pending if (s, t) not in have
-        ]
-        outcome.table_edges = ol.insert_observed_edges(session, "table", pid, table_rows)
-        new.edges.update(("t", s, t) for s, t in pending)
-    ends = [
-        (col_ids[(res.objects[ikey], ifield)], col_ids[(res.objects[okey], ofield)], kind, sub, text)
-        for okey, ofield, ikey, ifield, kind, sub, text in links
-    ]
-    ends = [e for e in ends if not view.edge(("c", *e[:4]))]
-    if ends:
-        have_c = ol.observed_edges(session, "column", [e[1] for e in ends])
-        rows: list[dict[str, Any]] = []
-        for s, t, kind, sub, text in ends:
-            new.edges.add(("c", s, t, kind, sub))
-            if (s, t, kind, sub) in have_c:
-                continue
-            have_c.add((s, t, kind, sub))
-            rows.append(
-                {
-                    "source_column_id": s,
-                    "target_column_id": t,
-                    "kind": kind,
-                    "subtype": sub,
-                    "expression": text,
-                    **base,
-                }
-            )
-        outcome.column_edges = ol.insert_observed_edges(session, "column", pid, rows)
+    # new edges: checked against the store and inserted once for the whole transaction
+    for src, tgt in pairs:
+        if not view.edge(("t", src, tgt)):
+            new.edges.add(("t", src, tgt))
+            row: dict[str, Any] = {
+                "source_object_id": src,
+                "target_object_id": tgt,
+                "process_object_id": process_id,
+            }
+            todo_later.edge("table", pid, (src, tgt), row, outcome)
+    for okey, ofield, ikey, ifield, kind, sub, text in links:
+        src, tgt = col_ids[(res.objects[ikey], ifield)], col_ids[(res.objects[okey], ofield)]
+        if view.edge(("c", src, tgt, kind, sub)):
+            continue
+        new.edges.add(("c", src, tgt, kind, sub))
+        row = {
+            "source_column_id": src,
+            "target_column_id": tgt,
+            "kind": kind,
+            "subtype": sub,
+            "expression": text,
+            "process_object_id": process_id,
+        }
+        todo_later.edge("column", pid, (src, tgt, kind, sub), row, outcome)
     if event.job is not None:
         job_facets = event.job.get("facets") or {}
         jt = job_facets.get("jobType")

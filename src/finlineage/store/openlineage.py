@@ -11,12 +11,13 @@ Every function takes the session first and never commits: the caller owns the tr
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Executable, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from finlineage.store.bulk import _table
@@ -319,16 +320,14 @@ def record_runs(session: Session, changes: Sequence[RunChange]) -> None:
     this is the per-event hot path, so Core statements."""
     if not changes:
         return
-    t = _table(OLRun)
     keys = list(dict.fromkeys((c.job_id, c.run_id) for c in changes))
     rows: dict[tuple[int, str], dict[str, Any]] = {}
     for i in range(0, len(keys), 400):
         part = set(keys[i : i + 400])
         # both INs (SQLite searches the (job_id, run_id) index; a row-value IN scans it)
-        for r in session.execute(
-            select(t.c.id, t.c.job_id, t.c.run_id, *(t.c[f] for f in _RUN_FIELDS)).where(
-                t.c.job_id.in_(sorted({j for j, _ in part})), t.c.run_id.in_(sorted({r for _, r in part}))
-            )
+        for r in session.connection().execute(
+            _statement("runs"),
+            {"jobs": sorted({j for j, _ in part}), "runs": sorted({r for _, r in part})},
         ):
             key = (int(r.job_id), r.run_id)
             if key in part:
@@ -342,7 +341,7 @@ def record_runs(session: Session, changes: Sequence[RunChange]) -> None:
         rows[key] = _advance(rows.get(key), c, now)
     fresh = [rows[k] for k in keys if k in created]
     if fresh:
-        session.execute(insert(t), fresh)
+        session.connection().execute(_statement("run_insert"), fresh)
     changed = [
         {"_id": rows[k]["id"], "updated_at": now, **{f: rows[k][f] for f in _RUN_FIELDS}}
         for k in keys
@@ -350,22 +349,17 @@ def record_runs(session: Session, changes: Sequence[RunChange]) -> None:
     ]
     if changed:
         session.connection().execute(
-            update(t)
-            .where(t.c.id == bindparam("_id"))
-            .values(**{f: bindparam(f"_{f}") for f in (*_RUN_FIELDS, "updated_at")}),
+            _statement("run_update"),
             [{"_id": r["_id"], **{f"_{f}": r[f] for f in (*_RUN_FIELDS, "updated_at")}} for r in changed],
         )
 
 
 def columns_exist(session: Session, columns: Mapping[tuple[int, str], int]) -> bool:
     """Whether every ``(object id, name) → column id`` still holds (one query)."""
-    t = _table(Column)
     ids = sorted(set(columns.values()))
     found: dict[tuple[int, str], int] = {}
     for i in range(0, len(ids), 500):
-        for cid, oid, name in session.execute(
-            select(t.c.id, t.c.object_id, t.c.name).where(t.c.id.in_(ids[i : i + 500]))
-        ):
+        for cid, oid, name in session.connection().execute(_statement("columns"), {"ids": ids[i : i + 500]}):
             found[(int(oid), name)] = int(cid)
     return all(found.get(key) == cid for key, cid in columns.items())
 
@@ -414,7 +408,6 @@ def insert_observed_edges(
     process."""
     if not rows:
         return 0
-    model: type[TableEdge] | type[ColumnEdge] = TableEdge if granularity == "table" else ColumnEdge
     now = utcnow()
     base: dict[str, Any] = {
         "project_id": project_id,
@@ -430,7 +423,7 @@ def insert_observed_edges(
     }
     full = [{**base, **r} for r in rows]
     for i in range(0, len(full), 5000):
-        session.execute(insert(model), full[i : i + 5000])
+        session.connection().execute(_statement(f"{granularity}_insert"), full[i : i + 5000])
     return len(full)
 
 
@@ -440,27 +433,44 @@ def observed_edges(
     """Current OpenLineage edges into ``target_ids``: ``(source, target, kind, subtype)``."""
     out: set[tuple[int, int, str, str | None]] = set()
     ids = sorted(set(target_ids))
-    if granularity == "table":
-        src, tgt, kind, sub = (
-            TableEdge.source_object_id,
-            TableEdge.target_object_id,
-            TableEdge.kind,
-            TableEdge.subtype,
-        )
-        model: type[TableEdge] | type[ColumnEdge] = TableEdge
-    else:
-        src, tgt, kind, sub = (
-            ColumnEdge.source_column_id,
-            ColumnEdge.target_column_id,
-            ColumnEdge.kind,
-            ColumnEdge.subtype,
-        )
-        model = ColumnEdge
+    stmt = _statement(f"{granularity}_observed")
     for i in range(0, len(ids), 500):
-        for s, t, k, st in session.execute(
-            select(src, tgt, kind, sub).where(
-                tgt.in_(ids[i : i + 500]), model.origin == "openlineage", model.version_to.is_(None)
-            )
-        ):
+        for s, t, k, st in session.connection().execute(stmt, {"ids": ids[i : i + 500]}):
             out.add((int(s), int(t), k, st))
     return out
+
+
+@functools.cache
+def _statement(name: str) -> Executable:
+    """The hot path's Core statements, built once (``IN`` lists as expanding parameters: no
+    per-value expression building or cache-key work per call)."""
+    runs, cols = _table(OLRun), _table(Column)
+    if name == "runs":
+        return select(runs.c.id, runs.c.job_id, runs.c.run_id, *(runs.c[f] for f in _RUN_FIELDS)).where(
+            # both INs: SQLite searches the (job_id, run_id) index, a row-value IN scans it
+            runs.c.job_id.in_(bindparam("jobs", expanding=True)),
+            runs.c.run_id.in_(bindparam("runs", expanding=True)),
+        )
+    if name == "run_insert":
+        return insert(runs)
+    if name == "run_update":
+        return (
+            update(runs)
+            .where(runs.c.id == bindparam("_id"))
+            .values(**{f: bindparam(f"_{f}") for f in (*_RUN_FIELDS, "updated_at")})
+        )
+    if name == "columns":
+        return select(cols.c.id, cols.c.object_id, cols.c.name).where(
+            cols.c.id.in_(bindparam("ids", expanding=True))
+        )
+    granularity, what = name.split("_", 1)
+    edges = _table(TableEdge if granularity == "table" else ColumnEdge)
+    if what == "insert":
+        return insert(edges)
+    prefix = "object" if granularity == "table" else "column"
+    src, tgt = edges.c[f"source_{prefix}_id"], edges.c[f"target_{prefix}_id"]
+    return select(src, tgt, edges.c.kind, edges.c.subtype).where(
+        tgt.in_(bindparam("ids", expanding=True)),
+        edges.c.origin == "openlineage",
+        edges.c.version_to.is_(None),
+    )
