@@ -246,3 +246,32 @@ def test_dbt_output_beside_a_manifest_without_its_target_folder_is_not_parsed() 
     ]
     out = {sf.path for sf in dbt.expand(files, [])}
     assert out == {"art/models/a.sql", "art/snapshots/c.sql", "art/other.sql"}
+
+
+def test_a_parse_error_in_compiled_code_is_reported_at_the_raw_line() -> None:
+    from finlineage.ingest import worker
+
+    raw = (
+        b"{# a note\n   over two lines #}\n{{ config(materialized='table') }}\nselect\n    a,\n"
+        b"    ({{ cents('b') }} + ,\n    x\nfrom {{ ref('t') }}\n"
+    )
+    node = {
+        **NODES["model.p.a"],
+        "raw_code": raw.decode(),
+        "compiled_code": '\nselect\n    a,\n    (b * 100 + ,\n    x\nfrom "db"."s"."t"\n',
+    }
+    files = [
+        SourceFile("dbt/target/manifest.json", data=_manifest(12, {"model.p.a": node}), group="d0"),
+        SourceFile("dbt/models/a.sql", data=raw, group="d0"),
+    ]
+    [model] = dbt.expand(files, [])
+    assert model.parse_data is not None
+    facts = worker.parse_file(model.parse_data.decode(), "postgres", None, 10.0)
+    assert facts["errors"], facts["diagnostics"]
+    compiled_line = facts["errors"][0]["line"]
+    mapped = dbt.onto_original(facts, raw, model.parse_data)
+    err = mapped["errors"][0]
+    assert compiled_line == 4
+    assert err["line"] == 6 and err["column"] is None  # the raw line "    ({{ cents('b') }} + ,"
+    assert err["message"].endswith("(compiled SQL line 4)")
+    assert [(s[1], s[2]) for s in mapped["statements"]] == [(1, 8)]  # the whole model file

@@ -318,10 +318,15 @@ def onto_original_text(facts: dict[str, Any], raw_text: str, parse_text: str) ->
     facts["chunks"] = [
         (owner, *lm.span(ls, le), text_of(*lm.span(ls, le))) for owner, ls, le, _ in facts["chunks"]
     ]
+    parsed = {"file": "compiled SQL", "manifest": "compiled SQL", "declared": "generated DDL"}
+    seen: set[int] = set()
     for key in ("diagnostics", "errors"):
         for d in facts.get(key) or []:
-            if d.get("line") is not None and origin in ("file", "manifest"):
-                d["message"] = f"{d['message']} (compiled SQL line {d['line']})"
+            if id(d) in seen:  # ``errors`` holds the same dicts as ``diagnostics``
+                continue
+            seen.add(id(d))
+            if d.get("line") is not None and origin in parsed:
+                d["message"] = f"{d['message']} ({parsed[origin]} line {d['line']})"
                 d["line"], d["column"] = lm.line(int(d["line"])), None
     if origin == "manifest":
         facts["diagnostics"].append(
