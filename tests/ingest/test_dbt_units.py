@@ -275,3 +275,15 @@ def test_a_parse_error_in_compiled_code_is_reported_at_the_raw_line() -> None:
     assert err["line"] == 6 and err["column"] is None  # the raw line "    ({{ cents('b') }} + ,"
     assert err["message"].endswith("(compiled SQL line 4)")
     assert [(s[1], s[2]) for s in mapped["statements"]] == [(1, 8)]  # the whole model file
+
+
+def test_a_model_known_only_by_its_compiled_code_is_flagged() -> None:
+    from finlineage.ingest import worker
+
+    out = {sf.path: sf for sf in dbt.expand(_files(_manifest(12, NODES)), [])}
+    snap = out["dbt/snapshots/c.sql"]  # no .sql file, no raw_code: only dbt's compiled SQL
+    assert snap.parse_data is not None
+    facts = worker.parse_file(snap.parse_data.decode(), "postgres", None, 10.0)
+    mapped = dbt.onto_original(facts, snap.read(), snap.parse_data)
+    assert "dbt_compiled_code_only" in {d["code"] for d in mapped["diagnostics"]}
+    assert [o["definition"] for o in mapped["objects"]] == ['select x from "db"."s"."a"']

@@ -328,11 +328,22 @@ def onto_original_text(facts: dict[str, Any], raw_text: str, parse_text: str) ->
             if d.get("line") is not None and origin in parsed:
                 d["message"] = f"{d['message']} ({parsed[origin]} line {d['line']})"
                 d["line"], d["column"] = lm.line(int(d["line"])), None
-    if origin == "manifest":
+    flags = {
+        "manifest": (
+            "dbt_raw_code_from_manifest",
+            "the model's .sql file is not in this ingest: its text is the manifest's raw_code",
+        ),
+        "compiled": (
+            "dbt_compiled_code_only",
+            "neither the model's .sql file nor its raw code is available: its text is dbt's compiled SQL",
+        ),
+    }
+    if origin in flags:
+        code, message = flags[origin]
         facts["diagnostics"].append(
             {
-                "code": "dbt_raw_code_from_manifest",
-                "message": "the model's .sql file is not in this ingest: its text is the manifest's raw_code",
+                "code": code,
+                "message": message,
                 "severity": "info",
                 "line": 1,
                 "column": None,
