@@ -111,3 +111,27 @@ def test_search_path_single_schema_qualifies_later_names() -> None:
         res = extract(spelling + "\nINSERT INTO summary (n) SELECT t.amount FROM txn t;", "postgres")
         assert res.statements[-1].target_tables == ("core.summary",), spelling
         assert res.statements[-1].source_tables == ("core.txn",), spelling
+
+
+def test_setof_a_table_type_returns_rows_setof_record_does_not() -> None:
+    res = extract(
+        """CREATE FUNCTION ledger.big_moves() RETURNS SETOF ledger.moves LANGUAGE plpgsql AS $$
+BEGIN
+  RETURN QUERY SELECT m.id, m.amount FROM ledger.moves m WHERE m.amount > 1000;
+END $$;
+CREATE FUNCTION ledger.pairs() RETURNS SETOF record LANGUAGE plpgsql AS $$
+BEGIN
+  RETURN QUERY SELECT p.a, p.b FROM ledger.pairs_src p;
+END $$;""",
+        "postgres",
+    )
+    objects = {o.name: o for o in res.objects}
+    assert [c.name for c in objects["ledger.big_moves"].columns] == ["id", "amount"]
+    assert objects["ledger.pairs"].columns == ()  # the caller names a record's columns
+    first, second = res.statements
+    assert first.type == "return_query" and first.target_tables == ("ledger.big_moves",)
+    assert direct(first) == {
+        "ledger.big_moves.id": {"ledger.moves.id"},
+        "ledger.big_moves.amount": {"ledger.moves.amount"},
+    }
+    assert second.type == "select" and second.target_tables == ()

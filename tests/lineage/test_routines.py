@@ -636,3 +636,49 @@ def test_return_query_without_returns_table_is_a_plain_query() -> None:
     assert fn.columns == ()
     assert not any(s.type == "return_query" for s in res.statements)
     assert "risk.desk_exposure" not in res.rollup.target_tables
+
+
+def test_tsql_table_valued_functions_inline_and_multi_statement() -> None:
+    res = extract(
+        """CREATE FUNCTION dbo.fn_open_accounts(@d DATE)
+RETURNS TABLE
+AS
+RETURN (SELECT a.AccountId, a.Balance * 2 AS Doubled FROM dbo.Accounts a WHERE a.OpenedOn <= @d);
+GO
+CREATE FUNCTION dbo.fn_positions(@d DATE)
+RETURNS @result TABLE (BookId INT, Qty DECIMAL(18,2))
+AS
+BEGIN
+  INSERT INTO @result (BookId, Qty) SELECT t.BookId, SUM(t.Qty) FROM dbo.Trades t WHERE t.TradeDate = @d GROUP BY t.BookId;
+  RETURN;
+END
+GO
+CREATE FUNCTION dbo.fn_total(@id INT) RETURNS MONEY AS
+BEGIN
+  RETURN (SELECT SUM(b.Amount) FROM dbo.Balances b WHERE b.Id = @id);
+END
+GO""",
+        "tsql",
+    )
+    objects = {o.name: [c.name for c in o.columns] for o in res.objects}
+    assert objects == {
+        "dbo.fn_open_accounts": ["accountid", "doubled"],
+        "dbo.fn_positions": ["bookid", "qty"],
+        "dbo.fn_total": [],
+    }
+    inline, multi, scalar = res.statements
+    assert (inline.type, inline.target_tables, inline.line_start) == (
+        "return_query",
+        ("dbo.fn_open_accounts",),
+        4,
+    )
+    assert {e.target: set(e.sources) for e in inline.column_edges if e.kind == "direct"} == {
+        "dbo.fn_open_accounts.accountid": {"dbo.accounts.accountid"},
+        "dbo.fn_open_accounts.doubled": {"dbo.accounts.balance"},
+    }
+    # the rows of the RETURNS @result TABLE variable are the function's result
+    assert multi.target_tables == ("dbo.fn_positions",) and multi.temporary_tables == ()
+    assert "dbo.fn_positions.qty" in {e.target for e in res.rollup.column_edges}
+    # a scalar function's RETURN (SELECT ...) reads its table; it is no result set
+    assert scalar.source_tables == ("dbo.balances",) and scalar.target_tables == ()
+    assert not any(e.kind == "direct" for e in scalar.column_edges)

@@ -37,7 +37,7 @@ from finlineage.lineage.rollup import is_temporary_name, rollup
 from finlineage.lineage.splitters.base import Segment
 from finlineage.lineage.statements import Context, StatementResult, analyze_statement
 from finlineage.lineage.varflow import Variables, row_field_write
-from finlineage.lineage.variables import declared_names, result_columns, trigger_records, trigger_table
+from finlineage.lineage.variables import declared_names, returned_rows, trigger_records, trigger_table
 
 __all__ = ["MAX_INPUT_CHARS", "MAX_STATEMENT_CHARS", "extract"]
 
@@ -246,9 +246,15 @@ def extract(
     objects: list[ObjectDefinition] = list(routines)
     variables: dict[str | None, frozenset[str]] = {}
     row_tables: dict[str | None, dict[str, str]] = {}
-    results = {
-        r.name: cols for r in routines if r.kind == "function" and (cols := result_columns(r.definition))
-    }
+    results: dict[str, tuple[str, ...]] = {}
+    """Functions returning rows -> their declared result columns (() when a query's outputs)."""
+    table_vars: dict[str, str] = {}
+    """T-SQL `RETURNS @t TABLE (...)` functions -> @t, whose rows are the function's result."""
+    for r in routines:
+        if r.kind == "function" and (rows := returned_rows(r.definition)) is not None:
+            results[r.name] = rows[0]
+            if rows[1]:
+                table_vars[r.name] = rows[1]
     objects = [
         replace(r, columns=tuple(ColumnDef(c, i + 1) for i, c in enumerate(results[r.name])))
         if r.name in results and not r.columns
@@ -291,7 +297,8 @@ def extract(
         ctx.variables = variables[process] | flow.known(process)
         ctx.row_tables = row_tables.get(process, {})
         ctx.result = (process, results[process]) if seg.returns and process in results else None
-        ctx.in_expression = seg.in_expression
+        # a scalar function's RETURN (SELECT ...) is a value, not a result set
+        ctx.in_expression = seg.in_expression or (seg.returns and process not in results)
         if not text.strip():
             if seg.source and seg.assigns:  # FETCH c INTO ..., FOR r IN c LOOP
                 flow.copy(process, seg.assigns, seg.source, seg.branch)
@@ -338,6 +345,8 @@ def extract(
         ):
             if seg.assigns and _bookkeeping(res):
                 continue  # `v := expr of variables`: what v holds is recorded, no table is read
+            if process in table_vars:
+                _as_result(res, table_vars[process], process)
             # an object's definition is its statement's own text, not SQL printed from the tree
             objects.extend(
                 replace(o, line_start=ls, line_end=le, definition=o.definition or stmt_text)
@@ -365,6 +374,7 @@ def extract(
                     ),
                 )
             )
+    objects = _result_columns(objects, statements, results)
     return LineageResult(
         dialect=d,
         statements=tuple(statements),
@@ -372,6 +382,46 @@ def extract(
         rollup=rollup(statements, ctx.temp_tables, trees=trees, dialect=d),
         diagnostics=tuple(diagnostics),
     )
+
+
+def _as_result(res: StatementResult, var: str, func: str) -> None:
+    """Rows written to a T-SQL function's `RETURNS @t TABLE` variable are the function's result."""
+
+    def rename(name: str) -> str:
+        return func + name[len(var) :] if name == var or name.startswith(var + ".") else name
+
+    if var not in res.target_tables and var not in res.source_tables:
+        return
+    res.target_tables = [rename(t) for t in res.target_tables]
+    res.source_tables = [rename(t) for t in res.source_tables]
+    res.temporary_tables = [t for t in res.temporary_tables if t != var]
+    res.column_edges = [
+        replace(e, target=rename(e.target), sources=tuple(rename(x) for x in e.sources))
+        for e in res.column_edges
+    ]
+
+
+def _result_columns(
+    objects: list[ObjectDefinition], statements: list[StatementLineage], results: dict[str, tuple[str, ...]]
+) -> list[ObjectDefinition]:
+    """Functions returning the rows of a query without declaring their columns (T-SQL inline
+    `RETURNS TABLE`, `RETURNS SETOF`) have the columns their result statements write."""
+    found: dict[str, dict[str, None]] = {}
+    for st in statements:
+        name = st.process
+        if name is None or name not in results or results[name] or name not in st.target_tables:
+            continue
+        prefix = name + "."
+        cols = found.setdefault(name, {})
+        cols.update((e.target[len(prefix) :], None) for e in st.column_edges if e.target.startswith(prefix))
+    return [
+        replace(
+            o, columns=tuple(ColumnDef(c, i + 1) for i, c in enumerate(c for c in found[o.name] if c != "*"))
+        )
+        if o.name in found and not o.columns
+        else o
+        for o in objects
+    ]
 
 
 def _bookkeeping(res: StatementResult) -> bool:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["declared_names", "result_columns", "trigger_records", "trigger_table"]
+__all__ = ["declared_names", "result_columns", "returned_rows", "trigger_records", "trigger_table"]
 
 _BLANK = re.compile(r"--[^\n]*|/\*.*?\*/|'(?:[^']|'')*'", re.S)
 _DOLLAR = re.compile(r"\$[A-Za-z_]*\$")
@@ -33,7 +33,50 @@ _HEADER = re.compile(
     re.I,
 )
 _DECLARE = re.compile(r"\bDECLARE\b", re.I)
-_RETURNS_TABLE = re.compile(r"\bRETURNS\s+TABLE\s*\(", re.I)
+_RETURNS_ROWS = re.compile(
+    r"\bRETURNS\s+(?:(?P<var>@[\w$#]+)\s+)?TABLE\b(?P<list>\s*\()?"
+    r"|\bRETURNS\s+SETOF\s+(?P<setof>[\w$.\"]+)",
+    re.I,
+)
+_SCALAR_SETOF = frozenset(
+    [
+        "record",
+        "int",
+        "int2",
+        "int4",
+        "int8",
+        "integer",
+        "smallint",
+        "bigint",
+        "numeric",
+        "decimal",
+        "real",
+        "float",
+        "float4",
+        "float8",
+        "double",
+        "text",
+        "varchar",
+        "char",
+        "character",
+        "bool",
+        "boolean",
+        "date",
+        "time",
+        "timestamp",
+        "timestamptz",
+        "interval",
+        "uuid",
+        "json",
+        "jsonb",
+        "bytea",
+        "oid",
+        "name",
+        "regclass",
+        "void",
+    ]
+)
+"""`RETURNS SETOF <these>`: rows of no named columns (the caller names a record's columns)."""
 _BODY_START = re.compile(r"\b(?:AS|IS|BEGIN)\b", re.I)
 _HEADER_AS = re.compile(r"\b(?:IS|AS)\b", re.I)
 _BEGIN = re.compile(r"\bBEGIN\b", re.I)
@@ -225,13 +268,26 @@ def trigger_records(definition: str) -> tuple[str, ...]:
 def result_columns(definition: str) -> tuple[str, ...]:
     """The columns of a function's `RETURNS TABLE (name type, ...)` result, in order (PostgreSQL
     and others); () for routines that return no table."""
+    rows = returned_rows(definition)
+    return rows[0] if rows else ()
+
+
+def returned_rows(definition: str) -> tuple[tuple[str, ...], str] | None:
+    """How a function returns rows: (its declared result columns, in order, or () when they are
+    the outputs of its query: T-SQL inline `RETURNS TABLE`, `RETURNS SETOF type`; the T-SQL table
+    variable of `RETURNS @t TABLE (...)` holding them, or ""). None: it returns no rows."""
     text = _clean(definition[:20_000])
     _, after = _params(text)
     if not after:
-        return ()
-    m = _RETURNS_TABLE.search(text, after)
+        return None
+    m = _RETURNS_ROWS.search(text, after)
     if not m or _BODY_START.search(text, after, m.start()):
-        return ()  # not in the header (the body starts first)
+        return None  # not in the header (the body starts first)
+    setof = m.group("setof")
+    if setof is not None and setof.strip('"').lower() in _SCALAR_SETOF:
+        return None
+    if not m.group("list"):
+        return (), ""  # T-SQL inline RETURNS TABLE, SETOF a table or composite type
     items, _ = _list_items(text, m.end())
     names = [item.split() for item in items]
-    return tuple(_name(w[0]) for w in names if len(w) >= 2)
+    return tuple(_name(w[0]) for w in names if len(w) >= 2), (m.group("var") or "").lower()

@@ -57,7 +57,7 @@ class SelectExtractor(Extractor):
             got = self.query(stmt, res)
             _add(res.target_tables, func)
             if got:
-                self.edges_into(res, func, list(columns), *got)
+                self.edges_into(res, func, list(columns) or None, *got)  # (): named by the outputs
             return res
         moved = self._partition_move(stmt)
         if moved is not None:

@@ -72,8 +72,15 @@ class _Calls(_Walker):
             self._emit(i, end, process, sql="", returns=True, source=source)
             if not source:
                 self._subqueries(j + 1, end, process)
-        elif self._word(j) in _QUERY_START:
-            self._emit(j, end, process)
+        elif self._word(j) in _QUERY_START:  # a function's result set (an inline table function)
+            self._emit(j, end, process, returns=self.routine_kind == "function")
+        elif (
+            self.routine_kind == "function"
+            and self._is_p(j, "(")
+            and self._word(j + 1) in _QUERY_START
+            and self._matching(j, end) == end - 1
+        ):
+            self._emit(j + 1, end - 1, process, returns=True)
         else:
             self._subqueries(j, end, process)
         return nxt
