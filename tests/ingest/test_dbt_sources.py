@@ -85,3 +85,9 @@ def test_dbt_project_in_a_git_repository(
         )
     assert r.status_code == 200, r.text
     assert_dbt_lineage(client, r.json())
+    # the export's job for a model points at the model's file in the repository, with its text
+    pid = r.json()["project_id"]
+    events = client.get(f"/api/v1/export?format=openlineage&project_id={pid}").json()
+    job = next(e["job"] for e in events if e["job"]["name"] == "book.main.desk_notional")
+    assert job["facets"]["sourceCodeLocation"]["path"] == "desk_book/models/marts/desk_notional.sql"
+    assert "{{ ref('usd_fills') }}" in job["facets"]["sql"]["query"]  # the file as written
