@@ -18,7 +18,6 @@ from sqlglot.errors import ErrorLevel, SqlglotError, TokenError
 from finlineage.lineage.formula import Formula, attach, projection_trees
 from finlineage.lineage.model import (
     ColumnDef,
-    ColumnEdge,
     Diagnostic,
     LineageResult,
     ObjectDefinition,
@@ -33,7 +32,15 @@ from finlineage.lineage.names import (
     normalize_name,
     sql_text,
 )
-from finlineage.lineage.rollup import is_temporary_name, rollup
+from finlineage.lineage.rollup import rollup
+from finlineage.lineage.routine_results import (
+    as_result,
+    bookkeeping,
+    insert_exec,
+    insert_exec_statement,
+    result_columns_of,
+    return_next,
+)
 from finlineage.lineage.splitters.base import Segment
 from finlineage.lineage.statements import Context, StatementResult, analyze_statement
 from finlineage.lineage.varflow import Variables, row_field_write
@@ -126,69 +133,6 @@ def _split(sql: str, dialect: str) -> _Split:
 
 _DECLARES = re.compile(r"\b(?:DECLARE|LET|FOR)\s", re.I)
 """Words that may declare a variable of a script or anonymous block (see `declared_names`)."""
-_NAME_PART = r"(?:\[[^\]]+\]|\"[^\"]+\"|[\w#@$]+)"
-_INSERT_EXEC = re.compile(
-    rf"\bINSERT\s+(?:INTO\s+)?({_NAME_PART}(?:\s*\.\s*{_NAME_PART})*)\s*(?:\(([^()]*)\))?\s*"
-    rf"EXEC(?:UTE)?\s+(?:@\w+\s*=\s*)?({_NAME_PART}(?:\s*\.\s*{_NAME_PART})*)",
-    re.I,
-)
-
-
-def _insert_exec(
-    span: str, calls: tuple[str, ...], ctx: Context, index: int, line: int
-) -> tuple[str, list[str], str] | None:
-    """(target, columns, procedure) of a T-SQL `INSERT [INTO] t [(cols)] EXEC proc` in `span`
-    (the original lines of a call-only segment), or None."""
-    best: tuple[str, list[str], str] | None = None
-    for m in _INSERT_EXEC.finditer(span):
-        try:
-            table = exp.to_table(m.group(1), dialect=ctx.dialect or None)
-        except (SqlglotError, ValueError, TypeError):
-            continue
-        canonicalize(table, ctx.dialect)
-        cols = [normalize_name(c.strip().strip('[]"`'), ctx.dialect) for c in (m.group(2) or "").split(",")]
-        proc = canonical_dotted(re.sub(r"[\s\[\]\"]", "", m.group(3)), ctx.dialect)
-        found = (ctx.name_of(table), [c for c in cols if c], proc.lower())
-        if best is None or proc.lower() in {c.lower() for c in calls}:
-            best = found
-    return best
-
-
-def _insert_exec_statement(
-    found: tuple[str, list[str], str],
-    ctx: Context,
-    index: int,
-    line_start: int,
-    line_end: int,
-    process: str | None,
-    calls: tuple[str, ...],
-) -> StatementLineage:
-    target, cols, proc = found
-    call = next((c for c in calls if c.lower() == proc), calls[0] if calls else proc)
-    temp = (target,) if target in ctx.temp_tables or is_temporary_name(target) else ()
-    return StatementLineage(
-        index=index,
-        type="insert",
-        target_tables=(target,),
-        column_edges=tuple(
-            ColumnEdge(f"{target}.{c}", (), "direct", f"EXEC {call}", 0.5, "TRANSFORMATION") for c in cols
-        ),
-        line_start=line_start,
-        line_end=line_end,
-        process=process,
-        calls=calls,
-        temporary_tables=temp,
-        diagnostics=(
-            Diagnostic(
-                "procedure_result_set",
-                f"rows of {target} come from the result set of procedure {call}: "
-                "its column lineage is that procedure's, not analysed here",
-                "info",
-                line_start,
-                index,
-            ),
-        ),
-    )
 
 
 def extract(
@@ -305,7 +249,7 @@ def extract(
                 continue
             if seg.returns:  # RETURN NEXT: a row of the function's result
                 if process is not None and process in results:
-                    row = _return_next(seg, flow, results[process], len(statements))
+                    row = return_next(seg, flow, results[process], len(statements))
                     if row is not None:
                         statements.append(row)
                 continue
@@ -317,10 +261,10 @@ def extract(
                 if lines is None:
                     lines = sql.split("\n")
                 span = "\n".join(lines[max(line_start - 1, 0) : line_end])
-                found = _insert_exec(span, calls, ctx, len(statements), line_start)
+                found = insert_exec(span, calls, ctx, len(statements), line_start)
             if found is not None:
                 statements.append(
-                    _insert_exec_statement(found, ctx, len(statements), line_start, line_end, process, calls)
+                    insert_exec_statement(found, ctx, len(statements), line_start, line_end, process, calls)
                 )
                 continue
             if calls:
@@ -343,10 +287,10 @@ def extract(
             statement_timeout,
             _Facts(trees, flow, process, seg.assigns, seg.branch),
         ):
-            if seg.assigns and _bookkeeping(res):
+            if seg.assigns and bookkeeping(res):
                 continue  # `v := expr of variables`: what v holds is recorded, no table is read
             if process in table_vars:
-                _as_result(res, table_vars[process], process)
+                as_result(res, table_vars[process], process)
             # an object's definition is its statement's own text, not SQL printed from the tree
             objects.extend(
                 replace(o, line_start=ls, line_end=le, definition=o.definition or stmt_text)
@@ -374,97 +318,13 @@ def extract(
                     ),
                 )
             )
-    objects = _result_columns(objects, statements, results)
+    objects = result_columns_of(objects, statements, results)
     return LineageResult(
         dialect=d,
         statements=tuple(statements),
         objects=tuple(objects),
         rollup=rollup(statements, ctx.temp_tables, trees=trees, dialect=d),
         diagnostics=tuple(diagnostics),
-    )
-
-
-def _as_result(res: StatementResult, var: str, func: str) -> None:
-    """Rows written to a T-SQL function's `RETURNS @t TABLE` variable are the function's result."""
-
-    def rename(name: str) -> str:
-        return func + name[len(var) :] if name == var or name.startswith(var + ".") else name
-
-    if var not in res.target_tables and var not in res.source_tables:
-        return
-    res.target_tables = [rename(t) for t in res.target_tables]
-    res.source_tables = [rename(t) for t in res.source_tables]
-    res.temporary_tables = [t for t in res.temporary_tables if t != var]
-    res.column_edges = [
-        replace(e, target=rename(e.target), sources=tuple(rename(x) for x in e.sources))
-        for e in res.column_edges
-    ]
-
-
-def _result_columns(
-    objects: list[ObjectDefinition], statements: list[StatementLineage], results: dict[str, tuple[str, ...]]
-) -> list[ObjectDefinition]:
-    """Functions returning the rows of a query without declaring their columns (T-SQL inline
-    `RETURNS TABLE`, `RETURNS SETOF`) have the columns their result statements write."""
-    found: dict[str, dict[str, None]] = {}
-    for st in statements:
-        name = st.process
-        if name is None or name not in results or results[name] or name not in st.target_tables:
-            continue
-        prefix = name + "."
-        cols = found.setdefault(name, {})
-        cols.update((e.target[len(prefix) :], None) for e in st.column_edges if e.target.startswith(prefix))
-    return [
-        replace(
-            o, columns=tuple(ColumnDef(c, i + 1) for i, c in enumerate(c for c in found[o.name] if c != "*"))
-        )
-        if o.name in found and not o.columns
-        else o
-        for o in objects
-    ]
-
-
-def _bookkeeping(res: StatementResult) -> bool:
-    """An assignment whose query reads no table and failed in nothing: no statement of its own."""
-    return (
-        res.type == "select"
-        and not res.source_tables
-        and not res.target_tables
-        and not res.source_paths
-        and not any(d.severity == "error" for d in res.diagnostics)
-    )
-
-
-def _return_next(
-    seg: Segment, flow: Variables, columns: tuple[str, ...], index: int
-) -> StatementLineage | None:
-    """PL/pgSQL `RETURN NEXT [record]` in a function that RETURNS TABLE (columns): the row's
-    columns get what the OUT columns (variables of the same names) or the record's fields hold."""
-    func = seg.process or ""
-    if seg.source:
-        fields = flow.fields(func, seg.source)
-        names = [f"{seg.source}.{f}" for f in fields]
-    else:
-        names = [c.lower() for c in columns]
-    edges: list[ColumnEdge] = []
-    tables: dict[str, None] = {}
-    for column, name in zip(columns, names, strict=False):
-        sources, read = flow.value_of(func, name)
-        if sources:
-            edges.append(ColumnEdge(f"{func}.{column}", sources, "direct", "", 1.0, "TRANSFORMATION"))
-            tables.update(dict.fromkeys(read))
-    if not edges:
-        return None
-    return StatementLineage(
-        index=index,
-        type="return_next",
-        source_tables=tuple(tables),
-        target_tables=(func,),
-        column_edges=tuple(edges),
-        line_start=seg.line_start,
-        line_end=seg.line_end,
-        process=seg.process,
-        calls=seg.calls,
     )
 
 
