@@ -287,3 +287,15 @@ def test_a_model_known_only_by_its_compiled_code_is_flagged() -> None:
     mapped = dbt.onto_original(facts, snap.read(), snap.parse_data)
     assert "dbt_compiled_code_only" in {d["code"] for d in mapped["diagnostics"]}
     assert [o["definition"] for o in mapped["objects"]] == ['select x from "db"."s"."a"']
+
+
+def test_a_dbt_projects_own_files_are_dropped_and_anything_else_still_goes_through() -> None:
+    files = [
+        *_files(_manifest(12, NODES)),
+        SourceFile("dbt/dbt_project.yml", data=b"name: p\n", group="d0"),
+        SourceFile("dbt/models/docs.md", data=b"{% docs x %}x{% enddocs %}\n", group="d0"),
+        SourceFile("dbt/notes.bin", data=b"\x00\x01", group="d0"),
+    ]
+    out = {sf.path for sf in dbt.expand(files, [])}
+    assert "dbt/dbt_project.yml" not in out and "dbt/models/docs.md" not in out
+    assert "dbt/notes.bin" in out  # not a dbt file: the pipeline reports it
