@@ -145,3 +145,35 @@ END;
     got = direct(merge)
     assert got["core.balances.balance"] == {"core.balances.balance", "core.daily_moves.amount"}
     assert got["core.balances.account_id"] == {"core.daily_moves.account_id"}
+
+
+def test_bulk_collect_forall_and_record_inserts() -> None:
+    res = extract(
+        """CREATE OR REPLACE PROCEDURE ops.archive IS
+  TYPE t_tab IS TABLE OF ops.trades%ROWTYPE;
+  l_tab t_tab;
+  r_one ops.trades%ROWTYPE;
+BEGIN
+  SELECT * BULK COLLECT INTO l_tab FROM ops.trades WHERE trade_date < SYSDATE - 30;
+  FORALL i IN 1 .. l_tab.COUNT
+    INSERT INTO ops.trades_hist VALUES l_tab(i);
+  SELECT t.id, t.amount INTO r_one FROM ops.trades t WHERE t.id = 1;
+  INSERT INTO ops.one_copy (copy_id, copy_amount) VALUES r_one;
+  FOR i IN 1 .. l_tab.COUNT LOOP
+    UPDATE ops.positions SET qty = l_tab(i).qty WHERE id = l_tab(i).id;
+  END LOOP;
+END;
+/""",
+        "oracle",
+    )
+    hist, one, upd = (s for s in res.statements if s.target_tables)
+    assert (hist.line_start, hist.source_tables) == (8, ("ops.trades",))
+    assert direct(hist) == {"ops.trades_hist.*": {"ops.trades.*"}}
+    assert direct(one) == {
+        "ops.one_copy.copy_id": {"ops.trades.id"},
+        "ops.one_copy.copy_amount": {"ops.trades.amount"},
+    }
+    # a field of a collection element read from a table without schema is the table's column
+    assert direct(upd) == {"ops.positions.qty": {"ops.trades.qty"}}
+    filters = {s for e in upd.column_edges if e.subtype == "FILTER" for s in e.sources}
+    assert "ops.trades.id" in filters

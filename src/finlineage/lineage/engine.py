@@ -350,6 +350,12 @@ class _Facts:
 
     def add(self, stmt: exp.Expr, res: StatementResult, ctx: Context, index: int) -> None:
         variables = ctx.variables | self.flow.known(self.process)
+        if isinstance(stmt, exp.Insert) and res.target_tables and self.flow.values:
+            edges, read = self.flow.record_insert(self.process, stmt, res.target_tables[0])
+            if edges:  # INSERT ... VALUES rec: the record's fields
+                res.column_edges = edges
+                res.source_tables.extend(t for t in read if t not in res.source_tables)
+                return
         if self.assigns and not res.target_tables and res.column_edges:
             self.flow.assign(
                 self.process,

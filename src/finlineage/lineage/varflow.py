@@ -41,6 +41,10 @@ def variable_key(node: exp.Expr, names: frozenset[str]) -> str | None:
         return "@" + node.name.lower()
     if isinstance(node, exp.Placeholder) and node.name:
         return node.name.lower()
+    if isinstance(node, exp.Dot) and isinstance(node.this, exp.Anonymous):  # coll(i).field
+        record = str(node.this.this).lower()
+        key = f"{record}.{node.name.lower()}"
+        return key if key in names or f"{record}.*" in names else None
     if isinstance(node, exp.Column):
         if not node.table:
             return node.name.lower() if node.name.lower() in names else None
@@ -130,6 +134,41 @@ class Variables:
     def fields(self, process: str | None, record: str) -> tuple[str, ...]:
         """The fields of the row `record` holds, in order; () when it holds none."""
         return self.rows.get((self._owner(process, record), record), ())
+
+    def record_insert(
+        self, process: str | None, stmt: exp.Expr, table: str
+    ) -> tuple[list[ColumnEdge], tuple[str, ...]]:
+        """PL/SQL `INSERT INTO t [(cols)] VALUES rec | coll(i)`: the record's fields, by position,
+        into the table's columns (the listed ones, else the fields' names): (edges, tables)."""
+        values = stmt.expression if isinstance(stmt, exp.Insert) else None
+        if not isinstance(values, exp.Values) or len(values.expressions) != 1:
+            return [], ()
+        row = values.expressions[0]
+        items = row.expressions if isinstance(row, exp.Tuple) else [row]
+        if len(items) != 1:
+            return [], ()
+        item = items[0]
+        if isinstance(item, exp.Column) and not item.table:
+            record = item.name.lower()
+        elif isinstance(item, exp.Anonymous):
+            record = str(item.this).lower()
+        else:
+            return [], ()
+        fields = self.fields(process, record)
+        if not fields:
+            return [], ()
+        schema = stmt.this if isinstance(stmt.this, exp.Schema) else None
+        columns = [c.name for c in schema.expressions] if schema is not None else list(fields)
+        edges: list[ColumnEdge] = []
+        read: dict[str, None] = {}
+        for column, field in zip(columns, fields, strict=False):
+            sources, tables = self.value_of(process, f"{record}.{field}")
+            read.update(dict.fromkeys(tables))
+            subtype = "IDENTITY" if len(sources) == 1 else "TRANSFORMATION"
+            edges.append(
+                ColumnEdge(f"{table}.{column}", sources, "direct", f"{record}.{field}", 1.0, subtype)
+            )
+        return edges, tuple(read)
 
     def copy(self, process: str | None, names: tuple[str, ...], source: str, branch: tuple[int, ...]) -> None:
         """`names` receive the row of cursor or record `source` (FETCH ... INTO, FOR r IN c): a
@@ -235,7 +274,7 @@ class Variables:
             return edges, ()
         found: dict[str, dict[str, None]] = {}
         read: dict[str, None] = {}
-        for node in stmt.find_all(exp.Column, exp.Parameter, exp.Placeholder):
+        for node in stmt.find_all(exp.Column, exp.Parameter, exp.Placeholder, exp.Dot):
             key = variable_key(node, variables | names)
             if key is None or not (key in names or f"{key.rsplit('.', 1)[0]}.*" in names):
                 continue
