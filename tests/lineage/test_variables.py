@@ -587,3 +587,22 @@ END $$;""",
         "postgres",
     )
     assert rollup_direct(res) == {"ops.settings.rate": {"ref.quotes.rate", "ref.default_rates.rate"}}
+
+
+def test_mysql_user_variables_and_bigquery_tuple_set() -> None:
+    my = extract(
+        """CREATE PROCEDURE bank.p()
+BEGIN
+  SELECT MAX(t.amount), MIN(t.fee) INTO @hi, @lo FROM bank.tx t;
+  INSERT INTO bank.range (hi, lo) VALUES (@hi, @lo);
+END""",
+        "mysql",
+    )
+    bq = extract(
+        """DECLARE hi, lo NUMERIC;
+SET (hi, lo) = (SELECT AS STRUCT MAX(t.amount), MIN(t.fee) FROM bank.tx t);
+INSERT INTO bank.range (hi, lo) VALUES (hi, lo);""",
+        "bigquery",
+    )
+    for res in (my, bq):
+        assert rollup_direct(res) == {"bank.range.hi": {"bank.tx.amount"}, "bank.range.lo": {"bank.tx.fee"}}

@@ -155,6 +155,8 @@ class _Walker(_Core):
         from a query, or from an expression holding one (or its own prior value, compound), or a
         trigger row field (`:NEW.c := expr`), becomes a segment with `assigns`. False when the
         tokens are not such an assignment (the caller then keeps only the sub-queries)."""
+        if self._is_p(a, "("):
+            return self._tuple_assignment(a, end, process)
         name, j = self._var_name(a)
         if name is None or j + 1 >= end:
             return False
@@ -193,6 +195,21 @@ class _Walker(_Core):
             single = self._is_p(r, "(") and self._matching(r, end) == end - 1
             expr = f"{self.text[toks[a][2] : toks[j - 1][3]]} {op} {expr if single else f'({expr})'}"
         self._emit(r, end, process, sql="SELECT " + expr, assigns=(name,))
+        return True
+
+    def _tuple_assignment(self, a: int, end: int, process: str | None) -> bool:
+        """BigQuery `SET (a, b) = (SELECT ...)`: the variables take the query's outputs in order."""
+        close = self._matching(a, end)
+        names = self._into_names(a + 1, close)
+        r = close + 2
+        if (
+            not names
+            or not self._is_p(close + 1, "=")
+            or not (self._is_p(r, "(") and self._word(r + 1) in _QUERY_START)
+            or self._matching(r, end) != end - 1
+        ):
+            return False
+        self._emit(r + 1, end - 1, process, assigns=names)
         return True
 
     def _reads_names(self, a: int, b: int) -> bool:
