@@ -3,12 +3,12 @@
     future = submit(sessions, event, default_project="openlineage")   # → concurrent Future[Outcome]
     outcome = ingest(sessions, event)                                  # the same, waiting
 
-One writer per session factory. A short-lived writer thread starts when an event arrives and
-none runs; it takes every event waiting (at most ``MAX_BATCH``), writes them in one transaction
+One writer per session factory. A writer thread starts when an event arrives and none runs;
+it takes every event waiting (at most ``MAX_BATCH``), writes them in one transaction
 (``ingest_event`` each, the end-of-transaction work of all once), commits, and only then
 resolves each event's future — so a request answers 201 only once its data is durable — and
-takes the next batch, until nothing waits. Group commit comes from the load itself: events
-arriving while a batch is written form the next batch (nothing waits for a timer).
+takes the next batch; idle for ``IDLE_S``, it ends. Group commit comes from the load itself:
+events arriving while a batch is written form the next batch (nothing waits for a timer).
 
 Nothing is half-written: a transaction is all or nothing. A unique or foreign-key conflict (a
 concurrent writer elsewhere created the same dataset/job/project first, or a cached fact went
@@ -28,19 +28,14 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from finlineage.ingest.openlineage import (
-    CACHE_TTL_S,
-    Deferred,
-    Event,
-    IngestCache,
-    Outcome,
-    StaleCache,
-    ingest_event,
-)
+from finlineage.ingest.openlineage import CACHE_TTL_S, Event, ingest_event
+from finlineage.ingest.openlineage_state import Deferred, IngestCache, Outcome, StaleCache
 
 MAX_BATCH = 64
 """Most events written in one transaction."""
 RETRIES = 5
+IDLE_S = 5.0
+"""How long an idle writer thread waits for more events before it ends."""
 _TRANSACTION_LOCK = threading.Lock()
 """Held while a batch is taken and written: writers of this process take turns (two apps over
 one store in a process do not contend with themselves)."""
@@ -57,9 +52,11 @@ class Writer:
     """Batches the events of one session factory (see the module docstring)."""
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self.sessions = sessions
+        # weak: the registry is keyed by the session factory, which must stay collectable
+        self._sessions = weakref.ref(sessions)
         self.cache = IngestCache()
         self._lock = threading.Lock()
+        self._work = threading.Condition(self._lock)
         self._waiting: deque[_Item] = deque()
         self._running = False
         self.transactions = 0
@@ -72,18 +69,22 @@ class Writer:
             self._waiting.append(item)
             start = not self._running
             self._running = True
+            self._work.notify()
         if start:
             threading.Thread(target=self._run, name="openlineage-writer", daemon=True).start()
         return item.future
 
     def _run(self) -> None:
         while True:
+            with self._lock:
+                while not self._waiting:
+                    # idle: the thread ends after a while (a later event starts another)
+                    if not self._work.wait(IDLE_S) and not self._waiting:
+                        self._running = False
+                        return
             # the batch is taken once the store is ours: what arrived meanwhile joins it
             with _TRANSACTION_LOCK:
                 with self._lock:
-                    if not self._waiting:
-                        self._running = False
-                        return
                     batch: list[_Item] = []
                     while self._waiting and len(batch) < MAX_BATCH:
                         item = self._waiting.popleft()
@@ -119,11 +120,14 @@ class Writer:
     def _transaction(self, batch: list[_Item]) -> list[Outcome]:
         """All events of ``batch`` in one transaction, committed before returning."""
         attempts = RETRIES if len(batch) == 1 else 2
+        sessions = self._sessions()
+        if sessions is None:
+            raise RuntimeError("the store of this writer is closed")
         self.cache.expire(CACHE_TTL_S)
         for attempt in range(attempts):
             new, deferred = IngestCache(), Deferred()
             try:
-                with self.sessions.begin() as session:
+                with sessions.begin() as session:
                     outcomes = [
                         ingest_event(
                             session,
