@@ -606,3 +606,37 @@ INSERT INTO bank.range (hi, lo) VALUES (hi, lo);""",
     )
     for res in (my, bq):
         assert rollup_direct(res) == {"bank.range.hi": {"bank.tx.amount"}, "bank.range.lo": {"bank.tx.fee"}}
+
+
+def test_returning_into_variables_per_dialect() -> None:
+    pg = extract(
+        """CREATE FUNCTION ops.open_loan(p_cust bigint, p_amt numeric) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE v_id bigint; v_fee numeric;
+BEGIN
+  INSERT INTO ops.loans (customer_id, principal) VALUES (p_cust, p_amt) RETURNING id INTO v_id;
+  UPDATE ops.fees SET used = used + 1 WHERE customer_id = p_cust RETURNING fee_amount INTO v_fee;
+  INSERT INTO ops.loan_events (loan_id, fee) VALUES (v_id, v_fee);
+  RETURN v_id;
+END $$;""",
+        "postgres",
+    )
+    ora = extract(
+        """CREATE OR REPLACE PROCEDURE ops.open_loan(p_cust NUMBER, p_amt NUMBER) IS
+  v_id NUMBER; v_fee NUMBER;
+BEGIN
+  INSERT INTO ops.loans (customer_id, principal) VALUES (p_cust, p_amt) RETURNING id INTO v_id;
+  UPDATE ops.fees SET used = used + 1 WHERE customer_id = p_cust RETURNING fee_amount INTO v_fee;
+  INSERT INTO ops.loan_events (loan_id, fee) VALUES (v_id, v_fee);
+END;
+/""",
+        "oracle",
+    )
+    for res in (pg, ora):
+        # the returned values are bookkeeping: no statement of their own
+        assert [s.type for s in res.statements] == ["insert", "update", "insert"]
+        events = res.statements[-1]
+        assert direct(events) == {
+            "ops.loan_events.loan_id": {"ops.loans.id"},
+            "ops.loan_events.fee": {"ops.fees.fee_amount"},
+        }
+        assert set(events.source_tables) == {"ops.loans", "ops.fees"}

@@ -287,7 +287,7 @@ def extract(
             statement_timeout,
             _Facts(trees, flow, process, seg.assigns, seg.branch),
         ):
-            if seg.assigns and bookkeeping(res):
+            if seg.assigns and (seg.bookkeeping or bookkeeping(res)):
                 continue  # `v := expr of variables`: what v holds is recorded, no table is read
             if process in table_vars:
                 as_result(res, table_vars[process], process)

@@ -61,6 +61,9 @@ class Segment:
     in_expression: bool = False
     """A sub-query of an expression (IF/WHILE condition, scalar DECLARE/SET/RETURN value): it
     reads its tables, its rows are no result set."""
+    bookkeeping: bool = False
+    """Analysed only for what its `assigns` receive, no statement of its own: the values a DML
+    statement's `RETURNING ... INTO v` returns, as `SELECT <returned> FROM <its table>`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,6 +313,7 @@ class _Core(_Hooks):
         returns: bool = False,
         source: str = "",
         in_expression: bool = False,
+        bookkeeping: bool = False,
     ) -> None:
         if b <= a:
             return
@@ -338,6 +342,7 @@ class _Core(_Hooks):
                 source,
                 self.acc.branch,
                 in_expression,
+                bookkeeping,
             )
         )
 

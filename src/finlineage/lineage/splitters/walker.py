@@ -127,7 +127,40 @@ class _Walker(_Core):
         elif first in _DML_WORDS and self._strip_into():
             sql = self._without_returning_into(i, end)
         self._emit(i, end, process, sql=sql, assigns=assigns)
+        if sql is not None and first in _DML_WORDS:
+            self._returning_into(i, end, process)
         return nxt
+
+    def _returning_into(self, a: int, b: int, process: str | None) -> None:
+        """`INSERT|UPDATE|DELETE ... RETURNING exprs INTO v, w`: the variables take the returned
+        columns of the statement's table (a bookkeeping segment `SELECT exprs FROM table`)."""
+        table = self._dml_table(a, b)
+        if table is None:
+            return
+        for j, k, v in self._top_level(a, b):
+            if k == "W" and v in ("RETURNING", "RETURN") and j > a:
+                into = self._find(j + 1, frozenset({"INTO"}), b)
+                names = self._into_names(into + 1, b) if into > j + 1 else ()
+                if names:
+                    toks = self.toks
+                    exprs = self.text[toks[j + 1][2] : toks[into - 1][3]]
+                    sql = f"SELECT {exprs} FROM {table}"
+                    self._emit(j, b, process, sql=sql, assigns=names, bookkeeping=True)
+                return
+
+    def _dml_table(self, a: int, b: int) -> str | None:
+        """The table an INSERT INTO / UPDATE / DELETE FROM at a writes, as written."""
+        verb = self._word(a)
+        if verb not in ("INSERT", "UPDATE", "DELETE"):
+            return None
+        j = a + 1
+        if self._word(j) == {"INSERT": "INTO", "DELETE": "FROM"}.get(verb):
+            j += 1
+        s = j
+        name, j = self._name(j)
+        if name is None or j > b:
+            return None
+        return self.text[self.toks[s][2] : self.toks[j - 1][3]]
 
     def _select_assigns(self, i: int, end: int) -> tuple[str, tuple[str, ...]] | None:
         """A dialect's `SELECT @v = expr` form: (text without the assignments, variables)."""
