@@ -11,13 +11,16 @@ from the stored file, and the expression that statement computes for what the ch
 
 `through="all"` goes on through views and persistent tables: every source column that is itself
 written by a statement is replaced, inside the formula, by its own formula (sqlglot expression
-substitution), down to the leaves. Upstream columns are fetched one hop level per query; the
-walk stops at the node cap (`truncated`). The chat, the page and exports use this one function.
+substitution), down to the leaves. The upstream edges come from THE column walk
+(`query.lineage.column_walk` → `store.graph.traverse`: one recursive CTE, the API's defaults —
+full closure, every edge kind, the node cap with `truncated`/`omitted`), so explain, the lineage
+API and the chat see the same upstream columns; the formulas are then composed in memory from the
+walk's direct edges. The chat, the page and exports use this one function.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -32,10 +35,11 @@ from finlineage.query.catalog import resolve_column
 from finlineage.query.common import Scope, chunks, parse_steps
 from finlineage.query.evidence import SourceReader, content_link
 from finlineage.query.governance import check_version
+from finlineage.query.lineage import MAX_NODES, column_walk
 from finlineage.query.schemas import ExplainAlternative, ExplainOut, ExplainStep
 from finlineage.query.step_formulas import chain_expressions
-from finlineage.store.graph import DEFAULT_NODE_CAP, DEFAULT_STATUSES
-from finlineage.store.models import CatalogObject, Column, ColumnEdge, File, Statement
+from finlineage.store.graph import DEFAULT_STATUSES, GraphEdge, Traversal
+from finlineage.store.models import VISIBLE_STATUSES, CatalogObject, Column, ColumnEdge, File, Statement
 from finlineage.store.versions import edge_visibility
 
 Through = Literal["persistent", "all"]
@@ -136,6 +140,40 @@ def _writers(
     return {cid: sorted(ws.values(), key=lambda w: w.key) for cid, ws in out.items()}
 
 
+def _walk_writers(session: Session, t: Traversal) -> dict[int, list[_Writer]]:
+    """Direct writers of every column of the walk ``t``, from the walk's own edges (plus one
+    query for the files' paths and dialects). Grouped exactly as `_writers` groups edge rows."""
+    names = {n.id: n.canonical_id for n in t.nodes}
+    direct: list[GraphEdge] = [e for e in t.edges if e.kind == "direct"]
+    files: dict[int | None, tuple[str | None, str | None]] = {}
+    for part in chunks(sorted({e.file_id for e in direct if e.file_id is not None})):
+        for row in session.execute(select(File.id, File.path, File.dialect).where(File.id.in_(part))):
+            files[int(row.id)] = (row.path, row.dialect)
+    out: dict[int, dict[tuple[Any, ...], _Writer]] = {}
+    for e in direct:  # edge id order, as `_writers`
+        key = (e.file_id, e.statement_index, e.formula or e.expression or "", " ".join(map(str, e.steps)))
+        bucket = out.setdefault(e.target_id, {})
+        w = bucket.get(key)
+        if w is None:
+            path, dialect = files.get(e.file_id, (None, None))
+            w = bucket[key] = _Writer(
+                target_id=e.target_id,
+                target=names[e.target_id],
+                kind=e.kind,
+                formula=e.formula or "",
+                expression=e.expression,
+                file_id=e.file_id,
+                file=path,
+                dialect=dialect,
+                statement_index=e.statement_index,
+                line_start=e.line_start,
+                line_end=e.line_end,
+                steps=e.steps,
+            )
+        w.sources[e.source_id] = names[e.source_id]
+    return {cid: sorted(ws.values(), key=lambda w: w.key) for cid, ws in out.items()}
+
+
 def _own_formula(w: _Writer) -> str:
     """The writer's formula; without a stored rollup formula, its one source (a copy) or the
     parser's expression."""
@@ -193,7 +231,7 @@ class _Explainer:
         data_dir: Path | None,
         statuses: Collection[str] | None,
         as_of: int | None,
-        max_nodes: int,
+        max_nodes: int | None,
     ) -> None:
         self.session = session
         self.sources = SourceReader(session, data_dir) if data_dir is not None else None
@@ -201,28 +239,36 @@ class _Explainer:
         self.as_of = as_of
         self.max_nodes = max_nodes
         self.truncated = False
+        self.omitted = 0
         self.spans: dict[tuple[int, int], tuple[int, int, str, str | None]] = {}
 
     # ---------------------------------------------------------------- upstream writers
 
-    def upstream(self, start: Iterable[_Writer]) -> dict[int, list[_Writer]]:
-        """Writers of every column upstream of ``start``'s sources (one query per hop level)."""
-        known: dict[int, list[_Writer]] = {}
-        frontier = {sid for w in start for sid in w.sources}
-        seen = {w.target_id for w in start}
-        while frontier:
-            frontier -= seen
-            if not frontier:
-                break
-            if len(seen) + len(frontier) > self.max_nodes:
-                self.truncated = True
-                frontier = set(sorted(frontier)[: max(self.max_nodes - len(seen), 0)])
-                if not frontier:
-                    break
-            seen |= frontier
-            found = _writers(self.session, frontier, statuses=self.statuses, as_of=self.as_of)
+    def upstream(self, column_id: int) -> dict[int, list[_Writer]]:
+        """Writers of ``column_id`` and of every column upstream of it: THE column walk (one
+        recursive CTE, the lineage API's defaults), its direct edges grouped into writers.
+
+        At the node cap the walk keeps only edges between the columns it kept; a kept column
+        one hop short of the cut may also be written from a column left out, so the writers of
+        the last two hop levels are read whole (one batched read): a column left out is a leaf."""
+        t = column_walk(
+            self.session,
+            column_id,
+            "upstream",
+            statuses=self.statuses,
+            as_of=self.as_of,
+            max_nodes=self.max_nodes,
+        )
+        known = _walk_writers(self.session, t)
+        if t.truncated:
+            self.truncated = True
+            self.omitted = t.omitted
+            last = max((n.hop for n in t.nodes), default=0)
+            edge = [n.id for n in t.nodes if n.hop >= last - 1]
+            found = _writers(self.session, edge, statuses=self.statuses, as_of=self.as_of)
+            for cid in edge:
+                known.pop(cid, None)
             known.update(found)
-            frontier = {sid for ws in found.values() for w in ws for sid in w.sources}
         return known
 
     def compose(
@@ -362,7 +408,7 @@ def explain_column(
     as_of: int | None = None,
     statuses: Collection[str] | None = DEFAULT_STATUSES,
     data_dir: Path | None = None,
-    max_nodes: int = DEFAULT_NODE_CAP,
+    max_nodes: int | None = MAX_NODES,
 ) -> ExplainOut:
     """How ``ref`` (`schema.table.column` or a column id) is computed: one formula over base
     columns, the statements that contributed (original text, true lines), and the other writers
@@ -371,11 +417,19 @@ def explain_column(
     check_version(session, col.object.project_id, as_of)
     owner = session.get(CatalogObject, col.object_id)
     name = f"{owner.canonical_id}.{col.name}" if owner is not None else str(ref)
+    if statuses is None:  # the visibility rule's default (`edge_visibility`), for the walk too
+        statuses = VISIBLE_STATUSES
     ex = _Explainer(session, data_dir=data_dir, statuses=statuses, as_of=as_of, max_nodes=max_nodes)
-    writers = _writers(session, [col.id], statuses=statuses, as_of=as_of).get(col.id, [])
+    if through == "all":
+        known = ex.upstream(col.id)
+        # the column's own writers are the answer's writers; a source that is the column itself
+        # (`SET x += y`, a cycle back to it) stays a leaf
+        writers = known.pop(col.id, [])
+    else:  # the column's own writers only: one batched edge read, no walk
+        known = {}
+        writers = _writers(session, [col.id], statuses=statuses, as_of=as_of).get(col.id, [])
     if not writers:  # a base column: nothing writes it
         return ExplainOut(column=name, formula=name, sources=[name], steps=[], through=through)
-    known = ex.upstream(writers) if through == "all" else {}
     composed: list[tuple[str, list[str], list[_Writer]]] = []
     for w in writers:
         if through == "all":
@@ -403,4 +457,5 @@ def explain_column(
         alternatives=[ExplainAlternative(formula=f, sources=s, steps=ex.steps(c)) for f, s, c in others],
         through=through,
         truncated=ex.truncated,
+        omitted=ex.omitted,
     )

@@ -280,9 +280,35 @@ def column_lineage(
     check_depth(depth)
     col = resolve_column(session, ref, project_id=project_id)
     check_version(session, col.object.project_id, as_of)
-    t = store_graph.traverse(
+    t = column_walk(
         session,
         col.id,
+        direction,
+        depth=depth,
+        statuses=statuses,
+        as_of=as_of,
+        kinds=kinds,
+        max_nodes=max_nodes,
+    )
+    return _graph_out(session, t, root=None, root_ids={col.id}, data_dir=data_dir)
+
+
+def column_walk(
+    session: Session,
+    column_id: int,
+    direction: Direction,
+    *,
+    depth: int | None = DEFAULT_DEPTH,
+    statuses: Collection[str] | None = store_graph.DEFAULT_STATUSES,
+    as_of: int | None = None,
+    kinds: Collection[str] | None = None,
+    max_nodes: int | None = MAX_NODES,
+) -> store_graph.Traversal:
+    """The one column walk with the one set of defaults (full closure, node cap, every edge
+    kind): `column_lineage` (API, chat) and `explain_column` both walk through it."""
+    return store_graph.traverse(
+        session,
+        column_id,
         direction=direction,
         granularity="column",
         depth=depth,
@@ -291,7 +317,6 @@ def column_lineage(
         kinds=kinds,
         max_nodes=max_nodes,
     )
-    return _graph_out(session, t, root=None, root_ids={col.id}, data_dir=data_dir)
 
 
 def find_path(

@@ -382,3 +382,5 @@ class ExplainOut(BaseModel):
     through: Literal["persistent", "all"] = "persistent"
     truncated: bool = False
     """The composition stopped at the node cap (or a cycle) before reaching every leaf."""
+    omitted: int = 0
+    """Upstream columns the walk left out at the node cap (`through=all`; as the lineage walks)."""
