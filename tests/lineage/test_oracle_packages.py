@@ -177,3 +177,29 @@ END;
     assert direct(upd) == {"ops.positions.qty": {"ops.trades.qty"}}
     filters = {s for e in upd.column_edges if e.subtype == "FILTER" for s in e.sources}
     assert "ops.trades.id" in filters
+
+
+def test_compound_trigger_declarations_are_variables_of_every_timing_point() -> None:
+    res = extract(
+        """CREATE OR REPLACE TRIGGER core.trg_fx
+FOR UPDATE OF rate ON core.fx_rates
+COMPOUND TRIGGER
+  v_changes NUMBER := 0;
+  v_last NUMBER;
+  AFTER EACH ROW IS
+  BEGIN
+    SELECT r.rate INTO v_last FROM core.fx_rates_hist r WHERE r.ccy = :NEW.ccy;
+  END AFTER EACH ROW;
+  AFTER STATEMENT IS
+  BEGIN
+    UPDATE core.fx_stats SET changes = v_changes, last_rate = v_last;
+  END AFTER STATEMENT;
+END trg_fx;
+/""",
+        "oracle",
+    )
+    (upd,) = (s for s in res.statements if s.target_tables)
+    assert direct(upd) == {
+        "core.fx_stats.changes": set(),
+        "core.fx_stats.last_rate": {"core.fx_rates_hist.rate"},
+    }

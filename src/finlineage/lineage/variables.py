@@ -80,6 +80,8 @@ _SCALAR_SETOF = frozenset(
 _BODY_START = re.compile(r"\b(?:AS|IS|BEGIN)\b", re.I)
 _HEADER_AS = re.compile(r"\b(?:IS|AS)\b", re.I)
 _BEGIN = re.compile(r"\bBEGIN\b", re.I)
+_COMPOUND = re.compile(r"\bCOMPOUND\s+TRIGGER\b", re.I)
+_TIMING_POINT = re.compile(r"\b(?:BEFORE|AFTER|INSTEAD)\s+(?:EACH\s+ROW|STATEMENT|OF\s+EACH\s+ROW)\b", re.I)
 _LOOP_VAR = re.compile(r"\bFOR\s+([A-Za-z_][\w$]*)\s+IN\b", re.I)
 _LET = re.compile(r"\bLET\s+([A-Za-z_][\w$]*)", re.I)
 _NAMES = re.compile(r"\s*((?:[A-Za-z_\"][\w$\"]*\s*,\s*)*[A-Za-z_\"][\w$\"]*)")
@@ -247,6 +249,10 @@ def declared_names(definition: str, *, routine: bool = True) -> frozenset[str]:
         pos = max(m.end(), end)
     if routine and _TRIGGER.search(text[:2000]):
         names.extend(trigger_records(definition))
+        c = _COMPOUND.search(text)
+        if c:  # an Oracle compound trigger's declarations, shared by its timing points
+            t = _TIMING_POINT.search(text, c.end())
+            names.extend(_declarations(text[c.end() : t.start() if t else len(text)]))
     names.extend(_name(n) for n in _LOOP_VAR.findall(text))
     names.extend(_name(n) for n in _LET.findall(text))
     return frozenset(n for n in names if n and n not in _STATEMENT_WORDS)
