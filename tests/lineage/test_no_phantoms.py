@@ -102,6 +102,19 @@ def _script(dialect: str, stmts: list[str]) -> str:
             "  v_total NUMBER; v_next NUMBER; v_rate NUMBER;\n"
             f"BEGIN\n  {body}\nEND;\n/"
         )
+    if dialect == "oracle-package":  # the variables are the package's, shared by its routines
+        return (
+            "CREATE OR REPLACE PACKAGE BODY ops.jobs AS\n"
+            "  v_total NUMBER; v_next NUMBER; v_rate NUMBER;\n"
+            "  PROCEDURE run(p_day DATE) IS\n"
+            f"  BEGIN\n  {body}\n  END run;\nEND jobs;\n/"
+        )
+    if dialect == "oracle-trigger":  # a compound trigger's declarations
+        return (
+            "CREATE OR REPLACE TRIGGER ops.trg_run FOR UPDATE ON ops.jobs COMPOUND TRIGGER\n"
+            "  v_total NUMBER; v_next NUMBER; v_rate NUMBER;\n"
+            f"  AFTER STATEMENT IS\n  BEGIN\n  {body}\n  END AFTER STATEMENT;\nEND trg_run;\n/"
+        )
     if dialect == "tsql":
         return (
             "CREATE PROCEDURE ops.run @p_day DATE AS\nBEGIN\n"
@@ -133,9 +146,9 @@ def _names(res: LineageResult) -> set[str]:
     return names
 
 
-_SCRIPTS = st.sampled_from(["postgres", "oracle", "tsql", "mysql", "bigquery"]).flatmap(
-    lambda d: _body(d).map(lambda stmts: (d, _script(d, stmts)))
-)
+_SCRIPTS = st.sampled_from(
+    ["postgres", "oracle", "oracle-package", "oracle-trigger", "tsql", "mysql", "bigquery"]
+).flatmap(lambda d: _body(d.split("-")[0]).map(lambda stmts: (d.split("-")[0], _script(d, stmts))))
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
