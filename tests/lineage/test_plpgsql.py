@@ -135,3 +135,21 @@ END $$;""",
         "ledger.big_moves.amount": {"ledger.moves.amount"},
     }
     assert second.type == "select" and second.target_tables == ()
+
+
+def test_perform_of_a_builtin_keeps_the_tables_its_arguments_read() -> None:
+    res = extract(
+        """CREATE FUNCTION ops.reset_seq() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM setval('ops.job_seq', (SELECT MAX(j.job_id) FROM ops.jobs j));
+  PERFORM ops.notify((SELECT MAX(q.id) FROM ops.queue q));
+END $$;""",
+        "postgres",
+    )
+    rows = [(s.type, s.line_start, s.source_tables, s.target_tables, s.calls) for s in res.statements]
+    assert rows == [
+        ("select", 3, ("ops.jobs",), (), ()),  # setval is the database's: no call, no target
+        ("call", 4, (), (), ("ops.notify",)),
+        ("select", 4, ("ops.queue",), (), ()),
+    ]
+    assert not any(e.kind == "direct" for s in res.statements for e in s.column_edges)

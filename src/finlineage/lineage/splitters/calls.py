@@ -50,6 +50,7 @@ class _Calls(_Walker):
         is_call = name is not None and self._is_p(after, "(")
         if is_call and self._matching(after, end) == end - 1:
             self._emit(i, end, process, sql="", calls=(name,) if name else ())
+            self._subqueries(after, end, process)  # the tables its arguments read
             return nxt
         if i + 1 < end:
             toks = self.toks
