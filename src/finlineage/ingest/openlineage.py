@@ -77,6 +77,11 @@ def _inflate(body: bytes, wbits: int, what: str) -> bytes:
 
 
 def decode_body(body: bytes, content_encoding: str | None) -> Any:
+    return _json(_decoded(body, content_encoding))
+
+
+def _decoded(body: bytes, content_encoding: str | None) -> bytes:
+    """The body after its Content-Encoding, within ``MAX_BODY``."""
     enc = (content_encoding or "").strip().lower()
     if enc in ("gzip", "x-gzip") or (not enc and body[:2] == b"\x1f\x8b"):
         body = _inflate(body, 16 + zlib.MAX_WBITS, "gzip")
@@ -86,6 +91,10 @@ def decode_body(body: bytes, content_encoding: str | None) -> Any:
         raise OpenLineageError(f"unsupported Content-Encoding {content_encoding!r}")
     if len(body) > MAX_BODY:
         raise OpenLineageError(f"event is larger than {MAX_BODY} bytes")
+    return body
+
+
+def _json(body: bytes) -> Any:
     try:
         return json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -149,6 +158,8 @@ class Event:
     producer: str = ""
     links: list[Link] = field(default_factory=list)
     """Column links of the outputs' ``columnLineage`` facets (checked with the rest of the event)."""
+    raw: str = ""
+    """The event's JSON text as the producer sent it (kept in ``ol_events``)."""
 
 
 def validate(raw: Any) -> Event:
@@ -186,7 +197,10 @@ def validate(raw: Any) -> Event:
 
 
 def parse_event(body: bytes, content_encoding: str | None = None) -> Event:
-    return validate(decode_body(body, content_encoding))
+    data = _decoded(body, content_encoding)
+    event = validate(_json(data))
+    event.raw = data.decode("utf-8")  # valid JSON was UTF-8 (json.loads checked it)
+    return event
 
 
 # --------------------------------------------------------------------------------------
@@ -445,6 +459,21 @@ def _column_links(outputs: Sequence[Mapping[str, Any]]) -> list[Link]:
     return links
 
 
+def _event_row(event: Event, project_id: int) -> dict[str, Any]:
+    """The ``ol_events`` row of an accepted event."""
+    job, run = event.job or {}, event.run or {}
+    return {
+        "project_id": project_id,
+        "kind": event.kind,
+        "event_type": event.event_type,
+        "event_time": event.event_time,
+        "job_namespace": job.get("namespace"),
+        "job_name": job.get("name"),
+        "run_id": run.get("runId"),
+        "payload": event.raw,
+    }
+
+
 def ingest_event(
     session: Session,
     event: Event,
@@ -480,6 +509,8 @@ def ingest_event(
         res.project_id = pid
     else:
         pid = res.choose_project([])
+    if event.raw:
+        todo_later.events.append(_event_row(event, pid))
     # the columns each dataset needs (created with the dataset's object when it is new)
     named: dict[tuple[str, str], dict[str, ColumnDef]] = {}
     for key, facets in facets_of.items():

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from finlineage.store import openlineage as ol
+from finlineage.store import openlineage_events as ol_events
 
 
 @dataclass(slots=True)
@@ -128,6 +129,8 @@ class Deferred:
 
     columns: dict[tuple[int, str], int] = field(default_factory=dict)
     runs: list[ol.RunChange] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    """The accepted events as received (one insert for all)."""
     edges: dict[str, dict[tuple[Any, ...], tuple[int, dict[str, Any], Outcome]]] = field(
         default_factory=lambda: {"table": {}, "column": {}}
     )
@@ -159,5 +162,7 @@ class Deferred:
                 ol.insert_observed_edges(session, granularity, pid, part)
             items.clear()
         ol.record_runs(session, self.runs)
+        ol_events.add_events(session, self.events)
         self.columns.clear()
         self.runs.clear()
+        self.events.clear()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from finlineage.query.errors import not_found
 from finlineage.store import openlineage as ol
+from finlineage.store import openlineage_events as ol_events
 from finlineage.store.models import OLJob, OLRun, Repository
 
 
@@ -78,4 +81,27 @@ def set_namespace(session: Session, repository_id: int, namespace: str | None) -
         "name": repo.name,
         "namespace": repo.namespace,
         "authority": ol.authority_of(repo.name, repo.namespace),
+    }
+
+
+def events(
+    session: Session,
+    *,
+    before: datetime | None = None,
+    after: datetime | None = None,
+    ascending: bool = False,
+    limit: int = 100,
+    offset: int = 0,
+) -> dict[str, Any]:
+    """Received events as their producers sent them (Marquez's ``/events/lineage`` page:
+    ``{events, totalCount}``), newest first unless ``ascending``."""
+    rows, total = ol_events.list_events(
+        session, before=before, after=after, ascending=ascending, limit=limit, offset=offset
+    )
+    return {
+        "events": [json.loads(r.payload) for r in rows],
+        "totalCount": total,
+        "limit": limit,
+        "offset": offset,
+        "truncated": offset + len(rows) < total,
     }

@@ -661,3 +661,22 @@ class OLDataset(Base):
     object_id: Mapped[int] = _fk("objects.id", "CASCADE", index=True)
     facets: Mapped[dict[str, Any] | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OLEvent(Base):
+    """An accepted OpenLineage event, kept as the producer sent it (``payload``: the JSON text
+    after gzip decoding), with the fields its lists are filtered and sorted by."""
+
+    __tablename__ = "ol_events"
+
+    id: Mapped[int] = _pk()
+    project_id: Mapped[int | None] = _fk("projects.id", "CASCADE", nullable=True, index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    """RunEvent, JobEvent or DatasetEvent."""
+    event_type: Mapped[str | None] = mapped_column(String(16))
+    event_time: Mapped[datetime | None] = mapped_column(index=True)
+    job_namespace: Mapped[str | None] = mapped_column(String(500))
+    job_name: Mapped[str | None] = mapped_column(String(700))
+    run_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    payload: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -8,6 +8,7 @@ Also: the finlineage job list (``/api/v1/jobs``) and the runs of a received job.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import unquote
 
@@ -172,6 +173,24 @@ def list_jobs(
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
     return reads.jobs(session, namespace=namespace, limit=limit, offset=offset)
+
+
+@router.get(
+    "/events/lineage",
+    summary="OpenLineage events as received, newest first (Marquez-compatible)",
+    dependencies=[viewer],
+)
+def list_events(
+    before: datetime | None = Query(None, description="Only events with eventTime at or before this"),
+    after: datetime | None = Query(None, description="Only events with eventTime at or after this"),
+    sort_direction: Literal["asc", "desc"] = Query("desc", alias="sortDirection"),
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    return reads.events(
+        session, before=before, after=after, ascending=sort_direction == "asc", limit=limit, offset=offset
+    )
 
 
 @router.get(
