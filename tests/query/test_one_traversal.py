@@ -1,7 +1,7 @@
 """One graph traversal with one set of defaults: `/explain` (through=all), the lineage API's
 upstream walk and the chat's tools gather a column's upstream through the same walk
-(`query.lineage.column_walk`), so they agree on the upstream columns, on `truncated` and on
-`omitted` — also past 12 hops and with the node cap hit.
+(`query.lineage.column_walk`, direct edges as the API's column walks), so they agree on the
+upstream columns, on `truncated` and on `omitted` — also past 12 hops and with the node cap hit.
 
 A real server (uvicorn on a loopback port) with `walk_node_cap` set, on each store backend; the
 chat's tools run through the MCP runner the server mounts at `/mcp` (`LineageMCP`, the same cap).

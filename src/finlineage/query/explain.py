@@ -12,10 +12,10 @@ from the stored file, and the expression that statement computes for what the ch
 `through="all"` goes on through views and persistent tables: every source column that is itself
 written by a statement is replaced, inside the formula, by its own formula (sqlglot expression
 substitution), down to the leaves. The upstream edges come from THE column walk
-(`query.lineage.column_walk` → `store.graph.traverse`: one recursive CTE, the API's defaults —
-full closure, every edge kind, the node cap with `truncated`/`omitted`), so explain, the lineage
-API and the chat see the same upstream columns; the formulas are then composed in memory from the
-walk's direct edges. The chat, the page and exports use this one function.
+(`query.lineage.column_walk` → `store.graph.traverse`: one recursive CTE, the column walk's
+defaults — full closure, direct edges (the API's `edge_kind` default for column walks), the node
+cap with `truncated`/`omitted`), so explain, the lineage API and the chat see the same upstream
+columns; the formulas are then composed in memory from the walk's edges. The chat, the page and exports use this one function.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from finlineage.query.catalog import resolve_column
 from finlineage.query.common import Scope, chunks, parse_steps
 from finlineage.query.evidence import SourceReader, content_link
 from finlineage.query.governance import check_version
-from finlineage.query.lineage import MAX_NODES, column_walk
+from finlineage.query.lineage import COLUMN_WALK_KINDS, MAX_NODES, column_walk
 from finlineage.query.schemas import ExplainAlternative, ExplainOut, ExplainStep
 from finlineage.query.step_formulas import chain_expressions
 from finlineage.store.graph import DEFAULT_STATUSES, GraphEdge, Traversal
@@ -246,7 +246,7 @@ class _Explainer:
 
     def upstream(self, column_id: int) -> dict[int, list[_Writer]]:
         """Writers of ``column_id`` and of every column upstream of it: THE column walk (one
-        recursive CTE, the lineage API's defaults), its direct edges grouped into writers.
+        recursive CTE, the lineage API's defaults for a column), its edges grouped into writers.
 
         At the node cap the walk keeps only edges between the columns it kept; a kept column
         one hop short of the cut may also be written from a column left out, so the writers of
@@ -255,6 +255,7 @@ class _Explainer:
             self.session,
             column_id,
             "upstream",
+            kinds=COLUMN_WALK_KINDS,
             statuses=self.statuses,
             as_of=self.as_of,
             max_nodes=self.max_nodes,

@@ -39,6 +39,8 @@ from finlineage.store.models import CatalogObject, Column, File
 
 MAX_NODES = store_graph.DEFAULT_NODE_CAP
 """Default cap of one traversal response (nearest hops first; `truncated`/`omitted` tell)."""
+COLUMN_WALK_KINDS: tuple[str, ...] = ("direct",)
+"""Edge kinds a column walk follows by default (the API's `edge_kind` default for columns)."""
 
 
 def check_depth(depth: int | None) -> int | None:
@@ -304,8 +306,8 @@ def column_walk(
     kinds: Collection[str] | None = None,
     max_nodes: int | None = MAX_NODES,
 ) -> store_graph.Traversal:
-    """The one column walk with the one set of defaults (full closure, node cap, every edge
-    kind): `column_lineage` (API, chat) and `explain_column` both walk through it."""
+    """The one column walk with the one set of defaults (full closure, node cap): `column_lineage`
+    (API, chat) and `explain_column` (with `COLUMN_WALK_KINDS`) both walk through it."""
     return store_graph.traverse(
         session,
         column_id,
