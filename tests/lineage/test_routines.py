@@ -682,3 +682,72 @@ GO""",
     # a scalar function's RETURN (SELECT ...) reads its table; it is no result set
     assert scalar.source_tables == ("dbo.balances",) and scalar.target_tables == ()
     assert not any(e.kind == "direct" for e in scalar.column_edges)
+
+
+def test_trigger_calling_a_procedure_links_new_and_old_values_through_its_parameters() -> None:
+    res = extract(
+        """CREATE OR REPLACE PROCEDURE risk.log_change(p_id NUMBER, p_amt NUMBER) IS
+BEGIN
+  INSERT INTO audit.limit_changes (cpty_id, amount) VALUES (p_id, p_amt);
+END;
+/
+CREATE OR REPLACE TRIGGER risk.trg_lim BEFORE UPDATE ON risk.limits FOR EACH ROW
+BEGIN
+  risk.log_change(:OLD.cpty_id, :NEW.amount);
+END;
+/""",
+        "oracle",
+    )
+    ins, call = res.statements
+    assert call.calls == ("risk.log_change",) and call.process == "risk.trg_lim"
+    assert ins.source_tables == ("risk.limits",)
+    assert {e.target: set(e.sources) for e in ins.column_edges} == {
+        "audit.limit_changes.cpty_id": {"risk.limits.cpty_id"},
+        "audit.limit_changes.amount": {"risk.limits.amount"},
+    }
+
+
+def test_call_arguments_bind_parameters_in_plpgsql_and_packages() -> None:
+    pg = extract(
+        """CREATE FUNCTION audit.log_move(p_acc bigint, p_amt numeric) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO audit.moves (account_id, amount) VALUES (p_acc, p_amt);
+END $$;
+CREATE FUNCTION ops.post(p_id bigint) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE v_amt numeric;
+BEGIN
+  SELECT m.amount INTO v_amt FROM ops.moves m WHERE m.id = p_id;
+  PERFORM audit.log_move(p_id, v_amt);
+END $$;""",
+        "postgres",
+    )
+    # p_id of ops.post has no caller here: it passes nothing; v_amt passes ops.moves.amount
+    assert {e.target: set(e.sources) for e in pg.statements[0].column_edges if e.kind == "direct"} == {
+        "audit.moves.account_id": set(),
+        "audit.moves.amount": {"ops.moves.amount"},
+    }
+    ora = extract(
+        """CREATE OR REPLACE PACKAGE BODY ops.fees AS
+  PROCEDURE book(p_acc NUMBER, p_fee NUMBER) IS
+  BEGIN
+    INSERT INTO ops.fee_ledger (account_id, fee) VALUES (p_acc, p_fee);
+  END book;
+  PROCEDURE run IS
+  BEGIN
+    FOR r IN (SELECT a.id, a.monthly_fee FROM ops.accounts a) LOOP
+      book(r.id, r.monthly_fee);
+    END LOOP;
+  END run;
+END fees;
+/""",
+        "oracle",
+    )
+    ledger = next(s for s in ora.statements if s.target_tables == ("ops.fee_ledger",))
+    assert {e.target: set(e.sources) for e in ledger.column_edges if e.kind == "direct"} == {
+        "ops.fee_ledger.account_id": {"ops.accounts.id"},
+        "ops.fee_ledger.fee": {"ops.accounts.monthly_fee"},
+    }
+    names = {
+        x for s in (*pg.statements, *ora.statements) for e in s.column_edges for x in (e.target, *e.sources)
+    }
+    assert not any("\x00" in n for n in names)  # no placeholder is ever left

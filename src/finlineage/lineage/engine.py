@@ -36,14 +36,16 @@ from finlineage.lineage.rollup import rollup
 from finlineage.lineage.routine_results import (
     as_result,
     bookkeeping,
+    call_bindings,
     insert_exec,
     insert_exec_statement,
+    passed_values,
     result_columns_of,
     return_next,
 )
 from finlineage.lineage.splitters.base import Segment
 from finlineage.lineage.statements import Context, StatementResult, analyze_statement
-from finlineage.lineage.varflow import Variables, row_field_write
+from finlineage.lineage.varflow import Variables, resolve_parameters, row_field_write
 from finlineage.lineage.variables import declared_names, returned_rows, trigger_records, trigger_table
 
 __all__ = ["MAX_INPUT_CHARS", "MAX_STATEMENT_CHARS", "extract"]
@@ -115,6 +117,8 @@ def _split(sql: str, dialect: str) -> _Split:
         # the splitter folds unquoted names the dialect's way (UPPER for Snowflake/Oracle)
         process = canonical_dotted(s.process, dialect) if s.process else s.process
         calls = tuple(canonical_dotted(c, dialect) for c in s.calls)
+        if s.bookkeeping and s.source:  # the routine a call's arguments are passed to
+            s = replace(s, source=canonical_dotted(s.source, dialect))
         segs.append(
             replace(s, process=process, calls=calls) if process != s.process or calls != s.calls else s
         )
@@ -226,9 +230,13 @@ def extract(
         variables.setdefault(pkg, shared[1])
     lines: list[str] | None = None
     flow = Variables(d, scopes)
+    bindings = call_bindings(segments, routines)
+    for routine, params in set(bindings.values()):
+        flow.bind_parameters(routine, params)
+    passed: dict[tuple[str, str], tuple[dict[str, None], dict[str, None]]] = {}
     trees: dict[tuple[int, int], list[Formula]] = {}
     """Formula trees of statement edges, for the rollup to compose."""
-    for seg in segments:
+    for seg_no, seg in enumerate(segments):
         text, line_start, line_end, process, calls = (
             seg.sql,
             seg.line_start,
@@ -318,6 +326,10 @@ def extract(
                     ),
                 )
             )
+        if seg_no in bindings:  # what this call passes to the routine's parameters
+            passed_values(flow, process, len(seg.assigns), bindings[seg_no], passed)
+    if bindings:
+        statements = resolve_parameters(statements, passed)
     objects = result_columns_of(objects, statements, results)
     return LineageResult(
         dialect=d,

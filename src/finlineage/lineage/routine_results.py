@@ -17,12 +17,15 @@ from finlineage.lineage.rollup import is_temporary_name
 from finlineage.lineage.splitters.base import Segment
 from finlineage.lineage.statements import Context, StatementResult
 from finlineage.lineage.varflow import Variables
+from finlineage.lineage.variables import parameters
 
 __all__ = [
     "as_result",
     "bookkeeping",
+    "call_bindings",
     "insert_exec",
     "insert_exec_statement",
+    "passed_values",
     "result_columns_of",
     "return_next",
 ]
@@ -174,3 +177,44 @@ def return_next(
         process=seg.process,
         calls=seg.calls,
     )
+
+
+def call_bindings(
+    segments: list[Segment], routines: list[ObjectDefinition]
+) -> dict[int, tuple[str, tuple[str, ...]]]:
+    """The calls with positional arguments of routines defined in the script: segment number of
+    the arguments (a bookkeeping `SELECT a, b` whose `source` is the routine) -> (routine, its
+    parameters). A name inside an Oracle package may leave out the package."""
+    defined = {r.name: r for r in routines if r.kind in ("procedure", "function")}
+    params: dict[str, tuple[str, ...]] = {}
+    out: dict[int, tuple[str, tuple[str, ...]]] = {}
+    for n, seg in enumerate(segments):
+        if not (seg.bookkeeping and seg.source and seg.assigns):
+            continue
+        name = seg.source
+        if name not in defined and seg.process and "." in seg.process:
+            name = f"{seg.process.rsplit('.', 1)[0]}.{name}"  # pkg.caller -> pkg.callee
+        if name not in defined:
+            continue
+        if name not in params:
+            params[name] = parameters(defined[name].definition)
+        if params[name]:
+            out[n] = (name, params[name])
+    return out
+
+
+def passed_values(
+    flow: Variables,
+    process: str | None,
+    count: int,
+    binding: tuple[str, tuple[str, ...]],
+    passed: dict[tuple[str, str], tuple[dict[str, None], dict[str, None]]],
+) -> None:
+    """Add what the `count` arguments of one call (the values of `#arg0`, `#arg1`, ... of the
+    caller `process`) pass to the routine's parameters, by position."""
+    routine, params = binding
+    for i, param in zip(range(count), params, strict=False):
+        cols, tables = flow.value_of(process, f"#arg{i}")
+        got = passed.setdefault((routine, param), ({}, {}))
+        got[0].update(dict.fromkeys(cols))
+        got[1].update(dict.fromkeys(tables))

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from sqlglot import exp
 
 from finlineage.lineage.formula import Formula, projection_trees, wrap
-from finlineage.lineage.model import ColumnEdge
+from finlineage.lineage.model import ColumnEdge, StatementLineage
 
 __all__ = ["Variables", "variable_key"]
 
@@ -119,6 +119,13 @@ class Variables:
         depth = len(branch)
         kept = tuple(v for v in self.values.get(key, ()) if v.branch[:depth] != branch)
         self.values[key] = (*kept, *value)
+
+    def bind_parameters(self, routine: str, params: tuple[str, ...]) -> None:
+        """The parameters of `routine` hold what its callers in the script pass: until the calls
+        are known, each holds a placeholder source (`parameter_placeholder`), resolved by
+        `resolve_parameters` once every statement is analysed."""
+        for p in params:
+            self.values.setdefault((routine, p), (_Value((parameter_placeholder(routine, p),), None),))
 
     def reset(self, process: str | None, names: tuple[str, ...], branch: tuple[int, ...]) -> None:
         """`names` are set to constants: they hold nothing read from a table any more."""
@@ -361,6 +368,42 @@ def _condition_of(node: exp.Expr, root: exp.Expr) -> str | None:
     if isinstance(root, exp.Merge) and node.find_ancestor(exp.When) is None:
         return "JOIN"  # MERGE ... ON
     return None
+
+
+_PARAM = "\x00param\x00"
+
+
+def parameter_placeholder(routine: str, param: str) -> str:
+    return f"{_PARAM}{routine}\x00{param}"
+
+
+def resolve_parameters(
+    statements: list[StatementLineage],
+    passed: Mapping[tuple[str, str], tuple[dict[str, None], dict[str, None]]],
+) -> list[StatementLineage]:
+    """Statements with parameter placeholders replaced by the columns (and tables) the callers
+    pass for that parameter ((routine, parameter) -> (columns, tables)); nothing when no call in
+    the script passes one."""
+    out: list[StatementLineage] = []
+    for st in statements:
+        if not any(x.startswith(_PARAM) for e in st.column_edges for x in e.sources):
+            out.append(st)
+            continue
+        tables = dict.fromkeys(st.source_tables)
+        edges: list[ColumnEdge] = []
+        for e in st.column_edges:
+            sources: dict[str, None] = {}
+            for x in e.sources:
+                if not x.startswith(_PARAM):
+                    sources[x] = None
+                    continue
+                routine, param = x[len(_PARAM) :].split("\x00", 1)
+                cols, read = passed.get((routine, param), ({}, {}))
+                sources.update(cols)
+                tables.update(read)
+            edges.append(replace(e, sources=tuple(sorted(sources))))
+        out.append(replace(st, column_edges=tuple(edges), source_tables=tuple(tables)))
+    return out
 
 
 def _record(names: tuple[str, ...], direct: list[ColumnEdge]) -> str | None:

@@ -23,7 +23,14 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["declared_names", "result_columns", "returned_rows", "trigger_records", "trigger_table"]
+__all__ = [
+    "declared_names",
+    "parameters",
+    "result_columns",
+    "returned_rows",
+    "trigger_records",
+    "trigger_table",
+]
 
 _BLANK = re.compile(r"--[^\n]*|/\*.*?\*/|'(?:[^']|'')*'", re.S)
 _DOLLAR = re.compile(r"\$[A-Za-z_]*\$")
@@ -256,6 +263,11 @@ def declared_names(definition: str, *, routine: bool = True) -> frozenset[str]:
     names.extend(_name(n) for n in _LOOP_VAR.findall(text))
     names.extend(_name(n) for n in _LET.findall(text))
     return frozenset(n for n in names if n and n not in _STATEMENT_WORDS)
+
+
+def parameters(definition: str) -> tuple[str, ...]:
+    """A routine's named parameters, in order (those a positional call gives values to)."""
+    return tuple(_params(_clean(definition[:20_000]))[0])
 
 
 def trigger_table(definition: str) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from finlineage.lineage.splitters.lexer import _QUERY_START, MAX_DEPTH
+from finlineage.lineage.splitters.lexer import _QUERY_START, MAX_DEPTH, is_builtin_routine
 from finlineage.lineage.splitters.walker import _Walker
 
 
@@ -39,10 +39,26 @@ class _Calls(_Walker):
 
     def _call(self, i: int, process: str | None, in_block: bool) -> int:
         end, nxt = self._scan(i, in_block)
-        name, _ = self._name(i + 1)
+        name, after = self._name(i + 1)
         if name is not None:
             self._emit(i, end, process, sql="", calls=(name,))
+            self._call_args(name, after, end, process)
         return nxt
+
+    def _call_args(self, name: str, lp: int, end: int, process: str | None) -> None:
+        """The positional arguments of a call `name(a, b)` whose "(" is at lp: a bookkeeping
+        segment `SELECT a, b` (source: the routine) whose outputs the routine's parameters take."""
+        if not self._is_p(lp, "(") or self._matching(lp, end) != end - 1 or lp + 2 >= end:
+            return
+        if any(k == "P" and v in ("=>", ":=", "=") for _, k, v in self._top_level(lp + 1, end - 1)):
+            return  # named arguments
+        if not self._reads_names(lp + 1, end - 1):
+            return
+        toks = self.toks
+        args = self.text[toks[lp + 1][2] : toks[end - 2][3]]
+        count = 1 + sum(1 for _, k, v in self._top_level(lp + 1, end - 1) if k == "P" and v == ",")
+        names = tuple(f"#arg{n}" for n in range(count))
+        self._emit(lp, end, process, sql=f"SELECT {args}", assigns=names, source=name, bookkeeping=True)
 
     def _perform(self, i: int, process: str | None, in_block: bool) -> int:
         end, nxt = self._scan(i, in_block)
@@ -51,6 +67,8 @@ class _Calls(_Walker):
         if is_call and self._matching(after, end) == end - 1:
             self._emit(i, end, process, sql="", calls=(name,) if name else ())
             self._subqueries(after, end, process)  # the tables its arguments read
+            if name is not None and not is_builtin_routine(name):
+                self._call_args(name, after, end, process)
             return nxt
         if i + 1 < end:
             toks = self.toks

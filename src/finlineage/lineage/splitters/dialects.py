@@ -154,6 +154,7 @@ class Splitter(_Routines):
                 ):
                     if not is_builtin_routine(name):
                         self._emit(i, end, process, sql="", calls=(name,))
+                        self._call_args(name, after, end, process)
                     return nxt
         self._emit(i, end, process)
         return nxt
