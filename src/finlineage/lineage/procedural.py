@@ -55,7 +55,12 @@ then recognises, per dialect family:
   the INTO clause is blanked out (newlines kept) so the segment stays a plain SELECT;
 * records and cursors: a cursor declaration's query assigns ``c.*``, ``FOR r IN <query>`` assigns
   ``r.*``, ``FOR r IN c`` and ``FETCH c INTO a, b`` are segments without SQL whose ``source`` is
-  the cursor;
+  the cursor; ``v := <expression of variables>`` becomes ``SELECT <expression>`` assigning ``v``,
+  ``v := <constant>`` a segment without SQL assigning ``v`` (what it held is gone);
+* bookkeeping segments (``Segment.bookkeeping``, analysed for what variables receive, no
+  statement of their own): ``RETURNING exprs INTO v`` as ``SELECT exprs FROM <the DML's table>``,
+  and the positional arguments of a call as ``SELECT a, b`` assigning ``#arg0, #arg1`` with the
+  called routine as ``source`` (the engine binds them to its parameters);
 * every segment carries the conditional regions it runs in (``Segment.branch``: IF/ELSIF/ELSE,
   CASE branches, loop bodies, handlers, ``$IF`` branches), so that the engine merges values a
   variable may hold instead of keeping the last one in text order.
