@@ -179,3 +179,51 @@ def test_explain_through_all_runs_one_walk_whatever_the_depth(
         assert out.sources == [f"{name}.t00.c"] and out.truncated is False
     short, long = counts
     assert long <= short, counts
+
+
+def test_full_closure_keeps_the_edges_of_its_farthest_columns(session_factory: sessionmaker[Session]) -> None:
+    """Two copy chains of exactly the walk's first probe bound (32 hops) meet at the root; the
+    farthest column of one chain also reads the farthest of the other. The full closure has that
+    edge (the API walk and explain both see it): explain composes through it."""
+    from finlineage.query.lineage import column_walk
+    from finlineage.store.graph import _FIRST_BOUND
+
+    hops = _FIRST_BOUND
+    with session_factory() as s:
+        p = store.create_project(s, "cross")
+        specs = [ObjectSpec("cross.root", "table", columns=(ColumnDef("c", 1),))]
+        specs += [
+            ObjectSpec(f"cross.{side}{i:02d}", "table", columns=(ColumnDef("c", 1),))
+            for side in "ab"
+            for i in range(1, hops + 1)
+        ]
+        ids = {c: o for c, (o, _) in store.ensure_objects(s, p.id, specs).items()}
+        col = {
+            name: int(cid)
+            for name, oid in ids.items()
+            for (cid,) in s.execute(select(Column.id).where(Column.object_id == oid))
+        }
+        edges = [
+            {"source_column_id": col[f"cross.{side}01"], "target_column_id": col["cross.root"]}
+            for side in "ab"
+        ]
+        edges += [
+            {
+                "source_column_id": col[f"cross.{side}{i + 1:02d}"],
+                "target_column_id": col[f"cross.{side}{i:02d}"],
+            }
+            for side in "ab"
+            for i in range(1, hops)
+        ]
+        edges.append(
+            {"source_column_id": col[f"cross.b{hops:02d}"], "target_column_id": col[f"cross.a{hops:02d}"]}
+        )
+        store.insert_column_edges(s, p.id, edges)
+        s.commit()
+        t = column_walk(s, col["cross.root"], "upstream")
+        assert t.truncated is False and max(n.hop for n in t.nodes) == hops
+        assert (col[f"cross.b{hops:02d}"], col[f"cross.a{hops:02d}"]) in {
+            (e.source_id, e.target_id) for e in t.edges
+        }
+        out = explain_column(s, Scope(), "cross.root.c", through="all")
+        assert f"cross.b{hops:02d}.c" in out.sources and f"cross.a{hops:02d}.c" not in out.sources

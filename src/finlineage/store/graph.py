@@ -28,7 +28,9 @@ depth limit ``d`` runs to ``d + 1`` the same way: nodes at ``d + 1`` prove the a
 ``ix_column_edges_up (target, source, status, kind)`` / ``ix_column_edges_down (source,
 target, status, kind)`` (same for table edges) — index-only lookups. The final LEFT JOIN
 returns, for every reached node closer than ``depth``, the edges that lead one hop further,
-which is exactly the edge set of the bounded subgraph, with expression/file/lines.
+which is exactly the edge set of the bounded subgraph, with expression/file/lines; the full
+closure (no depth limit) also joins the edges of its farthest nodes (a cross edge between two
+columns at the largest hop is lineage too), and edges to nodes the node cap left out are dropped.
 
 Edges never cross projects (objects belong to one project and columns to one object), so the
 optional ``project_id`` filter is applied to the reached nodes only.
@@ -302,7 +304,9 @@ def traverse(
     limit = 0
     beyond = False
     for limit in _probe(depth, max_nodes):
-        params.update(bound=limit + 1, limit=limit)
+        # a depth limit keeps the edges that lead one hop further from nodes nearer than it; the
+        # full closure also those of its farthest nodes (edges back among the reached nodes)
+        params.update(bound=limit + 1, limit=limit if depth is not None else limit + 1)
         nodes, edges = {}, {}
         for row in session.execute(_bind(sql, params), params):
             node_id = int(row[0])
