@@ -101,6 +101,10 @@ def test_server_directory_inside_and_outside_roots(client: TestClient, roots: Pa
     assert sneaky.status_code == 403
     rel = client.post("/api/v1/ingest", json={"path": "warehouse", "project_id": "p"})
     assert rel.status_code == 422
+    # a home directory of no user and a NUL name no file can have: a clear 422, never a 500
+    for bad in ("~no-such-user-here/x", f"{roots}/a\x00b"):
+        res = client.post("/api/v1/ingest", json={"path": bad, "project_id": "p"})
+        assert res.status_code == 422 and "not a valid path" in res.json()["message"], bad
 
 
 def test_server_directory_needs_admin(make_client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -391,7 +391,12 @@ class IngestionService:
         out: list[str] = []
         roots = [Path(r).expanduser().resolve() for r in self.settings.ingest_roots]
         for raw in paths:
-            p = Path(raw).expanduser()
+            try:
+                if "\x00" in raw:
+                    raise ValueError("a path has no NUL character")
+                p = Path(raw).expanduser()
+            except (RuntimeError, ValueError):  # ~unknown-user, NUL: no such path can exist
+                raise IngestError(422, "validation_error", f"path {raw!r} is not a valid path") from None
             if restrict:
                 if not p.is_absolute():
                     raise IngestError(422, "validation_error", f"path {raw!r} must be absolute")

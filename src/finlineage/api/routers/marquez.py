@@ -8,7 +8,7 @@ Also: the finlineage job list (``/api/v1/jobs``) and the runs of a received job.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import unquote
 
@@ -21,7 +21,9 @@ from finlineage.api.errors import ApiError
 from finlineage.api.params import node_cap
 from finlineage.query import marquez
 from finlineage.query import marquez_catalog as catalog
+from finlineage.query import marquez_stats as stats
 from finlineage.query import openlineage_reads as reads
+from finlineage.query.errors import InvalidQueryError
 from finlineage.query.schemas import MAX_DEPTH
 
 router = APIRouter(prefix="/api/v1", tags=["marquez"])
@@ -175,22 +177,79 @@ def list_jobs(
     return reads.jobs(session, namespace=namespace, limit=limit, offset=offset)
 
 
+_ISO_TIME = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|[+-]\d{2}:?\d{2})?$"
+
+
+def _timestamp(name: str, value: str | None) -> datetime | None:
+    """An ISO 8601 time (UTC when it names no offset); never a bare number, unlike pydantic."""
+    if value is None:
+        return None
+    try:
+        t = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidQueryError(
+            f"{name} is not an ISO 8601 time: {value!r}",
+            details=[{"loc": ["query", name], "msg": "not an ISO 8601 time", "type": "datetime"}],
+        ) from None
+    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
+
+
 @router.get(
     "/events/lineage",
     summary="OpenLineage events as received, newest first (Marquez-compatible)",
     dependencies=[viewer],
 )
 def list_events(
-    before: datetime | None = Query(None, description="Only events with eventTime at or before this"),
-    after: datetime | None = Query(None, description="Only events with eventTime at or after this"),
+    before: str | None = Query(
+        None, pattern=_ISO_TIME, description="Only events with eventTime at or before this (ISO 8601)"
+    ),
+    after: str | None = Query(
+        None, pattern=_ISO_TIME, description="Only events with eventTime at or after this (ISO 8601)"
+    ),
     sort_direction: Literal["asc", "desc"] = Query("desc", alias="sortDirection"),
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
     return reads.events(
-        session, before=before, after=after, ascending=sort_direction == "asc", limit=limit, offset=offset
+        session,
+        before=_timestamp("before", before),
+        after=_timestamp("after", after),
+        ascending=sort_direction == "asc",
+        limit=limit,
+        offset=offset,
     )
+
+
+_PERIOD = Query(..., description="DAY: the last 24 hours by hour; WEEK: the last 7 days by day")
+_TZ = Query(None, max_length=64, description="IANA time zone of the WEEK days (required for lineage-events)")
+
+
+@router.get(
+    "/stats/lineage-events",
+    summary="OpenLineage events received per interval, by run state (Marquez-compatible)",
+    responses={400: _ERR},
+    dependencies=[viewer],
+)
+def stats_lineage_events(
+    period: stats.Period = _PERIOD, timezone: str | None = _TZ, session: Session = Depends(get_session)
+) -> list[dict[str, Any]]:
+    return stats.lineage_events(session, period, timezone)
+
+
+@router.get(
+    "/stats/{what}",
+    summary="Jobs, datasets or sources existing at the end of each interval (Marquez-compatible)",
+    responses={400: _ERR},
+    dependencies=[viewer],
+)
+def stats_counts(
+    what: Literal["jobs", "datasets", "sources"],
+    period: stats.Period = _PERIOD,
+    timezone: str | None = _TZ,
+    session: Session = Depends(get_session),
+) -> list[dict[str, Any]]:
+    return stats.counts(session, what, period, timezone)
 
 
 @router.get(
