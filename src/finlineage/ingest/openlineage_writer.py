@@ -71,7 +71,17 @@ class Writer:
             self._running = True
             self._work.notify()
         if start:
-            threading.Thread(target=self._run, name="openlineage-writer", daemon=True).start()
+            try:
+                threading.Thread(target=self._run, name="openlineage-writer", daemon=True).start()
+            except BaseException:  # no thread: nothing would ever answer the waiting events
+                with self._lock:
+                    self._running = False
+                    failed = list(self._waiting)
+                    self._waiting.clear()
+                for waiting in failed:
+                    if waiting.future.set_running_or_notify_cancel():
+                        waiting.future.set_exception(RuntimeError("the OpenLineage writer could not start"))
+                raise
         return item.future
 
     def _run(self) -> None:
