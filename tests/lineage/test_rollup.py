@@ -262,3 +262,38 @@ INSERT INTO rpt.cards (id, total) SELECT id, balance FROM #acc;""",
         ("core.loans", "rpt.exposure", 2),
         ("ref.limits", "rpt.exposure", 2),
     ]
+
+
+def test_a_routines_temporary_table_is_its_own() -> None:
+    """Two procedures of one file fill a temporary table of the same name: neither's rows flow
+    into the other's target, at table and at column level."""
+    res = extract(
+        """CREATE PROCEDURE treasury.load_cash AS
+BEGIN
+  SELECT acct, amount INTO #stage FROM core.cash_moves;
+  INSERT INTO treasury.cash_pos (acct, amount) SELECT acct, amount FROM #stage;
+END
+GO
+CREATE PROCEDURE treasury.load_repo AS
+BEGIN
+  CREATE TABLE #stage (acct INT, amount DECIMAL(18,2));
+  INSERT INTO #stage (acct, amount) SELECT acct, notional FROM core.repo_trades;
+  INSERT INTO treasury.repo_pos (acct, amount) SELECT acct, amount FROM #stage;
+END
+GO
+CREATE PROCEDURE treasury.load_fees AS
+BEGIN
+  INSERT INTO #stage (acct, amount) SELECT acct, fee FROM core.fees;
+  INSERT INTO treasury.fee_pos (acct, amount) SELECT acct, amount FROM #stage;
+END
+GO""",
+        "tsql",
+    )
+    assert {(s, t) for s, t, _ in table_flows(res.statements)} == {
+        ("core.cash_moves", "treasury.cash_pos"),
+        ("core.repo_trades", "treasury.repo_pos"),
+        ("core.fees", "treasury.fee_pos"),
+    }
+    d = rollup_direct(res)
+    assert d["treasury.repo_pos.amount"] == {"core.repo_trades.notional"}
+    assert d["treasury.fee_pos.amount"] == {"core.fees.fee"}

@@ -22,6 +22,7 @@ import re
 from typing import Any
 
 from finlineage.lineage.names import split_column_ref
+from finlineage.lineage.rollup import table_flows
 
 MAX_CHUNK_CHARS = 20_000
 _SCHEMA_CODES = frozenset({"star_without_schema", "unresolved_column", "ambiguous_column"})
@@ -106,7 +107,6 @@ def facts_from_result(result: Any) -> dict[str, Any]:
         )
 
     diagnostics = [_diag(d) for d in result.diagnostics]
-    temp_tables: dict[str, set[str]] = {}
     table_edges: dict[tuple[str, str, str, int], tuple[Any, ...]] = {}
     referenced: set[str] = set()
     chunks: list[tuple[str | None, int, int, str]] = []
@@ -122,21 +122,7 @@ def facts_from_result(result: Any) -> dict[str, Any]:
         target = st.target_tables[0][:700] if st.target_tables else None
         statements.append((st.index, st.line_start, st.line_end, st.type[:32], process, defines, target))
         prov = (st.index, st.line_start, st.line_end, process)
-        sources: set[str] = set()
-        for s in st.source_tables:
-            if _is_temp(s, temps):
-                sources.update(temp_tables.get(s, ()))
-            else:
-                sources.add(s)
-                referenced.add(s)
-        for t in st.target_tables:
-            if _is_temp(t, temps):
-                temp_tables.setdefault(t, set()).update(sources)
-                continue
-            referenced.add(t)
-            for s in sources:
-                if s != t:
-                    table_edges.setdefault((s, t, "direct", st.index), (s, t, "direct", "", 1.0, *prov))
+        referenced.update(t for t in (*st.source_tables, *st.target_tables) if not _is_temp(t, temps))
         if process is not None:
             for callee in st.calls:
                 if callee and not _is_temp(callee, temps):
@@ -147,6 +133,17 @@ def facts_from_result(result: Any) -> dict[str, Any]:
             owner = next((t for t in st.target_tables if not _is_temp(t, temps)), None) or process
             chunks.append((owner, st.line_start, st.line_end, st.sql[:MAX_CHUNK_CHARS]))
 
+    # table-level flow with temporary tables collapsed: the engine's rollup rule, per statement
+    scoped = temps | {
+        t for st in result.statements for t in (*st.source_tables, *st.target_tables) if _is_temp(t, temps)
+    }
+    for src, tgt, index in table_flows(result.statements, scoped):
+        if _is_temp(src, temps) or _is_temp(tgt, temps):
+            continue
+        st = by_index[index]
+        process = st.process if st.process in defined else None
+        prov = (st.index, st.line_start, st.line_end, process)
+        table_edges.setdefault((src, tgt, "direct", index), (src, tgt, "direct", "", 1.0, *prov))
     known = set(defined) | referenced
     column_edges = _rollup_edges(result, temps, defined, by_index, known | temps)
     for obj in objects:

@@ -199,8 +199,11 @@ class _Rollup:
 
     # ------------------------------------------------------------------ statements
     def run(self) -> tuple[ColumnEdge, ...]:
+        owner: dict[str, str | None] = {}
         for st in self.statements:
             written = [t for t in st.target_tables if t in self.temps]
+            for t in _new_scope(st, written, owner):
+                self.flows.pop(t, None)
             if st.type in ("drop", "truncate", "create_table") or (st.type == "create_view" and written):
                 for t in written:
                     self.flows.pop(t, None)
@@ -508,6 +511,16 @@ def rollup(
     return ScriptLineage(tuple(sources), tuple(targets), edges)
 
 
+def _new_scope(st: StatementLineage, written: list[str], owner: dict[str, str | None]) -> list[str]:
+    """Temporary tables ``st`` writes whose earlier rows belong to another routine: a routine's
+    temporary table is its own (created and dropped with each call), so what another routine
+    put in a table of the same name never flows into this one."""
+    fresh = [t for t in written if t in owner and owner[t] != st.process]
+    for t in written:
+        owner[t] = st.process
+    return fresh
+
+
 def table_flows(
     statements: Sequence[StatementLineage], temp_tables: Iterable[str] = ()
 ) -> list[tuple[str, str, int]]:
@@ -519,11 +532,16 @@ def table_flows(
     temps = _temporaries(statements, temp_tables)
     held: dict[str, dict[str, None]] = {}
     out: dict[tuple[str, str, int], None] = {}
+    owner: dict[str, str | None] = {}
     for st in statements:
-        if st.type in ("drop", "truncate"):
-            for t in st.target_tables:
+        written = [t for t in st.target_tables if t in temps]
+        for t in _new_scope(st, written, owner):
+            held.pop(t, None)
+        if st.type in ("drop", "truncate", "create_table") or (st.type == "create_view" and written):
+            for t in written:
                 held.pop(t, None)
-            continue
+            if st.type in ("drop", "truncate"):
+                continue
         read: dict[str, None] = {}
         for s in st.source_tables:
             read.update(held.get(s, {}) if s in temps else {s: None})
