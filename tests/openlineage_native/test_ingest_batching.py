@@ -199,3 +199,47 @@ def test_a_writer_serves_events_submitted_from_many_threads(session_factory: ses
     with session_factory() as s:
         assert s.execute(text("SELECT count(*) FROM ol_runs")).scalar_one() == 24
         assert s.execute(text("SELECT count(*) FROM ol_jobs")).scalar_one() == 6
+
+
+def test_a_dataset_of_another_project_resolves_the_same_cached_or_not(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """A dataset whose row belongs to one project, read by a job of another: each project gets
+    its own object, once; repeating the event (from the cache, then with the cache emptied)
+    finds the same objects and adds nothing."""
+    from finlineage.store import projects
+
+    with session_factory.begin() as s:
+        for name in ("risk", "ops"):
+            projects.create_repository(s, projects.create_project(s, name).id, f"{name}-db")
+
+    def run(job: str, out: tuple[str, str], inputs: list[tuple[str, str]], minute: int) -> Any:
+        body = _event(job, str(uuid.uuid4()), "COMPLETE", minute)
+        body["outputs"][0].update(namespace=out[0], name=out[1])
+        body["inputs"] = [{"namespace": ns, "name": n} for ns, n in inputs]
+        if not inputs:
+            body["outputs"][0]["facets"] = {}
+        for spec in body["outputs"][0]["facets"].get("columnLineage", {}).get("fields", {}).values():
+            spec["inputFields"][0].update(namespace=inputs[0][0], name=inputs[0][1])
+        return writer.ingest(session_factory, ol_ingest.validate(body))
+
+    shared = ("s3://lake", "shared.src")
+    first = run("load_a", ("mssql://risk-db", "rpt.a"), [shared], 0)
+    assert first.project == "risk"
+    assert run("seed_b", ("postgres://ops-db", "ops.b"), [], 1).project == "ops"
+    outcomes = [run("load_b", ("postgres://ops-db", "ops.b"), [shared], 2 + i) for i in range(2)]
+    writer.writer_for(session_factory).cache.clear()
+    outcomes.append(run("load_b", ("postgres://ops-db", "ops.b"), [shared], 5))
+    assert [o.project for o in outcomes] == ["ops"] * 3
+    assert [o.column_edges for o in outcomes] == [2, 0, 0]
+    assert [o.matched for o in outcomes] == [1, 2, 2]
+    with session_factory() as s:
+        owners = s.execute(
+            text(
+                "SELECT p.name FROM objects o JOIN projects p ON p.id = o.project_id "
+                "WHERE o.canonical_id = 'shared.src' ORDER BY p.name"
+            )
+        ).scalars()
+        assert list(owners) == ["ops", "risk"]
+        rows = s.execute(text("SELECT count(*) FROM ol_datasets WHERE name = 'shared.src'")).scalar_one()
+        assert rows == 1
