@@ -622,7 +622,7 @@ def ingest_event(
         if jhit is not None and jhit[1] == sig:
             job_id = jhit[0]
         else:
-            job_id = ol.upsert_job(session, pid, jkey[0], jkey[1], **args).id
+            job_id = ol.upsert_job(session, pid, jkey[0], jkey[1], **args)
             new.jobs[jkey] = (job_id, sig)
         outcome.job = f"{jkey[0]}:{jkey[1]}"
         if event.run is not None:

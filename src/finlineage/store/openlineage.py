@@ -233,30 +233,32 @@ def upsert_job(
     inputs: list[list[str]] | None,
     outputs: list[list[str]] | None,
     process_object_id: int | None,
-) -> OLJob:
-    job = get_job(session, namespace, name)
-    now = utcnow()
-    if job is None:
-        job = OLJob(project_id=project_id, namespace=namespace, name=name, created_at=now, updated_at=now)
-        session.add(job)
+) -> int:
+    """Create or update a job (facets merge, inputs/outputs accumulate); returns its id. Core
+    statements: one read, then one insert or one update of the fields that changed."""
+    conn = session.connection()
+    row = conn.execute(_statement("job"), {"ns": namespace, "name": name}).first()
+    old: dict[str, Any] = dict(row._mapping) if row is not None else {}
     values: dict[str, Any] = {"project_id": project_id}
     if job_type:
         values["job_type"] = job_type
     if facets:
-        values["facets"] = {**(job.facets or {}), **facets}
+        values["facets"] = {**(old.get("facets") or {}), **facets}
     if inputs:
-        values["inputs"] = _merge_pairs(job.inputs, inputs)
+        values["inputs"] = _merge_pairs(old.get("inputs"), inputs)
     if outputs:
-        values["outputs"] = _merge_pairs(job.outputs, outputs)
+        values["outputs"] = _merge_pairs(old.get("outputs"), outputs)
     if process_object_id is not None:
         values["process_object_id"] = process_object_id
-    changed = {k: v for k, v in values.items() if getattr(job, k) != v}
-    for k, v in changed.items():
-        setattr(job, k, v)
-    if changed and job.id is not None:
-        job.updated_at = now
-    session.flush()
-    return job
+    now = utcnow()
+    t = _table(OLJob)
+    if row is None:
+        stmt = insert(t).values(namespace=namespace, name=name, created_at=now, updated_at=now, **values)
+        return int(conn.execute(stmt.returning(t.c.id)).scalar_one())
+    changed = {k: v for k, v in values.items() if old.get(k) != v}
+    if changed:
+        conn.execute(update(t).where(t.c.id == old["id"]).values(**changed, updated_at=now))
+    return int(old["id"])
 
 
 def _merge_pairs(old: list[Any] | None, new: list[list[str]]) -> list[list[str]]:
@@ -444,7 +446,17 @@ def observed_edges(
 def _statement(name: str) -> Executable:
     """The hot path's Core statements, built once (``IN`` lists as expanding parameters: no
     per-value expression building or cache-key work per call)."""
-    runs, cols = _table(OLRun), _table(Column)
+    runs, cols, jobs = _table(OLRun), _table(Column), _table(OLJob)
+    if name == "job":
+        return select(
+            jobs.c.id,
+            jobs.c.project_id,
+            jobs.c.job_type,
+            jobs.c.facets,
+            jobs.c.inputs,
+            jobs.c.outputs,
+            jobs.c.process_object_id,
+        ).where(jobs.c.namespace == bindparam("ns"), jobs.c.name == bindparam("name"))
     if name == "runs":
         return select(runs.c.id, runs.c.job_id, runs.c.run_id, *(runs.c[f] for f in _RUN_FIELDS)).where(
             # both INs: SQLite searches the (job_id, run_id) index, a row-value IN scans it
