@@ -44,6 +44,7 @@ import codecs
 import json
 import re
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +60,7 @@ from finlineage.ingest.dbt_manifest import (
     quote,
     raw_code,
     relation,
+    relation_style,
     root_package,
 )
 from finlineage.ingest.dbt_render import Renderer
@@ -123,6 +125,11 @@ class _Project:
     """The project's folder on disk, when the manifest is a file there (directory, git, archive)."""
     loose: dict[str, SourceFile] = field(default_factory=dict)
     """The ingest's files of this group by path (seed CSVs of an upload of loose files)."""
+    style: tuple[bool, str | None] = (True, '"')
+    """How the manifest spells relations (for nodes without ``relation_name``)."""
+    no_columns: list[str] = field(default_factory=list)
+    """Sources and seeds whose columns nothing says (no catalog, no documented columns, no CSV
+    header): created as tables of unknown columns."""
 
 
 def _root_of(path: str) -> str:
@@ -149,18 +156,23 @@ def _tables(p: _Project) -> list[_Out]:
     for uid, node in [*sorted((m.get("nodes") or {}).items()), *sorted((m.get("sources") or {}).items())]:
         if not isinstance(node, dict) or node.get("resource_type") not in ("seed", "source"):
             continue
-        rel = relation(node)
+        rel = relation(node, p.style)
         entry = catalog_entry(p.catalog, uid)
         path = node_path(node, p.package) or uid
         cols = columns_of(node, entry)
         if not cols and node.get("resource_type") == "seed":
             cols = [(c, None) for c in _seed_header(p, path)]
-        if rel is None or rel.lower() in done or not cols:
+        if rel is None or rel.lower() in done:
             continue
         done.add(rel.lower())
-        # a column of unknown type gets a placeholder the parsers accept; its stored type stays unknown
-        body = ",\n".join(f"    {quote(c)} {t or 'VARCHAR'}" for c, t in cols)
-        tables.setdefault(path, []).append((f"create table {rel} (\n{body}\n);\n", entry, node, cols))
+        if cols:
+            # a column of unknown type gets a placeholder the parsers accept; its stored type stays unknown
+            body = ",\n".join(f"    {quote(c)} {t or 'VARCHAR'}" for c, t in cols)
+            ddl = f"create table {rel} (\n{body}\n);\n"
+        else:  # still an object (nothing is dropped); its columns come from what reads it
+            ddl = f"create table {rel};\n"
+            p.no_columns.append(str(node.get("unique_id") or uid))
+        tables.setdefault(path, []).append((ddl, entry, node, cols))
     out: list[_Out] = []
     header_args = {"catalog": " and catalog" if p.catalog is not None else ""}
     for path, stmts in tables.items():
@@ -290,7 +302,7 @@ def _declared(
 
 def _models(p: _Project, present: dict[str, SourceFile]) -> list[_Out]:
     out: list[_Out] = []
-    renderer = Renderer(p.manifest, relation, materialized, raw_code)
+    renderer = Renderer(p.manifest, partial(relation, style=p.style), materialized, raw_code)
     for uid, node in sorted((p.manifest.get("nodes") or {}).items()):
         if not isinstance(node, dict) or node.get("resource_type") not in ("model", "snapshot"):
             continue
@@ -299,7 +311,7 @@ def _models(p: _Project, present: dict[str, SourceFile]) -> list[_Out]:
         if how == "ephemeral":
             continue  # dbt inlines it as a CTE into its dependants' compiled code
         code = compiled_code(node)
-        rel = relation(node)
+        rel = relation(node, p.style)
         path = node_path(node, p.package) or uid
         if str(node.get("language") or "sql").lower() != "sql":
             p.not_sql.append(path)
@@ -369,7 +381,17 @@ def _read_artifacts(
                 sf.location.parent.parent if sf.location.parent.name == "target" else sf.location.parent
             )
         projects.append(
-            _Project(root, doc, None, sf.group, folder, owned, package=package, location=location)
+            _Project(
+                root,
+                doc,
+                None,
+                sf.group,
+                folder,
+                owned,
+                package=package,
+                location=location,
+                style=relation_style(doc),
+            )
         )
     return projects, catalogs, artifacts
 
@@ -429,6 +451,12 @@ def expand(files: list[SourceFile], warnings: list[str]) -> list[SourceFile]:
             warnings.append(
                 f"dbt project {where}: {len(p.not_sql)} model(s) not in SQL (Python models) not analysed: "
                 f"{', '.join(p.not_sql[:5])}"
+            )
+        if p.no_columns:
+            warnings.append(
+                f"dbt project {where}: {len(p.no_columns)} source(s)/seed(s) without known columns (no "
+                f"catalog.json, no documented columns, no seed CSV): created with their columns unknown: "
+                f"{', '.join(p.no_columns[:5])}"
             )
         if adapter and dialect is None:
             warnings.append(

@@ -24,19 +24,61 @@ def quote(part: str) -> str:
     return '"' + part.replace('"', '""') + '"'
 
 
-def relation(node: dict[str, Any]) -> str | None:
-    """``relation_name`` as dbt renders it, else ``database.schema.alias`` quoted (a null
-    ``database``, as some adapters have, is left out)."""
-    rel = node.get("relation_name")
-    if isinstance(rel, str) and rel.strip():
-        return rel.strip()
+def _parts(node: dict[str, Any]) -> list[str]:
     parts = [
         node.get("database"),
         node.get("schema"),
         node.get("alias") or node.get("identifier") or node.get("name"),
     ]
-    named = [p for p in parts if isinstance(p, str) and p]
-    return ".".join(quote(p) for p in named) if named else None
+    return [p for p in parts if isinstance(p, str) and p]
+
+
+_QUOTES = ('"', "`", "[")
+
+
+def relation_style(manifest: dict[str, Any]) -> tuple[bool, str | None]:
+    """How this manifest's own ``relation_name`` values spell a relation, for nodes that have
+    none (seeds and sources of older manifests): whether the database part is written (some
+    adapters leave it out: ``schema.alias``) and the quote character (``"``, a backtick, ``[``,
+    or None for bare names). The first node whose ``relation_name`` is built from its own
+    database/schema/alias decides; without one: database included, double quotes."""
+    groups = [(manifest.get("nodes") or {}).items(), (manifest.get("sources") or {}).items()]
+    for _uid, node in sorted(item for g in groups for item in g):
+        rel = node.get("relation_name") if isinstance(node, dict) else None
+        parts = _parts(node) if isinstance(node, dict) else []
+        if not isinstance(rel, str) or not rel.strip() or len(parts) < 2:
+            continue
+        rel = rel.strip()
+        q = rel[0] if rel[0] in _QUOTES else None
+        close = {"[": "]"}.get(q or "", q or "")
+        for with_db in (True, False):
+            named = parts if with_db or len(parts) < 3 else parts[1:]
+            if q is None:
+                spelled = ".".join(named)
+            else:
+                spelled = ".".join(q + p.replace(close, close * 2) + close for p in named)
+            if spelled.lower() == rel.lower():
+                return with_db, q
+    return True, '"'
+
+
+def relation(node: dict[str, Any], style: tuple[bool, str | None] = (True, '"')) -> str | None:
+    """``relation_name`` as dbt renders it, else ``database.schema.alias`` spelled the way the
+    manifest spells its other relations (``style``: see ``relation_style``; a null ``database``,
+    as some adapters have, is left out)."""
+    rel = node.get("relation_name")
+    if isinstance(rel, str) and rel.strip():
+        return rel.strip()
+    named = _parts(node)
+    with_db, q = style
+    if not with_db and len(named) == 3:
+        named = named[1:]
+    if not named:
+        return None
+    if q is None:
+        return ".".join(named)
+    close = {"[": "]"}.get(q, q)
+    return ".".join(q + p.replace(close, close * 2) + close for p in named)
 
 
 def root_package(doc: dict[str, Any]) -> str | None:
@@ -56,11 +98,13 @@ def root_package(doc: dict[str, Any]) -> str | None:
 
 
 def node_path(node: dict[str, Any], package: str | None) -> str | None:
-    """A node's file, relative to the project root: ``original_file_path`` for the project's own
-    nodes, under ``dbt_packages/<package>/`` for an installed package's (where `dbt deps` puts it)."""
+    """A node's file, relative to the project root with ``/`` separators: ``original_file_path``
+    for the project's own nodes, under ``dbt_packages/<package>/`` for an installed package's
+    (where `dbt deps` puts it)."""
     path = node.get("original_file_path")
     if not isinstance(path, str) or not path:
         return None
+    path = path.replace("\\", "/")  # a manifest written on Windows separates with backslashes
     pkg = node.get("package_name")
     if package and isinstance(pkg, str) and pkg and pkg != package:
         return f"dbt_packages/{pkg}/{path}"
