@@ -234,3 +234,13 @@ def test_a_source_of_unknown_columns_still_carries_column_lineage_end_to_end(cli
     assert {"wh.ar.invoices.amount", "wh.ar.invoices.paid"} <= {n["canonical_id"] for n in up["nodes"]}
     node = client.get(f"/api/v1/lineage/node/wh.ar.credit_notes?project_id={pid}")
     assert node.status_code == 200
+
+
+def test_adapters_of_other_engines_get_their_sql_dialect() -> None:
+    for adapter, dialect in [("glue", "spark"), ("starrocks", "starrocks"), ("materialize", "materialize")]:
+        model = _model("exposure", "risk.exposure", "select 1 as net", "models/exposure.sql")
+        out, warnings = _expand(_doc(12, adapter, {"model.ledger.exposure": model}, {}))
+        assert out["proj/models/exposure.sql"].explicit_dialect == dialect
+        assert not any("no known SQL dialect" in w for w in warnings)
+    _, warnings = _expand(_doc(12, "quasar", {"model.ledger.exposure": model}, {}))
+    assert any("adapter 'quasar' has no known SQL dialect" in w for w in warnings)

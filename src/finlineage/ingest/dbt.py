@@ -92,7 +92,20 @@ ADAPTER_DIALECTS: dict[str, str] = {
     "clickhouse": "clickhouse",
     "sqlite": "sqlite",
     "teradata": "teradata",
-    "materialize": "postgres",
+    "materialize": "materialize",
+    "glue": "spark",
+    "hive": "hive",
+    "presto": "presto",
+    "starrocks": "starrocks",
+    "doris": "doris",
+    "dremio": "dremio",
+    "exasol": "exasol",
+    "risingwave": "risingwave",
+    "mariadb": "mysql",
+    "tidb": "mysql",
+    "singlestore": "mysql",
+    "greenplum": "postgres",
+    "alloydb": "postgres",
 }
 
 
