@@ -244,3 +244,35 @@ def test_adapters_of_other_engines_get_their_sql_dialect() -> None:
         assert not any("no known SQL dialect" in w for w in warnings)
     _, warnings = _expand(_doc(12, "quasar", {"model.ledger.exposure": model}, {}))
     assert any("adapter 'quasar' has no known SQL dialect" in w for w in warnings)
+
+
+def test_a_parse_only_manifest_resolves_versioned_models_by_their_version() -> None:
+    def version(v: int) -> dict[str, Any]:
+        return {
+            "resource_type": "model",
+            "name": "limits",
+            "package_name": "ledger",
+            "version": v,
+            "latest_version": 2,
+            "original_file_path": f"models/limits_v{v}.sql",
+            "relation_name": f'"wh"."risk"."limits_v{v}"',
+            "config": {"materialized": "table"},
+            "compiled_code": f"select {v} as tier",
+        }
+
+    def reader(name: str, raw: str) -> dict[str, Any]:
+        node = _model(name, f'"wh"."risk"."{name}"', raw, f"models/{name}.sql")
+        del node["compiled_code"]
+        return node
+
+    nodes = {
+        "model.ledger.limits.v1": version(1),
+        "model.ledger.limits.v2": version(2),
+        "model.ledger.latest_tiers": reader("latest_tiers", "select tier from {{ ref('limits') }}"),
+        "model.ledger.old_tiers": reader("old_tiers", "select tier from {{ ref('limits', v=1) }}"),
+    }
+    out, _ = _expand(_doc(11, "postgres", nodes, {}))
+    latest = out["proj/models/latest_tiers.sql"].parse_data
+    old = out["proj/models/old_tiers.sql"].parse_data
+    assert latest is not None and 'from "wh"."risk"."limits_v2"' in latest.decode()
+    assert old is not None and 'from "wh"."risk"."limits_v1"' in old.decode()

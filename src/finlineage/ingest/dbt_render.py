@@ -1,9 +1,9 @@
 """SQL for dbt models a manifest has no compiled code for (a manifest from ``dbt parse``).
 
 Only what needs no Jinja engine is substituted, so the result is what dbt would compile and
-nothing is guessed: ``{{ ref('m') }}`` / ``{{ ref('pkg', 'm') }}`` (the model's, seed's or
-snapshot's relation; an ephemeral model becomes a ``__dbt__cte__<name>`` CTE, injected the way
-dbt does), ``{{ source('s', 't') }}``, ``{{ this }}``, ``{{ config(...) }}`` (nothing) and Jinja
+nothing is guessed: ``{{ ref('m') }}`` / ``{{ ref('pkg', 'm') }}`` / ``{{ ref('m', v=2) }}``
+(the model's, seed's or snapshot's relation; a versioned model's latest version unless ``v``
+says which; an ephemeral model becomes a ``__dbt__cte__<name>`` CTE, injected the way dbt does), ``{{ source('s', 't') }}``, ``{{ this }}``, ``{{ config(...) }}`` (nothing) and Jinja
 comments. A model with any other Jinja (macros, variables, loops, ``is_incremental()``) is not
 rendered: it needs ``dbt compile``. Substitution is one linear pass of a regular expression over
 the raw code (no template evaluation, so an upload cannot make it run code or loop).
@@ -54,11 +54,19 @@ class Renderer:
     ) -> None:
         self.relation, self.materialized, self.raw_code = relation, materialized, raw_code
         self.by_name: dict[tuple[str | None, str], dict[str, Any]] = {}
+        self.versions: dict[tuple[str | None, str, str], dict[str, Any]] = {}
         for _uid, node in sorted((manifest.get("nodes") or {}).items()):
             if isinstance(node, dict) and node.get("resource_type") in ("model", "seed", "snapshot"):
                 name = str(node.get("name") or "")
+                pkg = str(node.get("package_name") or "")
+                version, latest = node.get("version"), node.get("latest_version")
+                if version is not None:  # a versioned model: ref() without v= means the latest
+                    self.versions[(None, name, str(version))] = node
+                    self.versions[(pkg, name, str(version))] = node
+                    if latest is not None and str(latest) != str(version):
+                        continue
                 self.by_name[(None, name)] = node
-                self.by_name[(str(node.get("package_name") or ""), name)] = node
+                self.by_name[(pkg, name)] = node
         self.sources: dict[tuple[str, str], dict[str, Any]] = {}
         for node in (manifest.get("sources") or {}).values():
             if isinstance(node, dict):
@@ -92,7 +100,7 @@ class Renderer:
                 if m.group(2):
                     raise _Unrenderable("this(...)")
                 return str(self.relation(node) or "")
-            pos, _kw = _args(m.group(2))
+            pos, kw = _args(m.group(2))
             if fn == "source":
                 if len(pos) != 2 or (target := self.sources.get((pos[0], pos[1]))) is None:
                     raise _Unrenderable("source")
@@ -100,7 +108,8 @@ class Renderer:
             if len(pos) not in (1, 2):
                 raise _Unrenderable("ref")
             key = (pos[0] if len(pos) == 2 else None, pos[-1])
-            target = self.by_name.get(key)
+            version = kw.get("v", kw.get("version"))
+            target = self.by_name.get(key) if version is None else self.versions.get((*key, version))
             if target is None:
                 raise _Unrenderable("ref")
             if target.get("resource_type") == "model" and self.materialized(target, None) == "ephemeral":
