@@ -11,6 +11,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from finlineage.ingest import dbt
+from finlineage.ingest.dbt_lines import item_line
 from finlineage.ingest.sources import SourceFile
 from ingest.conftest import by_path, upload
 
@@ -276,3 +277,15 @@ def test_a_parse_only_manifest_resolves_versioned_models_by_their_version() -> N
     old = out["proj/models/old_tiers.sql"].parse_data
     assert latest is not None and 'from "wh"."risk"."limits_v2"' in latest.decode()
     assert old is not None and 'from "wh"."risk"."limits_v1"' in old.decode()
+
+
+def test_a_select_list_on_one_line_points_each_column_at_that_line() -> None:
+    compiled = [
+        "WITH desks AS (",
+        '    SELECT * FROM "wh"."ref"."desks"',
+        ")",
+        "",
+        "SELECT desk_id , desk_name, d.region, head FROM desks d",
+    ]
+    assert [item_line(compiled, 1, 5, c) for c in ("desk_id", "desk_name", "region", "head")] == [5] * 4
+    assert item_line(["select concat(first, last) as full_name", "from people"], 1, 2, "last") is None

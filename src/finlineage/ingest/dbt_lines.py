@@ -241,6 +241,11 @@ class SpanMap(LineMap):
 
 _ALIAS = r"""\bas\s+[`"\[]?{c}[`"\]]?(?![\w$])"""
 _TRAILING = r"""(?:^|[\s,.(])[`"\[]?{c}[`"\]]?\s*,?\s*(?:--.*)?$"""
+_LISTED = (
+    r"""^\s*select\s+(?:distinct\s+)?(?:.*?,\s*)?(?:[\w$`"\[\]]+\.)*[`"\[]?{c}[`"\]]?"""
+    r"""\s*(?:,|\bfrom\b|--|$)"""
+)
+"""A select list on one line (``select a, b, c from t``): the column as one of its bare items."""
 _CLAUSE = re.compile(
     r"\s*(?:group|order|partition|cluster|distribute|sort)\s+by\b|\s*(?:where|from|join|on|using|having|"
     r"qualify|and|or|when|then|else|limit|union|intersect|except|inner|left|right|full|cross)\b",
@@ -252,11 +257,11 @@ _CLAUSE = re.compile(
 def item_line(compiled_lines: list[str], start: int, end: int, column: str) -> int | None:
     """The compiled line (1-based, within ``start..end``) of the select item producing ``column``."""
     name = re.escape(column)
-    for pattern in (_ALIAS, _TRAILING):
+    for pattern in (_ALIAS, _TRAILING, _LISTED):
         rx = re.compile(pattern.format(c=name), re.IGNORECASE)
         for n in range(min(end, len(compiled_lines)), max(start, 1) - 1, -1):
             line = compiled_lines[n - 1]
-            if rx.search(line) and (pattern is _ALIAS or not _CLAUSE.match(line)):
+            if rx.search(line) and (pattern is not _TRAILING or not _CLAUSE.match(line)):
                 return n
     return None
 
