@@ -289,3 +289,21 @@ def test_a_select_list_on_one_line_points_each_column_at_that_line() -> None:
     ]
     assert [item_line(compiled, 1, 5, c) for c in ("desk_id", "desk_name", "region", "head")] == [5] * 4
     assert item_line(["select concat(first, last) as full_name", "from people"], 1, 2, "last") is None
+
+
+def test_a_seeds_column_types_type_the_columns_of_its_csv_header() -> None:
+    seed = {
+        "resource_type": "seed",
+        "unique_id": "seed.ledger.fx",
+        "name": "fx",
+        "original_file_path": "seeds/fx.csv",
+        "relation_name": '"wh"."ref"."fx"',
+        "config": {"materialized": "seed", "column_types": {"Rate": "decimal(18,6)", "absent": "int"}},
+        "columns": {},
+    }
+    csv = SourceFile("proj/seeds/fx.csv", data=b"ccy,rate\nEUR,1.1\n", group="g")
+    out, _ = _expand(_doc(10, "postgres", {"seed.ledger.fx": seed}, {}), csv)
+    ddl = out["proj/seeds/fx.csv"].parse_data
+    assert ddl is not None
+    assert '"ccy" VARCHAR,\n    "rate" decimal(18,6)\n);' in ddl.decode()
+    assert '"absent"' not in ddl.decode()  # column_types alone never invents a column

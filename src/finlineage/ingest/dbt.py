@@ -175,6 +175,10 @@ def _tables(p: _Project) -> list[_Out]:
         cols = columns_of(node, entry)
         if not cols and node.get("resource_type") == "seed":
             cols = [(c, None) for c in _seed_header(p, path)]
+        if node.get("resource_type") == "seed":  # a seed's config.column_types types its known columns
+            declared = (node.get("config") or {}).get("column_types") or {}
+            by_lower = {str(k).lower(): v for k, v in declared.items() if isinstance(v, str) and v}
+            cols = [(c, t or by_lower.get(c.lower())) for c, t in cols]
         if rel is None or rel.lower() in done:
             continue
         done.add(rel.lower())
