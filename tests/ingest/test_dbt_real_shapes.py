@@ -11,7 +11,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from finlineage.ingest import dbt
-from finlineage.ingest.dbt_lines import item_line
+from finlineage.ingest.dbt_lines import align, item_line
 from finlineage.ingest.sources import SourceFile
 from ingest.conftest import by_path, upload
 
@@ -307,3 +307,20 @@ def test_a_seeds_column_types_type_the_columns_of_its_csv_header() -> None:
     assert ddl is not None
     assert '"ccy" VARCHAR,\n    "rate" decimal(18,6)\n);' in ddl.decode()
     assert '"absent"' not in ddl.decode()  # column_types alone never invents a column
+
+
+def test_lines_a_macro_call_expanded_into_point_at_the_call() -> None:
+    raw = (
+        "SELECT\n  desk,\n  SUM(notional) AS gross,\n  {{ tenor_bucket('maturity', 'MONTH') }}\n"
+        "FROM positions\nGROUP BY desk"
+    )
+    compiled = (
+        "SELECT\n  desk,\n  SUM(notional) AS gross,\n  \n    CASE\n        WHEN maturity < x\n"
+        "        THEN 'short'\n    END AS bucket\n\nFROM positions\nGROUP BY desk"
+    )
+    anchors = align(compiled, raw)
+    assert [anchors.get(n) for n in (5, 6, 7, 8)] == [4, 4, 4, 4]
+    assert anchors[10] == 5 and anchors[3] == 3
+    # two raw lines in the gap: which one produced what is not known, so nothing is anchored
+    two = raw.replace("  {{ tenor_bucket", "  {{ other() }}\n  {{ tenor_bucket")
+    assert 8 not in align(compiled, two)

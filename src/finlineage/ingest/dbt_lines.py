@@ -15,7 +15,9 @@ number in the facts is translated to a line of that file:
   ``MIN_SIMILARITY``. A monotone alignment maximising the total similarity is computed by dynamic
   programming; it lets several compiled lines map to one raw line (a macro or a ``{% for %}``
   loop expanding into several lines). Only aligned lines are *anchors*; nothing is guessed by
-  position alone.
+  position alone, except one case: when the only raw line between two anchored stretches is a
+  Jinja expression (``{{ my_macro(...) }}``), the compiled lines between the same stretches are
+  what it expanded into and anchor on it.
 * **Statements and objects** of a model file stand for the whole model: their span is the whole
   raw file (dbt runs the file as one statement), so the evidence is the text the user wrote,
   ``config`` call and Jinja included.
@@ -49,6 +51,7 @@ MAX_DP_CELLS = 1_000_000
 _JINJA = re.compile(r"\{#.*?#\}|\{%.*?%\}|\{\{.*?\}\}", re.S)
 _STRING = re.compile(r"'([^'\n]*)'|\"([^\"\n]*)\"")
 _TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*|\d+(?:\.\d+)?")
+_EXPRESSION = re.compile(r"\{\{.*?\}\}")
 _CTE = "__dbt__cte__"
 
 
@@ -116,10 +119,17 @@ def align(compiled: str, raw: str) -> dict[int, int]:
     raw_lines = [ln.rstrip() if rawt[j] else f"\0r{j}" for j, ln in enumerate(raw.split("\n"))]
     anchors: dict[int, int] = {}
     pc = pr = 0
+    raw_text_lines = raw.split("\n")
     blocks = SequenceMatcher(None, comp_lines, raw_lines, autojunk=False).get_matching_blocks()
     for a, b, size in blocks:
         for i, j in _align_gap(comp[pc:a], rawt[pr:b]).items():
             anchors[pc + i] = pr + j
+        if b - pr == 1 and _EXPRESSION.search(raw_text_lines[pr]):
+            # the gap's only raw line is a Jinja expression (a macro call): the compiled lines
+            # between the same two anchors are what it expanded into
+            for i in range(pc, a):
+                if comp[i]:
+                    anchors.setdefault(i + 1, pr + 1)
         for k in range(size):
             if comp[a + k]:  # a blank line or pure punctuation anchors nothing
                 anchors[a + k + 1] = b + k + 1
