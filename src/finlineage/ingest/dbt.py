@@ -21,9 +21,13 @@ For every manifest among the collected files:
   reported too.
 * **sources and seeds** → tables: ``create table <relation> (<columns>)`` with the columns and
   types of the catalog (else the manifest's documented columns; a seed's CSV header), one file
-  per source YAML / seed path. These files are generated (YAML and CSV are not SQL): their first
-  line says so. Installed packages' nodes live under ``dbt_packages/<package>/``.
-* relation names come from ``relation_name`` (else database/schema/alias), so the compiled
+  per source YAML / seed path (a seed's ``config.column_types`` types the columns; a source or
+  seed nothing gives columns for is still a table, of unknown columns, and is reported). These
+  files are generated (YAML and CSV are not SQL): their first line says so. Installed packages' nodes live under ``dbt_packages/<package>/``.
+* paths are the manifest's ``original_file_path`` with ``/`` separators (a manifest written on
+  Windows has backslashes).
+* relation names come from ``relation_name`` (else database/schema/alias, spelled the way the
+  manifest spells its other relations: quotes, database part or not), so the compiled
   code's references and the created objects agree; the pipeline then parses models in
   dependency order with the schema of everything upstream, which resolves ``SELECT *`` and
   unqualified columns through upstream models.
