@@ -273,7 +273,8 @@ class LineageTools:
             "kinds": kinds,
             "max_nodes": self.node_cap,
         }
-        if ref["type"] == "column":
+        if ref["type"] == "column":  # the API's default edge kinds for a column walk
+            kw["kinds"] = kinds or q_lineage.COLUMN_WALK_KINDS
             return q_lineage.column_lineage(self.s, ref["id"], direction, **kw)  # type: ignore[arg-type]
         return q_lineage.node_lineage(self.s, ref["id"], direction, granularity="table", **kw)  # type: ignore[arg-type]
 
@@ -285,9 +286,11 @@ class LineageTools:
         kinds: tuple[str, ...] | None = None,
     ) -> dict[str, Any]:
         out = self.walk(ref, direction, depth, kinds)
-        if kinds and len(out.nodes) <= 1:  # nothing along these kinds: every kind
+        if kinds and len(out.nodes) <= 1:  # nothing along these kinds: the default kinds
             out, kinds = self.walk(ref, direction, depth), None
         gran = "column" if ref["type"] == "column" else "table"
+        if kinds is None and gran == "column":
+            kinds = q_lineage.COLUMN_WALK_KINDS
         nodes = [n for n in out.nodes if n.hop > 0]
         edges = [e for e in out.edges if not (e.expression or "").upper().startswith("CALL ")]
         shown_nodes = nodes[:MAX_ITEMS]
