@@ -324,7 +324,13 @@ class LineageTools:
     def column_edges_into(self, oid: int) -> list[dict[str, Any]]:
         """The column edges that load an object's columns (one hop, every column)."""
         out = q_lineage.node_lineage(
-            self.s, oid, "upstream", depth=1, granularity="column", project_id=self.pid
+            self.s,
+            oid,
+            "upstream",
+            depth=1,
+            granularity="column",
+            project_id=self.pid,
+            max_nodes=self.node_cap,
         )
         roots = {r.id for r in out.roots} or {c for c in self.v.cols_by_object.get(oid, [])}
         return [self.edge(e, "column") for e in out.edges if e.target in roots]
@@ -465,10 +471,22 @@ class LineageTools:
         oid = ref["id"] if ref["type"] == "object" else ref["object_id"]
         statements = [self._stmt(st) for st in chat_reads.table_statements(self.s, oid)]
         up = q_lineage.node_lineage(
-            self.s, oid, "upstream", depth=1, granularity="table", project_id=self.pid
+            self.s,
+            oid,
+            "upstream",
+            depth=1,
+            granularity="table",
+            project_id=self.pid,
+            max_nodes=self.node_cap,
         )
         down = q_lineage.node_lineage(
-            self.s, oid, "downstream", depth=1, granularity="table", project_id=self.pid
+            self.s,
+            oid,
+            "downstream",
+            depth=1,
+            granularity="table",
+            project_id=self.pid,
+            max_nodes=self.node_cap,
         )
         writes = [self.edge(e, "table") for e in up.edges if e.target == oid]
         reads = [self.edge(e, "table") for e in down.edges if e.source == oid]
