@@ -46,3 +46,17 @@ def test_auth_modes() -> None:
     assert Settings(auth="on").auth_enabled("127.0.0.1") is True
     assert Settings(auth="off").auth_enabled("10.1.2.3") is False
     assert Settings(auth="auto").auth_enabled("::1") is False
+
+
+def test_keep_alive_is_above_a_load_balancers_idle_timeout(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from finlineage.settings import Settings
+
+    assert Settings().http_keep_alive_s > 60  # AWS ALB / nginx upstream idle defaults
+    monkeypatch.setenv("FINLINEAGE_HTTP_KEEP_ALIVE_S", "120")
+    assert Settings().http_keep_alive_s == 120
+    monkeypatch.setenv("FINLINEAGE_HTTP_KEEP_ALIVE_S", "0")
+    import pydantic
+    import pytest
+
+    with pytest.raises(pydantic.ValidationError):
+        Settings()

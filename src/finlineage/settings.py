@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     http_threads: int = 32
     """Threads serving sync routes; the connection pool is sized above it so a request waiting for
     a thread never holds the connection another needs (which deadlocks the instance)."""
+    http_keep_alive_s: float = Field(default=75.0, gt=0)
+    """How long an idle keep-alive connection stays open. Above the usual load-balancer idle
+    timeout (60 s), so a client or proxy never sends a request on a connection the server is
+    closing at that moment (uvicorn's own default is 5 s; a busy client loses that race)."""
 
     # --- ingestion ---------------------------------------------------------------------
     ingest_roots: CsvList = Field(default_factory=list)

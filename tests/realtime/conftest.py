@@ -124,6 +124,9 @@ class ThreadServer:
             ws_ping_interval=ws_ping_interval,
             ws_ping_timeout=ws_ping_timeout,
             timeout_graceful_shutdown=5,
+            # as `finlineage serve` sets it: with uvicorn's 5 s a client event loop juggling 100
+            # connections on a loaded machine could send on a connection being closed (ReadError)
+            timeout_keep_alive=round(Settings.model_fields["http_keep_alive_s"].default),
         )
         self.server = uvicorn.Server(self.config)
         self.thread = threading.Thread(target=self.server.run, name=f"uvicorn-{self.port}", daemon=True)

@@ -51,6 +51,7 @@ def serve(
         proxy_headers=True,
         forwarded_allow_ips="127.0.0.1",
         timeout_graceful_shutdown=int(settings.restart_grace_s),
+        timeout_keep_alive=max(1, round(settings.http_keep_alive_s)),
         ws_ping_interval=settings.websocket_ping_interval_s,
         ws_ping_timeout=settings.websocket_ping_interval_s,
         ws_per_message_deflate=settings.websocket_per_message_deflate,
