@@ -137,9 +137,7 @@ def facts_from_result(result: Any) -> dict[str, Any]:
     scoped = temps | {
         t for st in result.statements for t in (*st.source_tables, *st.target_tables) if _is_temp(t, temps)
     }
-    for src, tgt, index in table_flows(result.statements, scoped):
-        if _is_temp(src, temps) or _is_temp(tgt, temps):
-            continue
+    for src, tgt, index in table_flows(result.statements, scoped):  # never names a scoped table
         st = by_index[index]
         process = st.process if st.process in defined else None
         prov = (st.index, st.line_start, st.line_end, process)

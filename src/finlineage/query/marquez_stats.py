@@ -12,6 +12,7 @@ in daily intervals of the given time zone (the current day last)."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -43,8 +44,8 @@ def intervals(
     except (ZoneInfoNotFoundError, ValueError):
         raise InvalidQueryError(f"unknown time zone {timezone!r}") from None
     today = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
-    days = [today - timedelta(days=6 - i) for i in range(8)]  # local midnights (DST-safe)
-    days = [d.replace(tzinfo=None).replace(tzinfo=zone) for d in days]
+    # local midnights: aware arithmetic in one ZoneInfo is wall-clock, the offset follows DST
+    days = [today - timedelta(days=6 - i) for i in range(8)]
     return [(days[i].astimezone(UTC), days[i + 1].astimezone(UTC)) for i in range(7)]
 
 
@@ -89,15 +90,11 @@ def lineage_events(session: Session, period: Period, timezone: str | None) -> li
         {"startInterval": _iso(s), "endInterval": _iso(e), "fail": 0, "start": 0, "complete": 0, "abort": 0}
         for s, e in spans
     ]
+    starts = [s for s, _ in spans]
     for received, state in rows:
         key = _STATES.get(state or "")
-        if key is None:
-            continue
-        t = _aware(received)
-        for slot, (s, e) in zip(out, spans, strict=True):
-            if s <= t < e:
-                slot[key] += 1
-                break
+        if key is not None:  # the query kept only times inside the spans
+            out[bisect_right(starts, _aware(received)) - 1][key] += 1
     return out
 
 
