@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from finlineage.query.common import Scope
 from finlineage.query.export import GRAPHML_NS, export
+from finlineage.store.graph import ALL_STATUSES
 from query.openlineage_schema import validate_run_event
 from query.seed import BankGraph
 
@@ -151,7 +152,9 @@ def test_mermaid_dot_csv(qs: Session, bank: BankGraph) -> None:
     row = next(r for r in rows if r["source"] == "raw.trades.amount")
     assert row["target"] == "stg.trades.amount_usd" and row["expression"] == "t.amount * fx.rate"
     assert row["file"] == "stg/trades.sql" and row["line_start"] == "2" and row["project"] == "bank"
-    all_rows = list(csv.DictReader(io.StringIO(export(qs, "csv", scope, statuses=None)[0])))
+    # statuses=None is the default (observed + approved); rejected edges only when named
+    assert export(qs, "csv", scope, statuses=None)[0] == export(qs, "csv", scope)[0]
+    all_rows = list(csv.DictReader(io.StringIO(export(qs, "csv", scope, statuses=ALL_STATUSES)[0])))
     assert len(all_rows) == 6 and {r["status"] for r in all_rows} == {"approved", "observed", "rejected"}
 
 

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from finlineage.query import catalog, lineage
 from finlineage.query.errors import AmbiguousNameError, InvalidQueryError, NotFoundError
 from finlineage.query.schemas import MAX_DEPTH
+from finlineage.store.graph import ALL_STATUSES
 from query.seed import BankGraph
 
 
@@ -74,8 +75,11 @@ def test_table_upstream_with_hops_and_provenance(qs: Session, bank: BankGraph) -
 
 
 def test_rejected_edges_on_request(qs: Session, bank: BankGraph) -> None:
-    g = lineage.node_lineage(qs, "rpt.daily_risk", "upstream", depth=1, statuses=None)
+    g = lineage.node_lineage(qs, "rpt.daily_risk", "upstream", depth=1, statuses=ALL_STATUSES)
     assert _names(g)["raw.fx_rates"] == 1
+    # None is the default everywhere (observed + approved), never "every status"
+    g = lineage.node_lineage(qs, "rpt.daily_risk", "upstream", depth=1, statuses=None)
+    assert "raw.fx_rates" not in _names(g)
 
 
 def test_table_downstream_and_column_granularity(qs: Session, bank: BankGraph) -> None:
@@ -95,7 +99,13 @@ def test_table_downstream_and_column_granularity(qs: Session, bank: BankGraph) -
 
 
 def test_column_upstream_transitive_with_expressions(qs: Session, bank: BankGraph) -> None:
+    # the column walk's default kinds (data flow): the join key is not upstream ...
     g = lineage.column_lineage(qs, "rpt.daily_risk.total_exposure", "upstream", depth=10)
+    assert "raw.fx_rates.ccy" not in _names(g) and {e.kind for e in g.edges} == {"direct"}
+    # ... every kind when asked
+    g = lineage.column_lineage(
+        qs, "rpt.daily_risk.total_exposure", "upstream", depth=10, kinds=lineage.ALL_KINDS
+    )
     assert g.root is not None and g.root.canonical_id == "rpt.daily_risk.total_exposure"
     assert _names(g) == {
         "rpt.daily_risk.total_exposure": 0,
@@ -114,7 +124,14 @@ def test_column_upstream_transitive_with_expressions(qs: Session, bank: BankGrap
     col = bank.columns["stg.trades.amount_usd"]
     assert lineage.column_lineage(qs, str(col), "downstream").root.canonical_id == "stg.trades.amount_usd"  # type: ignore[union-attr]
     assert _names(
-        lineage.column_lineage(qs, "STG.trades.AMOUNT_USD", "upstream", depth=1, project_id=bank.project_id)
+        lineage.column_lineage(
+            qs,
+            "STG.trades.AMOUNT_USD",
+            "upstream",
+            depth=1,
+            project_id=bank.project_id,
+            kinds=lineage.ALL_KINDS,
+        )
     ) == {
         "stg.trades.amount_usd": 0,
         "raw.trades.amount": 1,

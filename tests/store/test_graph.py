@@ -75,16 +75,23 @@ def test_table_vs_column_granularity(session):
 def test_status_kind_and_project_filters(session):
     pid = make_project(session)
     ids = chain_columns(session, pid, [("s.a.x", "s.b.x")])
-    chain_columns(session, pid, [("s.r.x", "s.b.x")], status="rejected")
+    ids |= chain_columns(session, pid, [("s.r.x", "s.b.x")], status="rejected")
     chain_columns(session, pid, [("s.i.x", "s.b.x")], kind="indirect", status="approved")
     up = graph.upstream(session, ids["s.b.x"])
     assert set(_names(up)) == {"s.b.x", "s.a.x", "s.i.x"}
-    assert set(_names(graph.upstream(session, ids["s.b.x"], statuses=None))) == {
+    # None means the default (observed + approved) as in `edge_visibility`; rejected edges only
+    # when named
+    assert set(_names(graph.upstream(session, ids["s.b.x"], statuses=None))) == set(_names(up))
+    assert set(_names(graph.upstream(session, ids["s.b.x"], statuses=graph.ALL_STATUSES))) == {
         "s.b.x",
         "s.a.x",
         "s.i.x",
         "s.r.x",
     }
+    assert ids["s.r.x"] not in graph.reach(session, ids["s.b.x"], statuses=None)
+    assert ids["s.r.x"] in graph.reach(session, ids["s.b.x"], statuses=graph.ALL_STATUSES)
+    assert graph.path(session, ids["s.r.x"], ids["s.b.x"], statuses=None) is None
+    assert graph.path(session, ids["s.r.x"], ids["s.b.x"], statuses=graph.ALL_STATUSES) is not None
     assert set(_names(graph.upstream(session, ids["s.b.x"], kinds=["direct"]))) == {"s.b.x", "s.a.x"}
     assert set(_names(graph.upstream(session, ids["s.b.x"], statuses=["approved"]))) == {"s.b.x", "s.i.x"}
     assert graph.upstream(session, ids["s.b.x"], project_id=pid + 1).nodes == []

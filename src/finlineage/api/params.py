@@ -10,6 +10,7 @@ from fastapi import Depends, Path, Query
 from finlineage.api.context import AppContext, get_ctx
 from finlineage.query.common import PageParams, Scope
 from finlineage.query.errors import InvalidQueryError
+from finlineage.query.lineage import COLUMN_WALK_KINDS, NODE_WALK_KINDS
 from finlineage.query.schemas import DEFAULT_LIMIT, MAX_DEPTH, MAX_LIMIT
 from finlineage.store.graph import DEFAULT_STATUSES
 from finlineage.store.models import EDGE_KINDS, EDGE_STATUSES
@@ -53,18 +54,35 @@ def edge_statuses(
     return chosen or list(DEFAULT_STATUSES)
 
 
-def edge_kinds_param(default: str) -> Callable[..., list[str]]:
-    """`edge_kind`: direct (data flows into the value) and/or indirect (filters, joins, grouping)."""
+def edge_kinds_param(default: Sequence[str]) -> Callable[..., list[str]]:
+    """`edge_kind`: direct (data flows into the value) and/or indirect (filters, joins, grouping).
+    ``default`` is the walk's default from `query.lineage` (`NODE_WALK_KINDS`,
+    `COLUMN_WALK_KINDS`), never a literal of its own."""
+    fallback = list(default)
 
     def edge_kinds(
         edge_kind: list[str] | None = Query(
             None,
-            description=f"Edge kinds to follow: direct, indirect (repeat or comma-separate); default {default}",
+            description="Edge kinds to follow: direct, indirect (repeat or comma-separate); default "
+            f"{','.join(fallback)}",
         ),
     ) -> list[str]:
-        return multi(edge_kind, "edge_kind", EDGE_KINDS) or default.split(",")
+        return multi(edge_kind, "edge_kind", EDGE_KINDS) or list(fallback)
 
     return edge_kinds
+
+
+def path_edge_kinds(
+    edge_kind: list[str] | None = Query(
+        None,
+        description="Edge kinds to follow: direct, indirect (repeat or comma-separate); default: the "
+        f"walks' — {','.join(NODE_WALK_KINDS)} between objects, {','.join(COLUMN_WALK_KINDS)} between "
+        "columns",
+    ),
+) -> list[str] | None:
+    """`edge_kind` of a path: None (nothing asked) lets the query layer pick the walk's default
+    for the path's granularity."""
+    return multi(edge_kind, "edge_kind", EDGE_KINDS) or None
 
 
 def parse_depth(value: str | None, name: str = "depth") -> int | None:

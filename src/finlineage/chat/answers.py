@@ -13,6 +13,7 @@ from typing import Any
 from finlineage.chat.evidence import Evidence, fmt_lines, short
 from finlineage.chat.tools import LineageTools
 from finlineage.chat.vocab import ROUTINE_KINDS, Vocab
+from finlineage.query import lineage as q_lineage
 
 __all__ = ["Answers"]
 
@@ -126,7 +127,7 @@ class Answers:
     def upstream_column(self, cid: int) -> Iterator[str]:
         ref = self.t.col_ref(cid)
         name = self.ev.column(cid)
-        res = self.t._walk_json(ref, "upstream", None, ("direct",))
+        res = self.t._walk_json(ref, "upstream", None)  # the column walk's default kinds
         edges = res["edges"]
         nodes = [n for n in res["nodes"] if n["hop"] > 0]
         if not nodes:
@@ -164,9 +165,9 @@ class Answers:
         objs = sorted({n["name"].rpartition(".")[0] for n in nodes})
         yield f"Objects on the way: {self._names(objs)}.\n"
         yield from self._truncation(res)
-        if res.get("edge_kinds") != "all":
+        if set(res.get("edge_kinds") or ()) != set(q_lineage.ALL_KINDS):
             # the values flow above; joins and filters also decide which rows arrive
-            every = self.t._walk_json(ref, "upstream", None)
+            every = self.t._walk_json(ref, "upstream", None, q_lineage.ALL_KINDS)
             feeds = sorted(
                 {
                     n["name"].rpartition(".")[0]

@@ -267,14 +267,16 @@ class LineageTools:
         depth: int | str | None = None,
         kinds: tuple[str, ...] | None = None,
     ) -> GraphOut:
+        """The API's walk with the API's defaults: ``kinds`` None is the query layer's default
+        for a walk from a column or an object (`query.lineage.walk_kinds`)."""
+        start: Literal["node", "column"] = "column" if ref["type"] == "column" else "node"
         kw: dict[str, Any] = {
             "project_id": self.pid,
             "depth": _depth_arg(depth),
-            "kinds": kinds,
+            "kinds": q_lineage.walk_kinds(start, kinds),
             "max_nodes": self.node_cap,
         }
-        if ref["type"] == "column":  # the API's default edge kinds for a column walk
-            kw["kinds"] = kinds or q_lineage.COLUMN_WALK_KINDS
+        if start == "column":
             return q_lineage.column_lineage(self.s, ref["id"], direction, **kw)  # type: ignore[arg-type]
         return q_lineage.node_lineage(self.s, ref["id"], direction, granularity="table", **kw)  # type: ignore[arg-type]
 
@@ -285,12 +287,12 @@ class LineageTools:
         depth: int | str | None,
         kinds: tuple[str, ...] | None = None,
     ) -> dict[str, Any]:
-        out = self.walk(ref, direction, depth, kinds)
-        if kinds and len(out.nodes) <= 1:  # nothing along these kinds: the default kinds
-            out, kinds = self.walk(ref, direction, depth), None
         gran = "column" if ref["type"] == "column" else "table"
-        if kinds is None and gran == "column":
-            kinds = q_lineage.COLUMN_WALK_KINDS
+        default = q_lineage.walk_kinds("column" if gran == "column" else "node")
+        out = self.walk(ref, direction, depth, kinds)
+        if kinds and set(kinds) != set(default) and len(out.nodes) <= 1:
+            out, kinds = self.walk(ref, direction, depth), None  # nothing along these: the default
+        kinds = tuple(kinds) if kinds else default
         nodes = [n for n in out.nodes if n.hop > 0]
         edges = [e for e in out.edges if not (e.expression or "").upper().startswith("CALL ")]
         shown_nodes = nodes[:MAX_ITEMS]
@@ -301,7 +303,7 @@ class LineageTools:
             "direction": direction,
             "granularity": gran,
             "depth": "all" if depth in (None, "all") else depth,
-            "edge_kinds": list(kinds) if kinds else "all",
+            "edge_kinds": list(kinds),
             "nodes": [
                 {
                     "id": n.id,
@@ -336,18 +338,22 @@ class LineageTools:
         return [self.edge(e, "column") for e in out.edges if e.target in roots]
 
     def upstream(self, name: str, depth: int | str | None = None, data_only: bool = False) -> dict[str, Any]:
-        return self._walk_json(self._one(name), "upstream", depth, ("direct",) if data_only else None)
+        return self._walk_json(
+            self._one(name), "upstream", depth, q_lineage.DATA_FLOW_KINDS if data_only else None
+        )
 
     def downstream(
         self, name: str, depth: int | str | None = None, data_only: bool = False
     ) -> dict[str, Any]:
-        return self._walk_json(self._one(name), "downstream", depth, ("direct",) if data_only else None)
+        return self._walk_json(
+            self._one(name), "downstream", depth, q_lineage.DATA_FLOW_KINDS if data_only else None
+        )
 
     def impact(self, name: str, depth: int | str | None = None, data_only: bool = False) -> dict[str, Any]:
         """Everything downstream, grouped by kind and hop (objects; for a column, the columns
         and the objects that hold them; `data_only`: values flow, not join/filter use)."""
         ref = self._one(name)
-        res = self._walk_json(ref, "downstream", depth, ("direct",) if data_only else None)
+        res = self._walk_json(ref, "downstream", depth, q_lineage.DATA_FLOW_KINDS if data_only else None)
         groups: dict[tuple[int, str], list[str]] = defaultdict(list)
         objects: dict[int, int] = {}
         for n in res["nodes"]:
@@ -670,7 +676,13 @@ _DEPTH = {
 }
 _DATA_ONLY = {
     "type": "boolean",
-    "description": "column lineage: follow only value flow (direct edges), not join/filter keys",
+    "description": "follow only value flow ("
+    + ",".join(q_lineage.DATA_FLOW_KINDS)
+    + " edges), not join/filter keys; default: the API's walks ("
+    + ",".join(q_lineage.NODE_WALK_KINDS)
+    + " from an object, "
+    + ",".join(q_lineage.COLUMN_WALK_KINDS)
+    + " from a column)",
 }
 _PROJECT = {"type": "string", "description": "project name or id (default: the server's project)"}
 

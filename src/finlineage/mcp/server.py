@@ -29,6 +29,7 @@ from finlineage import __version__
 from finlineage.chat.tools import LineageTools
 from finlineage.chat.vocab import VocabCache
 from finlineage.query.errors import QueryError
+from finlineage.query.lineage import COLUMN_WALK_KINDS, DATA_FLOW_KINDS, NODE_WALK_KINDS
 from finlineage.query.projects import resolve_project
 from finlineage.store.models import CatalogObject, Project
 
@@ -41,6 +42,12 @@ INSTRUCTIONS = (
     "a column's composed formula with file:line per step, `path` between two names, `node` for "
     "facts, `file_lines` for original source text and `failed_files` for ingestion health. "
     "Cite the file and lines of the evidence you use."
+)
+
+_KINDS_TEXT = (
+    f"Edge kinds as the API's walks: {','.join(NODE_WALK_KINDS)} from an object, "
+    f"{','.join(COLUMN_WALK_KINDS)} from a column; data_only: value flow only "
+    f"({','.join(DATA_FLOW_KINDS)})."
 )
 
 
@@ -128,7 +135,7 @@ def build_server(runner: LineageMCP) -> MCPServer:
 
     @server.tool(
         description="Everything an object or column is derived from (full depth unless depth is given), "
-        "with hop per node and file, lines and source text per edge. data_only: value flow only."
+        f"with hop per node and file, lines and source text per edge. {_KINDS_TEXT}"
     )
     async def upstream(
         name: str, depth: int | None = None, project: str | None = None, data_only: bool = False
@@ -141,7 +148,7 @@ def build_server(runner: LineageMCP) -> MCPServer:
 
     @server.tool(
         description="Everything derived from an object or column (full depth unless depth is given), "
-        "with evidence per edge. data_only: value flow only."
+        f"with evidence per edge. {_KINDS_TEXT}"
     )
     async def downstream(
         name: str, depth: int | None = None, project: str | None = None, data_only: bool = False

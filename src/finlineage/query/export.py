@@ -29,7 +29,7 @@ from finlineage.query.schemas import Granularity
 from finlineage.store.blobs import blob_path
 from finlineage.store.graph import DEFAULT_STATUSES
 from finlineage.store.models import CatalogObject, File, Project
-from finlineage.store.versions import edge_validity
+from finlineage.store.versions import edge_visibility
 
 ExportFormat = Literal["openlineage", "graphml", "mermaid", "dot", "csv"]
 EXPORT_FORMATS: tuple[str, ...] = ("openlineage", "graphml", "mermaid", "dot", "csv")
@@ -96,13 +96,12 @@ def _load_edges(
     as_of: int | None = None,
 ) -> list[Any]:
     model = edge_model(granularity)
-    stmt = edge_select(granularity).where(edge_validity(model, as_of))  # current graph, or version as_of
+    # the one visibility rule: statuses (None: observed + approved) in the current graph or version as_of
+    stmt = edge_select(granularity).where(edge_visibility(model, statuses=statuses, as_of=as_of))
     if scope.project_id is not None:
         stmt = stmt.where(model.project_id == scope.project_id)
     if scope.repository_id is not None:
         stmt = stmt.where(File.repository_id == scope.repository_id)
-    if statuses is not None:
-        stmt = stmt.where(model.status.in_(list(statuses)))
     return list(session.execute(stmt.order_by(model.id)))
 
 

@@ -3,8 +3,10 @@
 Traversal is `finlineage.store.graph` (one recursive CTE per walk); this module resolves names,
 then hydrates the result with a constant number of bulk queries (objects, files, processes),
 never one query per node. One set of defaults for every caller (API, CLI, chat, page): the full
-closure (`depth=None`), capped at `max_nodes` (the `walk_node_cap` setting); answers say
-`truncated` and `omitted` whenever anything reachable is left out. Given `data_dir`, every edge
+closure (`depth=None`), capped at `max_nodes` (the `walk_node_cap` setting), the edge kinds of
+`NODE_WALK_KINDS` (from an object) or `COLUMN_WALK_KINDS` (from a column) and the statuses of
+`store.graph.DEFAULT_STATUSES` (observed + approved; `statuses=None` means the same); answers
+say `truncated` and `omitted` whenever anything reachable is left out. Given `data_dir`, every edge
 carries its original text (`source_text`) read from the stored file.
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,12 +38,32 @@ from finlineage.query.schemas import (
     PathOut,
 )
 from finlineage.store import graph as store_graph
-from finlineage.store.models import CatalogObject, Column, File
+from finlineage.store.models import EDGE_KINDS, CatalogObject, Column, File
 
 MAX_NODES = store_graph.DEFAULT_NODE_CAP
 """Default cap of one traversal response (nearest hops first; `truncated`/`omitted` tell)."""
-COLUMN_WALK_KINDS: tuple[str, ...] = ("direct",)
-"""Edge kinds a column walk follows by default (the API's `edge_kind` default for columns)."""
+
+# The walks' default edge kinds: THE one definition. The API's `edge_kind` defaults and their
+# OpenAPI text, the chat's tools and answers, the MCP tools, explain, impact and path read them
+# from here; `kinds=None` in this module means "the default of this walk".
+DATA_FLOW_KINDS: tuple[str, ...] = ("direct",)
+"""Edges along which values flow (not join keys, filters, grouping or procedure calls)."""
+NODE_WALK_KINDS: tuple[str, ...] = tuple(EDGE_KINDS)
+"""Edge kinds a walk from an object (node upstream/downstream, impact, table path) follows by
+default: every kind (data flow and the tables joins/filters read)."""
+COLUMN_WALK_KINDS: tuple[str, ...] = DATA_FLOW_KINDS
+"""Edge kinds a walk from a column (column upstream/downstream, column path, explain) follows by
+default: data flow only."""
+ALL_KINDS: tuple[str, ...] = tuple(EDGE_KINDS)
+"""Every edge kind: the explicit value for "join and filter columns too"."""
+
+
+def walk_kinds(start: Literal["node", "column"], kinds: Collection[str] | None = None) -> tuple[str, ...]:
+    """The edge kinds a walk follows: ``kinds`` when given, else the default of a walk from an
+    object (``node``, at either granularity) or from a column (``column``)."""
+    if kinds is not None:
+        return tuple(kinds)
+    return COLUMN_WALK_KINDS if start == "column" else NODE_WALK_KINDS
 
 
 def check_depth(depth: int | None) -> int | None:
@@ -226,8 +249,10 @@ def node_lineage(
     max_nodes: int | None = MAX_NODES,
     data_dir: Path | None = None,
 ) -> GraphOut:
-    """Upstream or downstream of an object. Column granularity walks from every column of it."""
+    """Upstream or downstream of an object. Column granularity walks from every column of it.
+    ``kinds`` None: `NODE_WALK_KINDS`."""
     check_depth(depth)
+    kinds = walk_kinds("node", kinds)
     obj = resolve_object(session, ident, project_id=project_id)
     check_version(session, obj.project_id, as_of)
     root = _object_root(session, obj)
@@ -278,7 +303,8 @@ def column_lineage(
     max_nodes: int | None = MAX_NODES,
     data_dir: Path | None = None,
 ) -> GraphOut:
-    """Transitive column lineage of one column (`schema.table.column` or column id)."""
+    """Transitive column lineage of one column (`schema.table.column` or column id).
+    ``kinds`` None: `COLUMN_WALK_KINDS`."""
     check_depth(depth)
     col = resolve_column(session, ref, project_id=project_id)
     check_version(session, col.object.project_id, as_of)
@@ -306,8 +332,9 @@ def column_walk(
     kinds: Collection[str] | None = None,
     max_nodes: int | None = MAX_NODES,
 ) -> store_graph.Traversal:
-    """The one column walk with the one set of defaults (full closure, node cap): `column_lineage`
-    (API, chat) and `explain_column` (with `COLUMN_WALK_KINDS`) both walk through it."""
+    """The one column walk with the one set of defaults (full closure, node cap, `kinds` None:
+    `COLUMN_WALK_KINDS`): `column_lineage` (API, chat, MCP, Marquez reads) and `explain_column`
+    both walk through it."""
     return store_graph.traverse(
         session,
         column_id,
@@ -316,7 +343,7 @@ def column_walk(
         depth=depth,
         statuses=statuses,
         as_of=as_of,
-        kinds=kinds,
+        kinds=walk_kinds("column", kinds),
         max_nodes=max_nodes,
     )
 
@@ -331,10 +358,15 @@ def find_path(
     project_id: int | None = None,
     statuses: Collection[str] | None = store_graph.DEFAULT_STATUSES,
     as_of: int | None = None,
+    kinds: Collection[str] | None = None,
     data_dir: Path | None = None,
 ) -> PathOut:
-    """A shortest path along data flow from `source` to `target` (≤ max_depth hops; None: any)."""
+    """A shortest path along data flow from `source` to `target` (≤ max_depth hops; None: any),
+    along the edge kinds the walks follow (`kinds` None: `NODE_WALK_KINDS` between objects,
+    `COLUMN_WALK_KINDS` between columns): a path is found exactly when the target is in the
+    source's downstream walk."""
     check_depth(max_depth)
+    kinds = walk_kinds("column" if granularity == "column" else "node", kinds)
     h = _Hydrator(session, data_dir)
     if granularity == "table":
         a = resolve_object(session, source, project_id=project_id)
@@ -363,6 +395,7 @@ def find_path(
             ends[1].id,
             granularity=granularity,
             max_depth=max_depth,
+            kinds=kinds,
             statuses=statuses,
             as_of=as_of,
         )
@@ -389,16 +422,24 @@ def impact(
     project_id: int | None = None,
     statuses: Collection[str] | None = store_graph.DEFAULT_STATUSES,
     as_of: int | None = None,
+    kinds: Collection[str] | None = None,
     max_nodes: int | None = MAX_NODES,
 ) -> ImpactOut:
-    """Everything downstream of an object, grouped by kind and hop (the full closure by default)."""
+    """Everything downstream of an object, grouped by kind and hop (the full closure by default;
+    the walk from an object: `kinds` None is `NODE_WALK_KINDS`)."""
     check_depth(depth)
     obj = resolve_object(session, ident, project_id=project_id)
     check_version(session, obj.project_id, as_of)
     imp = store_graph.impact(
-        session, obj.id, depth=depth, statuses=statuses, as_of=as_of, max_nodes=max_nodes
+        session,
+        obj.id,
+        depth=depth,
+        kinds=walk_kinds("node", kinds),
+        statuses=statuses,
+        as_of=as_of,
+        max_nodes=max_nodes,
     )
-    flat = [n for kinds in imp.by_hop.values() for ns in kinds.values() for n in ns]
+    flat = [n for per_kind in imp.by_hop.values() for ns in per_kind.values() for n in ns]
     h = _Hydrator(session)
     h.prepare(flat, [])
     groups: list[ImpactGroup] = []

@@ -46,15 +46,21 @@ from typing import Any, Literal
 from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
-from finlineage.store.versions import validity_sql
+from finlineage.store.models import EDGE_STATUSES, VISIBLE_STATUSES
+from finlineage.store.versions import edge_visibility_sql
 
 Direction = Literal["upstream", "downstream"]
 Granularity = Literal["table", "column"]
 
-DEFAULT_STATUSES: tuple[str, ...] = ("observed", "approved")
-"""Rejected edges are not lineage; pass ``statuses=None`` to include them. Every walk also takes
-``as_of``: None walks the current graph, a version number the facts valid in that version
-(``store.versions.validity_sql``)."""
+DEFAULT_STATUSES: tuple[str, ...] = tuple(VISIBLE_STATUSES)
+"""The statuses a walk follows unless told otherwise: observed + approved (proposed edges await
+review, rejected edges are not lineage). ``statuses=None`` means exactly this everywhere in
+``store/`` (:func:`store.versions.edge_visibility` is the one visibility rule, the walks use its SQL
+twin); to include proposed or rejected edges pass them explicitly, e.g. ``ALL_STATUSES``. Every
+walk also takes ``as_of``: None walks the current graph, a version number the facts valid in
+that version."""
+ALL_STATUSES: tuple[str, ...] = tuple(EDGE_STATUSES)
+"""Every edge status, proposed and rejected included: the explicit value for "include rejected"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,11 +190,9 @@ def _spec(granularity: Granularity, direction: Direction) -> dict[str, str]:
 def _filters(
     statuses: Collection[str] | None, kinds: Collection[str] | None, as_of: int | None = None
 ) -> tuple[str, dict[str, Any]]:
-    # validity: the current graph (as_of None) or the facts valid in version ``as_of``
-    sql, params = validity_sql("e", as_of=as_of)
-    if statuses is not None:
-        sql += " AND e.status IN :statuses"
-        params["statuses"] = list(statuses)
+    # the one visibility rule: statuses (None: observed + approved) and validity (the current
+    # graph when as_of is None, else the facts valid in version ``as_of``)
+    sql, params = edge_visibility_sql("e", statuses=statuses, as_of=as_of)
     if kinds is not None:
         sql += " AND e.kind IN :kinds"
         params["kinds"] = list(kinds)
@@ -214,7 +218,7 @@ def _walk_cte(s: dict[str, str], filt: str, dialect: str) -> str:
 
 def _bind(sql: str, params: dict[str, Any]) -> Any:
     stmt = text(sql)
-    for key in ("start", "statuses", "kinds"):
+    for key in ("start", "vis_statuses", "kinds"):
         if key in params:
             stmt = stmt.bindparams(bindparam(key, expanding=True))
     return stmt
@@ -278,7 +282,10 @@ def traverse(
     """Nodes reachable from ``start`` (column or object ids; several roots allowed) with their
     minimum hop distance (roots are hop 0), and the edges among them. ``depth=None`` walks the
     full closure; an int limits the hops. ``max_nodes`` caps the result (nearest hops first).
-    Whenever reachable nodes are left out, ``truncated`` is set and ``omitted`` counts them."""
+    Whenever reachable nodes are left out, ``truncated`` is set and ``omitted`` counts them.
+    ``statuses``: the edge statuses followed (None: observed + approved, as every read in
+    ``store/``; ``ALL_STATUSES`` to include proposed and rejected edges); ``kinds``: the edge
+    kinds followed (None: every kind — the query layer passes its walk defaults explicitly)."""
     roots = (start,) if isinstance(start, int) else tuple(start)
     result = Traversal(granularity, direction, depth, roots)
     if not roots or (depth is not None and depth < 0):

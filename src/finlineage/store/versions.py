@@ -12,8 +12,10 @@ in the current graph, in no finalised version yet) and closing facts allocates t
 presence and the counts.
 
 ``edge_visibility(model, statuses=None, as_of=None)`` is THE condition for "edges visible in this
-version with these statuses" (default: observed + approved, current graph); the raw-SQL walks use
-:func:`edge_visibility_sql`, its text twin.
+version with these statuses" (default: observed + approved, current graph); the raw-SQL walks
+(``store.graph``) use :func:`edge_visibility_sql`, its text twin. ``statuses=None`` means observed +
+approved in every reader of ``store/``; proposed or rejected edges are only ever included by
+naming them (``store.graph.ALL_STATUSES``: every status).
 
 Every function takes the session first and never commits.
 """
@@ -55,7 +57,8 @@ def edge_visibility(
     model: EdgeModel, *, statuses: Collection[str] | None = None, as_of: int | None = None
 ) -> ColumnElement[bool]:
     """Edges of ``model`` visible in version ``as_of`` (None: the current graph) whose status is
-    one of ``statuses`` (None: observed + approved)."""
+    one of ``statuses`` (None: observed + approved; rejected or proposed edges only when named,
+    e.g. ``EDGE_STATUSES`` for every status)."""
     wanted = list(VISIBLE_STATUSES if statuses is None else statuses)
     cond: ColumnElement[bool] = model.status.in_(wanted)
     if as_of is None:

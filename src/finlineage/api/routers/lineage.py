@@ -30,6 +30,7 @@ from finlineage.api.params import (
     node_cap,
     page_params,
     parse_depth,
+    path_edge_kinds,
     scope_params,
 )
 from finlineage.query import catalog, explain, impact_export, lineage, search
@@ -156,7 +157,7 @@ def _node_walk(direction: Literal["upstream", "downstream"]) -> Callable[..., Gr
         project_id: int | None = ProjectQ,
         statuses: list[str] = Depends(edge_statuses),
         as_of: int | None = AsOfQ,
-        kinds: list[str] = Depends(edge_kinds_param("direct,indirect")),
+        kinds: list[str] = Depends(edge_kinds_param(lineage.NODE_WALK_KINDS)),
         cap: int = Depends(node_cap),
         ctx: AppContext = Depends(get_ctx),
         session: Session = Depends(get_session),
@@ -186,7 +187,7 @@ def _column_walk(direction: Literal["upstream", "downstream"]) -> Callable[..., 
         project_id: int | None = ProjectQ,
         statuses: list[str] = Depends(edge_statuses),
         as_of: int | None = AsOfQ,
-        kinds: list[str] = Depends(edge_kinds_param("direct")),
+        kinds: list[str] = Depends(edge_kinds_param(lineage.COLUMN_WALK_KINDS)),
         cap: int = Depends(node_cap),
         ctx: AppContext = Depends(get_ctx),
         session: Session = Depends(get_session),
@@ -247,6 +248,7 @@ def path(
     project_id: int | None = ProjectQ,
     statuses: list[str] = Depends(edge_statuses),
     as_of: int | None = AsOfQ,
+    kinds: list[str] | None = Depends(path_edge_kinds),
     ctx: AppContext = Depends(get_ctx),
     session: Session = Depends(get_session),
 ) -> PathOut:
@@ -259,6 +261,7 @@ def path(
         project_id=project_id,
         statuses=statuses,
         as_of=as_of,
+        kinds=kinds,
         data_dir=ctx.settings.data_dir,
     )
 
