@@ -80,7 +80,7 @@ def test_concurrent_requests_are_answered_after_their_commit(make_server: Any, d
                     runs = http.get(f"/api/v1/jobs/{quote(JOB_NS, safe='')}/{job}/runs").json()
                     mine = [x for x in runs["runs"] if x["id"] == run_id]
                     assert mine, f"run {run_id} not readable after its 201"
-                    seen.append(mine[0]["state"])
+                    seen.append(mine[0]["openlineageState"])
         return seen
 
     with ThreadPoolExecutor(clients) as pool:

@@ -160,12 +160,14 @@ def test_spark_run_from_the_python_client_stitches_onto_parsed_sql(
         assert ("/landing/fills.parquet.quantity", "src.fills.qty", "openlineage/observed") in edges
         jobs = http.get("/api/v1/jobs").json()
         job = next(j for j in jobs["jobs"] if j["name"] == "load_fills")
+        assert job["id"] == {"namespace": "spark-cluster", "name": "load_fills"} and job["type"] == "BATCH"
         assert job["namespace"] == "spark-cluster" and job["project_id"] == project_id
-        assert job["latestRun"]["state"] == "COMPLETE"
+        assert job["latestRun"]["state"] == "COMPLETED" and job["latestRun"]["openlineageState"] == "COMPLETE"
         runs = http.get("/api/v1/jobs/spark-cluster/load_fills/runs").json()
-        assert [x["id"] for x in runs["runs"]] == [run_id]
+        assert [x["id"] for x in runs["runs"]] == [run_id] and runs["totalCount"] == 1
         assert runs["runs"][0]["startedAt"].startswith("2026-12-06T10:00")
         assert runs["runs"][0]["endedAt"].startswith("2026-12-06T10:05")
+        assert runs["runs"][0]["state"] == "COMPLETED" and runs["runs"][0]["durationMs"] == 5 * 60 * 1000
         # a viewer cannot post events
         bad = http.post(
             "/api/v1/lineage", content=json.dumps(_spark_event(RunState.START, run_id).__dict__, default=str)

@@ -330,10 +330,7 @@ def test_marquez_web_request_sequence(make_server: Any, roots: Path, database_ur
         assert one == loader
         assert _ok(
             http, f"{api}/namespaces/{enc(NS)}/jobs/{enc('rpt.load_book_volume')}/runs?limit=100&offset=0"
-        ) == {
-            "runs": [],
-            "totalCount": 0,
-        }
+        ) == {"runs": [], "totalCount": 0, "limit": 100, "offset": 0, "truncated": False}
         spark_job = _ok(http, f"{api}/namespaces/{enc(SPARK_NS)}/jobs/load_fills")
         _check_job(spark_job, SPARK_NS)
         assert spark_job["latestRun"]["state"] == "COMPLETED"

@@ -359,13 +359,17 @@ def _graph(session: Session, rows: list[Any], reached: Collection[int]) -> dict[
             nodes[jid] = {"id": jid, "type": "JOB", "data": {}, "inEdges": [], "outEdges": []}
         link(src, jid)
         link(jid, tgt)
+    from finlineage.query.marquez_runs import Runs  # it reads datasets through this module
+
     received = _received_jobs(session, [(ns, n) for ns, n, _, _ in jobs.values()])
+    latest = [(run, job) for job, run in received.values() if run is not None]
+    shaped = {
+        (j.namespace, j.name): out for (_r, j), out in zip(latest, Runs(session).shape(latest), strict=True)
+    }
     for jid, (ns, name, ins, outs) in jobs.items():
         seen = job_times.get(jid) or []
         ol = received.get((ns, name))
-        runs = []
-        if ol is not None and ol[1] is not None:
-            runs = [shape.run_out(ol[1], ns, name, shape.received_version(ol[0]))]
+        runs = [shaped[(ns, name)]] if (ns, name) in shaped else []
         data = shape.job_out(
             ns,
             name,

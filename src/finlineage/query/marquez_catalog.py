@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from finlineage.query import lineage as walks
 from finlineage.query import marquez_shapes as shape
+from finlineage.query import marquez_versions as versions
 from finlineage.query.common import Scope, chunks, load_edges
 from finlineage.query.errors import InvalidQueryError, not_found
 from finlineage.query.export import load_graph
@@ -29,6 +30,7 @@ from finlineage.query.marquez import (
     stamps,
     touching_edges,
 )
+from finlineage.query.marquez_versions import Dataset
 from finlineage.query.openlineage_export import (
     ROUTINE_KINDS,
     VIEW_KINDS,
@@ -44,17 +46,13 @@ from finlineage.store.models import (
     CatalogObject,
     File,
     GraphVersion,
-    ObjectPresence,
     OLDataset,
     OLJob,
-    OLRun,
     Repository,
     TableEdge,
 )
 from finlineage.store.versions import edge_visibility
 
-RUNS_PER_JOB = 10
-"""Runs a job carries in `latestRuns` (Marquez's default)."""
 SEARCH_SCAN = 1000
 """Objects, files and received jobs/datasets a search reads at most per kind (`truncated` beyond)."""
 
@@ -143,18 +141,7 @@ def namespace(session: Session, name: str) -> dict[str, Any]:
 
 
 @dataclass(slots=True)
-class _Dataset:
-    name: str
-    oid: int | None
-    created: datetime | None
-    updated: datetime | None
-    fields: list[dict[str, Any]]
-    facets: dict[str, Any]
-    description: str | None = None
-
-
-@dataclass(slots=True)
-class _Job:
+class Job:
     name: str
     inputs: set[tuple[str, str]] = field(default_factory=set)
     outputs: set[tuple[str, str]] = field(default_factory=set)
@@ -162,6 +149,7 @@ class _Job:
     created: datetime | None = None
     updated: datetime | None = None
     received: OLJob | None = None
+    project_id: int | None = None
 
 
 @dataclass(slots=True)
@@ -210,16 +198,16 @@ def contents(session: Session, ns: str, *, with_jobs: bool) -> _Contents:
     return out
 
 
-def _materialise_jobs(session: Session, c: _Contents, wanted: list[str]) -> list[_Job]:
-    jobs: dict[str, _Job] = {}
+def materialise_jobs(session: Session, c: _Contents, wanted: list[str]) -> list[Job]:
+    jobs: dict[str, Job] = {}
     _add_jobs(session, c.namespace, [r for n in wanted for r in c.job_rows.get(n, [])], jobs)
     for n in wanted:
         if n in c.received_jobs:
-            _merge_received(jobs.setdefault(n, _Job(n)), c.received_jobs[n])
+            _merge_received(jobs.setdefault(n, Job(n)), c.received_jobs[n])
     return [jobs[n] for n in wanted if n in jobs]
 
 
-def _add_jobs(session: Session, ns: str, rows: list[Any], jobs: dict[str, _Job]) -> None:
+def _add_jobs(session: Session, ns: str, rows: list[Any], jobs: dict[str, Job]) -> None:
     """The export's jobs in ``ns`` of some edges (all edges of each job): the events of the
     subgraph they span (with the edges that name its objects), inputs, outputs, facets."""
     if not rows:
@@ -239,16 +227,19 @@ def _add_jobs(session: Session, ns: str, rows: list[Any], jobs: dict[str, _Job])
         job = event["job"]
         if job["namespace"] != ns:
             continue
-        entry = jobs.setdefault(job["name"], _Job(job["name"]))
+        entry = jobs.setdefault(job["name"], Job(job["name"]))
         entry.inputs.update((d["namespace"], d["name"]) for d in event["inputs"])
         entry.outputs.update((d["namespace"], d["name"]) for d in event["outputs"])
         entry.facets.update(job["facets"])
-        entry.created, entry.updated = obj_times.get(by_name.get(job["name"], -1), (first, last))
+        oid = by_name.get(job["name"], -1)
+        entry.created, entry.updated = obj_times.get(oid, (first, last))
+        entry.project_id = g.objects[oid][2] if oid in g.objects else (pids[0] if len(pids) == 1 else None)
 
 
-def _merge_received(entry: _Job, row: OLJob) -> None:
+def _merge_received(entry: Job, row: OLJob) -> None:
     """What a producer reported about a job, merged over the parsed job of the same name."""
     entry.received = row
+    entry.project_id = int(row.project_id)
     entry.inputs.update((a, b) for a, b in row.inputs or [])
     entry.outputs.update((a, b) for a, b in row.outputs or [])
     entry.facets = {**entry.facets, **(row.facets or {})}  # what the producer said wins
@@ -258,10 +249,10 @@ def _merge_received(entry: _Job, row: OLJob) -> None:
     )
 
 
-def _received_dataset(row: OLDataset) -> _Dataset:
+def _received_dataset(row: OLDataset) -> Dataset:
     facets = dict(row.facets or {})
     declared: list[dict[str, Any]] = list((facets.get("schema") or {}).get("fields") or [])
-    return _Dataset(
+    return Dataset(
         row.name,
         int(row.object_id),
         row.updated_at,
@@ -271,9 +262,9 @@ def _received_dataset(row: OLDataset) -> _Dataset:
     )
 
 
-def _materialise(session: Session, c: _Contents, wanted: list[str]) -> list[_Dataset]:
+def _materialise(session: Session, c: _Contents, wanted: list[str]) -> list[Dataset]:
     times = stamps(session, [c.parsed[n][0] for n in wanted if n in c.parsed])
-    out: list[_Dataset] = []
+    out: list[Dataset] = []
     for n in wanted:
         row = c.received.get(n)
         if n not in c.parsed:
@@ -284,7 +275,7 @@ def _materialise(session: Session, c: _Contents, wanted: list[str]) -> list[_Dat
         created, updated = times.get(oid, (None, None))
         facets = _dataset(ctx, ctx.datasets[oid], oid)["facets"]  # the export's dataset facets
         out.append(
-            _Dataset(
+            Dataset(
                 n,
                 oid,
                 created,
@@ -300,7 +291,7 @@ def _materialise(session: Session, c: _Contents, wanted: list[str]) -> list[_Dat
     return out
 
 
-def _one_dataset(session: Session, ns: str, name: str) -> _Dataset:
+def one_dataset(session: Session, ns: str, name: str) -> Dataset:
     """One dataset of ``ns`` without reading the whole namespace (the same naming rules)."""
     row = names.find_dataset(session, ns, name)
     oid = int(row.object_id) if row is not None else find_dataset_object(session, ns, name)
@@ -315,46 +306,23 @@ def _one_dataset(session: Session, ns: str, name: str) -> _Dataset:
     raise not_found("dataset", f"{ns}:{name}")
 
 
-def _one_job(session: Session, ns: str, name: str) -> _Job:
+def one_job(session: Session, ns: str, name: str) -> Job:
     """One job of ``ns`` from its own edges (the export's job of each edge) and what producers
     reported about it."""
     own, _g, _ctx = job_edges(session, parse_node_id(shape.node_id("job", ns, name)), None)
-    jobs: dict[str, _Job] = {}
+    jobs: dict[str, Job] = {}
     _add_jobs(session, ns, own, jobs)
     received = names.get_job(session, ns, name)
     if received is not None:
-        _merge_received(jobs.setdefault(name, _Job(name)), received)
+        _merge_received(jobs.setdefault(name, Job(name)), received)
     if name not in jobs:
         raise not_found("job", f"{ns}:{name}")
     return jobs[name]
 
 
-def _latest_runs(session: Session, jobs: list[_Job], ns: str) -> dict[str, list[dict[str, Any]]]:
-    out: dict[str, list[dict[str, Any]]] = {}
-    for job in jobs:
-        if job.received is None:
-            continue
-        rows, _ = names.list_runs(session, job.received.id, limit=RUNS_PER_JOB)
-        version = shape.received_version(job.received)
-        out[job.name] = [shape.run_out(r, ns, job.name, version) for r in rows]
-    return out
-
-
-def _job_out(job: _Job, ns: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
-    return shape.job_out(
-        ns,
-        job.name,
-        inputs=job.inputs,
-        outputs=job.outputs,
-        facets=job.facets,
-        created=job.created,
-        updated=job.updated,
-        latest_runs=runs,
-        version=shape.received_version(job.received) if job.received is not None else None,
-    )
-
-
-def _dataset_out(d: _Dataset, ns: str, column_lineage: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def _dataset_out(
+    d: Dataset, ns: str, version: str, column_lineage: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     return shape.dataset_out(
         ns,
         d.name,
@@ -364,23 +332,32 @@ def _dataset_out(d: _Dataset, ns: str, column_lineage: list[dict[str, Any]] | No
         facets=d.facets,
         column_lineage=column_lineage,
         description=d.description,
+        version=version,
     )
 
 
-def _page(items: list[Any], limit: int, offset: int) -> list[Any]:
+def page(items: list[Any], limit: int, offset: int) -> list[Any]:
     return items[offset : offset + limit]
 
 
 def datasets(session: Session, ns: str, *, limit: int, offset: int) -> dict[str, Any]:
     c = contents(session, ns, with_jobs=False)
     ordered = c.dataset_names()
-    page = _materialise(session, c, _page(ordered, limit, offset))
-    return {"datasets": [_dataset_out(d, ns) for d in page], "totalCount": len(ordered)}
+    found = _materialise(session, c, page(ordered, limit, offset))
+    times = versions.timelines(session, ns, found)
+    return {
+        "datasets": [_dataset_out(d, ns, times[d.name][0].id) for d in found],
+        "totalCount": len(ordered),
+        "limit": limit,
+        "offset": offset,
+        "truncated": offset + len(found) < len(ordered),
+    }
 
 
 def dataset(session: Session, ns: str, name: str) -> dict[str, Any]:
-    d = _one_dataset(session, ns, name)
-    return _dataset_out(d, ns, _column_lineage(session, d.oid) if d.oid is not None else [])
+    d = one_dataset(session, ns, name)
+    lineage = _column_lineage(session, d.oid) if d.oid is not None else []
+    return _dataset_out(d, ns, versions.timelines(session, ns, [d])[d.name][0].id, lineage)
 
 
 def _column_lineage(session: Session, oid: int) -> list[dict[str, Any]]:
@@ -411,105 +388,24 @@ def _column_lineage(session: Session, oid: int) -> list[dict[str, Any]]:
     return out
 
 
-def dataset_versions(session: Session, ns: str, name: str, *, limit: int, offset: int) -> dict[str, Any]:
-    """One version per range of graph versions the dataset was present in (newest first). The
-    store keeps columns of the current graph only: past versions carry no fields."""
-    d = _one_dataset(session, ns, name)
-    current = _dataset_out(d, ns)
-    ranges: list[tuple[int | None, int | None, datetime | None]] = []
-    if d.oid is not None:
-        ranges = [
-            (vf, vt, created)
-            for vf, vt, created in session.execute(
-                select(ObjectPresence.version_from, ObjectPresence.version_to, GraphVersion.created_at)
-                .join(
-                    GraphVersion,
-                    (GraphVersion.project_id == ObjectPresence.project_id)
-                    & (GraphVersion.version == ObjectPresence.version_from),
-                )
-                .where(ObjectPresence.object_id == d.oid)
-                .order_by(ObjectPresence.version_from.desc())
-            )
-        ]
-    items: list[dict[str, Any]] = []
-    if not ranges or ranges[0][1] is not None:
-        ranges.insert(0, (None, None, d.updated))
-    for version_from, version_to, created in ranges:
-        now = version_to is None
-        version = (
-            current["currentVersion"] if now else shape.content_version(ns, d.name, "graph", version_from)
-        )
-        items.append(
-            {
-                "id": {"namespace": ns, "name": d.name, "version": version},
-                "type": "DB_TABLE",
-                "name": d.name,
-                "physicalName": d.name,
-                "createdAt": shape.ts(created),
-                "version": version,
-                "namespace": ns,
-                "sourceName": ns,
-                "fields": current["fields"] if now else [],
-                "tags": [],
-                "lifecycleState": None,
-                "description": None,
-                "createdByRun": None,
-                "facets": current["facets"] if now else {},
-                "graphVersions": {"from": version_from, "to": version_to},
-            }
-        )
-    return {"versions": _page(items, limit, offset), "totalCount": len(items)}
-
-
-def jobs(session: Session, ns: str, *, limit: int, offset: int) -> dict[str, Any]:
-    c = contents(session, ns, with_jobs=True)
-    ordered = c.job_names()
-    page = _materialise_jobs(session, c, _page(ordered, limit, offset))
-    runs = _latest_runs(session, page, ns)
-    return {"jobs": [_job_out(j, ns, runs.get(j.name, [])) for j in page], "totalCount": len(ordered)}
-
-
-def job(session: Session, ns: str, name: str) -> dict[str, Any]:
-    found = _one_job(session, ns, name)
-    return _job_out(found, ns, _latest_runs(session, [found], ns).get(name, []))
-
-
-def job_runs(session: Session, ns: str, name: str, *, limit: int, offset: int) -> dict[str, Any]:
-    """Runs of a job, newest first: a received job's runs; a parsed job has none."""
-    received = names.get_job(session, ns, name)
-    if received is None:
-        own, _g, _ctx = job_edges(session, parse_node_id(shape.node_id("job", ns, name)), None)
-        if not own:
-            raise not_found("job", f"{ns}:{name}")
-        return {"runs": [], "totalCount": 0}
-    rows, total = names.list_runs(session, received.id, limit=limit, offset=offset)
-    version = shape.received_version(received)
-    return {"runs": [shape.run_out(r, ns, name, version) for r in rows], "totalCount": total}
-
-
-def _run(session: Session, run_id: str) -> tuple[OLRun, OLJob]:
-    row = session.execute(
-        select(OLRun, OLJob).join(OLJob, OLJob.id == OLRun.job_id).where(OLRun.run_id == run_id).limit(1)
-    ).first()
-    if row is None:
-        raise not_found("run", run_id)
-    return row[0], row[1]
-
-
-def run(session: Session, run_id: str) -> dict[str, Any]:
-    r, j = _run(session, run_id)
-    return shape.run_out(r, j.namespace, j.name, shape.received_version(j))
-
-
-def run_facets(session: Session, run_id: str, kind: Literal["run", "job"]) -> dict[str, Any]:
-    """Marquez `/jobs/runs/{id}/facets?type=run|job`: the run's facets, or its job's."""
-    r, j = _run(session, run_id)
-    return {"runId": r.run_id, "facets": dict((r.facets if kind == "run" else j.facets) or {})}
-
-
 # --------------------------------------------------------------------------------------
 # search
 # --------------------------------------------------------------------------------------
+
+
+def _scan(
+    session: Session, stmt: Select[Any] | Any, column: Any, order: Any, text: str
+) -> tuple[list[Any], bool]:
+    """The rows of ``stmt`` whose ``column`` contains ``text`` (case-insensitive), at most
+    ``SEARCH_SCAN`` in ``order``, and whether more matched."""
+    rows = list(
+        session.execute(
+            stmt.where(func.lower(column).contains(text, autoescape=True))
+            .order_by(order)
+            .limit(SEARCH_SCAN + 1)
+        )
+    )
+    return rows[:SEARCH_SCAN], len(rows) > SEARCH_SCAN
 
 
 def search(
@@ -527,29 +423,19 @@ def search(
     if not text:
         raise InvalidQueryError("q must not be blank", details={"q": q})
     hits: dict[tuple[str, str, str], datetime | None] = {}
-    truncated = False
-    objs = list(
-        session.execute(
-            select(CatalogObject.id, CatalogObject.kind, CatalogObject.updated_at)
-            .where(func.lower(CatalogObject.canonical_id).contains(text, autoescape=True))
-            .order_by(CatalogObject.id)
-            .limit(SEARCH_SCAN + 1)
-        )
+    objs, truncated = _scan(
+        session,
+        select(CatalogObject.id, CatalogObject.kind, CatalogObject.updated_at),
+        CatalogObject.canonical_id,
+        CatalogObject.id,
+        text,
     )
-    truncated |= len(objs) > SEARCH_SCAN
-    objs = objs[:SEARCH_SCAN]
     updated = {int(o): u for o, _, u in objs}
     datasets_ids = [int(o) for o, k, _ in objs if k not in ROUTINE_KINDS]
     job_objects = [int(o) for o, k, _ in objs if k in ROUTINE_KINDS or k in VIEW_KINDS]
-    files = [
-        int(f)
-        for f in session.scalars(
-            select(File.id)
-            .where(func.lower(File.path).contains(text, autoescape=True))
-            .order_by(File.id)
-            .limit(SEARCH_SCAN)
-        )
-    ]
+    file_rows, cut = _scan(session, select(File.id), File.path, File.id, text)
+    truncated |= cut
+    files = [int(f) for (f,) in file_rows]
     vis = edge_visibility(TableEdge)
     edge_ids: set[int] = set(touching_edges(session, job_objects))
     for part in chunks(job_objects):
@@ -574,16 +460,11 @@ def search(
                 if hits.get(key3) is None:
                     hits[key3] = when
     for model, kind_name in ((OLJob, "JOB"), (OLDataset, "DATASET")):
-        found = list(
-            session.execute(
-                select(model.namespace, model.name, model.updated_at)
-                .where(func.lower(model.name).contains(text, autoescape=True))
-                .order_by(model.id)
-                .limit(SEARCH_SCAN + 1)
-            )
+        found, cut = _scan(
+            session, select(model.namespace, model.name, model.updated_at), model.name, model.id, text
         )
-        truncated |= len(found) > SEARCH_SCAN
-        for ns, name, when in found[:SEARCH_SCAN]:
+        truncated |= cut
+        for ns, name, when in found:
             hits[(kind_name, ns, name)] = when
     results = [
         {
@@ -608,16 +489,17 @@ def search(
 
 
 __all__ = [
+    "Dataset",
+    "Job",
+    "contents",
     "dataset",
-    "dataset_versions",
     "datasets",
     "find_dataset_object",
-    "job",
-    "job_runs",
-    "jobs",
+    "materialise_jobs",
     "namespace",
     "namespaces",
-    "run",
-    "run_facets",
+    "one_dataset",
+    "one_job",
+    "page",
     "search",
 ]

@@ -21,6 +21,13 @@ RUN_STATES: dict[str, str] = {
     "ABORT": "ABORTED",
 }
 """OpenLineage run state → Marquez RunState (anything else: NEW)."""
+MARQUEZ_RUN_STATES = ("NEW", "RUNNING", "COMPLETED", "ABORTED", "FAILED")
+
+
+def openlineage_states(marquez_states: Iterable[str]) -> set[str]:
+    """The OpenLineage states of runs in some Marquez states (NEW: runs that sent only OTHER)."""
+    wanted = set(marquez_states)
+    return {ol for ol, mq in RUN_STATES.items() if mq in wanted} | ({"OTHER"} if "NEW" in wanted else set())
 
 
 def ts(value: datetime | None) -> str | None:
@@ -72,9 +79,11 @@ def dataset_out(
     column_lineage: list[dict[str, Any]] | None = None,
     last_modified: datetime | None = None,
     description: str | None = None,
+    version: str | None = None,
 ) -> dict[str, Any]:
-    """A Marquez Dataset (DB_TABLE). `currentVersion` is the version id of the dataset's
-    current content (name, fields, facets): it changes exactly when they change."""
+    """A Marquez Dataset (DB_TABLE). `currentVersion`: ``version`` (its newest version, see
+    ``query.marquez_versions``), else the version id of its current content (name, fields,
+    facets), which changes exactly when they change."""
     out: dict[str, Any] = {
         "id": dataset_id(namespace, name),
         "type": "DB_TABLE",
@@ -92,14 +101,74 @@ def dataset_out(
         "facets": dict(facets or {}),
         "deleted": False,
     }
-    out["currentVersion"] = content_version(namespace, name, fields, out["facets"])
+    out["currentVersion"] = version or content_version(namespace, name, fields, out["facets"])
     if column_lineage is not None:
         out["columnLineage"] = column_lineage
     return out
 
 
-def run_out(run: Any, namespace: str, name: str, job_version: str | None) -> dict[str, Any]:
-    """A Marquez Run from a stored OpenLineage run (``store.models.OLRun``)."""
+def run_version(namespace: str, name: str, run_id: str) -> str:
+    """The id of the version of a dataset a run wrote (fixed once the run exists; names match
+    case-insensitively, as datasets of events are matched to parsed ones)."""
+    return content_version(namespace, name.lower(), "run", run_id)
+
+
+def graph_version(namespace: str, name: str, version_from: int) -> str:
+    """The id of a past range of graph versions a dataset was present in."""
+    return content_version(namespace, name, "graph", version_from)
+
+
+def io_version(namespace: str, name: str, version: str | None, facets: Mapping[str, Any]) -> dict[str, Any]:
+    """A run's InputDatasetVersion / OutputDatasetVersion (facets: its input/output facets)."""
+    return {
+        "datasetVersionId": {"namespace": namespace, "name": name, "version": version},
+        "facets": dict(facets),
+    }
+
+
+def dataset_version_out(
+    namespace: str,
+    name: str,
+    version: str,
+    *,
+    created: datetime | None,
+    fields: list[dict[str, Any]],
+    facets: Mapping[str, Any],
+    created_by_run: Mapping[str, Any] | None,
+    extras: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A Marquez DatasetVersion, plus finlineage ``extras``."""
+    return {
+        "id": {"namespace": namespace, "name": name, "version": version},
+        "type": "DB_TABLE",
+        "name": name,
+        "physicalName": name,
+        "createdAt": ts(created),
+        "version": version,
+        "namespace": namespace,
+        "sourceName": namespace,
+        "fields": fields,
+        "tags": [],
+        "lifecycleState": None,
+        "description": None,
+        "createdByRun": dict(created_by_run) if created_by_run is not None else None,
+        "facets": dict(facets),
+        **dict(extras or {}),
+    }
+
+
+def run_out(
+    run: Any,
+    namespace: str,
+    name: str,
+    job_version: str | None,
+    *,
+    inputs: list[dict[str, Any]] | None = None,
+    outputs: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A Marquez Run from a stored OpenLineage run (``store.models.OLRun``), with the dataset
+    versions it read and wrote (``io_version``) and, as ``openlineageState``, the OpenLineage
+    state of its latest event (START, RUNNING, COMPLETE, FAIL, ABORT or OTHER)."""
     facets: dict[str, Any] = dict(run.facets or {})
     nominal = facets.get("nominalTime") or {}
     duration = None
@@ -117,10 +186,11 @@ def run_out(run: Any, namespace: str, name: str, job_version: str | None) -> dic
         "durationMs": duration,
         "args": {},
         "jobVersion": {"namespace": namespace, "name": name, "version": job_version},
-        "inputDatasetVersions": [],
-        "outputDatasetVersions": [],
+        "inputDatasetVersions": list(inputs or []),
+        "outputDatasetVersions": list(outputs or []),
         "context": {},
         "facets": facets,
+        "openlineageState": str(run.state),
     }
 
 
@@ -135,9 +205,11 @@ def job_out(
     updated: datetime | None,
     latest_runs: list[dict[str, Any]] | None = None,
     version: str | None = None,
+    project_id: int | None = None,
 ) -> dict[str, Any]:
     """A Marquez Job (BATCH). `location` is the sourceCodeLocation facet's URL; `currentVersion`
-    ``version``, else the version id of its content (inputs, outputs, facets)."""
+    ``version``, else the version id of its content (inputs, outputs, facets). Extra:
+    ``project_id``, the finlineage project the job belongs to (when one does)."""
     job_facets = dict(facets or {})
     ins = sorted(set(inputs))
     outs = sorted(set(outputs))
@@ -164,6 +236,7 @@ def job_out(
         "currentVersion": version or job_version(namespace, name, ins, outs, job_facets),
         "tags": [],
         "labels": [],
+        "project_id": project_id,
     }
 
 

@@ -3,7 +3,8 @@
 Namespaces contain ``:`` and ``/`` (``mssql://sql-host:1433``); clients URL-encode them into one
 path segment. The decoded path loses that boundary, so namespace and job paths are parsed from
 the still-encoded request path, from the right (``.../datasets/{name}``, ``.../jobs/{name}/runs``).
-Also: the finlineage job list (``/api/v1/jobs``) and the runs of a received job.
+``/api/v1/jobs`` (the jobs producers reported) and ``/api/v1/jobs/{ns}/{name}/runs`` answer with
+the same Job and Run objects as the namespace routes (``query.marquez_runs``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from finlineage.api.errors import ApiError
 from finlineage.api.params import node_cap
 from finlineage.query import marquez
 from finlineage.query import marquez_catalog as catalog
+from finlineage.query import marquez_runs as runs
 from finlineage.query import marquez_stats as stats
 from finlineage.query import openlineage_reads as reads
 from finlineage.query.errors import InvalidQueryError
@@ -149,32 +151,43 @@ def namespace_items(
         raise ApiError(404, "not_found", "expected /api/v1/namespaces/{namespace}")
     size = len(parts)
     if size >= 4 and parts[-1] == "versions" and parts[-3] == "datasets":
-        return catalog.dataset_versions(session, ns(size - 3), unquote(parts[-2]), limit=limit, offset=offset)
+        return runs.dataset_versions(session, ns(size - 3), unquote(parts[-2]), limit=limit, offset=offset)
     if size >= 4 and parts[-1] == "runs" and parts[-3] == "jobs":
-        return catalog.job_runs(session, ns(size - 3), unquote(parts[-2]), limit=limit, offset=offset)
+        return runs.job_runs(session, ns(size - 3), unquote(parts[-2]), limit=limit, offset=offset)
     if size >= 3 and parts[-2] == "datasets":
         return catalog.dataset(session, ns(size - 2), unquote(parts[-1]))
     if size >= 3 and parts[-2] == "jobs":
-        return catalog.job(session, ns(size - 2), unquote(parts[-1]))
+        return runs.job(session, ns(size - 2), unquote(parts[-1]))
     if size >= 2 and parts[-1] == "datasets":
         return catalog.datasets(session, ns(size - 1), limit=limit, offset=offset)
     if size >= 2 and parts[-1] == "jobs":
-        return catalog.jobs(session, ns(size - 1), limit=limit, offset=offset)
+        return runs.jobs(session, ns(size - 1), limit=limit, offset=offset)
     return catalog.namespace(session, ns(size))
 
 
 @router.get(
     "/jobs",
-    summary="Jobs received as OpenLineage events, with their latest run",
+    summary="Jobs producers reported, as Marquez Jobs with their latest runs (Marquez-compatible)",
+    description=(
+        "Each job is the one `/namespaces/{namespace}/jobs/{name}` serves. `lastRunStates` "
+        "(repeatable: NEW, RUNNING, COMPLETED, ABORTED, FAILED) keeps the jobs whose latest run is in "
+        "one of them. Jobs parsed from SQL have no runs: they are listed per namespace."
+    ),
+    responses={400: _ERR, 422: _ERR},
     dependencies=[viewer],
 )
 def list_jobs(
     namespace: str | None = Query(None, max_length=500),
+    last_run_states: list[str] = Query(
+        [], alias="lastRunStates", max_length=8, description="NEW, RUNNING, COMPLETED, ABORTED or FAILED"
+    ),
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
-    return reads.jobs(session, namespace=namespace, limit=limit, offset=offset)
+    return runs.received_jobs(
+        session, namespace=namespace, last_run_states=last_run_states, limit=limit, offset=offset
+    )
 
 
 _ISO_TIME = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|[+-]\d{2}:?\d{2})?$"
@@ -213,11 +226,11 @@ def list_events(
 ) -> dict[str, Any]:
     return reads.events(
         session,
+        limit=limit,
+        offset=offset,
         before=_timestamp("before", before),
         after=_timestamp("after", after),
         ascending=sort_direction == "asc",
-        limit=limit,
-        offset=offset,
     )
 
 
@@ -261,7 +274,7 @@ def stats_counts(
 def get_run(
     run_id: str = Path(..., max_length=64), session: Session = Depends(get_session)
 ) -> dict[str, Any]:
-    return catalog.run(session, run_id)
+    return runs.run(session, run_id)
 
 
 @router.get(
@@ -275,12 +288,13 @@ def get_run_facets(
     kind: Literal["run", "job"] = Query("run", alias="type"),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
-    return catalog.run_facets(session, run_id, kind)
+    return runs.run_facets(session, run_id, kind)
 
 
 @router.get(
     "/jobs/{job_path:path}",
     summary="Runs of one job: /api/v1/jobs/{namespace}/{name}/runs (URL-encode the namespace)",
+    description="The runs `/namespaces/{namespace}/jobs/{name}/runs` serves (Marquez Runs).",
     responses={404: _ERR},
     dependencies=[viewer],
 )
@@ -296,7 +310,7 @@ def job_runs(
         raise ApiError(404, "not_found", "expected /api/v1/jobs/{namespace}/{name}/runs")
     name = unquote(parts[-2])
     namespace = unquote("/".join(parts[:-2]))
-    return reads.runs(session, namespace, name, limit=limit, offset=offset)
+    return runs.job_runs(session, namespace, name, limit=limit, offset=offset)
 
 
 def _raw_tail(request: Request, prefix: str) -> list[str]:
