@@ -72,6 +72,39 @@ PROJECT = {
 }
 
 
+EXTRA = {
+    # a snapshot block and an incremental model: each is its relation, with lineage
+    "snapshots/fills_snap.sql": (
+        "{% snapshot fills_snap %}\n{{ config(target_schema='main', unique_key='fill_id', "
+        "strategy='check', check_cols=['qty']) }}\nselect\n    fill_id,\n    desk,\n    qty\n"
+        "from {{ ref('raw_fills') }}\n{% endsnapshot %}\n"
+    ),
+    "models/marts/fills_inc.sql": (
+        "{{ config(materialized='incremental', unique_key='fill_id') }}\nselect\n    fill_id,\n"
+        "    notional\nfrom {{ ref('stg_fills') }}\n{% if is_incremental() %}\n"
+        "where fill_id > (select max(fill_id) from {{ this }})\n{% endif %}\n"
+    ),
+    # SELECT * from a source whose YAML documents some columns, and from one that documents none
+    "models/staging/events_all.sql": "select * from {{ source('ops', 'trade_events') }}\n",
+    "models/ref_sources.yml": (
+        "version: 2\nsources:\n  - name: refdata\n    schema: main\n    tables:\n      - name: books\n"
+    ),
+    "models/staging/books_all.sql": "select\n    *\nfrom {{ source('refdata', 'books') }}\n",
+    # a syntax error on a line a loop moved (compiled line 9 is raw line 7)
+    "models/marts/broken.sql": (
+        "{{ config(materialized='table') }}\n{% set cols = ['fill_id', 'desk'] %}\nselect\n"
+        "    {% for c in cols %}\n    {{ c }},\n    {% endfor %}\n    (qty * ) as bad\n"
+        "from {{ ref('raw_fills') }}\n"
+    ),
+    # a column the upstream model does not have, on the fourth line
+    "models/marts/typo.sql": (
+        "{{ config(materialized='view') }}\nselect\n    fill_id,\n    notinal * 2 as double_notional\n"
+        "from {{ ref('stg_fills') }}\n"
+    ),
+}
+"""Models added to PROJECT by ``build_extra`` (`dbt compile` only: no catalog, one model broken)."""
+
+
 _BUILT: dict[str, Path] = {}
 
 
@@ -90,6 +123,23 @@ def build(tmp_path_factory: pytest.TempPathFactory) -> Path:
         run_dbt(root, *cmd)
     assert (root / "target" / "manifest.json").exists() and (root / "target" / "catalog.json").exists()
     _BUILT["root"] = root
+    return root
+
+
+def build_extra(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """PROJECT plus EXTRA after `dbt compile` alone (manifest with compiled code, no catalog,
+    nothing run), built once per test session."""
+    if "extra" in _BUILT:
+        return _BUILT["extra"]
+    assert DBT.exists(), f"dbt is not installed at {DBT} (make dbt-env)"
+    root = tmp_path_factory.mktemp("dbt_extra") / "desk_book"
+    for rel, text in {**PROJECT, **EXTRA}.items():
+        p = root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+    run_dbt(root, "compile")
+    assert (root / "target" / "manifest.json").exists() and not (root / "target" / "catalog.json").exists()
+    _BUILT["extra"] = root
     return root
 
 

@@ -77,11 +77,15 @@ def test_manifest_replaces_the_dbt_project_and_keeps_other_sql() -> None:
     assert any("without compiled_code" in w and "models/b.sql" in w for w in warnings)
 
 
-def test_unsupported_or_foreign_manifests_are_reported_and_ignored() -> None:
+def test_unsupported_manifests_fail_and_foreign_ones_are_reported_and_ignored() -> None:
     warnings: list[str] = []
-    old = dbt.expand(_files(_manifest(6, NODES)), warnings)
-    assert any("v6 is not supported" in w for w in warnings)
-    assert "dbt/models/a.sql" in {sf.path for sf in old}  # not a dbt project we read: left as is
+    old = {sf.path: sf for sf in dbt.expand(_files(_manifest(6, NODES)), warnings)}
+    failed = old["dbt/target/manifest.json"]  # a dbt manifest we cannot read: a failed file
+    assert failed.error == "dbt manifest: schema v6 is not supported (v7 to v12)"
+    assert (failed.error_line, failed.error_column) == (1, 15)  # its "dbt_schema_version" member
+    assert old["dbt/models/a.sql"].error is not None  # its project's Jinja: not parsed as SQL
+    assert "dbt/target/compiled/p/models/a.sql" not in old  # dbt's output: never parsed
+    assert old["procs/load.sql"].error is None
     warnings.clear()
     other = [SourceFile("x/manifest.json", data=b'{"name": "web app"}', group="u")]
     assert dbt.expand(other, warnings) == []

@@ -4,7 +4,141 @@ the documentation of each object (ingest/dbt.py turns them into files to parse).
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
+
+MANIFEST_SECTIONS = (
+    "nodes",
+    "sources",
+    "macros",
+    "docs",
+    "exposures",
+    "metrics",
+    "groups",
+    "selectors",
+    "disabled",
+    "parent_map",
+    "child_map",
+    "semantic_models",
+    "saved_queries",
+    "unit_tests",
+)
+"""Top-level members of a dbt manifest that are JSON objects in every schema version."""
+NODE_SECTIONS = ("nodes", "sources", "macros", "exposures", "metrics", "semantic_models", "unit_tests")
+"""Those whose every member is one resource (a JSON object)."""
+
+
+class ArtifactError(ValueError):
+    """A dbt artifact that cannot be read, with where in its text (1-based), when known."""
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None) -> None:
+        super().__init__(message)
+        self.message, self.line, self.column = message, line, column
+
+
+def _position(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def _key_at(text: str, key: str) -> tuple[int | None, int | None]:
+    """Line:col of the first member named ``key`` in a JSON text (None, None when absent)."""
+    m = re.search(re.escape(json.dumps(key)) + r"\s*:", text)
+    return _position(text, m.start()) if m else (None, None)
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}.get(
+        type(value), "null" if value is None else "a number"
+    )
+
+
+def load_json(data: bytes) -> tuple[str, Any]:
+    """(text, document) of a JSON artifact, else ArtifactError at JSON's own position: bytes that
+    are not UTF-8, invalid JSON (a file cut short says it ends early), an empty file."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        head = data[: exc.start].decode("utf-8", errors="replace")
+        raise ArtifactError(f"not UTF-8 text ({exc.reason})", *_position(head, len(head))) from None
+    if not text.strip():
+        raise ArtifactError("empty file", 1, 1)
+    try:
+        return text, json.loads(text)
+    except json.JSONDecodeError as exc:
+        ends = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
+        early = " (the file ends early: truncated?)" if ends else ""
+        raise ArtifactError(f"invalid JSON: {exc.msg}{early}", exc.lineno, exc.colno) from None
+    except RecursionError:
+        raise ArtifactError("invalid JSON: nested too deeply") from None
+
+
+def _claims(doc: dict[str, Any], kind: str, sections: tuple[str, ...]) -> bool:
+    """The document says it is a dbt artifact: dbt's schema URL in its metadata, or its sections."""
+    meta = doc.get("metadata")
+    url = meta.get("dbt_schema_version") if isinstance(meta, dict) else None
+    return (isinstance(url, str) and ("getdbt" in url or f"/{kind}/" in url)) or any(
+        k in doc for k in sections
+    )
+
+
+def _check_sections(
+    doc: dict[str, Any], text: str, sections: tuple[str, ...], resources: tuple[str, ...]
+) -> None:
+    for key in sections:
+        value = doc.get(key)
+        if value is not None and not isinstance(value, dict):
+            raise ArtifactError(f"`{key}` is {_kind(value)}, not an object", *_key_at(text, key))
+    for key in resources:
+        for uid, node in (doc.get(key) or {}).items():
+            if not isinstance(node, dict):
+                raise ArtifactError(f"`{key}.{uid}` is {_kind(node)}, not an object", *_key_at(text, uid))
+
+
+def check_manifest(doc: Any, text: str, supported: range) -> int | None:
+    """The schema version of a dbt manifest; None for a JSON document that does not claim to be
+    one (another tool's ``manifest.json``); ArtifactError for a dbt manifest that cannot be read:
+    not an object, an unknown or unsupported schema version, a section of the wrong shape."""
+    if not isinstance(doc, dict):
+        raise ArtifactError(f"the document is {_kind(doc)}, not an object", 1, 1)
+    version = manifest_version(doc)
+    if version is None:
+        if not _claims(doc, "manifest", ("nodes", "sources", "macros")):
+            return None
+        raise ArtifactError(
+            "metadata.dbt_schema_version is not a dbt manifest schema (.../manifest/vN.json)",
+            *(
+                _key_at(text, "dbt_schema_version")
+                if "dbt_schema_version" in text
+                else _key_at(text, "metadata")
+            ),
+        )
+    if version not in supported:
+        raise ArtifactError(
+            f"schema v{version} is not supported (v{supported[0]} to v{supported[-1]})",
+            *_key_at(text, "dbt_schema_version"),
+        )
+    _check_sections(doc, text, MANIFEST_SECTIONS, NODE_SECTIONS)
+    return version
+
+
+def check_catalog(doc: Any, text: str) -> bool:
+    """True for a dbt catalog, False for a JSON document that does not claim to be one;
+    ArtifactError for a dbt catalog that cannot be read."""
+    if not isinstance(doc, dict):
+        raise ArtifactError(f"the document is {_kind(doc)}, not an object", 1, 1)
+    if not _claims(doc, "catalog", ("nodes", "sources")):
+        return False
+    _check_sections(doc, text, ("nodes", "sources"), ("nodes", "sources"))
+    for key in ("nodes", "sources"):
+        for uid, entry in (doc.get(key) or {}).items():
+            cols = entry.get("columns")
+            if cols is not None and not isinstance(cols, dict):
+                raise ArtifactError(
+                    f"`{key}.{uid}.columns` is {_kind(cols)}, not an object", *_key_at(text, uid)
+                )
+    return True
 
 
 def manifest_version(doc: Any) -> int | None:

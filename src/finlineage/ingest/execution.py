@@ -12,7 +12,7 @@ import time
 
 from finlineage.ingest import dbt, openlineage, worker
 from finlineage.ingest.dialects import DialectResolver
-from finlineage.ingest.models import FileResult, IngestionResult
+from finlineage.ingest.models import FileDiagnostic, FileResult, IngestionResult
 from finlineage.ingest.runtime import SUCCEEDED, IngestError, _Cancelled, _fp, _last, _Task, decode_sql
 from finlineage.ingest.sources import SourceFile, max_file_bytes, too_big_reason
 from finlineage.ingest.stages import _RunState
@@ -216,7 +216,7 @@ class _Execution(_RunState):
                 continue
             dialect_choice = resolver.resolve(sf.group, sf.path, sf.explicit_dialect or self.dialect)
             if sf.error is not None:
-                self._finish_file(FileResult(path=sf.path, status="error", error=sf.error))
+                self._finish_file(_failed(sf))
                 continue
             try:
                 data = sf.read()
@@ -363,3 +363,27 @@ class _Execution(_RunState):
         for i, lv in enumerate(level):
             out[lv].append(tasks[i])
         return [lv for lv in out if lv]
+
+
+def _failed(sf: SourceFile) -> FileResult:
+    """A file that failed before parsing; an error about its content (an invalid dbt manifest)
+    carries its line:col and a diagnostic, like a parse error."""
+    diagnostics = []
+    if sf.error_code is not None:
+        diagnostics.append(
+            FileDiagnostic(
+                code=sf.error_code,
+                message=sf.error or "",
+                severity="error",
+                line=sf.error_line,
+                column=sf.error_column,
+            )
+        )
+    return FileResult(
+        path=sf.path,
+        status="error",
+        error=sf.error,
+        line=sf.error_line,
+        column=sf.error_column,
+        diagnostics=diagnostics,
+    )

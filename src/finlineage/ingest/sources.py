@@ -78,6 +78,12 @@ class SourceFile:
     parse_data: bytes | None = None
     """The text the engine parses when it is not the file's own (a dbt model: dbt's compiled SQL,
     see ingest/dbt.py); the file's own bytes stay what is stored and served as evidence."""
+    error_line: int | None = None
+    """Where in the file's own text ``error`` is, when it is about its content (1-based; a dbt
+    artifact that is not valid JSON: JSON's own position)."""
+    error_column: int | None = None
+    error_code: str | None = None
+    """Diagnostic code of ``error`` when it is about the file's content (``dbt_manifest_invalid``)."""
 
     def read(self) -> bytes:
         if self.data is not None:
