@@ -14,7 +14,7 @@ export's rules (``query.openlineage_export``).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePosixPath
@@ -193,57 +193,66 @@ def job_edges(
     session: Session, node: NodeId, statuses: Collection[str] | None
 ) -> tuple[list[Any], ExportGraph, _Context]:
     """The visible table edges that make up job ``node`` (the export's job of each edge)."""
-    ids: set[int] = set()
+    own, g, ctx = jobs_edges(session, [node], statuses)
+    return own[(node.namespace, node.name)], g, ctx
+
+
+def jobs_edges(
+    session: Session, nodes: Sequence[NodeId], statuses: Collection[str] | None
+) -> tuple[dict[tuple[str, str], list[Any]], ExportGraph, _Context]:
+    """The visible table edges that make up each job of ``nodes`` (the export's job of each
+    edge), read together: the edges of routines, views and files of their names, and those into
+    the datasets producers said they read or wrote."""
     vis = edge_visibility(TableEdge, statuses=statuses)
-    received = names.get_job(session, node.namespace, node.name)
-    ends: set[int] = set()
-    if received is not None:
-        for ns, name in [*(received.inputs or []), *(received.outputs or [])]:
-            oid = find_dataset_object(session, ns, name)
-            if oid is not None:
-                ends.add(oid)
-        if received.process_object_id is not None:
-            ends.add(int(received.process_object_id))
-    same_name = [
-        (int(i), str(k))
-        for i, k in session.execute(
+    routines: set[int] = set()
+    targets: set[int] = set()
+    files: set[int] = set()
+    for node in nodes:
+        received = names.get_job(session, node.namespace, node.name)
+        if received is not None:
+            for ns, name in [*(received.inputs or []), *(received.outputs or [])]:
+                oid = find_dataset_object(session, ns, name)
+                if oid is not None:
+                    targets.add(oid)
+            if received.process_object_id is not None:
+                targets.add(int(received.process_object_id))
+                routines.add(int(received.process_object_id))
+        stem = node.name.lower()  # a script's job is named after its file's stem
+        files.update(
+            int(fid)
+            for fid, path in session.execute(
+                select(File.id, File.path).where(func.lower(File.path).contains(stem, autoescape=True))
+            )
+            if PurePosixPath(str(path)).stem.lower() == stem
+        )
+    lowered = sorted({n.name.lower() for n in nodes})
+    for names_part in chunks(lowered):
+        for oid, kind in session.execute(
             select(CatalogObject.id, CatalogObject.kind).where(
-                func.lower(CatalogObject.canonical_id) == node.name.lower()
+                func.lower(CatalogObject.canonical_id).in_(list(names_part))
             )
-        )
-    ]
-    routines = [i for i, k in same_name if k in ROUTINE_KINDS] + (
-        [int(received.process_object_id)] if received is not None and received.process_object_id else []
-    )
-    targets = [i for i, k in same_name if k not in ROUTINE_KINDS] + sorted(ends)
-    stem = node.name.lower()  # a script's job is named after its file's stem
-    files = [
-        int(fid)
-        for fid, path in session.execute(
-            select(File.id, File.path).where(
-                func.lower(File.path).contains(node.name.lower(), autoescape=True)
-            )
-        )
-        if PurePosixPath(str(path)).stem.lower() == stem
-    ]
-    for part in chunks(sorted(set(routines))):
+        ):
+            (routines if kind in ROUTINE_KINDS else targets).add(int(oid))
+    ids: set[int] = set()
+    for part in chunks(sorted(routines)):
         ids.update(session.scalars(select(TableEdge.id).where(TableEdge.process_object_id.in_(part), vis)))
-    for part in chunks(sorted(set(targets))):
+    for part in chunks(sorted(targets)):
         ids.update(session.scalars(select(TableEdge.id).where(TableEdge.target_object_id.in_(part), vis)))
-    for part in chunks(files):
+    for part in chunks(sorted(files)):
         ids.update(session.scalars(select(TableEdge.id).where(TableEdge.file_id.in_(part), vis)))
     rows = load_edges(session, "table", sorted(int(i) for i in ids))
     g, ctx = dataset_context(
         session, {int(v) for r in rows for v in (r.source_object_id, r.target_object_id)}, rows
     )
     resolver = _JobResolver(g, ctx, None)
-    own = []
+    own: dict[tuple[str, str], list[Any]] = {(n.namespace, n.name): [] for n in nodes}
     for r in rows:
         if int(r.source_object_id) not in ctx.datasets or int(r.target_object_id) not in ctx.datasets:
             continue
         job = resolver.job_for(r)
-        if (job.namespace, job.name) == (node.namespace, node.name):
-            own.append(r)
+        mine = own.get((job.namespace, job.name))
+        if mine is not None:
+            mine.append(r)
     return own, g, ctx
 
 

@@ -9,6 +9,7 @@ SQL have no runs (runs are what producers report); received jobs have theirs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -23,10 +24,10 @@ from finlineage.query.common import Scope, chunks, load_edges
 from finlineage.query.errors import InvalidQueryError, not_found
 from finlineage.query.export import load_graph
 from finlineage.query.marquez import (
+    NodeId,
     dataset_context,
     find_dataset_object,
-    job_edges,
-    parse_node_id,
+    jobs_edges,
     stamps,
     touching_edges,
 )
@@ -199,17 +200,20 @@ def contents(session: Session, ns: str, *, with_jobs: bool) -> _Contents:
 
 
 def materialise_jobs(session: Session, c: _Contents, wanted: list[str]) -> list[Job]:
-    jobs: dict[str, Job] = {}
-    _add_jobs(session, c.namespace, [r for n in wanted for r in c.job_rows.get(n, [])], jobs)
-    for n in wanted:
-        if n in c.received_jobs:
-            _merge_received(jobs.setdefault(n, Job(n)), c.received_jobs[n])
-    return [jobs[n] for n in wanted if n in jobs]
+    jobs: dict[tuple[str, str], Job] = {}
+    keys = [(c.namespace, n) for n in wanted]
+    _add_jobs(session, [r for n in wanted for r in c.job_rows.get(n, [])], jobs, set(keys))
+    for k in keys:
+        if k[1] in c.received_jobs:
+            _merge_received(jobs.setdefault(k, Job(k[1])), c.received_jobs[k[1]])
+    return [jobs[k] for k in keys if k in jobs]
 
 
-def _add_jobs(session: Session, ns: str, rows: list[Any], jobs: dict[str, Job]) -> None:
-    """The export's jobs in ``ns`` of some edges (all edges of each job): the events of the
-    subgraph they span (with the edges that name its objects), inputs, outputs, facets."""
+def _add_jobs(
+    session: Session, rows: list[Any], jobs: dict[tuple[str, str], Job], wanted: set[tuple[str, str]]
+) -> None:
+    """The export's jobs among ``wanted`` of some edges (all edges of each job): the events of
+    the subgraph they span (with the edges that name its objects), inputs, outputs, facets."""
     if not rows:
         return
     g, _ctx = dataset_context(
@@ -225,9 +229,10 @@ def _add_jobs(session: Session, ns: str, rows: list[Any], jobs: dict[str, Job]) 
     ).one()
     for event in to_openlineage(session, g):
         job = event["job"]
-        if job["namespace"] != ns:
+        k = (job["namespace"], job["name"])
+        if k not in wanted:
             continue
-        entry = jobs.setdefault(job["name"], Job(job["name"]))
+        entry = jobs.setdefault(k, Job(job["name"]))
         entry.inputs.update((d["namespace"], d["name"]) for d in event["inputs"])
         entry.outputs.update((d["namespace"], d["name"]) for d in event["outputs"])
         entry.facets.update(job["facets"])
@@ -291,33 +296,58 @@ def _materialise(session: Session, c: _Contents, wanted: list[str]) -> list[Data
     return out
 
 
+def some_datasets(session: Session, keys: Sequence[tuple[str, str]]) -> dict[versions.Key, Dataset]:
+    """Datasets ``(namespace, name)`` without reading whole namespaces (the same naming rules),
+    read together; by ``marquez_versions.key``. Those that do not exist are left out."""
+    found: dict[tuple[str, str], tuple[OLDataset | None, int | None]] = {}
+    for ns, name in keys:
+        row = names.find_dataset(session, ns, name)
+        found[(ns, name)] = (
+            row,
+            int(row.object_id) if row is not None else find_dataset_object(session, ns, name),
+        )
+    _g, ctx = dataset_context(session, {oid for _r, oid in found.values() if oid is not None})
+    out: dict[versions.Key, Dataset] = {}
+    for (ns, name), (row, oid) in found.items():
+        served = ctx.datasets.get(oid) if oid is not None else None
+        if oid is not None and served is not None and served[0] == ns and served[1].lower() == name.lower():
+            c = _Contents(
+                ns, parsed={served[1]: (oid, ctx)}, received={served[1]: row} if row is not None else {}
+            )
+            out[versions.key(ns, name)] = _materialise(session, c, [served[1]])[0]
+        elif row is not None:
+            out[versions.key(ns, name)] = _received_dataset(row)
+    return out
+
+
 def one_dataset(session: Session, ns: str, name: str) -> Dataset:
-    """One dataset of ``ns`` without reading the whole namespace (the same naming rules)."""
-    row = names.find_dataset(session, ns, name)
-    oid = int(row.object_id) if row is not None else find_dataset_object(session, ns, name)
-    if oid is not None:
-        _g, ctx = dataset_context(session, [oid])
-        key = ctx.datasets.get(oid)
-        if key is not None and key[0] == ns and key[1].lower() == name.lower():
-            c = _Contents(ns, parsed={key[1]: (oid, ctx)}, received={key[1]: row} if row is not None else {})
-            return _materialise(session, c, [key[1]])[0]
-    if row is not None:
-        return _received_dataset(row)
-    raise not_found("dataset", f"{ns}:{name}")
+    """One dataset of ``ns`` (``some_datasets``); a 404 when there is none."""
+    found = some_datasets(session, [(ns, name)]).get(versions.key(ns, name))
+    if found is None:
+        raise not_found("dataset", f"{ns}:{name}")
+    return found
+
+
+def some_jobs(session: Session, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Job]:
+    """Jobs ``(namespace, name)`` from their own edges (the export's job of each edge) and what
+    producers reported about them, read together. Those that do not exist are left out."""
+    own, _g, _ctx = jobs_edges(session, [NodeId("job", ns, name) for ns, name in keys], None)
+    jobs: dict[tuple[str, str], Job] = {}
+    _add_jobs(session, [r for rows in own.values() for r in rows], jobs, set(keys))
+    for part in chunks(sorted({name for _ns, name in keys})):
+        for row in session.scalars(select(OLJob).where(OLJob.name.in_(list(part)))):
+            k = (row.namespace, row.name)
+            if k in own:
+                _merge_received(jobs.setdefault(k, Job(row.name)), row)
+    return jobs
 
 
 def one_job(session: Session, ns: str, name: str) -> Job:
-    """One job of ``ns`` from its own edges (the export's job of each edge) and what producers
-    reported about it."""
-    own, _g, _ctx = job_edges(session, parse_node_id(shape.node_id("job", ns, name)), None)
-    jobs: dict[str, Job] = {}
-    _add_jobs(session, ns, own, jobs)
-    received = names.get_job(session, ns, name)
-    if received is not None:
-        _merge_received(jobs.setdefault(name, Job(name)), received)
-    if name not in jobs:
+    """One job of ``ns`` (``some_jobs``); a 404 when there is none."""
+    found = some_jobs(session, [(ns, name)]).get((ns, name))
+    if found is None:
         raise not_found("job", f"{ns}:{name}")
-    return jobs[name]
+    return found
 
 
 def _dataset_out(
@@ -344,9 +374,9 @@ def datasets(session: Session, ns: str, *, limit: int, offset: int) -> dict[str,
     c = contents(session, ns, with_jobs=False)
     ordered = c.dataset_names()
     found = _materialise(session, c, page(ordered, limit, offset))
-    times = versions.timelines(session, ns, found)
+    times = versions.timelines(session, [(ns, d) for d in found])
     return {
-        "datasets": [_dataset_out(d, ns, times[d.name][0].id) for d in found],
+        "datasets": [_dataset_out(d, ns, times[versions.key(ns, d.name)][0].id) for d in found],
         "totalCount": len(ordered),
         "limit": limit,
         "offset": offset,
@@ -357,7 +387,8 @@ def datasets(session: Session, ns: str, *, limit: int, offset: int) -> dict[str,
 def dataset(session: Session, ns: str, name: str) -> dict[str, Any]:
     d = one_dataset(session, ns, name)
     lineage = _column_lineage(session, d.oid) if d.oid is not None else []
-    return _dataset_out(d, ns, versions.timelines(session, ns, [d])[d.name][0].id, lineage)
+    newest = versions.timelines(session, [(ns, d)])[versions.key(ns, d.name)][0]
+    return _dataset_out(d, ns, newest.id, lineage)
 
 
 def _column_lineage(session: Session, oid: int) -> list[dict[str, Any]]:
@@ -502,4 +533,6 @@ __all__ = [
     "one_job",
     "page",
     "search",
+    "some_datasets",
+    "some_jobs",
 ]

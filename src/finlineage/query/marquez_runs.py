@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from finlineage.query import marquez_catalog as catalog
 from finlineage.query import marquez_shapes as shape
 from finlineage.query import marquez_versions as versions
-from finlineage.query.errors import InvalidQueryError, NotFoundError, not_found
+from finlineage.query.errors import InvalidQueryError, not_found
 from finlineage.query.marquez import job_edges, parse_node_id
 from finlineage.store import openlineage as names
 from finlineage.store.models import OLJob, OLRun
@@ -34,25 +34,27 @@ class Runs:
         self.session = session
         self._timelines: dict[versions.Key, list[versions.Version]] = {}
 
-    def timeline(self, ns: str, name: str) -> list[versions.Version]:
-        k = versions.key(ns, name)
-        if k not in self._timelines:
-            try:
-                d = catalog.one_dataset(self.session, ns, name)
-            except NotFoundError:
-                self._timelines[k] = []
-            else:
-                self._timelines[k] = versions.timelines(self.session, ns, [d])[d.name]
-        return self._timelines[k]
+    def timelines(self, keys: Collection[tuple[str, str]]) -> dict[versions.Key, list[versions.Version]]:
+        """The versions of datasets ``(namespace, name)`` (none for one that does not exist)."""
+        missing = sorted(
+            {versions.key(*k): k for k in keys if versions.key(*k) not in self._timelines}.values()
+        )
+        if missing:
+            found = catalog.some_datasets(self.session, missing)
+            known = versions.timelines(self.session, [(k[0], found[k]) for k in sorted(found)])
+            for k in missing:
+                self._timelines[versions.key(*k)] = known.get(versions.key(*k), [])
+        return self._timelines
 
     def shape(self, rows: Sequence[tuple[OLRun, OLJob]]) -> list[dict[str, Any]]:
         ios = versions.run_io(self.session, [(j.namespace, j.name, r.run_id) for r, j in rows])
+        times = self.timelines([(s.namespace, s.name) for io in ios.values() for s in io.inputs.values()])
         out: list[dict[str, Any]] = []
         for r, j in rows:
             io = ios[(j.namespace, j.name, r.run_id)]
             inputs = []
             for s in io.inputs.values():
-                read = versions.read_version(self.timeline(s.namespace, s.name), s.time)
+                read = versions.read_version(times[versions.key(s.namespace, s.name)], s.time)
                 inputs.append(shape.io_version(s.namespace, s.name, read.id if read else None, s.io_facets))
             outputs = [
                 shape.io_version(
@@ -160,8 +162,9 @@ def received_jobs(
         stmt = stmt.where(latest.c.state.in_(sorted(shape.openlineage_states(states))))
     total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
     keys = list(session.execute(stmt.order_by(OLJob.namespace, OLJob.name).limit(limit).offset(offset)))
-    found = [(str(ns), catalog.one_job(session, str(ns), str(name))) for ns, name in keys]
-    return _paged("jobs", _jobs_out(session, found), total, limit, offset)
+    found = catalog.some_jobs(session, [(str(ns), str(name)) for ns, name in keys])
+    page = [(str(ns), found[(str(ns), str(name))]) for ns, name in keys if (str(ns), str(name)) in found]
+    return _paged("jobs", _jobs_out(session, page), total, limit, offset)
 
 
 # --------------------------------------------------------------------------------------
@@ -209,7 +212,7 @@ def dataset_versions(session: Session, ns: str, name: str, *, limit: int, offset
     """Every version of a dataset, newest first (``query.marquez_versions``), each with the run
     that made it when one did."""
     d = catalog.one_dataset(session, ns, name)
-    items = versions.timelines(session, ns, [d])[d.name]
+    items = versions.timelines(session, [(ns, d)])[versions.key(ns, d.name)]
     page = catalog.page(items, limit, offset)
     wanted = sorted({v.run_id for v in page if v.run_id})
     made: dict[str, dict[str, Any]] = {}

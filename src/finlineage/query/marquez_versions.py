@@ -178,12 +178,12 @@ def _when(v: Version) -> tuple[bool, datetime]:
     return (v.created is not None, (v.created or datetime.min).replace(tzinfo=None))
 
 
-def timelines(session: Session, ns: str, datasets: Sequence[Dataset]) -> dict[str, list[Version]]:
-    """Every version of each dataset (by name), newest first."""
-    written = writers(session, [key(ns, d.name) for d in datasets])
-    ranges = presence(session, [d.oid for d in datasets if d.oid is not None])
-    out: dict[str, list[Version]] = {}
-    for d in datasets:
+def timelines(session: Session, datasets: Sequence[tuple[str, Dataset]]) -> dict[Key, list[Version]]:
+    """Every version of each dataset ``(namespace, dataset)``, newest first, by ``key``."""
+    written = writers(session, [key(ns, d.name) for ns, d in datasets])
+    ranges = presence(session, [d.oid for _ns, d in datasets if d.oid is not None])
+    out: dict[Key, list[Version]] = {}
+    for ns, d in datasets:
         current = shape.content_version(ns, d.name, d.fields, d.facets)
         items: list[Version] = []
         for rid, seen in written.get(key(ns, d.name), []):
@@ -216,10 +216,10 @@ def timelines(session: Session, ns: str, datasets: Sequence[Dataset]) -> dict[st
                     graph=(vf, vt),
                 )
             )
-        if not items or not (opened or any(v.run_id for v in items)):
+        if not opened and not any(v.run_id for v in items):
             items.append(Version(current, d.updated, d.fields, d.facets, "current"))
         items.sort(key=_when, reverse=True)
-        out[d.name] = items
+        out[key(ns, d.name)] = items
     return out
 
 
