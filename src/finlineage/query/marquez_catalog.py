@@ -1,10 +1,9 @@
 """What the Marquez web UI lists and opens: namespaces, the datasets and jobs of a namespace,
-one dataset (with its versions and column lineage), one job, its runs, a run and its facets,
-and search. Read-only, in Marquez's shapes (``query.marquez_shapes``).
+one dataset (with its column lineage), one job, and search. Read-only, in Marquez's shapes
+(``query.marquez_shapes``); runs, and datasets' versions, are ``query.marquez_runs``.
 
 A namespace's contents are the OpenLineage export of the projects that own it (the export's
-rules: ``query.openlineage_export``), plus what arrived as OpenLineage events. Jobs parsed from
-SQL have no runs (runs are what producers report); received jobs have theirs.
+rules: ``query.openlineage_export``), plus what arrived as OpenLineage events.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from finlineage.query import lineage as walks
@@ -424,9 +423,7 @@ def _column_lineage(session: Session, oid: int) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------------------
 
 
-def _scan(
-    session: Session, stmt: Select[Any] | Any, column: Any, order: Any, text: str
-) -> tuple[list[Any], bool]:
+def _scan(session: Session, stmt: Any, column: Any, order: Any, text: str) -> tuple[list[Any], bool]:
     """The rows of ``stmt`` whose ``column`` contains ``text`` (case-insensitive), at most
     ``SEARCH_SCAN`` in ``order``, and whether more matched."""
     rows = list(
