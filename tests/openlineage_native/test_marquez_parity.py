@@ -172,6 +172,14 @@ def test_jobs_runs_and_dataset_versions_are_one_shape(
         bad = http.get(f"{API}/jobs", params={"lastRunStates": "DONE"})
         assert bad.status_code in (400, 422), bad.text
         assert set(bad.json()) == {"error", "message", "request_id", "details"}
+        ns_failed = _ok(http, f"{API}/namespaces/{enc(JOBS_NS)}/jobs", lastRunStates="failed")
+        assert [j["name"] for j in ns_failed["jobs"]] == ["check_fills"] and ns_failed["totalCount"] == 1
+        assert ns_failed["jobs"][0] == check
+        parsed = _ok(http, f"{API}/namespaces/{enc(NS)}/jobs")
+        assert parsed["totalCount"] >= 2  # procedures and views, parsed: no runs, so no state to match
+        assert _ok(http, f"{API}/namespaces/{enc(NS)}/jobs", lastRunStates="COMPLETED")["totalCount"] == 0
+        bad = http.get(f"{API}/namespaces/{enc(NS)}/jobs", params={"lastRunStates": "DONE"})
+        assert bad.status_code in (400, 422) and bad.json()["error"], bad.text
 
         # 3. the runs of a job: the same Runs on both routes, newest first, one shape for a run by id
         runs = _ok(http, f"{API}/jobs/{enc(JOBS_NS)}/load_fills/runs")

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from finlineage.query import marquez_catalog as catalog
 from finlineage.query import marquez_shapes as shape
 from finlineage.query import marquez_versions as versions
+from finlineage.query.common import chunks
 from finlineage.query.errors import InvalidQueryError, not_found
 from finlineage.query.marquez import job_edges, parse_node_id
 from finlineage.store import openlineage as names
@@ -110,10 +111,23 @@ def _jobs_out(session: Session, jobs: list[tuple[str, catalog.Job]]) -> list[dic
     ]
 
 
-def jobs(session: Session, ns: str, *, limit: int, offset: int) -> dict[str, Any]:
-    """The jobs of a namespace: parsed from SQL and received, by name."""
+def jobs(
+    session: Session, ns: str, *, last_run_states: Collection[str] = (), limit: int, offset: int
+) -> dict[str, Any]:
+    """The jobs of a namespace: parsed from SQL and received, by name; with ``last_run_states``
+    only the received ones whose latest run is in one of those states."""
+    states = run_states(last_run_states)
     c = catalog.contents(session, ns, with_jobs=True)
     ordered = c.job_names()
+    if states:
+        keep = shape.openlineage_states(states)
+        received = {int(j.id): n for n, j in c.received_jobs.items()}
+        ordered = []
+        for part in chunks(sorted(received)):
+            latest = _latest(OLRun.job_id.in_(list(part)))
+            stmt = select(latest.c.job_id).where(latest.c.n == 1, latest.c.state.in_(sorted(keep)))
+            ordered += [received[int(i)] for i in session.scalars(stmt)]
+        ordered.sort()
     page = catalog.materialise_jobs(session, c, catalog.page(ordered, limit, offset))
     return _paged("jobs", _jobs_out(session, [(ns, j) for j in page]), len(ordered), limit, offset)
 
@@ -134,6 +148,21 @@ def run_states(values: Collection[str]) -> list[str]:
     return out
 
 
+def _latest(*where: Any) -> Any:
+    """Runs (``where``) numbered newest first per job: ``n == 1`` is a job's latest run."""
+    return (
+        select(
+            OLRun.job_id,
+            OLRun.state,
+            func.row_number()
+            .over(partition_by=OLRun.job_id, order_by=(OLRun.event_time.desc(), OLRun.id.desc()))
+            .label("n"),
+        )
+        .where(*where)
+        .subquery()
+    )
+
+
 def received_jobs(
     session: Session,
     *,
@@ -146,13 +175,7 @@ def received_jobs(
     runs; they are listed per namespace), by namespace and name, each the Job its namespace
     serves; with ``last_run_states`` only those whose latest run is in one of those states."""
     states = run_states(last_run_states)
-    latest = select(
-        OLRun.job_id,
-        OLRun.state,
-        func.row_number()
-        .over(partition_by=OLRun.job_id, order_by=(OLRun.event_time.desc(), OLRun.id.desc()))
-        .label("n"),
-    ).subquery()
+    latest = _latest()
     stmt = select(OLJob.namespace, OLJob.name).outerjoin(
         latest, (latest.c.job_id == OLJob.id) & (latest.c.n == 1)
     )

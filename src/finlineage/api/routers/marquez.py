@@ -42,6 +42,15 @@ def _depth() -> Any:
     return Query(None, ge=0, le=MAX_DEPTH, description=_DEPTH)
 
 
+def _last_run_states() -> Any:
+    return Query(
+        [],
+        alias="lastRunStates",
+        max_length=8,
+        description="Only jobs whose latest run is NEW, RUNNING, COMPLETED, ABORTED or FAILED (repeatable)",
+    )
+
+
 def get_lineage(
     node_id: str = Query(..., alias="nodeId", max_length=2000, description=_NODE_ID),
     depth: int | None = _depth(),
@@ -128,9 +137,9 @@ def list_namespaces(session: Session = Depends(get_session)) -> dict[str, Any]:
     description=(
         "`{namespace}`, `{namespace}/datasets`, `{namespace}/datasets/{name}`, "
         "`{namespace}/datasets/{name}/versions`, `{namespace}/jobs`, `{namespace}/jobs/{name}`, "
-        "`{namespace}/jobs/{name}/runs`."
+        "`{namespace}/jobs/{name}/runs`. `lastRunStates` (repeatable) filters `{namespace}/jobs`."
     ),
-    responses={404: _ERR},
+    responses={400: _ERR, 404: _ERR},
     dependencies=[viewer],
 )
 def namespace_items(
@@ -138,6 +147,7 @@ def namespace_items(
     ns_path: str = Path(..., description="`{namespace}[/datasets|jobs[/{name}[/versions|runs]]]`"),
     limit: int = Query(100, ge=0, le=1000),
     offset: int = Query(0, ge=0),
+    last_run_states: list[str] = _last_run_states(),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
     parts = _raw_tail(request, "/api/v1/namespaces/")
@@ -161,7 +171,7 @@ def namespace_items(
     if size >= 2 and parts[-1] == "datasets":
         return catalog.datasets(session, ns(size - 1), limit=limit, offset=offset)
     if size >= 2 and parts[-1] == "jobs":
-        return runs.jobs(session, ns(size - 1), limit=limit, offset=offset)
+        return runs.jobs(session, ns(size - 1), last_run_states=last_run_states, limit=limit, offset=offset)
     return catalog.namespace(session, ns(size))
 
 
@@ -178,9 +188,7 @@ def namespace_items(
 )
 def list_jobs(
     namespace: str | None = Query(None, max_length=500),
-    last_run_states: list[str] = Query(
-        [], alias="lastRunStates", max_length=8, description="NEW, RUNNING, COMPLETED, ABORTED or FAILED"
-    ),
+    last_run_states: list[str] = _last_run_states(),
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0),
     session: Session = Depends(get_session),
