@@ -137,7 +137,7 @@ def job(session: Session, ns: str, name: str) -> dict[str, Any]:
 
 
 def run_states(values: Collection[str]) -> list[str]:
-    """Marquez run states (``lastRunStates``), case-insensitive; anything else is a 400."""
+    """Marquez run states (``lastRunStates``), case-insensitive; anything else is a 422."""
     out = [v.upper() for v in values]
     bad = [v for v in values if v.upper() not in shape.MARQUEZ_RUN_STATES]
     if bad:
