@@ -16,8 +16,9 @@ For every manifest among the collected files:
   manifest has them as ``extra_ctes`` not yet injected, they are injected here the way dbt does).
   Dialect: the manifest's ``adapter_type``.
 * a model without compiled code (a manifest from ``dbt parse``) is read from its raw code when
-  its only Jinja is ``ref``/``source``/``this``/``config`` (``ingest/dbt_render.py``); any
-  other Jinja needs ``dbt compile`` and the model is reported, never guessed. Python models are
+  its only Jinja is ``ref``/``source``/``this``/``config``, a snapshot block or an
+  ``is_incremental()`` block (``ingest/dbt_render.py``); any other Jinja needs ``dbt compile``
+  and the model is reported by name, never guessed. Python models are
   reported too.
 * **sources and seeds** → tables: ``create table <relation> (<columns>)`` with the columns and
   types of the catalog (else the manifest's documented columns; a seed's CSV header), one file
@@ -162,6 +163,16 @@ class _Project:
     no_columns: list[str] = field(default_factory=list)
     """Sources and seeds whose columns nothing says (no catalog, no documented columns, no CSV
     header): created as tables of unknown columns."""
+    unknown: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """Those by unique id: (relation name unquoted, lower case; what a diagnostic about it adds)."""
+
+
+def _unknown_note(node: dict[str, Any]) -> str:
+    """What a diagnostic of a model reading a source/seed of unknown columns adds: which one, why."""
+    if node.get("resource_type") == "source":
+        what = f"dbt source {node.get('source_name')}.{node.get('name')}"
+        return f"{what}: its columns are unknown (no catalog.json, none in its YAML)"
+    return f"dbt seed {node.get('name')}: its columns are unknown (no catalog.json, none documented, no CSV header)"
 
 
 def _root_of(path: str) -> str:
@@ -208,6 +219,7 @@ def _tables(p: _Project) -> list[_Out]:
         else:  # still an object (nothing is dropped); its columns come from what reads it
             ddl = f"create table {rel};\n"
             p.no_columns.append(str(node.get("unique_id") or uid))
+            p.unknown[uid] = (re.sub(r'["`\[\]]', "", rel).lower(), _unknown_note(node))
         tables.setdefault(path, []).append((ddl, entry, node, cols))
     out: list[_Out] = []
     header_args = {"catalog": " and catalog" if p.catalog is not None else ""}
@@ -370,7 +382,11 @@ def _models(p: _Project, present: dict[str, SourceFile]) -> list[_Out]:
             p.from_manifest.append(path)
         else:
             raw, origin = body.encode("utf-8") + b"\n", "compiled"
-        meta = {"origin": origin, "prefix": len(head), "objects": [docs_of(node, entry, 1)]}
+        meta: dict[str, Any] = {"origin": origin, "prefix": len(head), "objects": [docs_of(node, entry, 1)]}
+        deps = (node.get("depends_on") or {}).get("nodes") or []
+        unknown = dict(p.unknown[d] for d in deps if isinstance(d, str) and d in p.unknown)
+        if unknown:  # relations it reads whose columns nothing says: its diagnostics name them
+            meta["unknown"] = unknown
         out.append(_Out(p.prefix + path, f"{head}{body}\n{meta_line(meta)}", raw))
     return out
 
@@ -529,34 +545,41 @@ def expand(files: list[SourceFile], warnings: list[str]) -> list[SourceFile]:
         if p.skipped:
             warnings.append(
                 f"dbt project {where}: {len(p.skipped)} model(s) without compiled_code and with Jinja "
-                f"beyond ref/source/config skipped (run `dbt compile` before ingesting): {', '.join(p.skipped[:5])}"
+                f"beyond ref/source/config skipped (run `dbt compile` before ingesting): {_names(p.skipped)}"
             )
         if p.rendered:
             warnings.append(
                 f"dbt project {where}: {len(p.rendered)} model(s) without compiled_code read with their "
-                f"ref/source/config calls substituted (no other Jinja in them): {', '.join(p.rendered[:5])}"
+                f"ref/source/config calls substituted, snapshot and is_incremental() blocks as a first "
+                f"build (no other Jinja in them): {_names(p.rendered)}"
             )
         if p.from_manifest:
             warnings.append(
                 f"dbt project {where}: {len(p.from_manifest)} model file(s) not in this ingest; their text is "
-                f"the manifest's raw_code: {', '.join(p.from_manifest[:5])}"
+                f"the manifest's raw_code: {_names(p.from_manifest)}"
             )
         if p.not_sql:
             warnings.append(
                 f"dbt project {where}: {len(p.not_sql)} model(s) not in SQL (Python models) not analysed: "
-                f"{', '.join(p.not_sql[:5])}"
+                f"{_names(p.not_sql)}"
             )
         if p.no_columns:
             warnings.append(
                 f"dbt project {where}: {len(p.no_columns)} source(s)/seed(s) without known columns (no "
                 f"catalog.json, no documented columns, no seed CSV): created with their columns unknown: "
-                f"{', '.join(p.no_columns[:5])}"
+                f"{_names(p.no_columns)}"
             )
         if adapter and dialect is None:
             warnings.append(
                 f"dbt project {where}: adapter {adapter!r} has no known SQL dialect; detected per file"
             )
     return out
+
+
+def _names(paths: list[str], shown: int = 20) -> str:
+    """Paths for a warning; when they are more than ``shown``, it says how many are left out."""
+    more = f" (and {len(paths) - shown} more)" if len(paths) > shown else ""
+    return ", ".join(paths[:shown]) + more
 
 
 def _owned(sf: SourceFile, projects: list[_Project]) -> bool:

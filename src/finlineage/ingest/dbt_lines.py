@@ -27,7 +27,14 @@ number in the facts is translated to a line of that file:
   compiled line is an anchor, the edge's span is its raw line; otherwise (the item comes out of
   a macro, or the column comes from ``select *``) it keeps the statement's span (the whole file).
 * **Diagnostics** move to the anchor at or before their compiled line (the message keeps the
-  compiled line number); **chunks** get the raw text of their span.
+  compiled line number); their column stays only when that raw line is the compiled line as
+  written. A diagnostic the engine places at its statement only (no column: an unresolved
+  column, a ``*`` of unknown columns) first moves to the statement's first compiled line naming
+  what it is about (the name its message quotes, else the relation it names). A model reading a
+  source/seed of unknown columns (meta ``unknown``) gets that dbt name added to the diagnostics
+  mentioning its relation. **Chunks** get the raw text of their span.
+* Tokens of a qualified name are its last part only (``"db"."main"."t"`` → ``t``): dbt renders
+  a relation's qualifiers from config, the raw text names only the model or table.
 * Sources and seeds whose YAML / CSV file the ingest has (``origin`` ``declared``): the stored
   file is that file, and each generated ``create table`` maps to its table's declaration (the
   ``- name:`` entry of the YAML, the CSV's header line). Without it the stored text is the
@@ -72,8 +79,15 @@ def split_meta(parse_text: str) -> tuple[str, dict[str, Any]]:
     return parse_text, {}
 
 
+_PART = r"""(?:"[^"\n]*"|`[^`\n]*`|\[[^\]\n]*\]|[A-Za-z_][A-Za-z0-9_$]*)"""
+_QUALIFIED = re.compile(rf"(?:{_PART}\s*\.\s*)+({_PART})")
+"""A qualified name (``"db"."schema"."t"``, ``t.col``): only its last part is a token (dbt
+renders the qualifiers of a relation from config; the raw text names only the model/table)."""
+
+
 def _tokens(text: str) -> set[str]:
     out = set()
+    text = _QUALIFIED.sub(lambda m: m.group(1).strip('"`[]'), text)
     for t in _TOKEN.findall(text):
         t = t.lower()
         out.add(t[len(_CTE) :] if t.startswith(_CTE) else t)
@@ -276,6 +290,38 @@ def item_line(compiled_lines: list[str], start: int, end: int, column: str) -> i
     return None
 
 
+_QUOTED_NAME = re.compile(r"'([A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*)*)'")
+_DOTTED_NAME = re.compile(r"\b[A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*)+")
+
+
+def named_line(compiled_lines: list[str], start: int, end: int, message: str) -> int | None:
+    """The first compiled line (1-based, within ``start..end``) naming what a diagnostic is about:
+    the name its message quotes, else the qualified name it mentions (a relation), by its last
+    part; None when no line names it."""
+    m = _QUOTED_NAME.search(message) or _DOTTED_NAME.search(message)
+    if m is None:
+        return None
+    name = m.group(m.lastindex or 0).rsplit(".", 1)[-1].lower()
+    for n in range(max(start, 1), min(end, len(compiled_lines)) + 1):
+        if name in _tokens(compiled_lines[n - 1]):
+            return n
+    return None
+
+
+def _raw_column(
+    n: int, column: Any, compiled_lines: list[str], raw_lines: list[str], lm: LineMap, prefix: int
+) -> int | None:
+    """A compiled line's column on the raw line it maps to, when that raw line is the compiled
+    line as written (dbt left it untouched); else None (no column is guessed)."""
+    if not isinstance(column, int) or n not in lm.anchors or n > len(compiled_lines):
+        return None
+    raw = lm.anchors[n]
+    if raw > len(raw_lines) or compiled_lines[n - 1].rstrip() != raw_lines[raw - 1].rstrip():
+        return None
+    col = column - (prefix if n == 1 else 0)  # line 1 of the parse text starts with `create ... as `
+    return col if col >= 1 else None
+
+
 def onto_original_text(facts: dict[str, Any], raw_text: str, parse_text: str) -> dict[str, Any]:
     """The facts of ``parse_text`` with every line, text and name-level doc put on ``raw_text``."""
     parse_body, meta = split_meta(parse_text)
@@ -334,15 +380,28 @@ def onto_original_text(facts: dict[str, Any], raw_text: str, parse_text: str) ->
         (owner, *lm.span(ls, le), text_of(*lm.span(ls, le))) for owner, ls, le, _ in facts["chunks"]
     ]
     parsed = {"file": "compiled SQL", "manifest": "compiled SQL", "declared": "generated DDL"}
+    unknown = {str(k).lower(): str(v) for k, v in (meta.get("unknown") or {}).items()}
     seen: set[int] = set()
     for key in ("diagnostics", "errors"):
         for d in facts.get(key) or []:
             if id(d) in seen:  # ``errors`` holds the same dicts as ``diagnostics``
                 continue
             seen.add(id(d))
-            if d.get("line") is not None and origin in parsed:
-                d["message"] = f"{d['message']} ({parsed[origin]} line {d['line']})"
-                d["line"], d["column"] = lm.line(int(d["line"])), None
+            if d.get("line") is None or origin not in parsed:
+                continue
+            n, col = int(d["line"]), d.get("column")
+            if col is None and origin in ("file", "manifest"):
+                # placed at its statement only: the statement's line that names what it is about
+                lo, hi = compiled_span.get(d.get("statement_index"), (n, len(compiled_lines)))
+                n = named_line(compiled_lines, max(lo, n), hi, str(d["message"])) or n
+            msg = str(d["message"]).lower()
+            about = next(
+                (v for k, v in unknown.items() if re.search(rf"(?<![\w.]){re.escape(k)}(?!\w)", msg)), None
+            )
+            if about is not None:
+                d["message"] = f"{d['message']}; {about}"
+            d["message"] = f"{d['message']} ({parsed[origin]} line {n})"
+            d["line"], d["column"] = lm.line(n), _raw_column(n, col, compiled_lines, raw_lines, lm, prefix)
     flags = {
         "manifest": (
             "dbt_raw_code_from_manifest",

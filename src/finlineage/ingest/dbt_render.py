@@ -1,11 +1,13 @@
 """SQL for dbt models a manifest has no compiled code for (a manifest from ``dbt parse``).
 
 Only what needs no Jinja engine is substituted, so the result is what dbt would compile and
-nothing is guessed: ``{{ ref('m') }}`` / ``{{ ref('pkg', 'm') }}`` / ``{{ ref('m', v=2) }}``
+nothing is guessed: a snapshot's ``{% snapshot name %}`` block (its select), an
+``{% if is_incremental() %}…{% endif %}`` block without other Jinja inside (dropped: what dbt
+compiles for a first or full-refresh build, the model's lineage), ``{{ ref('m') }}`` / ``{{ ref('pkg', 'm') }}`` / ``{{ ref('m', v=2) }}``
 (the model's, seed's or snapshot's relation; a versioned model's latest version unless ``v``
 says which; an ephemeral model becomes a ``__dbt__cte__<name>`` CTE, injected the way dbt does), ``{{ source('s', 't') }}``, ``{{ this }}``, ``{{ config(...) }}`` (nothing) and Jinja
-comments. A model with any other Jinja (macros, variables, loops, ``is_incremental()``) is not
-rendered: it needs ``dbt compile``. Substitution is one linear pass of a regular expression over
+comments. A model with any other Jinja (macros, variables, loops, ``is_incremental()`` with an
+``else``) is not rendered: it needs ``dbt compile``. Substitution is one linear pass of a regular expression over
 the raw code (no template evaluation, so an upload cannot make it run code or loop).
 """
 
@@ -16,8 +18,17 @@ from typing import Any
 
 _CALL = re.compile(r"\{\{-?\s*(ref|source|config|this)\b\s*(\((?:[^(){}]|\([^(){}]*\))*\))?\s*-?\}\}", re.S)
 _COMMENT = re.compile(r"\{#.*?#\}", re.S)
+_SNAPSHOT = re.compile(r"\{%-?\s*(?:snapshot\s+\w+|endsnapshot)\s*-?%\}")
+_INCREMENTAL = re.compile(
+    r"\{%-?\s*if\s+is_incremental\(\)\s*-?%\}((?:(?!\{%).)*?)\{%-?\s*endif\s*-?%\}", re.S
+)
 _ARG = re.compile(r"""^\s*(?:(\w+)\s*=\s*)?(?:'([^'\\]*)'|"([^"\\]*)"|([\w.]+))\s*$""")
 MAX_DEPTH = 20
+
+
+def _blank(m: re.Match[str]) -> str:
+    """What is dropped keeps its line breaks (the rendered lines keep their numbers)."""
+    return "\n" * m.group(0).count("\n")
 
 
 class _Unrenderable(Exception):
@@ -126,7 +137,8 @@ class Renderer:
                 raise _Unrenderable("relation")
             return str(rel)
 
-        out = _CALL.sub(sub, _COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), raw))
+        text = _INCREMENTAL.sub(_blank, _SNAPSHOT.sub("", _COMMENT.sub(_blank, raw)))
+        out = _CALL.sub(sub, text)
         if "{{" in out or "{%" in out or "{#" in out:
             raise _Unrenderable("other Jinja")
         return out
