@@ -130,7 +130,7 @@ def test_jobs_runs_and_dataset_versions_are_one_shape(
             )
         )
     )
-    first, early_check, second, late_check = (str(uuid.uuid4()) for _ in range(4))
+    first, early_check, second, late_check, proc_run = (str(uuid.uuid4()) for _ in range(5))
     for event in (
         _load(RunState.START, first, "2026-12-06T09:00:00Z", ("id", "qty"), 10),
         _load(RunState.COMPLETE, first, "2026-12-06T09:05:00Z", ("id", "qty"), 10),
@@ -140,6 +140,15 @@ def test_jobs_runs_and_dataset_versions_are_one_shape(
         _load(RunState.COMPLETE, second, "2026-12-06T10:05:00Z", ("id", "qty", "venue"), 25),
         _check(RunState.START, late_check, "2026-12-06T10:30:00Z", 25),
         _check(RunState.FAIL, late_check, "2026-12-06T10:35:00Z", 25),
+        RunEvent(  # a scheduler reports a run of a parsed procedure: one job, what both say
+            eventType=RunState.COMPLETE,
+            eventTime="2026-12-06T11:00:00Z",
+            run=Run(runId=proc_run),
+            job=Job(namespace=NS, name="rpt.load_book_volume"),
+            producer=PRODUCER,
+            inputs=[InputDataset(NS, "src.fills")],
+            outputs=[OutputDataset(NS, "rpt.book_volume")],
+        ),
     ):
         client.emit(event)
 
@@ -149,7 +158,7 @@ def test_jobs_runs_and_dataset_versions_are_one_shape(
         # 1. /api/v1/jobs: each job is the one its namespace serves, plus the project it belongs to
         listed = _ok(http, f"{API}/jobs", limit=100)
         by_name = {j["name"]: j for j in listed["jobs"]}
-        assert {"load_fills", "check_fills"} <= set(by_name)
+        assert {"load_fills", "check_fills", "rpt.load_book_volume"} <= set(by_name)
         assert listed["totalCount"] == len(listed["jobs"]) and listed["truncated"] is False
         for name, j in by_name.items():
             assert j == _ok(http, f"{API}/namespaces/{enc(j['namespace'])}/jobs/{enc(name)}"), name
@@ -165,9 +174,9 @@ def test_jobs_runs_and_dataset_versions_are_one_shape(
         failed = _ok(http, f"{API}/jobs", lastRunStates="FAILED")
         assert [j["name"] for j in failed["jobs"]] == ["check_fills"] and failed["totalCount"] == 1
         done = _ok(http, f"{API}/jobs", lastRunStates="COMPLETED")
-        assert [j["name"] for j in done["jobs"]] == ["load_fills"]
+        assert [j["name"] for j in done["jobs"]] == ["rpt.load_book_volume", "load_fills"]  # by namespace
         both = _ok(http, f"{API}/jobs?lastRunStates=FAILED&lastRunStates=COMPLETED")
-        assert {j["name"] for j in both["jobs"]} == {"load_fills", "check_fills"}
+        assert {j["name"] for j in both["jobs"]} == {"load_fills", "check_fills", "rpt.load_book_volume"}
         assert _ok(http, f"{API}/jobs", lastRunStates="RUNNING")["jobs"] == []
         bad = http.get(f"{API}/jobs", params={"lastRunStates": "DONE"})
         assert bad.status_code in (400, 422), bad.text
@@ -175,9 +184,16 @@ def test_jobs_runs_and_dataset_versions_are_one_shape(
         ns_failed = _ok(http, f"{API}/namespaces/{enc(JOBS_NS)}/jobs", lastRunStates="failed")
         assert [j["name"] for j in ns_failed["jobs"]] == ["check_fills"] and ns_failed["totalCount"] == 1
         assert ns_failed["jobs"][0] == check
-        parsed = _ok(http, f"{API}/namespaces/{enc(NS)}/jobs")
-        assert parsed["totalCount"] >= 2  # procedures and views, parsed: no runs, so no state to match
-        assert _ok(http, f"{API}/namespaces/{enc(NS)}/jobs", lastRunStates="COMPLETED")["totalCount"] == 0
+        parsed = {j["name"]: j for j in _ok(http, f"{API}/namespaces/{enc(NS)}/jobs")["jobs"]}
+        assert {"rpt.load_book_volume", "rpt.large_fills"} <= set(parsed)  # parsed; one has a run
+        ran = _ok(http, f"{API}/namespaces/{enc(NS)}/jobs", lastRunStates="COMPLETED")
+        assert [j["name"] for j in ran["jobs"]] == ["rpt.load_book_volume"]
+        proc = by_name["rpt.load_book_volume"]
+        assert proc == parsed["rpt.load_book_volume"] == ran["jobs"][0]
+        assert proc["facets"]["jobType"]["jobType"] == "STORED_PROCEDURE"  # what the SQL says
+        assert "INSERT INTO rpt.book_volume" in proc["facets"]["sql"]["query"]
+        assert proc["latestRun"]["id"] == proc_run and proc["latestRun"]["state"] == "COMPLETED"
+        assert proc["outputs"] == [{"namespace": NS, "name": "rpt.book_volume"}]
         bad = http.get(f"{API}/namespaces/{enc(NS)}/jobs", params={"lastRunStates": "DONE"})
         assert bad.status_code in (400, 422) and bad.json()["error"], bad.text
 
