@@ -274,3 +274,53 @@ def test_jobs_runs_and_dataset_versions_are_one_shape(
         graph = _ok(http, f"{API}/lineage", nodeId=f"job:{JOBS_NS}:load_fills", depth=1)["graph"]
         node = next(n for n in graph if n["id"] == f"job:{JOBS_NS}:load_fills")
         assert node["data"]["latestRun"] == second_run
+
+
+def test_past_versions_of_a_parsed_dataset_carry_its_columns(
+    make_server: Any, roots: Path, database_url: str
+) -> None:
+    """A view dropped from the repository and brought back: two ranges of graph versions, two
+    dataset versions; the past one keeps its fields (the object's columns: the store keeps no
+    column history, `fieldsFrom` says so)."""
+    server = make_server()
+    admin = make_key(database_url, "ops", "admin")
+    full = write_tree(roots / "full", LEDGER)
+    without = write_tree(
+        roots / "without", {k: v for k, v in LEDGER.items() if k != "mssql/v_large_fills.sql"}
+    )
+    with httpx.Client(
+        base_url=server.http, headers={"Authorization": f"Bearer {admin}"}, timeout=120
+    ) as http:
+        for tree in (full, without, full):
+            r = http.post(
+                f"{API}/ingest?wait=true",
+                json={
+                    "path": str(tree),
+                    "project_id": "ledger",
+                    "repository_name": "risk-db",
+                    "create_project": True,
+                    "mode": "snapshot",
+                },
+            )
+            assert r.status_code in (200, 201, 202), r.text
+            repo = r.json()["repository_id"]
+        assert (
+            http.put(f"{API}/repositories/{repo}/namespace", json={"namespace": "risk-db:1433"}).status_code
+            == 200
+        )
+
+        url = f"{API}/namespaces/{enc(NS)}/datasets/{enc('rpt.large_fills')}"
+        now = _ok(http, url)
+        versions = _ok(http, f"{url}/versions")
+        assert versions["totalCount"] == len(versions["versions"]) >= 2
+        newest, *older = versions["versions"]
+        assert newest["version"] == now["currentVersion"] and newest["graphVersions"]["to"] is None
+        past = [v for v in older if v["graphVersions"] and v["graphVersions"]["to"] is not None]
+        assert past, versions
+        names = [f["name"] for f in now["fields"]]
+        assert names == ["fill_id", "quantity"]
+        for v in past:
+            assert [f["name"] for f in v["fields"]] == names and v["fieldsFrom"] == "current"
+            assert v["version"] != newest["version"] and v["createdByRun"] is None
+        assert len({v["version"] for v in versions["versions"]}) == len(versions["versions"])
+        assert _ok(http, f"{url}/versions", limit=1, offset=1)["versions"] == older[:1]
