@@ -8,6 +8,7 @@ dbt generated here (dbt_project.py), damaged."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from typer.testing import CliRunner
 
 from finlineage.ingest import dbt
 from finlineage.ingest.sources import SourceFile
-from ingest.conftest import Graph, by_path
+from ingest.conftest import Graph, by_path, upload
 from ingest.dbt_project import build, copy_project
 
 
@@ -168,3 +169,49 @@ def test_cli_prints_the_manifest_failure_and_exits_1(
     allowed = runner.invoke(app, [*args, "--allow-errors"])
     assert allowed.exit_code == 0, allowed.output
     assert f"desk_book/target/manifest.json:{line}:{col}:" in allowed.output
+
+
+def test_a_manifest_too_large_to_read_holds_its_project_back(
+    make_client: Callable[..., TestClient], roots: Path, dbt_project: Path, graph: Graph
+) -> None:
+    size = (dbt_project / "target" / "manifest.json").stat().st_size
+    client = make_client(max_file_mb=size / 2 / 1048576)
+    tree = copy_project(dbt_project, roots / "big" / "desk_book")
+    res = _ingest(client, tree.parent, "big")
+    assert res["status"] == "completed_with_errors"
+    results = by_path(res)
+    assert results["desk_book/target/manifest.json"]["error"].startswith("file too large")
+    held = results["desk_book/models/marts/desk_notional.sql"]
+    assert held["status"] == "error" and "desk_book/target/manifest.json" in held["error"]
+    assert not any(r["status"] == "processed" for r in res["results"])
+    assert not [n for n, _ in graph.nodes() if n.startswith("book.")]
+
+
+def test_an_uploaded_project_with_a_broken_manifest_fails_only_as_itself(
+    client: TestClient, dbt_project: Path, graph: Graph
+) -> None:
+    """Loose files (YAML, CSV, dbt_project.yml included): the manifest fails at its line:col,
+    the project's SQL is held back naming it, its other files are not reported as non-SQL."""
+    files = [
+        (f"desk_book/{p.relative_to(dbt_project).as_posix()}", p.read_bytes())
+        for p in sorted(dbt_project.rglob("*"))
+        if p.is_file() and not p.name.endswith((".duckdb", ".wal", ".gpickle", ".msgpack"))
+    ]
+    text = dict(files)["desk_book/target/manifest.json"].decode()
+    broken = text.replace('"nodes": {', '"nodes": [', 1)
+    files = [(n, broken.encode() if n.endswith("target/manifest.json") else d) for n, d in files]
+    r = upload(
+        client, [*files, ("procs/load.sql", b"create view v as select 1 as x")], project="up", dialect="auto"
+    )
+    assert r.status_code == 200, r.text
+    res = r.json()
+    results = by_path(res)
+    failed = results["desk_book/target/manifest.json"]
+    assert (failed["line"], failed["column"]) == _json_error(broken)
+    errors = {p for p, x in results.items() if x["status"] == "error"}
+    assert errors == {"desk_book/target/manifest.json"} | {
+        p for p in results if p.startswith("desk_book/") and p.endswith(".sql") and "/target/" not in p
+    }
+    assert not any(p.endswith((".yml", ".csv")) for p in results)
+    assert results["procs/load.sql"]["status"] == "processed"  # outside the project
+    assert not [n for n, _ in graph.nodes() if n.startswith("book.")]

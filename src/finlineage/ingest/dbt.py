@@ -402,11 +402,14 @@ def _read_artifacts(
     failed: list[SourceFile] = []
     for i, sf in enumerate(files):
         leaf = sf.path.rsplit("/", 1)[-1]
-        if leaf not in ARTIFACT_NAMES or sf.error is not None:
+        if leaf not in ARTIFACT_NAMES:
             continue
         artifacts.add(i)
         if any(part in ("dbt_packages", "logs") for part in sf.path.split("/")[:-1]):
             continue  # an installed package's own artifacts: the project's manifest covers its nodes
+        if sf.error is not None:  # not collected (too large, a link, ...): failed as it is
+            failed.append(sf)
+            continue
         what = "dbt manifest" if leaf == "manifest.json" else "dbt catalog"
         try:
             text, doc = load_json(sf.read())
