@@ -9,6 +9,7 @@ chat's tools run through the MCP runner the server mounts at `/mcp` (`LineageMCP
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from finlineage.api.app import create_app
 from finlineage.lineage.model import ColumnDef
 from finlineage.mcp.server import LineageMCP
+from finlineage.query import lineage
 from finlineage.query.common import Scope
 from finlineage.query.explain import explain_column
 from finlineage.store import repositories as store
@@ -227,3 +229,195 @@ def test_full_closure_keeps_the_edges_of_its_farthest_columns(session_factory: s
         }
         out = explain_column(s, Scope(), "cross.root.c", through="all")
         assert f"cross.b{hops:02d}.c" in out.sources and f"cross.a{hops:02d}.c" not in out.sources
+
+
+# --------------------------------------------------------------------------------------
+# one set of default edge kinds: router, chat (tools + answers), MCP, explain, impact, path
+# --------------------------------------------------------------------------------------
+
+_MIXED = """CREATE TABLE src.trades (id int, amount decimal(18,2), ccy varchar(3), book int);
+CREATE TABLE src.rates (ccy varchar(3), rate decimal(18,6));
+CREATE TABLE src.books (book int, active int);
+CREATE TABLE rpt.daily (total decimal(18,2));
+GO
+CREATE VIEW stg.trades_usd AS
+SELECT t.id, t.amount * r.rate AS amount_usd
+FROM src.trades t
+JOIN src.rates r ON r.ccy = t.ccy
+WHERE t.book IN (SELECT b.book FROM src.books b WHERE b.active = 1);
+GO
+CREATE VIEW rpt.totals AS SELECT SUM(u.amount_usd) AS total FROM stg.trades_usd u;
+GO
+CREATE PROCEDURE etl.load_daily AS
+BEGIN
+  INSERT INTO rpt.daily (total) SELECT t.total FROM rpt.totals t;
+END;
+GO
+CREATE PROCEDURE etl.nightly AS
+BEGIN
+  EXEC etl.load_daily;
+END;
+GO
+"""
+"""Values flow along direct column edges; the join key and the filter's columns are read through
+indirect ones, and a procedure call is an indirect table edge: the default edge kinds of a column
+walk and of a node walk each change the answer (our own corpus)."""
+MIXED_CAP = 8
+"""Holds every default walk of the corpus whole; a column walk along every kind from the report
+column (9 columns) is cut."""
+
+
+@pytest.fixture
+def mixed(tmp_path: Path, database_url: str) -> Iterator[tuple[httpx.Client, int, str]]:
+    server = ThreadServer(create_app(app_settings(tmp_path, database_url, walk_node_cap=MIXED_CAP))).start()
+    client = httpx.Client(base_url=server.http, timeout=300)
+    try:
+        res = client.post(
+            "/api/v1/ingest/sql?wait=true",
+            json={
+                "sql": _MIXED,
+                "project_id": "mixed",
+                "create_project": True,
+                "dialect": "tsql",
+                "path": "mixed.sql",
+            },
+        )
+        assert res.status_code == 200 and res.json()["status"] == "completed", res.text
+        yield client, int(res.json()["project_id"]), server.http
+    finally:
+        client.close()
+        server.stop()
+
+
+def _walked(client: httpx.Client, url: str, **params: Any) -> set[str]:
+    """Names a walk reached (its root left out)."""
+    return {n["canonical_id"] for n in _get(client, url, **params)["nodes"] if n["hop"] > 0}
+
+
+def _mcp_call(base: str, tool: str, args: dict[str, Any]) -> dict[str, Any]:
+    """One MCP tool call over streamable HTTP (`/mcp` on the real server)."""
+    headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+    init = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
+    with httpx.Client(base_url=base, headers=headers, timeout=120) as c:
+        r = c.post("/mcp/", json={"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": init})
+        assert r.status_code == 200, r.text
+        call = {"name": tool, "arguments": args}
+        r = c.post("/mcp/", json={"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": call})
+        assert r.status_code == 200, r.text
+    body: dict[str, Any] = json.loads(r.json()["result"]["content"][0]["text"])
+    assert body["found"] is True, body
+    return body
+
+
+def _chat(client: httpx.Client, pid: int, question: str) -> str:
+    """The offline chat engine's answer (`POST /api/chat/graph`)."""
+    r = client.post("/api/chat/graph", json={"query": question, "context": {"project_id": pid}})
+    assert r.status_code == 200, r.text
+    assert r.json()["model"] == "offline"
+    text: str = r.json()["response"]
+    return text
+
+
+def _kinds_text(spec: dict[str, Any], path: str) -> str:
+    params = spec["paths"][path]["get"]["parameters"]
+    text: str = next(p["description"] for p in params if p["name"] == "edge_kind")
+    return text
+
+
+def test_router_chat_mcp_explain_impact_and_path_follow_the_same_default_kinds(
+    mixed: tuple[httpx.Client, int, str], session_factory: sessionmaker[Session]
+) -> None:
+    client, pid, base = mixed
+    col, key = "rpt.totals.total", "src.rates.ccy"
+    cols = {"upstream": col, "downstream": "src.trades.amount"}
+    objs = {"upstream": "etl.load_daily", "downstream": "etl.nightly"}
+    column_kinds = ",".join(lineage.COLUMN_WALK_KINDS)
+    node_kinds = ",".join(lineage.NODE_WALK_KINDS)
+
+    # the corpus tells the kinds apart: every kind reaches join and filter columns the column
+    # default does not (past the node cap); data flow alone misses the call the node default follows
+    every = _get(client, f"/api/v1/lineage/column/{col}/upstream", edge_kind="direct,indirect")
+    assert every["truncated"] is True and len(every["nodes"]) + every["omitted"] == 9
+    assert "stg.trades_usd.amount_usd" in _walked(
+        client, f"/api/v1/lineage/column/{key}/downstream", edge_kind="direct,indirect"
+    )
+    assert _walked(client, "/api/v1/lineage/node/etl.load_daily/upstream", edge_kind="direct") == set()
+
+    # the router's defaults are query.lineage's, whatever they are, and its OpenAPI text says so
+    api: dict[tuple[str, str], set[str]] = {}
+    for d in ("upstream", "downstream"):
+        api[("column", d)] = _walked(client, f"/api/v1/lineage/column/{cols[d]}/{d}")
+        explicit = _walked(client, f"/api/v1/lineage/column/{cols[d]}/{d}", edge_kind=column_kinds)
+        assert api[("column", d)] == explicit
+        api[("node", d)] = _walked(client, f"/api/v1/lineage/node/{objs[d]}/{d}")
+        explicit = _walked(client, f"/api/v1/lineage/node/{objs[d]}/{d}", edge_kind=node_kinds)
+        assert api[("node", d)] == explicit
+    assert key not in api[("column", "upstream")] and "src.trades.amount" in api[("column", "upstream")]
+    assert api[("node", "upstream")] == {"etl.nightly"} and api[("node", "downstream")] == {"etl.load_daily"}
+    assert _walked(client, f"/api/v1/lineage/column/{key}/downstream") == set()  # read as a key only
+    spec = _get(client, "/openapi.json")
+    column_text = _kinds_text(spec, "/api/v1/lineage/column/{column_ref}/upstream")
+    node_text = _kinds_text(spec, "/api/v1/lineage/node/{node_id}/upstream")
+    assert column_text.endswith(f"default {column_kinds}") and node_text.endswith(f"default {node_kinds}")
+
+    # the chat's tools in process and the MCP tools over HTTP: the same walks, saying which kinds
+    tools = LineageMCP(session_factory, node_cap=MIXED_CAP)  # as the server's `/mcp`
+    for d in ("upstream", "downstream"):
+        for gran, name, kinds in (("column", cols[d], column_kinds), ("node", objs[d], node_kinds)):
+            for told in (
+                tools.call_sync(d, {"name": name, "project": str(pid)}),
+                _mcp_call(base, d, {"name": name, "project": str(pid)}),
+            ):
+                assert {n["name"] for n in told["nodes"]} == api[(gran, d)], (gran, d, told)
+                assert ",".join(told["edge_kinds"]) == kinds
+
+    # impact: the API's, the chat tool's and the downstream walk's objects are one set
+    imp = _get(client, "/api/v1/lineage/impact/etl.nightly")
+    imp_names = {n["canonical_id"] for g in imp["groups"] for n in g["nodes"]}
+    assert imp_names == api[("node", "downstream")]
+    told_impact = tools.call_sync("impact", {"name": "etl.nightly", "project": str(pid)})
+    assert {o for g in told_impact["groups"] for o in g["objects"]} == imp_names
+
+    # path: found exactly when the target is in the source's default downstream walk
+    for gran, a, b in (
+        ("column", key, col),
+        ("column", "src.trades.amount", col),
+        ("table", "etl.nightly", "etl.load_daily"),
+        ("table", "src.books", "rpt.daily"),
+    ):
+        reach = _walked(client, f"/api/v1/lineage/{'column' if gran == 'column' else 'node'}/{a}/downstream")
+        p = _get(client, "/api/v1/lineage/path", **{"from": a, "to": b, "granularity": gran})
+        assert p["found"] is (b in reach), (a, b)
+        told_path = tools.call_sync("path", {"source": a, "target": b, "project": str(pid)})
+        assert told_path.get("path", True) is (b in reach) and not told_path.get("reverse"), told_path
+    assert not _get(client, "/api/v1/lineage/path", **{"from": key, "to": col, "granularity": "column"})[
+        "found"
+    ]
+
+    # explain composes over the same column walk: its leaves are the walk's source columns
+    walk = _get(client, f"/api/v1/lineage/column/{col}/upstream")
+    targets = {e["target_canonical_id"] for e in walk["edges"]}
+    leaves = {n["canonical_id"] for n in walk["nodes"] if n["canonical_id"] not in targets}
+    assert walk["truncated"] is False
+    deep = _get(client, f"/api/v1/lineage/column/{col}/explain", through="all")
+    assert set(deep["sources"]) == leaves and {s["target"] for s in deep["steps"]} == targets
+    assert deep["truncated"] is False and deep["omitted"] == 0
+    told_explain = tools.call_sync("explain", {"name": col, "project": str(pid)})
+    assert told_explain["sources"] == _get(client, f"/api/v1/lineage/column/{col}/explain")["sources"]
+
+    # the chat's answers count what the walks reached
+    up_col = _chat(client, pid, f"Where does {col} come from?")
+    assert f"is derived from {len(api[('column', 'upstream')])} upstream column(s)" in up_col, up_col
+    # ... and names the tables joins and filters read when it says so (a walk along every kind)
+    usd = _chat(client, pid, "Where does stg.trades_usd.amount_usd come from?")
+    feeds = next(line for line in usd.splitlines() if "(values, joins and filters)" in line)
+    assert "`src.books`" in feeds and "`src.books`" not in usd.replace(feeds, ""), usd
+    up_obj = _chat(client, pid, "Where does etl.load_daily come from?")
+    assert f"comes from {len(api[('node', 'upstream')])} upstream object(s)" in up_obj, up_obj
+    daily = _walked(client, "/api/v1/lineage/node/rpt.daily/upstream")
+    up_daily = _chat(client, pid, "Where does rpt.daily come from?")
+    assert f"comes from {len(daily)} upstream object(s)" in up_daily, up_daily
+    down_col = _chat(client, pid, f"What breaks if {cols['downstream']} changes?")
+    assert f"affects {len(api[('column', 'downstream')])} downstream column(s)" in down_col, down_col
+    down_obj = _chat(client, pid, "What breaks if etl.nightly changes?")
+    assert f"affects {len(imp_names)} downstream object(s)" in down_obj, down_obj
