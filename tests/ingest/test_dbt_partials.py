@@ -155,3 +155,38 @@ def test_a_parse_only_manifest_renders_snapshots_and_incremental_models_and_repo
         r = client.get(f"/api/v1/lineage/column/{ref}/upstream?depth=1&project_id={pid}")
         lines = {(e["file"], e["line_start"]) for e in r.json()["edges"] if e["target_canonical_id"] == ref}
         assert lines == {(f"desk_book/{path}", raw_line(text, needle))}, lines
+
+
+def test_a_model_known_only_by_its_compiled_code_keeps_true_lines_and_columns() -> None:
+    """No .sql file and no raw_code: the stored text is dbt's compiled SQL, line for line; a
+    parse error keeps its column (line 1 without the `create ... as` the engine was given) and a
+    statement-level diagnostic goes to the line naming its column."""
+    import json
+
+    from finlineage.ingest import dbt, worker
+    from finlineage.ingest.sources import SourceFile
+
+    def manifest(code: str) -> bytes:
+        node = {
+            "resource_type": "model",
+            "original_file_path": "models/m.sql",
+            "relation_name": '"db"."s"."m"',
+            "config": {"materialized": "view"},
+            "compiled_code": code,
+        }
+        doc = {
+            "metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json"},
+            "nodes": {"model.p.m": node},
+        }
+        return json.dumps(doc).encode()
+
+    for code, schema, expect in (
+        ("select a, ) from t", None, (1, "select a, ) from t".index(")") + 1)),
+        ('select\n    a,\n    nope\nfrom "db"."s"."t"', {"db.s.t": {"a": None}}, (3, None)),
+    ):
+        [sf] = dbt.expand([SourceFile("p/target/manifest.json", data=manifest(code), group="g")], [])
+        assert sf.parse_data is not None
+        facts = worker.parse_file(sf.parse_data.decode(), "postgres", schema, 10.0)
+        mapped = dbt.onto_original(facts, sf.read(), sf.parse_data)
+        [d] = [d for d in mapped["diagnostics"] if d["code"] in ("parse_error", "unresolved_column")]
+        assert (d["line"], d["column"]) == expect, d

@@ -313,9 +313,11 @@ def _raw_column(
 ) -> int | None:
     """A compiled line's column on the raw line it maps to, when that raw line is the compiled
     line as written (dbt left it untouched); else None (no column is guessed)."""
-    if not isinstance(column, int) or n not in lm.anchors or n > len(compiled_lines):
+    if not isinstance(column, int) or n > len(compiled_lines):
         return None
-    raw = lm.anchors[n]
+    raw = lm.anchors.get(n) if lm.whole is not None else n  # line for line: the stored text is it
+    if raw is None:
+        return None
     if raw > len(raw_lines) or compiled_lines[n - 1].rstrip() != raw_lines[raw - 1].rstrip():
         return None
     col = column - (prefix if n == 1 else 0)  # line 1 of the parse text starts with `create ... as `
@@ -379,7 +381,12 @@ def onto_original_text(facts: dict[str, Any], raw_text: str, parse_text: str) ->
     facts["chunks"] = [
         (owner, *lm.span(ls, le), text_of(*lm.span(ls, le))) for owner, ls, le, _ in facts["chunks"]
     ]
-    parsed = {"file": "compiled SQL", "manifest": "compiled SQL", "declared": "generated DDL"}
+    parsed = {
+        "file": "compiled SQL",
+        "manifest": "compiled SQL",
+        "compiled": "compiled SQL",
+        "declared": "generated DDL",
+    }
     unknown = {str(k).lower(): str(v) for k, v in (meta.get("unknown") or {}).items()}
     seen: set[int] = set()
     for key in ("diagnostics", "errors"):
@@ -390,7 +397,7 @@ def onto_original_text(facts: dict[str, Any], raw_text: str, parse_text: str) ->
             if d.get("line") is None or origin not in parsed:
                 continue
             n, col = int(d["line"]), d.get("column")
-            if col is None and origin in ("file", "manifest"):
+            if col is None and origin in ("file", "manifest", "compiled"):
                 # placed at its statement only: the statement's line that names what it is about
                 lo, hi = compiled_span.get(d.get("statement_index"), (n, len(compiled_lines)))
                 n = named_line(compiled_lines, max(lo, n), hi, str(d["message"])) or n
