@@ -215,3 +215,24 @@ def test_an_uploaded_project_with_a_broken_manifest_fails_only_as_itself(
     assert not any(p.endswith((".yml", ".csv")) for p in results)
     assert results["procs/load.sql"]["status"] == "processed"  # outside the project
     assert not [n for n, _ in graph.nodes() if n.startswith("book.")]
+
+
+def test_a_snapshot_with_a_broken_manifest_keeps_the_project_as_stored(
+    client: TestClient, roots: Path, dbt_project: Path, graph: Graph
+) -> None:
+    """A snapshot ingest (what every git ingest is) of a tree whose manifest became unreadable
+    removes nothing of that project: its models, sources and seeds stay as the last good run
+    stored them."""
+    tree = copy_project(dbt_project, roots / "s" / "desk_book")
+    body = {"path": str(tree.parent), "project_id": "snap", "repository_name": "dbt", "create_project": True}
+    first = client.post("/api/v1/ingest?wait=true", json={**body, "mode": "snapshot"}).json()
+    assert first["status"] == "completed", first
+    before = graph.snapshot()
+    assert ("book.main.raw_fills.qty", "book.main.stg_fills.notional") in before[2]
+    path = tree / "target" / "manifest.json"
+    path.write_text(path.read_text()[:1000])
+    again = client.post("/api/v1/ingest?wait=true", json={**body, "mode": "snapshot"}).json()
+    assert again["status"] == "completed_with_errors"
+    assert by_path(again)["desk_book/target/manifest.json"]["status"] == "error"
+    assert again["files_removed"] == []
+    assert graph.snapshot() == before

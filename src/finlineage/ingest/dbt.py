@@ -473,8 +473,9 @@ def _hold_back(files: list[SourceFile], failed: list[SourceFile], projects: list
     its own SQL (raw Jinja, not SQL to parse as it is) fails naming the manifest, so what an
     earlier ingest stored of it stays as it was; dbt's output under it is dropped as always. A
     project is the manifest's folder when the manifest is in ``target/`` or beside
-    ``dbt_project.yml``; a lone broken ``manifest.json`` holds nothing else back. Returns the
-    indexes of files to drop."""
+    ``dbt_project.yml``; a lone broken ``manifest.json`` holds nothing else back. A snapshot
+    ingest removes nothing under a held project (``SourceFile.holds``: its sources' YAML and
+    seeds' CSV are not among the files). Returns the indexes of files to drop."""
     from finlineage.ingest.sources import is_sql_name
 
     drop: set[int] = set()
@@ -488,6 +489,7 @@ def _hold_back(files: list[SourceFile], failed: list[SourceFile], projects: list
         )
         if not (marker or bad.path.startswith(root + "target/")):
             continue
+        bad.holds = root  # a snapshot ingest leaves what is stored of the project as it is
         here = _Project(root, {}, None, bad.group, bad.path.rsplit("/", 1)[0] if "/" in bad.path else "")
         for i, sf in enumerate(files):
             if sf is bad or sf.group != bad.group or not sf.path.startswith(root) or sf.error is not None:

@@ -198,7 +198,8 @@ class _Execution(_RunState):
         )
         self._log({"event": "start", "files_total": self.total, "warnings": self.warnings})
         if (run.params or {}).get("mode") == "snapshot":
-            self._remove_absent({sf.path for sf in sql_files})
+            held = tuple(sf.holds for sf in sql_files if sf.holds is not None)
+            self._remove_absent({sf.path for sf in sql_files}, held)
 
         with svc.sessions() as s:
             current = writes.current_files(s, self.repository_id)
@@ -285,11 +286,13 @@ class _Execution(_RunState):
                     out.append(rec["path"])
         return out
 
-    def _remove_absent(self, present: set[str]) -> None:
+    def _remove_absent(self, present: set[str], held: tuple[str, ...] = ()) -> None:
         """Snapshot: the repository's files this run does not have are removed with their facts
-        (objects only they defined disappear, or stay ``external`` while referenced)."""
+        (objects only they defined disappear, or stay ``external`` while referenced); nothing
+        under a ``held`` folder (a dbt project whose manifest could not be read) is."""
         with self.svc.sessions.begin() as s:
             gone = writes.absent_files(s, self.repository_id, present)
+            gone = {p: f for p, f in gone.items() if not p.startswith(held)}
             if not gone:
                 return
             self.redefine.update(writes.co_definers(s, [f.id for f in gone.values()]))

@@ -84,6 +84,9 @@ class SourceFile:
     error_column: int | None = None
     error_code: str | None = None
     """Diagnostic code of ``error`` when it is about the file's content (``dbt_manifest_invalid``)."""
+    holds: str | None = None
+    """A dbt manifest that could not be read: the folder (logical path prefix) of the project it
+    stands for, which this ingest leaves as stored (a snapshot removes nothing under it)."""
 
     def read(self) -> bytes:
         if self.data is not None:
