@@ -33,14 +33,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from finlineage.ingest.openlineage_state import Deferred, FactView, IngestCache, Outcome
 from finlineage.lineage.model import ColumnDef
 from finlineage.store import openlineage as ol
 from finlineage.store import repositories as repo
-from finlineage.store.models import CatalogObject, Project
+from finlineage.store.models import Project
 
 EVENT_TYPES = ("START", "RUNNING", "COMPLETE", "ABORT", "FAIL", "OTHER")
 ROUTINE_OR_VIEW = ("procedure", "function", "trigger", "view", "materialized_view")
@@ -269,25 +268,15 @@ class _Resolver:
         parts = lowered.split(".")
         if len(parts) >= 3:
             candidates.append(".".join(parts[1:]))
-        rows = self.s.execute(
-            select(CatalogObject.id, func.lower(CatalogObject.canonical_id)).where(
-                CatalogObject.project_id == project_id, func.lower(CatalogObject.canonical_id).in_(candidates)
-            )
-        ).all()
-        by_name = {cid: int(oid) for oid, cid in rows}
+        by_name = ol.objects_named(self.s, project_id, candidates)
         for c in candidates:
             if c in by_name:
                 return by_name[c]
         if len(parts) != 2:
             return None
         # schema.table while the catalog has database.schema.table: the one object ending in it
-        suffixed = self.s.execute(
-            select(CatalogObject.id).where(
-                CatalogObject.project_id == project_id,
-                func.lower(CatalogObject.canonical_id).endswith("." + lowered, autoescape=True),
-            )
-        ).all()
-        return int(suffixed[0][0]) if len(suffixed) == 1 else None
+        suffixed = ol.objects_ending(self.s, project_id, "." + lowered)
+        return suffixed[0] if len(suffixed) == 1 else None
 
     def choose_project(self, keys: Sequence[tuple[str, str]]) -> int:
         for key in keys:
@@ -558,13 +547,7 @@ def ingest_event(
         if phit is not None and (phit[0] is not None or time.monotonic() - phit[1] < PROCESS_TTL_S):
             process_id = phit[0]
         else:
-            process_id = session.scalar(
-                select(CatalogObject.id).where(
-                    CatalogObject.project_id == pid,
-                    func.lower(CatalogObject.canonical_id) == pkey[1],
-                    CatalogObject.kind.in_(ROUTINE_OR_VIEW),
-                )
-            )
+            process_id = ol.routine_named(session, pid, pkey[1], ROUTINE_OR_VIEW)
             new.processes[pkey] = (process_id, time.monotonic())
     # table edges: inputs → outputs linked by column lineage; all inputs for outputs without it
     pairs: dict[tuple[int, int], None] = {}

@@ -5,6 +5,7 @@ Every function takes the session first and never commits: the caller owns the tr
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import Executable
 
 from finlineage.lineage.model import ColumnDef, Diagnostic
 from finlineage.lineage.names import split_column_ref
@@ -28,7 +30,7 @@ from finlineage.store.models import (
     Column,
     utcnow,
 )
-from finlineage.store.search import _refresh_column_names, refresh_search
+from finlineage.store.search import _refresh_column_names, column_names, refresh_search
 
 
 def split_canonical(canonical_id: str) -> tuple[str | None, str | None, str]:
@@ -136,17 +138,29 @@ def ensure_external(session: Session, project_id: int, canonical_id: str) -> Cat
     return obj
 
 
+@functools.cache
+def _statement(name: str) -> Executable:
+    """Statements of the get-or-create paths, built once (``IN`` lists as expanding parameters:
+    no per-call expression building or cache-key work; ingest runs them per event)."""
+    objects, columns = _table(CatalogObject), _table(Column)
+    if name == "objects":
+        return select(objects.c.canonical_id, objects.c.id, objects.c.kind).where(
+            objects.c.project_id == bindparam("pid"),
+            objects.c.canonical_id.in_(bindparam("ids", expanding=True)),
+        )
+    if name == "columns":
+        return select(
+            columns.c.object_id, columns.c.name, columns.c.id, columns.c.ordinal, columns.c.data_type
+        ).where(columns.c.object_id.in_(bindparam("ids", expanding=True)))
+    raise KeyError(name)
+
+
 def _existing_objects(
     session: Session, project_id: int, canonical_ids: Sequence[str]
 ) -> dict[str, tuple[int, str]]:
     found: dict[str, tuple[int, str]] = {}
     for part in _chunks(list(canonical_ids)):
-        rows = session.execute(
-            select(CatalogObject.canonical_id, CatalogObject.id, CatalogObject.kind).where(
-                CatalogObject.project_id == project_id, CatalogObject.canonical_id.in_(part)
-            )
-        )
-        for cid, oid, kind in rows:
+        for cid, oid, kind in session.execute(_statement("objects"), {"pid": project_id, "ids": list(part)}):
             found[cid] = (int(oid), kind)
     return found
 
@@ -191,14 +205,19 @@ def ensure_objects(
                     "name": name,
                     "created_at": now,
                     "updated_at": now,
-                    "column_names": " ".join(c.name for c in spec.columns) or None,
+                    "column_names": column_names(spec.columns),
                     **values,
                 }
             )
         elif spec.kind != "external":
             updates.append({"_id": existing[cid][0], **values})
+    after: dict[str, tuple[int, str]] = {}
     if new_rows:
-        session.execute(insert(_table(CatalogObject)), new_rows)
+        t = _table(CatalogObject)
+        for cid, oid, kind in session.execute(
+            insert(t).returning(t.c.canonical_id, t.c.id, t.c.kind), new_rows
+        ):
+            after[cid] = (int(oid), kind)
     if updates:
         t = _table(CatalogObject)
         stmt = (
@@ -217,7 +236,6 @@ def ensure_objects(
         )
         session.connection().execute(stmt, updates)
     session.expire_all()
-    after = _existing_objects(session, project_id, [r["canonical_id"] for r in new_rows]) if new_rows else {}
     out: dict[str, tuple[int, bool]] = {}
     for cid in merged:
         if cid in existing:
@@ -226,8 +244,14 @@ def ensure_objects(
             out[cid] = (after[cid][0], True)
     with_columns = {out[cid][0]: list(spec.columns) for cid, spec in merged.items() if spec.columns}
     if with_columns:
-        ensure_columns_bulk(session, with_columns, refresh=False)
-    refresh_search(session, [oid for oid, _ in out.values()])
+        # no refresh here: refresh_search below recomputes the column names once
+        ensure_columns_bulk(session, with_columns, refresh=None)
+    # a new object's column names were written with it (it has no other columns)
+    refresh_search(
+        session,
+        [oid for oid, _ in out.values()],
+        names_current={after[r["canonical_id"]][0] for r in new_rows},
+    )
     return out
 
 
@@ -281,11 +305,12 @@ def ensure_columns(session: Session, object_id: int, columns: Sequence[ColumnDef
 
 
 def ensure_columns_bulk(
-    session: Session, columns_by_object: Mapping[int, Sequence[ColumnDef]], *, refresh: bool = True
+    session: Session, columns_by_object: Mapping[int, Sequence[ColumnDef]], *, refresh: bool | None = True
 ) -> dict[tuple[int, str], int]:
     """Bulk get-or-create columns for many objects; returns ``{(object_id, name): column_id}``.
     Existing columns get ``ordinal``/``data_type`` filled in when the new definition has them
-    (ordinal 0 means unknown)."""
+    (ordinal 0 means unknown). When columns are created, ``refresh`` True refreshes the objects'
+    search data, False only their column names, None nothing (the caller refreshes)."""
     wanted: dict[tuple[int, str], ColumnDef] = {}
     for oid, cols in columns_by_object.items():
         for c in cols:
@@ -305,7 +330,10 @@ def ensure_columns_bulk(
         and ((c.ordinal and c.ordinal != found[key][1]) or (c.data_type and c.data_type != found[key][2]))
     ]
     if new_rows:
-        session.execute(insert(_table(Column)), new_rows)
+        t = _table(Column)
+        returned = t.c.object_id, t.c.name, t.c.id, t.c.ordinal, t.c.data_type
+        for oid, name, cid, ordinal, dtype in session.execute(insert(t).returning(*returned), new_rows):
+            found[(int(oid), name)] = (int(cid), ordinal, dtype)
     if upd:
         t = _table(Column)
         session.connection().execute(
@@ -318,10 +346,9 @@ def ensure_columns_bulk(
             upd,
         )
     if new_rows:
-        found = _existing_columns(session, list(columns_by_object))
         if refresh:
             refresh_search(session, list(columns_by_object))
-        else:
+        elif refresh is not None:
             _refresh_column_names(session, list(columns_by_object))
     session.expire_all()
     return {key: found[key][0] for key in wanted}
@@ -332,11 +359,7 @@ def _existing_columns(
 ) -> dict[tuple[int, str], tuple[int, int | None, str | None]]:
     found: dict[tuple[int, str], tuple[int, int | None, str | None]] = {}
     for part in _chunks(list(object_ids)):
-        rows = session.execute(
-            select(Column.object_id, Column.name, Column.id, Column.ordinal, Column.data_type).where(
-                Column.object_id.in_(part)
-            )
-        )
+        rows = session.execute(_statement("columns"), {"ids": list(part)})
         for oid, name, cid, ordinal, dtype in rows:
             found[(int(oid), name)] = (int(cid), ordinal, dtype)
     return found

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from finlineage.store.bulk import _table
 from finlineage.store.models import (
+    CatalogObject,
     Column,
     ColumnEdge,
     OLDataset,
@@ -159,17 +160,29 @@ def set_repository_namespace(session: Session, repository_id: int, namespace: st
 # --------------------------------------------------------------------------------------
 
 
-def dataset_map(session: Session, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], OLDataset]:
+@dataclass(frozen=True, slots=True)
+class DatasetRow:
+    """An ``ol_datasets`` row: where a received dataset lives in the graph."""
+
+    id: int
+    namespace: str
+    name: str
+    project_id: int
+    object_id: int
+    facets: dict[str, Any] | None
+
+
+def dataset_map(session: Session, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], DatasetRow]:
     """Known datasets among ``(namespace, name)`` keys."""
     wanted = sorted(set(keys))
-    out: dict[tuple[str, str], OLDataset] = {}
+    out: dict[tuple[str, str], DatasetRow] = {}
+    conn = session.connection()
     for i in range(0, len(wanted), 200):
-        part = wanted[i : i + 200]
-        names = sorted({n for _, n in part})
-        for row in session.scalars(select(OLDataset).where(OLDataset.name.in_(names))):
+        part = set(wanted[i : i + 200])
+        for row in conn.execute(_statement("datasets"), {"names": sorted({n for _, n in part})}):
             key = (row.namespace, row.name)
             if key in part:
-                out[key] = row
+                out[key] = DatasetRow(*row)
     return out
 
 
@@ -180,17 +193,43 @@ def upsert_dataset(
     project_id: int,
     object_id: int,
     facets: dict[str, Any] | None,
-    existing: OLDataset | None = None,
-) -> OLDataset:
-    row = existing
-    if row is None:
-        row = OLDataset(namespace=namespace, name=name, project_id=project_id, object_id=object_id)
-        session.add(row)
-    row.project_id, row.object_id = project_id, object_id
+    existing: DatasetRow | None = None,
+) -> DatasetRow:
+    """Create or update a dataset's row (facets merge): one Core statement."""
+    merged = existing.facets if existing is not None else None
     if facets:
-        row.facets = {**(row.facets or {}), **facets}
-    row.updated_at = utcnow()
-    return row
+        merged = {**(merged or {}), **facets}
+    values = {"project_id": project_id, "object_id": object_id, "facets": merged, "updated_at": utcnow()}
+    t = _table(OLDataset)
+    conn = session.connection()
+    if existing is None:
+        stmt = insert(t).values(namespace=namespace, name=name, **values).returning(t.c.id)
+        row_id = int(conn.execute(stmt).scalar_one())
+    else:
+        row_id = existing.id
+        conn.execute(update(t).where(t.c.id == row_id).values(**values))
+    return DatasetRow(row_id, namespace, name, project_id, object_id, merged)
+
+
+def objects_named(session: Session, project_id: int, lowered: Sequence[str]) -> dict[str, int]:
+    """``lower(canonical id) → object id`` of the project's objects with one of these names."""
+    rows = session.execute(_statement("objects_named"), {"pid": project_id, "names": list(lowered)})
+    return {cid: int(oid) for oid, cid in rows}
+
+
+def objects_ending(session: Session, project_id: int, lowered_suffix: str) -> list[int]:
+    """Objects of the project whose lower-cased canonical id ends with ``lowered_suffix``."""
+    escaped = lowered_suffix.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    rows = session.execute(_statement("objects_ending"), {"pid": project_id, "pattern": "%" + escaped})
+    return [int(oid) for (oid,) in rows]
+
+
+def routine_named(session: Session, project_id: int, lowered: str, kinds: Sequence[str]) -> int | None:
+    """The project's routine or view of that (lower-cased) canonical id, if any."""
+    found = session.execute(
+        _statement("routine_named"), {"pid": project_id, "name": lowered, "kinds": list(kinds)}
+    ).first()
+    return int(found[0]) if found is not None else None
 
 
 def datasets_of_objects(session: Session, object_ids: Sequence[int]) -> dict[int, tuple[str, str]]:
@@ -447,6 +486,31 @@ def _statement(name: str) -> Executable:
     """The hot path's Core statements, built once (``IN`` lists as expanding parameters: no
     per-value expression building or cache-key work per call)."""
     runs, cols, jobs = _table(OLRun), _table(Column), _table(OLJob)
+    objects, datasets = _table(CatalogObject), _table(OLDataset)
+    lowered = func.lower(objects.c.canonical_id)
+    if name == "datasets":
+        return select(
+            datasets.c.id,
+            datasets.c.namespace,
+            datasets.c.name,
+            datasets.c.project_id,
+            datasets.c.object_id,
+            datasets.c.facets,
+        ).where(datasets.c.name.in_(bindparam("names", expanding=True)))
+    if name == "objects_named":
+        return select(objects.c.id, lowered).where(
+            objects.c.project_id == bindparam("pid"), lowered.in_(bindparam("names", expanding=True))
+        )
+    if name == "objects_ending":
+        return select(objects.c.id).where(
+            objects.c.project_id == bindparam("pid"), lowered.like(bindparam("pattern"), escape="/")
+        )
+    if name == "routine_named":
+        return select(objects.c.id).where(
+            objects.c.project_id == bindparam("pid"),
+            lowered == bindparam("name"),
+            objects.c.kind.in_(bindparam("kinds", expanding=True)),
+        )
     if name == "job":
         return select(
             jobs.c.id,

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from finlineage.store.models import OLEvent, utcnow
 
 __all__ = ["add_events", "list_events"]
+
+_INSERT = insert(cast(Table, OLEvent.__table__))
 
 
 def add_events(session: Session, rows: Sequence[dict[str, Any]]) -> None:
@@ -20,7 +22,8 @@ def add_events(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     if not rows:
         return
     now = utcnow()
-    session.execute(insert(OLEvent), [{"received_at": now, **r} for r in rows])
+    # Core, not the ORM's bulk insert: this runs in every ingest transaction
+    session.connection().execute(_INSERT, [{"received_at": now, **r} for r in rows])
 
 
 def list_events(

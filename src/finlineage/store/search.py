@@ -14,14 +14,17 @@ Both tokenise identifiers the same way: split on anything not a letter or digit,
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import BindParameter, bindparam, select, text, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import Executable
 
+from finlineage.lineage.model import ColumnDef
 from finlineage.store.bulk import _chunks, _table, is_sqlite
 from finlineage.store.models import CatalogObject, Column
 
@@ -181,22 +184,37 @@ def search_columns(session: Session, project_id: int, query: str, *, limit: int 
 # index upkeep: denormalised column names and the SQLite FTS5 rows, kept by the writers
 
 
+def column_names(columns: Iterable[ColumnDef]) -> str | None:
+    """``objects.column_names`` of an object with exactly these columns: names by ordinal
+    (unknown, 0, last), then name, as ``_refresh_column_names`` orders them."""
+    by_name = {c.name: c for c in columns}  # one column per name, the last definition wins
+    ordered = sorted(by_name.values(), key=lambda c: (not c.ordinal, c.ordinal or 0, c.name))
+    return " ".join(c.name for c in ordered) or None
+
+
+@functools.cache
+def _names_statements() -> tuple[Executable, Executable]:
+    """The two reads of ``_refresh_column_names``, built once (they run per ingested dataset)."""
+    t, c = _table(CatalogObject), _table(Column)
+    ids: BindParameter[Any] = bindparam("ids", expanding=True)
+    names = (
+        select(c.c.object_id, c.c.name)
+        .where(c.c.object_id.in_(ids))
+        .order_by(c.c.object_id, c.c.ordinal.asc().nulls_last(), c.c.name)
+    )
+    return names, select(t.c.id, t.c.column_names).where(t.c.id.in_(ids))
+
+
 def _refresh_column_names(session: Session, object_ids: Sequence[int]) -> None:
     """Recompute ``objects.column_names``; only rows whose value changes are written (each
     write re-indexes the search columns on PostgreSQL)."""
     t = _table(CatalogObject)
+    names_stmt, current_stmt = _names_statements()
     for part in _chunks(list(object_ids)):
         names: dict[int, list[str]] = {int(i): [] for i in part}
-        for oid, name in session.execute(
-            select(Column.object_id, Column.name)
-            .where(Column.object_id.in_(part))
-            .order_by(Column.object_id, Column.ordinal.asc().nulls_last(), Column.name)
-        ):
+        for oid, name in session.execute(names_stmt, {"ids": list(part)}):
             names[int(oid)].append(name)
-        current = {
-            int(oid): cn
-            for oid, cn in session.execute(select(t.c.id, t.c.column_names).where(t.c.id.in_(part)))
-        }
+        current = {int(oid): cn for oid, cn in session.execute(current_stmt, {"ids": list(part)})}
         changed = [
             {"_id": oid, "cn": " ".join(cols) or None}
             for oid, cols in names.items()
@@ -215,12 +233,17 @@ def _delete_search_rows(session: Session, object_ids: Sequence[int]) -> None:
         session.execute(text(f"DELETE FROM search_index WHERE rowid IN ({placeholders})"), params)
 
 
-def refresh_search(session: Session, object_ids: Sequence[int]) -> None:
-    """Recompute the denormalised ``column_names`` of these objects and, on SQLite, their rows
-    in the FTS5 ``search_index`` (PostgreSQL's ``search_tsv`` is a generated column)."""
+def refresh_search(
+    session: Session, object_ids: Sequence[int], *, names_current: Collection[int] = ()
+) -> None:
+    """Recompute the denormalised ``column_names`` of these objects (but those in
+    ``names_current``, known to be right) and, on SQLite, their rows in the FTS5
+    ``search_index`` (PostgreSQL's ``search_tsv`` is a generated column)."""
     if not object_ids:
         return
-    _refresh_column_names(session, object_ids)
+    stale = [oid for oid in object_ids if oid not in names_current] if names_current else object_ids
+    if stale:
+        _refresh_column_names(session, stale)
     if not is_sqlite(session):
         session.expire_all()
         return
