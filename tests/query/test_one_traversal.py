@@ -414,6 +414,7 @@ def test_router_chat_mcp_explain_impact_and_path_follow_the_same_default_kinds(
     assert "`src.books`" in feeds and "`src.books`" not in usd.replace(feeds, ""), usd
     up_obj = _chat(client, pid, "Where does etl.load_daily come from?")
     assert f"comes from {len(api[('node', 'upstream')])} upstream object(s)" in up_obj, up_obj
+    assert "Called by: `etl.nightly`." in up_obj and "Direct sources:" not in up_obj, up_obj
     daily = _walked(client, "/api/v1/lineage/node/rpt.daily/upstream")
     up_daily = _chat(client, pid, "Where does rpt.daily come from?")
     assert f"comes from {len(daily)} upstream object(s)" in up_daily, up_daily

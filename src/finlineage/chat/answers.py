@@ -77,14 +77,20 @@ class Answers:
             return
         hops = max(n["hop"] for n in nodes)
         yield f"{name} comes from {len(nodes)} upstream object(s), up to {hops} hop(s) away (full depth).\n\n"
-        yield "Direct sources:\n"
         seen: set[str] = set()
         for e in edges:
             if e["target_id"] != oid or e["source"] in seen:
                 continue
+            if not seen:
+                yield "Direct sources:\n"
             seen.add(e["source"])
             self.ev.edge(e)
             yield f"- {self.ev.name(e['source'])}{self._via(e['via'])}{self._where(e['file'], e['lines'])}\n"
+        calls = sorted(
+            n["name"] for n in nodes if n["hop"] == 1 and n["kind"] in ROUTINE_KINDS and n["name"] not in seen
+        )
+        if calls:  # a routine one hop up with no data-flow edge calls this one (CALL edges are not listed)
+            yield f"Called by: {self._names(calls)}.\n"
         for e in edges:
             self.ev.edge(e, 0.8)
         by_hop: dict[int, list[str]] = defaultdict(list)

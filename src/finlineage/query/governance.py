@@ -22,7 +22,7 @@ from finlineage.query.errors import ConflictError, InvalidQueryError, NotFoundEr
 from finlineage.query.projects import resolve_project
 from finlineage.store import governance as gov
 from finlineage.store import versions
-from finlineage.store.models import EDGE_KINDS, CatalogObject, Column, ColumnEdge, TableEdge
+from finlineage.store.models import EDGE_KINDS, EDGE_STATUSES, CatalogObject, Column, ColumnEdge, TableEdge
 
 Granularity = Literal["table", "column"]
 MAX_IMPORT_ROWS = 10_000
@@ -471,7 +471,7 @@ def review_queue(session: Session, project_ref: int | str) -> ReviewQueueOut:
     return ReviewQueueOut(
         project_id=pid,
         proposed=edges_out(session, gov.governed_edges(session, pid, statuses=["proposed"])),
-        orphaned=edges_out(session, gov.governed_edges(session, pid, orphaned=True)),
+        orphaned=edges_out(session, gov.governed_edges(session, pid, statuses=EDGE_STATUSES, orphaned=True)),
     )
 
 

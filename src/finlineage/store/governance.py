@@ -21,6 +21,8 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from finlineage.store import versions
 from finlineage.store.models import (
+    EDGE_STATUSES,
+    VISIBLE_STATUSES,
     CatalogObject,
     Column,
     ColumnEdge,
@@ -176,7 +178,8 @@ def remove(
 def governed_edges(
     session: Session, project_id: int, *, statuses: Sequence[str] | None = None, orphaned: bool | None = None
 ) -> list[tuple[Granularity, TableEdge | ColumnEdge]]:
-    """Current governed edges of a project (oldest first), optionally by status / orphan flag."""
+    """Current governed edges of a project (oldest first), by status (None: observed + approved,
+    as every read in ``store/``; ``EDGE_STATUSES`` for every status) and optionally orphan flag."""
     out: list[tuple[Granularity, TableEdge | ColumnEdge]] = []
     grans: tuple[Granularity, ...] = ("table", "column")
     for gran in grans:
@@ -186,8 +189,7 @@ def governed_edges(
             model.origin.in_(GOVERNED_ORIGINS),
             versions.edge_validity(model),
         )
-        if statuses:
-            stmt = stmt.where(model.status.in_(list(statuses)))
+        stmt = stmt.where(model.status.in_(list(VISIBLE_STATUSES if statuses is None else statuses)))
         if orphaned is not None:
             stmt = stmt.where(model.orphaned.is_(orphaned))
         out.extend((gran, row) for row in session.scalars(stmt.order_by(model.id)))  # type: ignore[misc]
@@ -205,7 +207,7 @@ def _endpoint_objects(session: Session, granularity: Granularity, edge: TableEdg
 def check_orphans(session: Session, project_id: int, actor: str) -> tuple[int, int]:
     """Mark governed edges whose endpoint object left the graph ``orphaned`` (and restore the
     ones whose objects came back), with a history event each. Returns (orphaned, restored)."""
-    governed = governed_edges(session, project_id)
+    governed = governed_edges(session, project_id, statuses=EDGE_STATUSES)
     if not governed:
         return 0, 0
     present = versions.present_objects(session, project_id, exclude_origins=GOVERNED_ORIGINS)
