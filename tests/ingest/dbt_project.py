@@ -84,6 +84,11 @@ EXTRA = {
         "    notional\nfrom {{ ref('stg_fills') }}\n{% if is_incremental() %}\n"
         "where fill_id > (select max(fill_id) from {{ this }})\n{% endif %}\n"
     ),
+    # a model reading the snapshot's validity column (dbt's snapshot materialisation adds it)
+    "models/marts/fills_current.sql": (
+        "select\n    fill_id,\n    dbt_valid_from as booked_from\nfrom {{ ref('fills_snap') }}\n"
+        "where dbt_valid_to is null\n"
+    ),
     # SELECT * from a source whose YAML documents some columns, and from one that documents none
     "models/staging/events_all.sql": "select * from {{ source('ops', 'trade_events') }}\n",
     "models/ref_sources.yml": (

@@ -107,6 +107,13 @@ def test_snapshots_and_incremental_models_are_their_relations_with_lineage(
     for col in ("fill_id", "desk", "qty"):
         assert (f"book.main.raw_fills.{col}", f"book.main.fills_snap.{col}") in edges
     assert ("book.main.stg_fills.notional", "book.main.fills_inc.notional") in edges
+    # the snapshot's validity columns dbt adds are its columns (without lineage: dbt sets them)
+    meta = ["dbt_scd_id", "dbt_updated_at", "dbt_valid_from", "dbt_valid_to"]
+    assert graph.columns("book.main.fills_snap") == ["fill_id", "desk", "qty", *meta]
+    assert not [e for e in edges if e[1].rsplit(".", 1)[-1] in meta]
+    current = by_path(ingested)["desk_book/models/marts/fills_current.sql"]
+    assert current["status"] == "processed" and not _diags(current, "unresolved_column")
+    assert ("book.main.fills_snap.dbt_valid_from", "book.main.fills_current.booked_from") in edges
     snap = EXTRA["snapshots/fills_snap.sql"]
     r = client.get(f"/api/v1/lineage/column/book.main.fills_snap.qty/upstream?depth=1&project_id={pid}")
     [edge] = [e for e in r.json()["edges"] if e["target_canonical_id"] == "book.main.fills_snap.qty"]

@@ -78,6 +78,7 @@ from finlineage.ingest.dbt_manifest import (
     relation,
     relation_style,
     root_package,
+    snapshot_columns,
 )
 from finlineage.ingest.dbt_manifest import (
     manifest_version as manifest_version,  # re-exported: dbt.manifest_version
@@ -382,7 +383,10 @@ def _models(p: _Project, present: dict[str, SourceFile]) -> list[_Out]:
             p.from_manifest.append(path)
         else:
             raw, origin = body.encode("utf-8") + b"\n", "compiled"
-        meta: dict[str, Any] = {"origin": origin, "prefix": len(head), "objects": [docs_of(node, entry, 1)]}
+        doc = docs_of(node, entry, 1)
+        if snapshot_columns(node):  # the columns dbt's snapshot materialisation adds
+            doc["added"] = snapshot_columns(node)
+        meta: dict[str, Any] = {"origin": origin, "prefix": len(head), "objects": [doc]}
         deps = (node.get("depends_on") or {}).get("nodes") or []
         unknown = dict(p.unknown[d] for d in deps if isinstance(d, str) and d in p.unknown)
         if unknown:  # relations it reads whose columns nothing says: its diagnostics name them

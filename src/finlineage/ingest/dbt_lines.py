@@ -441,7 +441,8 @@ def _annotate(
 ) -> None:
     """Column types as the catalog (the warehouse) or the manifest's ``data_type`` spell them,
     else the engine's; the catalog's columns when the engine found none (e.g. ``select *`` of a
-    relation it does not know)."""
+    relation it does not know); the columns dbt's materialisation adds (``added``: a snapshot's
+    ``dbt_valid_from``, ...) after the select's own."""
     types = {str(k).lower(): v for k, v in (doc.get("types") or {}).items() if isinstance(v, str) and v}
     untyped = {str(k).lower() for k in doc.get("untyped") or ()}  # a generated DDL's placeholder type
     if obj["columns"]:
@@ -451,6 +452,12 @@ def _annotate(
         ]
     elif doc.get("types"):
         obj["columns"] = [(n, i + 1, t or None) for i, (n, t) in enumerate(doc["types"].items())]
+    have = {str(n).lower() for n, _, _ in obj["columns"]}
+    if obj["columns"] and "*" not in have:  # a snapshot's validity columns (no lineage: dbt sets them)
+        for name in doc.get("added") or ():
+            if str(name).lower() not in have:
+                have.add(str(name).lower())
+                obj["columns"].append((str(name), len(obj["columns"]) + 1, types.get(str(name).lower())))
     cols = {str(k): str(v) for k, v in (doc.get("columns") or {}).items() if v}
     desc = doc.get("description") or None
     descriptions[obj["canonical"]] = (str(desc) if desc else None, cols)  # all of it: none clears

@@ -277,6 +277,25 @@ def compiled_code(node: dict[str, Any]) -> str | None:
     return f"with {defs}\n{code}"
 
 
+SNAPSHOT_META_COLUMNS = ("dbt_scd_id", "dbt_updated_at", "dbt_valid_from", "dbt_valid_to")
+
+
+def snapshot_columns(node: dict[str, Any]) -> list[str]:
+    """The columns dbt's snapshot materialisation adds to a snapshot's select (its validity
+    range and row key), named as ``config.snapshot_meta_column_names`` renames them;
+    ``dbt_is_deleted`` too when ``config.hard_deletes`` is ``new_record``. [] for other nodes."""
+    if node.get("resource_type") != "snapshot":
+        return []
+    config = node.get("config") or {}
+    names = config.get("snapshot_meta_column_names") or {}
+    names = names if isinstance(names, dict) else {}
+    keys = [
+        *SNAPSHOT_META_COLUMNS,
+        *(["dbt_is_deleted"] if config.get("hard_deletes") == "new_record" else []),
+    ]
+    return [v if isinstance(v := names.get(k), str) and v else k for k in keys]
+
+
 def materialized(node: dict[str, Any], catalog_entry: dict[str, Any] | None) -> str:
     """``config.materialized`` (``materialized`` at the node's top level in some manifests);
     else the catalog's relation type; else dbt's default, a view."""
