@@ -390,9 +390,10 @@ def test_router_chat_mcp_explain_impact_and_path_follow_the_same_default_kinds(
         assert p["found"] is (b in reach), (a, b)
         told_path = tools.call_sync("path", {"source": a, "target": b, "project": str(pid)})
         assert told_path.get("path", True) is (b in reach) and not told_path.get("reverse"), told_path
-    assert not _get(client, "/api/v1/lineage/path", **{"from": key, "to": col, "granularity": "column"})[
-        "found"
-    ]
+    # a path along every kind, when asked, goes through the join key
+    asked = {"from": key, "to": col, "granularity": "column", "edge_kind": "direct,indirect"}
+    assert _get(client, "/api/v1/lineage/path", **asked)["found"] is True
+    assert client.get("/api/v1/lineage/path", params={**asked, "edge_kind": "sideways"}).status_code == 422
 
     # explain composes over the same column walk: its leaves are the walk's source columns
     walk = _get(client, f"/api/v1/lineage/column/{col}/upstream")
