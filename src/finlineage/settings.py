@@ -145,6 +145,9 @@ class Settings(BaseSettings):
     progress_rate_limit_per_s: float = 10.0
     activity_queue_size: int = 10_000
     activity_flush_interval_s: float = 1.0
+    activity_batch_window_s: float = 0.05
+    """How long the activity writer gathers records after the first of a batch: one database
+    transaction per window, not per request (under load it would contend with every writer)."""
     activity_max_bytes: int = 20 * 1024 * 1024
     restart_grace_s: float = 10.0
     restart_mode: Literal["auto", "exit", "reexec"] = "auto"

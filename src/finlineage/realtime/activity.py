@@ -177,6 +177,7 @@ class ActivityWriter:
 
     def _run(self) -> None:
         interval = max(0.05, self.settings.activity_flush_interval_s)
+        window = max(0.0, self.settings.activity_batch_window_s)
         stop = False
         while not stop:
             batch: list[dict[str, Any]] = []
@@ -185,6 +186,8 @@ class ActivityWriter:
             except queue.Empty:
                 self._flush_file()
                 continue
+            # what arrives within the window joins the batch: one write per window under load
+            until = time.monotonic() + window
             while True:
                 if item is _STOP:
                     stop = True
@@ -192,8 +195,9 @@ class ActivityWriter:
                 batch.append(item)
                 if len(batch) >= 1000:
                     break
+                left = until - time.monotonic()
                 try:
-                    item = self.queue.get_nowait()
+                    item = self.queue.get(timeout=left) if left > 0 else self.queue.get_nowait()
                 except queue.Empty:
                     break
             if batch:
