@@ -103,11 +103,13 @@ def test_a_json_file_that_is_not_a_dbt_artifact_is_still_only_ignored() -> None:
         [
             SourceFile("web/manifest.json", data=b'{"name": "app", "icons": []}', group="u"),
             SourceFile("web/catalog.json", data=b'{"items": [1, 2]}', group="u"),
+            SourceFile("graph/manifest.json", data=b'{"nodes": {"a": {"x": 1}}, "edges": []}', group="u"),
             SourceFile("web/q.sql", data=b"select 1", group="u"),
         ]
     )
     assert set(out) == {"web/q.sql"}
-    assert any("not a dbt manifest" in w for w in warnings)
+    assert sum("not a dbt manifest" in w for w in warnings) == 2
+    assert any("not a dbt catalog" in w for w in warnings)
 
 
 def test_truncated_manifest_fails_the_run_and_writes_nothing(

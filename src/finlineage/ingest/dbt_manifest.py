@@ -74,13 +74,22 @@ def load_json(data: bytes) -> tuple[str, Any]:
         raise ArtifactError("invalid JSON: nested too deeply") from None
 
 
-def _claims(doc: dict[str, Any], kind: str, sections: tuple[str, ...]) -> bool:
-    """The document says it is a dbt artifact: dbt's schema URL in its metadata, or its sections."""
+_RESOURCE_KEYS = ("resource_type", "unique_id", "columns")
+
+
+def _claims(doc: dict[str, Any], sections: tuple[str, ...]) -> bool:
+    """The document says it is a dbt artifact: its metadata has dbt's ``dbt_schema_version``
+    member, or one of dbt's sections holds a dbt resource (an object with ``resource_type``,
+    ``unique_id`` or ``columns``). Another tool's JSON with a ``nodes`` member does not."""
     meta = doc.get("metadata")
-    url = meta.get("dbt_schema_version") if isinstance(meta, dict) else None
-    return (isinstance(url, str) and ("getdbt" in url or f"/{kind}/" in url)) or any(
-        k in doc for k in sections
-    )
+    if isinstance(meta, dict) and "dbt_schema_version" in meta:
+        return True
+    for key in sections:
+        value = doc.get(key)
+        first = next(iter(value.values()), None) if isinstance(value, dict) else None
+        if isinstance(first, dict) and any(k in first for k in _RESOURCE_KEYS):
+            return True
+    return False
 
 
 def _check_sections(
@@ -104,7 +113,7 @@ def check_manifest(doc: Any, text: str, supported: range) -> int | None:
         raise ArtifactError(f"the document is {_kind(doc)}, not an object", 1, 1)
     version = manifest_version(doc)
     if version is None:
-        if not _claims(doc, "manifest", ("nodes", "sources", "macros")):
+        if not _claims(doc, ("nodes", "sources", "macros")):
             return None
         raise ArtifactError(
             "metadata.dbt_schema_version is not a dbt manifest schema (.../manifest/vN.json)",
@@ -128,7 +137,7 @@ def check_catalog(doc: Any, text: str) -> bool:
     ArtifactError for a dbt catalog that cannot be read."""
     if not isinstance(doc, dict):
         raise ArtifactError(f"the document is {_kind(doc)}, not an object", 1, 1)
-    if not _claims(doc, "catalog", ("nodes", "sources")):
+    if not _claims(doc, ("nodes", "sources")):
         return False
     _check_sections(doc, text, ("nodes", "sources"), ("nodes", "sources"))
     for key in ("nodes", "sources"):
