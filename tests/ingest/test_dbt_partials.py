@@ -197,3 +197,51 @@ def test_a_model_known_only_by_its_compiled_code_keeps_true_lines_and_columns() 
         mapped = dbt.onto_original(facts, sf.read(), sf.parse_data)
         [d] = [d for d in mapped["diagnostics"] if d["code"] in ("parse_error", "unresolved_column")]
         assert (d["line"], d["column"]) == expect, d
+
+
+def test_select_star_of_a_seed_nothing_gives_columns_for_names_the_seed() -> None:
+    """Only the manifest (no CSV, no catalog, no documented columns): the seed is a table of
+    unknown columns and the model selecting * from it says which dbt seed, never inventing."""
+    import json
+
+    from finlineage.ingest import dbt, worker
+    from finlineage.ingest.sources import SourceFile
+
+    doc = {
+        "metadata": {
+            "dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json",
+            "adapter_type": "postgres",
+        },
+        "nodes": {
+            "seed.p.rates": {
+                "resource_type": "seed",
+                "unique_id": "seed.p.rates",
+                "name": "rates",
+                "original_file_path": "seeds/rates.csv",
+                "relation_name": '"db"."s"."rates"',
+                "columns": {},
+            },
+            "model.p.m": {
+                "resource_type": "model",
+                "unique_id": "model.p.m",
+                "original_file_path": "models/m.sql",
+                "relation_name": '"db"."s"."m"',
+                "config": {"materialized": "view"},
+                "raw_code": "-- all rates\nselect *\nfrom {{ ref('rates') }}\n",
+                "compiled_code": '-- all rates\nselect *\nfrom "db"."s"."rates"\n',
+                "depends_on": {"nodes": ["seed.p.rates"]},
+            },
+        },
+    }
+    warnings: list[str] = []
+    files = dbt.expand(
+        [SourceFile("p/target/manifest.json", data=json.dumps(doc).encode(), group="g")], warnings
+    )
+    assert any("seed.p.rates" in w and "columns unknown" in w for w in warnings)
+    model = next(sf for sf in files if sf.path == "p/models/m.sql")
+    assert model.parse_data is not None
+    facts = worker.parse_file(model.parse_data.decode(), "postgres", None, 10.0)
+    mapped = dbt.onto_original(facts, model.read(), model.parse_data)
+    [star] = [d for d in mapped["diagnostics"] if d["code"] == "star_without_schema"]
+    assert "dbt seed rates" in star["message"] and star["line"] == 3
+    assert {e[1] for e in mapped["column_edges"]} == {"db.s.m.*"}  # kept as *, nothing invented

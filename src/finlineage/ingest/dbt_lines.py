@@ -290,6 +290,7 @@ def item_line(compiled_lines: list[str], start: int, end: int, column: str) -> i
     return None
 
 
+_LINE_COMMENT = re.compile(r"--.*$")
 _QUOTED_NAME = re.compile(r"'([A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*)*)'")
 _DOTTED_NAME = re.compile(r"\b[A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*)+")
 
@@ -297,13 +298,13 @@ _DOTTED_NAME = re.compile(r"\b[A-Za-z_][\w$]*(?:\.[A-Za-z_][\w$]*)+")
 def named_line(compiled_lines: list[str], start: int, end: int, message: str) -> int | None:
     """The first compiled line (1-based, within ``start..end``) naming what a diagnostic is about:
     the name its message quotes, else the qualified name it mentions (a relation), by its last
-    part; None when no line names it."""
+    part, outside ``--`` comments; None when no line names it."""
     m = _QUOTED_NAME.search(message) or _DOTTED_NAME.search(message)
     if m is None:
         return None
     name = m.group(m.lastindex or 0).rsplit(".", 1)[-1].lower()
     for n in range(max(start, 1), min(end, len(compiled_lines)) + 1):
-        if name in _tokens(compiled_lines[n - 1]):
+        if name in _tokens(_LINE_COMMENT.sub("", compiled_lines[n - 1])):
             return n
     return None
 
