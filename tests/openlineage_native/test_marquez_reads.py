@@ -64,6 +64,11 @@ def test_column_lineage_with_and_without_downstream(client: TestClient, roots: P
     inputs = {(f["dataset"], f["field"]) for f in node["data"]["inputFields"]}
     assert ("src.fills", "qty") in inputs
     assert node["data"]["transformationType"] == "TRANSFORMATION"
+    # like Marquez, the filter and grouping columns are input fields too (INDIRECT), not only
+    # the data flow the API's own column walk follows by default
+    assert ("src.fills", "venue") in inputs and ("src.fills", "book_id") in inputs
+    venue = "datasetField:mssql://risk-db:1433:src.fills:venue"
+    assert venue in graph
     # upstream only by default; downstream of a source field with withDownstream
     r = client.get("/api/v1/column-lineage", params={"nodeId": qty, "depth": 5})
     assert field not in {n["id"] for n in r.json()["graph"]}

@@ -415,6 +415,12 @@ def _received_jobs(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[
 # --------------------------------------------------------------------------------------
 
 
+MARQUEZ_COLUMN_KINDS = walks.ALL_KINDS
+"""Marquez's column lineage lists every input field with its transformations, INDIRECT ones
+(joins, filters, grouping) included, so this walk follows every edge kind, unlike the API's
+own column walk (data flow only)."""
+
+
 def column_lineage(
     session: Session,
     node_id: str,
@@ -446,7 +452,13 @@ def column_lineage(
         for d in directions:
             walked.append(
                 walks.column_lineage(
-                    session, int(col), d, depth=depth, max_nodes=max_nodes, statuses=statuses
+                    session,
+                    int(col),
+                    d,
+                    depth=depth,
+                    max_nodes=max_nodes,
+                    statuses=statuses,
+                    kinds=MARQUEZ_COLUMN_KINDS,
                 )
             )
     else:
@@ -460,6 +472,7 @@ def column_lineage(
                     granularity="column",
                     max_nodes=max_nodes,
                     statuses=statuses,
+                    kinds=MARQUEZ_COLUMN_KINDS,
                 )
             )
     graph_nodes = {n.id: n for w in walked for n in w.nodes}

@@ -36,6 +36,9 @@ class LineageAccepted(BaseModel):
     column_edges: int
 
 
+_ACCEPTED_FIELDS = tuple(name for name in LineageAccepted.model_fields if name != "status")
+
+
 class NamespaceBody(BaseModel):
     namespace: str | None = Field(
         None,
@@ -75,18 +78,9 @@ async def post_lineage(request: Request) -> JSONResponse:
         outcome = await asyncio.wrap_future(queued)
     except ingest.OpenLineageError as exc:
         raise ApiError(400, "invalid_event", exc.message, exc.details) from None
-    out = LineageAccepted(
-        kind=outcome.kind,
-        project_id=outcome.project_id,
-        project=outcome.project,
-        job=outcome.job,
-        run_id=outcome.run_id,
-        datasets=outcome.datasets,
-        matched=outcome.matched,
-        table_edges=outcome.table_edges,
-        column_edges=outcome.column_edges,
-    )
-    return JSONResponse(out.model_dump(), status_code=201)
+    # the documented LineageAccepted shape, built directly (this answers every event)
+    out = {"status": "accepted", **{name: getattr(outcome, name) for name in _ACCEPTED_FIELDS}}
+    return JSONResponse(out, status_code=201)
 
 
 @router.put(
