@@ -84,6 +84,13 @@ EXTRA = {
         "    notional\nfrom {{ ref('stg_fills') }}\n{% if is_incremental() %}\n"
         "where fill_id > (select max(fill_id) from {{ this }})\n{% endif %}\n"
     ),
+    # two snapshots declared in one YAML file (dbt >= 1.9)
+    "snapshots/snaps.yml": (
+        "snapshots:\n  - name: events_snap\n    relation: source('ops', 'trade_events')\n    config:\n"
+        "      unique_key: amount\n      strategy: check\n      check_cols: all\n"
+        "  - name: rates_snap\n    relation: ref('fx_rates')\n    config:\n      unique_key: ccy\n"
+        "      strategy: check\n      check_cols: all\n"
+    ),
     # a model reading the snapshot's validity column (dbt's snapshot materialisation adds it)
     "models/marts/fills_current.sql": (
         "select\n    fill_id,\n    dbt_valid_from as booked_from\nfrom {{ ref('fills_snap') }}\n"

@@ -123,6 +123,26 @@ def test_snapshots_and_incremental_models_are_their_relations_with_lineage(
     assert node["definition"] == EXTRA["models/marts/fills_inc.sql"].rstrip("\n")
 
 
+def test_snapshots_declared_together_in_yaml_are_each_their_relation(
+    ingested: dict[str, Any], client: TestClient, graph: Graph
+) -> None:
+    """dbt >= 1.9 declares snapshots in YAML, several per file: one stored file (the YAML), each
+    snapshot an object evidenced by its `- name:` entry, never a duplicate-path failure."""
+    result = by_path(ingested)["desk_book/snapshots/snaps.yml"]
+    assert (result["status"], result["objects"]) == ("processed", 2)
+    yml = EXTRA["snapshots/snaps.yml"]
+    edges = graph.column_edges()
+    [rel] = [t for s, t in edges if s == "book.main.fx_rates.usd_rate" and t.endswith("rates_snap.usd_rate")]
+    assert graph.columns(rel.rsplit(".", 1)[0])[:2] == ["ccy", "usd_rate"]
+    pid = ingested["project_id"]
+    r = client.get(f"/api/v1/lineage/column/{rel}/upstream?depth=1&project_id={pid}")
+    [edge] = [e for e in r.json()["edges"] if e["target_canonical_id"] == rel]
+    first = raw_line(yml, "- name: rates_snap")
+    assert (edge["file"], edge["line_start"]) == ("desk_book/snapshots/snaps.yml", first)
+    assert edge["source_text"].split("\n")[0] == "  - name: rates_snap"
+    assert any(t.endswith("events_snap.amount") for s, t in edges if s == "book.main.trade_events.amount")
+
+
 def test_a_parse_only_manifest_renders_snapshots_and_incremental_models_and_reports_the_rest(
     client: TestClient, roots: Path, extra_project: Path, graph: Graph
 ) -> None:

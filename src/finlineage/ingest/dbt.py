@@ -350,7 +350,7 @@ def _declared(
 
 
 def _models(p: _Project, present: dict[str, SourceFile]) -> list[_Out]:
-    out: list[_Out] = []
+    by_path: dict[str, list[_Node]] = {}
     renderer = Renderer(p.manifest, partial(relation, style=p.style), materialized, raw_code)
     for uid, node in sorted((p.manifest.get("nodes") or {}).items()):
         if not isinstance(node, dict) or node.get("resource_type") not in ("model", "snapshot"):
@@ -375,6 +375,18 @@ def _models(p: _Project, present: dict[str, SourceFile]) -> list[_Out]:
         what = "view" if how in ("view", "materialized_view") else "table"
         head = f"create {what} {rel} as "
         body = code.rstrip().rstrip(";").rstrip()
+        doc = docs_of(node, entry, 1)
+        if snapshot_columns(node):  # the columns dbt's snapshot materialisation adds
+            doc["added"] = snapshot_columns(node)
+        deps = (node.get("depends_on") or {}).get("nodes") or []
+        unknown = dict(p.unknown[d] for d in deps if isinstance(d, str) and d in p.unknown)
+        by_path.setdefault(path, []).append((head, body, node, entry, doc, unknown))
+    out: list[_Out] = []
+    for path, group in by_path.items():
+        if len(group) > 1:  # several nodes declared in one file (YAML snapshots of dbt >= 1.9)
+            out.append(_shared(p, path, group))
+            continue
+        [(head, body, node, entry, doc, unknown)] = group
         raw: SourceFile | bytes
         if p.prefix + path in present:
             raw, origin = present[p.prefix + path], "file"
@@ -383,16 +395,40 @@ def _models(p: _Project, present: dict[str, SourceFile]) -> list[_Out]:
             p.from_manifest.append(path)
         else:
             raw, origin = body.encode("utf-8") + b"\n", "compiled"
-        doc = docs_of(node, entry, 1)
-        if snapshot_columns(node):  # the columns dbt's snapshot materialisation adds
-            doc["added"] = snapshot_columns(node)
         meta: dict[str, Any] = {"origin": origin, "prefix": len(head), "objects": [doc]}
-        deps = (node.get("depends_on") or {}).get("nodes") or []
-        unknown = dict(p.unknown[d] for d in deps if isinstance(d, str) and d in p.unknown)
         if unknown:  # relations it reads whose columns nothing says: its diagnostics name them
             meta["unknown"] = unknown
         out.append(_Out(p.prefix + path, f"{head}{body}\n{meta_line(meta)}", raw))
     return out
+
+
+_Node = tuple[str, str, dict[str, Any], dict[str, Any] | None, dict[str, Any], dict[str, str]]
+
+
+def _shared(p: _Project, path: str, group: list[_Node]) -> _Out:
+    """Nodes one file declares together (YAML-defined snapshots): one statement each; the stored
+    file is that YAML, each object at its ``- name:`` entry (else the statements themselves,
+    generated, and their first line says so), like sources."""
+    text = GENERATED_HEADER.format(path=path, catalog=" and catalog" if p.catalog is not None else "")
+    objects: list[dict[str, Any]] = []
+    stmts: list[tuple[str, Any, dict[str, Any], Any]] = []
+    unknown: dict[str, str] = {}
+    for head, body, node, entry, doc, deps in group:
+        doc["line"] = text.count("\n") + 1
+        objects.append(doc)
+        stmts.append((head, entry, node, []))
+        unknown.update(deps)
+        text += f"{head}{body};\n"
+    declared = _declared(p, path, stmts)
+    meta: dict[str, Any] = {"origin": "generated", "objects": objects}
+    raw: SourceFile | bytes = text.encode("utf-8")
+    if declared is not None:
+        for doc, span in zip(objects, declared[1], strict=True):
+            doc["span"] = list(span)
+        meta["origin"], raw = "declared", declared[0]
+    if unknown:
+        meta["unknown"] = unknown
+    return _Out(p.prefix + path, text + meta_line(meta), raw)
 
 
 def _read_artifacts(
