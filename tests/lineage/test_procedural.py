@@ -219,7 +219,7 @@ SELECT * FROM risk.positions
     assert res.routines[0].definition.startswith("CREATE OR ALTER PROCEDURE [risk].[usp_load_positions]")
     assert res.routines[0].definition.rstrip().endswith("END")
     inside = only(res, proc)
-    assert [s.sql for s in inside if s.sql] == [
+    assert [s.sql for s in inside if s.sql and not s.bookkeeping] == [
         "CREATE TABLE @fx (ccy CHAR(3), rate DECIMAL(18, 8))",
         "SELECT COUNT(*) FROM dbo.trades WHERE trade_date = @as_of",
         "INSERT INTO @fx (ccy, rate)\n    SELECT ccy, rate FROM ref.fx_rates WHERE rate_date = @as_of",
@@ -229,6 +229,9 @@ SELECT * FROM risk.positions
     ]
     call = next(s for s in inside if s.calls)
     assert (call.sql, call.calls, call.line_start) == ("", ("risk.usp_notify",), 20)
+    # the EXEC's argument, bound to the callee's first parameter when the callee is in the script
+    args = [(s.sql, s.assigns, s.source) for s in inside if s.bookkeeping]
+    assert args == [("SELECT @as_of", ("#arg0",), "risk.usp_notify")]
     dyn = [s for s in inside if s.diagnostics]
     assert codes(dyn[0]) == [("dynamic_sql", "warning")] and dyn[0].sql == "" and dyn[0].line_start == 25
     assert codes(dyn[1]) == [("dynamic_sql", "info")] and dyn[1].line_start == 26

@@ -327,7 +327,7 @@ def extract(
                 )
             )
         if seg_no in bindings:  # what this call passes to the routine's parameters
-            passed_values(flow, process, len(seg.assigns), bindings[seg_no], passed)
+            passed_values(flow, process, seg.assigns, bindings[seg_no], passed)
     if bindings:
         statements = resolve_parameters(statements, passed)
     objects = result_columns_of(objects, statements, results)

@@ -59,8 +59,10 @@ then recognises, per dialect family:
   ``v := <constant>`` a segment without SQL assigning ``v`` (what it held is gone);
 * bookkeeping segments (``Segment.bookkeeping``, analysed for what variables receive, no
   statement of their own): ``RETURNING exprs INTO v`` as ``SELECT exprs FROM <the DML's table>``,
-  and the positional arguments of a call as ``SELECT a, b`` assigning ``#arg0, #arg1`` with the
-  called routine as ``source`` (the engine binds them to its parameters);
+  and the arguments of a call (``CALL``, ``PERFORM``, a PL/SQL call statement, T-SQL ``EXEC``)
+  as ``SELECT a, b`` assigning ``#arg0, #arg1`` by position and ``#arg=p`` for a named argument
+  (``p => a``, ``p := a``, T-SQL ``@p = a``), with the called routine as ``source`` (the engine
+  binds them to the parameters of a routine defined in the same script);
 * every segment carries the conditional regions it runs in (``Segment.branch``: IF/ELSIF/ELSE,
   CASE branches, loop bodies, handlers, ``$IF`` branches), so that the engine merges values a
   variable may hold instead of keeping the last one in text order.

@@ -182,9 +182,10 @@ def return_next(
 def call_bindings(
     segments: list[Segment], routines: list[ObjectDefinition]
 ) -> dict[int, tuple[str, tuple[str, ...]]]:
-    """The calls with positional arguments of routines defined in the script: segment number of
-    the arguments (a bookkeeping `SELECT a, b` whose `source` is the routine) -> (routine, its
-    parameters). A name inside an Oracle package may leave out the package."""
+    """The calls with arguments of routines defined in the script: segment number of the
+    arguments (a bookkeeping `SELECT a, b` whose `source` is the routine) -> (routine, its
+    parameters). An unqualified name may leave out the caller's qualifier (an Oracle package,
+    a T-SQL schema)."""
     defined = {r.name: r for r in routines if r.kind in ("procedure", "function")}
     params: dict[str, tuple[str, ...]] = {}
     out: dict[int, tuple[str, tuple[str, ...]]] = {}
@@ -206,15 +207,25 @@ def call_bindings(
 def passed_values(
     flow: Variables,
     process: str | None,
-    count: int,
+    assigns: tuple[str, ...],
     binding: tuple[str, tuple[str, ...]],
     passed: dict[tuple[str, str], tuple[dict[str, None], dict[str, None]]],
 ) -> None:
-    """Add what the `count` arguments of one call (the values of `#arg0`, `#arg1`, ... of the
-    caller `process`) pass to the routine's parameters, by position."""
+    """Add what the arguments of one call (the values of `#arg<n>` by position and `#arg=<p>` by
+    name, variables of the caller `process`) pass to the routine's parameters. A name that is
+    no parameter of the routine passes nothing."""
     routine, params = binding
-    for i, param in zip(range(count), params, strict=False):
-        cols, tables = flow.value_of(process, f"#arg{i}")
+    for arg in assigns:
+        if arg.startswith("#arg="):
+            param = arg[len("#arg=") :]
+            if param not in params:
+                continue
+        else:
+            pos = int(arg[len("#arg") :])
+            if pos >= len(params):
+                continue
+            param = params[pos]
+        cols, tables = flow.value_of(process, arg)
         got = passed.setdefault((routine, param), ({}, {}))
         got[0].update(dict.fromkeys(cols))
         got[1].update(dict.fromkeys(tables))

@@ -265,9 +265,37 @@ def declared_names(definition: str, *, routine: bool = True) -> frozenset[str]:
     return frozenset(n for n in names if n and n not in _STATEMENT_WORDS)
 
 
+_TSQL_HEADER = re.compile(
+    r"\b(?:FUNCTION|PROCEDURE|PROC)\s+(?:[\w$#]+|\"[^\"]+\"|\[[^\]]+\])"
+    r"(?:\s*\.\s*(?:[\w$#]+|\"[^\"]+\"|\[[^\]]+\]))*(?:\s*;\s*\d+)?\s*(?=@)",
+    re.I,
+)
+_TSQL_HEADER_END = re.compile(r"\b(?:AS|WITH|FOR)\b", re.I)
+
+
 def parameters(definition: str) -> tuple[str, ...]:
-    """A routine's named parameters, in order (those a positional call gives values to)."""
-    return tuple(_params(_clean(definition[:20_000]))[0])
+    """A routine's named parameters, in order (those a call gives values to, by position or by
+    name), T-SQL `@name` parameters included (listed with or without parentheses)."""
+    text = _clean(definition[:20_000])
+    m = _HEADER.search(text)
+    t = _TSQL_HEADER.search(text)
+    items: list[str] = []
+    if m and (t is None or m.start() <= t.start()):
+        items, _ = _list_items(text, m.end())
+    elif t:  # CREATE PROC p @a INT = 1 OUTPUT, @b ... [WITH options] AS
+        stop = _TSQL_HEADER_END.search(text, t.end())
+        items, _ = _list_items(text[: stop.start() if stop else len(text)] + ")", t.end())
+    out: list[str] = []
+    for item in items:
+        words = item.split()
+        while words and words[0].lower() in _MODES:
+            words.pop(0)
+        if len(words) < 2 or words[0].startswith(":"):
+            continue
+        if words[1].lower() in _MULTIWORD_TYPE_TAIL or words[1].startswith("("):
+            continue  # an unnamed parameter of a multi-word or sized type
+        out.append(words[0].lower() if words[0].startswith("@") else _name(words[0]))
+    return tuple(out)
 
 
 def trigger_table(definition: str) -> str | None:

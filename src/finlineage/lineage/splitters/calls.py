@@ -35,6 +35,7 @@ class _Calls(_Walker):
             self._dynamic(i, after, c, process)
             return nxt
         self._emit(i, end, process, sql="", calls=(name,))
+        self._bind_args(name, after, end, process)
         return nxt
 
     def _call(self, i: int, process: str | None, in_block: bool) -> int:
@@ -46,19 +47,54 @@ class _Calls(_Walker):
         return nxt
 
     def _call_args(self, name: str, lp: int, end: int, process: str | None) -> None:
-        """The positional arguments of a call `name(a, b)` whose "(" is at lp: a bookkeeping
-        segment `SELECT a, b` (source: the routine) whose outputs the routine's parameters take."""
+        """The arguments of a call `name(a, p => b)` whose "(" is at lp (see `_bind_args`)."""
         if not self._is_p(lp, "(") or self._matching(lp, end) != end - 1 or lp + 2 >= end:
             return
-        if any(k == "P" and v in ("=>", ":=", "=") for _, k, v in self._top_level(lp + 1, end - 1)):
-            return  # named arguments
-        if not self._reads_names(lp + 1, end - 1):
-            return
+        self._bind_args(name, lp + 1, end - 1, process)
+
+    def _bind_args(self, name: str, a: int, b: int, process: str | None) -> None:
+        """The arguments in tokens [a, b) of a call of `name`, positional (`x`) or named (`p => x`,
+        `p := x`, T-SQL `@p = x`): a bookkeeping segment `SELECT x, ...` (source: the routine)
+        whose outputs the routine's parameters take, `#arg<n>` by position and `#arg=<p>` by
+        name. Arguments that read no name (constants, DEFAULT) pass nothing and are left out;
+        T-SQL `OUTPUT` marks and `WITH RECOMPILE | RESULT SETS` options are no arguments."""
+        items: list[tuple[int, int]] = []
+        start = a
+        for j, k, v in self._top_level(a, b):
+            if k == "W" and v == "WITH" and self._keyword_ends():
+                b = j
+                break
+            if k == "P" and v == ",":
+                items.append((start, j))
+                start = j + 1
+        if start < b:
+            items.append((start, b))
+        exprs: list[str] = []
+        names: list[str] = []
         toks = self.toks
-        args = self.text[toks[lp + 1][2] : toks[end - 2][3]]
-        count = 1 + sum(1 for _, k, v in self._top_level(lp + 1, end - 1) if k == "P" and v == ",")
-        names = tuple(f"#arg{n}" for n in range(count))
-        self._emit(lp, end, process, sql=f"SELECT {args}", assigns=names, source=name, bookkeeping=True)
+        for n, (s, e) in enumerate(items):
+            while e > s and self._word(e - 1) in ("OUTPUT", "OUT", "READONLY"):
+                e -= 1
+            param = ""
+            if self._kind(s) in ("W", "Q") and self._is_p(s + 1, "=") and self._is_p(s + 2, ">"):
+                param, s = self._param_name(s), s + 3
+            elif self._kind(s) in ("W", "Q") and self._is_p(s + 1, ":="):
+                param, s = self._param_name(s), s + 2
+            elif self._word(s).startswith("@") and self._is_p(s + 1, "=") and self._keyword_ends():
+                param, s = self._val(s).lower(), s + 2
+            if s >= e or (e == s + 1 and self._word(s) == "DEFAULT") or not self._reads_names(s, e):
+                continue
+            exprs.append(self.text[toks[s][2] : toks[e - 1][3]])
+            names.append(f"#arg={param}" if param else f"#arg{n}")
+        if names:
+            sql = "SELECT " + ", ".join(exprs)
+            self._emit(a, b, process, sql=sql, assigns=tuple(names), source=name, bookkeeping=True)
+
+    def _param_name(self, j: int) -> str:
+        """A parameter name as `variables.parameters` spells it (lower case unless quoted in
+        mixed case)."""
+        name = self._ident(*self._kq(j))
+        return name.lower() if self._kind(j) == "W" or name == name.upper() else name
 
     def _perform(self, i: int, process: str | None, in_block: bool) -> int:
         end, nxt = self._scan(i, in_block)
