@@ -14,7 +14,9 @@ For every manifest among the collected files:
   ``ingest/dbt_lines.py`` maps the parsed facts back onto the file's lines. Ephemeral models are
   not objects: dbt inlines them as CTEs into the compiled code of their dependants (when a
   manifest has them as ``extra_ctes`` not yet injected, they are injected here the way dbt does).
-  Dialect: the manifest's ``adapter_type``.
+  Dialect: the manifest's ``adapter_type``. Nodes one YAML file declares together (snapshots
+  of dbt >= 1.9) are that file, one statement each, evidenced by their ``- name:`` entries; a
+  snapshot's relation also has the validity columns dbt's snapshot materialisation adds.
 * a model without compiled code (a manifest from ``dbt parse``) is read from its raw code when
   its only Jinja is ``ref``/``source``/``this``/``config``, a snapshot block or an
   ``is_incremental()`` block (``ingest/dbt_render.py``); any other Jinja needs ``dbt compile``
