@@ -235,7 +235,8 @@ class Bank:
         return events
 
 
-def start_bank(make_server: Any, database_url: str, **overrides: Any) -> Bank:
+def start_bank(make_server: Any, database_url: str, /, **overrides: Any) -> Bank:
+    """A server on ``database_url`` (or on ``overrides['database_url']``, e.g. an empty store)."""
     server = make_server(**overrides)
     url = overrides.get("database_url", database_url)
     return Bank(
