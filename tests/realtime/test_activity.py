@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from finlineage.realtime.activity import ActivityWriter
+from finlineage.realtime.activity import ActivityWriter, is_person_action
 
 from .conftest import ThreadServer, async_wait_for
 
@@ -150,3 +150,12 @@ async def test_endpoint_listing_and_docs(start_server: Start) -> None:
         spec = (await http.get("/openapi.json")).json()
         assert {"post", "options"} <= set(spec["paths"]["/admin/restart"])
         assert "/api/v1/stats" in spec["paths"] and "/api/v1/metrics/events" in spec["paths"]
+
+
+async def test_producer_events_are_requests_not_person_actions() -> None:
+    """An OpenLineage producer posts one request per event: each keeps its request row, but
+    none is listed as a person's action (a feed would bury what people did)."""
+    assert not is_person_action("POST", "/api/v1/lineage")
+    assert is_person_action("POST", "/api/v1/projects")
+    assert is_person_action("PUT", "/api/v1/repositories/{repository_id}/namespace")
+    assert not is_person_action("GET", "/api/v1/lineage/node/{node_id}")

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 from fastapi import Depends, Request
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from finlineage.api.context import AppContext
@@ -22,8 +21,21 @@ from finlineage.api.errors import ApiError
 Role = Literal["viewer", "editor", "admin"]
 ROLE_RANK: dict[str, int] = {"viewer": 1, "editor": 2, "admin": 3}
 
-_bearer = HTTPBearer(auto_error=False, description="API key as a bearer token")
-_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key header")
+SECURITY_SCHEMES: dict[str, dict[str, str]] = {
+    "APIKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key", "description": "API key header"},
+    "HTTPBearer": {"type": "http", "scheme": "bearer", "description": "API key as a bearer token"},
+}
+"""How a key is presented (the OpenAPI document declares them; ``presented_key`` reads them)."""
+
+
+def presented_key(request: Request) -> str | None:
+    """The API key a request presents: ``X-API-Key``, else ``Authorization: Bearer <key>``."""
+    key = request.headers.get("x-api-key")
+    if key:
+        return key
+    scheme, _, credentials = (request.headers.get("authorization") or "").partition(" ")
+    credentials = credentials.strip()
+    return credentials if scheme.lower() == "bearer" and credentials else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +60,18 @@ def resolve_key(ctx: AppContext, presented: str | None) -> Principal | None:
     return Principal(name=found.name, role=found.role, authenticated=True, key_id=getattr(found, "id", None))
 
 
-async def current_principal(
-    request: Request,
-    bearer: HTTPAuthorizationCredentials | None = Depends(_bearer),
-    header_key: str | None = Depends(_header),
-) -> Principal:
+_PRINCIPAL_KEY = "finlineage.principal"
+"""Where a request's principal is kept in its own ASGI scope (checked once per request)."""
+
+
+async def current_principal(request: Request) -> Principal:
+    # headers read here rather than through FastAPI's security dependencies: one dependency per
+    # route instead of four (every request, OpenLineage events included, pays for each)
+    known: Principal | None = request.scope.get(_PRINCIPAL_KEY)
+    if known is not None:  # a second role check of the same request
+        return known
     ctx: AppContext = request.app.state.ctx
-    presented = header_key or (bearer.credentials if bearer else None)
+    presented = presented_key(request)
     if not ctx.auth_enabled:
         principal: Principal | None = ANONYMOUS_ADMIN
     elif not presented:
@@ -65,13 +82,15 @@ async def current_principal(
         code = "invalid_api_key" if presented else "missing_api_key"
         raise ApiError(401, code, "a valid API key is required (Authorization: Bearer <key> or X-API-Key)")
     request.state.principal = principal
+    request.scope[_PRINCIPAL_KEY] = principal
     return principal
 
 
 def require_role(role: Role):  # type: ignore[no-untyped-def]
     """Dependency factory: the caller must hold `role` or higher."""
 
-    async def _check(principal: Principal = Depends(current_principal)) -> Principal:
+    async def _check(request: Request) -> Principal:
+        principal = await current_principal(request)
         if ROLE_RANK[principal.role] < ROLE_RANK[role]:
             raise ApiError(
                 403, "forbidden", f"this endpoint needs the {role} role (you have {principal.role})"

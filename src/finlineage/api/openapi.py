@@ -24,6 +24,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
+from finlineage.api.auth import SECURITY_SCHEMES
 from finlineage.api.introspection import iter_routes, required_role
 
 ENVELOPE = "ErrorEnvelope"
@@ -70,6 +71,7 @@ def complete(spec: dict[str, Any], roles: dict[tuple[str, str], str | None]) -> 
     """Add the error responses to every operation of `spec` (in place; returned for chaining)."""
     schemas = spec.setdefault("components", {}).setdefault("schemas", {})
     schemas[ENVELOPE] = ENVELOPE_SCHEMA
+    spec["components"].setdefault("securitySchemes", {}).update(SECURITY_SCHEMES)
     for path, item in spec.get("paths", {}).items():
         for method, operation in item.items():
             if not isinstance(operation, dict) or "responses" not in operation:

@@ -381,15 +381,17 @@ def _dataset_facets(facets: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in facets.items() if k != "columnLineage"}
 
 
+_KINDS: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "direct": ("direct", DIRECT_SUBTYPES, "TRANSFORMATION"),
+    "indirect": ("indirect", INDIRECT_SUBTYPES, "JOIN"),
+}
+"""Edge kind → (kind, its subtypes, the subtype of an unknown one)."""
+
+
 def _edge_kind(t: Mapping[str, Any]) -> tuple[str, str]:
-    kind = str(t.get("type") or "DIRECT").lower()
-    if kind not in ("direct", "indirect"):
-        kind = "direct"
+    kind, allowed, fallback = _KINDS.get(str(t.get("type") or "DIRECT").lower(), _KINDS["direct"])
     sub = str(t.get("subtype") or "").upper()
-    allowed = DIRECT_SUBTYPES if kind == "direct" else INDIRECT_SUBTYPES
-    if sub not in allowed:
-        sub = "TRANSFORMATION" if kind == "direct" else "JOIN"
-    return kind, sub
+    return kind, sub if sub in allowed else fallback
 
 
 def _input_fields(
@@ -398,18 +400,26 @@ def _input_fields(
     """(input key, field, kind, subtype, description) of an ``inputFields`` / ``dataset`` list
     (an input without transformations gets ``default``)."""
     out = []
-    for inp in items if isinstance(items, list) else []:
-        if not isinstance(inp, dict) or not all(
-            isinstance(inp.get(k), str) for k in ("namespace", "name", "field")
-        ):
+    for inp in items if isinstance(items, list) else ():
+        # checked by hand, not with a generator: this runs for every field of every event
+        ns = inp.get("namespace") if isinstance(inp, dict) else None
+        name, fld = (inp.get("name"), inp.get("field")) if ns is not None else (None, None)
+        if not (isinstance(ns, str) and isinstance(name, str) and isinstance(fld, str)):
             raise OpenLineageError(
                 f"columnLineage of {where}: an input field needs namespace, name and field"
             )
-        trans = [t for t in inp.get("transformations") or [] if isinstance(t, dict)] or [dict(default)]
-        for t in trans:
+        key = (ns, name)
+        trans = inp.get("transformations")
+        for t in (trans if isinstance(trans, list) else ()) or (default,):
+            if not isinstance(t, dict):
+                continue
             kind, sub = _edge_kind(t)
-            text = t.get("description") if isinstance(t.get("description"), str) else None
-            out.append(((inp["namespace"], inp["name"]), inp["field"], kind, sub, text or None))
+            text = t.get("description")
+            out.append((key, fld, kind, sub, text if isinstance(text, str) and text else None))
+        if isinstance(trans, list) and trans and not any(isinstance(t, dict) for t in trans):
+            kind, sub = _edge_kind(default)
+            text = default.get("description")
+            out.append((key, fld, kind, sub, text if isinstance(text, str) and text else None))
     return out
 
 

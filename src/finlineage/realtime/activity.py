@@ -49,12 +49,15 @@ ACTION_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 DOMAIN_EVENT_ROUTES = ("/api/chat", "/api/v1/ingest", "/api/v1/files/upload")
 """Route prefixes whose services publish their own domain events (ingestion_*, query_complete):
 no second `action` row for them."""
+FEED_ROUTES = frozenset({"/api/v1/lineage"})
+"""Routes machines post to (OpenLineage producers, one request per event): their request rows
+are the record; a second `action` row per event would bury what people did."""
 UNMATCHED = "<unmatched>"
 
 
 def is_person_action(method: str | None, route: str) -> bool:
     """A state-changing request on a matched route that no domain event already reports."""
-    if (method or "").upper() not in ACTION_METHODS or route == UNMATCHED:
+    if (method or "").upper() not in ACTION_METHODS or route == UNMATCHED or route in FEED_ROUTES:
         return False
     return not route.startswith(DOMAIN_EVENT_ROUTES)
 
