@@ -93,7 +93,12 @@ def _time_limit(seconds: float) -> Iterator[None]:
             raise _StatementTimeout()
 
 
-_Split = tuple[list[Segment], list[ObjectDefinition], list[Diagnostic], dict[str, tuple[str, frozenset[str]]]]
+_Closes = dict[int, list[tuple[tuple[int, ...], tuple[int, ...]]]]
+"""Segment number -> constructs one of whose arms always runs, ending before it (enclosing
+regions, arms), innermost first."""
+_Split = tuple[
+    list[Segment], list[ObjectDefinition], list[Diagnostic], dict[str, tuple[str, frozenset[str]]], _Closes
+]
 
 
 def _split(sql: str, dialect: str) -> _Split:
@@ -110,7 +115,7 @@ def _split(sql: str, dialect: str) -> _Split:
             "falling back to the parser's own statement split",
             "warning",
         )
-        return [Segment(sql, 1, sql.count("\n") + 1)], [], [diag], {}
+        return [Segment(sql, 1, sql.count("\n") + 1)], [], [diag], {}, {}
     segs = []
     diags: list[Diagnostic] = list(res.diagnostics)
     for s in res.segments:
@@ -132,7 +137,10 @@ def _split(sql: str, dialect: str) -> _Split:
         for r in routines:
             if r.name.startswith(pkg + "."):
                 scopes[r.name] = shared
-    return segs, routines, diags, scopes
+    closes: _Closes = {}
+    for at, enclosing, arms in res.closes:
+        closes.setdefault(at, []).append((enclosing, arms))
+    return segs, routines, diags, scopes, closes
 
 
 _DECLARES = re.compile(r"\b(?:DECLARE|LET|FOR)\s", re.I)
@@ -188,7 +196,7 @@ def extract(
         lateral_alias=lateral_alias,
     )
 
-    segments, routines, split_diags, scopes = _split(sql, d)
+    segments, routines, split_diags, scopes, closes = _split(sql, d)
     diagnostics.extend(split_diags)
     statements: list[StatementLineage] = []
     objects: list[ObjectDefinition] = list(routines)
@@ -237,6 +245,9 @@ def extract(
     trees: dict[tuple[int, int], list[Formula]] = {}
     """Formula trees of statement edges, for the rollup to compose."""
     for seg_no, seg in enumerate(segments):
+        for enclosing, arms in closes.get(seg_no, ()):
+            flow.close(enclosing, arms)
+        flow.at = seg.branch
         text, line_start, line_end, process, calls = (
             seg.sql,
             seg.line_start,

@@ -65,7 +65,11 @@ then recognises, per dialect family:
   binds them to the parameters of a routine defined in the same script);
 * every segment carries the conditional regions it runs in (``Segment.branch``: IF/ELSIF/ELSE,
   CASE branches, loop bodies, handlers, ``$IF`` branches), so that the engine merges values a
-  variable may hold instead of keeping the last one in text order.
+  variable may hold instead of keeping the last one in text order; ``SplitResult.closes`` says
+  where a construct one of whose arms always runs ends (IF/CASE with ELSE, a PL/SQL, PL/pgSQL
+  or MySQL CASE statement without ELSE, which raises when no WHEN matches, a block's body with
+  its exception handlers, TRY/CATCH), leaving out arms that end in RAISE, THROW or RETURN: a
+  variable assigned on every remaining arm no longer holds what it held before.
 
 ``process`` is the routine name (``package.member`` for Oracle package bodies) or
 ``"anonymous block"`` for DO blocks and non-T-SQL top-level ``[DECLARE ...] BEGIN ... END``
@@ -147,7 +151,9 @@ def split_script(sql: str, dialect: str) -> SplitResult:
         splitter_class(prof)(sql, prof, acc).run(None)
         routines = sorted(acc.routines, key=lambda r: (r.line_start, r.line_end))
         packages = tuple((k, tuple(dict.fromkeys(v))) for k, v in acc.package_vars.items())
-        return SplitResult(tuple(acc.segments), tuple(routines), tuple(acc.diagnostics), packages)
+        return SplitResult(
+            tuple(acc.segments), tuple(routines), tuple(acc.diagnostics), packages, tuple(acc.closes)
+        )
     except (RecursionError, MemoryError) as e:
         return _fallback(sql, type(e).__name__)
     except Exception as e:

@@ -32,6 +32,9 @@ class _Value:
     """The conditional regions of the assignment (see `Segment.branch`)."""
     tables: tuple[str, ...] = ()
     """The tables the value was read from (a statement reading the variable reads them)."""
+    hidden: frozenset[int] = frozenset()
+    """Regions in which the variable was assigned again after this value: statements in them
+    after that assignment do not see it (see `Variables.at`)."""
 
 
 def variable_key(node: exp.Expr, names: frozenset[str]) -> str | None:
@@ -67,7 +70,10 @@ class Variables:
     A variable holds one value per way it may have been assigned: an assignment replaces the
     values assigned in its own conditional region (or in regions nested in it) and keeps those
     of other branches and of enclosing code, which may still hold when its branch does not run
-    (IF/ELSE and CASE branches merge, a loop body keeps what was assigned before the loop).
+    (IF/ELSE and CASE branches merge, a loop body keeps what was assigned before the loop);
+    within its region an assignment hides the older values from the statements after it. When
+    a construct one of whose arms always runs ends (`close`), a variable assigned on every arm
+    holds only what the arms assigned.
     A record (`FOR r IN query`, a cursor, `SELECT * INTO rec`) holds a row: one value per field
     (`r.f`), in the query's output order (what `FETCH c INTO a, b` assigns by position); a field
     of a row read with `*` from a table without schema is that table's column of the same name.
@@ -81,6 +87,9 @@ class Variables:
         """(owner, record) -> its fields in order."""
         self.scopes = dict(scopes or {})
         """routine -> (package, its package-level variables)."""
+        self.at: tuple[int, ...] = ()
+        """The conditional regions of the statement being analysed (reads see no value hidden
+        in one of them)."""
 
     def _owner(self, process: str | None, name: str) -> str | None:
         scope = self.scopes.get(process) if process is not None else None
@@ -94,12 +103,18 @@ class Variables:
         pkg, shared = scope
         return own | frozenset(n for p, n in self.values if p == pkg and n.split(".", 1)[0] in shared)
 
+    def _visible(self, values: tuple[_Value, ...]) -> tuple[_Value, ...]:
+        at = self.at
+        if not at or not any(v.hidden for v in values):
+            return values
+        return tuple(v for v in values if not v.hidden.intersection(at))
+
     def _get(self, process: str | None, name: str) -> tuple[_Value, ...]:
-        found = self.values.get((self._owner(process, name), name), ())
+        found = self._visible(self.values.get((self._owner(process, name), name), ()))
         if found or "." not in name:
             return found
         record, field = name.rsplit(".", 1)
-        star = self.values.get((self._owner(process, record), f"{record}.*"), ())
+        star = self._visible(self.values.get((self._owner(process, record), f"{record}.*"), ()))
         return tuple(
             _Value(
                 tuple(x[:-1] + field if x.endswith(".*") else x for x in v.sources),
@@ -114,11 +129,41 @@ class Variables:
     def _set(
         self, process: str | None, name: str, value: tuple[_Value, ...], branch: tuple[int, ...]
     ) -> None:
-        """`name` now holds `value`: what it held in `branch` (or regions nested in it) is replaced."""
+        """`name` now holds `value`: what it held in `branch` (or regions nested in it) is
+        replaced; what it held before the region is hidden for the rest of it."""
         key = (self._owner(process, name), name)
         depth = len(branch)
-        kept = tuple(v for v in self.values.get(key, ()) if v.branch[:depth] != branch)
+        kept = tuple(
+            replace(v, hidden=v.hidden | {branch[-1]}) if depth else v
+            for v in self.values.get(key, ())
+            if v.branch[:depth] != branch
+        )
         self.values[key] = (*kept, *value)
+
+    def close(self, enclosing: tuple[int, ...], arms: tuple[int, ...]) -> None:
+        """A construct one of whose `arms` (conditional regions in `enclosing`) always runs has
+        ended: a variable assigned on every arm no longer holds what it held before (it holds
+        what the arms assigned, now values of `enclosing`); one that some arm leaves alone keeps
+        every value."""
+        depth = len(enclosing)
+        wanted = frozenset(arms)
+        for key, values in list(self.values.items()):
+            inside = [
+                v
+                for v in values
+                if len(v.branch) > depth and v.branch[depth] in wanted and v.branch[:depth] == enclosing
+            ]
+            if not inside:
+                continue
+            definite = {v.branch[depth] for v in inside if len(v.branch) == depth + 1}
+            if definite != wanted:
+                continue
+            kept = [
+                replace(v, hidden=v.hidden | {enclosing[-1]}) if depth else v
+                for v in values
+                if v.branch[:depth] != enclosing
+            ]
+            self.values[key] = (*kept, *(replace(v, branch=enclosing) for v in inside))
 
     def bind_parameters(self, routine: str, params: tuple[str, ...]) -> None:
         """The parameters of `routine` hold what its callers in the script pass: until the calls

@@ -75,12 +75,18 @@ class SplitResult:
     package_vars: tuple[tuple[str, tuple[str, ...]], ...] = ()
     """(Oracle package, variables declared at package level): they keep their values between
     calls of the package's routines (``package.member``)."""
+    closes: tuple[tuple[int, tuple[int, ...], tuple[int, ...]], ...] = ()
+    """Constructs one of whose arms always runs (IF/CASE with ELSE, a CASE statement that
+    raises when no WHEN matches, a block's body with its exception handlers, TRY/CATCH):
+    (number of the first segment after it, its enclosing regions, the regions of its arms)."""
 
 
 class _Acc:
     __slots__ = (
         "branch",
         "branches",
+        "closes",
+        "dead_arms",
         "diagnostics",
         "nest",
         "package_vars",
@@ -98,6 +104,10 @@ class _Acc:
         self.branch: tuple[int, ...] = ()
         """The conditional regions the walker is in (see `Segment.branch`)."""
         self.branches = 0
+        self.closes: list[tuple[int, tuple[int, ...], tuple[int, ...]]] = []
+        """See `SplitResult.closes`."""
+        self.dead_arms: set[int] = set()
+        """Arms whose last statement leaves the construct another way (RAISE, THROW, RETURN)."""
         self.package_vars: dict[str, list[str]] = {}
         """Oracle package name -> variables declared at package level (spec and body)."""
 
@@ -151,6 +161,11 @@ class _Hooks:
         """Is a LANGUAGE sql string body procedural code (DECLARE, IF, ...) in this dialect?"""
         return True
 
+    def _case_without_else_raises(self) -> bool:
+        """Does a CASE statement no WHEN of which matches raise an error when it has no ELSE
+        (PL/SQL, PL/pgSQL, MySQL: CASE_NOT_FOUND), so that one of its branches always runs?"""
+        return False
+
     def _alter_defines_routines(self) -> bool:
         """Does ALTER PROCEDURE/FUNCTION/TRIGGER give a routine's whole new definition?"""
         return False
@@ -187,6 +202,8 @@ class _Core(_Hooks):
         self._nl: list[int] | None = None
         self.routine_kind: str | None = None
         self.literals: dict[tuple[str | None, str], tuple[str, int, str]] = {}
+        self.tail = -1
+        """The first token of the last statement of the statement list walked last."""
         """(routine, variable) -> the constant SQL text last assigned to it (dynamic SQL)."""
 
     def _line(self, pos: int) -> int:

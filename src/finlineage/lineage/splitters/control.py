@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from finlineage.lineage.model import ObjectKind
 from finlineage.lineage.splitters.base import ANONYMOUS_BLOCK
 from finlineage.lineage.splitters.calls import _Calls
@@ -33,41 +35,96 @@ class _Control(_Calls):
         elif nv == "NOT" and self._word(j + 1) == "ATOMIC":
             j += 2
         proc = process if process is not None else ANONYMOUS_BLOCK
+        first_segment, first_close = len(self.acc.segments), len(self.acc.closes)
         j = self._statements(j, _BLOCK_STOP, proc, True)
-        if self._word(j) == "EXCEPTION":
-            j = self._handlers(j + 1, proc)
+        if self._word(j) == "EXCEPTION":  # the body and each handler are the block's arms
+            arms = [self._as_arm(first_segment, first_close, self.tail)]
+            j = self._handlers(j + 1, proc, arms)
+            if arms[-1] >= 0:
+                self._close(arms)
         return self._end(j, ())
 
-    def _handlers(self, j: int, process: str | None) -> int:
+    def _close(self, arms: list[int]) -> None:
+        """The construct whose arms (conditional regions) are `arms`, one of which always runs,
+        ends here (see `SplitResult.closes`); arms that never reach its end are left out."""
+        live = tuple(a for a in arms if a not in self.acc.dead_arms)
+        self.acc.closes.append((len(self.acc.segments), self.acc.branch, live))
+
+    def _leaves(self, t: int) -> bool:
+        """Does the statement starting at token t leave the enclosing construct other than by
+        its end (an error raised, a return)? Then the arm it ends needs not assign anything."""
+        w = self._word(t)
+        if w == "RAISE":
+            return self._word(t + 1) not in ("NOTICE", "WARNING", "INFO", "LOG", "DEBUG")
+        if w == "RETURN":
+            return self._word(t + 1) not in ("NEXT", "QUERY")
+        return w in ("THROW", "RAISE_APPLICATION_ERROR", "SIGNAL", "RESIGNAL")
+
+    def _mark_arm(self, arm: int, tail: int) -> None:
+        if tail >= 0 and self._leaves(tail):
+            self.acc.dead_arms.add(arm)
+
+    def _as_arm(self, first_segment: int, first_close: int, tail: int) -> int:
+        """Make the statements split since segment `first_segment` (and the constructs closed
+        since `first_close`; the last statement starting at token `tail`) a new conditional
+        region of the current one; returns its number."""
+        acc = self.acc
+        acc.branches += 1
+        arm = acc.branches
+        self._mark_arm(arm, tail)
+        d = len(acc.branch)
+        for k in range(first_segment, len(acc.segments)):
+            seg = acc.segments[k]
+            acc.segments[k] = replace(seg, branch=(*seg.branch[:d], arm, *seg.branch[d:]))
+        for k in range(first_close, len(acc.closes)):
+            at, enclosing, arms = acc.closes[k]
+            acc.closes[k] = (at, (*enclosing[:d], arm, *enclosing[d:]), arms)
+        return arm
+
+    def _handlers(self, j: int, process: str | None, arms: list[int]) -> int:
+        """The handlers of an EXCEPTION section, each an arm added to `arms` (-1 added when
+        one cannot be read)."""
         while self._word(j) == "WHEN":
             t = self._find(j + 1, frozenset({"THEN"}))
             if t < 0:
+                arms.append(-1)
                 return self._skip(j, True)
-            j = self._branch(t + 1, _HANDLER_STOP, process)
+            j, arm = self._arm(t + 1, _HANDLER_STOP, process)
+            arms.append(arm)
         return j
 
-    def _branch(self, i: int, stop: frozenset[str], process: str | None) -> int:
-        """The statements of one conditional region (a branch, a loop body, a handler)."""
+    def _arm(self, i: int, stop: frozenset[str], process: str | None) -> tuple[int, int]:
+        """The statements of one conditional region (a branch, a loop body, a handler): where
+        they end, and the region's number."""
         saved = self._enter_branch()
+        arm = self.acc.branch[-1]
         try:
-            return self._statements(i, stop, process, True)
+            j = self._statements(i, stop, process, True)
+            self._mark_arm(arm, self.tail)
+            return j, arm
         finally:
             self._leave_branch(saved)
+
+    def _branch(self, i: int, stop: frozenset[str], process: str | None) -> int:
+        return self._arm(i, stop, process)[0]
 
     def _if(self, i: int, process: str | None, in_block: bool) -> int:
         t = self._find(i + 1, frozenset({"THEN"}))
         if t < 0:
             return self._simple(i, process, in_block)
         self._subqueries(i + 1, t, process)
-        j = self._branch(t + 1, _IF_STOP, process)
+        j, arm = self._arm(t + 1, _IF_STOP, process)
+        arms = [arm]
         while self._word(j) in ("ELSIF", "ELSEIF"):
             t = self._find(j + 1, frozenset({"THEN"}))
             if t < 0:
                 return self._skip(j, True)
             self._subqueries(j + 1, t, process)
-            j = self._branch(t + 1, _IF_STOP, process)
+            j, arm = self._arm(t + 1, _IF_STOP, process)
+            arms.append(arm)
         if self._word(j) == "ELSE":
-            j = self._branch(j + 1, _END_ONLY, process)
+            j, arm = self._arm(j + 1, _END_ONLY, process)
+            self._close([*arms, arm])
         return self._end(j, ("IF",))
 
     def _while(self, i: int, process: str | None, in_block: bool) -> int:
@@ -115,14 +172,19 @@ class _Control(_Calls):
         j = self._find(i + 1, frozenset({"WHEN"}))
         if j < 0:
             return self._simple(i, process, in_block)
+        arms: list[int] = []
         while self._word(j) == "WHEN":
             t = self._find(j + 1, frozenset({"THEN"}))
             if t < 0:
                 return self._skip(j, True)
             self._subqueries(j + 1, t, process)
-            j = self._branch(t + 1, _CASE_STOP, process)
+            j, arm = self._arm(t + 1, _CASE_STOP, process)
+            arms.append(arm)
         if self._word(j) == "ELSE":
-            j = self._branch(j + 1, _END_ONLY, process)
+            j, arm = self._arm(j + 1, _END_ONLY, process)
+            self._close([*arms, arm])
+        elif self._case_without_else_raises():
+            self._close(arms)
         return self._end(j, ("CASE",))
 
     def _declare(self, i: int, process: str | None, in_block: bool) -> int:

@@ -221,7 +221,9 @@ class TSqlSplitter(Splitter):
         if not force_block and (j >= self.n or nk in (";", "H") or (nk == "W" and nv in _TXN_WORDS)):
             return self._skip(i, in_block)
         if nv in ("TRY", "CATCH"):
+            first_segment, first_close = len(self.acc.segments), len(self.acc.closes)
             j = self._statements(j + 1, _END_ONLY, process, True)
+            tail = self.tail
             if self._word(j) == "END":
                 j += 1
                 if self._word(j) in ("TRY", "CATCH"):
@@ -229,7 +231,9 @@ class TSqlSplitter(Splitter):
             while self._kind(j) == ";":
                 j += 1
             if nv == "TRY" and self._word(j) == "BEGIN" and self._word(j + 1) == "CATCH":
-                j = self._branch(j + 2, _END_ONLY, process)
+                tried = self._as_arm(first_segment, first_close, tail)  # TRY and CATCH are the arms
+                j, caught = self._arm(j + 2, _END_ONLY, process)
+                self._close([tried, caught])
                 if self._word(j) == "END":
                     j += 1
                     if self._word(j) == "CATCH":
@@ -274,22 +278,31 @@ class TSqlSplitter(Splitter):
         self._subqueries(i + 1, c, process)
         if c >= self.n or self._kind(c) in (";", "H"):
             return c
-        j = self._branch_statement(c, process)
+        j, arm = self._arm_statement(c, process)
         while self._kind(j) == ";":
             j += 1
         if self._word(j) == "ELSE":
             j += 1
             if j < self.n and self._kind(j) not in (";", "H"):
-                j = self._branch_statement(j, process)
+                j, other = self._arm_statement(j, process)
+                self._close([arm, other])
         return j
 
-    def _branch_statement(self, i: int, process: str | None) -> int:
-        """The one statement (or BEGIN ... END block) an IF/ELSE/WHILE governs: a conditional region."""
+    def _arm_statement(self, i: int, process: str | None) -> tuple[int, int]:
+        """The one statement (or BEGIN ... END block) an IF/ELSE/WHILE governs: a conditional
+        region (where it ends, the region's number)."""
         saved = self._enter_branch()
+        arm = self.acc.branch[-1]
         try:
-            return self._statement(i, process, False)
+            j = self._statement(i, process, False)
+            block = self._word(i) == "BEGIN" and self._word(i + 1) not in ("TRY", "CATCH")
+            self._mark_arm(arm, self.tail if block else i)  # a BEGIN ... END block: its last statement
+            return j, arm
         finally:
             self._leave_branch(saved)
+
+    def _branch_statement(self, i: int, process: str | None) -> int:
+        return self._arm_statement(i, process)[0]
 
     def _while(self, i: int, process: str | None, in_block: bool) -> int:
         c = self._cond_end(i + 1)
@@ -488,6 +501,9 @@ class TSqlSplitter(Splitter):
 class OracleSplitter(Splitter):
     """Oracle: SQL*Plus lines, `$IF` conditional compilation, DDL clauses the parser cannot read."""
 
+    def _case_without_else_raises(self) -> bool:
+        return True
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._cc: list[tuple[int, ...]] = []
@@ -613,6 +629,9 @@ class GenericSplitter(Splitter):
 class PostgresSplitter(Splitter):
     """PostgreSQL family: PL/pgSQL bodies (EXECUTE is always dynamic SQL, SELECT INTO assigns)."""
 
+    def _case_without_else_raises(self) -> bool:
+        return True
+
     def _strip_into(self) -> bool:
         return self.plpgsql
 
@@ -639,6 +658,9 @@ class PostgresSplitter(Splitter):
 
 class MySqlSplitter(Splitter):
     """MySQL family: DELIMITER scripts, DECLARE ... HANDLER, EXECUTE of prepared statements."""
+
+    def _case_without_else_raises(self) -> bool:
+        return True
 
     def _strip_into(self) -> bool:
         return True

@@ -71,24 +71,29 @@ class _Walker(_Core):
     ) -> int:
         toks = self.toks
         n = self.n
-        while i < n:
-            k, v, _, _ = toks[i]
-            if k == ";":
-                i += 1
-                continue
-            if k == "H":
-                if in_block or until_hard:
-                    return i
-                i += 1
-                continue
-            if k == "W":
-                if v in stop:
-                    return i
-                if stop_create and v in ("CREATE", "ALTER") and self._batch_start(i):
-                    return i
-            j = self._statement(i, process, in_block)
-            i = j if j > i else i + 1
-        return i
+        last = -1
+        try:
+            while i < n:
+                k, v, _, _ = toks[i]
+                if k == ";":
+                    i += 1
+                    continue
+                if k == "H":
+                    if in_block or until_hard:
+                        return i
+                    i += 1
+                    continue
+                if k == "W":
+                    if v in stop:
+                        return i
+                    if stop_create and v in ("CREATE", "ALTER") and self._batch_start(i):
+                        return i
+                last = i
+                j = self._statement(i, process, in_block)
+                i = j if j > i else i + 1
+            return i
+        finally:
+            self.tail = last
 
     def _top_level(self, a: int, b: int) -> Iterator[tuple[int, str, str]]:
         """(index, kind, value) of the tokens a..b-1 outside parentheses (the parentheses
