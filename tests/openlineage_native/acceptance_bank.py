@@ -11,10 +11,16 @@ from typing import Any
 
 import httpx
 import jsonschema
+from openlineage.client import OpenLineageClient
+from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
+from openlineage.client.facet_v2 import column_lineage_dataset as cl
+from openlineage.client.facet_v2 import job_type_job, schema_dataset, symlinks_dataset
+from openlineage.client.naming.dataset import S3, Postgres
+from openlineage.client.transport.http import HttpConfig, HttpTransport
 from referencing import Registry, Resource
 
 from finlineage.store import db as store_db
-from openlineage_native.conftest import make_key
+from openlineage_native.conftest import make_key, write_tree
 from openlineage_native.spec import spec_dir
 
 BANK: dict[str, str] = {
@@ -287,3 +293,102 @@ def column_edges(events: list[dict[str, Any]]) -> set[tuple[str, str, str, str, 
                         (f"{f['namespace']}:{f['name']}", f["field"], f"{target}.*", t["type"], t["subtype"])
                     )
     return out
+
+
+# ---------------------------------------------------------------------------------------
+# emitting with the openlineage-python client
+# ---------------------------------------------------------------------------------------
+
+PRODUCER = "https://example.invalid/bank-spark-acceptance"
+AUTHORITY = "sql01.bank.internal:1433"
+LEDGER_NS = f"mssql://{AUTHORITY}"
+LANDING = S3(bucket_name="bank-landing", object_key="raw/ledger/2026-12-06")
+CRM = Postgres(host="crm-db", port="5432", database="crm", schema="public", table="customers")
+
+
+def emitter(bank: Bank, key: str, *, gzip: bool = False) -> OpenLineageClient:
+    config: dict[str, Any] = {
+        "url": bank.server.http,
+        "auth": {"type": "api_key", "apiKey": key},
+        "timeout": 60,
+        "retry": {"total": 0},
+    }
+    if gzip:
+        config["compression"] = "gzip"
+    return OpenLineageClient(transport=HttpTransport(HttpConfig.from_dict(config)))
+
+
+def warehouse(make_server: Any, database_url: str, roots: Path) -> tuple[Bank, int]:
+    bank = start_bank(make_server, database_url)
+    res = bank.ingest(write_tree(roots / "bank", BANK), "bank", "core-bank")
+    with bank.http() as h:
+        r = h.put(f"/api/v1/repositories/{res['repository_id']}/namespace", json={"namespace": AUTHORITY})
+        assert r.status_code == 200, r.text
+    return bank, int(res["project_id"])
+
+
+def schema_field(name: str, type_: str) -> schema_dataset.SchemaDatasetFacetFields:
+    return schema_dataset.SchemaDatasetFacetFields(name=name, type=type_)
+
+
+def spark_run(state: RunState, run_id: str, when: str) -> RunEvent:
+    """A Spark job: a landing path in S3 → a lake table whose symlink names the parsed
+    core.ledger_entries of the SQL Server (a namespace with a port)."""
+    path_ns, path = LANDING.get_namespace(), "/" + LANDING.get_name()
+
+    def src(field: str, subtype: str = "IDENTITY") -> cl.Fields:
+        return cl.Fields(
+            inputFields=[cl.InputField(path_ns, path, field, [cl.Transformation("DIRECT", subtype)])]
+        )
+
+    return RunEvent(
+        eventType=state,
+        eventTime=when,
+        run=Run(runId=run_id),
+        job=Job(
+            namespace="bank-spark",
+            name="ingest_ledger.write_lake",
+            facets={"jobType": job_type_job.JobTypeJobFacet("BATCH", "SPARK", "JOB")},
+        ),
+        producer=PRODUCER,
+        inputs=[
+            InputDataset(
+                namespace=path_ns,
+                name=path,
+                facets={
+                    "schema": schema_dataset.SchemaDatasetFacet(
+                        fields=[
+                            schema_field("id", "long"),
+                            schema_field("amt", "decimal(19,4)"),
+                            schema_field("chan", "string"),
+                        ]
+                    )
+                },
+            )
+        ],
+        outputs=[
+            OutputDataset(
+                namespace="hdfs://lake-nn:8020",
+                name="/warehouse/core.db/ledger_entries",
+                facets={
+                    "symlinks": symlinks_dataset.SymlinksDatasetFacet(
+                        identifiers=[symlinks_dataset.Identifier(LEDGER_NS, "core.ledger_entries", "TABLE")]
+                    ),
+                    "schema": schema_dataset.SchemaDatasetFacet(
+                        fields=[
+                            schema_field("entry_id", "long"),
+                            schema_field("amount", "decimal(19,4)"),
+                            schema_field("channel", "string"),
+                        ]
+                    ),
+                    "columnLineage": cl.ColumnLineageDatasetFacet(
+                        fields={
+                            "entry_id": src("id"),
+                            "amount": src("amt", "TRANSFORMATION"),
+                            "channel": src("chan"),
+                        }
+                    ),
+                },
+            )
+        ],
+    )

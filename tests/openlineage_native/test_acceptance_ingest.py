@@ -12,7 +12,6 @@ from urllib.parse import quote
 
 import pytest
 import requests
-from openlineage.client import OpenLineageClient
 from openlineage.client.event_v2 import (
     DatasetEvent,
     InputDataset,
@@ -25,106 +24,19 @@ from openlineage.client.event_v2 import (
     StaticDataset,
 )
 from openlineage.client.facet_v2 import column_lineage_dataset as cl
-from openlineage.client.facet_v2 import job_type_job, schema_dataset, symlinks_dataset
-from openlineage.client.naming.dataset import S3, Postgres
-from openlineage.client.transport.http import HttpConfig, HttpTransport
+from openlineage.client.facet_v2 import job_type_job, schema_dataset
 
-from openlineage_native.acceptance_bank import BANK, Bank, start_bank
-from openlineage_native.conftest import write_tree
-
-PRODUCER = "https://example.invalid/bank-spark-acceptance"
-AUTHORITY = "sql01.bank.internal:1433"
-LEDGER_NS = f"mssql://{AUTHORITY}"
-LANDING = S3(bucket_name="bank-landing", object_key="raw/ledger/2026-12-06")
-CRM = Postgres(host="crm-db", port="5432", database="crm", schema="public", table="customers")
-
-
-def _emitter(bank: Bank, key: str, *, gzip: bool = False) -> OpenLineageClient:
-    config: dict[str, Any] = {
-        "url": bank.server.http,
-        "auth": {"type": "api_key", "apiKey": key},
-        "timeout": 60,
-        "retry": {"total": 0},
-    }
-    if gzip:
-        config["compression"] = "gzip"
-    return OpenLineageClient(transport=HttpTransport(HttpConfig.from_dict(config)))
-
-
-def _warehouse(make_server: Any, database_url: str, roots: Path) -> tuple[Bank, int]:
-    bank = start_bank(make_server, database_url)
-    res = bank.ingest(write_tree(roots / "bank", BANK), "bank", "core-bank")
-    with bank.http() as h:
-        r = h.put(f"/api/v1/repositories/{res['repository_id']}/namespace", json={"namespace": AUTHORITY})
-        assert r.status_code == 200, r.text
-    return bank, int(res["project_id"])
-
-
-def _field(name: str, type_: str) -> schema_dataset.SchemaDatasetFacetFields:
-    return schema_dataset.SchemaDatasetFacetFields(name=name, type=type_)
-
-
-def _spark_run(state: RunState, run_id: str, when: str) -> RunEvent:
-    """A Spark job: a landing path in S3 → a lake table whose symlink names the parsed
-    core.ledger_entries of the SQL Server (a namespace with a port)."""
-    path_ns, path = LANDING.get_namespace(), "/" + LANDING.get_name()
-
-    def src(field: str, subtype: str = "IDENTITY") -> cl.Fields:
-        return cl.Fields(
-            inputFields=[cl.InputField(path_ns, path, field, [cl.Transformation("DIRECT", subtype)])]
-        )
-
-    return RunEvent(
-        eventType=state,
-        eventTime=when,
-        run=Run(runId=run_id),
-        job=Job(
-            namespace="bank-spark",
-            name="ingest_ledger.write_lake",
-            facets={"jobType": job_type_job.JobTypeJobFacet("BATCH", "SPARK", "JOB")},
-        ),
-        producer=PRODUCER,
-        inputs=[
-            InputDataset(
-                namespace=path_ns,
-                name=path,
-                facets={
-                    "schema": schema_dataset.SchemaDatasetFacet(
-                        fields=[
-                            _field("id", "long"),
-                            _field("amt", "decimal(19,4)"),
-                            _field("chan", "string"),
-                        ]
-                    )
-                },
-            )
-        ],
-        outputs=[
-            OutputDataset(
-                namespace="hdfs://lake-nn:8020",
-                name="/warehouse/core.db/ledger_entries",
-                facets={
-                    "symlinks": symlinks_dataset.SymlinksDatasetFacet(
-                        identifiers=[symlinks_dataset.Identifier(LEDGER_NS, "core.ledger_entries", "TABLE")]
-                    ),
-                    "schema": schema_dataset.SchemaDatasetFacet(
-                        fields=[
-                            _field("entry_id", "long"),
-                            _field("amount", "decimal(19,4)"),
-                            _field("channel", "string"),
-                        ]
-                    ),
-                    "columnLineage": cl.ColumnLineageDatasetFacet(
-                        fields={
-                            "entry_id": src("id"),
-                            "amount": src("amt", "TRANSFORMATION"),
-                            "channel": src("chan"),
-                        }
-                    ),
-                },
-            )
-        ],
-    )
+from openlineage_native.acceptance_bank import (
+    CRM,
+    LEDGER_NS,
+    PRODUCER,
+    Bank,
+    emitter,
+    published,
+    schema_field,
+    spark_run,
+    warehouse,
+)
 
 
 def _upstream(bank: Bank, pid: int, column: str) -> set[str]:
@@ -137,10 +49,10 @@ def _upstream(bank: Bank, pid: int, column: str) -> set[str]:
 def test_spark_run_with_symlinks_stitched_through_the_procedure(
     make_server: Any, database_url: str, roots: Path
 ) -> None:
-    bank, pid = _warehouse(make_server, database_url, roots)
+    bank, pid = warehouse(make_server, database_url, roots)
     run_id = str(uuid.uuid4())
-    _emitter(bank, bank.editor, gzip=True).emit(_spark_run(RunState.START, run_id, "2026-12-06T02:00:00Z"))
-    _emitter(bank, bank.editor).emit(_spark_run(RunState.COMPLETE, run_id, "2026-12-06T02:07:30Z"))
+    emitter(bank, bank.editor, gzip=True).emit(spark_run(RunState.START, run_id, "2026-12-06T02:00:00Z"))
+    emitter(bank, bank.editor).emit(spark_run(RunState.COMPLETE, run_id, "2026-12-06T02:07:30Z"))
 
     # report column ← procedure ← Spark's target (the parsed table) ← the landing path's field
     names = _upstream(bank, pid, "rpt.daily_balances.closing_balance")
@@ -160,10 +72,17 @@ def test_spark_run_with_symlinks_stitched_through_the_procedure(
         # the same run through Marquez's namespace route (namespace and name URL-encoded)
         r = h.get(f"/api/v1/namespaces/bank-spark/jobs/{quote('ingest_ledger.write_lake', safe='')}/runs")
         assert r.status_code == 200 and [x["id"] for x in r.json()["runs"]] == [run_id]
+    # the export names the received job (not a synthetic one) for the edges it stitched
+    events = bank.export(pid)
+    spark = [e for e in events if e["job"]["name"] == "ingest_ledger.write_lake"]
+    assert [e["job"]["namespace"] for e in spark] == ["bank-spark"]
+    assert {(o["namespace"], o["name"]) for o in spark[0]["outputs"]} == {(LEDGER_NS, "core.ledger_entries")}
+    assert not [e for e in events if e["job"]["name"].endswith("-lineage")]
+    assert all(published().event(e) == [] for e in events)
     # the viewer key is refused by the transport (403 raised by the client)
     with pytest.raises(requests.HTTPError) as err:
-        _emitter(bank, bank.viewer).emit(
-            _spark_run(RunState.COMPLETE, str(uuid.uuid4()), "2026-12-06T03:00:00Z")
+        emitter(bank, bank.viewer).emit(
+            spark_run(RunState.COMPLETE, str(uuid.uuid4()), "2026-12-06T03:00:00Z")
         )
     assert err.value.response is not None and err.value.response.status_code == 403
 
@@ -171,7 +90,7 @@ def test_spark_run_with_symlinks_stitched_through_the_procedure(
 def test_a_namespace_with_a_port_and_a_three_part_name_join_the_parsed_table(
     make_server: Any, database_url: str, roots: Path
 ) -> None:
-    bank, pid = _warehouse(make_server, database_url, roots)
+    bank, pid = warehouse(make_server, database_url, roots)
     event = RunEvent(
         eventType=RunState.COMPLETE,
         eventTime="2026-12-06T04:00:00Z",
@@ -202,7 +121,7 @@ def test_a_namespace_with_a_port_and_a_three_part_name_join_the_parsed_table(
             )
         ],
     )
-    resp = _emitter(bank, bank.admin, gzip=True).transport.emit(event)  # the transport's response
+    resp = emitter(bank, bank.admin, gzip=True).transport.emit(event)  # the transport's response
     assert resp.status_code == 201
     body = resp.json()
     assert body["project_id"] == pid and body["matched"] >= 1
@@ -212,8 +131,8 @@ def test_a_namespace_with_a_port_and_a_three_part_name_join_the_parsed_table(
 
 
 def test_job_and_dataset_events_from_the_client(make_server: Any, database_url: str, roots: Path) -> None:
-    bank, _ = _warehouse(make_server, database_url, roots)
-    emitter = _emitter(bank, bank.editor)
+    bank, _ = warehouse(make_server, database_url, roots)
+    sender = emitter(bank, bank.editor)
     job_event = JobEvent(
         eventTime="2026-12-06T05:00:00Z",
         producer=PRODUCER,
@@ -225,7 +144,7 @@ def test_job_and_dataset_events_from_the_client(make_server: Any, database_url: 
         inputs=[InputDataset(namespace=LEDGER_NS, name="rpt.daily_balances")],
         outputs=[OutputDataset(namespace="s3://bank-exports", name="/eod/balances")],
     )
-    resp = emitter.transport.emit(job_event)
+    resp = sender.transport.emit(job_event)
     assert resp.status_code == 201 and resp.json()["kind"] == "JobEvent"
     ds_event = DatasetEvent(
         eventTime="2026-12-06T05:01:00Z",
@@ -235,12 +154,15 @@ def test_job_and_dataset_events_from_the_client(make_server: Any, database_url: 
             name="/eod/balances",
             facets={
                 "schema": schema_dataset.SchemaDatasetFacet(
-                    fields=[_field("account_id", "int"), _field("closing_balance", "decimal(19,4)")]
+                    fields=[
+                        schema_field("account_id", "int"),
+                        schema_field("closing_balance", "decimal(19,4)"),
+                    ]
                 )
             },
         ),
     )
-    resp = emitter.transport.emit(ds_event)
+    resp = sender.transport.emit(ds_event)
     assert resp.status_code == 201 and resp.json()["kind"] == "DatasetEvent"
     with bank.http("viewer") as h:
         jobs = h.get(f"/api/v1/namespaces/{quote('bank-airflow', safe='')}/jobs").json()["jobs"]
@@ -279,7 +201,7 @@ def _state(bank: Bank, pid: int) -> tuple[Any, ...]:
 
 
 def _valid_dict() -> dict[str, Any]:
-    event = _spark_run(RunState.COMPLETE, str(uuid.uuid4()), "2026-12-06T06:00:00Z")
+    event = spark_run(RunState.COMPLETE, str(uuid.uuid4()), "2026-12-06T06:00:00Z")
     from openlineage.client.serde import Serde
 
     parsed: dict[str, Any] = json.loads(Serde.to_json(event))
@@ -289,7 +211,7 @@ def _valid_dict() -> dict[str, Any]:
 def test_invalid_events_are_400_with_the_reason_and_write_nothing(
     make_server: Any, database_url: str, roots: Path
 ) -> None:
-    bank, pid = _warehouse(make_server, database_url, roots)
+    bank, pid = warehouse(make_server, database_url, roots)
     before = _state(bank, pid)
     e = _valid_dict()
     e["job"].pop("namespace")
@@ -329,7 +251,7 @@ def test_invalid_events_are_400_with_the_reason_and_write_nothing(
 def test_events_invalid_against_the_published_facet_schemas_are_400(
     make_server: Any, database_url: str, roots: Path
 ) -> None:
-    bank, pid = _warehouse(make_server, database_url, roots)
+    bank, pid = warehouse(make_server, database_url, roots)
     before = _state(bank, pid)
     cases: list[dict[str, Any]] = []
     e = _valid_dict()

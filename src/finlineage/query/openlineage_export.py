@@ -33,7 +33,15 @@ from finlineage import __version__
 from finlineage.lineage.model import DIRECT_SUBTYPES, INDIRECT_SUBTYPES
 from finlineage.query.common import chunks
 from finlineage.store import openlineage as names
-from finlineage.store.models import CatalogObject, Column, ColumnEdge, File, OLJob, Repository
+from finlineage.store.models import (
+    CatalogObject,
+    Column,
+    ColumnEdge,
+    File,
+    OLDataset,
+    OLJob,
+    Repository,
+)
 
 PRODUCER = f"https://github.com/finlineage/finlineage/tree/v{__version__}"
 SPEC = "https://openlineage.io/spec"
@@ -118,6 +126,9 @@ class _Context:
     """column edge id → subtype (when the edge rows do not carry it)."""
     ol_jobs: dict[tuple[tuple[str, str], tuple[str, str]], tuple[str, str, str]] = field(default_factory=dict)
     """(input dataset, output dataset) → (namespace, name, type) of the received job linking them."""
+    ol_job_objects: dict[tuple[int, int], tuple[str, str, str]] = field(default_factory=dict)
+    """(input object id, output object id) → the received job linking them, for datasets the job
+    named otherwise than the graph does (a symlink or a tolerated name matched them)."""
 
 
 def _file_namespace(ctx: _Context, file_id: int | None, fallback: str) -> str:
@@ -174,14 +185,19 @@ def _load_context(session: Session, g: Any) -> _Context:
             .order_by(CatalogObject.canonical_id)
         ):
             ctx.file_objects.setdefault(int(file_id or 0), []).append(cid)
-    for job in session.scalars(
-        select(OLJob).where(OLJob.project_id.in_(sorted(g.projects) or [-1])).order_by(OLJob.id)
-    ):
+    received = list(
+        session.scalars(
+            select(OLJob).where(OLJob.project_id.in_(sorted(g.projects) or [-1])).order_by(OLJob.id)
+        )
+    )
+    for job in received:
         for i_ns, i_name in job.inputs or []:
             for o_ns, o_name in job.outputs or []:
                 ctx.ol_jobs.setdefault(
                     ((i_ns, i_name), (o_ns, o_name)), (job.namespace, job.name, job.job_type or "JOB")
                 )
+    if received:
+        _received_job_objects(session, g, ctx, received)
     for part in chunks(sorted(ctx.datasets)):
         for oid, name, ordinal, dtype, doc in session.execute(
             select(Column.object_id, Column.name, Column.ordinal, Column.data_type, Column.description)
@@ -199,6 +215,25 @@ def _load_context(session: Session, g: Any) -> _Context:
             if doc:
                 ctx.descriptions[int(oid)] = doc
     return ctx
+
+
+def _received_job_objects(session: Session, g: Any, ctx: _Context, jobs: list[OLJob]) -> None:
+    """``ctx.ol_job_objects``: received jobs keyed by the objects their datasets resolved to (the
+    ``ol_datasets`` rows of the graph's objects, and the graph's own dataset names)."""
+    where: dict[tuple[str, str], int] = {key: oid for oid, key in ctx.datasets.items()}
+    for part in chunks(sorted(g.objects)):
+        for oid, ns, name in session.execute(
+            select(OLDataset.object_id, OLDataset.namespace, OLDataset.name).where(
+                OLDataset.object_id.in_(list(part))
+            )
+        ):
+            where.setdefault((ns, name), int(oid))
+    for job in jobs:
+        ins = {where[(ns, name)] for ns, name in job.inputs or [] if (ns, name) in where}
+        outs = {where[(ns, name)] for ns, name in job.outputs or [] if (ns, name) in where}
+        for i in sorted(ins):
+            for o in sorted(outs):
+                ctx.ol_job_objects.setdefault((i, o), (job.namespace, job.name, job.job_type or "JOB"))
 
 
 def _commits(session: Session, run_ids: list[int]) -> dict[int, str]:
@@ -281,6 +316,8 @@ class _JobResolver:
             return job
         src, tgt = ctx.datasets.get(int(r.source_object_id)), ctx.datasets.get(int(r.target_object_id))
         received = ctx.ol_jobs.get((src, tgt)) if src is not None and tgt is not None else None
+        if received is None:
+            received = ctx.ol_job_objects.get((int(r.source_object_id), int(r.target_object_id)))
         if received is not None:
             job, _ = self._get(*received)
             return job
