@@ -6,10 +6,24 @@ from __future__ import annotations
 
 import gzip
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
-from openlineage_native.acceptance_bank import BANK, Bank, column_edges, empty_database, published, start_bank
+from openlineage.client.event_v2 import RunState
+
+from openlineage_native.acceptance_bank import (
+    BANK,
+    LEDGER_NS,
+    Bank,
+    column_edges,
+    emitter,
+    empty_database,
+    published,
+    spark_run,
+    start_bank,
+    warehouse,
+)
 from openlineage_native.conftest import write_tree
 
 
@@ -84,3 +98,32 @@ def test_export_posted_into_an_empty_server_rebuilds_the_same_column_lineage(
         for e in events:
             assert h.post("/api/v1/lineage", json=e).status_code == 201
     assert _column_edge_list(second, rebuilt_pid) == original_store
+
+
+def test_round_trip_keeps_runtime_edges_stitched_onto_parsed_sql(
+    make_server: Any, database_url: str, roots: Path, tmp_path: Path, request: Any
+) -> None:
+    """Parsed SQL plus a Spark run whose output resolved through a symlink: the export of both,
+    replayed into an empty server, gives the same column edges and the Spark job its own name."""
+    first, pid = warehouse(make_server, database_url, roots)
+    emitter(first, first.editor).emit(spark_run(RunState.COMPLETE, str(uuid.uuid4()), "2026-12-06T02:07:30Z"))
+    events = first.export(pid)
+    original = column_edges(events)
+    assert ("s3://bank-landing:/raw/ledger/2026-12-06", "amt", f"{LEDGER_NS}:core.ledger_entries.amount") in {
+        e[:3] for e in original
+    }
+    second = start_bank(
+        make_server,
+        database_url,
+        database_url=empty_database(database_url, tmp_path, request),
+        data_dir=tmp_path / "second-data",
+    )
+    with second.http("editor") as h:
+        for e in events:
+            r = h.post("/api/v1/lineage", json=e)
+            assert r.status_code == 201, r.text
+    rebuilt = second.export(_project(second, "openlineage"))
+    assert column_edges(rebuilt) == original
+    assert ("bank-spark", "ingest_ledger.write_lake") in {
+        (e["job"]["namespace"], e["job"]["name"]) for e in rebuilt
+    }
