@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     # --- ingestion ---------------------------------------------------------------------
     ingest_roots: CsvList = Field(default_factory=list)
     max_file_mb: float = 10.0
+    dbt_artifact_max_mb: float = 512.0
+    """Largest dbt ``manifest.json`` / ``catalog.json`` read (MiB): a large project's artifacts
+    are 20-150 MB, far over ``max_file_mb`` (which is for SQL files)."""
     max_archive_members: int = 20_000
     max_archive_ratio: float = 100.0
     max_archive_total_mb: float = 1024.0

@@ -177,12 +177,13 @@ def test_a_manifest_too_large_to_read_holds_its_project_back(
     make_client: Callable[..., TestClient], roots: Path, dbt_project: Path, graph: Graph
 ) -> None:
     size = (dbt_project / "target" / "manifest.json").stat().st_size
-    client = make_client(max_file_mb=size / 2 / 1048576)
+    client = make_client(dbt_artifact_max_mb=size / 2 / 1048576)  # dbt artifacts' own limit
     tree = copy_project(dbt_project, roots / "big" / "desk_book")
     res = _ingest(client, tree.parent, "big")
     assert res["status"] == "completed_with_errors"
     results = by_path(res)
-    assert results["desk_book/target/manifest.json"]["error"].startswith("file too large")
+    too_big = results["desk_book/target/manifest.json"]["error"]
+    assert too_big.startswith("file too large") and "FINLINEAGE_DBT_ARTIFACT_MAX_MB" in too_big
     held = results["desk_book/models/marts/desk_notional.sql"]
     assert held["status"] == "error" and "desk_book/target/manifest.json" in held["error"]
     assert not any(r["status"] == "processed" for r in res["results"])

@@ -327,13 +327,18 @@ class GuardMiddleware:
         else:
             await send({"type": "websocket.close", "code": 1008, "reason": "host_not_allowed"})
 
+    def _setting(self, limit: int) -> str:
+        """The setting that raises the limit a request body went over."""
+        body = limit == self.limits.request_bytes
+        return "FINLINEAGE_REQUEST_MAX_BODY_MB" if body else "FINLINEAGE_REQUEST_MAX_JSON_MB"
+
     async def _too_large(self, scope: Scope, send: Send, limit: int) -> None:
         await _send_error(
             send,
             scope,
             413,
             "too_large",
-            f"request body over {limit / MIB:g} MiB",
+            f"request body over {limit / MIB:g} MiB (raise {self._setting(limit)})",
             {"limit_bytes": limit},
         )
 

@@ -71,10 +71,11 @@ from finlineage.ingest.dbt_manifest import (
     check_manifest,
     columns_of,
     compiled_code,
+    decode_json,
     docs_of,
-    load_json,
     materialized,
     node_path,
+    parse_json,
     quote,
     raw_code,
     relation,
@@ -130,6 +131,11 @@ ADAPTER_DIALECTS: dict[str, str] = {
     "greenplum": "postgres",
     "alloydb": "postgres",
 }
+
+
+KEPT_SECTIONS = ("metadata", "nodes", "sources")
+"""What the ingest reads of a manifest once the project's own files are known; its other sections
+(macros, docs, maps, ...: most of a large project's manifest) are let go right after reading."""
 
 
 def is_artifact(name: str) -> bool:
@@ -454,7 +460,8 @@ def _read_artifacts(
             continue
         what = "dbt manifest" if leaf == "manifest.json" else "dbt catalog"
         try:
-            text, doc = load_json(sf.read())
+            text = decode_json(sf.read())  # its bytes are dropped here, before the document is built
+            doc = parse_json(text)
             if leaf == "catalog.json":
                 version = None
                 if not check_catalog(doc, text):
@@ -474,6 +481,7 @@ def _read_artifacts(
             sf.error_code = f"{what.replace(' ', '_')}_invalid"
             failed.append(sf)
             continue
+        text = ""  # only its errors' positions needed the text
         folder = sf.path.rsplit("/", 1)[0] if "/" in sf.path else ""
         if leaf == "catalog.json":
             catalogs[(sf.group, folder)] = doc
@@ -490,7 +498,7 @@ def _read_artifacts(
         projects.append(
             _Project(
                 root,
-                doc,
+                {key: doc[key] for key in KEPT_SECTIONS if key in doc},  # the rest (macros, ...) goes now
                 None,
                 sf.group,
                 folder,

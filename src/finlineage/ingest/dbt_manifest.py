@@ -57,6 +57,14 @@ def _kind(value: Any) -> str:
 def load_json(data: bytes) -> tuple[str, Any]:
     """(text, document) of a JSON artifact, else ArtifactError at JSON's own position: bytes that
     are not UTF-8, invalid JSON (a file cut short says it ends early), an empty file."""
+    text = decode_json(data)
+    return text, parse_json(text)
+
+
+def decode_json(data: bytes) -> str:
+    """The text of a JSON artifact's bytes (ArtifactError where they are not UTF-8). Separate
+    from :func:`parse_json` so a caller holds the bytes, the text and the document of an
+    artifact of hundreds of MB no longer than it must (the bytes go once decoded)."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -64,8 +72,13 @@ def load_json(data: bytes) -> tuple[str, Any]:
         raise ArtifactError(f"not UTF-8 text ({exc.reason})", *_position(head, len(head))) from None
     if not text.strip():
         raise ArtifactError("empty file", 1, 1)
+    return text
+
+
+def parse_json(text: str) -> Any:
+    """The document of a JSON artifact's text, else ArtifactError at JSON's own position."""
     try:
-        return text, json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         ends = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
         early = " (the file ends early: truncated?)" if ends else ""

@@ -9,6 +9,8 @@ import logging
 import os
 import threading
 import time
+from pathlib import Path
+from typing import Any
 
 from finlineage.ingest import dbt, openlineage, worker
 from finlineage.ingest.dialects import DialectResolver
@@ -161,7 +163,10 @@ class _Execution(_RunState):
         svc = self.svc
         resolver = DialectResolver()
         files = svc.collect(run, resolver, self.warnings)
+        artifacts = {sf.path for sf in files if dbt.is_artifact(sf.path)}
         files = dbt.expand(files, self.warnings)  # dbt manifests → their models/sources/seeds (ingest/dbt.py)
+        # artifacts expand() consumed (it passes on only those that cannot be read, as failed files)
+        read_ok = artifacts - {sf.path for sf in files if dbt.is_artifact(sf.path)}
         openlineage.apply_config_namespace(svc.sessions, self.repository_id, files, self.warnings)
         # configs first, then dedupe paths
         sql_files: list[SourceFile] = []
@@ -199,11 +204,12 @@ class _Execution(_RunState):
         self._log({"event": "start", "files_total": self.total, "warnings": self.warnings})
         if (run.params or {}).get("mode") == "snapshot":
             held = tuple(sf.holds for sf in sql_files if sf.holds is not None)
-            self._remove_absent({sf.path for sf in sql_files}, held)
+            self._remove_absent({sf.path for sf in sql_files} | read_ok, held)
 
         with svc.sessions() as s:
             current = writes.current_files(s, self.repository_id)
             self.schema = writes.project_schema(s, self.project_id)
+        self._clear_artifact_errors(read_ok, current)
         before = {k: _fp(v) for k, v in self.schema.items()}
         for key in self.schema:
             self.by_last.setdefault(_last(key), set()).add(key)
@@ -217,7 +223,10 @@ class _Execution(_RunState):
                 continue
             dialect_choice = resolver.resolve(sf.group, sf.path, sf.explicit_dialect or self.dialect)
             if sf.error is not None:
-                self._finish_file(_failed(sf))
+                if dbt.is_artifact(sf.path):  # a failed dbt artifact is a stored failed file
+                    self._record_failed_artifact(sf, current.get(sf.path))
+                else:
+                    self._finish_file(_failed(sf))
                 continue
             try:
                 data = sf.read()
@@ -312,12 +321,28 @@ class _Execution(_RunState):
         os.replace(tmp, path)
 
     def _record_error_file(
-        self, sf: SourceFile, sha: str, size: int, prev: writes.CurrentFile | None, reason: str
+        self,
+        sf: SourceFile,
+        sha: str,
+        size: int,
+        prev: writes.CurrentFile | None,
+        reason: str,
+        result: FileResult | None = None,
     ) -> None:
+        """Store a file that failed before parsing (status ``error``, its line:col when
+        ``result`` has them), then report it."""
+        res = result or FileResult(path=sf.path, status="error", error=reason)
         with self.svc.sessions.begin() as s:
             if prev is not None and prev.status == "error" and prev.sha256 == sha:
                 writes.mark_file(
-                    s, prev.id, status="error", error=reason, dialect=None, run_id=self.run_row.id
+                    s,
+                    prev.id,
+                    status="error",
+                    error=reason,
+                    dialect=None,
+                    run_id=self.run_row.id,
+                    error_line=res.line,
+                    error_column=res.column,
                 )
             else:
                 writes.add_file_version(
@@ -331,8 +356,62 @@ class _Execution(_RunState):
                     previous=prev,
                     status="error",
                     error=reason,
+                    error_line=res.line,
+                    error_column=res.column,
                 )
-        self._finish_file(FileResult(path=sf.path, status="error", error=reason))
+        self._finish_file(res)
+
+    def _record_failed_artifact(self, sf: SourceFile, prev: writes.CurrentFile | None) -> None:
+        """A dbt manifest/catalog that cannot be read is a failed file of the repository like a
+        SQL file that does not parse (the failed-files lists show it), its text kept as evidence
+        when it was read (streamed: an artifact may be hundreds of MB)."""
+        digest, size = hashlib.sha256(), sf.size
+        keep = sf.error_code is not None  # read and found invalid (not: too large, a link, ...)
+        try:
+            if sf.data is not None:
+                digest.update(sf.data)
+                size = len(sf.data)
+                if keep:
+                    self._store_blob(digest.hexdigest(), sf.data)
+            elif sf.location is not None:
+                size = self._stream_blob(sf.location, digest, keep=keep)
+        except OSError:
+            digest = hashlib.sha256()  # unreadable now: stored without its text
+        self._record_error_file(sf, digest.hexdigest(), size, prev, sf.error or "", _failed(sf))
+
+    def _stream_blob(self, location: Path, digest: Any, *, keep: bool) -> int:
+        """Hash a file in chunks, copying it into the blob store when ``keep``; its size."""
+        tmp = self.svc.settings.data_dir / "blobs" / f".{os.getpid()}.{threading.get_ident()}.tmp"
+        size = 0
+        if keep:
+            tmp.parent.mkdir(parents=True, exist_ok=True)
+        with open(location, "rb") as src, open(tmp, "wb") if keep else open(os.devnull, "wb") as out:
+            while chunk := src.read(1 << 20):
+                digest.update(chunk)
+                size += len(chunk)
+                out.write(chunk)
+        if keep:
+            path = self.svc._blob_path(digest.hexdigest())
+            if path.exists():
+                tmp.unlink(missing_ok=True)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp, path)
+        return size
+
+    def _clear_artifact_errors(self, paths: set[str], current: dict[str, writes.CurrentFile]) -> None:
+        """dbt artifacts read fine this run whose path is stored as a failed file (an earlier run
+        could not read them): that failure is over, so its row is superseded (no longer listed
+        among failed files), in either ingest mode."""
+        failed = {p: current[p] for p in sorted(paths) if p in current and current[p].status == "error"}
+        if not failed:
+            return
+        with self.svc.sessions.begin() as s:
+            for f in failed.values():
+                writes.remove_file(s, f.id)
+        for path, f in failed.items():
+            current[path] = writes.CurrentFile(f.id, f.sha256, "superseded", f.version, f.parse_sha256)
+            self._log({"event": "cleared", "path": path})
 
     # -------------------------------------------------------------- ordering
 

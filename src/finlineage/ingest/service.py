@@ -310,7 +310,6 @@ class IngestionService:
         """Stream uploaded files into the run's upload folder (never outside it)."""
         root = self.upload_dir(run.ingestion_id)
         saved: list[dict[str, Any]] = []
-        cap_file = max_file_bytes(self.settings)
         cap_archive = int(self.settings.max_archive_total_mb * 1024 * 1024)
         for n, (name, stream) in enumerate(entries):
             entry: dict[str, Any] = {"name": name}
@@ -323,7 +322,7 @@ class IngestionService:
             archive = is_archive(rel)
             entry.update(path=rel, archive=archive)
             stored = f"a/{n}/{rel.rsplit('/', 1)[-1]}" if archive else f"f/{rel}"
-            cap = cap_archive if archive else cap_file
+            cap = cap_archive if archive else max_file_bytes(self.settings, rel)
             try:
                 target = dest_for(root, stored)
                 size = 0
@@ -336,9 +335,9 @@ class IngestionService:
                 if size > cap:
                     target.unlink(missing_ok=True)
                     entry["error"] = (
-                        too_big_reason(size, self.settings)
+                        too_big_reason(size, self.settings, rel)
                         if not archive
-                        else f"archive too large: over {self.settings.max_archive_total_mb:g} MiB"
+                        else f"archive too large: over {self.settings.max_archive_total_mb:g} MiB (raise FINLINEAGE_MAX_ARCHIVE_TOTAL_MB)"
                     )
                 else:
                     entry.update(stored=stored, size=size)
@@ -680,8 +679,9 @@ class IngestionService:
             if outcome.error:
                 return [SourceFile(p.name, group=group, error=outcome.error)]
             return outcome.files
-        if size > max_file_bytes(self.settings):
-            return [SourceFile(p.name, group=group, error=too_big_reason(size, self.settings), size=size)]
+        if size > max_file_bytes(self.settings, p.name):
+            reason = too_big_reason(size, self.settings, p.name)
+            return [SourceFile(p.name, group=group, error=reason, size=size)]
         return [SourceFile(p.name, location=p, group=group, size=size)]
 
     def _collect_uploads(self, run: Run, params: dict[str, Any]) -> list[SourceFile]:

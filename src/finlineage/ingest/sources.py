@@ -141,12 +141,22 @@ def dest_for(root: Path, relpath: str) -> Path:
     return target
 
 
-def max_file_bytes(settings: Settings) -> int:
-    return int(settings.max_file_mb * 1024 * 1024)
+def max_file_bytes(settings: Settings, name: str = "") -> int:
+    """The size limit of a file named ``name``: a dbt artifact (``manifest.json``,
+    ``catalog.json``) has its own, far larger one; everything else is a SQL file's."""
+    return int(_limit_mb(settings, name)[0] * 1024 * 1024)
 
 
-def too_big_reason(size: int, settings: Settings) -> str:
-    return f"file too large: {size / 1048576:.1f} MiB exceeds the {settings.max_file_mb:g} MiB limit"
+def _limit_mb(settings: Settings, name: str) -> tuple[float, str]:
+    if name and dbt.is_artifact(name):
+        return settings.dbt_artifact_max_mb, "FINLINEAGE_DBT_ARTIFACT_MAX_MB"
+    return settings.max_file_mb, "FINLINEAGE_MAX_FILE_MB"
+
+
+def too_big_reason(size: int, settings: Settings, name: str = "") -> str:
+    """Why a file is not read, naming the setting that raises the limit."""
+    limit, setting = _limit_mb(settings, name)
+    return f"file too large: {size / 1048576:.1f} MiB exceeds the {limit:g} MiB limit (raise {setting})"
 
 
 # --------------------------------------------------------------------------------------
@@ -177,9 +187,9 @@ def walk_tree(root: Path, settings: Settings, *, prefix: str = "", group: str = 
             if not stat.S_ISREG(st.st_mode):
                 yield SourceFile(logical, group=group, error="not a regular file")
                 continue
-            if st.st_size > max_file_bytes(settings):
+            if st.st_size > max_file_bytes(settings, fname):
                 yield SourceFile(
-                    logical, group=group, error=too_big_reason(st.st_size, settings), size=st.st_size
+                    logical, group=group, error=too_big_reason(st.st_size, settings, fname), size=st.st_size
                 )
                 continue
             yield SourceFile(logical, location=full, group=group, size=st.st_size)
@@ -197,10 +207,10 @@ class ArchiveOutcome:
     """Set when the whole archive is rejected (bomb, too many members, corrupt)."""
 
 
-def _limits(settings: Settings, archive_size: int) -> tuple[int, int, int]:
+def _limits(settings: Settings, archive_size: int) -> tuple[int, int]:
     total_cap = int(settings.max_archive_total_mb * 1024 * 1024)
     ratio_cap = int(max(archive_size, 1) * settings.max_archive_ratio)
-    return settings.max_archive_members, min(total_cap, ratio_cap), max_file_bytes(settings)
+    return settings.max_archive_members, min(total_cap, ratio_cap)
 
 
 def _too_much(total: int, settings: Settings, archive_size: int) -> str:
@@ -208,9 +218,9 @@ def _too_much(total: int, settings: Settings, archive_size: int) -> str:
     if ratio > settings.max_archive_ratio:
         return (
             f"archive rejected: expands {ratio:.0f}x (over the {settings.max_archive_ratio:g}x "
-            "expansion-ratio limit; possible zip bomb)"
+            "expansion-ratio limit, FINLINEAGE_MAX_ARCHIVE_RATIO; possible zip bomb)"
         )
-    return f"archive rejected: expands to over {settings.max_archive_total_mb:g} MiB (max_archive_total_mb)"
+    return f"archive rejected: expands to over {settings.max_archive_total_mb:g} MiB (raise FINLINEAGE_MAX_ARCHIVE_TOTAL_MB)"
 
 
 def _copy_capped(src: object, dst: Path, cap: int) -> int:
@@ -249,7 +259,7 @@ def _member_error(path: str, reason: str, group: str) -> SourceFile:
 
 
 def _extract_zip(archive: Path, dest: Path, settings: Settings, size: int, group: str) -> ArchiveOutcome:
-    max_members, max_total, max_file = _limits(settings, size)
+    max_members, max_total = _limits(settings, size)
     with zipfile.ZipFile(archive) as zf:
         infos = zf.infolist()
         if len(infos) > max_members:
@@ -280,8 +290,9 @@ def _extract_zip(archive: Path, dest: Path, settings: Settings, size: int, group
             leaf = rel.rsplit("/", 1)[-1]
             if not (is_sql_name(leaf) or leaf == CONFIG_NAME or dbt.is_artifact(leaf)):
                 continue
+            max_file = max_file_bytes(settings, leaf)
             if info.file_size > max_file:
-                out.append(_member_error(rel, too_big_reason(info.file_size, settings), group))
+                out.append(_member_error(rel, too_big_reason(info.file_size, settings, leaf), group))
                 continue
             if info.compress_size and info.file_size / info.compress_size > settings.max_archive_ratio:
                 out.append(
@@ -299,7 +310,7 @@ def _extract_zip(archive: Path, dest: Path, settings: Settings, size: int, group
                 target.unlink(missing_ok=True)
                 if total + max_file > max_total:
                     return ArchiveOutcome([], _too_much(max_total + 1, settings, size))
-                out.append(_member_error(rel, too_big_reason(max_file + 1, settings), group))
+                out.append(_member_error(rel, too_big_reason(max_file + 1, settings, leaf), group))
                 continue
             total += n
             out.append(SourceFile(rel, location=target, group=group, size=n))
@@ -307,7 +318,7 @@ def _extract_zip(archive: Path, dest: Path, settings: Settings, size: int, group
 
 
 def _extract_tar(archive: Path, dest: Path, settings: Settings, size: int, group: str) -> ArchiveOutcome:
-    max_members, max_total, max_file = _limits(settings, size)
+    max_members, max_total = _limits(settings, size)
     # First pass: headers only, stopping as soon as a limit is crossed (bounded work).
     with tarfile.open(archive, mode="r:*") as tf:
         declared = 0
@@ -339,8 +350,9 @@ def _extract_tar(archive: Path, dest: Path, settings: Settings, size: int, group
             leaf = rel.rsplit("/", 1)[-1]
             if not (is_sql_name(leaf) or leaf == CONFIG_NAME or dbt.is_artifact(leaf)):
                 continue
+            max_file = max_file_bytes(settings, leaf)
             if member.size > max_file:
-                out.append(_member_error(rel, too_big_reason(member.size, settings), group))
+                out.append(_member_error(rel, too_big_reason(member.size, settings, leaf), group))
                 continue
             src = tf.extractfile(member)
             if src is None:

@@ -127,7 +127,11 @@ async def upload(
     limit = service.settings.request_max_body_mb * 1024 * 1024
     length = request.headers.get("content-length")
     if length and length.isdecimal() and int(length) > limit:
-        raise ApiError(413, "too_large", f"request over {service.settings.request_max_body_mb} MiB")
+        raise ApiError(
+            413,
+            "too_large",
+            f"request over {service.settings.request_max_body_mb} MiB (raise FINLINEAGE_REQUEST_MAX_BODY_MB)",
+        )
     per_file: dict[str, str] = {}
     if file_dialects:
         try:
