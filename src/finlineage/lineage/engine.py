@@ -40,6 +40,7 @@ from finlineage.lineage.routine_results import (
     insert_exec,
     insert_exec_statement,
     passed_values,
+    qualify_calls,
     result_columns_of,
     return_next,
 )
@@ -130,9 +131,18 @@ def _split(sql: str, dialect: str) -> _Split:
         diags.extend(s.diagnostics)
     routines = [replace(r, name=canonical_dotted(r.name, dialect)) for r in res.routines]
     scopes: dict[str, tuple[str, frozenset[str]]] = {}
+    containers = {r.name.rsplit(".", 1)[0] for r in routines if "." in r.name}
+    package_vars: dict[str, frozenset[str]] = {}
     for package, names in res.package_vars:
         pkg = canonical_dotted(package, dialect)
-        shared = (pkg, frozenset(names))
+        if "." not in pkg and pkg not in containers:
+            # a spec that leaves out the schema its body names: the same package
+            qualified = [c for c in containers if c.endswith("." + pkg)]
+            if len(qualified) == 1:
+                pkg = qualified[0]
+        package_vars[pkg] = package_vars.get(pkg, frozenset()) | frozenset(names)
+    for pkg, members in package_vars.items():
+        shared = (pkg, members)
         scopes[pkg] = shared
         for r in routines:
             if r.name.startswith(pkg + "."):
@@ -197,6 +207,8 @@ def extract(
     )
 
     segments, routines, split_diags, scopes, closes = _split(sql, d)
+    if d == "oracle":
+        segments = qualify_calls(segments, routines)
     diagnostics.extend(split_diags)
     statements: list[StatementLineage] = []
     objects: list[ObjectDefinition] = list(routines)

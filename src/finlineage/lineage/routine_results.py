@@ -26,6 +26,7 @@ __all__ = [
     "insert_exec",
     "insert_exec_statement",
     "passed_values",
+    "qualify_calls",
     "result_columns_of",
     "return_next",
 ]
@@ -177,6 +178,32 @@ def return_next(
         process=seg.process,
         calls=seg.calls,
     )
+
+
+def qualify_calls(segments: list[Segment], routines: list[ObjectDefinition]) -> list[Segment]:
+    """PL/SQL name resolution of calls: a routine name that leaves out the enclosing package or
+    the caller's schema (`member`, `package.member` called from `schema.package.caller`) names
+    the routine the script defines in the innermost such scope; other names stay as written."""
+    defined = {r.name for r in routines if r.kind in ("procedure", "function")}
+
+    def resolve(name: str, process: str | None) -> str:
+        if name in defined or not process:
+            return name
+        scope = process
+        while "." in scope:
+            scope = scope.rsplit(".", 1)[0]
+            if f"{scope}.{name}" in defined:
+                return f"{scope}.{name}"
+        return name
+
+    out: list[Segment] = []
+    for seg in segments:
+        calls = tuple(resolve(c, seg.process) for c in seg.calls)
+        source = resolve(seg.source, seg.process) if seg.bookkeeping and seg.source else seg.source
+        out.append(
+            replace(seg, calls=calls, source=source) if (calls, source) != (seg.calls, seg.source) else seg
+        )
+    return out
 
 
 def call_bindings(
