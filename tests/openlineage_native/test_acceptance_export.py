@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from openlineage_native.acceptance_bank import BANK, Bank, published, start_bank
 from openlineage_native.conftest import write_tree
 from security.gitserve import bare_repo, git_daemon
@@ -282,3 +284,64 @@ def test_source_code_location_of_a_git_ingest(
     assert loc["path"] == "core/usp_build_daily_balances.sql"
     loc = _writer(events, "kyc.flags")["job"]["facets"]["sourceCodeLocation"]
     assert loc["path"] == "ext/mysql/kyc.sql"
+
+
+ROUTINE_CALLS = {
+    "core/routine_calls.sql": (
+        "CREATE FUNCTION core.fn_branch_accounts (@branch CHAR(4))\n"
+        "RETURNS TABLE\n"
+        "AS\n"
+        "RETURN\n"
+        "    SELECT a.account_id, a.customer_id FROM core.accounts AS a WHERE a.branch_code = @branch;\n"
+        "GO\n"
+        "CREATE TABLE rpt.hq_accounts (account_id INT, customer_id INT);\n"
+        "GO\n"
+        "CREATE PROCEDURE rpt.usp_load_hq AS\n"
+        "BEGIN\n"
+        "    INSERT INTO rpt.hq_accounts (account_id, customer_id)\n"
+        "    SELECT f.account_id, f.customer_id FROM core.fn_branch_accounts('HQ01') AS f;\n"
+        "END\n"
+        "GO\n"
+        "CREATE TABLE rpt.net_entries (entry_id BIGINT, net DECIMAL(19,4));\n"
+        "GO\n"
+        "CREATE PROCEDURE rpt.usp_net_entries AS\n"
+        "BEGIN\n"
+        "    INSERT INTO rpt.net_entries (entry_id, net)\n"
+        "    SELECT e.entry_id, core.fn_net_amount(e.amount, 1.5) FROM core.ledger_entries AS e;\n"
+        "END\n"
+        "GO\n"
+    )
+}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="lineage engine: a schema-qualified scalar UDF call (T-SQL requires dbo./core. on "
+    "them) is an IDENTITY edge whose formula drops the call — core.fn_net_amount(e.amount, 1.5) "
+    "→ IDENTITY, formula core.ledger_entries.amount (unqualified fn_net_amount(...) is TRANSFORMATION)",
+)
+def test_a_qualified_scalar_function_call_is_a_transformation(
+    make_server: Any, database_url: str, roots: Path
+) -> None:
+    bank, pid = _bank(make_server, database_url, roots, {**BANK, **ROUTINE_CALLS})
+    net = _transformations(_writer(bank.export(pid), "rpt.net_entries"), "rpt.net_entries", "net")
+    assert net["core.ledger_entries.amount"] == {("DIRECT", "TRANSFORMATION")}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="lineage engine: a procedure reading an inline table-valued function "
+    "(FROM core.fn_branch_accounts('HQ01') AS f) gets no edges from it, so nothing reaches "
+    "rpt.hq_accounts (the function's own edges from core.accounts exist)",
+)
+def test_lineage_through_an_inline_table_valued_function(
+    make_server: Any, database_url: str, roots: Path
+) -> None:
+    bank, pid = _bank(make_server, database_url, roots, {**BANK, **ROUTINE_CALLS})
+    events = bank.export(pid)
+    assert "core.fn_branch_accounts" not in {d["name"] for e in events for d in [*e["inputs"], *e["outputs"]]}
+    hq = _writer(events, "rpt.hq_accounts")
+    assert hq["job"]["name"] == "rpt.usp_load_hq"
+    assert ("DIRECT", "IDENTITY") in _transformations(hq, "rpt.hq_accounts", "customer_id")[
+        "core.accounts.customer_id"
+    ]
