@@ -5,6 +5,9 @@ holds the bank warehouse; runs stitched onto the parsed procedure; invalid event
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -27,6 +30,7 @@ from openlineage.client.facet_v2 import column_lineage_dataset as cl
 from openlineage.client.facet_v2 import job_type_job, schema_dataset
 
 from openlineage_native.acceptance_bank import (
+    AUTHORITY,
     CRM,
     LEDGER_NS,
     PRODUCER,
@@ -280,3 +284,81 @@ def test_events_invalid_against_the_published_facet_schemas_are_400(
             answers.append(h.post("/api/v1/lineage", json=case).status_code)
     assert answers == [400] * len(cases)
     assert _state(bank, pid) == before
+
+
+EMIT_FROM_ENVIRONMENT = """
+import sys, uuid
+from openlineage.client import OpenLineageClient
+from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
+from openlineage.client.facet_v2 import nominal_time_run, parent_run, processing_engine_run
+
+client = OpenLineageClient()  # configured only by the environment, as a deployed producer is
+run_id, parent_id = sys.argv[1], str(uuid.uuid4())
+facets = {
+    "processing_engine": processing_engine_run.ProcessingEngineRunFacet("3.5.1", "spark", "1.54.0"),
+    "nominalTime": nominal_time_run.NominalTimeRunFacet("2026-12-06T01:00:00Z"),
+    "parent": parent_run.ParentRunFacet(
+        run=parent_run.Run(runId=parent_id), job=parent_run.Job(namespace="bank-airflow", name="eod_dag")
+    ),
+}
+for state, when in ((RunState.START, "2026-12-06T01:00:05Z"), (RunState.COMPLETE, "2026-12-06T01:02:05Z")):
+    client.emit(
+        RunEvent(
+            eventType=state,
+            eventTime=when,
+            run=Run(runId=run_id, facets=facets),
+            job=Job(namespace="bank-spark", name="eod_dag.fx_snapshot"),
+            producer="https://example.invalid/env-configured",
+            inputs=[InputDataset("s3://bank-market-data", "/fx/2026-12-06.parquet")],
+            outputs=[OutputDataset(sys.argv[2], "treasury.fx_rates")],
+        )
+    )
+print("sent")
+"""
+
+
+@pytest.mark.parametrize("style", ["OPENLINEAGE_URL", "OPENLINEAGE__TRANSPORT"])
+def test_a_client_configured_only_by_environment_variables(
+    make_server: Any, database_url: str, roots: Path, tmp_path: Path, style: str
+) -> None:
+    bank, pid = warehouse(make_server, database_url, roots)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENLINEAGE")}
+    env["OPENLINEAGE_CONFIG"] = str(tmp_path / "no-openlineage.yml")  # no stray config file
+    if style == "OPENLINEAGE_URL":
+        env.update({"OPENLINEAGE_URL": bank.server.http, "OPENLINEAGE_API_KEY": bank.editor})
+    else:
+        env.update(
+            {
+                "OPENLINEAGE__TRANSPORT__TYPE": "http",
+                "OPENLINEAGE__TRANSPORT__URL": bank.server.http,
+                "OPENLINEAGE__TRANSPORT__AUTH__TYPE": "api_key",
+                "OPENLINEAGE__TRANSPORT__AUTH__APIKEY": bank.editor,
+                "OPENLINEAGE__TRANSPORT__COMPRESSION": "gzip",
+                "OPENLINEAGE__TRANSPORT__RETRY__TOTAL": "0",
+            }
+        )
+    run_id = str(uuid.uuid4())
+    done = subprocess.run(
+        [sys.executable, "-c", EMIT_FROM_ENVIRONMENT, run_id, f"snowflake://{AUTHORITY}"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0 and "sent" in done.stdout, done.stderr
+    with bank.http("viewer") as h:
+        runs = h.get("/api/v1/jobs/bank-spark/eod_dag.fx_snapshot/runs").json()["runs"]
+        assert [r["id"] for r in runs] == [run_id]
+        assert runs[0]["state"] == "COMPLETED" and runs[0]["durationMs"] == 120_000
+        assert "processing_engine" in runs[0]["facets"] and "parent" in runs[0]["facets"]
+        jobs = {
+            (j["namespace"], j["name"]): j
+            for j in h.get("/api/v1/jobs", params={"limit": 1000}).json()["jobs"]
+        }
+        job = jobs[("bank-spark", "eod_dag.fx_snapshot")]
+        # the output joined the parsed Snowflake table of the bank project
+        assert job["project_id"] == pid
+        assert {(d["namespace"], d["name"]) for d in job["outputs"]} == {
+            (f"snowflake://{AUTHORITY}", "treasury.fx_rates")
+        }
