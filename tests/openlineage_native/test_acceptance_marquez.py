@@ -86,6 +86,9 @@ def test_column_lineage_across_the_spark_run_with_depth_and_downstream(
     assert BALANCE in down
     assert f"datasetField:{LEDGER_NS}:rpt.daily_balances:entry_count" not in down  # amt does not feed it
     assert BALANCE not in _graph(bank, "column-lineage", AMT, depth=1, withDownstream="true")
+    # a dataset node id on the column route: every field of the path dataset
+    whole = _graph(bank, "column-lineage", PATH_DS, depth=10, withDownstream="true")
+    assert {AMT, BALANCE, f"datasetField:{LEDGER_NS}:rpt.daily_balances:entry_count"} <= set(whole)
 
 
 def test_namespace_routes_with_encoded_path_names(make_server: Any, database_url: str, roots: Path) -> None:
