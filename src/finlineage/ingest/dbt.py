@@ -40,11 +40,19 @@ For every manifest among the collected files:
 An artifact that cannot be read fails like a SQL file that does not parse: a ``manifest.json``
 that is not valid JSON (JSON's own line:col; a file cut short says so), of the wrong shape, or of
 an unsupported schema version, and a ``catalog.json`` likewise, are failed files
-(``dbt_manifest_invalid`` / ``dbt_catalog_invalid``, never a mere warning). Nothing of a project
+(``dbt_manifest_invalid`` / ``dbt_catalog_invalid``, never a mere warning), stored as failed files
+of the repository (status ``error``, line:col: the failed-files lists show them) until a later run
+reads a good one at that path (ingest/execution.py). Nothing of a project
 whose manifest failed is half-written: its raw ``.sql`` files fail naming the manifest (what an
 earlier ingest stored of them stays), dbt's output is dropped as always. A broken catalog leaves
 the manifest ingested without it. A JSON file that does not claim to be a dbt artifact (another
 tool's ``manifest.json``) is only reported and ignored.
+
+Size: artifacts have their own limit (``FINLINEAGE_DBT_ARTIFACT_MAX_MB``, default 512: a large
+project's manifest is 20-150 MB), not the SQL files' ``FINLINEAGE_MAX_FILE_MB``. An artifact is
+held once at a time as bytes, then as text, then as the document (its bytes go once decoded, its
+text once checked), and of a manifest only ``metadata``, ``nodes`` and ``sources`` stay after
+reading (its macros, docs and maps, most of a large manifest, go at once).
 
 Manifest versions differ in field names; the readers (``ingest/dbt_manifest.py``) take each
 version's spelling

@@ -6,6 +6,9 @@ repository, always relative, `/`-separated) and where its bytes are on disk (alw
 data directory or an allowed ingest root). Unsafe or unusable input is not an exception: it is a
 :class:`SourceFile` with ``error`` set, reported per file while the run goes on.
 
+Size: a file over ``max_file_mb`` is rejected, a dbt ``manifest.json`` / ``catalog.json`` over
+``dbt_artifact_max_mb`` (their own, larger limit); the reason names the setting to raise.
+
 Archive rules (zip, tar, tar.gz/tgz): members with ``..``, absolute or drive paths, links
 (symbolic and hard) and device files are rejected one by one; an archive with more members
 than ``max_archive_members``, whose expansion ratio exceeds ``max_archive_ratio`` or whose
