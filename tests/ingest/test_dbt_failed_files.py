@@ -7,8 +7,10 @@ reads a good one clears it (no longer listed, not reported as a removed file), i
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -172,3 +174,22 @@ def test_a_manifest_over_the_artifact_limit_is_a_stored_failed_file(
         assert row["error_line"] is None  # not read: no position to give
     finally:
         server.stop()
+
+
+def test_an_unsafe_archive_member_named_like_an_artifact_is_reported_not_stored(
+    server: ThreadServer, database_url: str, roots: Path
+) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("../escape/target/manifest.json", b"{}")
+        zf.writestr("ok/q.sql", b"create view v as select 1 as x")
+    files = [("files", ("bundle.zip", buf.getvalue(), "application/zip"))]
+    form = {"project_id": "unsafe", "create_project": "true"}
+    r = httpx.post(f"{server.http}/api/v1/files/upload?wait=true", data=form, files=files, timeout=300)
+    assert r.status_code == 200, r.text
+    res = r.json()
+    [bad] = [x for x in res["results"] if x["path"].endswith("manifest.json")]
+    assert bad["status"] == "error" and "unsafe archive member" in bad["error"]
+    repo = _Repo(server, database_url, roots, "add")
+    repo.project_id = int(res["project_id"])
+    assert repo.failed() == {}  # reported in the run; never a `files` row with `..` in its path

@@ -16,7 +16,7 @@ from finlineage.ingest import dbt, openlineage, worker
 from finlineage.ingest.dialects import DialectResolver
 from finlineage.ingest.models import FileDiagnostic, FileResult, IngestionResult
 from finlineage.ingest.runtime import SUCCEEDED, IngestError, _Cancelled, _fp, _last, _Task, decode_sql
-from finlineage.ingest.sources import SourceFile, max_file_bytes, too_big_reason
+from finlineage.ingest.sources import SourceFile, UnsafePath, max_file_bytes, safe_relpath, too_big_reason
 from finlineage.ingest.stages import _RunState
 from finlineage.store import ingest_writes as writes
 from finlineage.store import repositories as repo
@@ -223,7 +223,7 @@ class _Execution(_RunState):
                 continue
             dialect_choice = resolver.resolve(sf.group, sf.path, sf.explicit_dialect or self.dialect)
             if sf.error is not None:
-                if dbt.is_artifact(sf.path):  # a failed dbt artifact is a stored failed file
+                if dbt.is_artifact(sf.path) and _stored_path(sf.path):  # a stored failed file
                     self._record_failed_artifact(sf, current.get(sf.path))
                 else:
                     self._finish_file(_failed(sf))
@@ -445,6 +445,14 @@ class _Execution(_RunState):
         for i, lv in enumerate(level):
             out[lv].append(tasks[i])
         return [lv for lv in out if lv]
+
+
+def _stored_path(path: str) -> bool:
+    """A path that may be a row of ``files`` (an unsafe archive member's raw name is reported only)."""
+    try:
+        return safe_relpath(path) == path
+    except UnsafePath:
+        return False
 
 
 def _failed(sf: SourceFile) -> FileResult:
