@@ -27,7 +27,10 @@ from openlineage.client.event_v2 import (
     StaticDataset,
 )
 from openlineage.client.facet_v2 import column_lineage_dataset as cl
+from openlineage.client.facet_v2 import data_quality_metrics_input_dataset as dq
 from openlineage.client.facet_v2 import job_type_job, schema_dataset
+from openlineage.client.facet_v2 import lifecycle_state_change_dataset as lc
+from openlineage.client.facet_v2 import output_statistics_output_dataset as ost
 
 from openlineage_native.acceptance_bank import (
     AUTHORITY,
@@ -362,3 +365,70 @@ def test_a_client_configured_only_by_environment_variables(
         assert {(d["namespace"], d["name"]) for d in job["outputs"]} == {
             (f"snowflake://{AUTHORITY}", "treasury.fx_rates")
         }
+
+
+def test_a_column_lineage_input_the_event_does_not_list_keeps_its_job(
+    make_server: Any, database_url: str, roots: Path
+) -> None:
+    """The spec lets columnLineage name an input dataset absent from ``inputs`` (a Flink job
+    joining a reference topic); input/output facets ride along."""
+    bank, pid = warehouse(make_server, database_url, roots)
+    event = RunEvent(
+        eventType=RunState.COMPLETE,
+        eventTime="2026-12-06T07:00:00Z",
+        run=Run(runId=str(uuid.uuid4())),
+        job=Job(namespace="bank-flink", name="fx_stream"),
+        producer=PRODUCER,
+        inputs=[
+            InputDataset(
+                "kafka://broker-1:9092",
+                "fx.ticks",
+                inputFacets={
+                    "dataQualityMetrics": dq.DataQualityMetricsInputDatasetFacet(
+                        columnMetrics={}, rowCount=10
+                    )
+                },
+            )
+        ],
+        outputs=[
+            OutputDataset(
+                LEDGER_NS,
+                "core.ledger_entries",
+                facets={
+                    "lifecycleStateChange": lc.LifecycleStateChangeDatasetFacet(
+                        lc.LifecycleStateChange.OVERWRITE
+                    ),
+                    "columnLineage": cl.ColumnLineageDatasetFacet(
+                        fields={
+                            "currency": cl.Fields(
+                                inputFields=[
+                                    cl.InputField(
+                                        "kafka://broker-2:9092",
+                                        "fx.reference",
+                                        "iso",
+                                        [cl.Transformation("DIRECT", "IDENTITY")],
+                                    )
+                                ]
+                            )
+                        }
+                    ),
+                },
+                outputFacets={
+                    "outputStatistics": ost.OutputStatisticsOutputDatasetFacet(rowCount=5, size=100)
+                },
+            )
+        ],
+    )
+    resp = emitter(bank, bank.editor).transport.emit(event)
+    assert resp.status_code == 201 and resp.json()["column_edges"] == 1
+    assert "fx.reference.iso" in _upstream(bank, pid, "core.ledger_entries.currency")
+    with bank.http("viewer") as h:
+        node = quote("dataset:kafka://broker-2:9092:fx.reference", safe="")
+        ids = {n["id"] for n in h.get(f"/api/v1/lineage?nodeId={node}&depth=1").json()["graph"]}
+    assert "job:bank-flink:fx_stream" in ids and not [i for i in ids if i.endswith("-lineage")]
+    flink = [e for e in bank.export(pid) if e["job"]["name"] == "fx_stream"]
+    assert [e["job"]["namespace"] for e in flink] == ["bank-flink"]
+    assert ("kafka://broker-2:9092", "fx.reference") in {
+        (d["namespace"], d["name"]) for d in flink[0]["inputs"]
+    }
+    assert published().event(flink[0]) == []

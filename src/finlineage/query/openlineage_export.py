@@ -129,6 +129,9 @@ class _Context:
     ol_job_objects: dict[tuple[int, int], tuple[str, str, str]] = field(default_factory=dict)
     """(input object id, output object id) → the received job linking them, for datasets the job
     named otherwise than the graph does (a symlink or a tolerated name matched them)."""
+    ol_job_writers: dict[int, tuple[str, str, str] | None] = field(default_factory=dict)
+    """output object id → the one received job writing it (None: several do), for received edges
+    from a columnLineage input the event did not list among its inputs."""
 
 
 def _file_namespace(ctx: _Context, file_id: int | None, fallback: str) -> str:
@@ -231,9 +234,12 @@ def _received_job_objects(session: Session, g: Any, ctx: _Context, jobs: list[OL
     for job in jobs:
         ins = {where[(ns, name)] for ns, name in job.inputs or [] if (ns, name) in where}
         outs = {where[(ns, name)] for ns, name in job.outputs or [] if (ns, name) in where}
+        ident = (job.namespace, job.name, job.job_type or "JOB")
         for i in sorted(ins):
             for o in sorted(outs):
-                ctx.ol_job_objects.setdefault((i, o), (job.namespace, job.name, job.job_type or "JOB"))
+                ctx.ol_job_objects.setdefault((i, o), ident)
+        for o in outs:
+            ctx.ol_job_writers[o] = ident if ctx.ol_job_writers.get(o, ident) == ident else None
 
 
 def _commits(session: Session, run_ids: list[int]) -> dict[int, str]:
@@ -318,6 +324,8 @@ class _JobResolver:
         received = ctx.ol_jobs.get((src, tgt)) if src is not None and tgt is not None else None
         if received is None:
             received = ctx.ol_job_objects.get((int(r.source_object_id), int(r.target_object_id)))
+        if received is None and r.origin == "openlineage":
+            received = ctx.ol_job_writers.get(int(r.target_object_id))
         if received is not None:
             job, _ = self._get(*received)
             return job
