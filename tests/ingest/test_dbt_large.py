@@ -12,8 +12,11 @@ models upstream, the seeds and sources shared), its test node and its macros und
 from __future__ import annotations
 
 import copy
+import io
 import json
 import sys
+import tarfile
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -107,6 +110,22 @@ def write_grown(project: Path, dest: Path, copies: int, target_mb: float) -> Pat
 COPIES = 40
 
 
+def _zip(manifest: bytes) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("desk_book/target/manifest.json", manifest)
+    return buf.getvalue()
+
+
+def _tgz(manifest: bytes) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
+        info = tarfile.TarInfo("desk_book/target/manifest.json")
+        info.size = len(manifest)
+        tf.addfile(info, io.BytesIO(manifest))
+    return buf.getvalue()
+
+
 def test_a_60_mb_manifest_is_ingested_under_the_default_limits(
     make_server: Callable[..., ThreadServer], roots: Path, dbt_project: Path, graph: Graph
 ) -> None:
@@ -146,6 +165,11 @@ def test_an_uploaded_large_manifest_and_the_limits_that_stop_it_name_their_setti
     res = r.json()
     assert res["status"] == "completed", [x for x in res["results"] if x["status"] == "error"][:3]
     assert any(x["path"] == "desk_book/models/c1/marts/fills_all.sql" for x in res["results"])
+    for name, packed in (("project.zip", _zip(data)), ("project.tar.gz", _tgz(data))):  # archives too
+        archive = [("files", (name, packed, "application/octet-stream"))]
+        r = httpx.post(f"{server.http}/api/v1/files/upload?wait=true", data=form, files=archive, timeout=600)
+        assert r.status_code == 200, r.text
+        assert r.json()["status"] == "completed", (name, [x for x in r.json()["results"] if x["error"]][:3])
 
     # the artifact's own limit, and the request body's: each error says what to raise
     small = make_server(dbt_artifact_max_mb=10)

@@ -301,7 +301,8 @@ def _extract_zip(archive: Path, dest: Path, settings: Settings, size: int, group
                 out.append(
                     _member_error(
                         rel,
-                        f"archive member rejected: compression ratio over {settings.max_archive_ratio:g}x",
+                        f"archive member rejected: compression ratio over {settings.max_archive_ratio:g}x "
+                        "(raise FINLINEAGE_MAX_ARCHIVE_RATIO)",
                         group,
                     )
                 )
