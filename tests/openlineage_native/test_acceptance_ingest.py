@@ -249,12 +249,6 @@ def test_invalid_events_are_400_with_the_reason_and_write_nothing(
     assert "/raw/ledger/2026-12-06.amt" in _upstream(bank, pid, "rpt.daily_balances.closing_balance")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ingest/openlineage.validate checks only the event envelope: facets that break their "
-    "published schema (columnLineage fields a list, inputFields/transformations a string, schema "
-    "fields a string, a facet that is not an object) and an eventTime without offset are 201",
-)
 def test_events_invalid_against_the_published_facet_schemas_are_400(
     make_server: Any, database_url: str, roots: Path
 ) -> None:

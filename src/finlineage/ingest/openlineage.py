@@ -122,7 +122,59 @@ def _time(value: Any, where: str) -> datetime:
         t = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise OpenLineageError(f"{where} is not an ISO 8601 date-time: {value!r}") from None
-    return (t if t.tzinfo else t.replace(tzinfo=UTC)).astimezone(UTC)
+    if t.tzinfo is None:
+        # the schema's `date-time` is RFC 3339: a date, a time and an offset (Z or +hh:mm)
+        raise OpenLineageError(f"{where} needs a date, a time and an offset (RFC 3339): {value!r}")
+    return t.astimezone(UTC)
+
+
+def _facets(value: Any, where: str) -> None:
+    """A facets map: an object of objects (each facet's schema makes it one)."""
+    facets = _obj(value, where, required=False)
+    for name, facet in facets.items():
+        if not isinstance(facet, dict):
+            raise OpenLineageError(f"{where}.{name} must be an object (a facet)")
+
+
+def _list_of_objects(value: Any, where: str, *, required: bool = False) -> list[dict[str, Any]]:
+    if value is None and not required:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise OpenLineageError(f"{where} must be an array of objects")
+    return value
+
+
+def _dataset_facets_shape(facets: Mapping[str, Any], where: str) -> None:
+    """The dataset facets finlineage reads, checked against their published schemas' shape
+    (``schema`` 1-x, ``symlinks`` 1-x, ``columnLineage`` 1-x): a producer's broken facet is a
+    400 with its path, never half-read."""
+    schema = facets.get("schema")
+    if schema is not None:
+        for i, f in enumerate(_list_of_objects(schema.get("fields"), f"{where}.schema.fields")):
+            if not isinstance(f.get("name"), str) or not f["name"]:
+                raise OpenLineageError(f"{where}.schema.fields[{i}].name is required and must be a string")
+    links = facets.get("symlinks")
+    if links is not None:
+        for i, ident in enumerate(
+            _list_of_objects(links.get("identifiers"), f"{where}.symlinks.identifiers")
+        ):
+            if not isinstance(ident.get("namespace"), str) or not isinstance(ident.get("name"), str):
+                raise OpenLineageError(f"{where}.symlinks.identifiers[{i}] needs namespace and name")
+    cl = facets.get("columnLineage")
+    if cl is not None:
+        fields = cl.get("fields")
+        if fields is not None and not isinstance(fields, dict):
+            raise OpenLineageError(f"{where}.columnLineage.fields must be an object (field name → lineage)")
+        for fname, spec in (fields or {}).items():
+            at = f"{where}.columnLineage.fields.{fname}"
+            if not isinstance(spec, dict):
+                raise OpenLineageError(f"{at} must be an object")
+            for i, inp in enumerate(_list_of_objects(spec.get("inputFields"), f"{at}.inputFields")):
+                _list_of_objects(inp.get("transformations"), f"{at}.inputFields[{i}].transformations")
+        for i, inp in enumerate(_list_of_objects(cl.get("dataset"), f"{where}.columnLineage.dataset")):
+            _list_of_objects(
+                inp.get("transformations"), f"{where}.columnLineage.dataset[{i}].transformations"
+            )
 
 
 def _datasets(value: Any, where: str) -> list[dict[str, Any]]:
@@ -135,7 +187,10 @@ def _datasets(value: Any, where: str) -> list[dict[str, Any]]:
         d = _obj(ds, f"{where}[{i}]")
         _req_str(d, "namespace", f"{where}[{i}]")
         _req_str(d, "name", f"{where}[{i}]")
-        _obj(d.get("facets"), f"{where}[{i}].facets", required=False)
+        _facets(d.get("facets"), f"{where}[{i}].facets")
+        _dataset_facets_shape(d.get("facets") or {}, f"{where}[{i}].facets")
+        for extra in ("inputFacets", "outputFacets"):
+            _facets(d.get(extra), f"{where}[{i}].{extra}")
         out.append(d)
     return out
 
@@ -175,7 +230,7 @@ def validate(raw: Any) -> Event:
     job = _obj(e.get("job"), "event.job")
     _req_str(job, "namespace", "event.job")
     _req_str(job, "name", "event.job")
-    _obj(job.get("facets"), "event.job.facets", required=False)
+    _facets(job.get("facets"), "event.job.facets")
     inputs = _datasets(e.get("inputs"), "event.inputs")
     outputs = _datasets(e.get("outputs"), "event.outputs")
     if "run" not in e:
@@ -186,7 +241,7 @@ def validate(raw: Any) -> Event:
         uuid.UUID(run_id)
     except ValueError:
         raise OpenLineageError(f"event.run.runId is not a UUID: {run_id!r}") from None
-    _obj(run.get("facets"), "event.run.facets", required=False)
+    _facets(run.get("facets"), "event.run.facets")
     etype = e.get("eventType")
     if etype is not None and etype not in EVENT_TYPES:
         raise OpenLineageError(f"event.eventType must be one of {', '.join(EVENT_TYPES)}, not {etype!r}")

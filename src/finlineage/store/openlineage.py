@@ -366,13 +366,14 @@ def record_runs(session: Session, changes: Sequence[RunChange]) -> None:
     for i in range(0, len(keys), 400):
         part = set(keys[i : i + 400])
         # both INs (SQLite searches the (job_id, run_id) index; a row-value IN scans it)
-        for r in session.connection().execute(
+        found = session.connection().execute(
             _statement("runs"),
             {"jobs": sorted({j for j, _ in part}), "runs": sorted({r for _, r in part})},
-        ):
-            key = (int(r.job_id), r.run_id)
+        )
+        for r in found.mappings().all():  # fetched at once: per-row fetches cost per event
+            key = (int(r["job_id"]), r["run_id"])
             if key in part:
-                rows[key] = dict(r._mapping)
+                rows[key] = dict(r)
     now = utcnow()
     created: set[tuple[int, str]] = set()
     for c in changes:
@@ -400,7 +401,9 @@ def columns_exist(session: Session, columns: Mapping[tuple[int, str], int]) -> b
     ids = sorted(set(columns.values()))
     found: dict[tuple[int, str], int] = {}
     for i in range(0, len(ids), 500):
-        for cid, oid, name in session.connection().execute(_statement("columns"), {"ids": ids[i : i + 500]}):
+        for cid, oid, name in (
+            session.connection().execute(_statement("columns"), {"ids": ids[i : i + 500]}).all()
+        ):
             found[(int(oid), name)] = int(cid)
     return all(found.get(key) == cid for key, cid in columns.items())
 
