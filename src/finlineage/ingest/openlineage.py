@@ -146,8 +146,8 @@ def _list_of_objects(value: Any, where: str, *, required: bool = False) -> list[
 
 def _dataset_facets_shape(facets: Mapping[str, Any], where: str) -> None:
     """The dataset facets finlineage reads, checked against their published schemas' shape
-    (``schema`` 1-x, ``symlinks`` 1-x, ``columnLineage`` 1-x): a producer's broken facet is a
-    400 with its path, never half-read."""
+    (``schema`` 1-x, ``symlinks`` 1-x; ``columnLineage`` while its links are read, in
+    ``_column_links``): a producer's broken facet is a 400 with its path, never half-read."""
     schema = facets.get("schema")
     if schema is not None:
         for i, f in enumerate(_list_of_objects(schema.get("fields"), f"{where}.schema.fields")):
@@ -160,21 +160,6 @@ def _dataset_facets_shape(facets: Mapping[str, Any], where: str) -> None:
         ):
             if not isinstance(ident.get("namespace"), str) or not isinstance(ident.get("name"), str):
                 raise OpenLineageError(f"{where}.symlinks.identifiers[{i}] needs namespace and name")
-    cl = facets.get("columnLineage")
-    if cl is not None:
-        fields = cl.get("fields")
-        if fields is not None and not isinstance(fields, dict):
-            raise OpenLineageError(f"{where}.columnLineage.fields must be an object (field name → lineage)")
-        for fname, spec in (fields or {}).items():
-            at = f"{where}.columnLineage.fields.{fname}"
-            if not isinstance(spec, dict):
-                raise OpenLineageError(f"{at} must be an object")
-            for i, inp in enumerate(_list_of_objects(spec.get("inputFields"), f"{at}.inputFields")):
-                _list_of_objects(inp.get("transformations"), f"{at}.inputFields[{i}].transformations")
-        for i, inp in enumerate(_list_of_objects(cl.get("dataset"), f"{where}.columnLineage.dataset")):
-            _list_of_objects(
-                inp.get("transformations"), f"{where}.columnLineage.dataset[{i}].transformations"
-            )
 
 
 def _datasets(value: Any, where: str) -> list[dict[str, Any]]:
@@ -454,9 +439,13 @@ def _input_fields(
 ) -> list[tuple[tuple[str, str], str, str, str, str | None]]:
     """(input key, field, kind, subtype, description) of an ``inputFields`` / ``dataset`` list
     (an input without transformations gets ``default``)."""
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        raise OpenLineageError(f"columnLineage of {where}: input fields must be an array of objects")
     out = []
-    for inp in items if isinstance(items, list) else ():
-        # checked by hand, not with a generator: this runs for every field of every event
+    for inp in items:
+        # checked by hand, not with generators: this runs for every field of every event
         ns = inp.get("namespace") if isinstance(inp, dict) else None
         name, fld = (inp.get("name"), inp.get("field")) if ns is not None else (None, None)
         if not (isinstance(ns, str) and isinstance(name, str) and isinstance(fld, str)):
@@ -465,15 +454,13 @@ def _input_fields(
             )
         key = (ns, name)
         trans = inp.get("transformations")
-        for t in (trans if isinstance(trans, list) else ()) or (default,):
+        if trans is not None and not isinstance(trans, list):
+            raise OpenLineageError(f"columnLineage of {where}: transformations must be an array of objects")
+        for t in trans or (default,):
             if not isinstance(t, dict):
-                continue
+                raise OpenLineageError(f"columnLineage of {where}: a transformation must be an object")
             kind, sub = _edge_kind(t)
             text = t.get("description")
-            out.append((key, fld, kind, sub, text if isinstance(text, str) and text else None))
-        if isinstance(trans, list) and trans and not any(isinstance(t, dict) for t in trans):
-            kind, sub = _edge_kind(default)
-            text = default.get("description")
             out.append((key, fld, kind, sub, text if isinstance(text, str) and text else None))
     return out
 
@@ -490,11 +477,15 @@ def _column_links(outputs: Sequence[Mapping[str, Any]]) -> list[Link]:
         if not isinstance(cl, dict):
             continue
         raw_fields = cl.get("fields")
-        fields: dict[str, Any] = raw_fields if isinstance(raw_fields, dict) else {}
+        if raw_fields is not None and not isinstance(raw_fields, dict):
+            raise OpenLineageError(
+                f"columnLineage of {out['name']}: fields must be an object (field → lineage)"
+            )
+        fields: dict[str, Any] = raw_fields or {}
         okey = (out["namespace"], out["name"])
         for fname, spec in fields.items():
             if not isinstance(spec, dict):
-                continue
+                raise OpenLineageError(f"columnLineage of {okey[1]}.{fname} must be an object")
             default = {
                 "type": "DIRECT",
                 "subtype": "TRANSFORMATION",
