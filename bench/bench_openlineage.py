@@ -14,7 +14,9 @@ transformations), and half the jobs write datasets that a parsed SQL repository 
 stitching onto parsed objects is on the measured path). `--clients` HTTP clients post
 concurrently (keep-alive, loopback only), bounded by `--max-seconds` (a client stops posting at
 the deadline; the run then fails). `client_cpu_ms_per_event` is this process's CPU (the clients),
-reported apart from the server's. Target: >= 500 events/s. The server is `finlineage serve --workers N` (default 1) in a child process; `server_cpu_ms_per_event`
+reported apart from the server's. Target: >= 500 events/s. `--server-cpus 0 --client-cpus 1` keeps the
+load generator off the server's core (on a 2-core machine the clients otherwise take CPU from it,
+and the server's threads hand the GIL across cores). The server is `finlineage serve --workers N` (default 1) in a child process; `server_cpu_ms_per_event`
 is the CPU time of the server's process tree per event, the figure to compare across machines of
 different load. Writes bench/results/openlineage.json.
 """
@@ -138,9 +140,17 @@ def _events(n_events: int, n_jobs: int) -> list[bytes]:
     return out[:n_events]
 
 
-def _serve(tmp: Path, workers: int, src: Path | None = None) -> tuple[subprocess.Popen[bytes], str]:
+def _cpus(spec: str | None) -> set[int] | None:
+    """``"0"`` / ``"0,1"`` → a CPU set (None: no pinning)."""
+    return {int(c) for c in spec.split(",") if c.strip()} if spec else None
+
+
+def _serve(
+    tmp: Path, workers: int, src: Path | None = None, cpus: set[int] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
     """`finlineage serve` on a fresh SQLite store (a child process, so the clients' CPU is not
-    the server's); ``src``: another checkout's ``src`` directory to serve instead (a baseline)."""
+    the server's); ``src``: another checkout's ``src`` directory to serve instead (a baseline);
+    ``cpus``: the CPUs the server (and its children) may run on."""
     port = _free_port()
     env = {
         **os.environ,
@@ -166,7 +176,8 @@ def _serve(tmp: Path, workers: int, src: Path | None = None) -> tuple[subprocess
         str(workers),
     ]
     with open(tmp / "serve.log", "wb") as log:
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log)
+        pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log, preexec_fn=pin)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -185,7 +196,7 @@ def _serve(tmp: Path, workers: int, src: Path | None = None) -> tuple[subprocess
 def run_once(args: argparse.Namespace, src: Path | None = None) -> dict[str, Any]:
     """One measured run on a fresh store: the current code, or the checkout at ``src``."""
     tmp = Path(tempfile.mkdtemp(prefix="finlineage-bench-ol-"))
-    proc, base = _serve(tmp, args.workers, src)
+    proc, base = _serve(tmp, args.workers, src, _cpus(args.server_cpus))
     try:
         # a parsed repository owning the mssql://bench-db datasets (stitching target)
         sql_dir = tmp / "sql"
@@ -283,9 +294,18 @@ def main() -> int:
         "measured in turn with the current code, on the same machine in the same invocation",
     )
     ap.add_argument("--max-seconds", type=float, default=600.0, help="deadline for the posting phase")
+    ap.add_argument(
+        "--server-cpus",
+        help="CPUs the server runs on, e.g. `0` (default: any); with --client-cpus, the load "
+        "generator does not share the server's core (as when producers run on other machines)",
+    )
+    ap.add_argument("--client-cpus", help="CPUs the posting clients run on, e.g. `1` (default: any)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "openlineage.json")
     args = ap.parse_args()
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    client_cpus = _cpus(args.client_cpus)
+    if client_cpus:
+        os.sched_setaffinity(0, client_cpus)
 
     runs: list[dict[str, Any]] = []
     baseline_runs: list[dict[str, Any]] = []
@@ -303,6 +323,8 @@ def main() -> int:
         **{k: v for k, v in best.items() if k != "code"},
         "clients": args.clients,
         "server_workers": args.workers,
+        "server_cpus": args.server_cpus or "any",
+        "client_cpus": args.client_cpus or "any",
         "repeat": len(runs),
         "median_of": [r["events_per_s"] for r in runs],
         "command": " ".join(["bench/bench_openlineage.py", *sys.argv[1:]]),
