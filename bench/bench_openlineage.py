@@ -14,9 +14,10 @@ transformations), and half the jobs write datasets that a parsed SQL repository 
 stitching onto parsed objects is on the measured path). `--clients` HTTP clients post
 concurrently (keep-alive, loopback only), bounded by `--max-seconds` (a client stops posting at
 the deadline; the run then fails). `client_cpu_ms_per_event` is this process's CPU (the clients),
-reported apart from the server's. Target: >= 500 events/s. `--server-cpus 0 --client-cpus 1` keeps the
-load generator off the server's core (on a 2-core machine the clients otherwise take CPU from it,
-and the server's threads hand the GIL across cores). The server is `finlineage serve --workers N` (default 1) in a child process; `server_cpu_ms_per_event`
+reported apart from the server's. Target: >= 500 events/s. On a machine of 2+ CPUs the server runs
+on the first CPU and the clients on the others unless `--server-cpus`/`--client-cpus` say otherwise
+(`any`: no pinning): sharing cores, the clients take CPU from the server and its threads hand the
+GIL across cores (both figures are in docs/BENCHMARKS.md). The server is `finlineage serve --workers N` (default 1) in a child process; `server_cpu_ms_per_event`
 is the CPU time of the server's process tree per event, the figure to compare across machines of
 different load. Writes bench/results/openlineage.json.
 """
@@ -141,8 +142,19 @@ def _events(n_events: int, n_jobs: int) -> list[bytes]:
 
 
 def _cpus(spec: str | None) -> set[int] | None:
-    """``"0"`` / ``"0,1"`` → a CPU set (None: no pinning)."""
-    return {int(c) for c in spec.split(",") if c.strip()} if spec else None
+    """``"0"`` / ``"0,1"`` → a CPU set (None or ``any``: no pinning)."""
+    if not spec or spec == "any":
+        return None
+    return {int(c) for c in spec.split(",") if c.strip()}
+
+
+def _default_cpus(args: argparse.Namespace) -> None:
+    """Unless told otherwise, on a machine of 2+ CPUs the server gets the first CPU it may use
+    and the clients the others: the load generator must not take the measured server's CPU."""
+    usable = sorted(os.sched_getaffinity(0))
+    if args.server_cpus is None and args.client_cpus is None and len(usable) >= 2:
+        args.server_cpus = str(usable[0])
+        args.client_cpus = ",".join(map(str, usable[1:]))
 
 
 def _serve(
@@ -296,13 +308,15 @@ def main() -> int:
     ap.add_argument("--max-seconds", type=float, default=600.0, help="deadline for the posting phase")
     ap.add_argument(
         "--server-cpus",
-        help="CPUs the server runs on, e.g. `0` (default: any); with --client-cpus, the load "
-        "generator does not share the server's core (as when producers run on other machines)",
+        help="CPUs the server runs on, e.g. `0`, or `any` (default with 2+ CPUs: the first; the "
+        "clients get the others, so the load generator does not take the server's CPU, as when "
+        "producers run on other machines)",
     )
-    ap.add_argument("--client-cpus", help="CPUs the posting clients run on, e.g. `1` (default: any)")
+    ap.add_argument("--client-cpus", help="CPUs the posting clients run on, e.g. `1`, or `any`")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "openlineage.json")
     args = ap.parse_args()
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    _default_cpus(args)
     client_cpus = _cpus(args.client_cpus)
     if client_cpus:
         os.sched_setaffinity(0, client_cpus)
