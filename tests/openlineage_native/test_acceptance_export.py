@@ -314,12 +314,6 @@ ROUTINE_CALLS = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lineage engine: a schema-qualified scalar UDF call (T-SQL requires dbo./core. on "
-    "them) is an IDENTITY edge whose formula drops the call — core.fn_net_amount(e.amount, 1.5) "
-    "→ IDENTITY, formula core.ledger_entries.amount (unqualified fn_net_amount(...) is TRANSFORMATION)",
-)
 def test_a_qualified_scalar_function_call_is_a_transformation(
     make_server: Any, database_url: str, roots: Path
 ) -> None:

@@ -29,8 +29,10 @@ def direct_subtype(body: exp.Expr | None) -> str:
         return TRANSFORMATION
     if isinstance(body, exp.Alias):
         body = body.this
-    if isinstance(body, (exp.Column, exp.Dot)) and not isinstance(body.this, exp.Star):
+    if isinstance(body, exp.Column) and not isinstance(body.this, exp.Star):
         return IDENTITY
+    if isinstance(body, exp.Dot) and dot_parts(body) is not None:
+        return IDENTITY  # a struct field path; `schema.fn(x)` (a qualified call) is a Dot too
     return AGGREGATION if body.find(exp.AggFunc) is not None else TRANSFORMATION
 
 
@@ -65,7 +67,9 @@ def output_name(projection: exp.Expr, dialect: str, position: int = 0) -> str:
     edge's expression)."""
     if isinstance(projection, exp.Alias):
         return projection.alias
-    if isinstance(projection, (exp.Column, exp.Dot)):
+    if isinstance(projection, exp.Column) or (
+        isinstance(projection, exp.Dot) and dot_parts(projection) is not None
+    ):
         return projection.name
     if isinstance(projection, exp.Cast) and isinstance(projection.this, exp.Column):
         shorthand = "format" not in projection.args  # parsed from `col::type`
