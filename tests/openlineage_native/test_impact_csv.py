@@ -39,3 +39,31 @@ def test_impact_and_column_walks_as_csv(client: TestClient, roots: Path) -> None
     qty = rows[("src.fills", "qty")]
     assert qty["hop"] == "1" and qty["path"] == "rpt.book_volume.gross_qty > src.fills.qty"
     assert client.get(f"/api/v1/lineage/impact/src.fills?project_id={pid}&format=xml").status_code == 422
+
+
+def _formula_cells(text: str) -> list[str]:
+    return [c for row in csv.reader(io.StringIO(text)) for c in row if c[:1] in ("=", "+", "-", "@")]
+
+
+def test_csv_cells_are_never_spreadsheet_formulas(client: TestClient, roots: Path) -> None:
+    """Names and paths come from other people's code: a cell a spreadsheet would run as a formula
+    (=, +, -, @ first) is written as text (a leading '), in the impact, walk and export CSVs."""
+    files = {
+        **LEDGER,
+        "mssql/desk_view.sql": (
+            "CREATE VIEW rpt.desk_totals AS\nSELECT qty AS [-net_qty], px * 2 AS [=px2] FROM src.fills;\nGO\n"
+        ),
+    }
+    tree = write_tree(roots / "ledger", files)
+    pid = ingest_dir(client, tree, "ledger", "risk-db")["project_id"]
+    r = client.get(f"/api/v1/lineage/column/src.fills.qty/downstream?project_id={pid}&format=csv")
+    cells = {row["column"] for row in _rows(r.text)}
+    assert "'-net_qty" in cells and "-net_qty" not in cells
+    r = client.get(f"/api/v1/lineage/column/src.fills.px/downstream?project_id={pid}&format=csv")
+    assert "'=px2" in {row["column"] for row in _rows(r.text)}
+    assert _formula_cells(r.text) == []
+    r = client.get(f"/api/v1/lineage/impact/src.fills?project_id={pid}&format=csv")
+    assert r.status_code == 200 and _formula_cells(r.text) == []
+    r = client.get(f"/api/v1/export?project_id={pid}&format=csv&granularity=column")
+    assert r.status_code == 200, r.text
+    assert "rpt.desk_totals.-net_qty" in r.text and _formula_cells(r.text) == []

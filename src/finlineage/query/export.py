@@ -9,7 +9,6 @@ views' defining statements and scripts; datasets live in their platform's namesp
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import xml.etree.ElementTree as ET
@@ -26,6 +25,7 @@ from finlineage.query.errors import InvalidQueryError
 from finlineage.query.governance import check_version
 from finlineage.query.openlineage_export import to_openlineage
 from finlineage.query.schemas import Granularity
+from finlineage.query.spreadsheet import SafeWriter
 from finlineage.store.blobs import blob_path
 from finlineage.store.graph import DEFAULT_STATUSES
 from finlineage.store.models import CatalogObject, File, Project
@@ -218,7 +218,7 @@ CSV_HEADER = (
 
 def to_csv(g: ExportGraph) -> str:
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = SafeWriter(buf)
     w.writerow(CSV_HEADER)
     for r in g.edges:
         src = g.nodes.get(g.node_key(r, "source"))

@@ -8,11 +8,11 @@ A truncated answer ends with a row saying so.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Sequence
 
 from finlineage.query.schemas import GraphEdge, GraphNode, GraphOut, ImpactOut
+from finlineage.query.spreadsheet import SafeWriter
 
 CSV_HEADER = ("object", "kind", "column", "hop", "path", "file", "line")
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
@@ -58,7 +58,7 @@ def _row(n: GraphNode, path: str) -> tuple[object, ...]:
 
 def _write(rows: list[tuple[object, ...]], truncated: bool, omitted: int) -> str:
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = SafeWriter(buf)
     w.writerow(CSV_HEADER)
     w.writerows(rows)
     if truncated:
