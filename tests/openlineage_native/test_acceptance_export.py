@@ -427,12 +427,6 @@ def test_routines_of_every_dialect_are_jobs_and_temp_tables_collapse(
     assert "RETURN 'ok';" in snap
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lineage engine: the T-SQL trigger pseudo-table `inserted` is a catalog table of its "
-    "own, so the export has a dataset named 'inserted' (one part) instead of the trigger's table "
-    "core.ledger_entries",
-)
 def test_a_trigger_reads_its_own_table_not_a_dataset_named_inserted(
     make_server: Any, database_url: str, roots: Path
 ) -> None:

@@ -47,7 +47,13 @@ from finlineage.lineage.routine_results import (
 from finlineage.lineage.splitters.base import Segment
 from finlineage.lineage.statements import Context, StatementResult, analyze_statement
 from finlineage.lineage.varflow import Variables, resolve_parameters, row_field_write
-from finlineage.lineage.variables import declared_names, returned_rows, trigger_records, trigger_table
+from finlineage.lineage.variables import (
+    declared_names,
+    returned_rows,
+    trigger_pseudo_tables,
+    trigger_records,
+    trigger_table,
+)
 
 __all__ = ["MAX_INPUT_CHARS", "MAX_STATEMENT_CHARS", "extract"]
 
@@ -214,6 +220,7 @@ def extract(
     objects: list[ObjectDefinition] = list(routines)
     variables: dict[str | None, frozenset[str]] = {}
     row_tables: dict[str | None, dict[str, str]] = {}
+    pseudo_tables: dict[str | None, dict[str, str]] = {}
     results: dict[str, tuple[str, ...]] = {}
     """Functions returning rows -> their declared result columns (() when a query's outputs)."""
     table_vars: dict[str, str] = {}
@@ -240,7 +247,10 @@ def extract(
             except (SqlglotError, ValueError, TypeError):
                 table = None
             if isinstance(table, exp.Table):
-                row_tables[r.name] = dict.fromkeys(trigger_records(r.definition), ctx.name_of(table))
+                if pseudo := trigger_pseudo_tables(d):  # T-SQL: `inserted`/`deleted`, no NEW/OLD
+                    pseudo_tables[r.name] = dict.fromkeys(pseudo, ctx.name_of(table))
+                else:
+                    row_tables[r.name] = dict.fromkeys(trigger_records(r.definition), ctx.name_of(table))
     # PostgreSQL: a trigger function's NEW/OLD rows are those of the table whose trigger runs it
     for seg in segments:
         if not seg.sql and seg.process in row_tables and seg.calls:
@@ -271,6 +281,7 @@ def extract(
             variables[process] = declared_names(sql, routine=False) if _DECLARES.search(sql) else frozenset()
         ctx.variables = variables[process] | flow.known(process)
         ctx.row_tables = row_tables.get(process, {})
+        ctx.pseudo_tables = pseudo_tables.get(process, {})
         ctx.result = (process, results[process]) if seg.returns and process in results else None
         # a scalar function's RETURN (SELECT ...) is a value, not a result set
         ctx.in_expression = seg.in_expression or (seg.returns and process not in results)

@@ -28,6 +28,7 @@ __all__ = [
     "parameters",
     "result_columns",
     "returned_rows",
+    "trigger_pseudo_tables",
     "trigger_records",
     "trigger_table",
 ]
@@ -144,7 +145,8 @@ _REFERENCING = re.compile(
 )
 _ROW_ALIAS = re.compile(r"\b(?:NEW|OLD)\s+(?:ROW\s+)?AS\s+([A-Za-z_][\w$]*)", re.I)
 _TRIGGER_ON = re.compile(
-    r"^\s*CREATE\b[^;]*?\bTRIGGER\s+\S+\s+(?:BEFORE|AFTER|INSTEAD\s+OF|FOR)\b[^;]*?\bON\s+"
+    r"^\s*CREATE\b[^;]*?\bTRIGGER\s+\S+\s+(?:(?:BEFORE|AFTER|INSTEAD\s+OF|FOR)\b[^;]*?\b)?ON\s+"
+    r"(?!(?:DATABASE|ALL\s+SERVER)\b)"  # T-SQL: `TRIGGER t ON tbl AFTER ...`; DDL triggers fire on no table
     r"((?:[\w$#]+|\"[^\"]+\"|\[[^\]]+\]|`[^`]+`)(?:\s*\.\s*(?:[\w$#]+|\"[^\"]+\"|\[[^\]]+\]|`[^`]+`))*)",
     re.I,
 )
@@ -302,6 +304,15 @@ def trigger_table(definition: str) -> str | None:
     """The table a `CREATE TRIGGER ... ON t` fires on, as written (None for other routines)."""
     m = _TRIGGER_ON.search(_clean(definition[:5000]))
     return re.sub(r"\s+", "", m.group(1)) if m else None
+
+
+_PSEUDO_TABLES = ("inserted", "deleted")
+
+
+def trigger_pseudo_tables(dialect: str) -> tuple[str, ...]:
+    """Names a trigger's body reads as tables holding its affected rows: T-SQL's `inserted`
+    and `deleted` (the rows of the table it fires on); () in other dialects."""
+    return _PSEUDO_TABLES if dialect in ("tsql", "fabric") else ()
 
 
 def trigger_records(definition: str) -> tuple[str, ...]:

@@ -81,6 +81,8 @@ class Context:
     """Parameters and declared variables of the routine the current statement runs in."""
     row_tables: dict[str, str] = field(default_factory=dict)
     """In a trigger: its row records (new, old) -> the table it fires on."""
+    pseudo_tables: dict[str, str] = field(default_factory=dict)
+    """In a T-SQL trigger: its pseudo-tables (inserted, deleted) -> the table it fires on."""
     result: tuple[str, tuple[str, ...]] | None = None
     """For a query whose rows a function returns (`RETURN QUERY`): the function and the columns
     of its `RETURNS TABLE (...)`, which the query's outputs fill by position."""
@@ -89,6 +91,10 @@ class Context:
     scalar value nobody keeps): it reads its tables, its rows are no result set (no outputs)."""
 
     def name_of(self, table: exp.Table) -> str:
+        if self.pseudo_tables and not table.args.get("db") and not table.args.get("catalog"):
+            row_table = self.pseudo_tables.get(table.name.lower())
+            if row_table is not None:  # a trigger's `inserted`/`deleted` rows are its table's
+                return row_table
         name = table_name(table, default_db=self.default_db, default_schema=self.default_schema)
         if self.dialect == "bigquery" and name and not name.startswith(("#", "@")):
             head, _, last = name.rpartition(".")
