@@ -322,12 +322,6 @@ def test_a_qualified_scalar_function_call_is_a_transformation(
     assert net["core.ledger_entries.amount"] == {("DIRECT", "TRANSFORMATION")}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lineage engine: a procedure reading an inline table-valued function "
-    "(FROM core.fn_branch_accounts('HQ01') AS f) gets no edges from it, so nothing reaches "
-    "rpt.hq_accounts (the function's own edges from core.accounts exist)",
-)
 def test_lineage_through_an_inline_table_valued_function(
     make_server: Any, database_url: str, roots: Path
 ) -> None:

@@ -46,6 +46,7 @@ from finlineage.lineage.routine_results import (
 )
 from finlineage.lineage.splitters.base import Segment
 from finlineage.lineage.statements import Context, StatementResult, analyze_statement
+from finlineage.lineage.table_functions import inline_table_functions, with_body
 from finlineage.lineage.varflow import Variables, resolve_parameters, row_field_write
 from finlineage.lineage.variables import (
     declared_names,
@@ -475,8 +476,17 @@ def _analyze_segment(
             for i, stmt in enumerate(parsed):
                 try:
                     stmt = canonicalize(stmt, ctx.dialect)
-                    res = analyze_statement(stmt, ctx, first_index + i)
-                    facts.add(stmt, res, ctx, first_index + i)
+                    work, functions = inline_table_functions(
+                        stmt, ctx.table_functions, ctx.name_of, ctx.dialect
+                    )
+                    res = analyze_statement(work, ctx, first_index + i)
+                    res.source_tables.extend(f for f in functions if f not in res.source_tables)
+                    facts.add(work, res, ctx, first_index + i)
+                    if res.type == "return_query" and ctx.result is not None:
+                        func, columns = ctx.result  # the query is the function's rows: readers inline it
+                        body = with_body(ctx.table_functions.get(func), work, columns)
+                        if body is not None:
+                            ctx.table_functions[func] = body
                     if used != ctx.dialect:
                         res.diagnostics.append(
                             Diagnostic(

@@ -27,6 +27,7 @@ from finlineage.lineage.names import (
     table_name,
 )
 from finlineage.lineage.resolver import Indirect, Output, QueryResolver, output_name
+from finlineage.lineage.table_functions import TableFunction
 from finlineage.lineage.tsql_output import read_output_target
 
 _MAX_EXPR_TEXT = 2000
@@ -83,6 +84,8 @@ class Context:
     """In a trigger: its row records (new, old) -> the table it fires on."""
     pseudo_tables: dict[str, str] = field(default_factory=dict)
     """In a T-SQL trigger: its pseudo-tables (inserted, deleted) -> the table it fires on."""
+    table_functions: dict[str, TableFunction] = field(default_factory=dict)
+    """Table-valued functions the script defined so far whose rows one query returns -> it."""
     result: tuple[str, tuple[str, ...]] | None = None
     """For a query whose rows a function returns (`RETURN QUERY`): the function and the columns
     of its `RETURNS TABLE (...)`, which the query's outputs fill by position."""

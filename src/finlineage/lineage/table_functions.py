@@ -1,0 +1,128 @@
+"""Table-valued functions read like tables (`FROM schema.fn(args) AS f`, T-SQL `CROSS APPLY` /
+`OUTER APPLY fn(args)`).
+
+A function whose result is one query (T-SQL inline `RETURNS TABLE AS RETURN (SELECT ...)`,
+PostgreSQL `RETURN QUERY`) defined earlier in the same script is a parameterised view: a reader
+gets its rows through that query, inlined as a derived table (named by the declared result
+columns when there are any), so column lineage reaches the tables the function reads, and the
+function is among the tables the statement reads (the store links it to the routine). A function
+defined elsewhere is left as it is: where its columns come from is unknown (no phantom objects)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from finlineage.lineage.names import normalize_name
+
+__all__ = ["TableFunction", "inline_table_functions", "with_body"]
+
+_APPLY_DIALECTS = frozenset({"tsql", "fabric"})
+
+
+@dataclass(frozen=True, slots=True)
+class TableFunction:
+    """The rows of a table-valued function: its query (several RETURN QUERY: their UNION ALL)
+    and its declared result columns (() when they are the query's outputs)."""
+
+    query: exp.Query
+    columns: tuple[str, ...] = ()
+
+
+def with_body(known: TableFunction | None, query: exp.Expr, columns: tuple[str, ...]) -> TableFunction | None:
+    """`known` with one more query returning its rows (None when `query` is no query)."""
+    body = query.unnest() if isinstance(query, exp.Subquery) else query
+    if not isinstance(body, exp.Query):
+        return known
+    body = body.copy()
+    if known is None:
+        return TableFunction(body, columns)
+    return TableFunction(exp.union(known.query.copy(), body, distinct=False), known.columns)
+
+
+def _dotted(node: exp.Expr) -> list[str] | None:
+    """The name parts of the qualifier of a dotted call (`db.schema` of `db.schema.fn()`)."""
+    if isinstance(node, exp.Identifier):
+        return [node.name]
+    if isinstance(node, exp.Column):
+        return [p.name for p in node.parts]
+    if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Identifier):
+        head = _dotted(node.this)
+        return None if head is None else [*head, node.expression.name]
+    return None
+
+
+def _call(node: exp.Expr, dialect: str) -> tuple[exp.Table, exp.TableAlias | None] | None:
+    """(a table node naming the user function, the reader's alias) when `node` reads a user
+    table-valued function; None otherwise (built-in table functions are parsed as their own
+    expressions, not as anonymous calls)."""
+    if isinstance(node, exp.Table) and isinstance(node.this, exp.Anonymous):
+        fn = node.this
+        parts = [node.catalog, node.db] if node.catalog else [node.db] if node.db else []
+    elif (
+        isinstance(node, exp.Lateral)
+        and node.args.get("cross_apply") is not None
+        and dialect in _APPLY_DIALECTS
+    ):
+        inner = node.this
+        if isinstance(inner, exp.Anonymous):
+            fn, parts = inner, []
+        elif isinstance(inner, exp.Dot) and isinstance(inner.expression, exp.Anonymous):
+            found = _dotted(inner.this)
+            if found is None:
+                return None
+            fn, parts = inner.expression, found
+        else:
+            return None
+    else:
+        return None
+    if not fn.name or len(parts) > 2:
+        return None
+    names = [normalize_name(p, dialect) for p in parts]
+    table = exp.Table(this=exp.to_identifier(normalize_name(fn.name, dialect)))
+    if names:
+        table.set("db", exp.to_identifier(names[-1]))
+    if len(names) == 2:
+        table.set("catalog", exp.to_identifier(names[0]))
+    alias = node.args.get("alias")
+    return table, alias if isinstance(alias, exp.TableAlias) else None
+
+
+def inline_table_functions(
+    stmt: exp.Expr,
+    known: Mapping[str, TableFunction],
+    name_of: Callable[[exp.Table], str],
+    dialect: str,
+) -> tuple[exp.Expr, list[str]]:
+    """`stmt` with its reads of user table-valued functions replaced by what they return (a
+    copy; `stmt` itself is kept for its text), and the names of the functions it reads."""
+    if not known or not any(_call(n, dialect) is not None for n in stmt.find_all(exp.Table, exp.Lateral)):
+        return stmt, []
+    work = stmt.copy()
+    read: list[str] = []
+    for node in list(work.find_all(exp.Table, exp.Lateral)):
+        found = _call(node, dialect)
+        if found is None:
+            continue
+        table, alias = found
+        name = name_of(table)
+        alias_name = alias.name if alias is not None and alias.name else table.name
+        body = known.get(name)
+        if body is None:
+            continue  # defined elsewhere: where its columns come from is unknown (no phantoms)
+        # the reader's own column list renames the result; else the declared result columns
+        renamed = [c.name for c in alias.columns] if alias is not None else []
+        declared = renamed or list(body.columns)
+        node.replace(
+            exp.Subquery(
+                this=body.query.copy(),
+                alias=exp.TableAlias(
+                    this=exp.to_identifier(alias_name), columns=[exp.to_identifier(c) for c in declared]
+                ),
+            )
+        )
+        if name not in read:
+            read.append(name)
+    return work, read
