@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 FileResultStatus = Literal["processed", "skipped_duplicate", "error"]
 SourceKind = Literal["upload", "directory", "git", "sql"]
@@ -111,12 +111,13 @@ class IngestionLogInfo(BaseModel):
 
 class RawSqlRequest(BaseModel):
     sql: str = Field(min_length=1)
-    project_id: int | str
-    """A project id or name; an unknown name is an error unless `create_project` is true."""
+    project_id: StrictInt | str
+    """A project id or name; an unknown name is an error unless `create_project` is true. Ids
+    are strict integers here and below: JSON `true` is not id 1 (pydantic's lax int takes it)."""
     create_project: bool = False
     """Create the project when `project_id` names none (explicit, so a typo never creates one)."""
     repository_name: str | None = None
-    repository_id: int | None = None
+    repository_id: StrictInt | None = None
     dialect: str = "auto"
     path: str | None = None
     """Path the text is stored under (dedup key); default `sql/<sha256[:12]>.sql`."""
@@ -124,10 +125,10 @@ class RawSqlRequest(BaseModel):
 
 class DirectoryRequest(BaseModel):
     path: str | list[str]
-    project_id: int | str
+    project_id: StrictInt | str
     create_project: bool = False
     repository_name: str | None = None
-    repository_id: int | None = None
+    repository_id: StrictInt | None = None
     dialect: str = "auto"
     mode: IngestMode = "add"
     """`snapshot`: the paths are the whole repository; its files absent from them are removed."""
@@ -137,10 +138,10 @@ class GitRequest(BaseModel):
     url: str = Field(min_length=1)
     ref: str | None = None
     """Branch, tag or commit; default the remote's HEAD."""
-    project_id: int | str
+    project_id: StrictInt | str
     create_project: bool = False
     repository_name: str | None = None
-    repository_id: int | None = None
+    repository_id: StrictInt | None = None
     dialect: str = "auto"
     subdir: str | None = None
     """Only ingest files under this folder of the repository."""

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, StrictInt, field_validator
 from starlette.types import Receive, Scope, Send
 
 from finlineage.api.auth import ROLE_RANK, resolve_key, viewer
@@ -43,8 +43,9 @@ class HistoryItem(BaseModel):
 
 
 class ChatContextIn(BaseModel):
-    project_id: int | str | None = None
-    repository_id: int | str | None = None
+    # strict ints: JSON `true` is not project 1 (pydantic's lax int takes booleans)
+    project_id: StrictInt | str | None = None
+    repository_id: StrictInt | str | None = None
 
 
 def _not_blank(value: str) -> str:
