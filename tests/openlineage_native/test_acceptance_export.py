@@ -12,8 +12,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from openlineage_native.acceptance_bank import BANK, Bank, published, start_bank
 from openlineage_native.conftest import write_tree
 from security.gitserve import bare_repo, git_daemon
