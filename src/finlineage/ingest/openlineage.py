@@ -75,10 +75,6 @@ def _inflate(body: bytes, wbits: int, what: str) -> bytes:
     return out
 
 
-def decode_body(body: bytes, content_encoding: str | None) -> Any:
-    return _json(_decoded(body, content_encoding))
-
-
 def _decoded(body: bytes, content_encoding: str | None) -> bytes:
     """The body after its Content-Encoding, within ``MAX_BODY``."""
     enc = (content_encoding or "").strip().lower()
@@ -128,16 +124,18 @@ def _time(value: Any, where: str) -> datetime:
     return t.astimezone(UTC)
 
 
-def _facets(value: Any, where: str) -> None:
+def _facets(value: Any, where: str) -> dict[str, Any]:
     """A facets map: an object of objects (each facet's schema makes it one)."""
     facets = _obj(value, where, required=False)
     for name, facet in facets.items():
         if not isinstance(facet, dict):
             raise OpenLineageError(f"{where}.{name} must be an object (a facet)")
+    return facets
 
 
-def _list_of_objects(value: Any, where: str, *, required: bool = False) -> list[dict[str, Any]]:
-    if value is None and not required:
+def _list_of_objects(value: Any, where: str) -> list[dict[str, Any]]:
+    """An optional array of objects (absent: empty)."""
+    if value is None:
         return []
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
         raise OpenLineageError(f"{where} must be an array of objects")
@@ -172,8 +170,7 @@ def _datasets(value: Any, where: str) -> list[dict[str, Any]]:
         d = _obj(ds, f"{where}[{i}]")
         _req_str(d, "namespace", f"{where}[{i}]")
         _req_str(d, "name", f"{where}[{i}]")
-        _facets(d.get("facets"), f"{where}[{i}].facets")
-        _dataset_facets_shape(d.get("facets") or {}, f"{where}[{i}].facets")
+        _dataset_facets_shape(_facets(d.get("facets"), f"{where}[{i}].facets"), f"{where}[{i}].facets")
         for extra in ("inputFacets", "outputFacets"):
             _facets(d.get(extra), f"{where}[{i}].{extra}")
         out.append(d)

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from finlineage.store.bulk import _table
 from finlineage.store.models import OLEvent, utcnow
 
 __all__ = ["add_events", "list_events"]
 
-_INSERT = insert(cast(Table, OLEvent.__table__))
+_INSERT = insert(_table(OLEvent))
 
 
 def add_events(session: Session, rows: Sequence[dict[str, Any]]) -> None:
