@@ -29,7 +29,7 @@ from finlineage.query import explain as q_explain
 from finlineage.query import lineage as q_lineage
 from finlineage.query.common import PageParams, Scope
 from finlineage.query.errors import QueryError
-from finlineage.query.schemas import GraphEdge, GraphOut
+from finlineage.query.schemas import Granularity, GraphEdge, GraphOut
 from finlineage.store.models import File, Repository
 
 __all__ = ["TOOL_SPECS", "LineageTools"]
@@ -323,17 +323,23 @@ class LineageTools:
             "omitted": int(getattr(out, "omitted", 0) or 0) + max(0, len(nodes) - len(shown_nodes)),
         }
 
-    def column_edges_into(self, oid: int) -> list[dict[str, Any]]:
-        """The column edges that load an object's columns (one hop, every column)."""
-        out = q_lineage.node_lineage(
+    def _one_hop(
+        self, oid: int, direction: Literal["upstream", "downstream"], granularity: Granularity
+    ) -> GraphOut:
+        """An object's neighbours one hop away (the API's node walk, at the configured node cap)."""
+        return q_lineage.node_lineage(
             self.s,
             oid,
-            "upstream",
+            direction,
             depth=1,
-            granularity="column",
+            granularity=granularity,
             project_id=self.pid,
             max_nodes=self.node_cap,
         )
+
+    def column_edges_into(self, oid: int) -> list[dict[str, Any]]:
+        """The column edges that load an object's columns (one hop, every column)."""
+        out = self._one_hop(oid, "upstream", "column")
         roots = {r.id for r in out.roots} or {c for c in self.v.cols_by_object.get(oid, [])}
         return [self.edge(e, "column") for e in out.edges if e.target in roots]
 
@@ -476,24 +482,8 @@ class LineageTools:
         ref = self._one(name)
         oid = ref["id"] if ref["type"] == "object" else ref["object_id"]
         statements = [self._stmt(st) for st in chat_reads.table_statements(self.s, oid)]
-        up = q_lineage.node_lineage(
-            self.s,
-            oid,
-            "upstream",
-            depth=1,
-            granularity="table",
-            project_id=self.pid,
-            max_nodes=self.node_cap,
-        )
-        down = q_lineage.node_lineage(
-            self.s,
-            oid,
-            "downstream",
-            depth=1,
-            granularity="table",
-            project_id=self.pid,
-            max_nodes=self.node_cap,
-        )
+        up = self._one_hop(oid, "upstream", "table")
+        down = self._one_hop(oid, "downstream", "table")
         writes = [self.edge(e, "table") for e in up.edges if e.target == oid]
         reads = [self.edge(e, "table") for e in down.edges if e.source == oid]
         writer_routines: set[str] = {e["via"] for e in writes if e["via"]}
