@@ -10,13 +10,14 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 
+from support import closed_port
+
 from .conftest import (
     ORIGIN,
     ProcessServer,
     ThreadServer,
     async_wait_for,
     barrier,
-    free_port,
     recv_json,
     recv_until,
 )
@@ -116,12 +117,15 @@ async def test_hub_publish_reaches_every_worker_in_order(
 async def test_without_redis_events_stay_local_and_health_says_so(
     start_server: Callable[..., ThreadServer],
 ) -> None:
-    server = start_server(redis_url=f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
-    async with connect(server.ws, origin=ORIGIN) as ws, httpx.AsyncClient(base_url=server.http) as http:  # type: ignore[arg-type]
-        await recv_json(ws)
-        server.services["events"].publish("error", {"error_type": "x", "severity": "error"})
-        msg, _ = await recv_until(ws, lambda m: m["type"] == "error")
-        assert msg["data"]["error_type"] == "x"
-        health = (await http.get("/health")).json()
-        assert health["components"]["redis"]["status"] == "down"
-        await async_wait_for(lambda: server.services["events"].redis_errors > 0, what="redis errors counted")
+    with closed_port() as refusing_port:
+        server = start_server(redis_url=f"redis://127.0.0.1:{refusing_port}/0")
+        async with connect(server.ws, origin=ORIGIN) as ws, httpx.AsyncClient(base_url=server.http) as http:  # type: ignore[arg-type]
+            await recv_json(ws)
+            server.services["events"].publish("error", {"error_type": "x", "severity": "error"})
+            msg, _ = await recv_until(ws, lambda m: m["type"] == "error")
+            assert msg["data"]["error_type"] == "x"
+            health = (await http.get("/health")).json()
+            assert health["components"]["redis"]["status"] == "down"
+            await async_wait_for(
+                lambda: server.services["events"].redis_errors > 0, what="redis errors counted"
+            )

@@ -15,8 +15,9 @@ import pytest
 
 from finlineage.ingest.git import GitError, check_git_url
 from finlineage.settings import Settings
+from support import closed_port
 
-from .conftest import Served, alive, children_of, cmdline, free_port, wait_for
+from .conftest import Served, alive, children_of, cmdline, wait_for
 from .gitserve import Tarpit, bare_repo, git_daemon
 
 
@@ -182,16 +183,17 @@ def test_clone_errors_do_not_tell_port_states_or_banners(serve: Callable[..., Se
                 conn.sendall(banner)
 
     threading.Thread(target=answer, daemon=True).start()
-    closed_port = free_port()
     server = serve(FINLINEAGE_GIT_ALLOWED_HOSTS="127.0.0.1", FINLINEAGE_GIT_ALLOWED_SCHEMES="http")
     assert server.post("/api/v1/projects", json={"name": "p"}).status_code in (200, 201)
     errors = []
-    for port in (open_port, closed_port):
-        r = server.post(
-            "/api/v1/ingest/git?wait=true", json={"url": f"http://127.0.0.1:{port}/r.git", "project_id": "p"}
-        )
-        assert r.status_code == 200 and r.json()["status"] == "failed", r.text
-        errors.append(r.json()["error"].replace(str(port), "PORT"))
+    with closed_port() as refusing_port:
+        for port in (open_port, refusing_port):
+            r = server.post(
+                "/api/v1/ingest/git?wait=true",
+                json={"url": f"http://127.0.0.1:{port}/r.git", "project_id": "p"},
+            )
+            assert r.status_code == 200 and r.json()["status"] == "failed", r.text
+            errors.append(r.json()["error"].replace(str(port), "PORT"))
     listener.close()
     assert errors[0] == errors[1]
     assert "SecretBanner" not in errors[0] and "refused" not in errors[0].lower()

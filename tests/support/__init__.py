@@ -5,6 +5,8 @@ Imported the way the tests already import `realtime.conftest` (tests/ is on sys.
 
 from __future__ import annotations
 
+import contextlib
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -50,3 +52,12 @@ def client_factory(
     yield _make
     for client in clients:
         client.__exit__(None, None, None)
+
+
+@contextlib.contextmanager
+def closed_port() -> Iterator[int]:
+    """A loopback port that refuses connections for as long as the block runs: bound but never
+    listening, so no server started meanwhile (ours included) can be handed the same port."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as held:
+        held.bind(("127.0.0.1", 0))
+        yield int(held.getsockname()[1])
