@@ -168,6 +168,16 @@ def test_spark_run_from_the_python_client_stitches_onto_parsed_sql(
         assert runs["runs"][0]["startedAt"].startswith("2026-12-06T10:00")
         assert runs["runs"][0]["endedAt"].startswith("2026-12-06T10:05")
         assert runs["runs"][0]["state"] == "COMPLETED" and runs["runs"][0]["durationMs"] == 5 * 60 * 1000
+        # exported again, the received job keeps what its producer said it is
+        export = http.get(f"/api/v1/export?format=openlineage&project_id={project_id}").json()
+        spark = next(e["job"] for e in export if e["job"]["name"] == "load_fills")
+        assert spark["namespace"] == "spark-cluster"
+        assert (spark["facets"]["jobType"]["integration"], spark["facets"]["jobType"]["jobType"]) == (
+            "SPARK",
+            "JOB",
+        )
+        parsed = [e["job"] for e in export if e["job"]["namespace"] != "spark-cluster"]
+        assert parsed and all(j["facets"]["jobType"]["integration"] == "FINLINEAGE" for j in parsed)
         # a viewer cannot post events
         bad = http.post(
             "/api/v1/lineage", content=json.dumps(_spark_event(RunState.START, run_id).__dict__, default=str)
@@ -412,3 +422,20 @@ def test_symlinks_and_dataset_wide_lineage(client: TestClient, roots: Path) -> N
     assert "ticks.is_valid" in {n["canonical_id"] for n in up["nodes"]}
     up = client.get(f"/api/v1/lineage/column/src.fills.px/upstream?project_id={res['project_id']}").json()
     assert "ticks.price" in {n["canonical_id"] for n in up["nodes"]}
+
+
+def test_a_run_id_in_any_spelling_is_one_run(client: TestClient) -> None:
+    """UUIDs are case-insensitive: START in upper case and COMPLETE in lower case are one run,
+    stored and served in the canonical lower-case spelling, found by either."""
+    run_id = uuid.uuid4()
+    start = _event(eventType="START", run={"runId": str(run_id).upper(), "facets": {}})
+    start["eventTime"] = "2026-12-06T10:00:00Z"
+    assert client.post("/api/v1/lineage", json=start).status_code == 201
+    done = client.post("/api/v1/lineage", json=_event(run={"runId": str(run_id), "facets": {}}))
+    assert done.status_code == 201 and done.json()["run_id"] == str(run_id)
+    runs = client.get("/api/v1/jobs/etl/copy_quotes/runs").json()
+    assert [r["id"] for r in runs["runs"]] == [str(run_id)] and runs["runs"][0]["state"] == "COMPLETED"
+    for spelling in (str(run_id).upper(), run_id.hex):
+        r = client.get(f"/api/v1/jobs/runs/{spelling}")
+        assert r.status_code == 200 and r.json()["id"] == str(run_id), r.text
+    assert client.get("/api/v1/jobs/runs/not-a-uuid").status_code == 404

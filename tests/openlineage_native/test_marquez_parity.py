@@ -160,6 +160,17 @@ def test_jobs_runs_and_dataset_versions_are_one_shape(
         by_name = {j["name"]: j for j in listed["jobs"]}
         assert {"load_fills", "check_fills", "rpt.load_book_volume"} <= set(by_name)
         assert listed["totalCount"] == len(listed["jobs"]) and listed["truncated"] is False
+        # a job known only from the SQL is listed too, with no run
+        assert (
+            by_name["rpt.large_fills"]["latestRun"] is None and by_name["rpt.large_fills"]["latestRuns"] == []
+        )
+        one_ns = _ok(http, f"{API}/jobs", namespace=NS)
+        assert {j["namespace"] for j in one_ns["jobs"]} == {NS} and "rpt.large_fills" in {
+            j["name"] for j in one_ns["jobs"]
+        }
+        assert _ok(http, f"{API}/jobs", namespace="nowhere://x")["jobs"] == []
+        paged = [_ok(http, f"{API}/jobs", limit=1, offset=i)["jobs"] for i in range(listed["totalCount"] + 1)]
+        assert [p[0]["name"] for p in paged[:-1]] == [j["name"] for j in listed["jobs"]] and paged[-1] == []
         for name, j in by_name.items():
             assert j == _ok(http, f"{API}/namespaces/{enc(j['namespace'])}/jobs/{enc(name)}"), name
         load, check = by_name["load_fills"], by_name["check_fills"]

@@ -220,7 +220,9 @@ def validate(raw: Any) -> Event:
     run = _obj(e.get("run"), "event.run")
     run_id = _req_str(run, "runId", "event.run")
     try:
-        uuid.UUID(run_id)
+        # one spelling per run (lowercase, hyphenated, as Marquez stores UUIDs): a producer that
+        # sends the same run in upper case updates that run instead of starting another
+        run["runId"] = str(uuid.UUID(run_id))
     except ValueError:
         raise OpenLineageError(f"event.run.runId is not a UUID: {run_id!r}") from None
     _facets(run.get("facets"), "event.run.facets")

@@ -8,7 +8,7 @@ rules: ``query.openlineage_export``), plus what arrived as OpenLineage events.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -170,31 +170,41 @@ class _Contents:
 
 
 def contents(session: Session, ns: str, *, with_jobs: bool) -> _Contents:
-    """Datasets (and with ``with_jobs`` the jobs) of namespace ``ns``: every project owning it is
-    read once, as the export reads it; datasets and jobs are materialised per page."""
-    index = namespace_index(session).get(ns)
-    if index is None:
+    """Datasets (and with ``with_jobs`` the jobs) of namespace ``ns``; datasets and jobs are
+    materialised per page."""
+    found = contents_by_namespace(session, {ns}, with_jobs=with_jobs).get(ns)
+    if found is None:
         raise not_found("namespace", ns)
-    out = _Contents(ns)
-    for pid in sorted(index.projects):
+    return found
+
+
+def contents_by_namespace(
+    session: Session, wanted: Collection[str] | None, *, with_jobs: bool
+) -> dict[str, _Contents]:
+    """The contents of each namespace in ``wanted`` (None: every namespace) that exists: every
+    project owning one is read once, as the export reads it."""
+    index = namespace_index(session)
+    out = {ns: _Contents(ns) for ns in index if wanted is None or ns in wanted}
+    for pid in sorted({p for ns in out for p in index[ns].projects}):
         g = load_graph(session, Scope(project_id=pid), granularity="table")
         ctx = _load_context(session, g)
         for oid, key in ctx.datasets.items():
-            if key[0] == ns:
-                out.parsed.setdefault(key[1], (oid, ctx))
+            if key[0] in out:
+                out[key[0]].parsed.setdefault(key[1], (oid, ctx))
         if not with_jobs:
             continue
         resolver = _JobResolver(g, ctx, None)
         for r in g.table_edges:
             if int(r.source_object_id) in ctx.datasets and int(r.target_object_id) in ctx.datasets:
                 job = resolver.job_for(r)
-                if job.namespace == ns:
-                    out.job_rows.setdefault(job.name, []).append(r)
-    out.received = {
-        row.name: row for row in session.scalars(select(OLDataset).where(OLDataset.namespace == ns))
-    }
-    if with_jobs:
-        out.received_jobs = {j.name: j for j in session.scalars(select(OLJob).where(OLJob.namespace == ns))}
+                if job.namespace in out:
+                    out[job.namespace].job_rows.setdefault(job.name, []).append(r)
+    for part in chunks(sorted(out)):
+        for row in session.scalars(select(OLDataset).where(OLDataset.namespace.in_(list(part)))):
+            out[row.namespace].received[row.name] = row
+        if with_jobs:
+            for job_row in session.scalars(select(OLJob).where(OLJob.namespace.in_(list(part)))):
+                out[job_row.namespace].received_jobs[job_row.name] = job_row
     return out
 
 

@@ -9,6 +9,7 @@ Dataset versions are derived at read time (``query.marquez_versions``).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Collection, Sequence
 from typing import Any, Literal
 
@@ -18,7 +19,6 @@ from sqlalchemy.orm import Session
 from finlineage.query import marquez_catalog as catalog
 from finlineage.query import marquez_shapes as shape
 from finlineage.query import marquez_versions as versions
-from finlineage.query.common import chunks
 from finlineage.query.errors import InvalidQueryError, not_found
 from finlineage.query.marquez import job_edges, parse_node_id
 from finlineage.store import openlineage as names
@@ -114,22 +114,10 @@ def _jobs_out(session: Session, jobs: list[tuple[str, catalog.Job]]) -> list[dic
 def jobs(
     session: Session, ns: str, *, last_run_states: Collection[str] = (), limit: int, offset: int
 ) -> dict[str, Any]:
-    """The jobs of a namespace: parsed from SQL and received, by name; with ``last_run_states``
-    only the received ones whose latest run is in one of those states."""
-    states = run_states(last_run_states)
-    c = catalog.contents(session, ns, with_jobs=True)
-    ordered = c.job_names()
-    if states:
-        keep = shape.openlineage_states(states)
-        received = {int(j.id): n for n, j in c.received_jobs.items()}
-        ordered = []
-        for part in chunks(sorted(received)):
-            latest = _latest(OLRun.job_id.in_(list(part)))
-            stmt = select(latest.c.job_id).where(latest.c.n == 1, latest.c.state.in_(sorted(keep)))
-            ordered += [received[int(i)] for i in session.scalars(stmt)]
-        ordered.sort()
-    page = catalog.materialise_jobs(session, c, catalog.page(ordered, limit, offset))
-    return _paged("jobs", _jobs_out(session, [(ns, j) for j in page]), len(ordered), limit, offset)
+    """The jobs of namespace ``ns`` (404 when there is no such namespace), as ``all_jobs``."""
+    if ns not in catalog.namespace_index(session):
+        raise not_found("namespace", ns)
+    return all_jobs(session, namespace=ns, last_run_states=last_run_states, limit=limit, offset=offset)
 
 
 def job(session: Session, ns: str, name: str) -> dict[str, Any]:
@@ -163,7 +151,7 @@ def _latest(*where: Any) -> Any:
     )
 
 
-def received_jobs(
+def all_jobs(
     session: Session,
     *,
     namespace: str | None = None,
@@ -171,18 +159,37 @@ def received_jobs(
     limit: int = 100,
     offset: int = 0,
 ) -> dict[str, Any]:
-    """Marquez's ``GET /api/v1/jobs``: the jobs producers reported (parsed-only jobs have no
-    runs; they are listed per namespace), by namespace and name, each the Job its namespace
-    serves; with ``last_run_states`` only those whose latest run is in one of those states."""
+    """Marquez's ``GET /api/v1/jobs``: every job (parsed from SQL or reported by producers) by
+    namespace and name, each the Job its namespace serves. With ``last_run_states`` only the jobs
+    whose latest run is in one of those states: received ones (parsed-only jobs have no runs)."""
     states = run_states(last_run_states)
-    latest = _latest()
-    stmt = select(OLJob.namespace, OLJob.name).outerjoin(
-        latest, (latest.c.job_id == OLJob.id) & (latest.c.n == 1)
-    )
-    if namespace:
-        stmt = stmt.where(OLJob.namespace == namespace)
     if states:
-        stmt = stmt.where(latest.c.state.in_(sorted(shape.openlineage_states(states))))
+        return _jobs_by_last_state(session, namespace, states, limit, offset)
+    found = catalog.contents_by_namespace(session, None if namespace is None else {namespace}, with_jobs=True)
+    keys = sorted((ns, name) for ns, c in found.items() for name in c.job_names())
+    wanted: dict[str, list[str]] = {}
+    for ns, name in catalog.page(keys, limit, offset):
+        wanted.setdefault(ns, []).append(name)
+    made = {
+        (ns, j.name): j
+        for ns, names_ in wanted.items()
+        for j in catalog.materialise_jobs(session, found[ns], names_)
+    }
+    page = [(ns, made[(ns, n)]) for ns, n in catalog.page(keys, limit, offset) if (ns, n) in made]
+    return _paged("jobs", _jobs_out(session, page), len(keys), limit, offset)
+
+
+def _jobs_by_last_state(
+    session: Session, namespace: str | None, states: list[str], limit: int, offset: int
+) -> dict[str, Any]:
+    latest = _latest()
+    stmt = (
+        select(OLJob.namespace, OLJob.name)
+        .join(latest, (latest.c.job_id == OLJob.id) & (latest.c.n == 1))
+        .where(latest.c.state.in_(sorted(shape.openlineage_states(states))))
+    )
+    if namespace is not None:
+        stmt = stmt.where(OLJob.namespace == namespace)
     total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
     keys = list(session.execute(stmt.order_by(OLJob.namespace, OLJob.name).limit(limit).offset(offset)))
     found = catalog.some_jobs(session, [(str(ns), str(name)) for ns, name in keys])
@@ -208,8 +215,12 @@ def job_runs(session: Session, ns: str, name: str, *, limit: int, offset: int) -
 
 
 def _run(session: Session, run_id: str) -> tuple[OLRun, OLJob]:
+    try:
+        stored = str(uuid.UUID(run_id))  # runs are stored in one spelling (see ingest.openlineage)
+    except ValueError:
+        raise not_found("run", run_id) from None
     row = session.execute(
-        select(OLRun, OLJob).join(OLJob, OLJob.id == OLRun.job_id).where(OLRun.run_id == run_id).limit(1)
+        select(OLRun, OLJob).join(OLJob, OLJob.id == OLRun.job_id).where(OLRun.run_id == stored).limit(1)
     ).first()
     if row is None:
         raise not_found("run", run_id)
@@ -254,11 +265,11 @@ def dataset_versions(session: Session, ns: str, name: str, *, limit: int, offset
 __all__ = [
     "RUNS_PER_JOB",
     "Runs",
+    "all_jobs",
     "dataset_versions",
     "job",
     "job_runs",
     "jobs",
-    "received_jobs",
     "run",
     "run_facets",
     "run_states",

@@ -103,6 +103,8 @@ class _Job:
         default_factory=dict
     )
     """output dataset → column → (input ns, input name, input column) → transformations."""
+    received_facets: dict[str, Any] = field(default_factory=dict)
+    """A received job's facets as its producer sent them (they replace ours of the same name)."""
 
 
 @dataclass(slots=True)
@@ -132,6 +134,8 @@ class _Context:
     ol_job_writers: dict[int, tuple[str, str, str] | None] = field(default_factory=dict)
     """output object id → the one received job writing it (None: several do), for received edges
     from a columnLineage input the event did not list among its inputs."""
+    ol_job_facets: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    """(namespace, name) of a received job → its facets as last received."""
 
 
 def _file_namespace(ctx: _Context, file_id: int | None, fallback: str) -> str:
@@ -194,6 +198,7 @@ def _load_context(session: Session, g: Any) -> _Context:
         )
     )
     for job in received:
+        ctx.ol_job_facets[(job.namespace, job.name)] = dict(job.facets or {})
         for i_ns, i_name in job.inputs or []:
             for o_ns, o_name in job.outputs or []:
                 ctx.ol_jobs.setdefault(
@@ -327,7 +332,9 @@ class _JobResolver:
         if received is None and r.origin == "openlineage":
             received = ctx.ol_job_writers.get(int(r.target_object_id))
         if received is not None:
-            job, _ = self._get(*received)
+            job, new = self._get(*received)
+            if new:
+                job.received_facets = ctx.ol_job_facets.get((job.namespace, job.name), {})
             return job
         job, _ = self._get(fallback, f"{r.origin}-lineage", str(r.origin).upper())
         return job
@@ -425,6 +432,11 @@ def to_openlineage(
             job_facets["sql"] = facet(SQL_JOB_SCHEMA_URL, query=job.sql)
         if job.location:
             job_facets["sourceCodeLocation"] = job.location
+        job_facets.update(
+            (key, value)  # what the producer said (its jobType, sql, ...) over our defaults
+            for key, value in job.received_facets.items()
+            if isinstance(value, dict) and "_producer" in value and "_schemaURL" in value
+        )
         outputs = []
         for key, oid in job.outputs.items():
             out = _dataset(ctx, key, oid)

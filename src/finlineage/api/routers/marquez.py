@@ -177,11 +177,12 @@ def namespace_items(
 
 @router.get(
     "/jobs",
-    summary="Jobs producers reported, as Marquez Jobs with their latest runs (Marquez-compatible)",
+    summary="Every job, parsed from SQL or reported by producers, as Marquez Jobs (Marquez-compatible)",
     description=(
         "Each job is the one `/namespaces/{namespace}/jobs/{name}` serves. `lastRunStates` "
         "(repeatable: NEW, RUNNING, COMPLETED, ABORTED, FAILED) keeps the jobs whose latest run is in "
-        "one of them. Jobs parsed from SQL have no runs: they are listed per namespace."
+        "one of them (jobs parsed from SQL have no runs, so it keeps only reported jobs). "
+        "`namespace` keeps one namespace's jobs."
     ),
     responses={400: _ERR, 422: _ERR},
     dependencies=[viewer],
@@ -193,7 +194,7 @@ def list_jobs(
     offset: int = Query(0, ge=0),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
-    return runs.received_jobs(
+    return runs.all_jobs(
         session, namespace=namespace, last_run_states=last_run_states, limit=limit, offset=offset
     )
 
