@@ -62,7 +62,7 @@ typecheck: setup-dev
 	$(BIN)/mypy
 
 pytest: setup-dev system-deps dbt-env
-	$(BIN)/pytest -q -p no:cacheprovider --cov=finlineage --cov-report=term:skip-covered --cov-report=xml
+	$(BIN)/pytest -q -p no:cacheprovider --durations=25 --cov=finlineage --cov-report=term:skip-covered --cov-report=xml
 
 test: lint typecheck pytest
 

@@ -88,3 +88,26 @@ def test_namespaces_jobs_and_datasets_for_the_marquez_ui(client: TestClient, roo
     datasets = client.get(f"/api/v1/namespaces/{ns}/datasets?limit=1").json()
     assert datasets["totalCount"] >= 3 and len(datasets["datasets"]) == 1
     assert client.get(f"/api/v1/namespaces/{ns}/things").status_code == 404
+
+
+def test_node_ids_encoded_once_or_twice_and_names_holding_a_percent_sign(client: TestClient) -> None:
+    """The query string is decoded once: an id encoded twice is decoded again, but a dataset whose
+    name holds a literal ``%41`` keeps it (it is not read as ``A``)."""
+    event = {
+        "eventType": "COMPLETE",
+        "eventTime": "2026-12-06T11:00:00Z",
+        "run": {"runId": "1c0386d6-1f0e-4a6e-9f55-0d5d4a0a6f10", "facets": {}},
+        "job": {"namespace": "lake-jobs", "name": "copy_pct", "facets": {}},
+        "inputs": [{"namespace": "s3://landing", "name": "drops/100%41pct", "facets": {}}],
+        "outputs": [{"namespace": "s3://landing", "name": "drops/A", "facets": {}}],
+        "producer": "https://example.invalid/producer",
+        "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+    }
+    assert client.post("/api/v1/lineage", json=event).status_code == 201
+    node = "dataset:s3://landing:drops/100%41pct"
+    once = client.get("/api/v1/lineage", params={"nodeId": node, "depth": 2})
+    assert once.status_code == 200, once.text
+    ids = {n["id"] for n in once.json()["graph"]}
+    assert node in ids and "job:lake-jobs:copy_pct" in ids and "dataset:s3://landing:drops/A" in ids
+    twice = client.get(f"/api/v1/lineage?nodeId={quote(quote(node, safe=''), safe='')}&depth=2")
+    assert twice.status_code == 200 and {n["id"] for n in twice.json()["graph"]} == ids

@@ -57,7 +57,7 @@ def get_lineage(
     cap: int = Depends(node_cap),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
-    return marquez.lineage(session, unquote(node_id), depth=depth, max_nodes=cap)
+    return marquez.lineage(session, _node_id(node_id), depth=depth, max_nodes=cap)
 
 
 router.add_api_route(
@@ -71,6 +71,12 @@ router.add_api_route(
 router.add_api_route(  # the Marquez UI asks for /lineage/?nodeId=
     "/lineage/", get_lineage, methods=["GET"], include_in_schema=False, dependencies=[viewer]
 )
+
+
+def _node_id(value: str) -> str:
+    """``nodeId`` as the client meant it. The query string was decoded once already; an id with
+    no ``:`` left was encoded twice (decoded again), while a name holding a literal ``%xx`` stays."""
+    return value if ":" in value else unquote(value)
 
 
 @router.get(
@@ -87,7 +93,7 @@ def get_column_lineage(
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:
     return marquez.column_lineage(
-        session, unquote(node_id), depth=depth, with_downstream=with_downstream, max_nodes=cap
+        session, _node_id(node_id), depth=depth, with_downstream=with_downstream, max_nodes=cap
     )
 
 
