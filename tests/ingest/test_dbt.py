@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from ingest.conftest import Graph
 from ingest.dbt_project import PROJECT, build, copy_project, raw_line
 from openlineage_native.spec import SpecValidator, spec_dir
+from support import ingest_path
 
 
 @pytest.fixture(scope="session")
@@ -22,19 +23,7 @@ def dbt_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def ingest_dir(client: TestClient, path: Path, project: str, repository: str) -> dict[str, Any]:
-    r = client.post(
-        "/api/v1/ingest?wait=true",
-        json={
-            "path": str(path),
-            "project_id": project,
-            "repository_name": repository,
-            "create_project": True,
-        },
-    )
-    assert r.status_code in (200, 201, 202), r.text
-    body: dict[str, Any] = r.json()
-    assert body["status"] == "completed", body
-    return body
+    return ingest_path(client, path, project, repository)
 
 
 def upstream_edges(client: TestClient, pid: int, ref: str) -> list[dict[str, Any]]:

@@ -22,6 +22,7 @@ from referencing import Registry, Resource
 from finlineage.store import db as store_db
 from openlineage_native.conftest import make_key, write_tree
 from openlineage_native.spec import spec_dir
+from support import ingest_path
 
 BANK: dict[str, str] = {
     "finlineage.toml": (
@@ -219,19 +220,7 @@ class Bank:
 
     def ingest(self, path: Path, project: str, repository: str) -> dict[str, Any]:
         with self.http() as h:
-            r = h.post(
-                "/api/v1/ingest?wait=true",
-                json={
-                    "path": str(path),
-                    "project_id": project,
-                    "repository_name": repository,
-                    "create_project": True,
-                },
-            )
-        assert r.status_code in (200, 201, 202), r.text
-        body: dict[str, Any] = r.json()
-        assert body["status"] == "completed", body
-        return body
+            return ingest_path(h, path, project, repository)
 
     def export(self, project_id: int) -> list[dict[str, Any]]:
         with self.http("viewer") as h:

@@ -61,3 +61,33 @@ def closed_port() -> Iterator[int]:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as held:
         held.bind(("127.0.0.1", 0))
         yield int(held.getsockname()[1])
+
+
+def ingest_path(
+    client: Any,
+    path: Path,
+    project: str,
+    repository: str,
+    *,
+    dialect: str = "auto",
+    allow_errors: bool = False,
+) -> dict[str, Any]:
+    """Ingest the folder or file ``path`` on the server (``wait=true``) into ``project`` (created
+    when missing) as ``repository``, through a TestClient or an httpx client; the run's summary.
+    The run must complete (``allow_errors``: some files may fail)."""
+    r = client.post(
+        "/api/v1/ingest?wait=true",
+        json={
+            "path": str(path),
+            "project_id": project,
+            "repository_name": repository,
+            "dialect": dialect,
+            "create_project": True,
+        },
+    )
+    assert r.status_code in (200, 201, 202), r.text
+    body: dict[str, Any] = r.json()
+    assert body["status"] in (("completed", "completed_with_errors") if allow_errors else ("completed",)), (
+        body
+    )
+    return body
