@@ -103,3 +103,50 @@ def test_temp_tables_never_become_nodes(client: TestClient, graph: Graph) -> Non
     chunks = graph.rows("SELECT count(*) FROM code_chunks")[0][0]
     assert chunks >= 2
     assert graph.rows("SELECT count(*) FROM code_chunks WHERE embedding IS NOT NULL") == [(0,)]
+
+
+POS_FN = b"""CREATE FUNCTION risk.fn_book_positions (@as_of DATE)
+RETURNS TABLE
+AS
+RETURN (SELECT p.id, p.amount * 2 AS doubled FROM risk.positions AS p WHERE p.ccy = 'USD');
+GO
+"""
+FN_READER = b"""CREATE VIEW rpt.book_doubled AS
+SELECT b.id, b.doubled FROM risk.fn_book_positions('2026-01-01') AS b;
+GO
+"""
+
+
+def test_a_table_function_of_another_file_is_read_through_its_result_columns(
+    client: TestClient, graph: Graph
+) -> None:
+    """The view's file sorts first: it is parsed before the function's columns are known and
+    re-resolved in the same run; its columns then come from the function's, and those from the
+    table the function reads."""
+    res = upload(
+        client, [("a/book_doubled.sql", FN_READER), ("b/fn.sql", POS_FN), ("ddl/pos.sql", POS)]
+    ).json()
+    assert res["files_failed"] == 0
+    assert not [
+        d for d in by_path(res)["a/book_doubled.sql"]["diagnostics"] if d["code"] == "table_function_unknown"
+    ]
+    edges = graph.column_edges()
+    assert ("risk.fn_book_positions.doubled", "rpt.book_doubled.doubled") in edges
+    assert ("risk.positions.amount", "risk.fn_book_positions.doubled") in edges
+    assert graph.columns("rpt.book_doubled") == ["id", "doubled"]
+    pid = client.get("/api/v1/projects").json()["items"][0]["id"]
+    r = client.get(f"/api/v1/lineage/column/rpt.book_doubled.doubled/upstream?depth=5&project_id={pid}")
+    assert r.status_code == 200, r.text
+    assert "risk.positions.amount" in {n["canonical_id"] for n in r.json()["nodes"]}
+
+
+def test_a_table_function_nothing_defines_is_named_in_the_readers_diagnostics(
+    client: TestClient, graph: Graph
+) -> None:
+    res = upload(client, [("a/book_doubled.sql", FN_READER)]).json()
+    diags = [
+        d for d in by_path(res)["a/book_doubled.sql"]["diagnostics"] if d["code"] == "table_function_unknown"
+    ]
+    assert len(diags) == 1 and "risk.fn_book_positions" in diags[0]["message"] and diags[0]["line"] == 1
+    assert not any(s.startswith("risk.fn_book_positions") for s, _ in graph.column_edges())
+    assert ("risk.fn_book_positions", "external") not in graph.nodes()  # no phantom object

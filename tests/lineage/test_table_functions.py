@@ -90,3 +90,38 @@ def test_builtin_and_system_rowset_functions_are_not_objects() -> None:
     )
     tables = {t for s in res.statements for t in s.source_tables}
     assert "string_split" not in tables and "sys.dm_exec_sessions" not in tables
+
+
+def test_a_function_whose_columns_the_schema_knows_reads_like_a_view_of_them() -> None:
+    """Defined in another file that declared its result columns (the ingest passes them as the
+    schema): the function is the relation read, in FROM, in CROSS APPLY and under `*`."""
+    schema = {"ref.fn_elsewhere": {"k": "int", "v": "money"}, "dbo.fn_more": {"w": None}}
+    res = extract(
+        "INSERT INTO rpt.o (k, v, w) SELECT u.k, u.v * 2, m.w FROM ref.fn_elsewhere(1) AS u"
+        " CROSS APPLY dbo.fn_more(u.k) AS m\n"
+        "INSERT INTO rpt.s SELECT * FROM ref.fn_elsewhere(2) AS s\n"
+        "INSERT INTO rpt.r (a) SELECT r.kk FROM ref.fn_elsewhere(3) AS r (kk, vv)\n",
+        "tsql",
+        schema=schema,
+    )
+    first, star, renamed = res.statements
+    assert set(first.source_tables) == {"ref.fn_elsewhere", "dbo.fn_more"}
+    edges = direct(first)
+    assert edges["rpt.o.k"] == {"ref.fn_elsewhere.k"}
+    assert edges["rpt.o.v"] == {"ref.fn_elsewhere.v"}
+    assert edges["rpt.o.w"] == {"dbo.fn_more.w"}
+    assert direct(star) == {"rpt.s.k": {"ref.fn_elsewhere.k"}, "rpt.s.v": {"ref.fn_elsewhere.v"}}
+    assert direct(renamed) == {"rpt.r.a": {"ref.fn_elsewhere.k"}}
+    assert not [d for s in res.statements for d in s.diagnostics if d.code == "table_function_unknown"]
+
+
+def test_a_function_nothing_knows_is_named_in_a_warning() -> None:
+    res = extract(
+        "INSERT INTO rpt.o (k) SELECT u.k FROM ref.fn_elsewhere(1) AS u\n"
+        "INSERT INTO rpt.p (n) SELECT d.session_id FROM sys.dm_exec_sessions() AS d\n",
+        "tsql",
+    )
+    first, system = res.statements
+    assert [(d.code, d.line) for d in first.diagnostics] == [("table_function_unknown", 1)]
+    assert "ref.fn_elsewhere" in first.diagnostics[0].message
+    assert not system.diagnostics  # the engine's own rowset functions: nothing to say

@@ -192,7 +192,7 @@ class _RunState:
                 self.schema[key] = {n: t for n, _, t in obj["columns"]}
                 self.by_last.setdefault(_last(key), set()).add(key)
         task.own = {o["canonical"] for o in facts["objects"]}
-        task.ref_last = {_last(r) for r in facts["referenced"]}
+        task.ref_last = {_last(r) for r in (*facts["referenced"], *facts.get("unknown_functions", ()))}
         task.sent = {k: v for k, v in task.sent.items() if _last(k) in task.ref_last}
         self.parsed[task.sf.path] = task
         errors = facts.get("errors") or []

@@ -162,6 +162,10 @@ def facts_from_result(result: Any) -> dict[str, Any]:
         "diagnostics": diagnostics,
         "errors": errors,
         "referenced": sorted(referenced - set(defined)),
+        # read with their columns unknown: re-resolved when a file declares those columns
+        "unknown_functions": sorted(
+            {f for st in result.statements for f in st.unknown_functions} - set(defined)
+        ),
         "tables": sorted(known),
         "needs_schema": needs_schema,
     }

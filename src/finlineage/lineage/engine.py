@@ -355,6 +355,7 @@ def extract(
                     target_paths=tuple(res.target_paths),
                     temporary_tables=tuple(res.temporary_tables),
                     renames=tuple(res.renames),
+                    unknown_functions=tuple(res.unknown_functions),
                     diagnostics=tuple(
                         Diagnostic(x.code, x.message, x.severity, x.line or ls, len(statements), x.column)
                         for x in res.diagnostics
@@ -477,10 +478,22 @@ def _analyze_segment(
                 try:
                     stmt = canonicalize(stmt, ctx.dialect)
                     work, functions = inline_table_functions(
-                        stmt, ctx.table_functions, ctx.name_of, ctx.dialect
+                        stmt, ctx.table_functions, ctx.name_of, ctx.dialect, ctx.schema.columns
                     )
                     res = analyze_statement(work, ctx, first_index + i)
-                    res.source_tables.extend(f for f in functions if f not in res.source_tables)
+                    res.source_tables.extend(f for f in functions.read if f not in res.source_tables)
+                    res.unknown_functions = functions.unknown
+                    res.diagnostics.extend(
+                        Diagnostic(
+                            "table_function_unknown",
+                            f"table-valued function {f}: its result columns are unknown (not defined "
+                            "before this statement in the script, nor in the schema): what is read "
+                            "through it has no upstream",
+                            "warning",
+                            line_start,
+                        )
+                        for f in functions.unknown
+                    )
                     facts.add(work, res, ctx, first_index + i)
                     if res.type == "return_query" and ctx.result is not None:
                         func, columns = ctx.result  # the query is the function's rows: readers inline it

@@ -129,6 +129,9 @@ class StatementLineage:
     diagnostics: tuple[Diagnostic, ...] = ()
     renames: tuple[tuple[str, str], ...] = ()
     """(old, new) table names of ALTER TABLE ... RENAME / RENAME TABLE: no data flows."""
+    unknown_functions: tuple[str, ...] = ()
+    """User table-valued functions read whose result columns are unknown (defined in no earlier
+    statement and absent from the schema): what is read through them has no upstream yet."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,6 +87,7 @@ def process_units(statements: Sequence[StatementLineage]) -> list[StatementLinea
                 calls=_merged((*prev.calls, *st.calls)),
                 diagnostics=prev.diagnostics + st.diagnostics,
                 renames=prev.renames + st.renames,
+                unknown_functions=_merged((*prev.unknown_functions, *st.unknown_functions)),
                 line_end=max(prev.line_end, st.line_end),
             )
         else:

@@ -6,20 +6,25 @@ PostgreSQL `RETURN QUERY`) defined earlier in the same script is a parameterised
 gets its rows through that query, inlined as a derived table (named by the declared result
 columns when there are any), so column lineage reaches the tables the function reads, and the
 function is among the tables the statement reads (the store links it to the routine). A function
-defined elsewhere is left as it is: where its columns come from is unknown (no phantom objects)."""
+defined elsewhere whose result columns the schema knows (a project's other file declared them)
+reads like a view of those columns: its name is the relation, so lineage reaches its columns and,
+through them, what its own file says they come from. One whose columns nothing knows is left as it
+is (no phantom objects), and named so the reader can say why its columns have no lineage."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlglot import exp
 
 from finlineage.lineage.names import normalize_name
 
-__all__ = ["TableFunction", "inline_table_functions", "with_body"]
+__all__ = ["FunctionReads", "TableFunction", "inline_table_functions", "with_body"]
 
 _APPLY_DIALECTS = frozenset({"tsql", "fabric"})
+_SYSTEM_SCHEMAS = frozenset({"sys", "information_schema", "pg_catalog"})
+"""Schemas of the engine's own rowset functions: not the user's, nothing to say about them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,18 +95,31 @@ def _call(node: exp.Expr, dialect: str) -> tuple[exp.Table, exp.TableAlias | Non
     return table, alias if isinstance(alias, exp.TableAlias) else None
 
 
+@dataclass(slots=True)
+class FunctionReads:
+    """What `inline_table_functions` found: the functions inlined from this script (`read`) and
+    those whose columns nothing knows (`unknown`). Functions read through their known columns are
+    plain relations of the statement from then on."""
+
+    read: list[str]
+    unknown: list[str]
+
+
 def inline_table_functions(
     stmt: exp.Expr,
     known: Mapping[str, TableFunction],
     name_of: Callable[[exp.Table], str],
     dialect: str,
-) -> tuple[exp.Expr, list[str]]:
+    columns_of: Callable[[str], Sequence[str] | None] | None = None,
+) -> tuple[exp.Expr, FunctionReads]:
     """`stmt` with its reads of user table-valued functions replaced by what they return (a
-    copy; `stmt` itself is kept for its text), and the names of the functions it reads."""
-    if not known or not any(_call(n, dialect) is not None for n in stmt.find_all(exp.Table, exp.Lateral)):
-        return stmt, []
+    copy; `stmt` itself is kept for its text): the query of one this script defined, or the
+    function's name as a relation when `columns_of` knows its result columns."""
+    found_any = any(_call(n, dialect) is not None for n in stmt.find_all(exp.Table, exp.Lateral))
+    reads = FunctionReads([], [])
+    if not found_any:
+        return stmt, reads
     work = stmt.copy()
-    read: list[str] = []
     for node in list(work.find_all(exp.Table, exp.Lateral)):
         found = _call(node, dialect)
         if found is None:
@@ -111,7 +129,26 @@ def inline_table_functions(
         alias_name = alias.name if alias is not None and alias.name else table.name
         body = known.get(name)
         if body is None:
-            continue  # defined elsewhere: where its columns come from is unknown (no phantoms)
+            result = columns_of(name) if columns_of is not None else None
+            if result:
+                # declared elsewhere with its result columns: a parameterised view of them
+                renamed = [c.name for c in alias.columns] if alias is not None else []
+                if renamed:  # `AS f (a, b)` renames the result columns by position
+                    node.replace(
+                        exp.Subquery(
+                            this=exp.select(*[exp.column(c) for c in result]).from_(table),
+                            alias=exp.TableAlias(
+                                this=exp.to_identifier(alias_name),
+                                columns=[exp.to_identifier(c) for c in renamed],
+                            ),
+                        )
+                    )
+                else:
+                    table.set("alias", exp.TableAlias(this=exp.to_identifier(alias_name)))
+                    node.replace(table)
+            elif name not in reads.unknown and (table.db or "").lower() not in _SYSTEM_SCHEMAS:
+                reads.unknown.append(name)
+            continue
         # the reader's own column list renames the result; else the declared result columns
         renamed = [c.name for c in alias.columns] if alias is not None else []
         declared = renamed or list(body.columns)
@@ -123,6 +160,6 @@ def inline_table_functions(
                 ),
             )
         )
-        if name not in read:
-            read.append(name)
-    return work, read
+        if name not in reads.read:
+            reads.read.append(name)
+    return work, reads

@@ -36,7 +36,9 @@ from finlineage.store.models import (
     TableEdge,
 )
 
-SCHEMA_KINDS = ("table", "view", "materialized_view")
+SCHEMA_KINDS = ("table", "view", "materialized_view", "function")
+"""Objects whose columns other files read: relations, and functions returning rows (their result
+columns: a reader of such a function in another file reads it like a view of them)."""
 
 
 # --------------------------------------------------------------------------------------

@@ -123,6 +123,7 @@ class StatementResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     objects: list[ObjectDefinition] = field(default_factory=list)
     renames: list[tuple[str, str]] = field(default_factory=list)
+    unknown_functions: list[str] = field(default_factory=list)
     scopes: dict[int, tuple[exp.Expr, Scope]] = field(default_factory=dict)
     """Scope trees built by the analysis, by id of their query (kept with it): the formulas of
     the same statement reuse them instead of building them again."""
