@@ -138,6 +138,19 @@ def test_a_table_function_of_another_file_is_read_through_its_result_columns(
     r = client.get(f"/api/v1/lineage/column/rpt.book_doubled.doubled/upstream?depth=5&project_id={pid}")
     assert r.status_code == 200, r.text
     assert "risk.positions.amount" in {n["canonical_id"] for n in r.json()["nodes"]}
+    # OpenLineage: the function is a job, not a dataset; the view's job reads the table through it
+    events = client.get(f"/api/v1/export?format=openlineage&project_id={pid}").json()
+    view_job = next(e for e in events if e["job"]["name"] == "rpt.book_doubled")
+    assert {d["name"] for d in view_job["inputs"]} == {"risk.positions"}
+    fields = view_job["outputs"][0]["facets"]["columnLineage"]["fields"]
+    doubled = {(i["name"], i["field"]): i["transformations"] for i in fields["doubled"]["inputFields"]}
+    assert [t["subtype"] for t in doubled[("risk.positions", "amount")]] == ["TRANSFORMATION"]
+    assert ("risk.positions", "ccy") in {
+        (i["name"], i["field"]) for i in fields["id"]["inputFields"]
+    }  # FILTER
+    assert not any(
+        d["name"] == "risk.fn_book_positions" for e in events for d in (*e["inputs"], *e["outputs"])
+    )
 
 
 def test_a_table_function_nothing_defines_is_named_in_the_readers_diagnostics(

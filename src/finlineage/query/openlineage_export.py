@@ -387,6 +387,34 @@ def _column_lineage(cols: dict[str, dict[tuple[str, str, str], list[dict[str, An
     return facet(COLUMN_LINEAGE_SCHEMA_URL, fields=fields)
 
 
+def _function_inputs(
+    g: Any, ctx: _Context
+) -> dict[tuple[int, str], list[tuple[tuple[str, str], int, str, dict[str, Any]]]]:
+    """``(function object, result column) → [(dataset, its object, its column, transformation)]``:
+    a table-valued function is a job, not a dataset, so what reads it reads these through it."""
+    out: dict[tuple[int, str], list[tuple[tuple[str, str], int, str, dict[str, Any]]]] = {}
+    for r in g.edges:
+        fn = g.objects.get(int(r.target_object_id))
+        src = ctx.datasets.get(int(r.source_object_id))
+        if src is None or fn is None or fn[1] != "function":
+            continue
+        sub = getattr(r, "subtype", None) or ctx.subtypes.get(int(r.id))
+        trans = transformation(r.kind, sub, r.expression, str(r.source_column))
+        out.setdefault((int(r.target_object_id), str(r.target_column)), []).append(
+            (src, int(r.source_object_id), str(r.source_column), trans)
+        )
+    return out
+
+
+def _composed(inner: dict[str, Any], outer: dict[str, Any]) -> dict[str, Any]:
+    """The transformation of two steps (into a function's result, then out of it): an indirect
+    step makes the whole indirect; an identity step leaves the other as it is."""
+    for step in (outer, inner):
+        if step["type"] == "INDIRECT":
+            return step
+    return inner if outer["subtype"] == "IDENTITY" else outer
+
+
 def to_openlineage(
     session: Session,
     g: Any,
@@ -399,27 +427,54 @@ def to_openlineage(
     ctx = _load_context(session, g)
     resolver = _JobResolver(g, ctx, read_text)
 
+    read_by_functions: dict[int, dict[tuple[str, str], int]] = {}
+    for r in g.table_edges:  # what each table-valued function reads
+        fn, src = g.objects.get(int(r.target_object_id)), ctx.datasets.get(int(r.source_object_id))
+        if src is not None and fn is not None and fn[1] == "function":
+            read_by_functions.setdefault(int(r.target_object_id), {})[src] = int(r.source_object_id)
     for r in g.table_edges:
         src, tgt = ctx.datasets.get(int(r.source_object_id)), ctx.datasets.get(int(r.target_object_id))
-        if src is None or tgt is None:
+        table_reads = (
+            {src: int(r.source_object_id)}
+            if src is not None
+            else read_by_functions.get(int(r.source_object_id))
+        )
+        if not table_reads or tgt is None:
             continue  # a routine endpoint (call edge): routines are jobs, never datasets
         job = resolver.job_for(r)
-        job.inputs[src] = int(r.source_object_id)
+        job.inputs.update(table_reads)
         job.outputs[tgt] = int(r.target_object_id)
     if g.granularity == "column":
+        through = _function_inputs(g, ctx)
         for r in g.edges:
             src, tgt = ctx.datasets.get(int(r.source_object_id)), ctx.datasets.get(int(r.target_object_id))
-            if src is None or tgt is None:
+            if tgt is None:
+                continue
+            outer = transformation(
+                r.kind,
+                getattr(r, "subtype", None) or ctx.subtypes.get(int(r.id)),
+                r.expression,
+                str(r.source_column),
+            )
+            if src is not None:
+                reads = [(src, int(r.source_object_id), str(r.source_column), outer)]
+            else:  # a result column of a table-valued function: what the function reads it from
+                reads = [
+                    (up_src, up_oid, up_col, _composed(inner, outer))
+                    for up_src, up_oid, up_col, inner in through.get(
+                        (int(r.source_object_id), str(r.source_column)), []
+                    )
+                ]
+            if not reads:
                 continue
             job = resolver.job_for(r)
-            job.inputs[src] = int(r.source_object_id)
             job.outputs[tgt] = int(r.target_object_id)
             per_col = job.fields.setdefault(tgt, {}).setdefault(str(r.target_column), {})
-            sub = getattr(r, "subtype", None) or ctx.subtypes.get(int(r.id))
-            trans = transformation(r.kind, sub, r.expression, str(r.source_column))
-            bucket = per_col.setdefault((src[0], src[1], str(r.source_column)), [])
-            if trans not in bucket:
-                bucket.append(trans)
+            for up_src, up_oid, up_col, trans in reads:
+                job.inputs[up_src] = up_oid
+                bucket = per_col.setdefault((up_src[0], up_src[1], up_col), [])
+                if trans not in bucket:
+                    bucket.append(trans)
 
     events: list[dict[str, Any]] = []
     for (ns, name), job in sorted(resolver.jobs.items()):
