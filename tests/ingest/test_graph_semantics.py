@@ -163,3 +163,19 @@ def test_a_table_function_nothing_defines_is_named_in_the_readers_diagnostics(
     assert len(diags) == 1 and "risk.fn_book_positions" in diags[0]["message"] and diags[0]["line"] == 1
     assert not any(s.startswith("risk.fn_book_positions") for s, _ in graph.column_edges())
     assert ("risk.fn_book_positions", "external") not in graph.nodes()  # no phantom object
+
+
+def test_a_reader_of_a_table_function_is_re_resolved_when_a_later_run_declares_it(
+    client: TestClient, graph: Graph
+) -> None:
+    """The function arrives in a later upload, from another repository of the project: the view
+    parsed without it is re-resolved then (no edge named the function, so only what the store
+    recorded of the unresolved read can find it)."""
+    upload(client, [("a/book_doubled.sql", FN_READER), ("ddl/pos.sql", POS)])
+    assert graph.rows("SELECT name FROM unresolved_reads") == [("fn_book_positions",)]
+    assert ("risk.fn_book_positions.doubled", "rpt.book_doubled.doubled") not in graph.column_edges()
+    res = upload(client, [("fn/book.sql", POS_FN)], repository="shared-functions").json()
+    assert res["files_reresolved"] == 1
+    assert ("risk.fn_book_positions.doubled", "rpt.book_doubled.doubled") in graph.column_edges()
+    # resolved now: nothing left to re-resolve when the function changes its body only
+    assert graph.rows("SELECT count(*) FROM unresolved_reads") == [(0,)]

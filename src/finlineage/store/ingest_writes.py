@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from finlineage.lineage.model import ColumnDef
@@ -34,6 +34,7 @@ from finlineage.store.models import (
     Repository,
     Statement,
     TableEdge,
+    UnresolvedRead,
 )
 
 SCHEMA_KINDS = ("table", "view", "materialized_view", "function")
@@ -287,6 +288,19 @@ def dependent_files(
                 for fid, definer in rows:
                     if fid is not None and fid != definer and int(fid) not in skip:
                         found.add(int(fid))
+        # files that read one of them before anything declared its columns (no edge names it)
+        for (fid,) in session.execute(
+            select(UnresolvedRead.file_id)
+            .join(File, File.id == UnresolvedRead.file_id)
+            .where(
+                UnresolvedRead.project_id == project_id,
+                UnresolvedRead.name.in_(part),
+                File.status == "active",
+            )
+            .distinct()
+        ):
+            if int(fid) not in skip:
+                found.add(int(fid))
     return sorted(found)
 
 
@@ -420,6 +434,7 @@ def write_facts(
                 }
             )
     write_statements(session, items, obj_ids)
+    write_unresolved_reads(session, project_id, items)
     docs = {
         obj_ids[cid]: (desc, cols)
         for _, facts in items
@@ -488,6 +503,23 @@ _EDGE_COLS = (
     "file_id",
     "run_id",
 )
+
+
+def write_unresolved_reads(
+    session: Session, project_id: int, items: Sequence[tuple[int, Mapping[str, Any]]]
+) -> None:
+    """The relations each file read with unknown columns (replacing the file's earlier ones)."""
+    for ids in _chunks([fid for fid, _ in items]):
+        session.execute(delete(UnresolvedRead).where(UnresolvedRead.file_id.in_(ids)))
+    rows = [
+        {"project_id": project_id, "file_id": fid, "name": name}
+        for fid, facts in items
+        for name in sorted(
+            {str(n).rsplit(".", 1)[-1].lower()[:200] for n in facts.get("unknown_functions", ())}
+        )
+    ]
+    if rows:
+        session.execute(insert(UnresolvedRead), rows)
 
 
 def bulk_insert_edges(

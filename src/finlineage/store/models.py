@@ -537,6 +537,20 @@ class Statement(Base):
     """The object this statement defines (CREATE ...), so a co-definer can re-adopt it."""
 
 
+class UnresolvedRead(Base):
+    """A relation a stored file version read with its columns unknown (a table-valued function no
+    file had declared when this one was parsed): the file is re-resolved once one does."""
+
+    __tablename__ = "unresolved_reads"
+    __table_args__ = (Index(None, "project_id", "name"),)
+
+    id: Mapped[int] = _pk()
+    project_id: Mapped[int] = _fk("projects.id", "CASCADE")
+    file_id: Mapped[int] = _fk("files.id", "CASCADE", index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    """The relation's last name part, lower case (what ``dependent_files`` matches)."""
+
+
 # --------------------------------------------------------------------------------------
 # operations: activity, keys, retrieval, stats
 # --------------------------------------------------------------------------------------
