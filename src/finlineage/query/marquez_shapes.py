@@ -39,6 +39,17 @@ def ts(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def instant(value: Any) -> Any:
+    """A facet's ISO-8601 time as Marquez serves instants (UTC, ``Z``); anything else as sent."""
+    if not isinstance(value, str):
+        return value
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return ts(parsed) if parsed.tzinfo is not None else value
+
+
 def content_version(*parts: Any) -> str:
     """A deterministic version id (UUID) of some content: equal content, equal version."""
     text = json.dumps(parts, sort_keys=True, default=str)
@@ -178,8 +189,8 @@ def run_out(
         "id": run.run_id,
         "createdAt": ts(run.created_at),
         "updatedAt": ts(run.updated_at),
-        "nominalStartTime": nominal.get("nominalStartTime"),
-        "nominalEndTime": nominal.get("nominalEndTime"),
+        "nominalStartTime": instant(nominal.get("nominalStartTime")),
+        "nominalEndTime": instant(nominal.get("nominalEndTime")),
         "state": RUN_STATES.get(str(run.state), "NEW"),
         "startedAt": ts(run.started_at),
         "endedAt": ts(run.ended_at),
@@ -215,7 +226,8 @@ def job_out(
     outs = sorted(set(outputs))
     location = (job_facets.get("sourceCodeLocation") or {}).get("url")
     runs = latest_runs or []
-    parent = ((job_facets.get("parent") or {}).get("job") or {}).get("name")
+    # the parent job a producer names in its runs' ParentRunFacet (Airflow: the DAG of a task)
+    parent = _parent_job(runs[0]["facets"] if runs else {}) or _parent_job(job_facets)
     return {
         "id": dataset_id(namespace, name),
         "type": "BATCH",
@@ -238,6 +250,13 @@ def job_out(
         "labels": [],
         "project_id": project_id,
     }
+
+
+def _parent_job(facets: Mapping[str, Any]) -> str | None:
+    parent = facets.get("parent")
+    job = parent.get("job") if isinstance(parent, dict) else None
+    name = job.get("name") if isinstance(job, dict) else None
+    return name if isinstance(name, str) else None
 
 
 def job_version(

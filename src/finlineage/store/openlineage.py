@@ -198,7 +198,7 @@ def upsert_dataset(
     """Create or update a dataset's row (facets merge): one Core statement."""
     merged = existing.facets if existing is not None else None
     if facets:
-        merged = {**(merged or {}), **facets}
+        merged = _facets_merged(merged, facets)
     values = {"project_id": project_id, "object_id": object_id, "facets": merged, "updated_at": utcnow()}
     t = _table(OLDataset)
     conn = session.connection()
@@ -282,7 +282,7 @@ def upsert_job(
     if job_type:
         values["job_type"] = job_type
     if facets:
-        values["facets"] = {**(old.get("facets") or {}), **facets}
+        values["facets"] = _facets_merged(old.get("facets"), facets)
     if inputs:
         values["inputs"] = _merge_pairs(old.get("inputs"), inputs)
     if outputs:
@@ -320,14 +320,26 @@ class RunChange:
 
 
 TERMINAL_STATES = ("COMPLETE", "ABORT", "FAIL")
+START_STATES = ("START", "RUNNING")
+"""States that say a run is under way (Marquez: both RUNNING)."""
 
 _RUN_FIELDS = ("state", "event_time", "started_at", "ended_at", "facets")
 
 
+def _facets_merged(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any] | None:
+    """Facets after an event's: each new facet replaces the old one of its name, and a facet
+    sent as ``{"_deleted": true}`` removes it (the OpenLineage spec's facet deletion)."""
+    merged = {**(old or {}), **new}
+    return {
+        k: v for k, v in merged.items() if not (isinstance(v, dict) and v.get("_deleted") is True)
+    } or None
+
+
 def _advance(row: dict[str, Any] | None, change: RunChange, now: datetime) -> dict[str, Any]:
-    """A run's fields after one event: START sets ``started_at``, a terminal state ``ended_at``;
-    the state never moves back from a terminal state to START/RUNNING; ``event_time`` is the
-    latest; facets merge."""
+    """A run's fields after one event, whatever order events arrive in: START/RUNNING start it
+    (``started_at``: the earliest of them) unless it already ended; a terminal state ends it,
+    the latest terminal event (by ``eventTime``) deciding state and ``ended_at``; OTHER carries
+    metadata only and never changes the state; ``event_time`` is the latest; facets merge."""
     state, at = change.state, change.event_time
     if row is None:
         return {
@@ -335,23 +347,26 @@ def _advance(row: dict[str, Any] | None, change: RunChange, now: datetime) -> di
             "run_id": change.run_id,
             "state": state,
             "event_time": at,
-            "started_at": at if state == "START" else None,
+            "started_at": at if state in START_STATES else None,
             "ended_at": at if state in TERMINAL_STATES else None,
-            "facets": change.facets or None,
+            "facets": _facets_merged(None, change.facets) if change.facets else None,
             "created_at": now,
             "updated_at": now,
         }
     out = {**row, "updated_at": now}
-    if not (row["state"] in TERMINAL_STATES and state in ("START", "RUNNING")):
-        out["state"] = state
-    if state == "START" and row["started_at"] is None:
-        out["started_at"] = at
+    ended = row["state"] in TERMINAL_STATES
     if state in TERMINAL_STATES:
-        out["ended_at"] = at
+        if not ended or row["ended_at"] is None or at >= row["ended_at"]:
+            out["state"], out["ended_at"] = state, at
+    elif state in START_STATES:
+        if not ended:
+            out["state"] = state
+        if row["started_at"] is None or at < row["started_at"]:
+            out["started_at"] = at
     if row["event_time"] is None or at >= row["event_time"]:
         out["event_time"] = at
     if change.facets:
-        out["facets"] = {**(row["facets"] or {}), **change.facets}
+        out["facets"] = _facets_merged(row["facets"], change.facets)
     return out
 
 

@@ -1,0 +1,219 @@
+"""#17 second stranger round, runs: an Airflow-style producer (a DAG run and its task runs with
+ParentRunFacet, nominalTime, processing_engine, ownership and documentation job facets) posting
+through the real openlineage-python client into a real server, its events arriving out of order,
+twice, after the run ended (OTHER) and with FAIL/ABORT; then read as the Marquez web UI reads runs."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import quote
+
+from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
+from openlineage.client.facet_v2 import (
+    documentation_job,
+    error_message_run,
+    job_type_job,
+    nominal_time_run,
+    ownership_job,
+    parent_run,
+    processing_engine_run,
+)
+
+from openlineage_native.acceptance_bank import Bank, emitter, start_bank
+
+PRODUCER = "https://example.invalid/orbit-airflow-stranger"
+SCHEDULER = "orbit-airflow"
+DAG = "settlement_dag"
+
+
+def _task(
+    bank: Bank,
+    state: RunState,
+    run_id: str,
+    when: str,
+    task: str,
+    *,
+    dag_run: str,
+    run_facets: dict[str, Any] | None = None,
+    inputs: list[InputDataset] | None = None,
+    outputs: list[OutputDataset] | None = None,
+) -> None:
+    parent = parent_run.ParentRunFacet(
+        run=parent_run.Run(runId=dag_run),
+        job=parent_run.Job(namespace=SCHEDULER, name=DAG),
+        root=parent_run.Root(
+            run=parent_run.RootRun(runId=dag_run), job=parent_run.RootJob(namespace=SCHEDULER, name=DAG)
+        ),
+    )
+    facets: dict[str, Any] = {
+        "parent": parent,
+        "nominalTime": nominal_time_run.NominalTimeRunFacet(
+            nominalStartTime="2026-12-05T22:00:00+00:00", nominalEndTime="2026-12-06T22:00:00+00:00"
+        ),
+        "processing_engine": processing_engine_run.ProcessingEngineRunFacet(
+            version="2.10.3", name="Airflow", openlineageAdapterVersion="1.54.0"
+        ),
+        **(run_facets or {}),
+    }
+    event = RunEvent(
+        eventType=state,
+        eventTime=when,
+        run=Run(runId=run_id, facets=facets),
+        job=Job(
+            namespace=SCHEDULER,
+            name=f"{DAG}.{task}",
+            facets={
+                "jobType": job_type_job.JobTypeJobFacet("BATCH", "AIRFLOW", "TASK"),
+                "documentation": documentation_job.DocumentationJobFacet(description=f"settles {task}"),
+                "ownership": ownership_job.OwnershipJobFacet(
+                    owners=[ownership_job.Owner(name="team:settlements", type="TEAM")]
+                ),
+            },
+        ),
+        producer=PRODUCER,
+        inputs=inputs or [],
+        outputs=outputs or [],
+    )
+    resp = emitter(bank, bank.editor).transport.emit(event)
+    assert resp.status_code == 201, resp.text
+
+
+def _run(bank: Bank, run_id: str) -> dict[str, Any]:
+    with bank.http("viewer") as h:
+        r = h.get(f"/api/v1/jobs/runs/{run_id}")
+    assert r.status_code == 200, r.text
+    out: dict[str, Any] = r.json()
+    return out
+
+
+def test_task_run_arriving_out_of_order_then_late_metadata(make_server: Any, database_url: str) -> None:
+    bank = start_bank(make_server, database_url)
+    dag_run, run_id = str(uuid.uuid4()), str(uuid.uuid4())
+    netting = [OutputDataset(namespace="postgres://settle-db:5432", name="settle.public.netting")]
+    # the COMPLETE overtakes the START (two Airflow workers, one slow network)
+    _task(
+        bank,
+        RunState.COMPLETE,
+        run_id,
+        "2026-12-06T01:05:00Z",
+        "net_trades",
+        dag_run=dag_run,
+        outputs=netting,
+    )
+    _task(bank, RunState.START, run_id, "2026-12-06T01:00:00Z", "net_trades", dag_run=dag_run)
+    # the same COMPLETE delivered twice (a transport retry)
+    _task(
+        bank,
+        RunState.COMPLETE,
+        run_id,
+        "2026-12-06T01:05:00Z",
+        "net_trades",
+        dag_run=dag_run,
+        outputs=netting,
+    )
+    # metadata sent after the run ended: an OTHER event never changes the run's state
+    extra = {"environment-properties": error_message_run.ErrorMessageRunFacet("n/a", "PYTHON")}
+    _task(
+        bank, RunState.OTHER, run_id, "2026-12-06T01:06:00Z", "net_trades", dag_run=dag_run, run_facets=extra
+    )
+
+    run = _run(bank, run_id)
+    assert run["state"] == "COMPLETED" and run["openlineageState"] == "COMPLETE"
+    assert run["startedAt"] == "2026-12-06T01:00:00Z" and run["endedAt"] == "2026-12-06T01:05:00Z"
+    assert run["durationMs"] == 5 * 60 * 1000
+    assert run["nominalStartTime"] == "2026-12-05T22:00:00Z"
+    assert run["nominalEndTime"] == "2026-12-06T22:00:00Z"
+    assert {"parent", "nominalTime", "processing_engine", "environment-properties"} <= set(run["facets"])
+    with bank.http("viewer") as h:
+        runs = h.get(f"/api/v1/jobs/{SCHEDULER}/{DAG}.net_trades/runs").json()
+        assert runs["totalCount"] == 1 and runs["runs"][0]["id"] == run_id
+        job = h.get(f"/api/v1/namespaces/{SCHEDULER}/jobs/{quote(DAG + '.net_trades', safe='')}").json()
+        # Marquez's Job: the parent named by the runs' ParentRunFacet, the description from the
+        # documentation facet, the latest run in its Marquez state
+        assert job["parentJobName"] == DAG
+        assert job["simpleName"] == "net_trades"
+        assert job["description"] == "settles net_trades"
+        assert job["latestRun"]["state"] == "COMPLETED"
+        assert job["facets"]["ownership"]["owners"] == [{"name": "team:settlements", "type": "TEAM"}]
+        done = h.get("/api/v1/jobs", params={"lastRunStates": "COMPLETED"}).json()["jobs"]
+        assert f"{DAG}.net_trades" in {j["name"] for j in done}
+        assert not h.get("/api/v1/jobs", params={"lastRunStates": "NEW"}).json()["jobs"]
+        facets = h.get(f"/api/v1/jobs/runs/{run_id}/facets", params={"type": "run"}).json()
+        parent = facets["facets"]["parent"]
+        assert (parent["job"]["namespace"], parent["job"]["name"], parent["run"]["runId"]) == (
+            SCHEDULER,
+            DAG,
+            dag_run,
+        )
+        job_facets = h.get(f"/api/v1/jobs/runs/{run_id}/facets", params={"type": "job"}).json()
+        assert job_facets["facets"]["jobType"]["integration"] == "AIRFLOW"
+
+
+def test_failed_and_aborted_runs_keep_their_final_state(make_server: Any, database_url: str) -> None:
+    bank = start_bank(make_server, database_url)
+    dag_run = str(uuid.uuid4())
+    failed, aborted, rerun = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+    error = error_message_run.ErrorMessageRunFacet(
+        message="psycopg.errors.UndefinedTable: relation settle.fx does not exist",
+        programmingLanguage="PYTHON",
+        stackTrace='Traceback (most recent call last):\n  File "task.py", line 3',
+    )
+    _task(bank, RunState.START, failed, "2026-12-06T02:00:00Z", "load_fx", dag_run=dag_run)
+    _task(
+        bank,
+        RunState.FAIL,
+        failed,
+        "2026-12-06T02:00:30Z",
+        "load_fx",
+        dag_run=dag_run,
+        run_facets={"errorMessage": error},
+    )
+    # a RUNNING heartbeat delivered after the failure
+    _task(bank, RunState.RUNNING, failed, "2026-12-06T02:00:10Z", "load_fx", dag_run=dag_run)
+    run = _run(bank, failed)
+    assert run["state"] == "FAILED" and run["endedAt"] == "2026-12-06T02:00:30Z"
+    assert run["durationMs"] == 30_000
+    assert run["facets"]["errorMessage"]["message"].startswith("psycopg.errors.UndefinedTable")
+
+    # a run that COMPLETEd at 03:10; an ABORT stamped 03:05 arrives afterwards: the later word wins
+    _task(bank, RunState.START, aborted, "2026-12-06T03:00:00Z", "publish", dag_run=dag_run)
+    _task(bank, RunState.COMPLETE, aborted, "2026-12-06T03:10:00Z", "publish", dag_run=dag_run)
+    _task(bank, RunState.ABORT, aborted, "2026-12-06T03:05:00Z", "publish", dag_run=dag_run)
+    run = _run(bank, aborted)
+    assert (run["state"], run["endedAt"]) == ("COMPLETED", "2026-12-06T03:10:00Z")
+    # an ABORT that really is the last word
+    _task(bank, RunState.START, rerun, "2026-12-06T04:00:00Z", "publish", dag_run=dag_run)
+    _task(bank, RunState.ABORT, rerun, "2026-12-06T04:01:00Z", "publish", dag_run=dag_run)
+    assert _run(bank, rerun)["state"] == "ABORTED"
+
+    # RUNNING events without a START still start the run (Marquez: RUNNING is a start state)
+    only_running = str(uuid.uuid4())
+    _task(bank, RunState.RUNNING, only_running, "2026-12-06T05:00:20Z", "heartbeat", dag_run=dag_run)
+    _task(bank, RunState.RUNNING, only_running, "2026-12-06T05:00:00Z", "heartbeat", dag_run=dag_run)
+    _task(bank, RunState.COMPLETE, only_running, "2026-12-06T05:01:00Z", "heartbeat", dag_run=dag_run)
+    run = _run(bank, only_running)
+    assert run["startedAt"] == "2026-12-06T05:00:00Z" and run["durationMs"] == 60_000
+
+    with bank.http("viewer") as h:
+        states = {
+            j["name"]: j["latestRun"]["state"]
+            for j in h.get(f"/api/v1/namespaces/{SCHEDULER}/jobs").json()["jobs"]
+        }
+        assert states == {
+            f"{DAG}.load_fx": "FAILED",
+            f"{DAG}.publish": "ABORTED",
+            f"{DAG}.heartbeat": "COMPLETED",
+        }
+        failed_jobs = h.get("/api/v1/jobs", params={"lastRunStates": "FAILED"}).json()["jobs"]
+        assert [j["name"] for j in failed_jobs] == [f"{DAG}.load_fx"]
+
+
+def test_a_run_that_sent_only_other_events_is_new(make_server: Any, database_url: str) -> None:
+    bank = start_bank(make_server, database_url)
+    run_id = str(uuid.uuid4())
+    _task(bank, RunState.OTHER, run_id, "2026-12-06T06:00:00Z", "lineage_only", dag_run=str(uuid.uuid4()))
+    run = _run(bank, run_id)
+    assert run["state"] == "NEW" and run["startedAt"] is None and run["endedAt"] is None
+    _task(bank, RunState.START, run_id, "2026-12-06T06:00:05Z", "lineage_only", dag_run=str(uuid.uuid4()))
+    assert _run(bank, run_id)["state"] == "RUNNING"
