@@ -15,6 +15,7 @@ import sqlglot
 from sqlglot import TokenType, exp
 from sqlglot.errors import ErrorLevel, SqlglotError, TokenError
 
+from finlineage.lineage.dml_ctes import returning_ctes
 from finlineage.lineage.formula import Formula, attach, projection_trees
 from finlineage.lineage.model import (
     ColumnDef,
@@ -480,6 +481,7 @@ def _analyze_segment(
                     work, functions = inline_table_functions(
                         stmt, ctx.table_functions, ctx.name_of, ctx.dialect, ctx.schema.columns
                     )
+                    work, writes = returning_ctes(work, ctx.name_of, ctx.schema.columns)
                     res = analyze_statement(work, ctx, first_index + i)
                     res.source_tables.extend(f for f in functions.read if f not in res.source_tables)
                     res.unknown_functions = functions.unknown
@@ -495,6 +497,8 @@ def _analyze_segment(
                         for f in functions.unknown
                     )
                     facts.add(work, res, ctx, first_index + i)
+                    for write in writes:  # a data-modifying CTE writes its own table
+                        _merge_write(res, analyze_statement(write, ctx, first_index + i))
                     if res.type == "return_query" and ctx.result is not None:
                         func, columns = ctx.result  # the query is the function's rows: readers inline it
                         body = with_body(ctx.table_functions.get(func), work, columns)
@@ -541,6 +545,14 @@ def _analyze_segment(
         res.diagnostics.append(Diagnostic("analysis_error", f"{type(e).__name__}: {e}", "error", line_start))
         out = [(res, (line_start, line_end), text)]
     return out
+
+
+def _merge_write(res: StatementResult, write: StatementResult) -> None:
+    """The write a data-modifying CTE makes, added to the statement holding it."""
+    res.target_tables.extend(t for t in write.target_tables if t not in res.target_tables)
+    res.source_tables.extend(t for t in write.source_tables if t not in res.source_tables)
+    res.column_edges.extend(write.column_edges)
+    res.diagnostics.extend(write.diagnostics)
 
 
 def _statement_spans(text: str, dialect: str, count: int, line_start: int) -> list[tuple[int, int]]:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from sqlglot import exp
@@ -326,3 +326,33 @@ def subquery_role(sub: Scope) -> str:
             return "JOIN"
         node = parent
     return "FILTER"
+
+
+def values_outputs(
+    sources_of: Callable[[exp.Expr], ExprSources], values: exp.Values, alias: object
+) -> list[Output]:
+    """`CROSS APPLY (VALUES (a, b), (c, d)) AS x (p, q)` / `LATERAL (VALUES ...)`: one row per
+    row constructor, so each column comes from the expressions at its position in every row
+    (read from the rows before it: `('USD', t.usd_amt), ('EUR', t.eur_amt)` unpivots)."""
+    rows = [r.expressions if isinstance(r, exp.Tuple) else [r] for r in values.expressions]
+    names = [c.name for c in alias.columns] if isinstance(alias, exp.TableAlias) else []
+    outs: list[Output] = []
+    for i in range(max((len(r) for r in rows), default=0)):
+        direct: set[str] = set()
+        window: set[str] = set()
+        conditional: set[str] = set()
+        subtype = IDENTITY
+        for row in rows:
+            if i >= len(row):
+                continue
+            got = sources_of(row[i])
+            direct |= got.direct
+            window |= got.window
+            conditional |= got.conditional
+            sub = stronger(direct_subtype(row[i]), got.subtype)
+            subtype = stronger(subtype, TRANSFORMATION if sub == IDENTITY and not got.direct else sub)
+        name = names[i] if i < len(names) else f"column{i + 1}"
+        outs.append(
+            Output(name, frozenset(direct), values, False, frozenset(window), frozenset(conditional), subtype)
+        )
+    return outs

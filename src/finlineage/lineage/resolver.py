@@ -40,6 +40,7 @@ from finlineage.lineage.refs import (
     role_refs,
     stronger,
     subquery_role,
+    values_outputs,
 )
 
 __all__ = [
@@ -517,6 +518,9 @@ class QueryResolver(_ColumnResolution):
     def _udtf_outputs(self, scope: Scope) -> list[Output]:
         node = scope.expression
         inner = node.this if isinstance(node, exp.Lateral) else None
+        rows = inner.unnest() if isinstance(inner, exp.Subquery) else None
+        if isinstance(rows, exp.Values):  # LATERAL / CROSS APPLY (VALUES ...)
+            return values_outputs(lambda e: self.expr_sources(scope, e, []), rows, node.args.get("alias"))
         if isinstance(inner, exp.Subquery):
             child = self.scope_of(inner.unnest())
             if child is None:

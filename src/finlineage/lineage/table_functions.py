@@ -27,6 +27,9 @@ _SYSTEM_SCHEMAS = frozenset({"sys", "information_schema", "pg_catalog"})
 """Schemas of the engine's own rowset functions: not the user's, nothing to say about them."""
 
 
+_WRITES = (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Create)
+
+
 @dataclass(frozen=True, slots=True)
 class TableFunction:
     """The rows of a table-valued function: its query (several RETURN QUERY: their UNION ALL)
@@ -95,6 +98,42 @@ def _call(node: exp.Expr, dialect: str) -> tuple[exp.Table, exp.TableAlias | Non
     return table, alias if isinstance(alias, exp.TableAlias) else None
 
 
+def _renamed(table: exp.Table, alias: str, columns: Sequence[str], renamed: Sequence[str]) -> exp.Subquery:
+    """`(SELECT columns FROM table) AS alias (renamed..., the rest by their names)`: a column alias
+    list renames a relation's columns by position; columns past its end keep their names."""
+    names = [*renamed[: len(columns)], *columns[len(renamed) :]]
+    return exp.Subquery(
+        this=exp.select(*[exp.column(c, quoted=True) for c in columns]).from_(table),
+        alias=exp.TableAlias(this=exp.to_identifier(alias), columns=[exp.to_identifier(c) for c in names]),
+    )
+
+
+def _column_aliased(node: exp.Expr) -> bool:
+    """A plain table read under an alias with a column list (`FROM t AS a (x, y)`)."""
+    if not isinstance(node, exp.Table) or not isinstance(node.this, exp.Identifier):
+        return False
+    alias = node.args.get("alias")
+    if not isinstance(alias, exp.TableAlias) or not alias.columns or node.args.get("pivots"):
+        return False
+    return not (isinstance(node.parent, _WRITES) and node.arg_key == "this")  # a target is no read
+
+
+def _rename_table_columns(
+    node: exp.Table, name_of: Callable[[exp.Table], str], columns_of: Callable[[str], Sequence[str] | None]
+) -> None:
+    """`FROM t AS a (x, y)`: when t's columns are known (schema, an earlier CREATE), a's columns
+    are t's renamed by position (`a.y` is t's second column, not a phantom `t.y`). Unknown
+    columns leave the read as it is."""
+    columns = columns_of(name_of(node))
+    alias = node.args["alias"]
+    if not columns:
+        return
+    renamed = [c.name for c in alias.columns]
+    table = node.copy()
+    table.set("alias", None)
+    node.replace(_renamed(table, alias.name or node.name, columns, renamed))
+
+
 @dataclass(slots=True)
 class FunctionReads:
     """What `inline_table_functions` found: the functions inlined from this script (`read`) and
@@ -115,7 +154,9 @@ def inline_table_functions(
     """`stmt` with its reads of user table-valued functions replaced by what they return (a
     copy; `stmt` itself is kept for its text): the query of one this script defined, or the
     function's name as a relation when `columns_of` knows its result columns."""
-    found_any = any(_call(n, dialect) is not None for n in stmt.find_all(exp.Table, exp.Lateral))
+    found_any = any(
+        _call(n, dialect) is not None or _column_aliased(n) for n in stmt.find_all(exp.Table, exp.Lateral)
+    )
     reads = FunctionReads([], [])
     if not found_any:
         return stmt, reads
@@ -123,6 +164,8 @@ def inline_table_functions(
     for node in list(work.find_all(exp.Table, exp.Lateral)):
         found = _call(node, dialect)
         if found is None:
+            if columns_of is not None and isinstance(node, exp.Table) and _column_aliased(node):
+                _rename_table_columns(node, name_of, columns_of)
             continue
         table, alias = found
         name = name_of(table)
@@ -134,15 +177,7 @@ def inline_table_functions(
                 # declared elsewhere with its result columns: a parameterised view of them
                 renamed = [c.name for c in alias.columns] if alias is not None else []
                 if renamed:  # `AS f (a, b)` renames the result columns by position
-                    node.replace(
-                        exp.Subquery(
-                            this=exp.select(*[exp.column(c) for c in result]).from_(table),
-                            alias=exp.TableAlias(
-                                this=exp.to_identifier(alias_name),
-                                columns=[exp.to_identifier(c) for c in renamed],
-                            ),
-                        )
-                    )
+                    node.replace(_renamed(table, alias_name, result, renamed))
                 else:
                     table.set("alias", exp.TableAlias(this=exp.to_identifier(alias_name)))
                     node.replace(table)

@@ -92,7 +92,7 @@ class InsertExtractor(Extractor):
                 continue
             col = f"{tgt}.{eq.this.name}"
             value = eq.expression
-            subtype = "IDENTITY" if isinstance(value, exp.Column) else "TRANSFORMATION"
+            subtype = "IDENTITY" if isinstance(value, exp.Column) or _values_ref(value) else "TRANSFORMATION"
             sources = self._row_refs(value, own, proposed, tgt)
             expr = f"{label}: {_expr_text(value, self.dialect)}"
             res.column_edges.append(ColumnEdge(col, tuple(sorted(sources)), "direct", expr, subtype=subtype))
@@ -106,6 +106,10 @@ class InsertExtractor(Extractor):
         """Columns of an ON CONFLICT expression: `EXCLUDED.x` / `VALUES(x)` -> what the INSERT
         gives x; any other column -> the target row's column."""
         out: set[str] = set()
+        for call in node.find_all(exp.Anonymous):  # MySQL `VALUES(x)` parsed with a bare name
+            named = _values_ref(call)
+            if named:
+                out |= proposed.get(named, set())
         for c in node.find_all(exp.Column):
             qualifier = c.table.lower()
             in_values = isinstance(c.parent, (exp.Values, exp.Anonymous)) and (
@@ -195,3 +199,11 @@ class InsertExtractor(Extractor):
                 self.edges_into(res, tgt, cols, *got)
         self._mark_temp(res)
         return res
+
+
+def _values_ref(node: exp.Expr) -> str:
+    """The column x of MySQL's `VALUES(x)` (the value the INSERT proposes for x), else ''."""
+    if not isinstance(node, exp.Anonymous) or node.name.lower() != "values" or len(node.expressions) != 1:
+        return ""
+    arg = node.expressions[0]
+    return arg.name if isinstance(arg, (exp.Identifier, exp.Column)) else ""

@@ -75,10 +75,17 @@ class MergeExtractor(Extractor):
 
     def _star_columns(self, tgt: str, using: exp.Expr | None) -> list[str]:
         """`UPDATE SET *` / `INSERT *`: every column of the target, each from the source column of
-        the same name (the target's columns when the schema knows them, else the source table's)."""
+        the same name (the target's columns when the schema knows them, else the source's: a
+        table's known columns, or the named outputs of a source query without `*`)."""
         known = self.ctx.schema.columns(tgt)
         if not known and isinstance(using, exp.Table):
             known = self.ctx.schema.columns(self.name(using))
+        if not known and isinstance(using, exp.Subquery):
+            query = using.unnest()
+            if isinstance(query, exp.Query) and not any(
+                isinstance(s, exp.Star) or (isinstance(s, exp.Column) and s.is_star) for s in query.selects
+            ):
+                known = [n for n in query.named_selects if n]
         return list(known or [])
 
     @staticmethod

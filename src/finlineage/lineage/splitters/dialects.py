@@ -598,6 +598,10 @@ _ORA_OBJECT_VIEW = re.compile(
     r"(?P<of>\s+OF\s+[\s\S]*?)\bAS\s+(?=SELECT|WITH|\()",
     re.I,
 )
+_PG_ON_COMMIT_DROP = re.compile(
+    r"\s*CREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?(?:TEMP|TEMPORARY)\s+TABLE\s[^;]*?(?P<drop>\bON\s+COMMIT\s+DROP\b)",
+    re.I,
+)
 _ORA_LOG_ERRORS = re.compile(
     r"\bLOG\s+ERRORS\b(?:\s+INTO\s+[\w$#.\"]+)?(?:\s*\([^()]*\))?(?:\s+REJECT\s+LIMIT\s+\w+)?\s*$", re.I
 )
@@ -628,6 +632,13 @@ class GenericSplitter(Splitter):
 
 class PostgresSplitter(Splitter):
     """PostgreSQL family: PL/pgSQL bodies (EXECUTE is always dynamic SQL, SELECT INTO assigns)."""
+
+    def _clean(self, text: str) -> tuple[str, str | None]:
+        m = _PG_ON_COMMIT_DROP.match(text)
+        if not m:
+            return text, None
+        out = text[: m.start("drop")] + _blank(m.group("drop")) + text[m.end("drop") :]
+        return out, "stripped clauses that carry no lineage: ON COMMIT DROP of a temporary table"
 
     def _case_without_else_raises(self) -> bool:
         return True

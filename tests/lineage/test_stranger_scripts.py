@@ -1,0 +1,230 @@
+"""Bank scripts in the dialects our other suites cover least, with hand-derived column lineage:
+a column alias list renaming a table's columns, PL/pgSQL temp tables dropped at commit,
+data-modifying CTEs, row-constructor unpivots through CROSS APPLY / LATERAL (VALUES ...),
+Delta MERGE with UPDATE SET * / INSERT *, MySQL ON DUPLICATE KEY UPDATE ... VALUES(col)."""
+
+from __future__ import annotations
+
+import pytest
+
+from finlineage.lineage import extract
+
+from .helpers import codes, direct, indirect, rollup_direct
+
+_POSITIONS = "CREATE TABLE risk.positions (pos_id INT, book_id INT, amount NUMERIC, ccy CHAR(3));\n"
+
+
+@pytest.mark.parametrize("dialect", ["postgres", "snowflake", "spark", "databricks", "redshift"])
+def test_table_column_alias_list_renames_by_position(dialect: str) -> None:
+    sql = _POSITIONS + (
+        "INSERT INTO risk.pos_copy (id, amt, cur)\n"
+        "SELECT p.pid, p.amt, p.ccy FROM risk.positions AS p (pid, bk, amt) WHERE p.bk = 7;\n"
+    )
+    res = extract(sql, dialect)
+    load = res.statements[-1]
+    # the list renames the first three columns; the fourth (ccy) keeps its name
+    assert direct(load) == {
+        "risk.pos_copy.id": {"risk.positions.pos_id"},
+        "risk.pos_copy.amt": {"risk.positions.amount"},
+        "risk.pos_copy.cur": {"risk.positions.ccy"},
+    }
+    assert indirect(load)["risk.pos_copy.id"] == {"risk.positions.book_id"}
+    assert load.source_tables == ("risk.positions",)
+    assert "AS p (pid, bk, amt)" in load.sql  # evidence is the text as written
+    subtypes = {e.target: e.subtype for e in load.column_edges if e.kind == "direct"}
+    assert subtypes["risk.pos_copy.amt"] == "IDENTITY"
+    # nothing reads a phantom risk.positions.amt / .pid
+    sources = {s for e in res.rollup.column_edges for s in e.sources}
+    assert not sources & {"risk.positions.amt", "risk.positions.pid", "risk.positions.bk"}
+
+
+def test_column_alias_list_with_schema_and_unknown_table() -> None:
+    sql = (
+        "SELECT h.cp, h.amt FROM risk.holdings AS h (cp, amt);\n"
+        "SELECT x.a, x.b FROM ref.unknown_tbl AS x (a, b);\n"
+    )
+    res = extract(sql, "postgres", schema={"risk.holdings": {"cpty_id": "int", "mv": "numeric"}})
+    first, second = res.statements
+    assert direct(first) == {"cp": {"risk.holdings.cpty_id"}, "amt": {"risk.holdings.mv"}}
+    # columns nothing knows: read as written (the aliases cannot be mapped by position)
+    assert direct(second) == {"a": {"ref.unknown_tbl.a"}, "b": {"ref.unknown_tbl.b"}}
+
+
+PLPGSQL = """CREATE TABLE treasury.fx_rates (rate_date DATE, ccy CHAR(3), usd_rate NUMERIC);
+CREATE TABLE treasury.trades (trade_id BIGINT, book_code TEXT, ccy CHAR(3), notional NUMERIC, trade_date DATE);
+
+CREATE OR REPLACE FUNCTION treasury.load_usd_exposure(p_date DATE) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    CREATE TEMP TABLE tmp_conv ON COMMIT DROP AS
+    SELECT t.trade_id, t.book_code, t.notional * r.usd_rate AS usd_amt
+    FROM treasury.trades t
+    JOIN treasury.fx_rates r ON r.ccy = t.ccy AND r.rate_date = p_date;
+
+    INSERT INTO treasury.book_exposure (book_code, usd_exposure, as_of)
+    SELECT c.book_code, SUM(c.usd_amt), p_date FROM tmp_conv c GROUP BY c.book_code
+    ON CONFLICT (book_code, as_of) DO UPDATE SET usd_exposure = EXCLUDED.usd_exposure;
+
+    WITH moved AS (
+        DELETE FROM treasury.trades WHERE trade_date < p_date - 30 RETURNING trade_id, book_code, notional
+    )
+    INSERT INTO treasury.trades_archive (trade_id, book_code, notional)
+    SELECT trade_id, book_code, notional FROM moved;
+END;
+$$;
+"""
+
+
+def test_plpgsql_temp_table_on_commit_drop_is_collapsed() -> None:
+    res = extract(PLPGSQL, "postgres")
+    temp = next(s for s in res.statements if s.target_tables == ("tmp_conv",))
+    assert temp.type == "create_table" and temp.line_start == 7
+    assert direct(temp)["tmp_conv.usd_amt"] == {"treasury.trades.notional", "treasury.fx_rates.usd_rate"}
+    assert "parse_error" not in codes(res)
+    rolled = rollup_direct(res)
+    assert rolled["treasury.book_exposure.usd_exposure"] == {
+        "treasury.trades.notional",
+        "treasury.fx_rates.usd_rate",
+    }
+    assert rolled["treasury.book_exposure.book_code"] == {"treasury.trades.book_code"}
+    assert not any(s.startswith("tmp_conv.") for ss in rolled.values() for s in ss)
+
+
+def test_plpgsql_deleting_cte_returning_rows() -> None:
+    res = extract(PLPGSQL, "postgres")
+    archive = next(s for s in res.statements if "treasury.trades_archive" in s.target_tables)
+    assert archive.target_tables == ("treasury.trades_archive", "treasury.trades")  # it deletes too
+    assert archive.source_tables == ("treasury.trades",)  # no phantom table 'moved'
+    assert direct(archive) == {
+        "treasury.trades_archive.trade_id": {"treasury.trades.trade_id"},
+        "treasury.trades_archive.book_code": {"treasury.trades.book_code"},
+        "treasury.trades_archive.notional": {"treasury.trades.notional"},
+    }
+    # the DELETE's WHERE picks the rows archived
+    assert indirect(archive)["treasury.trades_archive.notional"] == {"treasury.trades.trade_date"}
+
+
+def test_updating_and_inserting_ctes_returning_rows() -> None:
+    sql = """WITH repriced AS (
+    UPDATE risk.positions AS p
+       SET mkt_value = p.qty * px.close_px
+      FROM mkt.prices AS px
+     WHERE px.instrument_id = p.instrument_id
+    RETURNING p.pos_id, mkt_value
+)
+INSERT INTO risk.reprice_log (pos_id, new_value)
+SELECT pos_id, mkt_value FROM repriced;
+
+WITH src AS (SELECT cpty_id, SUM(amount) AS total FROM risk.collateral GROUP BY cpty_id),
+ins AS (
+    INSERT INTO risk.collateral_totals (cpty_id, total_amt)
+    SELECT cpty_id, total FROM src
+    RETURNING cpty_id, total_amt
+)
+INSERT INTO risk.collateral_audit (cpty_id, amt)
+SELECT cpty_id, total_amt FROM ins;
+"""
+    first, second = extract(sql, "postgres").statements
+    assert set(first.target_tables) == {"risk.reprice_log", "risk.positions"}
+    assert direct(first) == {
+        # a returned SET column holds its new value
+        "risk.reprice_log.new_value": {"risk.positions.qty", "mkt.prices.close_px"},
+        "risk.reprice_log.pos_id": {"risk.positions.pos_id"},
+        "risk.positions.mkt_value": {"risk.positions.qty", "mkt.prices.close_px"},
+    }
+    assert indirect(first)["risk.reprice_log.pos_id"] == {
+        "mkt.prices.instrument_id",
+        "risk.positions.instrument_id",
+    }
+    assert set(second.target_tables) == {"risk.collateral_audit", "risk.collateral_totals"}
+    assert second.source_tables == ("risk.collateral",)
+    assert direct(second) == {
+        "risk.collateral_audit.cpty_id": {"risk.collateral.cpty_id"},
+        "risk.collateral_audit.amt": {"risk.collateral.amount"},
+        "risk.collateral_totals.cpty_id": {"risk.collateral.cpty_id"},
+        "risk.collateral_totals.total_amt": {"risk.collateral.amount"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("dialect", "apply"),
+    [("tsql", "CROSS APPLY"), ("postgres", "CROSS JOIN LATERAL"), ("snowflake", "CROSS JOIN LATERAL")],
+)
+def test_row_constructor_unpivot_through_lateral_values(dialect: str, apply: str) -> None:
+    sql = (
+        "INSERT INTO risk.ccy_exposure (book_id, ccy, amount)\n"
+        "SELECT p.book_id, x.ccy, x.amount\n"
+        "FROM risk.positions AS p\n"
+        f"{apply} (VALUES ('USD', p.usd_amt), ('EUR', p.eur_amt)) AS x (ccy, amount);\n"
+    )
+    res = extract(sql, dialect)
+    (load,) = res.statements
+    assert direct(load) == {
+        "risk.ccy_exposure.book_id": {"risk.positions.book_id"},
+        "risk.ccy_exposure.ccy": set(),  # literals: no column upstream
+        "risk.ccy_exposure.amount": {"risk.positions.usd_amt", "risk.positions.eur_amt"},
+    }
+    assert "unresolved_column" not in codes(res)
+    subtypes = {e.target: e.subtype for e in load.column_edges if e.kind == "direct"}
+    assert subtypes["risk.ccy_exposure.amount"] == "IDENTITY"
+    assert subtypes["risk.ccy_exposure.ccy"] == "TRANSFORMATION"
+
+
+def test_tsql_procedure_unpivot_pivot_and_output_into() -> None:
+    sql = """CREATE PROCEDURE risk.usp_fx AS
+BEGIN
+    DECLARE @moved TABLE (trade_id INT, notional DECIMAL(18,2));
+    UPDATE t SET t.status = 'ARCHIVED'
+    OUTPUT inserted.trade_id, deleted.notional INTO @moved (trade_id, notional)
+    FROM risk.trades AS t WHERE t.trade_date < '2024-01-01';
+    INSERT INTO risk.archived_trades (trade_id, notional) SELECT trade_id, notional FROM @moved;
+    INSERT INTO risk.ccy_exposure (book_id, ccy, amount)
+    SELECT p.book_id, x.ccy, x.amount FROM risk.positions AS p
+    CROSS APPLY (VALUES ('USD', p.usd_amt), ('EUR', p.eur_amt)) AS x (ccy, amount);
+    INSERT INTO risk.book_pivot (book_id, usd, eur)
+    SELECT book_id, [USD], [EUR]
+    FROM (SELECT book_id, ccy, amount FROM risk.ccy_exposure) AS src
+    PIVOT (SUM(amount) FOR ccy IN ([USD], [EUR])) AS pv;
+END
+GO
+"""
+    res = extract(sql, "tsql")
+    rolled = rollup_direct(res)
+    assert rolled["risk.archived_trades.notional"] == {"risk.trades.notional"}
+    assert rolled["risk.ccy_exposure.amount"] == {"risk.positions.usd_amt", "risk.positions.eur_amt"}
+    assert rolled["risk.book_pivot.usd"] == {"risk.ccy_exposure.amount"}  # a persistent table: kept
+
+
+def test_delta_merge_update_set_star_from_a_source_query() -> None:
+    sql = """MERGE INTO risk.positions_delta AS tgt
+USING (SELECT account_id, instrument_id, qty AS quantity FROM risk.position_updates) AS src
+ON tgt.account_id = src.account_id AND tgt.instrument_id = src.instrument_id
+WHEN MATCHED AND src.quantity = 0 THEN DELETE
+WHEN MATCHED THEN UPDATE SET *
+WHEN NOT MATCHED THEN INSERT *;
+"""
+    for dialect in ("databricks", "spark"):
+        (merge,) = extract(sql, dialect).statements
+        assert direct(merge) == {
+            "risk.positions_delta.account_id": {"risk.position_updates.account_id"},
+            "risk.positions_delta.instrument_id": {"risk.position_updates.instrument_id"},
+            "risk.positions_delta.quantity": {"risk.position_updates.qty"},
+        }
+        assert "risk.position_updates.account_id" in indirect(merge)["risk.positions_delta.quantity"]
+
+
+def test_mysql_on_duplicate_key_update_values_of_a_column() -> None:
+    sql = """DELIMITER $$
+CREATE PROCEDURE risk.sp_rates(IN p_cob DATE)
+BEGIN
+  INSERT INTO risk.fx_rates_hist (ccy, rate, as_of)
+    SELECT ccy, mid_rate, p_cob FROM risk.fx_rates
+    ON DUPLICATE KEY UPDATE rate = VALUES(rate), as_of = VALUES(as_of);
+END $$
+DELIMITER ;
+"""
+    (load,) = extract(sql, "mysql").statements
+    edges = [(e.target, set(e.sources), e.subtype) for e in load.column_edges if e.kind == "direct"]
+    assert ("risk.fx_rates_hist.rate", {"risk.fx_rates.mid_rate"}, "IDENTITY") in edges
+    # the update's rate is the inserted one, never a phantom or an empty write
+    assert all(s == {"risk.fx_rates.mid_rate"} for t, s, _ in edges if t == "risk.fx_rates_hist.rate")
