@@ -95,6 +95,7 @@ def dataset_out(
     """A Marquez Dataset (DB_TABLE). `currentVersion`: ``version`` (its newest version, see
     ``query.marquez_versions``), else the version id of its current content (name, fields,
     facets), which changes exactly when they change."""
+    given = dict(facets or {})
     out: dict[str, Any] = {
         "id": dataset_id(namespace, name),
         "type": "DB_TABLE",
@@ -103,19 +104,40 @@ def dataset_out(
         "createdAt": ts(created),
         "updatedAt": ts(updated or created),
         "namespace": namespace,
-        "sourceName": namespace,
+        "sourceName": source_name(namespace, given),
         "fields": fields,
         "tags": [],
         "lastModifiedAt": ts(last_modified),
-        "lastLifecycleState": None,
-        "description": description,
-        "facets": dict(facets or {}),
+        "lastLifecycleState": lifecycle_state(given),
+        "description": description or documented(given),
+        "facets": given,
         "deleted": False,
     }
     out["currentVersion"] = version or content_version(namespace, name, fields, out["facets"])
     if column_lineage is not None:
         out["columnLineage"] = column_lineage
     return out
+
+
+def _facet_text(facets: Mapping[str, Any], facet: str, key: str) -> str | None:
+    body = facets.get(facet)
+    value = body.get(key) if isinstance(body, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+def source_name(namespace: str, facets: Mapping[str, Any]) -> str:
+    """Marquez's ``sourceName``: the ``dataSource`` facet's name, else the namespace."""
+    return _facet_text(facets, "dataSource", "name") or namespace
+
+
+def lifecycle_state(facets: Mapping[str, Any]) -> str | None:
+    """The ``lifecycleStateChange`` facet's state (CREATE, DROP, OVERWRITE, RENAME, ...)."""
+    return _facet_text(facets, "lifecycleStateChange", "lifecycleStateChange")
+
+
+def documented(facets: Mapping[str, Any]) -> str | None:
+    """The ``documentation`` facet's description."""
+    return _facet_text(facets, "documentation", "description")
 
 
 def run_version(namespace: str, name: str, run_id: str) -> str:
@@ -157,11 +179,11 @@ def dataset_version_out(
         "createdAt": ts(created),
         "version": version,
         "namespace": namespace,
-        "sourceName": namespace,
+        "sourceName": source_name(namespace, facets),
         "fields": fields,
         "tags": [],
-        "lifecycleState": None,
-        "description": None,
+        "lifecycleState": lifecycle_state(facets),
+        "description": documented(facets),
         "createdByRun": dict(created_by_run) if created_by_run is not None else None,
         "facets": dict(facets),
         **dict(extras or {}),

@@ -205,12 +205,13 @@ def list_jobs(
     )
 
 
-_ISO_TIME = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|[+-]\d{2}:?\d{2})?$"
+_ISO_TIME = r"^(\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
+"""An ISO 8601 time, or nothing: the Marquez web UI sends ``before=&after=`` when no date is picked."""
 
 
 def _timestamp(name: str, value: str | None) -> datetime | None:
     """An ISO 8601 time (UTC when it names no offset); never a bare number, unlike pydantic."""
-    if value is None:
+    if not value:
         return None
     try:
         t = datetime.fromisoformat(value)
@@ -229,10 +230,14 @@ def _timestamp(name: str, value: str | None) -> datetime | None:
 )
 def list_events(
     before: str | None = Query(
-        None, pattern=_ISO_TIME, description="Only events with eventTime at or before this (ISO 8601)"
+        None,
+        pattern=_ISO_TIME,
+        description="Only events with eventTime at or before this (ISO 8601; empty: any)",
     ),
     after: str | None = Query(
-        None, pattern=_ISO_TIME, description="Only events with eventTime at or after this (ISO 8601)"
+        None,
+        pattern=_ISO_TIME,
+        description="Only events with eventTime at or after this (ISO 8601; empty: any)",
     ),
     sort_direction: Literal["asc", "desc"] = Query("desc", alias="sortDirection"),
     limit: int = Query(100, ge=1, le=1000),
