@@ -14,14 +14,15 @@ For every manifest among the collected files:
   ``ingest/dbt_lines.py`` maps the parsed facts back onto the file's lines. Ephemeral models are
   not objects: dbt inlines them as CTEs into the compiled code of their dependants (when a
   manifest has them as ``extra_ctes`` not yet injected, they are injected here the way dbt does).
-  Dialect: the manifest's ``adapter_type``. Nodes one YAML file declares together (snapshots
-  of dbt >= 1.9) are that file, one statement each, evidenced by their ``- name:`` entries; a
+  Dialect: the manifest's ``adapter_type``. Nodes a YAML file declares (snapshots of dbt >= 1.9,
+  alone or together) are that file, one statement each, evidenced by their ``- name:`` entries; a
   snapshot's relation also has the validity columns dbt's snapshot materialisation adds.
 * a model without compiled code (a manifest from ``dbt parse``) is read from its raw code when
   its only Jinja is ``ref``/``source``/``this``/``config``, a snapshot block or an
   ``is_incremental()`` block (``ingest/dbt_render.py``); any other Jinja needs ``dbt compile``
   and the model is reported by name, never guessed. Python models are
-  reported too.
+  reported too (not analysed); one whose columns the catalog or its YAML gives is a table of
+  them (like a seed, evidenced by its ``.py`` file), so SQL models reading it resolve.
 * **sources and seeds** → tables: ``create table <relation> (<columns>)`` with the columns and
   types of the catalog (else the manifest's documented columns; a seed's CSV header), one file
   per source YAML / seed path (a seed's ``config.column_types`` types the columns; a source or
@@ -35,7 +36,10 @@ For every manifest among the collected files:
   dependency order with the schema of everything upstream, which resolves ``SELECT *`` and
   unqualified columns through upstream models.
 * macros, tests, analyses and dbt's own ``target/`` output are ignored, and so are raw ``.sql``
-  files of the project that are not models or snapshots and its non-SQL files.
+  files of the project that are not models or snapshots and its non-SQL files. What the
+  manifest declares that is no relation (analyses, data and unit tests, hooks, exposures,
+  metrics, semantic models, saved queries, user-defined functions, disabled nodes) is reported
+  by kind, with names, in one warning.
 
 An artifact that cannot be read fails like a SQL file that does not parse: a ``manifest.json``
 that is not valid JSON (JSON's own line:col; a file cut short says so), of the wrong shape, or of
@@ -182,6 +186,15 @@ class _Project:
     header): created as tables of unknown columns."""
     unknown: dict[str, tuple[str, str]] = field(default_factory=dict)
     """Those by unique id: (relation name unquoted, lower case; what a diagnostic about it adds)."""
+    python_tables: list[str] = field(default_factory=list)
+    """Python models whose columns are known (catalog, documented): tables of those columns."""
+    ignored: dict[str, list[str]] = field(default_factory=dict)
+    """The manifest's resources that are no relation of the warehouse, by kind (analyses,
+    tests, exposures, metrics, ...): reported, never analysed."""
+
+
+def _is_python_model(node: dict[str, Any]) -> bool:
+    return node.get("resource_type") == "model" and str(node.get("language") or "sql").lower() == "python"
 
 
 def _unknown_note(node: dict[str, Any]) -> str:
@@ -214,12 +227,19 @@ def _tables(p: _Project) -> list[_Out]:
     ] = {}
     done: set[str] = set()
     for uid, node in [*sorted((m.get("nodes") or {}).items()), *sorted((m.get("sources") or {}).items())]:
-        if not isinstance(node, dict) or node.get("resource_type") not in ("seed", "source"):
+        if not isinstance(node, dict):
+            continue
+        python = _is_python_model(node)
+        if node.get("resource_type") not in ("seed", "source") and not python:
             continue
         rel = relation(node, p.style)
         entry = catalog_entry(p.catalog, uid)
         path = node_path(node, p.package) or uid
         cols = columns_of(node, entry)
+        if python and (not cols or rel is None or materialized(node, entry) == "ephemeral"):
+            continue  # nothing to say about it but its name: reported with the Python models
+        if python:
+            p.python_tables.append(path)
         if not cols and node.get("resource_type") == "seed":
             cols = [(c, None) for c in _seed_header(p, path)]
         if node.get("resource_type") == "seed":  # a seed's config.column_types types its known columns
@@ -399,7 +419,8 @@ def _models(p: _Project, present: dict[str, SourceFile]) -> list[_Out]:
         by_path.setdefault(path, []).append((head, body, node, entry, doc, unknown))
     out: list[_Out] = []
     for path, group in by_path.items():
-        if len(group) > 1:  # several nodes declared in one file (YAML snapshots of dbt >= 1.9)
+        if len(group) > 1 or path.lower().endswith((".yml", ".yaml")):
+            # declared in a YAML file (snapshots of dbt >= 1.9), alone or with others there
             out.append(_shared(p, path, group))
             continue
         [(head, body, node, entry, doc, unknown)] = group
@@ -499,7 +520,17 @@ def _read_artifacts(
             continue
         root = _root_of(sf.path)
         package = root_package(doc)
-        keys = ("nodes", "macros", "sources", "exposures", "metrics", "semantic_models", "unit_tests")
+        keys = (
+            "nodes",
+            "macros",
+            "sources",
+            "exposures",
+            "metrics",
+            "semantic_models",
+            "saved_queries",
+            "unit_tests",
+            "functions",
+        )
         listed = [n for key in keys for n in (doc.get(key) or {}).values()]
         listed += [n for ns in (doc.get("disabled") or {}).values() if isinstance(ns, list) for n in ns]
         owned = {root + path for n in listed if isinstance(n, dict) and (path := node_path(n, package))}
@@ -514,9 +545,54 @@ def _read_artifacts(
                 package=package,
                 location=_location(sf),
                 style=relation_style(doc),
+                ignored=_ignored(doc, package),
             )
         )
     return projects, catalogs, artifacts, failed
+
+
+IGNORED_NODES = {
+    "analysis": "analyses",
+    "test": "data tests",
+    "unit_test": "unit tests",
+    "operation": "hooks",
+    "sql_operation": "hooks",
+}
+"""Nodes of these resource types are SQL dbt runs or compiles without building a relation."""
+IGNORED_SECTIONS = {
+    "unit_tests": "unit tests",
+    "exposures": "exposures",
+    "metrics": "metrics",
+    "semantic_models": "semantic models",
+    "saved_queries": "saved queries",
+    "functions": "user-defined functions",
+}
+"""Sections of a manifest whose resources are no relation (``functions``: dbt >= 1.11 UDFs)."""
+
+
+def _ignored(doc: dict[str, Any], package: str | None) -> dict[str, list[str]]:
+    """What the manifest declares that is not ingested as a relation, by kind: each by its file
+    (analyses, disabled nodes: ``.sql`` files a user may look for) or its name."""
+    out: dict[str, list[str]] = {}
+
+    def name(n: dict[str, Any]) -> str:
+        if n.get("resource_type") in ("analysis", "model", "snapshot", "seed"):
+            return node_path(n, package) or str(n.get("unique_id") or n.get("name"))
+        return str(n.get("name") or n.get("unique_id"))
+
+    for n in (doc.get("nodes") or {}).values():
+        kind = IGNORED_NODES.get(str(n.get("resource_type")))
+        if kind is not None:
+            out.setdefault(kind, []).append(name(n))
+    for key, kind in IGNORED_SECTIONS.items():
+        for n in (doc.get(key) or {}).values():
+            if isinstance(n, dict):
+                out.setdefault(kind, []).append(name(n))
+    disabled = [n for ns in (doc.get("disabled") or {}).values() if isinstance(ns, list) for n in ns]
+    for n in disabled:
+        if isinstance(n, dict):
+            out.setdefault("disabled", []).append(name(n))
+    return {k: sorted(set(v)) for k, v in out.items()}
 
 
 def _location(sf: SourceFile) -> Path | None:
@@ -622,10 +698,19 @@ def expand(files: list[SourceFile], warnings: list[str]) -> list[SourceFile]:
                 f"the manifest's raw_code: {_names(p.from_manifest)}"
             )
         if p.not_sql:
+            tabled = (
+                f"; {len(p.python_tables)} of them are tables of the columns the catalog/manifest "
+                f"gives (no lineage into them): {_names(p.python_tables)}"
+                if p.python_tables
+                else ""
+            )
             warnings.append(
                 f"dbt project {where}: {len(p.not_sql)} model(s) not in SQL (Python models) not analysed: "
-                f"{_names(p.not_sql)}"
+                f"{_names(p.not_sql)}{tabled}"
             )
+        if p.ignored:
+            kinds = "; ".join(f"{len(v)} {k} ({_names(v, 5)})" for k, v in sorted(p.ignored.items()))
+            warnings.append(f"dbt project {where}: not relations, not analysed: {kinds}")
         if p.no_columns:
             warnings.append(
                 f"dbt project {where}: {len(p.no_columns)} source(s)/seed(s) without known columns (no "

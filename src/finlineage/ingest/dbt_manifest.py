@@ -23,9 +23,19 @@ MANIFEST_SECTIONS = (
     "semantic_models",
     "saved_queries",
     "unit_tests",
+    "functions",
 )
 """Top-level members of a dbt manifest that are JSON objects in every schema version."""
-NODE_SECTIONS = ("nodes", "sources", "macros", "exposures", "metrics", "semantic_models", "unit_tests")
+NODE_SECTIONS = (
+    "nodes",
+    "sources",
+    "macros",
+    "exposures",
+    "metrics",
+    "semantic_models",
+    "unit_tests",
+    "functions",
+)
 """Those whose every member is one resource (a JSON object)."""
 
 

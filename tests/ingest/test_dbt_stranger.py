@@ -1,0 +1,558 @@
+"""dbt, second stranger round: a project of our own with the features public dbt projects use
+(model versions with ``defined_in`` and contracts, unit tests, semantic models, metrics and saved
+queries, exposures, groups and access, a Python model, analyses, SQL and YAML snapshots, a seed
+with ``column_types`` in a custom schema, an alias, a ``generate_schema_name`` override, an
+ephemeral model over an ephemeral model, an incremental model built twice (its ``{{ this }}``
+branch compiled), a source with ``identifier`` and quoting, docs blocks, ``var()``, ``{% set %}``
+loops, a disabled model, hooks, ``sql_header``), built with the real dbt-core + dbt-duckdb
+(``dbt build`` twice, ``dbt docs generate``), then checked the way a user checks an ingest."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ingest.conftest import Graph
+from ingest.dbt_project import copy_project, raw_line, run_dbt
+from openlineage_native.spec import official
+from support import ingest_path
+
+STRANGER = {
+    "dbt_project.yml": """name: treasury
+version: '1.0'
+config-version: 2
+profile: treasury
+model-paths: ['models']
+seed-paths: ['seeds']
+macro-paths: ['macros']
+snapshot-paths: ['snapshots']
+analysis-paths: ['analyses']
+vars:
+  min_amount: 10
+  currencies: ['USD', 'EUR']
+on-run-start:
+  - "create schema if not exists landing"
+  - 'create table if not exists landing."CashMoves" (move_id integer, acct varchar, amt decimal(18, 2), ccy varchar, moved_at timestamp)'
+seeds:
+  treasury:
+    +schema: ref_data
+    accounts:
+      +column_types:
+        acct_id: varchar(12)
+        opened_on: date
+models:
+  treasury:
+    +materialized: view
+""",
+    "profiles.yml": "treasury:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: vault.duckdb\n      threads: 1\n",
+    "macros/generate_schema_name.sql": """{% macro generate_schema_name(custom_schema_name, node) -%}
+    {%- if custom_schema_name is none -%}{{ target.schema }}{%- else -%}{{ custom_schema_name | trim }}{%- endif -%}
+{%- endmacro %}
+""",
+    "seeds/accounts.csv": "acct_id,acct_name,opened_on\nA1,Operating,2020-01-01\nB2,Payroll,2021-06-30\n",
+    "seeds/seeds.yml": """version: 2
+seeds:
+  - name: accounts
+    description: '{{ doc("accounts_doc") }}'
+    columns:
+      - name: acct_id
+        description: '{{ doc("acct_desc") }}'
+""",
+    "models/docs.md": """{% docs acct_desc %}
+The ledger account a cash move is booked to.
+{% enddocs %}
+
+{% docs accounts_doc %}
+Chart of ledger accounts, one row each.
+{% enddocs %}
+
+{% docs moves_doc %}
+Cash moves, one row per movement,
+above the minimum amount.
+{% enddocs %}
+""",
+    "models/sources.yml": """version: 2
+sources:
+  - name: landing
+    schema: landing
+    quoting:
+      identifier: true
+    tables:
+      - name: cash_moves
+        identifier: CashMoves
+        description: Raw cash moves as landed
+        columns:
+          - name: amt
+            description: Signed amount
+""",
+    "models/staging/stg_moves.sql": """{{ config(
+    pre_hook="select 1 as pre_hook_ran",
+    post_hook=["select 2 as post_hook_ran"]
+) }}
+{% call set_sql_header(config) %}
+set enable_progress_bar = false;
+{% endcall %}
+select
+    move_id,
+    upper(acct) as acct_id,
+    amt as amount,
+    ccy,
+    moved_at
+from {{ source('landing', 'cash_moves') }}
+where amt >= {{ var('min_amount') }}
+""",
+    "models/staging/staging.yml": """version: 2
+models:
+  - name: stg_moves
+    description: '{{ doc("moves_doc") }}'
+    columns:
+      - name: move_id
+        tests: [not_null, unique]
+      - name: acct_id
+        description: '{{ doc("acct_desc") }}'
+""",
+    "models/staging/eph_usd.sql": """{{ config(materialized='ephemeral') }}
+select * from {{ ref('stg_moves') }} where ccy = 'USD'
+""",
+    "models/staging/eph_big.sql": """{{ config(materialized='ephemeral') }}
+select
+    move_id,
+    acct_id,
+    amount * 100 as amount_cents
+from {{ ref('eph_usd') }}
+where amount > 1000
+""",
+    "models/marts/big_usd.sql": """{{ config(materialized='table') }}
+select
+    acct_id,
+    sum(amount_cents) as total_cents
+from {{ ref('eph_big') }}
+group by acct_id
+""",
+    "models/marts/acct_balances_old.sql": """select
+    acct_id,
+    cast(sum(amount) as decimal(18, 2)) as balance
+from {{ ref('stg_moves') }}
+group by acct_id
+""",
+    "models/marts/acct_balances_v2.sql": """select
+    m.acct_id,
+    cast(sum(m.amount) as decimal(18, 2)) as balance,
+    max(m.ccy) as ccy
+from {{ ref('stg_moves') }} as m
+join {{ ref('accounts') }} as a on a.acct_id = m.acct_id
+group by m.acct_id
+""",
+    "models/marts/marts.yml": """version: 2
+groups:
+  - name: finance
+    owner:
+      name: Treasury desk
+      email: treasury@example.com
+models:
+  - name: acct_balances
+    description: Balance per account
+    latest_version: 2
+    group: finance
+    access: public
+    config:
+      materialized: table
+      contract:
+        enforced: true
+    columns:
+      - name: acct_id
+        data_type: varchar
+        description: '{{ doc("acct_desc") }}'
+      - name: balance
+        data_type: decimal(18,2)
+        description: Sum of amounts
+      - name: ccy
+        data_type: varchar
+    versions:
+      - v: 1
+        defined_in: acct_balances_old
+        columns:
+          - include: all
+            exclude: [ccy]
+      - v: 2
+  - name: fin_private
+    group: finance
+    access: private
+  - name: acct_daily
+    group: finance
+    access: public
+  - name: metricflow_time_spine
+    time_spine:
+      standard_granularity_column: date_day
+    columns:
+      - name: date_day
+        granularity: day
+exposures:
+  - name: treasury_dashboard
+    type: dashboard
+    owner:
+      name: Treasury desk
+      email: treasury@example.com
+    depends_on:
+      - ref('acct_daily')
+      - ref('acct_balances')
+unit_tests:
+  - name: pivot_sums_usd
+    model: ccy_pivot
+    given:
+      - input: ref('stg_moves')
+        rows:
+          - {acct_id: A1, ccy: USD, amount: 5}
+    expect:
+      rows:
+        - {acct_id: A1, amount_usd: 5, amount_eur: 0}
+""",
+    "models/marts/semantic.yml": """version: 2
+semantic_models:
+  - name: moves
+    model: ref('stg_moves')
+    defaults:
+      agg_time_dimension: moved_at
+    entities:
+      - name: move
+        type: primary
+        expr: move_id
+      - name: account
+        type: foreign
+        expr: acct_id
+    dimensions:
+      - name: moved_at
+        type: time
+        type_params:
+          time_granularity: day
+      - name: ccy
+        type: categorical
+    measures:
+      - name: total_amount
+        agg: sum
+        expr: amount
+metrics:
+  - name: total_amount
+    label: Total amount
+    type: simple
+    type_params:
+      measure: total_amount
+saved_queries:
+  - name: amount_by_ccy
+    query_params:
+      metrics: [total_amount]
+      group_by: ["Dimension('move__ccy')"]
+""",
+    "models/marts/metricflow_time_spine.sql": """{{ config(materialized='table') }}
+select cast(range as date) as date_day
+from range(timestamp '2024-01-01', timestamp '2024-02-01', interval 1 day)
+""",
+    "models/marts/fin_private.sql": """select acct_id, amount, moved_at from {{ ref('stg_moves') }}
+""",
+    "models/marts/acct_daily.sql": """{{ config(materialized='table', alias='daily_account_totals') }}
+select
+    p.acct_id,
+    a.acct_name,
+    cast(p.moved_at as date) as move_day,
+    sum(p.amount) as day_total
+from {{ ref('fin_private') }} as p
+left join {{ ref('accounts') }} as a on a.acct_id = p.acct_id
+group by 1, 2, 3
+""",
+    "models/marts/balances_latest.sql": "select * from {{ ref('acct_balances') }}\n",
+    "models/marts/balances_v1_view.sql": """select
+    acct_id,
+    balance as old_balance
+from {{ ref('acct_balances', v=1) }}
+""",
+    "models/marts/ccy_pivot.sql": """{% set ccys = var('currencies') %}
+select
+    acct_id,
+    {% for c in ccys %}
+    sum(case when ccy = '{{ c }}' then amount else 0 end) as amount_{{ c | lower }}{% if not loop.last %},{% endif %}
+    {% endfor %}
+from {{ ref('stg_moves') }}
+group by acct_id
+""",
+    "models/marts/moves_inc.sql": """{{ config(materialized='incremental', unique_key='move_id') }}
+select
+    move_id,
+    acct_id,
+    amount
+from {{ ref('stg_moves') }}
+{% if is_incremental() %}
+where move_id > (select coalesce(max(move_id), 0) from {{ this }})
+{% endif %}
+""",
+    "models/marts/old_report.sql": """{{ config(enabled=false) }}
+select acct_id from {{ ref('stg_moves') }}
+""",
+    "models/marts/acct_py.py": """def model(dbt, session):
+    dbt.config(materialized="table")
+    moves = dbt.ref("stg_moves")
+    return moves.filter("amount > 0").project("acct_id, amount")
+""",
+    "analyses/moves_by_ccy.sql": "select ccy, count(*) as n from {{ ref('stg_moves') }} group by ccy\n",
+    "snapshots/acct_snap.sql": """{% snapshot acct_snap %}
+{{ config(target_schema='snapshots', unique_key='acct_id', strategy='check', check_cols=['acct_name']) }}
+select
+    acct_id,
+    acct_name
+from {{ ref('accounts') }}
+{% endsnapshot %}
+""",
+    "snapshots/snapshots.yml": """snapshots:
+  - name: moves_snap
+    relation: ref('stg_moves')
+    config:
+      schema: snapshots
+      unique_key: move_id
+      strategy: timestamp
+      updated_at: moved_at
+""",
+    # a model reading the Python model's columns
+    "models/marts/py_consumer.sql": "select * from {{ ref('acct_py') }}\n",
+}
+"""The project (our own names), as a public project writes it: hooks, quoting, versions, docs."""
+
+
+_BUILT: dict[str, Path] = {}
+
+
+@pytest.fixture(scope="session")
+def stranger(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project after `dbt build` twice (the incremental model's second build compiles its
+    ``is_incremental()`` branch) and `dbt docs generate`, once per session."""
+    if "root" not in _BUILT:
+        root = tmp_path_factory.mktemp("dbt_stranger") / "treasury"
+        for rel, text in STRANGER.items():
+            p = root / rel
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_text(text)
+        for cmd in (["build"], ["build"], ["docs", "generate"]):
+            run_dbt(root, *cmd)
+        _BUILT["root"] = root
+    return _BUILT["root"]
+
+
+def _walk(client: TestClient, pid: int, ref: str, direction: str = "upstream") -> set[str]:
+    """Column ids the API's column walk reaches from ``ref`` (full closure)."""
+    r = client.get(f"/api/v1/lineage/column/{ref}/{direction}?project_id={pid}")
+    assert r.status_code == 200, r.text
+    return {n["canonical_id"] for n in r.json()["nodes"]}
+
+
+def _into(client: TestClient, pid: int, ref: str) -> list[dict[str, Any]]:
+    """The direct column edges into ``ref``."""
+    r = client.get(f"/api/v1/lineage/column/{ref}/upstream?depth=1&project_id={pid}")
+    assert r.status_code == 200, r.text
+    return [e for e in r.json()["edges"] if e["target_canonical_id"] == ref and e["kind"] == "direct"]
+
+
+def _node(client: TestClient, pid: int, ref: str) -> dict[str, Any]:
+    r = client.get(f"/api/v1/lineage/node/{ref}?project_id={pid}")
+    assert r.status_code == 200, (ref, r.text)
+    body: dict[str, Any] = r.json()
+    return body
+
+
+MODELS = {
+    # relation (database.schema.alias) -> the model's own file
+    "vault.main.stg_moves": "models/staging/stg_moves.sql",
+    "vault.main.acct_balances_v1": "models/marts/acct_balances_old.sql",  # defined_in
+    "vault.main.acct_balances_v2": "models/marts/acct_balances_v2.sql",
+    "vault.main.daily_account_totals": "models/marts/acct_daily.sql",  # alias
+    "vault.main.big_usd": "models/marts/big_usd.sql",
+    "vault.main.ccy_pivot": "models/marts/ccy_pivot.sql",
+    "vault.main.moves_inc": "models/marts/moves_inc.sql",
+    "vault.main.balances_latest": "models/marts/balances_latest.sql",
+    "vault.main.balances_v1_view": "models/marts/balances_v1_view.sql",
+    "vault.main.fin_private": "models/marts/fin_private.sql",
+    "vault.main.metricflow_time_spine": "models/marts/metricflow_time_spine.sql",
+    "vault.main.py_consumer": "models/marts/py_consumer.sql",
+    "vault.snapshots.acct_snap": "snapshots/acct_snap.sql",
+}
+TABLES = {
+    "vault.ref_data.accounts": "seeds/accounts.csv",  # custom schema through generate_schema_name
+    "vault.landing.cashmoves": "models/sources.yml",  # identifier, quoted
+    "vault.snapshots.moves_snap": "snapshots/snapshots.yml",  # a YAML snapshot alone in its file
+    "vault.main.acct_py": "models/marts/acct_py.py",  # a Python model: its catalog columns
+}
+
+
+@pytest.fixture
+def ingested(client: TestClient, roots: Path, stranger: Path) -> dict[str, Any]:
+    tree = copy_project(stranger, roots / "t" / "treasury")
+    return ingest_path(client, tree.parent, "treasury", "vault-repo")
+
+
+def test_every_relation_is_ingested_and_every_skipped_kind_is_reported(
+    client: TestClient, ingested: dict[str, Any], graph: Graph
+) -> None:
+    res = ingested
+    assert res["status"] == "completed" and res["files_failed"] == 0
+    assert all(not r.get("error") for r in res["results"])
+    paths = {r["path"] for r in res["results"]}
+    assert paths == {f"treasury/{f}" for f in [*MODELS.values(), *TABLES.values()]}
+    objects = {c for c, kind in graph.nodes() if kind != "external"}
+    assert objects == set(MODELS) | set(TABLES)
+    warnings = "\n".join(res["warnings"])
+    assert "not in this ingest" not in warnings  # every file is there (the YAML snapshot too)
+    [python] = [w for w in res["warnings"] if "Python models" in w]
+    assert "models/marts/acct_py.py" in python and "1 of them are tables" in python
+    [kinds] = [w for w in res["warnings"] if "not relations, not analysed" in w]
+    for told in (
+        "1 analyses (analyses/moves_by_ccy.sql)",
+        "1 disabled (models/marts/old_report.sql)",
+        "1 exposures (treasury_dashboard)",
+        "1 metrics (total_amount)",
+        "1 semantic models (moves)",
+        "1 saved queries (amount_by_ccy)",
+        "1 unit tests (pivot_sums_usd)",
+        "2 data tests",
+        "2 hooks",
+    ):
+        assert told in kinds, (told, kinds)
+
+
+def test_column_walks_through_ephemerals_stars_versions_and_snapshots(
+    client: TestClient, ingested: dict[str, Any]
+) -> None:
+    pid = ingested["project_id"]
+    # two ephemeral models, one over the other, inlined: to the quoted source's column
+    up = _walk(client, pid, "vault.main.big_usd.total_cents")
+    assert {"vault.main.stg_moves.amount", "vault.landing.cashmoves.amt"} <= up
+    assert not any("eph_" in c for c in up)  # ephemerals are no objects
+    # SELECT * of the latest version (ref without v=), an explicit v=1
+    assert [e["source_canonical_id"] for e in _into(client, pid, "vault.main.balances_latest.balance")] == [
+        "vault.main.acct_balances_v2.balance"
+    ]
+    assert _walk(client, pid, "vault.main.balances_latest.ccy") >= {
+        "vault.main.acct_balances_v2.ccy",
+        "vault.main.stg_moves.ccy",
+        "vault.landing.cashmoves.ccy",
+    }
+    assert [
+        e["source_canonical_id"] for e in _into(client, pid, "vault.main.balances_v1_view.old_balance")
+    ] == ["vault.main.acct_balances_v1.balance"]
+    # SELECT * in the view and in the ephemeral model: every column, nothing invented
+    assert [c["name"] for c in _node(client, pid, "vault.main.balances_latest")["columns"]] == [
+        "acct_id",
+        "balance",
+        "ccy",
+    ]
+    # the {% for %} loop over a var(): one column per currency
+    pivot = [c["name"] for c in _node(client, pid, "vault.main.ccy_pivot")["columns"]]
+    assert pivot == ["acct_id", "amount_usd", "amount_eur"]
+    eur = {
+        e["source_canonical_id"]: e["subtype"] for e in _into(client, pid, "vault.main.ccy_pivot.amount_eur")
+    }
+    assert eur["vault.main.stg_moves.amount"] == "AGGREGATION"
+    # downstream from the source: the models, the snapshot of the YAML file, the incremental model
+    down = _walk(client, pid, "vault.landing.cashmoves.amt", "downstream")
+    assert {
+        "vault.main.moves_inc.amount",
+        "vault.snapshots.moves_snap.amount",
+        "vault.main.daily_account_totals.day_total",
+        "vault.main.acct_balances_v1.balance",
+        "vault.main.big_usd.total_cents",
+    } <= down
+    # the seed in its custom schema, through the SQL snapshot and the aliased model
+    assert _walk(client, pid, "vault.ref_data.accounts.acct_name", "downstream") >= {
+        "vault.snapshots.acct_snap.acct_name",
+        "vault.main.daily_account_totals.acct_name",
+    }
+    # SELECT * of the Python model: its catalog columns
+    assert {e["source_canonical_id"] for e in _into(client, pid, "vault.main.py_consumer.amount")} == {
+        "vault.main.acct_py.amount"
+    }
+
+
+def test_evidence_is_the_raw_file_at_the_true_lines(client: TestClient, ingested: dict[str, Any]) -> None:
+    pid = ingested["project_id"]
+    for ref, path in MODELS.items():
+        node = _node(client, pid, ref)
+        assert node["file"]["path"] == f"treasury/{path}", ref
+        assert node["definition"] == STRANGER[path].rstrip("\n"), ref  # the Jinja as written
+    # hooks and a sql_header above the select: the column's edge is the line of its item
+    raw = STRANGER["models/staging/stg_moves.sql"]
+    [edge] = _into(client, pid, "vault.main.stg_moves.amount")
+    line = raw_line(raw, "amt as amount")
+    assert (edge["line_start"], edge["line_end"], edge["source_text"]) == (line, line, "    amt as amount,")
+    # a column produced in a {% for %} loop: the loop body's line
+    pivot = STRANGER["models/marts/ccy_pivot.sql"]
+    body = raw_line(pivot, "as amount_{{ c | lower }}")
+    assert {e["line_start"] for e in _into(client, pid, "vault.main.ccy_pivot.amount_usd")} == {body}
+    # a version defined in another file: lines of that file
+    old = STRANGER["models/marts/acct_balances_old.sql"]
+    [bal] = _into(client, pid, "vault.main.acct_balances_v1.balance")
+    assert bal["line_start"] == raw_line(old, "as balance") and bal["file"].endswith("acct_balances_old.sql")
+    # through two ephemeral models: the aggregate's line in the table model
+    big = STRANGER["models/marts/big_usd.sql"]
+    [cents] = _into(client, pid, "vault.main.big_usd.total_cents")
+    assert cents["line_start"] == raw_line(big, "as total_cents")
+    # a snapshot alone in its YAML file: its `- name:` entry there, the file itself stored
+    yml = STRANGER["snapshots/snapshots.yml"]
+    snap = _node(client, pid, "vault.snapshots.moves_snap")
+    assert (snap["line_start"], snap["line_end"]) == (
+        raw_line(yml, "- name: moves_snap"),
+        len(yml.split("\n")) - 1,
+    )
+    content = client.get(f"/api/v1/files/{snap['file']['id']}/content").json()["lines"]
+    assert content == yml.rstrip("\n").split("\n")
+    # the Python model: its own file
+    py = _node(client, pid, "vault.main.acct_py")
+    assert py["definition"] == STRANGER["models/marts/acct_py.py"].rstrip("\n")
+
+
+def test_descriptions_from_docs_blocks_and_types_from_the_catalog(
+    client: TestClient, ingested: dict[str, Any], stranger: Path
+) -> None:
+    pid = ingested["project_id"]
+    stg = _node(client, pid, "vault.main.stg_moves")
+    assert stg["description"] == "Cash moves, one row per movement,\nabove the minimum amount."
+    cols = {c["name"]: c for c in stg["columns"]}
+    assert cols["acct_id"]["description"] == "The ledger account a cash move is booked to."
+    catalog = json.loads((stranger / "target" / "catalog.json").read_text())
+
+    def typed(uid: str) -> dict[str, str]:
+        return {n: c["type"] for n, c in catalog["nodes"][uid]["columns"].items()}
+
+    assert {n: c["data_type"] for n, c in cols.items()} == typed("model.treasury.stg_moves")
+    seed = _node(client, pid, "vault.ref_data.accounts")
+    assert seed["description"] == "Chart of ledger accounts, one row each."
+    assert {c["name"]: c["data_type"] for c in seed["columns"]} == typed("seed.treasury.accounts")
+    assert typed("seed.treasury.accounts")["opened_on"] == "DATE"  # the seed's column_types
+    v1 = _node(client, pid, "vault.main.acct_balances_v1")
+    assert v1["description"] == "Balance per account"
+    assert {c["name"]: (c["data_type"], c["description"]) for c in v1["columns"]} == {
+        "acct_id": ("VARCHAR", "The ledger account a cash move is booked to."),
+        "balance": ("DECIMAL(18,2)", "Sum of amounts"),
+    }
+    src = _node(client, pid, "vault.landing.cashmoves")
+    assert src["description"] == "Raw cash moves as landed"
+    assert {c["name"]: c["description"] for c in src["columns"]}["amt"] == "Signed amount"
+    py = _node(client, pid, "vault.main.acct_py")
+    assert {c["name"]: c["data_type"] for c in py["columns"]} == typed("model.treasury.acct_py")
+
+
+def test_openlineage_export_of_the_project_validates(client: TestClient, ingested: dict[str, Any]) -> None:
+    pid = ingested["project_id"]
+    events = client.get(f"/api/v1/export?format=openlineage&project_id={pid}").json()
+    assert [err for ev in events for err in official().run_event(ev)] == []
+    jobs = {e["job"]["name"]: e for e in events}
+    # every model reading a relation is a job (the time spine reads none: range() only)
+    assert set(jobs) == set(MODELS) - {"vault.main.metricflow_time_spine"} | {"vault.snapshots.moves_snap"}
+    assert {e["job"]["namespace"] for e in events} == {"duckdb://vault-repo"}
+    big = jobs["vault.main.big_usd"]
+    assert [d["name"] for d in big["inputs"]] == ["vault.main.stg_moves"]  # the ephemerals inlined
+    fields = big["outputs"][0]["facets"]["columnLineage"]["fields"]["total_cents"]["inputFields"]
+    assert ("vault.main.stg_moves", "amount", "AGGREGATION") in {
+        (f["name"], f["field"], t["subtype"]) for f in fields for t in f["transformations"]
+    }
+    seed = next(d for e in events for d in e["inputs"] if d["name"] == "vault.ref_data.accounts")
+    assert seed["facets"]["documentation"]["description"] == "Chart of ledger accounts, one row each."
