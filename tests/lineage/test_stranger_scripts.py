@@ -228,3 +228,123 @@ DELIMITER ;
     assert ("risk.fx_rates_hist.rate", {"risk.fx_rates.mid_rate"}, "IDENTITY") in edges
     # the update's rate is the inserted one, never a phantom or an empty write
     assert all(s == {"risk.fx_rates.mid_rate"} for t, s, _ in edges if t == "risk.fx_rates_hist.rate")
+
+
+def test_plpgsql_select_into_first_and_one_field_records() -> None:
+    sql = """CREATE OR REPLACE PROCEDURE risk.sp_limits(p_day DATE)
+AS $$
+DECLARE
+  rec RECORD;
+  v_low NUMERIC;
+BEGIN
+  SELECT MAX(limit_usd) AS top_limit INTO rec FROM ref.cpty_limits;
+  INSERT INTO risk.limit_summary (as_of, top_limit) VALUES (p_day, rec.top_limit);
+  SELECT INTO STRICT v_low MIN(l.limit_usd) FROM ref.cpty_limits AS l WHERE l.active;
+  INSERT INTO risk.limit_floor (low_limit) VALUES (v_low);
+END;
+$$ LANGUAGE plpgsql;
+"""
+    res = extract(sql, "redshift")
+    by_target = {s.target_tables[0]: s for s in res.statements if s.target_tables}
+    summary = by_target["risk.limit_summary"]
+    assert direct(summary)["risk.limit_summary.top_limit"] == {"ref.cpty_limits.limit_usd"}
+    assert "ref.cpty_limits" in summary.source_tables
+    # `SELECT INTO v expr FROM`: the INTO list ends at the first name not followed by a comma
+    low = next(s for s in res.statements if s.line_start == 9)
+    assert direct(low) == {"_col_0": {"ref.cpty_limits.limit_usd"}}
+    assert direct(by_target["risk.limit_floor"])["risk.limit_floor.low_limit"] == {
+        "ref.cpty_limits.limit_usd"
+    }
+    assert indirect(by_target["risk.limit_floor"])["risk.limit_floor.low_limit"] == {"ref.cpty_limits.active"}
+
+
+ORACLE_REVAL = """CREATE OR REPLACE PROCEDURE risk.p_fx_reval (p_cob IN DATE) AS
+  TYPE t_ids IS TABLE OF NUMBER;
+  l_ids  t_ids;
+  l_amts t_ids;
+  v_rate NUMBER;
+BEGIN
+  SELECT mid_rate INTO v_rate FROM mkt.fx_rates WHERE ccy_pair = 'EURUSD' AND rate_date = p_cob;
+  SELECT trade_id, notional_eur BULK COLLECT INTO l_ids, l_amts FROM risk.eur_trades WHERE cob = p_cob;
+  FORALL i IN 1 .. l_ids.COUNT
+    UPDATE risk.trade_values SET usd_value = l_amts(i) * v_rate WHERE trade_id = l_ids(i);
+  MERGE INTO risk.book_totals bt
+  USING (SELECT book_id, SUM(usd_value) AS total FROM risk.trade_values GROUP BY book_id) s
+  ON (bt.book_id = s.book_id)
+  WHEN MATCHED THEN UPDATE SET bt.total_usd = s.total DELETE WHERE bt.total_usd = 0
+  WHEN NOT MATCHED THEN INSERT (book_id, total_usd) VALUES (s.book_id, s.total);
+  EXECUTE IMMEDIATE 'INSERT INTO risk.reval_log (cob, rate) VALUES (:1, :2)' USING p_cob, v_rate;
+  EXECUTE IMMEDIATE 'INSERT INTO risk.reval_log2 (rate, note) VALUES (:r, '':x'')' USING IN v_rate;
+END p_fx_reval;
+/
+"""
+
+
+def test_oracle_forall_over_bulk_collected_collections() -> None:
+    res = extract(ORACLE_REVAL, "oracle")
+    upd = next(s for s in res.statements if s.type == "update")
+    assert direct(upd) == {
+        "risk.trade_values.usd_value": {"risk.eur_trades.notional_eur", "mkt.fx_rates.mid_rate"}
+    }
+    # the FORALL index is a variable, not a column; the collection read in WHERE picks the rows
+    assert "risk.trade_values.i" not in {s for e in upd.column_edges for s in e.sources}
+    assert {"risk.eur_trades.trade_id", "risk.trade_values.trade_id"} <= indirect(upd)[
+        "risk.trade_values.usd_value"
+    ]
+    assert "risk.eur_trades" in upd.source_tables
+
+
+def test_oracle_merge_update_delete_where_parses() -> None:
+    res = extract(ORACLE_REVAL, "oracle")
+    merge = next(s for s in res.statements if s.type == "merge")
+    assert not {d.code for d in merge.diagnostics} & {"parse_error", "partial_parse"}
+    assert "stripped_clauses" in codes(res)
+    assert direct(merge) == {
+        "risk.book_totals.total_usd": {"risk.trade_values.usd_value"},
+        "risk.book_totals.book_id": {"risk.trade_values.book_id"},
+    }
+
+
+def test_dynamic_sql_using_binds_placeholders_oracle() -> None:
+    res = extract(ORACLE_REVAL, "oracle")
+    log = next(s for s in res.statements if s.target_tables == ("risk.reval_log",))
+    assert direct(log) == {"risk.reval_log.cob": set(), "risk.reval_log.rate": {"mkt.fx_rates.mid_rate"}}
+    assert "parse_error" not in {d.code for d in log.diagnostics}
+    log2 = next(s for s in res.statements if s.target_tables == ("risk.reval_log2",))
+    # a placeholder-like text inside a string literal binds nothing
+    assert direct(log2) == {"risk.reval_log2.rate": {"mkt.fx_rates.mid_rate"}, "risk.reval_log2.note": set()}
+
+
+@pytest.mark.parametrize(
+    ("dialect", "sql"),
+    [
+        (
+            "postgres",
+            "CREATE OR REPLACE FUNCTION risk.f_dyn(p_book INT) RETURNS void LANGUAGE plpgsql AS $$\n"
+            "DECLARE v_lim NUMERIC;\nBEGIN\n"
+            "  SELECT max_limit INTO v_lim FROM ref.book_limits WHERE book_id = p_book;\n"
+            "  EXECUTE 'INSERT INTO risk.limit_snap (book_id, lim) VALUES ($1, $2)' USING p_book, v_lim;\n"
+            "END $$;\n",
+        ),
+        (
+            "snowflake",
+            "CREATE OR REPLACE PROCEDURE risk.sp_dyn(book NUMBER)\nRETURNS VARCHAR LANGUAGE SQL AS\n$$\n"
+            "DECLARE\n  v_lim NUMBER;\nBEGIN\n"
+            "  SELECT max_limit INTO :v_lim FROM ref.book_limits WHERE book_id = :book;\n"
+            "  EXECUTE IMMEDIATE 'INSERT INTO risk.limit_snap (book_id, lim) VALUES (?, ?)' USING (book, v_lim);\n"
+            "  RETURN 'ok';\nEND;\n$$;\n",
+        ),
+        (
+            "bigquery",
+            "DECLARE v_lim NUMERIC;\n"
+            "SET v_lim = (SELECT MAX(max_limit) FROM ref.book_limits);\n"
+            'EXECUTE IMMEDIATE "INSERT INTO risk.limit_snap (book_id, lim) VALUES (1, @l)" USING v_lim AS l;\n',
+        ),
+    ],
+)
+def test_dynamic_sql_using_binds_placeholders(dialect: str, sql: str) -> None:
+    res = extract(sql, dialect)
+    snap = next(s for s in res.statements if s.target_tables == ("risk.limit_snap",))
+    assert direct(snap)["risk.limit_snap.lim"] == {"ref.book_limits.max_limit"}
+    assert direct(snap)["risk.limit_snap.book_id"] == set()
+    assert "ref.book_limits" in snap.source_tables

@@ -44,6 +44,9 @@ def variable_key(node: exp.Expr, names: frozenset[str]) -> str | None:
         return "@" + node.name.lower()
     if isinstance(node, exp.Placeholder) and node.name:
         return node.name.lower()
+    if isinstance(node, exp.Anonymous) and not isinstance(node.parent, exp.Dot):  # coll(i)
+        name = str(node.this).lower()
+        return name if name in names and len(node.expressions) == 1 else None
     if isinstance(node, exp.Dot) and isinstance(node.this, exp.Anonymous):  # coll(i).field
         record = str(node.this.this).lower()
         key = f"{record}.{node.name.lower()}"
@@ -276,6 +279,11 @@ class Variables:
             read += [t for v in used for t in v.tables]
             value = _Value(sources, tree, tuple(shaped), branch, tuple(dict.fromkeys(read)))
             self._set(process, name, (value,), branch)
+            if record is None and len(names) == 1 == len(direct) and "." not in name:
+                # one named column into one variable: a record of one field, if it is one
+                field = _field(direct[0].target)
+                if field and not field.startswith("_col_"):
+                    self._set(process, f"{name}.{field}", (value,), branch)
 
     def _through(
         self,
@@ -326,7 +334,7 @@ class Variables:
             return edges, ()
         found: dict[str, dict[str, None]] = {}
         read: dict[str, None] = {}
-        for node in stmt.find_all(exp.Column, exp.Parameter, exp.Placeholder, exp.Dot):
+        for node in stmt.find_all(exp.Column, exp.Parameter, exp.Placeholder, exp.Dot, exp.Anonymous):
             key = variable_key(node, variables | names)
             if key is None or not (key in names or f"{key.rsplit('.', 1)[0]}.*" in names):
                 continue

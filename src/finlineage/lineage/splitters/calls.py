@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from finlineage.lineage.splitters.lexer import _QUERY_START, MAX_DEPTH, is_builtin_routine
 from finlineage.lineage.splitters.walker import _Walker
 
@@ -193,6 +195,8 @@ class _Calls(_Walker):
                 found = (held[0], held[1], f"a constant held by {name}")
         if found is not None and self.depth < MAX_DEPTH:
             inner, start, how = found
+            if self._word(stop) == "USING":
+                inner = bind_placeholders(inner, self._using_args(stop + 1, b))
             seg_diags = (
                 *self.seg_diags,
                 self._diag("dynamic_sql", f"dynamic SQL given as {how}; analysed as written", pos, "info"),
@@ -208,6 +212,29 @@ class _Calls(_Walker):
             snippet = snippet[:117] + "..."
         diag = self._diag("dynamic_sql", f"dynamic SQL cannot be analysed statically: {snippet}", pos)
         self._emit(i, min(end, self.n), process, sql="", diags=(diag,))
+
+    def _using_args(self, a: int, b: int) -> list[tuple[str, str | None]]:
+        """The bind arguments of `USING a, IN OUT b, c AS name` (tokens [a, b), up to INTO or
+        RETURNING): (text on one line, the name it binds or None), in order."""
+        args: list[tuple[str, str | None]] = []
+        if self._is_p(a, "(") and self._matching(a, b) + 1 >= b:  # Snowflake `USING (a, b)`
+            a, b = a + 1, self._matching(a, b)
+        j = a
+        while j < b and self._word(j) not in ("INTO", "RETURNING", "RETURN"):
+            while self._word(j) in ("IN", "OUT"):
+                j += 1
+            first = j
+            while j < b and not self._is_p(j, ",") and self._word(j) not in ("INTO", "RETURNING", "RETURN"):
+                j = self._matching(j, b) + 1 if self._is_p(j, "(") else j + 1
+            last, name = j, None
+            if last - first >= 3 and self._word(last - 2) == "AS":  # BigQuery `expr AS name`
+                name, last = self._val(last - 1).lower(), last - 2
+            if last > first:
+                text = " ".join(self.text[self.toks[first][2] : self.toks[last - 1][3]].split())
+                args.append((text, name))
+            if self._is_p(j, ","):
+                j += 1
+        return args
 
     def _remember_literal(self, a: int, end: int, process: str | None) -> None:
         """`name = <constant string>` (SET, :=, DECLARE ... = / DEFAULT): remember it for dynamic
@@ -307,3 +334,38 @@ class _Calls(_Walker):
             out.append(ch)
             i += 1
         return "".join(out), offset, "format() of literals"
+
+
+_PLACEHOLDER = re.compile(
+    r"'(?:[^']|'')*'|\"[^\"]*\"|(?<![\w:$@])(?:\$(\d+)|:(\d+)|:([A-Za-z_]\w*)|\?|@([A-Za-z_]\w*))"
+)
+"""String literals and quoted names (kept), else a bind placeholder: $n, :n, :name, ?, @name."""
+
+
+def bind_placeholders(sql: str, args: list[tuple[str, str | None]]) -> str:
+    """Dynamic SQL with its placeholders replaced by the USING arguments they bind (`$n` / `:n`
+    the n-th, `@name` the argument bound AS name, else the next by position, as Oracle binds
+    `:name` and `?`), so what the arguments hold flows into the statement; a placeholder without
+    an argument is left as written."""
+    if not args:
+        return sql
+    named = {n: text for text, n in args if n}
+    at = 0
+
+    def one(m: re.Match[str]) -> str:
+        nonlocal at
+        whole = m.group(0)
+        if whole[0] in "'\"":
+            return whole
+        number = m.group(1) or m.group(2)
+        if number is not None:
+            k = int(number) - 1
+            return f"({args[k][0]})" if 0 <= k < len(args) else whole
+        if m.group(4) is not None and m.group(4).lower() in named:
+            return f"({named[m.group(4).lower()]})"
+        if at >= len(args):
+            return whole
+        at += 1
+        return f"({args[at - 1][0]})"
+
+    return _PLACEHOLDER.sub(one, sql)

@@ -571,6 +571,10 @@ class OracleSplitter(Splitter):
         if m:
             out = out[: m.start("of")] + _blank(m.group("of")) + out[m.end("of") :]
             notes.append("object view OF type / OBJECT IDENTIFIER clause")
+        m = _ORA_MERGE_DELETE.search(out) if _ORA_MERGE.match(out) else None
+        if m:
+            out = out[: m.start()] + _blank(m.group(0)) + out[m.end() :]
+            notes.append("MERGE ... UPDATE ... DELETE WHERE clause (deletes rows, writes no column)")
         m = _ORA_LOG_ERRORS.search(out)
         if m:
             out = out[: m.start()] + _blank(out[m.start() :])
@@ -602,6 +606,8 @@ _PG_ON_COMMIT_DROP = re.compile(
     r"\s*CREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?(?:TEMP|TEMPORARY)\s+TABLE\s[^;]*?(?P<drop>\bON\s+COMMIT\s+DROP\b)",
     re.I,
 )
+_ORA_MERGE = re.compile(r"\s*MERGE\b", re.I)
+_ORA_MERGE_DELETE = re.compile(r"\bDELETE\s+WHERE\b[\s\S]*?(?=\bWHEN\s+NOT\s+MATCHED\b|\Z)", re.I)
 _ORA_LOG_ERRORS = re.compile(
     r"\bLOG\s+ERRORS\b(?:\s+INTO\s+[\w$#.\"]+)?(?:\s*\([^()]*\))?(?:\s+REJECT\s+LIMIT\s+\w+)?\s*$", re.I
 )

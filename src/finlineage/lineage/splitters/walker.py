@@ -273,6 +273,8 @@ class _Walker(_Core):
                 stop = next(
                     (t for t, k2, v2 in self._top_level(j + 1, b) if k2 == "W" and v2 in _INTO_END), b
                 )
+                if pv in ("SELECT", "DISTINCT", "ALL"):  # PL/pgSQL `SELECT INTO v expr, ... FROM`
+                    stop = min(stop, self._into_list_end(j + 1, stop))
                 s0 = toks[a][2]
                 cut_s = toks[start][2]
                 cut_e = toks[stop][2] if stop < b else toks[b - 1][3]
@@ -294,6 +296,21 @@ class _Walker(_Core):
                 head = self._text(a, j) + self.text[toks[j - 1][3] : cut]
                 return (head + re.sub(r"[^\n]", " ", tail)).rstrip()
         return None
+
+    def _into_list_end(self, j: int, stop: int) -> int:
+        """The token after the variables of an INTO list starting at j (the select list follows
+        it when INTO comes first); `stop` when it cannot be told."""
+        if self._word(j) == "STRICT":
+            j += 1
+        while j < stop:
+            name, nxt = self._var_name(j)
+            if name is None:
+                return stop
+            j = nxt
+            if not self._is_p(j, ","):
+                return j
+            j += 1
+        return stop
 
     def _into_names(self, j: int, stop: int) -> tuple[str, ...]:
         """The variables of an INTO list (tokens [j, stop))."""
