@@ -203,8 +203,12 @@ def test_odd_dataset_names_through_the_marquez_ui_walk(make_server: Any, databas
             _get(bank, "/api/v1/lineage/", nodeId=node, depth=2)["graph"],
             _get(bank, f"/api/v1/lineage?nodeId={_enc(node)}&depth=2")["graph"],
         ):
-            ids = {g["id"] for g in graph}
-            assert {node, "job:quay-batch:load trades", f"dataset:{target[0]}:{target[1]}"} <= ids
+            by_id = {g["id"]: g for g in graph}
+            assert {node, "job:quay-batch:load trades", f"dataset:{target[0]}:{target[1]}"} <= set(by_id)
+            data = by_id[node]["data"]  # the graph's DatasetData reads the same facets
+            assert (data["sourceName"], data["lastLifecycleState"]) == ("quay-landing", "CREATE")
+            assert data["description"] == "trades as the venue drops them"
+            assert data["fields"][0]["description"] == "the venue's id"
         # column lineage as the UI builds it: namespace and name encoded inside the id
         down = _get(
             bank,

@@ -217,3 +217,58 @@ def test_a_run_that_sent_only_other_events_is_new(make_server: Any, database_url
     assert run["state"] == "NEW" and run["startedAt"] is None and run["endedAt"] is None
     _task(bank, RunState.START, run_id, "2026-12-06T06:00:05Z", "lineage_only", dag_run=str(uuid.uuid4()))
     assert _run(bank, run_id)["state"] == "RUNNING"
+
+
+def test_jobs_that_only_write_or_only_read_are_in_the_lineage_graph(
+    make_server: Any, database_url: str
+) -> None:
+    bank = start_bank(make_server, database_url)
+    dag_run = str(uuid.uuid4())
+    netting = ("postgres://settle-db:5432", "settle.public.netting")
+    # a task loading from an API writes a table and reads no dataset; another exports it
+    _task(
+        bank,
+        RunState.COMPLETE,
+        str(uuid.uuid4()),
+        "2026-12-06T01:05:00Z",
+        "fetch_trades",
+        dag_run=dag_run,
+        outputs=[OutputDataset(namespace=netting[0], name=netting[1])],
+    )
+    _task(
+        bank,
+        RunState.COMPLETE,
+        str(uuid.uuid4()),
+        "2026-12-06T01:15:00Z",
+        "export_netting",
+        dag_run=dag_run,
+        inputs=[InputDataset(namespace=netting[0], name=netting[1])],
+    )
+    _task(bank, RunState.COMPLETE, str(uuid.uuid4()), "2026-12-06T01:20:00Z", "notify", dag_run=dag_run)
+    ds = f"dataset:{netting[0]}:{netting[1]}"
+    writer, reader, lone = (
+        f"job:{SCHEDULER}:{DAG}.{t}" for t in ("fetch_trades", "export_netting", "notify")
+    )
+
+    def graph(node: str, depth: int) -> dict[str, dict[str, Any]]:
+        with bank.http("viewer") as h:
+            r = h.get("/api/v1/lineage/", params={"nodeId": node, "depth": depth})
+        assert r.status_code == 200, r.text
+        return {n["id"]: n for n in r.json()["graph"]}
+
+    around = graph(ds, 1)
+    assert set(around) == {ds, writer, reader}
+    assert around[ds]["inEdges"] == [{"origin": writer, "destination": ds}]
+    assert around[ds]["outEdges"] == [{"origin": ds, "destination": reader}]
+    assert around[writer]["type"] == "JOB" and around[writer]["outEdges"] == [
+        {"origin": writer, "destination": ds}
+    ]
+    data = around[writer]["data"]
+    assert data["parentJobName"] == DAG and data["description"] == "settles fetch_trades"
+    assert data["outputs"] == [{"namespace": netting[0], "name": netting[1]}] and data["inputs"] == []
+    assert data["latestRun"]["state"] == "COMPLETED"
+    assert set(graph(ds, 0)) == {ds}
+    assert set(graph(writer, 2)) == {ds, writer, reader}
+    assert set(graph(reader, 2)) == {ds, writer, reader}
+    only = graph(lone, 2)
+    assert set(only) == {lone} and only[lone]["data"]["name"] == f"{DAG}.notify"

@@ -14,7 +14,7 @@ export's rules (``query.openlineage_export``).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePosixPath
@@ -38,7 +38,7 @@ from finlineage.query.openlineage_export import (
 from finlineage.query.schemas import DEFAULT_DEPTH, GraphOut
 from finlineage.store import graph as store_graph
 from finlineage.store import openlineage as names
-from finlineage.store.models import CatalogObject, Column, File, OLJob, Project, TableEdge
+from finlineage.store.models import CatalogObject, Column, File, OLDataset, OLJob, Project, TableEdge
 from finlineage.store.versions import edge_visibility
 
 MAX_NODES = walks.MAX_NODES
@@ -304,20 +304,33 @@ def lineage(
     edge_ids = {e.id for w in walked for e in w.edges} | {int(r.id) for r in own}
     reached = starts | {n.object_id for w in walked for n in w.nodes if n.object_id is not None}
     rows = load_edges(session, "table", sorted(edge_ids))
-    out = _graph(session, rows, reached)
+    start_job = (node.namespace, node.name) if node.type == "job" else None
+    out = _graph(session, rows, reached, leaf_jobs=depth != 0 or start_job is not None, start_job=start_job)
     truncated = any(w.truncated for w in walked)
     out["truncated"] = truncated
     out["omitted"] = sum(w.omitted for w in walked)
     return out
 
 
-def _graph(session: Session, rows: list[Any], reached: Collection[int]) -> dict[str, Any]:
+def _graph(
+    session: Session,
+    rows: list[Any],
+    reached: Collection[int],
+    *,
+    leaf_jobs: bool = False,
+    start_job: tuple[str, str] | None = None,
+) -> dict[str, Any]:
+    """The Marquez graph of table edges ``rows`` over objects ``reached``. ``leaf_jobs``: also the
+    received jobs whose inputs and outputs never made an edge (a job that only writes, only
+    reads, or neither), linked to the reached datasets they name; ``start_job`` always appears."""
     g, ctx = dataset_context(session, reached, rows)
     resolver = _JobResolver(g, ctx, None)
     times = stamps(session, ctx.datasets)
     edge_times = edge_stamps(session, [int(r.id) for r in rows])
     nodes: dict[str, dict[str, Any]] = {}
     job_times: dict[str, list[datetime]] = {}
+
+    sent = _received_facets(session, ctx.datasets)
 
     def dataset_node(oid: int) -> str | None:
         key = ctx.datasets.get(oid)
@@ -326,15 +339,18 @@ def _graph(session: Session, rows: list[Any], reached: Collection[int]) -> dict[
         nid = shape.node_id("dataset", *key)
         if nid not in nodes:
             created, updated = times.get(oid, (None, None))
+            facets = sent.get((key[0], key[1].lower()), {})
+            docs = shape.field_docs(facets)
             data = shape.dataset_out(
                 key[0],
                 key[1],
                 fields=[
-                    shape.field_out(n, t, ctx.column_docs.get((oid, n)))
+                    shape.field_out(n, t, ctx.column_docs.get((oid, n)) or docs.get(n))
                     for n, _, t in ctx.columns.get(oid, [])
                 ],
                 created=created,
                 updated=updated,
+                facets=facets,
                 description=ctx.descriptions.get(oid),
             )
             for extra in ("facets", "currentVersion", "deleted"):
@@ -368,6 +384,20 @@ def _graph(session: Session, rows: list[Any], reached: Collection[int]) -> dict[
             nodes[jid] = {"id": jid, "type": "JOB", "data": {}, "inEdges": [], "outEdges": []}
         link(src, jid)
         link(jid, tgt)
+    for (ns, name), reads, writes in _leaf_jobs(session, ctx.datasets, jobs, start_job) if leaf_jobs else []:
+        jid = shape.node_id("job", ns, name)
+        entry = jobs.setdefault(jid, (ns, name, set(), set()))
+        nodes.setdefault(jid, {"id": jid, "type": "JOB", "data": {}, "inEdges": [], "outEdges": []})
+        for oid in reads:
+            src = dataset_node(oid)
+            if src is not None:
+                entry[2].add(ctx.datasets[oid])
+                link(src, jid)
+        for oid in writes:
+            tgt = dataset_node(oid)
+            if tgt is not None:
+                entry[3].add(ctx.datasets[oid])
+                link(jid, tgt)
     from finlineage.query.marquez_runs import Runs  # it reads datasets through this module
 
     received = _received_jobs(session, [(ns, n) for ns, n, _, _ in jobs.values()])
@@ -384,7 +414,7 @@ def _graph(session: Session, rows: list[Any], reached: Collection[int]) -> dict[
             name,
             inputs=ins,
             outputs=outs,
-            facets=None,
+            facets=ol[0].facets if ol else None,
             created=min(seen) if seen else (ol[0].created_at if ol else None),
             updated=max(seen) if seen else (ol[0].updated_at if ol else None),
             latest_runs=runs,
@@ -393,6 +423,50 @@ def _graph(session: Session, rows: list[Any], reached: Collection[int]) -> dict[
             data.pop(extra, None)
         nodes[jid]["data"] = data
     return {"graph": sorted(nodes.values(), key=lambda n: n["id"])}
+
+
+def _leaf_jobs(
+    session: Session,
+    datasets: Mapping[int, tuple[str, str]],
+    drawn: Mapping[str, Any],
+    start_job: tuple[str, str] | None,
+) -> list[tuple[tuple[str, str], list[int], list[int]]]:
+    """Received jobs not drawn from edges (``drawn``: job node ids) that read or write some of
+    ``datasets`` (object → export key), with those objects as (inputs, outputs); ``start_job``
+    even when it names none. A job's datasets are matched as the events' were (``ol_datasets``)."""
+    where: dict[tuple[str, str], int] = {key: oid for oid, key in datasets.items()}
+    for part in chunks(sorted(datasets)):
+        for oid, ns, name in session.execute(
+            select(OLDataset.object_id, OLDataset.namespace, OLDataset.name).where(
+                OLDataset.object_id.in_(list(part))
+            )
+        ):
+            where.setdefault((ns, name), int(oid))
+    out: list[tuple[tuple[str, str], list[int], list[int]]] = []
+    for ns, name, inputs, outputs in session.execute(
+        select(OLJob.namespace, OLJob.name, OLJob.inputs, OLJob.outputs).order_by(OLJob.id)
+    ):
+        if shape.node_id("job", ns, name) in drawn:
+            continue
+        ins = [where[(a, b)] for a, b in inputs or [] if (a, b) in where]
+        outs = [where[(a, b)] for a, b in outputs or [] if (a, b) in where]
+        if ins or outs or (ns, name) == start_job:
+            out.append(((str(ns), str(name)), ins, outs))
+    return out
+
+
+def _received_facets(session: Session, datasets: Mapping[int, tuple[str, str]]) -> dict[Any, dict[str, Any]]:
+    """``(namespace, lower-case name) → facets`` producers sent for these datasets (by object)."""
+    out: dict[Any, dict[str, Any]] = {}
+    for part in chunks(sorted(datasets)):
+        for ns, name, facets in session.execute(
+            select(OLDataset.namespace, OLDataset.name, OLDataset.facets).where(
+                OLDataset.object_id.in_(list(part))
+            )
+        ):
+            if facets:
+                out[(ns, str(name).lower())] = dict(facets)
+    return out
 
 
 def _received_jobs(session: Session, keys: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[OLJob, Any]]:

@@ -289,7 +289,7 @@ def _materialise(session: Session, c: _Contents, wanted: list[str]) -> list[Data
         created, updated = times.get(oid, (None, None))
         facets = _dataset(ctx, ctx.datasets[oid], oid)["facets"]  # the export's dataset facets
         sent = dict(row.facets or {}) if row is not None else {}
-        docs = _field_docs(sent)  # what a producer's schema facet says of each field
+        docs = shape.field_docs(sent)  # what a producer's schema facet says of each field
         out.append(
             Dataset(
                 n,
@@ -305,20 +305,6 @@ def _materialise(session: Session, c: _Contents, wanted: list[str]) -> list[Data
             )
         )
     return out
-
-
-def _field_docs(facets: dict[str, Any]) -> dict[str, str]:
-    """Field name → description of a ``schema`` facet as received."""
-    schema = facets.get("schema")
-    fields = schema.get("fields") if isinstance(schema, dict) else None
-    return {
-        f["name"]: f["description"]
-        for f in (fields if isinstance(fields, list) else [])
-        if isinstance(f, dict)
-        and isinstance(f.get("name"), str)
-        and isinstance(f.get("description"), str)
-        and f["description"]
-    }
 
 
 def some_datasets(session: Session, keys: Sequence[tuple[str, str]]) -> dict[versions.Key, Dataset]:

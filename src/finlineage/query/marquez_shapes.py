@@ -140,6 +140,20 @@ def documented(facets: Mapping[str, Any]) -> str | None:
     return _facet_text(facets, "documentation", "description")
 
 
+def field_docs(facets: Mapping[str, Any]) -> dict[str, str]:
+    """Field name → description, of a ``schema`` facet as a producer sent it."""
+    schema = facets.get("schema")
+    fields = schema.get("fields") if isinstance(schema, dict) else None
+    return {
+        f["name"]: f["description"]
+        for f in (fields if isinstance(fields, list) else [])
+        if isinstance(f, dict)
+        and isinstance(f.get("name"), str)
+        and isinstance(f.get("description"), str)
+        and f["description"]
+    }
+
+
 def run_version(namespace: str, name: str, run_id: str) -> str:
     """The id of the version of a dataset a run wrote (fixed once the run exists; names match
     case-insensitively, as datasets of events are matched to parsed ones)."""
