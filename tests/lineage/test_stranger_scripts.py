@@ -348,3 +348,33 @@ def test_dynamic_sql_using_binds_placeholders(dialect: str, sql: str) -> None:
     assert direct(snap)["risk.limit_snap.lim"] == {"ref.book_limits.max_limit"}
     assert direct(snap)["risk.limit_snap.book_id"] == set()
     assert "ref.book_limits" in snap.source_tables
+
+
+def test_column_alias_list_on_a_cte_reference() -> None:
+    sql = (
+        "WITH pos AS (SELECT pos_id, amount FROM risk.positions WHERE amount > 0)\n"
+        "INSERT INTO risk.pos_pairs (a, b) SELECT p.x, p.y FROM pos AS p (x, y);\n"
+    )
+    for dialect in ("postgres", "snowflake", "databricks"):
+        res = extract(sql, dialect)
+        (load,) = res.statements
+        assert direct(load) == {
+            "risk.pos_pairs.a": {"risk.positions.pos_id"},
+            "risk.pos_pairs.b": {"risk.positions.amount"},
+        }
+        assert "unresolved_column" not in codes(res)
+
+
+@pytest.mark.parametrize("dialect", ["spark", "databricks", "hive", "postgres"])
+def test_table_shorthand_query_is_select_star(dialect: str) -> None:
+    sql = (
+        "CREATE TABLE risk.attr_src (trade_id BIGINT, attr_name STRING, attr_value STRING);\n"
+        "INSERT INTO risk.trade_attrs TABLE risk.attr_src;\n"
+        "CREATE TABLE risk.attr_copy AS TABLE risk.attr_src;\n"
+    )
+    res = extract(sql, dialect)
+    _, ins, ctas = res.statements
+    assert ins.source_tables == ("risk.attr_src",)
+    assert direct(ins)["risk.trade_attrs.attr_value"] == {"risk.attr_src.attr_value"}
+    assert ctas.target_tables == ("risk.attr_copy",) and ctas.source_tables == ("risk.attr_src",)
+    assert direct(ctas)["risk.attr_copy.trade_id"] == {"risk.attr_src.trade_id"}

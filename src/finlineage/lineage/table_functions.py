@@ -119,19 +119,32 @@ def _column_aliased(node: exp.Expr) -> bool:
 
 
 def _rename_table_columns(
-    node: exp.Table, name_of: Callable[[exp.Table], str], columns_of: Callable[[str], Sequence[str] | None]
+    node: exp.Table,
+    name_of: Callable[[exp.Table], str],
+    columns_of: Callable[[str], Sequence[str] | None],
+    ctes: frozenset[str],
 ) -> None:
-    """`FROM t AS a (x, y)`: when t's columns are known (schema, an earlier CREATE), a's columns
-    are t's renamed by position (`a.y` is t's second column, not a phantom `t.y`). Unknown
-    columns leave the read as it is."""
-    columns = columns_of(name_of(node))
+    """`FROM t AS a (x, y)`: a's columns are t's renamed by position, when t's columns are known
+    (schema, an earlier CREATE; a CTE's are its outputs): `a.y` is t's second column, not a
+    phantom `t.y`. Unknown columns leave the read as it is."""
     alias = node.args["alias"]
-    if not columns:
-        return
     renamed = [c.name for c in alias.columns]
     table = node.copy()
     table.set("alias", None)
-    node.replace(_renamed(table, alias.name or node.name, columns, renamed))
+    if not node.db and node.name in ctes:  # a CTE: its outputs, renamed by the derived alias
+        node.replace(
+            exp.Subquery(
+                this=exp.select("*").from_(table),
+                alias=exp.TableAlias(
+                    this=exp.to_identifier(alias.name or node.name),
+                    columns=[exp.to_identifier(c) for c in renamed],
+                ),
+            )
+        )
+        return
+    columns = columns_of(name_of(node))
+    if columns:
+        node.replace(_renamed(table, alias.name or node.name, columns, renamed))
 
 
 @dataclass(slots=True)
@@ -165,7 +178,8 @@ def inline_table_functions(
         found = _call(node, dialect)
         if found is None:
             if columns_of is not None and isinstance(node, exp.Table) and _column_aliased(node):
-                _rename_table_columns(node, name_of, columns_of)
+                ctes = frozenset(c.alias_or_name for c in work.find_all(exp.CTE))
+                _rename_table_columns(node, name_of, columns_of, ctes)
             continue
         table, alias = found
         name = name_of(table)

@@ -53,6 +53,15 @@ _ASSIGNMENT_END = frozenset({"FROM", "WHERE", "OUTPUT", "OPTION", "WHEN", "SET",
 class Splitter(_Routines):
     """Statement dispatch shared by every dialect."""
 
+    def _clean(self, text: str) -> tuple[str, str | None]:
+        # `INSERT INTO t TABLE src` / `CREATE TABLE t AS TABLE src` (Spark, Hive: the parser
+        # drops the query): the shorthand for SELECT * FROM src, written out on the same line
+        m = _INSERT_TABLE.match(text) or _CTAS_TABLE.match(text)
+        if m is None or _INTO_END_RE.search(m.group(1)):
+            return text, None
+        out = text[: m.start("kw")] + "SELECT * FROM" + text[m.end("kw") :]
+        return out, "TABLE t read as SELECT * FROM t"
+
     def _statement(self, i: int, process: str | None, in_block: bool) -> int:
         toks = self.toks
         k, v, _, _ = toks[i]
@@ -602,6 +611,13 @@ _ORA_OBJECT_VIEW = re.compile(
     r"(?P<of>\s+OF\s+[\s\S]*?)\bAS\s+(?=SELECT|WITH|\()",
     re.I,
 )
+_TABLE_NAME = r"(?:`[^`]+`|\"[^\"]+\"|[\w$]+)(?:\s*\.\s*(?:`[^`]+`|\"[^\"]+\"|[\w$]+))*"
+_INSERT_TABLE = re.compile(
+    rf"(\s*INSERT\s+(?:INTO|OVERWRITE)\b[\s\S]*\s)(?P<kw>TABLE)\s+{_TABLE_NAME}\s*;?\s*$", re.I
+)
+_CTAS_TABLE = re.compile(rf"(\s*CREATE\b[\s\S]*\bAS\s+)(?P<kw>TABLE)\s+{_TABLE_NAME}\s*;?\s*$", re.I)
+_INTO_END_RE = re.compile(r"\b(?:INTO|OVERWRITE)\s+$", re.I)
+"""`INSERT INTO TABLE t` with nothing after: TABLE is the target's keyword, not a query."""
 _PG_ON_COMMIT_DROP = re.compile(
     r"\s*CREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?(?:TEMP|TEMPORARY)\s+TABLE\s[^;]*?(?P<drop>\bON\s+COMMIT\s+DROP\b)",
     re.I,
