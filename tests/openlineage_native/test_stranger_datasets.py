@@ -38,7 +38,12 @@ from openlineage_native.acceptance_bank import Bank, emitter, start_bank
 
 PRODUCER = "https://example.invalid/quay-lake-stranger"
 LAKE = "s3://quay-lake"
-ODD_NAMES = ["landing/ünïcode trades.csv", "landing/100% filled#2?.csv", "landing/a+b&c=d.csv"]
+ODD_NAMES = [
+    "landing/ünïcode trades.csv",
+    "landing/100% filled#2?.csv",
+    "landing/a+b&c=d.csv",
+    "landing/fills@2026-12-06T01:00:00Z.csv",  # a timestamped key: ":" inside the name
+]
 
 
 def _fields(*names: tuple[str, str, str]) -> schema_dataset.SchemaDatasetFacet:

@@ -68,6 +68,32 @@ def parse_node_id(raw: str) -> NodeId:
     return NodeId(kind, parts[0], parts[1])
 
 
+def resolve_node_id(session: Session, raw: str) -> NodeId:
+    """``parse_node_id``, and when that split names no known dataset or received job, the other
+    splits at a ``:`` (right to left): a name may hold ``:`` too (a timestamped S3 key, a legacy
+    BigQuery ``project:dataset.table``). The first that names something wins; else the parse."""
+    node = parse_node_id(raw)
+    if _names_something(session, node):
+        return node
+    rest = raw.partition(":")[2]
+    field = node.field
+    if field is not None:
+        rest = rest[: -len(field) - 1]
+    cuts = [i for i, ch in enumerate(rest) if ch == ":"]
+    for i in reversed(cuts[:-1]):
+        if rest[:i] and rest[i + 1 :]:
+            other = NodeId(node.type, rest[:i], rest[i + 1 :], field)
+            if _names_something(session, other):
+                return other
+    return node
+
+
+def _names_something(session: Session, node: NodeId) -> bool:
+    if node.type == "job":
+        return names.get_job(session, node.namespace, node.name) is not None
+    return find_dataset_object(session, node.namespace, node.name) is not None
+
+
 def find_dataset_object(session: Session, namespace: str, name: str) -> int | None:
     """The object a dataset id denotes: a received dataset, else the name in a project owning a
     repository with that namespace's authority (any project for authority-less namespaces)."""
@@ -266,7 +292,7 @@ def lineage(
 ) -> dict[str, Any]:
     """Marquez ``GET /api/v1/lineage``: the datasets and jobs upstream and downstream of a node
     (of a job: upstream of its inputs, downstream of its outputs, and the job itself)."""
-    node = parse_node_id(node_id)
+    node = resolve_node_id(session, node_id)
     walked: list[GraphOut] = []
     own: list[Any] = []
     starts: set[int] = set()
@@ -506,7 +532,7 @@ def column_lineage(
 ) -> dict[str, Any]:
     """Marquez ``GET /api/v1/column-lineage``: DATASET_FIELD nodes upstream of a field (or of
     every field of a dataset), downstream too with ``withDownstream``."""
-    node = parse_node_id(node_id)
+    node = resolve_node_id(session, node_id)
     if node.type == "job":
         raise InvalidQueryError("column lineage starts at a dataset or a dataset field, not a job")
     oid = find_dataset_object(session, node.namespace, node.name)
