@@ -202,6 +202,9 @@ def _unknown_note(node: dict[str, Any]) -> str:
     if node.get("resource_type") == "source":
         what = f"dbt source {node.get('source_name')}.{node.get('name')}"
         return f"{what}: its columns are unknown (no catalog.json, none in its YAML)"
+    if _is_python_model(node):
+        what = f"dbt Python model {node.get('name')}"
+        return f"{what}: not analysed, its columns are unknown (no catalog.json, none documented)"
     return f"dbt seed {node.get('name')}: its columns are unknown (no catalog.json, none documented, no CSV header)"
 
 
@@ -237,11 +240,17 @@ def _tables(p: _Project) -> list[_Out]:
         path = node_path(node, p.package) or uid
         cols = columns_of(node, entry)
         if python and (not cols or rel is None or materialized(node, entry) == "ephemeral"):
-            continue  # nothing to say about it but its name: reported with the Python models
+            if rel is not None:  # nothing to say about it but its name: what reads it says so
+                p.unknown[uid] = (re.sub(r'["`\[\]]', "", rel).lower(), _unknown_note(node))
+            continue
         if python:
             p.python_tables.append(path)
-        if not cols and node.get("resource_type") == "seed":
-            cols = [(c, None) for c in _seed_header(p, path)]
+        if entry is None and node.get("resource_type") == "seed":
+            # no catalog: the CSV header is the seed's columns (dbt loads exactly those), its
+            # documented columns only add types and descriptions (a YAML rarely lists them all)
+            documented = {c.lower(): (c, t) for c, t in cols}
+            header = [documented.pop(c.lower(), (c, None)) for c in _seed_header(p, path)]
+            cols = header + list(documented.values()) if header else cols
         if node.get("resource_type") == "seed":  # a seed's config.column_types types its known columns
             declared = (node.get("config") or {}).get("column_types") or {}
             by_lower = {str(k).lower(): v for k, v in declared.items() if isinstance(v, str) and v}
@@ -266,6 +275,7 @@ def _tables(p: _Project) -> list[_Out]:
         objects = []
         for k, (ddl, entry, node, cols) in enumerate(stmts):
             doc = docs_of(node, entry, text.count("\n") + 1)
+            doc["types"] = dict(cols)  # a seed's column_types too: the type dbt creates it with
             doc["untyped"] = [c for c, t in cols if not t]
             if declared is not None:
                 doc["span"] = list(declared[1][k])
