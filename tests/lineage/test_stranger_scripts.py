@@ -378,3 +378,38 @@ def test_table_shorthand_query_is_select_star(dialect: str) -> None:
     assert direct(ins)["risk.trade_attrs.attr_value"] == {"risk.attr_src.attr_value"}
     assert ctas.target_tables == ("risk.attr_copy",) and ctas.source_tables == ("risk.attr_src",)
     assert direct(ctas)["risk.attr_copy.trade_id"] == {"risk.attr_src.trade_id"}
+
+
+def test_mysql_create_table_declared_columns_plus_select_by_name() -> None:
+    sql = (
+        "CREATE TABLE risk.fx_copy (id INT AUTO_INCREMENT PRIMARY KEY, rate DECIMAL(18,8))\n"
+        "SELECT ccy, mid AS rate FROM mkt.fx_quotes WHERE mid > 0;\n"
+    )
+    res = extract(sql, "mysql")
+    (create,) = res.statements
+    # not by position: `id` is a new column with no upstream, `rate` is filled by name
+    assert direct(create) == {
+        "risk.fx_copy.ccy": {"mkt.fx_quotes.ccy"},
+        "risk.fx_copy.rate": {"mkt.fx_quotes.mid"},
+    }
+    assert [c.name for c in res.objects[0].columns] == ["id", "rate", "ccy"]
+    assert "column_count_mismatch" not in codes(res)
+    # elsewhere a column list names the query's columns by position
+    (pg,) = extract(
+        "CREATE TABLE risk.fx_copy (a, b) AS SELECT ccy, mid FROM mkt.fx_quotes;", "postgres"
+    ).statements
+    assert direct(pg) == {"risk.fx_copy.a": {"mkt.fx_quotes.ccy"}, "risk.fx_copy.b": {"mkt.fx_quotes.mid"}}
+
+
+def test_mysql_on_duplicate_key_update_from_the_select_sources() -> None:
+    sql = (
+        "INSERT INTO risk.fx_hist (ccy, rate)\n"
+        "SELECT * FROM (SELECT ccy, mid AS rate, ts FROM mkt.fx_quotes) AS src\n"
+        "ON DUPLICATE KEY UPDATE rate = src.rate, ccy = fx_hist.ccy;\n"
+    )
+    (load,) = extract(sql, "mysql").statements
+    updates = [
+        set(e.sources) for e in load.column_edges if e.kind == "direct" and "ON DUPLICATE" in e.expression
+    ]
+    assert {"mkt.fx_quotes.mid"} in updates  # src.rate: the derived table's column, not a phantom
+    assert {"risk.fx_hist.ccy"} in updates  # the target row's own column

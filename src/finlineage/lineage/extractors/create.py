@@ -8,6 +8,8 @@ from finlineage.lineage.extractors.base import Extractor, StatementResult, _add,
 from finlineage.lineage.model import ColumnDef, ColumnEdge, ObjectDefinition, ObjectKind
 from finlineage.lineage.names import sql_text
 
+_DECLARED_PLUS_QUERY = frozenset({"mysql", "singlestore", "doris", "starrocks"})
+
 
 class CreateExtractor(Extractor):
     """CREATE TABLE/VIEW [AS query], CREATE ... LIKE/CLONE, routine definitions."""
@@ -17,6 +19,14 @@ class CreateExtractor(Extractor):
         target = stmt.this
         col_defs: list[ColumnDef] = []
         declared: list[str] | None = None
+        # MySQL `CREATE TABLE t (id INT ...) SELECT a, b`: the declared columns come first and a
+        # query column fills the declared one of its name (others are added): matched by name
+        by_name = (
+            self.dialect in _DECLARED_PLUS_QUERY
+            and isinstance(target, exp.Schema)
+            and isinstance(stmt.expression, exp.Query)
+            and any(isinstance(c, exp.ColumnDef) and c.args.get("kind") for c in target.expressions)
+        )
         if isinstance(target, exp.Schema):
             declared = []
             for i, c in enumerate(target.expressions):
@@ -107,7 +117,13 @@ class CreateExtractor(Extractor):
         if isinstance(query, exp.Query):
             query = self._attach_with(stmt, query)
             got = self.query(query, res)
-            if got:
+            if got and by_name and declared is not None:
+                written = self.edges_into(res, written_to, None, *got)
+                extra = [c for c in written if c not in declared]
+                col_defs += [ColumnDef(c, len(col_defs) + i + 1) for i, c in enumerate(extra)]
+                if not any(o.star for o in got[2]):
+                    self.ctx.schema.add(tgt, [*declared, *extra])
+            elif got:
                 written = self.edges_into(res, written_to, declared, *got)
                 if not any(o.star for o in got[2]):
                     if not col_defs:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlglot import exp
 
 from finlineage.lineage.extractors.base import Extractor, StatementResult, _add, _expr_text
@@ -84,8 +86,19 @@ class InsertExtractor(Extractor):
             if e.kind == "direct" and e.target.startswith(tgt + "."):
                 proposed.setdefault(e.target[len(tgt) + 1 :], set()).update(e.sources)
         own = {target.alias_or_name, target.name}
+        rows = stmt.expression
+        alias = rows.args.get("alias") if isinstance(rows, exp.Values) else None
+        if isinstance(alias, exp.TableAlias) and alias.name:  # MySQL `VALUES (...) AS new [(a, b)]`
+            renamed = [c.name for c in alias.columns]
+            written = list(proposed)
+            for i, name in enumerate(renamed):
+                if i < len(written):
+                    proposed.setdefault(f"{alias.name}.{name}", proposed[written[i]])
+            for name in written:
+                proposed.setdefault(f"{alias.name}.{name}", proposed[name])
+        read = self._query_column_reader(rows, res) if isinstance(rows, exp.Select) else None
         where = conflict.args.get("where")
-        filters = self._row_refs(where, own, proposed, tgt) if isinstance(where, exp.Expr) else set()
+        filters = self._row_refs(where, own, proposed, tgt, read) if isinstance(where, exp.Expr) else set()
         label = "ON DUPLICATE KEY UPDATE" if conflict.args.get("duplicate") else "ON CONFLICT DO UPDATE"
         for eq in conflict.expressions:
             if not isinstance(eq, exp.EQ) or not isinstance(eq.this, exp.Column):
@@ -93,7 +106,7 @@ class InsertExtractor(Extractor):
             col = f"{tgt}.{eq.this.name}"
             value = eq.expression
             subtype = "IDENTITY" if isinstance(value, exp.Column) or _values_ref(value) else "TRANSFORMATION"
-            sources = self._row_refs(value, own, proposed, tgt)
+            sources = self._row_refs(value, own, proposed, tgt, read)
             expr = f"{label}: {_expr_text(value, self.dialect)}"
             res.column_edges.append(ColumnEdge(col, tuple(sorted(sources)), "direct", expr, subtype=subtype))
             if filters:
@@ -101,10 +114,33 @@ class InsertExtractor(Extractor):
         if any(s.startswith(tgt + ".") for e in res.column_edges for s in e.sources):
             _add(res.source_tables, tgt)
 
+    def _query_column_reader(
+        self, select: exp.Select, res: StatementResult
+    ) -> Callable[[exp.Column], set[str]]:
+        """MySQL `INSERT ... SELECT ... FROM src ON DUPLICATE KEY UPDATE c = src.x`: a column of
+        the SELECT's sources, resolved as the SELECT would resolve it."""
+
+        def read(col: exp.Column) -> set[str]:
+            probe = select.copy()
+            probe.set("expressions", [col.copy()])
+            for key in ("group", "having", "order", "limit", "qualify"):
+                probe.set(key, None)
+            got = self.query(probe, StatementResult("select"))
+            return set(got[2][0].sources) if got and got[2] else set()
+
+        return read
+
     @staticmethod
-    def _row_refs(node: exp.Expr, own: set[str], proposed: dict[str, set[str]], tgt: str) -> set[str]:
-        """Columns of an ON CONFLICT expression: `EXCLUDED.x` / `VALUES(x)` -> what the INSERT
-        gives x; any other column -> the target row's column."""
+    def _row_refs(
+        node: exp.Expr,
+        own: set[str],
+        proposed: dict[str, set[str]],
+        tgt: str,
+        read: Callable[[exp.Column], set[str]] | None = None,
+    ) -> set[str]:
+        """Columns of an ON CONFLICT expression: `EXCLUDED.x` / `VALUES(x)` / MySQL's row alias
+        `new.x` -> what the INSERT gives x; a column of the INSERT's SELECT sources -> its
+        sources; any other column -> the target row's column."""
         out: set[str] = set()
         for call in node.find_all(exp.Anonymous):  # MySQL `VALUES(x)` parsed with a bare name
             named = _values_ref(call)
@@ -117,8 +153,12 @@ class InsertExtractor(Extractor):
             )
             if qualifier == "excluded" or in_values:
                 out |= proposed.get(c.name, set())
+            elif f"{c.table}.{c.name}" in proposed:
+                out |= proposed[f"{c.table}.{c.name}"]
             elif not qualifier or qualifier in own:
                 out.add(f"{tgt}.{c.name}")
+            elif read is not None:
+                out |= read(c)
         return out
 
     def _values_row(self, values: exp.Values, res: StatementResult) -> list[Output] | None:
