@@ -238,14 +238,35 @@ def test_odd_dataset_names_through_the_marquez_ui_walk(make_server: Any, databas
     job = _get(bank, f"/api/v1/namespaces/quay-batch/jobs/{_enc('load trades')}")
     assert {(d["namespace"], d["name"]) for d in job["inputs"]} == {(LAKE, n) for n in ODD_NAMES}
 
+    # lastModifiedAt: the end of the latest successful run that wrote the dataset; a later
+    # failed run changes nothing, a dataset only read has none
+    failed = RunEvent(
+        eventType=RunState.FAIL,
+        eventTime="2026-12-06T09:30:00Z",
+        run=Run(runId=str(uuid.uuid4())),
+        job=Job(namespace="quay-batch", name="load trades"),
+        producer=PRODUCER,
+        outputs=[OutputDataset(namespace=target[0], name=target[1])],
+    )
+    assert sender.transport.emit(failed).status_code == 201
+    table = _get(bank, f"/api/v1/namespaces/{_enc(target[0])}/datasets/{_enc(target[1])}")
+    assert table["lastModifiedAt"] == "2026-12-06T09:00:00Z"
+    listed = _get(bank, f"/api/v1/namespaces/{_enc(target[0])}/datasets")["datasets"]
+    assert [d["lastModifiedAt"] for d in listed] == ["2026-12-06T09:00:00Z"]
+    assert (
+        _get(bank, f"/api/v1/namespaces/{_enc(LAKE)}/datasets/{_enc(ODD_NAMES[0])}")["lastModifiedAt"] is None
+    )
+
     # the events page as the UI first opens it: no dates picked (before= and after= empty)
     with bank.http("viewer") as h:
         r = h.get("/api/v1/events/lineage?limit=100&before=&after=&sortDirection=desc")
         assert r.status_code == 200, r.text
         events = r.json()["events"]
-        assert len(events) == len(ODD_NAMES) + 1 and events[0]["eventType"] == "COMPLETE"
+        assert len(events) == len(ODD_NAMES) + 2 and events[0]["eventType"] == "FAIL"
         r = h.get("/api/v1/events/lineage?limit=100&before=&after=2026-12-06T08:30:00.000Z&sortDirection=asc")
-        assert r.status_code == 200 and [e["eventTime"] for e in r.json()["events"]] == [
-            "2026-12-06T09:00:00Z"
+        assert r.status_code == 200
+        assert [e["eventTime"] for e in r.json()["events"]] == [
+            "2026-12-06T09:00:00Z",
+            "2026-12-06T09:30:00Z",
         ]
         assert h.get("/api/v1/events/lineage?before=soon").status_code == 422

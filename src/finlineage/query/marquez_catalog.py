@@ -48,6 +48,7 @@ from finlineage.store.models import (
     GraphVersion,
     OLDataset,
     OLJob,
+    OLRun,
     Repository,
     TableEdge,
 )
@@ -362,7 +363,11 @@ def one_job(session: Session, ns: str, name: str) -> Job:
 
 
 def _dataset_out(
-    d: Dataset, ns: str, version: str, column_lineage: list[dict[str, Any]] | None = None
+    d: Dataset,
+    ns: str,
+    version: str,
+    column_lineage: list[dict[str, Any]] | None = None,
+    last_modified: datetime | None = None,
 ) -> dict[str, Any]:
     return shape.dataset_out(
         ns,
@@ -372,9 +377,33 @@ def _dataset_out(
         updated=d.updated,
         facets=d.facets,
         column_lineage=column_lineage,
+        last_modified=last_modified,
         description=d.description,
         version=version,
     )
+
+
+def _last_modified(
+    session: Session, timelines: dict[versions.Key, list[versions.Version]]
+) -> dict[versions.Key, datetime]:
+    """Marquez's ``lastModifiedAt``: when the latest successful run that wrote a dataset ended
+    (its COMPLETE event's time); datasets no completed run wrote have none."""
+    rids = sorted({v.run_id for items in timelines.values() for v in items if v.run_id})
+    ended: dict[str, datetime] = {}
+    for part in chunks(rids):
+        for rid, at in session.execute(
+            select(OLRun.run_id, OLRun.ended_at).where(
+                OLRun.run_id.in_(list(part)), OLRun.state == "COMPLETE"
+            )
+        ):
+            if at is not None:
+                ended[str(rid)] = at
+    out: dict[versions.Key, datetime] = {}
+    for k, items in timelines.items():
+        times = [ended[v.run_id] for v in items if v.run_id in ended]
+        if times:
+            out[k] = max(times, key=_naive)
+    return out
 
 
 def page(items: list[Any], limit: int, offset: int) -> list[Any]:
@@ -386,8 +415,17 @@ def datasets(session: Session, ns: str, *, limit: int, offset: int) -> dict[str,
     ordered = c.dataset_names()
     found = _materialise(session, c, page(ordered, limit, offset))
     times = versions.timelines(session, [(ns, d) for d in found])
+    modified = _last_modified(session, times)
     return {
-        "datasets": [_dataset_out(d, ns, times[versions.key(ns, d.name)][0].id) for d in found],
+        "datasets": [
+            _dataset_out(
+                d,
+                ns,
+                times[versions.key(ns, d.name)][0].id,
+                last_modified=modified.get(versions.key(ns, d.name)),
+            )
+            for d in found
+        ],
         "totalCount": len(ordered),
         "limit": limit,
         "offset": offset,
@@ -398,8 +436,11 @@ def datasets(session: Session, ns: str, *, limit: int, offset: int) -> dict[str,
 def dataset(session: Session, ns: str, name: str) -> dict[str, Any]:
     d = one_dataset(session, ns, name)
     lineage = _column_lineage(session, d.oid) if d.oid is not None else []
-    newest = versions.timelines(session, [(ns, d)])[versions.key(ns, d.name)][0]
-    return _dataset_out(d, ns, newest.id, lineage)
+    times = versions.timelines(session, [(ns, d)])
+    newest = times[versions.key(ns, d.name)][0]
+    return _dataset_out(
+        d, ns, newest.id, lineage, _last_modified(session, times).get(versions.key(ns, d.name))
+    )
 
 
 def _column_lineage(session: Session, oid: int) -> list[dict[str, Any]]:
