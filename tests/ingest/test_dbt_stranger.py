@@ -697,3 +697,49 @@ def test_older_manifest_versions_give_the_same_lineage(
     assert ("vault.ref_data.accounts.acct_name", "vault.main.daily_account_totals.acct_name") in (
         graph.column_edges()
     )
+
+
+FUNCTION = {
+    "functions/cents_of.sql": "amount * 100\n",
+    "functions/functions.yml": (
+        "functions:\n  - name: cents_of\n    description: An amount in cents\n    arguments:\n"
+        "      - name: amount\n        data_type: decimal(18, 2)\n    returns:\n      data_type: decimal(20, 2)\n"
+    ),
+    "models/marts/cents_view.sql": (
+        "select\n    move_id,\n    {{ function('cents_of') }}(amount) as amount_cents\nfrom {{ ref('stg_moves') }}\n"
+    ),
+}
+"""A dbt >= 1.11 user-defined function and a model calling it (dbt-duckdb cannot create
+functions, so this copy of the project is only compiled: `dbt compile`, no catalog)."""
+
+
+@pytest.fixture(scope="session")
+def with_function(tmp_path_factory: pytest.TempPathFactory, stranger: Path) -> Path:
+    if "function" not in _BUILT:
+        root = copy_project(stranger, tmp_path_factory.mktemp("dbt_function") / "treasury")
+        (root / "target" / "catalog.json").unlink()
+        for rel, text in FUNCTION.items():
+            p = root / rel
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_text(text)
+        run_dbt(root, "compile")
+        _BUILT["function"] = root
+    return _BUILT["function"]
+
+
+def test_a_user_defined_function_is_reported_and_its_callers_keep_their_lineage(
+    client: TestClient, roots: Path, with_function: Path, graph: Graph
+) -> None:
+    tree = copy_project(with_function, roots / "f" / "treasury")
+    res = ingest_path(client, tree.parent, "udf", "vault-repo")
+    assert res["files_failed"] == 0
+    paths = {r["path"] for r in res["results"]}
+    assert "treasury/models/marts/cents_view.sql" in paths
+    assert not any(p.startswith("treasury/functions/") for p in paths)  # the function body is no SQL file
+    [kinds] = [w for w in res["warnings"] if "not relations, not analysed" in w]
+    assert "1 user-defined functions (cents_of)" in kinds
+    pid = res["project_id"]
+    [edge] = _into(client, pid, "vault.main.cents_view.amount_cents")
+    assert edge["source_canonical_id"] == "vault.main.stg_moves.amount"
+    assert edge["subtype"] == "TRANSFORMATION"
+    assert edge["line_start"] == raw_line(FUNCTION["models/marts/cents_view.sql"], "as amount_cents")
