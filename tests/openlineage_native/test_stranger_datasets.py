@@ -201,6 +201,11 @@ def test_odd_dataset_names_through_the_marquez_ui_walk(make_server: Any, databas
         versions = _get(bank, f"/api/v1/namespaces/{_enc(LAKE)}/datasets/{_enc(name)}/versions")
         assert versions["versions"] and versions["versions"][0]["name"] == name
         assert versions["versions"][0]["lifecycleState"] == "CREATE"
+        newest = versions["versions"][0]
+        one = _get(
+            bank, f"/api/v1/namespaces/{_enc(LAKE)}/datasets/{_enc(name)}/versions/{newest['version']}"
+        )
+        assert one == newest
         # the lineage call as the UI makes it (node id not encoded: the client encodes the
         # query) and as encodeURIComponent spells it
         node = f"dataset:{LAKE}:{name}"
@@ -256,6 +261,10 @@ def test_odd_dataset_names_through_the_marquez_ui_walk(make_server: Any, databas
     assert (
         _get(bank, f"/api/v1/namespaces/{_enc(LAKE)}/datasets/{_enc(ODD_NAMES[0])}")["lastModifiedAt"] is None
     )
+
+    with bank.http("viewer") as h:
+        r = h.get(f"/api/v1/namespaces/{_enc(LAKE)}/datasets/{_enc(ODD_NAMES[0])}/versions/{uuid.uuid4()}")
+        assert r.status_code == 404 and r.json()["error"] == "not_found"
 
     # the events page as the UI first opens it: no dates picked (before= and after= empty)
     with bank.http("viewer") as h:

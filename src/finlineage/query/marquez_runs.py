@@ -248,6 +248,21 @@ def dataset_versions(session: Session, ns: str, name: str, *, limit: int, offset
     d = catalog.one_dataset(session, ns, name)
     items = versions.timelines(session, [(ns, d)])[versions.key(ns, d.name)]
     page = catalog.page(items, limit, offset)
+    return _paged("versions", _versions_out(session, ns, d.name, page), len(items), limit, offset)
+
+
+def dataset_version(session: Session, ns: str, name: str, version: str) -> dict[str, Any]:
+    """One version of a dataset by its id (Marquez ``.../datasets/{name}/versions/{version}``)."""
+    d = catalog.one_dataset(session, ns, name)
+    items = versions.timelines(session, [(ns, d)])[versions.key(ns, d.name)]
+    found = [v for v in items if v.id == version.lower()]
+    if not found:
+        raise not_found("dataset version", f"{ns}:{d.name}:{version}")
+    return _versions_out(session, ns, d.name, found[:1])[0]
+
+
+def _versions_out(session: Session, ns: str, name: str, page: list[versions.Version]) -> list[dict[str, Any]]:
+    """DatasetVersions, each with the run that made it when one did."""
     wanted = sorted({v.run_id for v in page if v.run_id})
     made: dict[str, dict[str, Any]] = {}
     if wanted:
@@ -258,14 +273,14 @@ def dataset_versions(session: Session, ns: str, name: str, *, limit: int, offset
         )
         for pair, shaped in zip(rows, Runs(session).shape([(r, j) for r, j in rows]), strict=True):
             made[pair[0].run_id] = shaped
-    out = [versions.version_out(ns, d.name, v, made.get(v.run_id) if v.run_id else None) for v in page]
-    return _paged("versions", out, len(items), limit, offset)
+    return [versions.version_out(ns, name, v, made.get(v.run_id) if v.run_id else None) for v in page]
 
 
 __all__ = [
     "RUNS_PER_JOB",
     "Runs",
     "all_jobs",
+    "dataset_version",
     "dataset_versions",
     "job",
     "job_runs",

@@ -142,7 +142,7 @@ def list_namespaces(session: Session = Depends(get_session)) -> dict[str, Any]:
     summary="A namespace, its datasets and jobs (Marquez-compatible; URL-encode the namespace and names)",
     description=(
         "`{namespace}`, `{namespace}/datasets`, `{namespace}/datasets/{name}`, "
-        "`{namespace}/datasets/{name}/versions`, `{namespace}/jobs`, `{namespace}/jobs/{name}`, "
+        "`{namespace}/datasets/{name}/versions[/{version}]`, `{namespace}/jobs`, `{namespace}/jobs/{name}`, "
         "`{namespace}/jobs/{name}/runs`. `lastRunStates` (repeatable) filters `{namespace}/jobs`."
     ),
     responses={400: _ERR, 404: _ERR},
@@ -166,6 +166,8 @@ def namespace_items(
     if not parts or not ns(len(parts)):
         raise ApiError(404, "not_found", "expected /api/v1/namespaces/{namespace}")
     size = len(parts)
+    if size >= 5 and parts[-2] == "versions" and parts[-4] == "datasets":
+        return runs.dataset_version(session, ns(size - 4), unquote(parts[-3]), unquote(parts[-1]))
     if size >= 4 and parts[-1] == "versions" and parts[-3] == "datasets":
         return runs.dataset_versions(session, ns(size - 3), unquote(parts[-2]), limit=limit, offset=offset)
     if size >= 4 and parts[-1] == "runs" and parts[-3] == "jobs":
