@@ -413,3 +413,35 @@ def test_mysql_on_duplicate_key_update_from_the_select_sources() -> None:
     ]
     assert {"mkt.fx_quotes.mid"} in updates  # src.rate: the derived table's column, not a phantom
     assert {"risk.fx_hist.ccy"} in updates  # the target row's own column
+
+
+def test_plpgsql_record_returning_functions_and_ordinality() -> None:
+    sql = """CREATE OR REPLACE FUNCTION risk.load_payloads() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO risk.trade_rows (trade_id, notional)
+  SELECT r.trade_id, r.notional
+  FROM raw.payloads p, jsonb_to_recordset(p.body -> 'trades') AS r(trade_id bigint, notional numeric)
+  WHERE p.received_on = current_date;
+
+  INSERT INTO risk.curve_points (curve_id, tenor_idx, rate)
+  SELECT c.curve_id, u.idx, u.val
+  FROM mkt.curves c CROSS JOIN LATERAL unnest(c.rates) WITH ORDINALITY AS u(val, idx);
+END $$;
+"""
+    res = extract(sql, "postgres")
+    rows, points = res.statements
+    # the declared columns of a function of p.body are computed from p.body
+    assert direct(rows) == {
+        "risk.trade_rows.trade_id": {"raw.payloads.body"},
+        "risk.trade_rows.notional": {"raw.payloads.body"},
+    }
+    assert {e.subtype for e in rows.column_edges if e.kind == "direct"} == {"TRANSFORMATION"}
+    assert indirect(rows)["risk.trade_rows.notional"] == {"raw.payloads.received_on"}
+    assert "table_function_unknown" not in codes(res)
+    # WITH ORDINALITY: the position has no column upstream, and is no unresolved column
+    assert direct(points) == {
+        "risk.curve_points.curve_id": {"mkt.curves.curve_id"},
+        "risk.curve_points.tenor_idx": set(),
+        "risk.curve_points.rate": {"mkt.curves.rates"},
+    }
+    assert "unresolved_column" not in codes(res)

@@ -356,3 +356,14 @@ def values_outputs(
             Output(name, frozenset(direct), values, False, frozenset(window), frozenset(conditional), subtype)
         )
     return outs
+
+
+def argument_outputs(table: exp.Table, sources: Sources) -> list[Output]:
+    """The columns a function read as a table declares in its alias (`jsonb_to_recordset(p.body)
+    AS r (a int, b text)`, `fn(t.x) AS f (a, b)`), each computed from the columns its arguments
+    read (the rows before it, laterally); [] when it declares none or reads no column."""
+    alias = table.args.get("alias")
+    names = [c.name for c in alias.columns] if isinstance(alias, exp.TableAlias) else []
+    if not names or not sources:
+        return []
+    return [Output(n, sources, table, subtype=TRANSFORMATION) for n in names]

@@ -29,6 +29,7 @@ from finlineage.lineage.refs import (
     Indirect,
     Output,
     Sources,
+    argument_outputs,
     column_refs,
     direct_subtype,
     dot_parts,
@@ -220,6 +221,10 @@ class _ColumnResolution:
                 outs.append(Output("*", frozenset({f"{tname}.*"}), t, star=True))
             else:
                 outs.extend(Output(c, frozenset({f"{tname}.{c}"}), t) for c in cols)
+        if not outs:  # `jsonb_to_recordset(p.body) AS r (a int, b text)`: from its arguments
+            scope = next((s for s in self.scopes if any(v is table for v in s.sources.values())), None)
+            if scope is not None:
+                outs = argument_outputs(table, self.expr_sources(scope, fn, []).direct)
         return outs
 
     def _plain_outputs(self, table: exp.Table) -> list[Output]:
@@ -238,9 +243,11 @@ class _ColumnResolution:
         if isinstance(src, exp.Table):
             passed = self._function_outputs(src)
             if passed is not None:
-                hit = next((o.sources for o in passed if o.name == name and not o.star), None)
+                hit = next((o for o in passed if o.name == name and not o.star), None)
                 if hit is not None:
-                    return hit
+                    if self._through is not None:
+                        self._through.append(hit)
+                    return hit.sources
                 return frozenset(s[:-1] + name for o in passed if o.star for s in o.sources)
             tname = self.name_of(src)
             return frozenset({f"{tname}.{self._column_spelling(src, name)}"}) if tname else _EMPTY
@@ -534,7 +541,8 @@ class QueryResolver(_ColumnResolution):
             names = [c.name for c in alias.columns]
             if not names and alias.name and isinstance(node, exp.Unnest):  # UNNEST(arr) AS element
                 names = [alias.name]
-        offset = node.args.get("offset") if isinstance(node, exp.Unnest) else None
+        unnest = node.this if isinstance(node, exp.Lateral) else node  # LATERAL unnest(...) WITH ORDINALITY
+        offset = unnest.args.get("offset") if isinstance(unnest, exp.Unnest) else None
         extra = (
             [Output(offset.name, _EMPTY, node, subtype=TRANSFORMATION)]
             if isinstance(offset, exp.Expr) and offset.name

@@ -195,7 +195,11 @@ def inline_table_functions(
                 else:
                     table.set("alias", exp.TableAlias(this=exp.to_identifier(alias_name)))
                     node.replace(table)
-            elif name not in reads.unknown and (table.db or "").lower() not in _SYSTEM_SCHEMAS:
+            elif (
+                name not in reads.unknown
+                and (table.db or "").lower() not in _SYSTEM_SCHEMAS
+                and not (alias is not None and alias.columns and node.find(exp.Column))
+            ):  # (declared columns of a function of columns: computed from its arguments)
                 reads.unknown.append(name)
             continue
         # the reader's own column list renames the result; else the declared result columns
