@@ -6,6 +6,7 @@ twice, after the run ended (OTHER) and with FAIL/ABORT; then read as the Marquez
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -20,7 +21,7 @@ from openlineage.client.facet_v2 import (
     processing_engine_run,
 )
 
-from openlineage_native.acceptance_bank import Bank, emitter, start_bank
+from openlineage_native.acceptance_bank import LEDGER_NS, Bank, emitter, start_bank, warehouse
 
 PRODUCER = "https://example.invalid/orbit-airflow-stranger"
 SCHEDULER = "orbit-airflow"
@@ -272,3 +273,32 @@ def test_jobs_that_only_write_or_only_read_are_in_the_lineage_graph(
     assert set(graph(reader, 2)) == {ds, writer, reader}
     only = graph(lone, 2)
     assert set(only) == {lone} and only[lone]["data"]["name"] == f"{DAG}.notify"
+
+
+def test_a_reader_only_task_of_a_parsed_report_is_drawn_under_its_own_spelling(
+    make_server: Any, database_url: str, roots: Path
+) -> None:
+    bank, _pid = warehouse(make_server, database_url, roots)
+    # the scheduler names the parsed report table in its own spelling: no port, other case
+    _task(
+        bank,
+        RunState.COMPLETE,
+        str(uuid.uuid4()),
+        "2026-12-06T06:00:00Z",
+        "mail_balances",
+        dag_run=str(uuid.uuid4()),
+        inputs=[InputDataset(namespace="mssql://sql01.bank.internal", name="RPT.Daily_Balances")],
+    )
+    report = f"dataset:{LEDGER_NS}:rpt.daily_balances"
+    mailer = f"job:{SCHEDULER}:{DAG}.mail_balances"
+    proc = f"job:{LEDGER_NS}:rpt.usp_build_daily_balances"
+    with bank.http("viewer") as h:
+        r = h.get("/api/v1/lineage/", params={"nodeId": report, "depth": 1})
+        assert r.status_code == 200, r.text
+        graph = {n["id"]: n for n in r.json()["graph"]}
+        assert {report, mailer, proc} <= set(graph)
+        assert {"origin": report, "destination": mailer} in graph[report]["outEdges"]
+        assert graph[mailer]["inEdges"] == [{"origin": report, "destination": mailer}]
+        r = h.get("/api/v1/lineage/", params={"nodeId": mailer, "depth": 1})
+        assert r.status_code == 200, r.text
+        assert {report, mailer, proc} <= {n["id"] for n in r.json()["graph"]}
