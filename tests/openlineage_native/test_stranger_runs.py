@@ -302,3 +302,37 @@ def test_a_reader_only_task_of_a_parsed_report_is_drawn_under_its_own_spelling(
         r = h.get("/api/v1/lineage/", params={"nodeId": mailer, "depth": 1})
         assert r.status_code == 200, r.text
         assert {report, mailer, proc} <= {n["id"] for n in r.json()["graph"]}
+
+
+def test_a_streaming_job_is_a_stream_that_keeps_running(make_server: Any, database_url: str) -> None:
+    bank = start_bank(make_server, database_url)
+    run_id = str(uuid.uuid4())
+    topic = ("kafka://broker-1:9092", "fills.v1")
+    for state, when in ((RunState.START, "2026-12-06T00:00:00Z"), (RunState.RUNNING, "2026-12-06T12:00:00Z")):
+        event = RunEvent(
+            eventType=state,
+            eventTime=when,
+            run=Run(runId=run_id),
+            job=Job(
+                namespace="orbit-flink",
+                name="fills_to_positions",
+                facets={"jobType": job_type_job.JobTypeJobFacet("STREAMING", "FLINK", "JOB")},
+            ),
+            producer=PRODUCER,
+            inputs=[InputDataset(namespace=topic[0], name=topic[1])],
+            outputs=[OutputDataset(namespace="postgres://pos-db:5432", name="pos.public.positions")],
+        )
+        assert emitter(bank, bank.editor).transport.emit(event).status_code == 201
+    with bank.http("viewer") as h:
+        job = h.get("/api/v1/namespaces/orbit-flink/jobs/fills_to_positions").json()
+        assert job["type"] == "STREAM"
+        run = job["latestRun"]
+        assert (run["state"], run["startedAt"], run["endedAt"], run["durationMs"]) == (
+            "RUNNING",
+            "2026-12-06T00:00:00Z",
+            None,
+            None,
+        )
+        r = h.get("/api/v1/lineage/", params={"nodeId": f"dataset:{topic[0]}:{topic[1]}", "depth": 1})
+        node = next(n for n in r.json()["graph"] if n["id"] == "job:orbit-flink:fills_to_positions")
+        assert node["data"]["type"] == "STREAM"

@@ -254,9 +254,10 @@ def job_out(
     version: str | None = None,
     project_id: int | None = None,
 ) -> dict[str, Any]:
-    """A Marquez Job (BATCH). `location` is the sourceCodeLocation facet's URL; `currentVersion`
-    ``version``, else the version id of its content (inputs, outputs, facets). Extra:
-    ``project_id``, the finlineage project the job belongs to (when one does)."""
+    """A Marquez Job (BATCH, or STREAM by its ``jobType`` facet). `location` is the
+    sourceCodeLocation facet's URL; `currentVersion` ``version``, else the version id of its
+    content (inputs, outputs, facets). Extra: ``project_id``, the finlineage project the job
+    belongs to (when one does)."""
     job_facets = dict(facets or {})
     ins = sorted(set(inputs))
     outs = sorted(set(outputs))
@@ -266,7 +267,7 @@ def job_out(
     parent = _parent_job(runs[0]["facets"] if runs else {}) or _parent_job(job_facets)
     return {
         "id": dataset_id(namespace, name),
-        "type": "BATCH",
+        "type": job_type(job_facets),
         "name": name,
         "simpleName": name.rsplit(".", 1)[-1],
         "parentJobName": parent,
@@ -286,6 +287,13 @@ def job_out(
         "labels": [],
         "project_id": project_id,
     }
+
+
+def job_type(facets: Mapping[str, Any]) -> str:
+    """Marquez's job type: STREAM when the ``jobType`` facet says the processing is STREAMING."""
+    jt = facets.get("jobType")
+    processing = jt.get("processingType") if isinstance(jt, dict) else None
+    return "STREAM" if isinstance(processing, str) and processing.upper() == "STREAMING" else "BATCH"
 
 
 def _parent_job(facets: Mapping[str, Any]) -> str | None:
