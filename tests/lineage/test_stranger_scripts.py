@@ -445,3 +445,28 @@ END $$;
         "risk.curve_points.rate": {"mkt.curves.rates"},
     }
     assert "unresolved_column" not in codes(res)
+
+
+def test_oracle_dml_through_inline_views() -> None:
+    sql = """CREATE OR REPLACE PROCEDURE risk.p_views AS
+BEGIN
+  UPDATE (SELECT p.mv, x.px * p.qty AS new_mv
+            FROM risk.positions p JOIN mkt.prices x ON x.isin = p.isin) v
+     SET v.mv = v.new_mv;
+  INSERT INTO (SELECT pos_id, mv FROM risk.positions WHERE book_id = 3)
+  SELECT s.pos_id, s.mv FROM risk.pos_stage s;
+END;
+/
+"""
+    res = extract(sql, "oracle")
+    upd, ins = res.statements
+    # a join view is updated in the table its SET column comes from
+    assert upd.target_tables == ("risk.positions",)
+    assert direct(upd) == {"risk.positions.mv": {"mkt.prices.px", "risk.positions.qty"}}
+    assert indirect(upd)["risk.positions.mv"] == {"mkt.prices.isin", "risk.positions.isin"}
+    assert set(upd.source_tables) == {"risk.positions", "mkt.prices"}
+    assert ins.target_tables == ("risk.positions",)
+    assert direct(ins) == {
+        "risk.positions.pos_id": {"risk.pos_stage.pos_id"},
+        "risk.positions.mv": {"risk.pos_stage.mv"},
+    }

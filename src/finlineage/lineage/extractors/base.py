@@ -420,13 +420,24 @@ class Extractor:
         return sel
 
     def _view_target(
-        self, target: exp.Expr, with_: exp.Expr | None, from_node: exp.Expr | None, depth: int = 0
+        self,
+        target: exp.Expr,
+        with_: exp.Expr | None,
+        from_node: exp.Expr | None,
+        depth: int = 0,
+        written: list[str] | None = None,
     ) -> tuple[str, dict[str, str]] | None:
         """DML through a CTE or a derived table (`WITH d AS (SELECT ... FROM t) DELETE FROM d`,
         `UPDATE x SET ... FROM (SELECT ... FROM t) x`): the one base table it selects from (what
-        is written) and its column names -> the base table's; None when the target is a table."""
+        is written) and its column names -> the base table's; None when the target is a table.
+        An UPDATE of a join view (Oracle `UPDATE (SELECT ... FROM t JOIN u ...) v SET v.c = ...`)
+        writes the table the `written` columns come from."""
         if not isinstance(target, exp.Table) or target.args.get("db") or depth > 8:
             return None
+        if written and from_node is not None:
+            joined = self._join_view_target(target.name, from_node, written)
+            if joined is not None:
+                return joined
         name = target.name
         query: exp.Expr | None = None
         if isinstance(with_, exp.With):
@@ -449,6 +460,35 @@ class Extractor:
         if inner is not None:
             return inner[0], {k: inner[1].get(v, v) for k, v in cmap.items()}
         return self.name(base), cmap
+
+    def _join_view_target(
+        self, name: str, from_node: exp.Expr, written: list[str]
+    ) -> tuple[str, dict[str, str]] | None:
+        """The base table (and its column names) of the columns `written` through the derived
+        join `name` of the FROM clause, when they are plain columns of one of its tables."""
+        nodes = [from_node, *(j.this for j in from_node.args.get("joins") or [])]
+        query = next((n.this for n in nodes if isinstance(n, exp.Subquery) and n.alias == name), None)
+        if not isinstance(query, exp.Select) or not query.args.get("joins"):
+            return None
+        src = query.args.get("from_")
+        tables = [src.this] if isinstance(src, exp.From) else []
+        tables += [j.this for j in query.args.get("joins") or []]
+        by_alias = {t.alias_or_name: t for t in tables if isinstance(t, exp.Table)}
+        owner: exp.Table | None = None
+        cmap: dict[str, str] = {}
+        for proj in query.expressions:
+            body = proj.this if isinstance(proj, exp.Alias) else proj
+            if not isinstance(body, exp.Column) or isinstance(body.this, exp.Star):
+                continue
+            out = output_name(proj, self.dialect)
+            table = by_alias.get(body.table) if body.table else None
+            if out in written:
+                if table is None or (owner is not None and table is not owner):
+                    return None
+                owner = table
+            if table is not None:
+                cmap.setdefault(out, body.name)
+        return (self.name(owner), cmap) if owner is not None else None
 
     def _target_of(self, table: exp.Expr, from_tables: list[exp.Table]) -> str:
         """An UPDATE/DELETE target may name an alias of a FROM table (T-SQL)."""

@@ -22,6 +22,10 @@ class InsertExtractor(Extractor):
         if isinstance(target, exp.Schema):
             cols = [c.name for c in target.expressions if isinstance(c, (exp.Identifier, exp.Column))]
             target = target.this
+        if isinstance(target, exp.Subquery):  # Oracle `INSERT INTO (SELECT a, b FROM t ...) VALUES`
+            view = self._insert_view(target)
+            if view is not None:
+                target, cols = view
         tgt = ""
         if isinstance(target, exp.Table):
             tgt = self.name(target)
@@ -113,6 +117,26 @@ class InsertExtractor(Extractor):
                 res.column_edges.append(ColumnEdge(col, tuple(sorted(filters)), "indirect", subtype="FILTER"))
         if any(s.startswith(tgt + ".") for e in res.column_edges for s in e.sources):
             _add(res.source_tables, tgt)
+
+    @staticmethod
+    def _insert_view(view: exp.Subquery) -> tuple[exp.Table, list[str]] | None:
+        """The table an INSERT into a one-table subquery writes, and its columns the subquery's
+        outputs are (in order); None when the subquery is no plain projection of one table."""
+        query = view.unnest()
+        src = query.args.get("from_") if isinstance(query, exp.Select) else None
+        if not isinstance(query, exp.Select) or not isinstance(src, exp.From) or query.args.get("joins"):
+            return None
+        if not isinstance(src.this, exp.Table) or not isinstance(src.this.this, exp.Identifier):
+            return None
+        cols: list[str] = []
+        for proj in query.expressions:
+            body = proj.this if isinstance(proj, exp.Alias) else proj
+            if not isinstance(body, exp.Column) or isinstance(body.this, exp.Star):
+                return None
+            cols.append(body.name)
+        table = src.this.copy()
+        table.set("alias", None)
+        return table, cols
 
     def _query_column_reader(
         self, select: exp.Select, res: StatementResult

@@ -17,6 +17,12 @@ class UpdateExtractor(Extractor):
         target = stmt.this
         from_ = stmt.args.get("from_")
         from_node = from_.this if isinstance(from_, exp.From) else None
+        if isinstance(target, exp.Subquery) and from_node is None:
+            # Oracle `UPDATE (SELECT ...) v SET v.c = ...`: the view, read as `UPDATE v ... FROM (...) v`
+            from_node = target.copy()
+            if not from_node.alias:
+                from_node.set("alias", exp.TableAlias(this=exp.to_identifier("_updated_view")))
+            target = exp.Table(this=exp.to_identifier(from_node.alias))
         joins: list[exp.Expr] = []
         from_tables: list[exp.Table] = []
         if from_node is not None:
@@ -24,7 +30,8 @@ class UpdateExtractor(Extractor):
             fj = from_node.args.get("joins") or []
             from_tables += [j.this for j in fj if isinstance(j.this, exp.Table)]
         tgt = named = self._target_of(target, from_tables)
-        view = self._view_target(target, stmt.args.get("with_"), from_node)
+        written = [eq.this.name for eq in stmt.expressions if isinstance(eq, exp.EQ)]
+        view = self._view_target(target, stmt.args.get("with_"), from_node, written=written)
         cmap: dict[str, str] = {}
         if view is not None:  # UPDATE through a CTE / derived table writes its base table
             tgt, cmap = view
