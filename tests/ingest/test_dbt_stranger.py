@@ -317,8 +317,24 @@ from {{ ref('accounts') }}
 """,
     # a model reading the Python model's columns
     "models/marts/py_consumer.sql": "select * from {{ ref('acct_py') }}\n",
+    # a local package (`dbt deps` installs it under dbt_packages/): its model and its macro
+    "packages.yml": "packages:\n  - local: ../ledger_utils\n",
+    "models/marts/flagged.sql": """select
+    f.acct_id,
+    f.named,
+    {{ ledger_utils.signed('b.balance') }} as signed_balance
+from {{ ref('ledger_utils', 'acct_flags') }} as f
+join {{ ref('acct_balances') }} as b on b.acct_id = f.acct_id
+""",
 }
 """The project (our own names), as a public project writes it: hooks, quoting, versions, docs."""
+
+PACKAGE = {
+    "dbt_project.yml": "name: ledger_utils\nversion: '1.0'\nconfig-version: 2\nmodel-paths: ['models']\n",
+    "macros/signed.sql": "{% macro signed(col) %}(-1 * {{ col }}){% endmacro %}\n",
+    "models/acct_flags.sql": "select\n    acct_id,\n    acct_name is not null as named\nfrom {{ ref('accounts') }}\n",
+}
+"""A local package beside the project (installed by `dbt deps`, no network)."""
 
 
 _BUILT: dict[str, Path] = {}
@@ -329,12 +345,14 @@ def stranger(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The project after `dbt build` twice (the incremental model's second build compiles its
     ``is_incremental()`` branch) and `dbt docs generate`, once per session."""
     if "root" not in _BUILT:
-        root = tmp_path_factory.mktemp("dbt_stranger") / "treasury"
-        for rel, text in STRANGER.items():
-            p = root / rel
-            p.parent.mkdir(parents=True, exist_ok=True)
-            p.write_text(text)
-        for cmd in (["build"], ["build"], ["docs", "generate"]):
+        base = tmp_path_factory.mktemp("dbt_stranger")
+        root = base / "treasury"
+        for folder, files in ((root, STRANGER), (base / "ledger_utils", PACKAGE)):
+            for rel, text in files.items():
+                p = folder / rel
+                p.parent.mkdir(parents=True, exist_ok=True)
+                p.write_text(text)
+        for cmd in (["deps"], ["build"], ["build"], ["docs", "generate"]):
             run_dbt(root, *cmd)
         _BUILT["root"] = root
     return _BUILT["root"]
@@ -375,6 +393,8 @@ MODELS = {
     "vault.main.fin_private": "models/marts/fin_private.sql",
     "vault.main.metricflow_time_spine": "models/marts/metricflow_time_spine.sql",
     "vault.main.py_consumer": "models/marts/py_consumer.sql",
+    "vault.main.flagged": "models/marts/flagged.sql",
+    "vault.main.acct_flags": "dbt_packages/ledger_utils/models/acct_flags.sql",  # the package's
     "vault.snapshots.acct_snap": "snapshots/acct_snap.sql",
 }
 TABLES = {
@@ -383,6 +403,12 @@ TABLES = {
     "vault.snapshots.moves_snap": "snapshots/snapshots.yml",  # a YAML snapshot alone in its file
     "vault.main.acct_py": "models/marts/acct_py.py",  # a Python model: its catalog columns
 }
+
+
+def _written(path: str) -> str:
+    """The text of a project file (or of the package's, under dbt_packages/)."""
+    pkg = "dbt_packages/ledger_utils/"
+    return PACKAGE[path[len(pkg) :]] if path.startswith(pkg) else STRANGER[path]
 
 
 @pytest.fixture
@@ -467,6 +493,14 @@ def test_column_walks_through_ephemerals_stars_versions_and_snapshots(
         "vault.snapshots.acct_snap.acct_name",
         "vault.main.daily_account_totals.acct_name",
     }
+    # into a model of an installed package and out again, through a package macro
+    assert _walk(client, pid, "vault.main.flagged.named") >= {
+        "vault.main.acct_flags.named",
+        "vault.ref_data.accounts.acct_name",
+    }
+    assert [e["source_canonical_id"] for e in _into(client, pid, "vault.main.flagged.signed_balance")] == [
+        "vault.main.acct_balances_v2.balance"
+    ]
     # SELECT * of the Python model: its catalog columns
     assert {e["source_canonical_id"] for e in _into(client, pid, "vault.main.py_consumer.amount")} == {
         "vault.main.acct_py.amount"
@@ -478,7 +512,7 @@ def test_evidence_is_the_raw_file_at_the_true_lines(client: TestClient, ingested
     for ref, path in MODELS.items():
         node = _node(client, pid, ref)
         assert node["file"]["path"] == f"treasury/{path}", ref
-        assert node["definition"] == STRANGER[path].rstrip("\n"), ref  # the Jinja as written
+        assert node["definition"] == _written(path).rstrip("\n"), ref  # the Jinja as written
     # hooks and a sql_header above the select: the column's edge is the line of its item
     raw = STRANGER["models/staging/stg_moves.sql"]
     [edge] = _into(client, pid, "vault.main.stg_moves.amount")
@@ -505,6 +539,13 @@ def test_evidence_is_the_raw_file_at_the_true_lines(client: TestClient, ingested
     )
     content = client.get(f"/api/v1/files/{snap['file']['id']}/content").json()["lines"]
     assert content == yml.rstrip("\n").split("\n")
+    # a package macro's expansion: the line that calls it
+    flagged = STRANGER["models/marts/flagged.sql"]
+    [signed] = _into(client, pid, "vault.main.flagged.signed_balance")
+    assert (signed["line_start"], signed["source_text"]) == (
+        raw_line(flagged, "as signed_balance"),
+        "    {{ ledger_utils.signed('b.balance') }} as signed_balance",
+    )
     # the Python model: its own file
     py = _node(client, pid, "vault.main.acct_py")
     assert py["definition"] == STRANGER["models/marts/acct_py.py"].rstrip("\n")
@@ -629,8 +670,12 @@ def test_only_the_manifest_uploaded(client: TestClient, stranger: Path, graph: G
     results = by_path(body)
     assert set(results) == {*MODELS.values(), *TABLES.values()} - {"models/marts/acct_py.py"}
     [told] = [w for w in body["warnings"] if "not in this ingest" in w]
-    assert "13 model file(s)" in told
-    raw_codes = {n["original_file_path"]: n["raw_code"] for n in json.loads(data)["nodes"].values()}
+    assert f"{len(MODELS)} model file(s)" in told
+    raw_codes = {
+        ("" if n["package_name"] == "treasury" else f"dbt_packages/{n['package_name']}/")
+        + n["original_file_path"]: n["raw_code"]
+        for n in json.loads(data)["nodes"].values()
+    }
     for ref, path in MODELS.items():
         assert "dbt_raw_code_from_manifest" in {d["code"] for d in results[path]["diagnostics"]}, path
         assert _node(client, pid, ref)["definition"] == raw_codes[path].rstrip("\n"), ref
