@@ -470,3 +470,23 @@ END;
         "risk.positions.pos_id": {"risk.pos_stage.pos_id"},
         "risk.positions.mv": {"risk.pos_stage.mv"},
     }
+
+
+def test_snowflake_star_ilike_exclude_rename() -> None:
+    sql = (
+        "CREATE TABLE risk.trades (trade_id INT, book_id INT, notional NUMBER, ccy STRING, internal_flag BOOLEAN);\n"
+        "CREATE TABLE risk.trade_keys AS SELECT * ILIKE '%_ID' FROM risk.trades;\n"
+        "CREATE TABLE risk.trades_pub AS SELECT * EXCLUDE (internal_flag) RENAME (ccy AS currency) FROM risk.trades;\n"
+    )
+    _, keys, pub = extract(sql, "snowflake").statements
+    assert direct(keys) == {
+        "risk.trade_keys.trade_id": {"risk.trades.trade_id"},
+        "risk.trade_keys.book_id": {"risk.trades.book_id"},
+    }
+    assert set(direct(pub)) == {
+        "risk.trades_pub.trade_id",
+        "risk.trades_pub.book_id",
+        "risk.trades_pub.notional",
+        "risk.trades_pub.currency",
+    }
+    assert direct(pub)["risk.trades_pub.currency"] == {"risk.trades.ccy"}

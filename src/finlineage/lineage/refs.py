@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -367,3 +368,9 @@ def argument_outputs(table: exp.Table, sources: Sources) -> list[Output]:
     if not names or not sources:
         return []
     return [Output(n, sources, table, subtype=TRANSFORMATION) for n in names]
+
+
+def like_match(name: str, pattern: str) -> bool:
+    """Whether `name` matches a SQL ILIKE pattern (`%` any run, `_` one character, any case)."""
+    regex = "".join(".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in pattern)
+    return re.fullmatch(regex, name, re.IGNORECASE | re.DOTALL) is not None

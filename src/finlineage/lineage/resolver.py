@@ -35,6 +35,7 @@ from finlineage.lineage.refs import (
     dot_parts,
     function_tables,
     is_table_function,
+    like_match,
     output_name,
     pivoted,
     renamed_by_alias,
@@ -711,7 +712,10 @@ class QueryResolver(_ColumnResolution):
 
     def _star_modifiers(self, scope: Scope, star: exp.Star, outs: list[Output]) -> list[Output]:
         """`* REPLACE (expr AS col)` (BigQuery, Snowflake, DuckDB): the column keeps its place and
-        takes the expression's lineage; `* RENAME (col AS new)` (Snowflake): a new name."""
+        takes the expression's lineage; `* RENAME (col AS new)` (Snowflake): a new name;
+        `* ILIKE 'pattern'` (Snowflake): only the columns whose names match."""
+        if isinstance(pattern := star.args.get("ilike"), exp.Literal) and pattern.is_string:
+            outs = [o for o in outs if o.star or like_match(o.name, pattern.this)]
         replace = {a.alias: a for a in star.args.get("replace") or [] if isinstance(a, exp.Alias) and a.alias}
         rename = {
             a.this.name: a.alias
