@@ -46,7 +46,7 @@ ROUTINE_OR_VIEW = ("procedure", "function", "trigger", "view", "materialized_vie
 DIRECT_SUBTYPES = ("IDENTITY", "TRANSFORMATION", "AGGREGATION")
 INDIRECT_SUBTYPES = ("JOIN", "FILTER", "GROUP_BY", "SORT", "WINDOW", "CONDITIONAL")
 MAX_BODY = 16 * 1024 * 1024
-"""Largest decompressed event accepted."""
+"""Largest decompressed event accepted when the caller names no limit."""
 
 
 class OpenLineageError(Exception):
@@ -58,34 +58,44 @@ class OpenLineageError(Exception):
         self.details = details
 
 
+class EventTooLarge(OpenLineageError):
+    """An event over the size limit once decompressed (→ 413, as a plain body over it is)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"event is larger than {limit} bytes once decompressed", {"limit_bytes": limit})
+        self.limit = limit
+
+
 # --------------------------------------------------------------------------------------
 # parsing and validation
 # --------------------------------------------------------------------------------------
 
 
-def _inflate(body: bytes, wbits: int, what: str) -> bytes:
-    """Decompress at most ``MAX_BODY`` bytes (a small bomb never expands in memory)."""
+def _inflate(body: bytes, wbits: int, what: str, limit: int) -> bytes:
+    """Decompress at most ``limit`` bytes (a small bomb never expands in memory)."""
     d = zlib.decompressobj(wbits)
     try:
-        out = d.decompress(body, MAX_BODY + 1)
+        out = d.decompress(body, limit + 1)
     except zlib.error as exc:
         raise OpenLineageError(f"body is not valid {what}: {exc}") from None
-    if len(out) > MAX_BODY or d.unconsumed_tail:
-        raise OpenLineageError(f"event is larger than {MAX_BODY} bytes once decompressed")
+    if len(out) > limit or d.unconsumed_tail:
+        raise EventTooLarge(limit)
+    if not d.eof:
+        raise OpenLineageError(f"body is not valid {what}: the compressed stream ends early")
     return out
 
 
-def _decoded(body: bytes, content_encoding: str | None) -> bytes:
-    """The body after its Content-Encoding, within ``MAX_BODY``."""
+def _decoded(body: bytes, content_encoding: str | None, limit: int = MAX_BODY) -> bytes:
+    """The body after its Content-Encoding, within ``limit`` bytes."""
     enc = (content_encoding or "").strip().lower()
     if enc in ("gzip", "x-gzip") or (not enc and body[:2] == b"\x1f\x8b"):
-        body = _inflate(body, 16 + zlib.MAX_WBITS, "gzip")
+        body = _inflate(body, 16 + zlib.MAX_WBITS, "gzip", limit)
     elif enc == "deflate":
-        body = _inflate(body, zlib.MAX_WBITS, "deflate")
+        body = _inflate(body, zlib.MAX_WBITS, "deflate", limit)
     elif enc not in ("", "identity"):
         raise OpenLineageError(f"unsupported Content-Encoding {content_encoding!r}")
-    if len(body) > MAX_BODY:
-        raise OpenLineageError(f"event is larger than {MAX_BODY} bytes")
+    if len(body) > limit:
+        raise EventTooLarge(limit)
     return body
 
 
@@ -234,8 +244,10 @@ def validate(raw: Any) -> Event:
     )
 
 
-def parse_event(body: bytes, content_encoding: str | None = None) -> Event:
-    data = _decoded(body, content_encoding)
+def parse_event(body: bytes, content_encoding: str | None = None, max_bytes: int = MAX_BODY) -> Event:
+    """Decode (gzip/deflate, at most ``max_bytes`` once decompressed: ``EventTooLarge``
+    beyond), parse and validate one event."""
+    data = _decoded(body, content_encoding, max_bytes)
     event = validate(_json(data))
     event.raw = data.decode("utf-8")  # valid JSON was UTF-8 (json.loads checked it)
     return event
