@@ -490,3 +490,42 @@ def test_snowflake_star_ilike_exclude_rename() -> None:
         "risk.trades_pub.currency",
     }
     assert direct(pub)["risk.trades_pub.currency"] == {"risk.trades.ccy"}
+
+
+def test_oracle_package_level_cursor_and_ref_cursor_rows() -> None:
+    sql = """CREATE OR REPLACE PACKAGE BODY risk.limits_pkg AS
+  CURSOR c_exp (p_desk VARCHAR2) IS
+    SELECT e.cpty_id, e.exposure_amt, l.limit_amt
+      FROM risk.exposures e JOIN ref.limits l ON l.cpty_id = e.cpty_id
+     WHERE e.desk = p_desk;
+
+  PROCEDURE check_desk (p_desk IN VARCHAR2) IS
+    rc SYS_REFCURSOR;
+    TYPE t_tab IS TABLE OF risk.exposures%ROWTYPE;
+    l_tab t_tab;
+  BEGIN
+    FOR r IN c_exp(p_desk) LOOP
+      INSERT INTO risk.breaches (cpty_id, excess_amt) VALUES (r.cpty_id, r.exposure_amt - r.limit_amt);
+    END LOOP;
+    OPEN rc FOR SELECT cpty_id, exposure_amt FROM risk.exposures_eod WHERE desk = p_desk;
+    FETCH rc BULK COLLECT INTO l_tab;
+    CLOSE rc;
+    FORALL i IN 1 .. l_tab.COUNT
+      INSERT INTO risk.exposures_snap (cpty_id, exposure_amt) VALUES (l_tab(i).cpty_id, l_tab(i).exposure_amt);
+  END check_desk;
+END limits_pkg;
+/
+"""
+    res = extract(sql, "oracle")
+    by_target = {s.target_tables[0]: s for s in res.statements if s.target_tables}
+    # a cursor declared in the package body is read by its procedures
+    assert direct(by_target["risk.breaches"]) == {
+        "risk.breaches.cpty_id": {"risk.exposures.cpty_id"},
+        "risk.breaches.excess_amt": {"risk.exposures.exposure_amt", "ref.limits.limit_amt"},
+    }
+    # OPEN rc FOR <query>: the ref cursor holds the query's rows
+    assert direct(by_target["risk.exposures_snap"]) == {
+        "risk.exposures_snap.cpty_id": {"risk.exposures_eod.cpty_id"},
+        "risk.exposures_snap.exposure_amt": {"risk.exposures_eod.exposure_amt"},
+    }
+    assert "risk.exposures_eod" in by_target["risk.exposures_snap"].source_tables

@@ -147,8 +147,9 @@ class _Calls(_Walker):
         f = self._find(i + 1, frozenset({"FOR"}), end)
         if f > 0:
             q = f + 1
-            if self._word(q) in _QUERY_START:
-                self._emit(q, end, process)
+            cursor, after = self._var_name(i + 1)
+            if self._word(q) in _QUERY_START:  # `OPEN c FOR SELECT ...`: c holds its rows
+                self._emit(q, end, process, assigns=(f"{cursor}.*",) if cursor and after == f else ())
             elif self._word(q) == "EXECUTE":
                 self._dynamic(i, q + 1, end, process)
             elif q < end:

@@ -290,6 +290,10 @@ class _Control(_Calls):
                 name, _ = self._var_name(j)
                 if name is not None:
                     self.acc.package_vars.setdefault(container, []).append(name)
+            elif container is not None and self._word(j) == "CURSOR":  # its rows, shared too
+                name, _ = self._var_name(j + 1)
+                if name is not None:
+                    self.acc.package_vars.setdefault(container, []).append(name)
             self._declaration(j, end, process)
             j = max(nxt, j + 1)
         return j
