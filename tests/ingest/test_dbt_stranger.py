@@ -788,3 +788,28 @@ def test_a_user_defined_function_is_reported_and_its_callers_keep_their_lineage(
     assert edge["source_canonical_id"] == "vault.main.stg_moves.amount"
     assert edge["subtype"] == "TRANSFORMATION"
     assert edge["line_start"] == raw_line(FUNCTION["models/marts/cents_view.sql"], "as amount_cents")
+
+
+def test_a_parse_only_manifest_names_the_models_needing_compile_where_they_are_read(
+    client: TestClient, roots: Path, stranger: Path, graph: Graph
+) -> None:
+    """`dbt parse` (no compiled code, no catalog): models whose only Jinja is ref/source/config
+    are read, the others are listed, and a model reading one says which and why."""
+    tree = copy_project(stranger, roots / "p" / "treasury")
+    (tree / "target" / "catalog.json").unlink()
+    run_dbt(tree, "parse")
+    res = ingest_path(client, tree.parent, "parse", "vault-repo")
+    assert res["files_failed"] == 0
+    [skipped] = [w for w in res["warnings"] if "run `dbt compile`" in w]
+    assert "3 model(s)" in skipped  # a var(), a {% set %} loop, a package macro
+    for path in ("models/staging/stg_moves.sql", "models/marts/ccy_pivot.sql", "models/marts/flagged.sql"):
+        assert path in skipped
+    # through two ephemeral models to the skipped one: the diagnostic names it and says why
+    big = next(r for r in res["results"] if r["path"] == "treasury/models/marts/big_usd.sql")
+    [star] = [d for d in big["diagnostics"] if d["code"] == "star_without_schema"]
+    assert "dbt model stg_moves: not read (its Jinja needs `dbt compile`)" in star["message"]
+    # rendered refs: a version by v=, a seed in its custom schema, the incremental model as a first build
+    edges = graph.column_edges()
+    assert ("vault.main.acct_balances_v1.balance", "vault.main.balances_v1_view.old_balance") in edges
+    assert ("vault.ref_data.accounts.acct_name", "vault.main.daily_account_totals.acct_name") in edges
+    assert not any(s == t == "vault.main.moves_inc" for s, t, _ in graph.table_edges())

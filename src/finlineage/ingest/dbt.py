@@ -398,6 +398,7 @@ def _declared(
 def _models(p: _Project, present: dict[str, SourceFile]) -> list[_Out]:
     by_path: dict[str, list[_Node]] = {}
     renderer = Renderer(p.manifest, partial(relation, style=p.style), materialized, raw_code)
+    reads: list[tuple[dict[str, str], list[Any]]] = []
     for uid, node in sorted((p.manifest.get("nodes") or {}).items()):
         if not isinstance(node, dict) or node.get("resource_type") not in ("model", "snapshot"):
             continue
@@ -417,6 +418,9 @@ def _models(p: _Project, present: dict[str, SourceFile]) -> list[_Out]:
                 p.rendered.append(path)
         if code is None or rel is None:
             p.skipped.append(path)
+            if rel is not None:  # what reads it says why its columns are unknown
+                name = f"dbt model {node.get('name')}: not read (its Jinja needs `dbt compile`)"
+                p.unknown[uid] = (re.sub(r'["`\[\]]', "", rel).lower(), f"{name}, its columns are unknown")
             continue
         what = "view" if how in ("view", "materialized_view") else "table"
         head = f"create {what} {rel} as "
@@ -424,9 +428,11 @@ def _models(p: _Project, present: dict[str, SourceFile]) -> list[_Out]:
         doc = docs_of(node, entry, 1)
         if snapshot_columns(node):  # the columns dbt's snapshot materialisation adds
             doc["added"] = snapshot_columns(node)
-        deps = (node.get("depends_on") or {}).get("nodes") or []
-        unknown = dict(p.unknown[d] for d in deps if isinstance(d, str) and d in p.unknown)
+        unknown: dict[str, str] = {}  # filled once every model's fate is known
+        reads.append((unknown, (node.get("depends_on") or {}).get("nodes") or []))
         by_path.setdefault(path, []).append((head, body, node, entry, doc, unknown))
+    for unknown, deps in reads:
+        unknown.update(p.unknown[d] for d in _through_ephemerals(p, deps) if d in p.unknown)
     out: list[_Out] = []
     for path, group in by_path.items():
         if len(group) > 1 or path.lower().endswith((".yml", ".yaml")):
@@ -450,6 +456,30 @@ def _models(p: _Project, present: dict[str, SourceFile]) -> list[_Out]:
 
 
 _Node = tuple[str, str, dict[str, Any], dict[str, Any] | None, dict[str, Any], dict[str, str]]
+
+
+def _through_ephemerals(p: _Project, deps: list[Any]) -> list[str]:
+    """The unique ids a model reads: its ``depends_on`` nodes, an ephemeral one (inlined into
+    the model's SQL) replaced by what it reads in turn."""
+    nodes = p.manifest.get("nodes") or {}
+    out: list[str] = []
+    todo = [d for d in deps if isinstance(d, str)]
+    seen: set[str] = set()
+    while todo:
+        uid = todo.pop()
+        if uid in seen:
+            continue
+        seen.add(uid)
+        node = nodes.get(uid)
+        if (
+            isinstance(node, dict)
+            and node.get("resource_type") == "model"
+            and materialized(node, None) == "ephemeral"
+        ):
+            todo += [d for d in (node.get("depends_on") or {}).get("nodes") or [] if isinstance(d, str)]
+        else:
+            out.append(uid)
+    return out
 
 
 def _shared(p: _Project, path: str, group: list[_Node]) -> _Out:
