@@ -529,3 +529,30 @@ END limits_pkg;
         "risk.exposures_snap.exposure_amt": {"risk.exposures_eod.exposure_amt"},
     }
     assert "risk.exposures_eod" in by_target["risk.exposures_snap"].source_tables
+
+
+@pytest.mark.parametrize(
+    "declare",
+    [
+        "  rs RESULTSET DEFAULT (SELECT cpty_id, gross_amt FROM risk.cpty_gross WHERE gross_amt > 0);\n"
+        "  cur CURSOR FOR rs;\nBEGIN\n",
+        "  rs RESULTSET;\nBEGIN\n"
+        "  rs := (SELECT cpty_id, gross_amt FROM risk.cpty_gross WHERE gross_amt > 0);\n"
+        "  LET cur CURSOR FOR rs;\n",
+    ],
+)
+def test_snowflake_cursor_over_a_resultset(declare: str) -> None:
+    sql = (
+        "CREATE OR REPLACE PROCEDURE risk.sp_rs()\nRETURNS VARCHAR LANGUAGE SQL AS\n$$\nDECLARE\n"
+        + declare
+        + "  FOR r IN cur DO\n"
+        "    INSERT INTO risk.gross_log (cpty_id, gross_amt) VALUES (r.cpty_id, r.gross_amt);\n"
+        "  END FOR;\n  RETURN 'done';\nEND;\n$$;\n"
+    )
+    res = extract(sql, "snowflake")
+    log = next(s for s in res.statements if s.target_tables == ("risk.gross_log",))
+    assert direct(log) == {
+        "risk.gross_log.cpty_id": {"risk.cpty_gross.cpty_id"},
+        "risk.gross_log.gross_amt": {"risk.cpty_gross.gross_amt"},
+    }
+    assert "risk.cpty_gross" in log.source_tables

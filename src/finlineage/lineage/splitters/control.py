@@ -213,6 +213,10 @@ class _Control(_Calls):
                     qend = cut if cut > 0 and self._word(cut + 1) in ("UPDATE", "READ") else end
                     self._emit(q, qend, process, assigns=row)
                     return
+                held, after = self._var_name(q)
+                if held is not None and after == end and row:  # Snowflake `c CURSOR FOR rs`
+                    self._emit(q, end, process, sql="", assigns=row, source=held.lstrip(":"))
+                    return
         for x, y in self._declarators(a, end):
             self._remember_literal(x, y, process)
             if not self._initialiser(x, y, process):
@@ -254,8 +258,9 @@ class _Control(_Calls):
                     self._is_p(r, "(")
                     and self._word(r + 1) in _QUERY_START
                     and self._matching(r, end) == end - 1
-                ):
-                    self._emit(r + 1, end - 1, process, assigns=(name,))
+                ):  # a RESULTSET holds rows: a record of the query's columns
+                    target = f"{name}.*" if self._word(j) == "RESULTSET" else name
+                    self._emit(r + 1, end - 1, process, assigns=(target,))
                     return True
                 if any(self._is_p(x, "(") and self._word(x + 1) in _QUERY_START for x in range(r, end - 1)):
                     toks = self.toks
