@@ -556,3 +556,20 @@ def test_snowflake_cursor_over_a_resultset(declare: str) -> None:
         "risk.gross_log.gross_amt": {"risk.cpty_gross.gross_amt"},
     }
     assert "risk.cpty_gross" in log.source_tables
+
+
+def test_tsql_update_through_a_join_cte() -> None:
+    sql = """CREATE PROCEDURE dbo.usp_mtm AS
+BEGIN
+    WITH upd AS (
+        SELECT d.mtm, p.price * d.qty AS new_mtm
+        FROM dbo.deals d JOIN dbo.prices p ON p.isin = d.isin
+    )
+    UPDATE upd SET mtm = new_mtm;
+END
+GO
+"""
+    (upd,) = extract(sql, "tsql").statements
+    assert upd.target_tables == ("dbo.deals",)  # not a phantom table 'upd'
+    assert direct(upd) == {"dbo.deals.mtm": {"dbo.deals.qty", "dbo.prices.price"}}
+    assert indirect(upd)["dbo.deals.mtm"] == {"dbo.deals.isin", "dbo.prices.isin"}

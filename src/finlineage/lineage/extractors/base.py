@@ -434,10 +434,6 @@ class Extractor:
         writes the table the `written` columns come from."""
         if not isinstance(target, exp.Table) or target.args.get("db") or depth > 8:
             return None
-        if written and from_node is not None:
-            joined = self._join_view_target(target.name, from_node, written)
-            if joined is not None:
-                return joined
         name = target.name
         query: exp.Expr | None = None
         if isinstance(with_, exp.With):
@@ -445,6 +441,8 @@ class Extractor:
         if query is None and from_node is not None:
             nodes = [from_node, *(j.this for j in from_node.args.get("joins") or [])]
             query = next((n.this for n in nodes if isinstance(n, exp.Subquery) and n.alias == name), None)
+        if written and isinstance(query, exp.Select) and query.args.get("joins"):
+            return self._join_view_target(query, written)
         if not isinstance(query, exp.Select) or query.args.get("joins"):
             return None
         src = query.args.get("from_")
@@ -461,15 +459,9 @@ class Extractor:
             return inner[0], {k: inner[1].get(v, v) for k, v in cmap.items()}
         return self.name(base), cmap
 
-    def _join_view_target(
-        self, name: str, from_node: exp.Expr, written: list[str]
-    ) -> tuple[str, dict[str, str]] | None:
-        """The base table (and its column names) of the columns `written` through the derived
-        join `name` of the FROM clause, when they are plain columns of one of its tables."""
-        nodes = [from_node, *(j.this for j in from_node.args.get("joins") or [])]
-        query = next((n.this for n in nodes if isinstance(n, exp.Subquery) and n.alias == name), None)
-        if not isinstance(query, exp.Select) or not query.args.get("joins"):
-            return None
+    def _join_view_target(self, query: exp.Select, written: list[str]) -> tuple[str, dict[str, str]] | None:
+        """The base table (and its column names) of the columns `written` through a join view (a
+        CTE or derived table), when they are plain columns of one of its tables."""
         src = query.args.get("from_")
         tables = [src.this] if isinstance(src, exp.From) else []
         tables += [j.this for j in query.args.get("joins") or []]
