@@ -573,3 +573,10 @@ GO
     assert upd.target_tables == ("dbo.deals",)  # not a phantom table 'upd'
     assert direct(upd) == {"dbo.deals.mtm": {"dbo.deals.qty", "dbo.prices.price"}}
     assert indirect(upd)["dbo.deals.mtm"] == {"dbo.deals.isin", "dbo.prices.isin"}
+
+
+def test_redshift_create_table_like_in_column_list() -> None:
+    res = extract("CREATE TABLE risk.pos_stage (LIKE risk.positions INCLUDING DEFAULTS);", "redshift")
+    (create,) = res.statements
+    assert create.target_tables == ("risk.pos_stage",)
+    assert create.source_tables == ("risk.positions",)  # as CREATE TABLE ... LIKE elsewhere

@@ -27,7 +27,9 @@ class CreateExtractor(Extractor):
             and isinstance(stmt.expression, exp.Query)
             and any(isinstance(c, exp.ColumnDef) and c.args.get("kind") for c in target.expressions)
         )
+        likes: list[exp.Expr] = []  # PostgreSQL/Redshift `CREATE TABLE t (LIKE s ...)`
         if isinstance(target, exp.Schema):
+            likes = [c for c in target.expressions if isinstance(c, exp.LikeProperty)]
             declared = []
             for i, c in enumerate(target.expressions):
                 if isinstance(c, exp.ColumnDef):
@@ -86,8 +88,8 @@ class CreateExtractor(Extractor):
         )
         written_to = self.name(dest) if dest is not None else tgt
         _add(res.target_tables, written_to)
-        if isinstance(props, exp.Properties):
-            for p in props.expressions:
+        if isinstance(props, exp.Properties) or likes:
+            for p in [*(props.expressions if isinstance(props, exp.Properties) else []), *likes]:
                 if isinstance(p, exp.LikeProperty) and isinstance(p.this, exp.Table):
                     src = self.name(p.this)
                     _add(res.source_tables, src)
