@@ -488,6 +488,11 @@ def test_column_walks_through_ephemerals_stars_versions_and_snapshots(
         "vault.main.acct_balances_v1.balance",
         "vault.main.big_usd.total_cents",
     } <= down
+    # the incremental model built twice: its compiled {{ this }} branch reads itself (a filter),
+    # its columns' direct lineage is the select's
+    assert [e["source_canonical_id"] for e in _into(client, pid, "vault.main.moves_inc.amount")] == [
+        "vault.main.stg_moves.amount"
+    ]
     # the seed in its custom schema, through the SQL snapshot and the aliased model
     assert _walk(client, pid, "vault.ref_data.accounts.acct_name", "downstream") >= {
         "vault.snapshots.acct_snap.acct_name",
