@@ -580,3 +580,18 @@ def test_redshift_create_table_like_in_column_list() -> None:
     (create,) = res.statements
     assert create.target_tables == ("risk.pos_stage",)
     assert create.source_tables == ("risk.positions",)  # as CREATE TABLE ... LIKE elsewhere
+
+
+def test_databricks_stream_reads_and_merge_with_schema_evolution() -> None:
+    sql = (
+        "CREATE OR REFRESH STREAMING TABLE risk.st_trades AS\n"
+        "SELECT trade_id, notional FROM STREAM(raw.trades_bronze);\n"
+        "MERGE WITH SCHEMA EVOLUTION INTO risk.positions t USING risk.pos_updates s ON t.pos_id = s.pos_id\n"
+        "WHEN MATCHED THEN UPDATE SET t.amount = s.amount;\n"
+    )
+    res = extract(sql, "databricks")
+    st, merge = res.statements
+    assert st.source_tables == ("raw.trades_bronze",)
+    assert direct(st)["risk.st_trades.notional"] == {"raw.trades_bronze.notional"}
+    assert "parse_error" not in {d.code for d in merge.diagnostics}
+    assert direct(merge) == {"risk.positions.amount": {"risk.pos_updates.amount"}}

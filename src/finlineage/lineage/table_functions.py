@@ -168,12 +168,17 @@ def inline_table_functions(
     copy; `stmt` itself is kept for its text): the query of one this script defined, or the
     function's name as a relation when `columns_of` knows its result columns."""
     found_any = any(
-        _call(n, dialect) is not None or _column_aliased(n) for n in stmt.find_all(exp.Table, exp.Lateral)
+        _call(n, dialect) is not None or _column_aliased(n) or isinstance(n, exp.Stream)
+        for n in stmt.find_all(exp.Table, exp.Lateral, exp.Stream)
     )
     reads = FunctionReads([], [])
     if not found_any:
         return stmt, reads
     work = stmt.copy()
+    for stream in list(work.find_all(exp.Stream)):  # Databricks `FROM STREAM(t)` reads t
+        inner = stream.this.this if isinstance(stream.this, exp.Subquery) else stream.this
+        if isinstance(inner, exp.Table):
+            stream.replace(inner.copy())
     for node in list(work.find_all(exp.Table, exp.Lateral)):
         found = _call(node, dialect)
         if found is None:

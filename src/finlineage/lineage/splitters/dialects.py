@@ -56,6 +56,10 @@ class Splitter(_Routines):
     def _clean(self, text: str) -> tuple[str, str | None]:
         # `INSERT INTO t TABLE src` / `CREATE TABLE t AS TABLE src` (Spark, Hive: the parser
         # drops the query): the shorthand for SELECT * FROM src, written out on the same line
+        m = _MERGE_EVOLUTION.match(text)
+        if m:  # Databricks `MERGE WITH SCHEMA EVOLUTION INTO`: a schema option, no lineage
+            out = text[: m.start("opt")] + _blank(m.group("opt")) + text[m.end("opt") :]
+            return out, "stripped clauses that carry no lineage: WITH SCHEMA EVOLUTION"
         m = _INSERT_TABLE.match(text) or _CTAS_TABLE.match(text)
         if m is None or _INTO_END_RE.search(m.group(1)):
             return text, None
@@ -616,6 +620,7 @@ _INSERT_TABLE = re.compile(
     rf"(\s*INSERT\s+(?:INTO|OVERWRITE)\b[\s\S]*\s)(?P<kw>TABLE)\s+{_TABLE_NAME}\s*;?\s*$", re.I
 )
 _CTAS_TABLE = re.compile(rf"(\s*CREATE\b[\s\S]*\bAS\s+)(?P<kw>TABLE)\s+{_TABLE_NAME}\s*;?\s*$", re.I)
+_MERGE_EVOLUTION = re.compile(r"\s*MERGE\s+(?P<opt>WITH\s+SCHEMA\s+EVOLUTION)\s+INTO\b", re.I)
 _INTO_END_RE = re.compile(r"\b(?:INTO|OVERWRITE)\s+$", re.I)
 """`INSERT INTO TABLE t` with nothing after: TABLE is the target's keyword, not a query."""
 _PG_ON_COMMIT_DROP = re.compile(
