@@ -595,3 +595,27 @@ def test_databricks_stream_reads_and_merge_with_schema_evolution() -> None:
     assert direct(st)["risk.st_trades.notional"] == {"raw.trades_bronze.notional"}
     assert "parse_error" not in {d.code for d in merge.diagnostics}
     assert direct(merge) == {"risk.positions.amount": {"risk.pos_updates.amount"}}
+
+
+def test_bigquery_procedure_parameters_and_declared_defaults() -> None:
+    sql = """CREATE OR REPLACE PROCEDURE `bank.risk.refresh_var`(cob DATE)
+BEGIN
+  DECLARE total_var NUMERIC DEFAULT (SELECT SUM(var_99) FROM `bank.risk.book_var` WHERE as_of = cob);
+  BEGIN
+    CREATE TEMP TABLE desk_var AS
+    SELECT b.desk, SUM(v.var_99) AS desk_var
+    FROM `bank.risk.book_var` v JOIN `bank.ref.books` b USING (book_id) WHERE v.as_of = cob GROUP BY b.desk;
+    INSERT INTO `bank.risk.var_summary` (as_of, total) VALUES (cob, total_var);
+    INSERT INTO `bank.risk.desk_var_hist` SELECT cob AS as_of, desk, desk_var FROM desk_var;
+  EXCEPTION WHEN ERROR THEN
+    INSERT INTO `bank.ops.errors` (msg) VALUES (@@error.message);
+  END;
+END;
+"""
+    res = extract(sql, "bigquery")
+    assert "unresolved_column" not in codes(res)  # `cob` is the procedure's parameter
+    rolled = rollup_direct(res)
+    assert rolled["bank.risk.var_summary.total"] == {"bank.risk.book_var.var_99"}
+    assert rolled["bank.risk.var_summary.as_of"] == set()
+    assert rolled["bank.risk.desk_var_hist.desk"] == {"bank.ref.books.desk"}
+    assert rolled["bank.risk.desk_var_hist.desk_var"] == {"bank.risk.book_var.var_99"}

@@ -36,8 +36,8 @@ __all__ = [
 _BLANK = re.compile(r"--[^\n]*|/\*.*?\*/|'(?:[^']|'')*'", re.S)
 _DOLLAR = re.compile(r"\$[A-Za-z_]*\$")
 _HEADER = re.compile(
-    r"\b(?:FUNCTION|PROCEDURE|PROC)\s+(?:[\w$#]+|\"[^\"]+\"|\[[^\]]+\])"
-    r"(?:\s*\.\s*(?:[\w$#]+|\"[^\"]+\"|\[[^\]]+\]))*\s*\(",
+    r"\b(?:FUNCTION|PROCEDURE|PROC)\s+(?:[\w$#]+|\"[^\"]+\"|\[[^\]]+\]|`[^`]+`)"
+    r"(?:\s*\.\s*(?:[\w$#]+|\"[^\"]+\"|\[[^\]]+\]|`[^`]+`))*\s*\(",
     re.I,
 )
 _DECLARE = re.compile(r"\bDECLARE\b", re.I)
