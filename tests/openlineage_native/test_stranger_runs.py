@@ -102,7 +102,20 @@ def test_task_run_arriving_out_of_order_then_late_metadata(make_server: Any, dat
         dag_run=dag_run,
         outputs=netting,
     )
-    _task(bank, RunState.START, run_id, "2026-12-06T01:00:00Z", "net_trades", dag_run=dag_run)
+    # the late START's facets are older than the COMPLETE's: a facet both name keeps the COMPLETE's
+    older_engine = processing_engine_run.ProcessingEngineRunFacet(
+        version="2.10.2", name="Airflow", openlineageAdapterVersion="1.54.0"
+    )
+    _task(
+        bank,
+        RunState.START,
+        run_id,
+        "2026-12-06T01:00:00Z",
+        "net_trades",
+        dag_run=dag_run,
+        run_facets={"processing_engine": older_engine},
+    )
+    assert _run(bank, run_id)["facets"]["processing_engine"]["version"] == "2.10.3"
     # the same COMPLETE delivered twice (a transport retry)
     _task(
         bank,

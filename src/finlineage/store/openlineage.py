@@ -339,7 +339,8 @@ def _advance(row: dict[str, Any] | None, change: RunChange, now: datetime) -> di
     """A run's fields after one event, whatever order events arrive in: START/RUNNING start it
     (``started_at``: the earliest of them) unless it already ended; a terminal state ends it,
     the latest terminal event (by ``eventTime``) deciding state and ``ended_at``; OTHER carries
-    metadata only and never changes the state; ``event_time`` is the latest; facets merge."""
+    metadata only and never changes the state; ``event_time`` is the latest; facets merge, a
+    facet both name keeping the later event's."""
     state, at = change.state, change.event_time
     if row is None:
         return {
@@ -354,6 +355,7 @@ def _advance(row: dict[str, Any] | None, change: RunChange, now: datetime) -> di
             "updated_at": now,
         }
     out = {**row, "updated_at": now}
+    older = row["event_time"] is not None and at < row["event_time"]
     ended = row["state"] in TERMINAL_STATES
     if state in TERMINAL_STATES:
         if not ended or row["ended_at"] is None or at >= row["ended_at"]:
@@ -366,7 +368,11 @@ def _advance(row: dict[str, Any] | None, change: RunChange, now: datetime) -> di
     if row["event_time"] is None or at >= row["event_time"]:
         out["event_time"] = at
     if change.facets:
-        out["facets"] = _facets_merged(row["facets"], change.facets)
+        # a facet both events name keeps the later event's word (eventTime, not arrival)
+        if older:
+            out["facets"] = _facets_merged(change.facets, row["facets"] or {})
+        else:
+            out["facets"] = _facets_merged(row["facets"], change.facets)
     return out
 
 
