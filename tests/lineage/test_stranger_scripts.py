@@ -619,3 +619,15 @@ END;
     assert rolled["bank.risk.var_summary.as_of"] == set()
     assert rolled["bank.risk.desk_var_hist.desk"] == {"bank.ref.books.desk"}
     assert rolled["bank.risk.desk_var_hist.desk_var"] == {"bank.risk.book_var.var_99"}
+
+
+@pytest.mark.parametrize("modifiers", ["FORCE EDITIONABLE", "NOFORCE", "NONEDITIONABLE", "EDITIONING"])
+def test_oracle_view_modifiers(modifiers: str) -> None:
+    sql = f"CREATE OR REPLACE {modifiers} VIEW risk.v_pos (pid, amt) AS SELECT pos_id, amount FROM risk.positions;\n"
+    res = extract(sql, "oracle")
+    (view,) = res.statements
+    assert view.type == "create_view" and view.target_tables == ("risk.v_pos",)
+    assert direct(view) == {
+        "risk.v_pos.pid": {"risk.positions.pos_id"},
+        "risk.v_pos.amt": {"risk.positions.amount"},
+    }

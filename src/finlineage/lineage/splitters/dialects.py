@@ -584,6 +584,10 @@ class OracleSplitter(Splitter):
         if m:
             out = out[: m.start("of")] + _blank(m.group("of")) + out[m.end("of") :]
             notes.append("object view OF type / OBJECT IDENTIFIER clause")
+        m = _ORA_VIEW_MODIFIERS.match(out)
+        if m:
+            out = out[: m.start("mods")] + _blank(m.group("mods")) + out[m.end("mods") :]
+            notes.append("view FORCE / EDITIONABLE modifiers")
         m = _ORA_MERGE_DELETE.search(out) if _ORA_MERGE.match(out) else None
         if m:
             out = out[: m.start()] + _blank(m.group(0)) + out[m.end() :]
@@ -625,6 +629,10 @@ _INTO_END_RE = re.compile(r"\b(?:INTO|OVERWRITE)\s+$", re.I)
 """`INSERT INTO TABLE t` with nothing after: TABLE is the target's keyword, not a query."""
 _PG_ON_COMMIT_DROP = re.compile(
     r"\s*CREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?(?:TEMP|TEMPORARY)\s+TABLE\s[^;]*?(?P<drop>\bON\s+COMMIT\s+DROP\b)",
+    re.I,
+)
+_ORA_VIEW_MODIFIERS = re.compile(
+    r"\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?P<mods>(?:(?:NO)?FORCE\s+|(?:NON)?EDITIONABLE\s+|EDITIONING\s+)+)VIEW\b",
     re.I,
 )
 _ORA_MERGE = re.compile(r"\s*MERGE\b", re.I)
