@@ -46,8 +46,10 @@ def test_column_alias_list_with_schema_and_unknown_table() -> None:
     res = extract(sql, "postgres", schema={"risk.holdings": {"cpty_id": "int", "mv": "numeric"}})
     first, second = res.statements
     assert direct(first) == {"cp": {"risk.holdings.cpty_id"}, "amt": {"risk.holdings.mv"}}
-    # columns nothing knows: read as written (the aliases cannot be mapped by position)
+    # columns nothing knows: read as written (the aliases cannot be mapped by position), said so
     assert direct(second) == {"a": {"ref.unknown_tbl.a"}, "b": {"ref.unknown_tbl.b"}}
+    assert [d.code for d in second.diagnostics] == ["column_aliases_unmapped"]
+    assert not first.diagnostics
 
 
 PLPGSQL = """CREATE TABLE treasury.fx_rates (rate_date DATE, ccy CHAR(3), usd_rate NUMERIC);

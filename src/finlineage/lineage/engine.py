@@ -496,6 +496,16 @@ def _analyze_segment(
                         )
                         for f in functions.unknown
                     )
+                    res.diagnostics.extend(
+                        Diagnostic(
+                            "column_aliases_unmapped",
+                            f"columns of {t} are unknown: its column alias list cannot be mapped to "
+                            "them by position, so the aliases are read as its column names",
+                            "warning",
+                            line_start,
+                        )
+                        for t in dict.fromkeys(functions.unrenamed)
+                    )
                     facts.add(work, res, ctx, first_index + i)
                     for write in writes:  # a data-modifying CTE writes its own table
                         _merge_write(res, analyze_statement(write, ctx, first_index + i))

@@ -14,7 +14,7 @@ is (no phantom objects), and named so the reader can say why its columns have no
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlglot import exp
 
@@ -123,10 +123,10 @@ def _rename_table_columns(
     name_of: Callable[[exp.Table], str],
     columns_of: Callable[[str], Sequence[str] | None],
     ctes: frozenset[str],
-) -> None:
+) -> bool:
     """`FROM t AS a (x, y)`: a's columns are t's renamed by position, when t's columns are known
     (schema, an earlier CREATE; a CTE's are its outputs): `a.y` is t's second column, not a
-    phantom `t.y`. Unknown columns leave the read as it is."""
+    phantom `t.y`. Unknown columns leave the read as it is (False: the caller says so)."""
     alias = node.args["alias"]
     renamed = [c.name for c in alias.columns]
     table = node.copy()
@@ -141,10 +141,12 @@ def _rename_table_columns(
                 ),
             )
         )
-        return
+        return True
     columns = columns_of(name_of(node))
     if columns:
         node.replace(_renamed(table, alias.name or node.name, columns, renamed))
+        return True
+    return False
 
 
 @dataclass(slots=True)
@@ -155,6 +157,9 @@ class FunctionReads:
 
     read: list[str]
     unknown: list[str]
+    unrenamed: list[str] = field(default_factory=list)
+    """Tables read under a column alias list whose own columns nothing knows (`FROM t AS a (x,
+    y)`): `a.x` cannot be mapped to t's column by position and is read as `t.x`."""
 
 
 def inline_table_functions(
@@ -184,7 +189,8 @@ def inline_table_functions(
         if found is None:
             if columns_of is not None and isinstance(node, exp.Table) and _column_aliased(node):
                 ctes = frozenset(c.alias_or_name for c in work.find_all(exp.CTE))
-                _rename_table_columns(node, name_of, columns_of, ctes)
+                if not _rename_table_columns(node, name_of, columns_of, ctes):
+                    reads.unrenamed.append(name_of(node))
             continue
         table, alias = found
         name = name_of(table)
