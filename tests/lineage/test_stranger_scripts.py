@@ -633,3 +633,14 @@ def test_oracle_view_modifiers(modifiers: str) -> None:
         "risk.v_pos.pid": {"risk.positions.pos_id"},
         "risk.v_pos.amt": {"risk.positions.amount"},
     }
+
+
+def test_select_over_a_data_modifying_cte_is_its_write() -> None:
+    sql = (
+        "WITH upd AS (UPDATE risk.positions SET amount = amount * 2 WHERE book_id = 1 RETURNING pos_id)\n"
+        "SELECT count(*) AS n FROM upd;\n"
+    )
+    (stmt,) = extract(sql, "postgres").statements
+    assert stmt.type == "update" and stmt.target_tables == ("risk.positions",)
+    assert direct(stmt) == {"risk.positions.amount": {"risk.positions.amount"}}
+    assert indirect(stmt) == {"risk.positions.amount": {"risk.positions.book_id"}}

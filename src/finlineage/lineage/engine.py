@@ -558,7 +558,11 @@ def _analyze_segment(
 
 
 def _merge_write(res: StatementResult, write: StatementResult) -> None:
-    """The write a data-modifying CTE makes, added to the statement holding it."""
+    """The write a data-modifying CTE makes, added to the statement holding it (a SELECT reading
+    it is then that write: its own outputs go to the client, not to a table)."""
+    if res.type == "select" and write.target_tables:
+        res.type = write.type
+        res.column_edges = [e for e in res.column_edges if "." in e.target]
     res.target_tables.extend(t for t in write.target_tables if t not in res.target_tables)
     res.source_tables.extend(t for t in write.source_tables if t not in res.source_tables)
     res.column_edges.extend(write.column_edges)
