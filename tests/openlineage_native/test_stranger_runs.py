@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import quote
 
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
+from openlineage.client.facet_v2 import column_lineage_dataset as cl
 from openlineage.client.facet_v2 import (
     documentation_job,
     error_message_run,
@@ -349,3 +350,38 @@ def test_a_streaming_job_is_a_stream_that_keeps_running(make_server: Any, databa
         r = h.get("/api/v1/lineage/", params={"nodeId": f"dataset:{topic[0]}:{topic[1]}", "depth": 1})
         node = next(n for n in r.json()["graph"] if n["id"] == "job:orbit-flink:fills_to_positions")
         assert node["data"]["type"] == "STREAM"
+
+
+def test_an_input_no_column_lineage_names_is_still_a_job_input(make_server: Any, database_url: str) -> None:
+    bank = start_bank(make_server, database_url)
+    lake = "s3://orbit-lake"
+    trades, rates, out = "trades/", "fx_rates/", "usd_trades/"
+    lineage = cl.ColumnLineageDatasetFacet(
+        fields={
+            "usd": cl.Fields(
+                inputFields=[
+                    cl.InputField(lake, trades, "amount", [cl.Transformation("DIRECT", "TRANSFORMATION")])
+                ]
+            )
+        }
+    )
+    event = RunEvent(
+        eventType=RunState.COMPLETE,
+        eventTime="2026-12-06T07:00:00Z",
+        run=Run(runId=str(uuid.uuid4())),
+        job=Job(namespace="orbit-spark", name="convert_usd"),
+        producer=PRODUCER,
+        # the rates are read (a broadcast lookup) but no column lineage names them
+        inputs=[InputDataset(namespace=lake, name=trades), InputDataset(namespace=lake, name=rates)],
+        outputs=[OutputDataset(namespace=lake, name=out, facets={"columnLineage": lineage})],
+    )
+    assert emitter(bank, bank.editor).transport.emit(event).status_code == 201
+    job, rates_id, out_id = "job:orbit-spark:convert_usd", f"dataset:{lake}:{rates}", f"dataset:{lake}:{out}"
+    with bank.http("viewer") as h:
+        for node in (out_id, job):
+            r = h.get("/api/v1/lineage/", params={"nodeId": node, "depth": 1})
+            assert r.status_code == 200, r.text
+            graph = {n["id"]: n for n in r.json()["graph"]}
+            assert {rates_id, f"dataset:{lake}:{trades}", job, out_id} <= set(graph), node
+            assert {"origin": rates_id, "destination": job} in graph[job]["inEdges"]
+            assert {"namespace": lake, "name": rates} in graph[job]["data"]["inputs"]

@@ -346,10 +346,13 @@ def _graph(
     leaf_jobs: bool = False,
     start_job: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The Marquez graph of table edges ``rows`` over objects ``reached``. ``leaf_jobs``: also the
-    received jobs whose inputs and outputs never made an edge (a job that only writes, only
-    reads, or neither), linked to the reached datasets they name; ``start_job`` always appears."""
-    g, ctx = dataset_context(session, reached, rows)
+    """The Marquez graph of table edges ``rows`` over objects ``reached``. ``leaf_jobs``: also
+    every received job linked to each reached dataset it names as input or output, edges or not
+    (a job that only writes, only reads, or reads what no column lineage links); ``start_job``
+    always appears."""
+    job_io = _received_io(session, reached, start_job) if leaf_jobs else []
+    more = {oid for _key, reads, writes in job_io for oid in (*reads, *writes)}
+    g, ctx = dataset_context(session, set(reached) | more, rows)
     resolver = _JobResolver(g, ctx, None)
     times = stamps(session, ctx.datasets)
     edge_times = edge_stamps(session, [int(r.id) for r in rows])
@@ -410,7 +413,7 @@ def _graph(
             nodes[jid] = {"id": jid, "type": "JOB", "data": {}, "inEdges": [], "outEdges": []}
         link(src, jid)
         link(jid, tgt)
-    for (ns, name), reads, writes in _leaf_jobs(session, ctx.datasets, jobs, start_job) if leaf_jobs else []:
+    for (ns, name), reads, writes in job_io:
         jid = shape.node_id("job", ns, name)
         entry = jobs.setdefault(jid, (ns, name, set(), set()))
         nodes.setdefault(jid, {"id": jid, "type": "JOB", "data": {}, "inEdges": [], "outEdges": []})
@@ -451,33 +454,43 @@ def _graph(
     return {"graph": sorted(nodes.values(), key=lambda n: n["id"])}
 
 
-def _leaf_jobs(
-    session: Session,
-    datasets: Mapping[int, tuple[str, str]],
-    drawn: Mapping[str, Any],
-    start_job: tuple[str, str] | None,
+def _received_io(
+    session: Session, reached: Collection[int], start_job: tuple[str, str] | None
 ) -> list[tuple[tuple[str, str], list[int], list[int]]]:
-    """Received jobs not drawn from edges (``drawn``: job node ids) that read or write some of
-    ``datasets`` (object → export key), with those objects as (inputs, outputs); ``start_job``
-    even when it names none. A job's datasets are matched as the events' were (``ol_datasets``)."""
-    where: dict[tuple[str, str], int] = {key: oid for oid, key in datasets.items()}
-    for part in chunks(sorted(datasets)):
+    """Received jobs naming some ``reached`` object as input or output, with the objects of
+    their datasets as (inputs, outputs), edges or not (a job that only writes or only reads, an
+    input no column lineage links). A job on a walked path (a reached input and a reached
+    output) or the start job brings all its datasets, one job hop like the edges' jobs; any
+    other only its reached ones, so a depth limit holds. The start job appears even naming
+    none. Datasets are matched as the events' were (``ol_datasets``)."""
+    seen: dict[tuple[str, str], int] = {}
+    for part in chunks(sorted(reached)):
         for oid, ns, name in session.execute(
             select(OLDataset.object_id, OLDataset.namespace, OLDataset.name).where(
                 OLDataset.object_id.in_(list(part))
             )
         ):
-            where.setdefault((ns, name), int(oid))
-    out: list[tuple[tuple[str, str], list[int], list[int]]] = []
+            seen[(str(ns), str(name))] = int(oid)
+    found: list[tuple[tuple[str, str], list[list[str]], list[list[str]], bool]] = []
     for ns, name, inputs, outputs in session.execute(
         select(OLJob.namespace, OLJob.name, OLJob.inputs, OLJob.outputs).order_by(OLJob.id)
     ):
-        if shape.node_id("job", ns, name) in drawn:
-            continue
-        ins = [where[(a, b)] for a, b in inputs or [] if (a, b) in where]
-        outs = [where[(a, b)] for a, b in outputs or [] if (a, b) in where]
-        if ins or outs or (ns, name) == start_job:
-            out.append(((str(ns), str(name)), ins, outs))
+        key = (str(ns), str(name))
+        ins = [(str(a), str(b)) for a, b in inputs or []]
+        outs = [(str(a), str(b)) for a, b in outputs or []]
+        hit_in, hit_out = any(k in seen for k in ins), any(k in seen for k in outs)
+        if hit_in or hit_out or key == start_job:
+            found.append((key, inputs or [], outputs or [], (hit_in and hit_out) or key == start_job))
+    wanted = {(str(a), str(b)) for _k, i, o, whole in found if whole for a, b in (*i, *o)}
+    where = dict(seen)
+    for k, row in names.dataset_map(session, [k for k in wanted if k not in seen]).items():
+        where[k] = int(row.object_id)
+    out: list[tuple[tuple[str, str], list[int], list[int]]] = []
+    for key, inputs, outputs, whole in found:
+        known = where if whole else seen
+        reads = [known[(str(a), str(b))] for a, b in inputs if (str(a), str(b)) in known]
+        writes = [known[(str(a), str(b))] for a, b in outputs if (str(a), str(b)) in known]
+        out.append((key, reads, writes))
     return out
 
 
