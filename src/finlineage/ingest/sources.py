@@ -177,7 +177,7 @@ def walk_tree(root: Path, settings: Settings, *, prefix: str = "", group: str = 
             full = base / fname
             rel = full.relative_to(root).as_posix()
             logical = f"{prefix}{rel}"
-            if not (is_sql_name(fname) or fname == CONFIG_NAME or dbt.is_artifact(fname)):
+            if not _ingested_name(fname):
                 continue
             try:
                 st = full.lstat()
@@ -257,6 +257,17 @@ def extract_archive(
         return ArchiveOutcome([], f"archive rejected: unreadable ({type(exc).__name__}: {exc})")
 
 
+def _ingested_name(leaf: str) -> bool:
+    """A member ingested as a file of its own: SQL, ``finlineage.toml``, a dbt artifact."""
+    return is_sql_name(leaf) or leaf == CONFIG_NAME or dbt.is_artifact(leaf)
+
+
+def _dbt_companion(leaf: str) -> bool:
+    """A member a dbt project beside a manifest reads from disk, as it does in a directory ingest
+    (its YAML, seed CSVs, Python models, docs): unpacked, never a file of its own."""
+    return leaf == dbt.PROJECT_FILE or leaf.lower().endswith(dbt.PROJECT_FILE_SUFFIXES)
+
+
 def _member_error(path: str, reason: str, group: str) -> SourceFile:
     return SourceFile(path, group=group, error=reason)
 
@@ -291,11 +302,13 @@ def _extract_zip(archive: Path, dest: Path, settings: Settings, size: int, group
                 out.append(_member_error(rel, "unsafe archive member: not a regular file", group))
                 continue
             leaf = rel.rsplit("/", 1)[-1]
-            if not (is_sql_name(leaf) or leaf == CONFIG_NAME or dbt.is_artifact(leaf)):
+            ingested = _ingested_name(leaf)
+            if not (ingested or _dbt_companion(leaf)):
                 continue
             max_file = max_file_bytes(settings, leaf)
             if info.file_size > max_file:
-                out.append(_member_error(rel, too_big_reason(info.file_size, settings, leaf), group))
+                if ingested:
+                    out.append(_member_error(rel, too_big_reason(info.file_size, settings, leaf), group))
                 continue
             if info.compress_size and info.file_size / info.compress_size > settings.max_archive_ratio:
                 out.append(
@@ -317,7 +330,8 @@ def _extract_zip(archive: Path, dest: Path, settings: Settings, size: int, group
                 out.append(_member_error(rel, too_big_reason(max_file + 1, settings, leaf), group))
                 continue
             total += n
-            out.append(SourceFile(rel, location=target, group=group, size=n))
+            if ingested:
+                out.append(SourceFile(rel, location=target, group=group, size=n))
         return ArchiveOutcome(out)
 
 
@@ -352,11 +366,13 @@ def _extract_tar(archive: Path, dest: Path, settings: Settings, size: int, group
                 out.append(_member_error(rel, "unsafe archive member: device or special file", group))
                 continue
             leaf = rel.rsplit("/", 1)[-1]
-            if not (is_sql_name(leaf) or leaf == CONFIG_NAME or dbt.is_artifact(leaf)):
+            ingested = _ingested_name(leaf)
+            if not (ingested or _dbt_companion(leaf)):
                 continue
             max_file = max_file_bytes(settings, leaf)
             if member.size > max_file:
-                out.append(_member_error(rel, too_big_reason(member.size, settings, leaf), group))
+                if ingested:
+                    out.append(_member_error(rel, too_big_reason(member.size, settings, leaf), group))
                 continue
             src = tf.extractfile(member)
             if src is None:
@@ -369,5 +385,6 @@ def _extract_tar(archive: Path, dest: Path, settings: Settings, size: int, group
                 target.unlink(missing_ok=True)
                 return ArchiveOutcome(out, _too_much(max_total + 1, settings, size))
             total += n
-            out.append(SourceFile(rel, location=target, group=group, size=n))
+            if ingested:
+                out.append(SourceFile(rel, location=target, group=group, size=n))
     return ArchiveOutcome(out)
