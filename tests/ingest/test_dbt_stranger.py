@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -867,3 +868,34 @@ def test_the_project_uploaded_as_files_or_an_archive(
     assert snap["definition"].startswith("  - name: moves_snap")
     py = _node(client, pid, "vault.main.acct_py")
     assert py["definition"] == STRANGER["models/marts/acct_py.py"].rstrip("\n")
+
+
+def test_a_project_without_its_manifest_says_dbt_compile_is_needed(
+    client: TestClient, roots: Path, stranger: Path
+) -> None:
+    """A git repository of a dbt project ignores target/: its Jinja files are no SQL yet. Each
+    fails saying why (never a syntax error at a `{{`), plain SQL beside them still goes through."""
+    tree = copy_project(stranger, roots / "nm" / "treasury")
+    shutil.rmtree(tree / "target")
+    (tree / "analyses" / "plain.sql").write_text("create view main.plain_view as select 1 as one;\n")
+    res = ingest_path(client, tree.parent, "nomanifest", "vault-repo", allow_errors=True)
+    assert res["status"] == "completed_with_errors"
+    results = by_path(res)
+    assert results["treasury/analyses/plain.sql"]["status"] == "processed"
+    jinja = [
+        p for p in (*STRANGER, *(f"dbt_packages/ledger_utils/{p}" for p in PACKAGE)) if p.endswith(".sql")
+    ]
+    assert {p for p, r in results.items() if r["status"] == "error"} == {f"treasury/{p}" for p in jinja}
+    for path in jinja:
+        error = results[f"treasury/{path}"]["error"]
+        assert "no manifest.json in this ingest" in error and "dbt compile" in error, path
+    [told] = [w for w in res["warnings"] if w.startswith("dbt project treasury/: no manifest.json")]
+    assert "Jinja file(s) not ingested" in told
+    # uploaded as loose files: the same, and its YAML, CSV and Python files are not files to fail
+    members = [
+        (f"treasury/{p.relative_to(tree).as_posix()}", p.read_bytes()) for p in tree.rglob("*") if p.is_file()
+    ]
+    r = upload(client, members, project="loose", repository="vault-repo", dialect="auto")
+    assert r.status_code in (200, 201), r.text
+    loose = by_path(r.json())
+    assert {p: x["status"] for p, x in loose.items()} == {p: x["status"] for p, x in results.items()}

@@ -681,21 +681,107 @@ def _hold_back(files: list[SourceFile], failed: list[SourceFile], projects: list
     return drop
 
 
+_JINJA_MARK = re.compile(rb"\{\{|\{%|\{#")
+
+
+def _project_roots(files: list[SourceFile]) -> dict[str, set[str]]:
+    """Folders (logical path prefixes, by group) holding a ``dbt_project.yml``: among the files
+    (an upload of loose files) or on disk beside them (a directory, git checkout, archive)."""
+    roots: dict[str, set[str]] = {}
+    seen: dict[tuple[str, str], bool] = {}
+    for sf in files:
+        parts = sf.path.split("/")[:-1]
+        if sf.path.rsplit("/", 1)[-1] == PROJECT_FILE:
+            roots.setdefault(sf.group, set()).add("".join(f"{x}/" for x in parts))
+        if sf.location is None:
+            continue
+        for k in range(len(parts), -1, -1):
+            folder = "".join(f"{x}/" for x in parts[:k])
+            if (sf.group, folder) not in seen:
+                try:
+                    here = (sf.location.parents[len(parts) - k] / PROJECT_FILE).is_file()
+                except (OSError, IndexError):
+                    here = False
+                seen[(sf.group, folder)] = here
+            if seen[(sf.group, folder)]:
+                roots.setdefault(sf.group, set()).add(folder)
+    return roots
+
+
+def _without_manifest(
+    files: list[SourceFile], projects: list[_Project], failed: list[SourceFile], warnings: list[str]
+) -> set[int]:
+    """dbt projects (a ``dbt_project.yml``) that come without a ``manifest.json`` (a git
+    repository ignores ``target/``): their Jinja ``.sql`` files are not SQL until dbt compiles
+    them, so each fails saying so (never a syntax error at a ``{{``) and a snapshot ingest
+    leaves what is stored of the project as it is; their dbt output and own non-SQL files are
+    dropped; their plain SQL files go through. Returns the indexes of the files to drop."""
+    from finlineage.ingest.sources import is_sql_name
+
+    roots = _project_roots(files)
+    if not roots:
+        return set()
+    covered = {(p.group, p.prefix) for p in projects}
+    covered |= {(b.group, _root_of(b.path)) for b in failed if b.path.rsplit("/", 1)[-1] == "manifest.json"}
+    drop: set[int] = set()
+    jinja: dict[str, list[str]] = {}
+    for i, sf in enumerate(files):
+        if sf.error is not None or is_artifact(sf.path):
+            continue
+        under = [r for r in roots.get(sf.group, ()) if sf.path.startswith(r)]
+        if not under:
+            continue
+        root = max(under, key=len)  # the innermost project
+        read = [p.prefix for p in projects if p.group == sf.group and sf.path.startswith(p.prefix)]
+        inner = max(read, key=len, default=None)
+        if (sf.group, root) in covered or (
+            inner is not None and (len(inner) >= len(root) or sf.path.startswith(inner + "dbt_packages/"))
+        ):
+            continue  # a project whose manifest speaks for it (its installed packages too)
+        rest = sf.path[len(root) :]
+        leaf = rest.rsplit("/", 1)[-1]
+        if rest.startswith(("target/", "logs/")) or (
+            not is_sql_name(leaf) and (leaf == PROJECT_FILE or leaf.lower().endswith(PROJECT_FILE_SUFFIXES))
+        ):
+            drop.add(i)  # dbt's output, the project's YAML/CSV/docs: never SQL to parse
+            continue
+        try:
+            templated = is_sql_name(leaf) and _JINJA_MARK.search(sf.read()) is not None
+        except OSError:
+            continue  # unreadable: the pipeline reports it as it is
+        if templated:
+            sf.error = (
+                f"not ingested: a dbt file (Jinja) of the project at {root or './'} and no manifest.json "
+                "in this ingest; run `dbt compile` and ingest the project with its target/manifest.json"
+            )
+            sf.holds = root
+            jinja.setdefault(root, []).append(rest)
+    for root, paths in sorted(jinja.items()):
+        warnings.append(
+            f"dbt project {root or './'}: no manifest.json in this ingest (run `dbt compile`): "
+            f"{len(paths)} Jinja file(s) not ingested: {_names(sorted(paths))}"
+        )
+    return drop
+
+
 def expand(files: list[SourceFile], warnings: list[str]) -> list[SourceFile]:
     """Replace each dbt project among ``files`` (its manifest, catalog and raw Jinja files) by the
     files it stands for (each with the SQL the engine parses); other files pass through."""
     from finlineage.ingest.sources import SourceFile
 
     projects, catalogs, artifacts, failed = _read_artifacts(files, warnings)
+    bare = _without_manifest(files, projects, failed, warnings)
     if not artifacts:
-        return files
+        return [sf for i, sf in enumerate(files) if i not in bare] if bare else files
     for p in projects:
         p.catalog = catalogs.get((p.group, p.manifest_dir))
         p.loose = {sf.path: sf for sf in files if sf.group == p.group and sf.error is None}
     held = _hold_back(files, failed, projects)
     out = [*failed]  # artifacts that cannot be read: failed files, at their line:col
     out += [
-        sf for i, sf in enumerate(files) if i not in artifacts and i not in held and not _owned(sf, projects)
+        sf
+        for i, sf in enumerate(files)
+        if i not in artifacts and i not in held and i not in bare and not _owned(sf, projects)
     ]
     for p in projects:
         present = {
