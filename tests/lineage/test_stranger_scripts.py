@@ -644,3 +644,24 @@ def test_select_over_a_data_modifying_cte_is_its_write() -> None:
     assert stmt.type == "update" and stmt.target_tables == ("risk.positions",)
     assert direct(stmt) == {"risk.positions.amount": {"risk.positions.amount"}}
     assert indirect(stmt) == {"risk.positions.amount": {"risk.positions.book_id"}}
+
+
+def test_tsql_builtin_row_functions_of_columns() -> None:
+    sql = (
+        "INSERT INTO dbo.trade_tags (trade_id, tag)\n"
+        "SELECT t.trade_id, s.value FROM dbo.trades t CROSS APPLY STRING_SPLIT(t.tags, ',') AS s;\n"
+        "INSERT INTO dbo.trades_flat (trade_id, amt)\n"
+        "SELECT j.trade_id, j.amt FROM dbo.raw_msgs r\n"
+        "CROSS APPLY OPENJSON(r.payload) WITH (trade_id INT '$.id', amt DECIMAL(18,2) '$.amt') AS j;\n"
+    )
+    res = extract(sql, "tsql")
+    tags, flat = res.statements
+    assert direct(tags) == {
+        "dbo.trade_tags.trade_id": {"dbo.trades.trade_id"},
+        "dbo.trade_tags.tag": {"dbo.trades.tags"},
+    }
+    assert direct(flat) == {
+        "dbo.trades_flat.trade_id": {"dbo.raw_msgs.payload"},
+        "dbo.trades_flat.amt": {"dbo.raw_msgs.payload"},
+    }
+    assert "table_function_unknown" not in codes(res)  # built-ins of columns: lineage from their arguments

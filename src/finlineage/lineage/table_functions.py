@@ -209,8 +209,8 @@ def inline_table_functions(
             elif (
                 name not in reads.unknown
                 and (table.db or "").lower() not in _SYSTEM_SCHEMAS
-                and not (alias is not None and alias.columns and node.find(exp.Column))
-            ):  # (declared columns of a function of columns: computed from its arguments)
+                and not (node.find(exp.Column) and (not table.db or (alias is not None and alias.columns)))
+            ):  # (a built-in of columns, or declared columns of one: computed from its arguments)
                 reads.unknown.append(name)
             continue
         # the reader's own column list renames the result; else the declared result columns
