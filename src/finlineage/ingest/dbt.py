@@ -51,6 +51,9 @@ whose manifest failed is half-written: its raw ``.sql`` files fail naming the ma
 earlier ingest stored of them stays), dbt's output is dropped as always. A broken catalog leaves
 the manifest ingested without it. A JSON file that does not claim to be a dbt artifact (another
 tool's ``manifest.json``) is only reported and ignored.
+A dbt project (``dbt_project.yml``) that comes without any ``manifest.json`` (a git repository
+ignores ``target/``) is not SQL yet: its Jinja ``.sql`` files fail saying ``dbt compile`` is
+needed (one warning lists them), its own YAML/CSV/docs are dropped, plain SQL goes through.
 
 Size: artifacts have their own limit (``FINLINEAGE_DBT_ARTIFACT_MAX_MB``, default 512: a large
 project's manifest is 20-150 MB), not the SQL files' ``FINLINEAGE_MAX_FILE_MB``. An artifact is
