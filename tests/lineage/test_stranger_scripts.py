@@ -665,3 +665,16 @@ def test_tsql_builtin_row_functions_of_columns() -> None:
         "dbo.trades_flat.amt": {"dbo.raw_msgs.payload"},
     }
     assert "table_function_unknown" not in codes(res)  # built-ins of columns: lineage from their arguments
+
+
+def test_spark_transform_script_outputs() -> None:
+    sql = (
+        "INSERT INTO risk.scored\n"
+        "SELECT TRANSFORM (trade_id, amt) USING 'python score.py' AS (trade_id STRING, score DOUBLE)\n"
+        "FROM risk.trade_cols WHERE amt > 0;\n"
+    )
+    for dialect in ("spark", "hive", "databricks"):
+        (stmt,) = extract(sql, dialect).statements
+        both = {"risk.trade_cols.trade_id", "risk.trade_cols.amt"}
+        assert direct(stmt) == {"risk.scored.trade_id": both, "risk.scored.score": both}
+        assert indirect(stmt)["risk.scored.score"] == {"risk.trade_cols.amt"}

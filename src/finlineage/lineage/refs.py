@@ -359,13 +359,18 @@ def values_outputs(
     return outs
 
 
-def argument_outputs(table: exp.Table, sources: Sources) -> list[Output]:
+def argument_outputs(
+    table: exp.Table, scopes: list[Scope], sources_in: Callable[[Scope], Sources]
+) -> list[Output]:
     """The columns a function read as a table declares in its alias (`jsonb_to_recordset(p.body)
     AS r (a int, b text)`, `fn(t.x) AS f (a, b)`), each computed from the columns its arguments
-    read (the rows before it, laterally); [] when it declares none or reads no column."""
+    read (`sources_in` the scope reading it: the rows before it, laterally); [] when it declares
+    none or reads no column."""
     alias = table.args.get("alias")
     names = [c.name for c in alias.columns] if isinstance(alias, exp.TableAlias) else []
-    if not names or not sources:
+    scope = next((s for s in scopes if any(v is table for v in s.sources.values())), None) if names else None
+    sources = sources_in(scope) if scope is not None else _EMPTY
+    if not sources:
         return []
     return [Output(n, sources, table, subtype=TRANSFORMATION) for n in names]
 
@@ -374,3 +379,14 @@ def like_match(name: str, pattern: str) -> bool:
     """Whether `name` matches a SQL ILIKE pattern (`%` any run, `_` one character, any case)."""
     regex = "".join(".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in pattern)
     return re.fullmatch(regex, name, re.IGNORECASE | re.DOTALL) is not None
+
+
+def transform_outputs(
+    proj: exp.QueryTransform, sources_of: Callable[[exp.Expr], ExprSources]
+) -> list[Output]:
+    """Hive/Spark `TRANSFORM (a, b) USING 'script' AS (x, y)`: each named output (Hive's `key`
+    and `value` when none are named) is what the script makes of every input."""
+    schema = proj.args.get("schema")
+    names = [c.name for c in schema.expressions] if isinstance(schema, exp.Schema) else ["key", "value"]
+    got = sources_of(exp.Tuple(expressions=proj.expressions))
+    return [Output(n, got.direct, proj, False, got.window, got.conditional, TRANSFORMATION) for n in names]

@@ -42,6 +42,7 @@ from finlineage.lineage.refs import (
     role_refs,
     stronger,
     subquery_role,
+    transform_outputs,
     values_outputs,
 )
 
@@ -223,9 +224,7 @@ class _ColumnResolution:
             else:
                 outs.extend(Output(c, frozenset({f"{tname}.{c}"}), t) for c in cols)
         if not outs:  # `jsonb_to_recordset(p.body) AS r (a int, b text)`: from its arguments
-            scope = next((s for s in self.scopes if any(v is table for v in s.sources.values())), None)
-            if scope is not None:
-                outs = argument_outputs(table, self.expr_sources(scope, fn, []).direct)
+            outs = argument_outputs(table, self.scopes, lambda scope: self.expr_sources(scope, fn, []).direct)
         return outs
 
     def _plain_outputs(self, table: exp.Table) -> list[Output]:
@@ -589,6 +588,9 @@ class QueryResolver(_ColumnResolution):
                 outs.extend(self._expand_star(scope, proj, star))
                 continue
             if self._computed_star(proj):
+                continue
+            if isinstance(proj, exp.QueryTransform):  # Hive TRANSFORM (...) USING 'script' AS (...)
+                outs.extend(transform_outputs(proj, lambda e: self.expr_sources(scope, e, outs, aliases)))
                 continue
             name = output_name(proj, self.dialect, len(outs))
             body = proj.this if isinstance(proj, exp.Alias) else proj
