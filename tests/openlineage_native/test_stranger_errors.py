@@ -91,3 +91,67 @@ def test_a_raised_limit_lets_big_events_through_the_gzip_client(make_server: Any
         assert len(json.dumps(events[0])) > 3 * 1024 * 1024  # kept as sent, whole
         facets = h.get(f"/api/v1/jobs/runs/{run_id}/facets").json()["facets"]
         assert len(facets["spark.logicalPlan"]["plan"]) == 3 * 1024 * 1024
+
+
+def test_facets_finlineage_reads_are_checked_against_their_schemas(
+    make_server: Any, database_url: str
+) -> None:
+    bank = start_bank(make_server, database_url)
+    facet = {"_producer": PRODUCER, "_schemaURL": f"{PRODUCER}/facet.json"}
+
+    def event(run_facets: dict[str, Any], outputs: list[dict[str, Any]] | None = None) -> bytes:
+        return json.dumps(
+            {
+                "eventType": "START",
+                "eventTime": "2026-12-06T11:00:00Z",
+                "producer": PRODUCER,
+                "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent",
+                "run": {"runId": str(uuid.uuid4()), "facets": run_facets},
+                "job": {"namespace": "fjord-airflow", "name": "dag.task"},
+                "outputs": outputs or [],
+            }
+        ).encode()
+
+    cases = {
+        "nominalTime.nominalStartTime": event({"nominalTime": {**facet, "nominalStartTime": 1733482800}}),
+        "nominalTime.nominalEndTime": event(
+            {
+                "nominalTime": {
+                    **facet,
+                    "nominalStartTime": "2026-12-06T00:00:00Z",
+                    "nominalEndTime": "tomorrow",
+                }
+            }
+        ),
+        "parent.run.runId": event({"parent": {**facet, "job": {"namespace": "a", "name": "b"}, "run": {}}}),
+        "parent.job": event({"parent": {**facet, "run": {"runId": str(uuid.uuid4())}, "job": {"name": "b"}}}),
+        "schema.fields[1].type": event(
+            {},
+            [
+                {
+                    "namespace": "s3://fjord",
+                    "name": "out/",
+                    "facets": {
+                        "schema": {
+                            **facet,
+                            "fields": [{"name": "a", "type": "int"}, {"name": "b", "type": 7}],
+                        }
+                    },
+                }
+            ],
+        ),
+    }
+    for path, body in cases.items():
+        r = _post(bank, body)
+        assert r.status_code == 400, (path, r.status_code, r.text[:200])
+        assert path in r.json()["message"], (path, r.json()["message"])
+    _nothing_written(bank)
+    # the same facets, well formed, are accepted; a deleted one needs no fields
+    ok = event(
+        {
+            "nominalTime": {**facet, "nominalStartTime": "2026-12-06T00:00:00+01:00"},
+            "parent": {**facet, "run": {"runId": str(uuid.uuid4())}, "job": {"namespace": "a", "name": "b"}},
+        }
+    )
+    assert _post(bank, ok).status_code == 201
+    assert _post(bank, event({"nominalTime": {**facet, "_deleted": True}})).status_code == 201

@@ -161,6 +161,9 @@ def _dataset_facets_shape(facets: Mapping[str, Any], where: str) -> None:
         for i, f in enumerate(_list_of_objects(schema.get("fields"), f"{where}.schema.fields")):
             if not isinstance(f.get("name"), str) or not f["name"]:
                 raise OpenLineageError(f"{where}.schema.fields[{i}].name is required and must be a string")
+            for key in ("type", "description"):
+                if f.get(key) is not None and not isinstance(f[key], str):
+                    raise OpenLineageError(f"{where}.schema.fields[{i}].{key} must be a string")
     links = facets.get("symlinks")
     if links is not None:
         for i, ident in enumerate(
@@ -168,6 +171,23 @@ def _dataset_facets_shape(facets: Mapping[str, Any], where: str) -> None:
         ):
             if not isinstance(ident.get("namespace"), str) or not isinstance(ident.get("name"), str):
                 raise OpenLineageError(f"{where}.symlinks.identifiers[{i}] needs namespace and name")
+
+
+def _run_facets_shape(facets: Mapping[str, Any], where: str) -> None:
+    """The run facets finlineage reads (``nominalTime``, ``parent``), checked against their
+    published schemas' shape: a 400 with the path, never a time or a parent half-read."""
+    nominal = facets.get("nominalTime")
+    if nominal is not None and not nominal.get("_deleted"):
+        _time(nominal.get("nominalStartTime"), f"{where}.nominalTime.nominalStartTime")
+        if nominal.get("nominalEndTime") is not None:
+            _time(nominal["nominalEndTime"], f"{where}.nominalTime.nominalEndTime")
+    parent = facets.get("parent")
+    if parent is not None and not parent.get("_deleted"):
+        run, job = parent.get("run"), parent.get("job")
+        if not isinstance(run, dict) or not isinstance(run.get("runId"), str):
+            raise OpenLineageError(f"{where}.parent.run.runId is required and must be a string")
+        if not isinstance(job, dict) or not all(isinstance(job.get(k), str) for k in ("namespace", "name")):
+            raise OpenLineageError(f"{where}.parent.job needs namespace and name (strings)")
 
 
 def _datasets(value: Any, where: str) -> list[dict[str, Any]]:
@@ -235,7 +255,7 @@ def validate(raw: Any) -> Event:
         run["runId"] = str(uuid.UUID(run_id))
     except ValueError:
         raise OpenLineageError(f"event.run.runId is not a UUID: {run_id!r}") from None
-    _facets(run.get("facets"), "event.run.facets")
+    _run_facets_shape(_facets(run.get("facets"), "event.run.facets"), "event.run.facets")
     etype = e.get("eventType")
     if etype is not None and etype not in EVENT_TYPES:
         raise OpenLineageError(f"event.eventType must be one of {', '.join(EVENT_TYPES)}, not {etype!r}")
