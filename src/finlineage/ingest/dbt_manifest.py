@@ -39,6 +39,17 @@ NODE_SECTIONS = (
 """Those whose every member is one resource (a JSON object)."""
 
 
+ARTIFACT_NAMES = ("manifest.json", "catalog.json")
+PROJECT_FILE = "dbt_project.yml"
+PROJECT_FILE_SUFFIXES = (".yml", ".yaml", ".csv", ".md", ".py", ".lock")
+"""A dbt project's own non-SQL files (properties, seeds, docs blocks, Python models, lock files)."""
+
+
+def is_artifact(name: str) -> bool:
+    """A dbt artifact the collectors keep (next to SQL files and ``finlineage.toml``)."""
+    return name.rsplit("/", 1)[-1] in ARTIFACT_NAMES
+
+
 class ArtifactError(ValueError):
     """A dbt artifact that cannot be read, with where in its text (1-based), when known."""
 
@@ -393,3 +404,47 @@ def docs_of(node: dict[str, Any], entry: dict[str, Any] | None, line: int) -> di
         "columns": col_docs,
         "types": dict(columns_of(node, entry)),
     }
+
+
+IGNORED_NODES = {
+    "analysis": "analyses",
+    "test": "data tests",
+    "unit_test": "unit tests",
+    "operation": "hooks",
+    "sql_operation": "hooks",
+}
+"""Nodes of these resource types are SQL dbt runs or compiles without building a relation."""
+IGNORED_SECTIONS = {
+    "unit_tests": "unit tests",
+    "exposures": "exposures",
+    "metrics": "metrics",
+    "semantic_models": "semantic models",
+    "saved_queries": "saved queries",
+    "functions": "user-defined functions",
+}
+"""Sections of a manifest whose resources are no relation (``functions``: dbt >= 1.11 UDFs)."""
+
+
+def ignored(doc: dict[str, Any], package: str | None) -> dict[str, list[str]]:
+    """What the manifest declares that is not ingested as a relation, by kind: each by its file
+    (analyses, disabled nodes: ``.sql`` files a user may look for) or its name."""
+    out: dict[str, list[str]] = {}
+
+    def name(n: dict[str, Any]) -> str:
+        if n.get("resource_type") in ("analysis", "model", "snapshot", "seed"):
+            return node_path(n, package) or str(n.get("unique_id") or n.get("name"))
+        return str(n.get("name") or n.get("unique_id"))
+
+    for n in (doc.get("nodes") or {}).values():
+        kind = IGNORED_NODES.get(str(n.get("resource_type")))
+        if kind is not None:
+            out.setdefault(kind, []).append(name(n))
+    for key, kind in IGNORED_SECTIONS.items():
+        for n in (doc.get(key) or {}).values():
+            if isinstance(n, dict):
+                out.setdefault(kind, []).append(name(n))
+    disabled = [n for ns in (doc.get("disabled") or {}).values() if isinstance(ns, list) for n in ns]
+    for n in disabled:
+        if isinstance(n, dict):
+            out.setdefault("disabled", []).append(name(n))
+    return {k: sorted(set(v)) for k, v in out.items()}
