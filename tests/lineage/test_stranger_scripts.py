@@ -678,3 +678,36 @@ def test_spark_transform_script_outputs() -> None:
         both = {"risk.trade_cols.trade_id", "risk.trade_cols.amt"}
         assert direct(stmt) == {"risk.scored.trade_id": both, "risk.scored.score": both}
         assert indirect(stmt)["risk.scored.score"] == {"risk.trade_cols.amt"}
+
+
+@pytest.mark.parametrize(
+    ("dialect", "sql"),
+    [
+        (
+            "postgres",
+            "CREATE OR REPLACE FUNCTION risk.upsert_rate(p_ccy TEXT) RETURNS void LANGUAGE plpgsql AS $$\n"
+            "DECLARE v_rate NUMERIC;\nBEGIN\n"
+            "  SELECT mid INTO v_rate FROM mkt.fx_quotes WHERE ccy = p_ccy ORDER BY ts DESC LIMIT 1;\n"
+            "  INSERT INTO risk.fx_latest (ccy, rate) VALUES (p_ccy, v_rate)\n"
+            "  ON CONFLICT (ccy) DO UPDATE SET rate = EXCLUDED.rate;\nEND $$;\n",
+        ),
+        (
+            "mysql",
+            "DELIMITER $$\nCREATE PROCEDURE risk.sp_fx(IN p_ccy CHAR(3))\nBEGIN\n"
+            "  DECLARE v_rate DECIMAL(18,8);\n"
+            "  SELECT mid INTO v_rate FROM mkt.fx_quotes WHERE ccy = p_ccy ORDER BY ts DESC LIMIT 1;\n"
+            "  INSERT INTO risk.fx_latest (ccy, rate) VALUES (p_ccy, v_rate) AS n (c, r)\n"
+            "  ON DUPLICATE KEY UPDATE rate = n.r;\nEND $$\nDELIMITER ;\n",
+        ),
+    ],
+)
+def test_upsert_of_variables_keeps_their_sources_on_conflict(dialect: str, sql: str) -> None:
+    res = extract(sql, dialect)
+    upsert = next(s for s in res.statements if s.target_tables == ("risk.fx_latest",))
+    rate_edges = [
+        set(e.sources)
+        for e in upsert.column_edges
+        if e.kind == "direct" and e.target == "risk.fx_latest.rate"
+    ]
+    assert len(rate_edges) == 2  # the insert and the conflict update
+    assert all(s == {"mkt.fx_quotes.mid"} for s in rate_edges)

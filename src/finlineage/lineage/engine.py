@@ -16,6 +16,7 @@ from sqlglot import TokenType, exp
 from sqlglot.errors import ErrorLevel, SqlglotError, TokenError
 
 from finlineage.lineage.dml_ctes import returning_ctes
+from finlineage.lineage.extractors.insert import with_proposed
 from finlineage.lineage.formula import Formula, attach, projection_trees
 from finlineage.lineage.model import (
     ColumnDef,
@@ -446,6 +447,8 @@ class _Facts:
         if res.target_tables and self.flow.values:
             res.column_edges, shaped = self.flow.conditions(self.process, stmt, res.column_edges, variables)
             read += shaped
+        if res.proposed_reads and res.target_tables:  # EXCLUDED.x: what x got, variables included
+            res.column_edges = with_proposed(res.column_edges, res.proposed_reads, res.target_tables[0])
         for table in read:  # rows read into a variable earlier are read by this statement
             if table not in res.source_tables:
                 res.source_tables.append(table)

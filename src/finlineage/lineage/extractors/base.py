@@ -124,6 +124,9 @@ class StatementResult:
     objects: list[ObjectDefinition] = field(default_factory=list)
     renames: list[tuple[str, str]] = field(default_factory=list)
     unknown_functions: list[str] = field(default_factory=list)
+    proposed_reads: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    """Edge position -> the target's columns of the INSERT's proposed row it reads (ON CONFLICT
+    `EXCLUDED.x`, MySQL `VALUES(x)`)."""
     scopes: dict[int, tuple[exp.Expr, Scope]] = field(default_factory=dict)
     """Scope trees built by the analysis, by id of their query (kept with it): the formulas of
     the same statement reuse them instead of building them again."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from sqlglot import exp
 
@@ -90,6 +91,7 @@ class InsertExtractor(Extractor):
             if e.kind == "direct" and e.target.startswith(tgt + "."):
                 proposed.setdefault(e.target[len(tgt) + 1 :], set()).update(e.sources)
         own = {target.alias_or_name, target.name}
+        column_of = {name: name for name in proposed}  # a name of the proposed row -> its column
         rows = stmt.expression
         alias = rows.args.get("alias") if isinstance(rows, exp.Values) else None
         if isinstance(alias, exp.TableAlias) and alias.name:  # MySQL `VALUES (...) AS new [(a, b)]`
@@ -97,9 +99,11 @@ class InsertExtractor(Extractor):
             written = list(proposed)
             for i, name in enumerate(renamed):
                 if i < len(written):
-                    proposed.setdefault(f"{alias.name}.{name}", proposed[written[i]])
+                    column_of.setdefault(f"{alias.name}.{name}", written[i])
             for name in written:
-                proposed.setdefault(f"{alias.name}.{name}", proposed[name])
+                column_of.setdefault(f"{alias.name}.{name}", name)
+            for key, name in column_of.items():
+                proposed.setdefault(key, proposed[name])
         read = self._query_column_reader(rows, res) if isinstance(rows, exp.Select) else None
         where = conflict.args.get("where")
         filters = self._row_refs(where, own, proposed, tgt, read) if isinstance(where, exp.Expr) else set()
@@ -110,8 +114,11 @@ class InsertExtractor(Extractor):
             col = f"{tgt}.{eq.this.name}"
             value = eq.expression
             subtype = "IDENTITY" if isinstance(value, exp.Column) or _values_ref(value) else "TRANSFORMATION"
-            sources = self._row_refs(value, own, proposed, tgt, read)
+            used: set[str] = set()
+            sources = self._row_refs(value, own, proposed, tgt, read, used)
             expr = f"{label}: {_expr_text(value, self.dialect)}"
+            if used:  # what the INSERT gives those columns may still gain sources (variables)
+                res.proposed_reads[len(res.column_edges)] = tuple(sorted({column_of[k] for k in used}))
             res.column_edges.append(ColumnEdge(col, tuple(sorted(sources)), "direct", expr, subtype=subtype))
             if filters:
                 res.column_edges.append(ColumnEdge(col, tuple(sorted(filters)), "indirect", subtype="FILTER"))
@@ -161,15 +168,18 @@ class InsertExtractor(Extractor):
         proposed: dict[str, set[str]],
         tgt: str,
         read: Callable[[exp.Column], set[str]] | None = None,
+        used: set[str] | None = None,
     ) -> set[str]:
         """Columns of an ON CONFLICT expression: `EXCLUDED.x` / `VALUES(x)` / MySQL's row alias
         `new.x` -> what the INSERT gives x; a column of the INSERT's SELECT sources -> its
         sources; any other column -> the target row's column."""
         out: set[str] = set()
+        used = set() if used is None else used
         for call in node.find_all(exp.Anonymous):  # MySQL `VALUES(x)` parsed with a bare name
             named = _values_ref(call)
-            if named:
-                out |= proposed.get(named, set())
+            if named and named in proposed:
+                out |= proposed[named]
+                used.add(named)
         for c in node.find_all(exp.Column):
             qualifier = c.table.lower()
             in_values = isinstance(c.parent, (exp.Values, exp.Anonymous)) and (
@@ -177,8 +187,10 @@ class InsertExtractor(Extractor):
             )
             if qualifier == "excluded" or in_values:
                 out |= proposed.get(c.name, set())
+                used.update([c.name] if c.name in proposed else [])
             elif f"{c.table}.{c.name}" in proposed:
                 out |= proposed[f"{c.table}.{c.name}"]
+                used.add(f"{c.table}.{c.name}")
             elif not qualifier or qualifier in own:
                 out.add(f"{tgt}.{c.name}")
             elif read is not None:
@@ -271,3 +283,18 @@ def _values_ref(node: exp.Expr) -> str:
         return ""
     arg = node.expressions[0]
     return arg.name if isinstance(arg, (exp.Identifier, exp.Column)) else ""
+
+
+def with_proposed(edges: list[ColumnEdge], reads: dict[int, tuple[str, ...]], table: str) -> list[ColumnEdge]:
+    """ON CONFLICT / ON DUPLICATE KEY edges (at positions `reads`) with the sources the INSERT
+    gives the proposed columns they read, as known now (variables resolved after extraction)."""
+    given: dict[str, set[str]] = {}
+    for pos, e in enumerate(edges):
+        if e.kind == "direct" and pos not in reads and e.target.startswith(table + "."):
+            given.setdefault(e.target[len(table) + 1 :], set()).update(e.sources)
+    out = list(edges)
+    for pos, names in reads.items():
+        if pos < len(out) and out[pos].kind == "direct":
+            extra = set().union(*(given.get(n, set()) for n in names))
+            out[pos] = replace(out[pos], sources=tuple(sorted(set(out[pos].sources) | extra)))
+    return out
