@@ -14,6 +14,7 @@ import json
 import shutil
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -280,6 +281,19 @@ def test_openlineage_export_of_the_project_validates(client: TestClient, ingeste
     }
     seed = next(d for e in events for d in e["inputs"] if d["name"] == "vault.ref_data.accounts")
     assert seed["facets"]["documentation"]["description"] == "Chart of ledger accounts, one row each."
+
+
+def test_marquez_column_lineage_of_a_model_column(client: TestClient, ingested: dict[str, Any]) -> None:
+    """The Marquez read a lineage UI makes: a dataset field, through two ephemeral models."""
+    node = "datasetField:duckdb://vault-repo:vault.main.big_usd:total_cents"
+    r = client.get(f"/api/v1/column-lineage?nodeId={quote(node, safe='')}")
+    assert r.status_code == 200, r.text
+    ids = {n["id"] for n in r.json()["graph"]}
+    assert {
+        node,
+        "datasetField:duckdb://vault-repo:vault.main.stg_moves:amount",
+        "datasetField:duckdb://vault-repo:vault.landing.cashmoves:amt",
+    } <= ids
 
 
 def test_without_catalog_seeds_are_their_csv_header_typed_by_column_types(
