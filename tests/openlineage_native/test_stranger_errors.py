@@ -9,11 +9,13 @@ import gzip
 import json
 import uuid
 import zlib
+from pathlib import Path
 from typing import Any
 
 from openlineage.client.event_v2 import Job, Run, RunEvent, RunState
 
 from openlineage_native.acceptance_bank import Bank, emitter, start_bank
+from openlineage_native.conftest import write_tree
 
 PRODUCER = "https://example.invalid/fjord-stranger-errors"
 
@@ -155,3 +157,21 @@ def test_facets_finlineage_reads_are_checked_against_their_schemas(
     )
     assert _post(bank, ok).status_code == 201
     assert _post(bank, event({"nominalTime": {**facet, "_deleted": True}})).status_code == 201
+
+
+def test_a_namespace_setting_must_name_an_authority(make_server: Any, database_url: str, roots: Path) -> None:
+    bank = start_bank(make_server, database_url)
+    tree = write_tree(roots / "fjord", {"pg/t.sql": "CREATE TABLE fj.rates (ccy text, rate numeric);\n"})
+    res = bank.ingest(tree, "fjord", "fjord-pg")
+    url = f"/api/v1/repositories/{res['repository_id']}/namespace"
+    with bank.http("editor") as h:
+        assert h.put(url, json={"namespace": "fjord-db:5432"}).json()["authority"] == "fjord-db:5432"
+        for bad in ("postgres://", "fjord db:5432", "mssql:///"):
+            r = h.put(url, json={"namespace": bad})
+            assert r.status_code == 422, (bad, r.text)
+            assert r.json()["details"][0]["loc"] == ["body", "namespace"]
+        # nothing changed; null and blank reset to the repository name
+        names = {n["name"] for n in h.get("/api/v1/namespaces").json()["namespaces"]}
+        assert [n for n in names if n.endswith("://fjord-db:5432")], names
+        assert h.put(url, json={"namespace": "  "}).json()["authority"] == "fjord-pg"
+        assert h.put(url, json={"namespace": "postgres://fjord-db"}).json()["authority"] == "fjord-db"

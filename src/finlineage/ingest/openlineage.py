@@ -740,6 +740,10 @@ def config_namespace(files: Sequence[Any], warnings: list[str]) -> str | None:
     if not isinstance(value, str) or not value.strip() or len(value) > 500:
         warnings.append(f"{root.path}: [openlineage] namespace must be a non-empty string (ignored)")
         return None
+    problem = ol.authority_problem(value)
+    if problem is not None:
+        warnings.append(f"{root.path}: [openlineage] namespace {value!r} {problem} (ignored)")
+        return None
     return value.strip()
 
 

@@ -8,13 +8,21 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from finlineage.query.errors import not_found
+from finlineage.query.errors import InvalidQueryError, not_found
 from finlineage.store import openlineage as ol
 from finlineage.store import openlineage_events as ol_events
 from finlineage.store.models import Repository
 
 
 def set_namespace(session: Session, repository_id: int, namespace: str | None) -> dict[str, Any]:
+    """Set (None or blank: reset to the repository name) a repository's namespace authority;
+    a value that names no usable authority is a 422 and changes nothing."""
+    problem = ol.authority_problem(namespace) if namespace and namespace.strip() else None
+    if problem is not None:
+        raise InvalidQueryError(
+            f"namespace {namespace!r} {problem}",
+            details=[{"loc": ["body", "namespace"], "msg": problem, "type": "value_error"}],
+        )
     if not ol.set_repository_namespace(session, repository_id, namespace):
         raise not_found("repository", repository_id)
     session.commit()

@@ -86,6 +86,20 @@ def authority_of(repository_name: str, namespace: str | None) -> str:
     return value.rstrip("/")
 
 
+def authority_problem(value: str) -> str | None:
+    """Why a repository's namespace setting cannot serve as an authority (None: it can): once
+    an optional ``scheme://`` is dropped, something without whitespace must remain."""
+    authority = value.strip()
+    if "://" in authority:
+        authority = authority.split("://", 1)[1]
+    authority = authority.rstrip("/")
+    if not authority:
+        return "names no authority (expected host[:port] or scheme://host[:port])"
+    if any(ch.isspace() for ch in authority):
+        return "holds whitespace (an authority is host[:port])"
+    return None
+
+
 def namespace_for(dialect: str | None, authority: str) -> str:
     scheme = scheme_for(dialect)
     if scheme in NO_AUTHORITY_SCHEMES:

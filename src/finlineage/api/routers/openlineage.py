@@ -95,7 +95,7 @@ async def post_lineage(request: Request) -> JSONResponse:
 @router.put(
     "/repositories/{repository_id}/namespace",
     summary="Set a repository's OpenLineage namespace (authority); null resets to the repository name",
-    responses={404: _ERR},
+    responses={404: _ERR, 422: _ERR},
     dependencies=[editor],
 )
 def set_namespace(
