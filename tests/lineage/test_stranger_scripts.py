@@ -711,3 +711,42 @@ def test_upsert_of_variables_keeps_their_sources_on_conflict(dialect: str, sql: 
     ]
     assert len(rate_edges) == 2  # the insert and the conflict update
     assert all(s == {"mkt.fx_quotes.mid"} for s in rate_edges)
+
+
+def test_tsql_composable_dml_scd2_merge_output_in_a_derived_table() -> None:
+    sql = """INSERT INTO dbo.dim_cpty (cpty_id, cpty_name, rating, is_current)
+SELECT cpty_id, cpty_name, rating, 1
+FROM (
+    MERGE dbo.dim_cpty AS d
+    USING stg.cpty AS s ON d.cpty_id = s.cpty_id AND d.is_current = 1
+    WHEN MATCHED AND d.rating <> s.rating THEN UPDATE SET d.is_current = 0
+    WHEN NOT MATCHED THEN INSERT (cpty_id, cpty_name, rating, is_current)
+         VALUES (s.cpty_id, s.cpty_name, s.rating, 1)
+    OUTPUT $action, s.cpty_id, s.cpty_name, s.rating
+) AS changes (action_taken, cpty_id, cpty_name, rating)
+WHERE action_taken = 'UPDATE';
+"""
+    res = extract(sql, "tsql")
+    (stmt,) = res.statements
+    assert "analysis_error" not in codes(res)
+    assert stmt.target_tables == ("dbo.dim_cpty",)
+    assert set(stmt.source_tables) == {"dbo.dim_cpty", "stg.cpty"}
+    edges = direct(stmt)
+    assert edges["dbo.dim_cpty.cpty_name"] == {"stg.cpty.cpty_name"}
+    assert edges["dbo.dim_cpty.rating"] == {"stg.cpty.rating"}
+    assert edges["dbo.dim_cpty.is_current"] == set()
+
+
+def test_postgres_merge_returning_in_a_cte() -> None:
+    sql = """WITH m AS (
+  MERGE INTO risk.limits t USING risk.limit_stage s ON t.cpty_id = s.cpty_id
+  WHEN MATCHED THEN UPDATE SET limit_amt = s.limit_amt
+  WHEN NOT MATCHED THEN INSERT (cpty_id, limit_amt) VALUES (s.cpty_id, s.limit_amt)
+  RETURNING t.cpty_id, s.limit_amt AS new_limit
+)
+INSERT INTO risk.limit_log (cpty_id, new_limit) SELECT cpty_id, new_limit FROM m;
+"""
+    (stmt,) = extract(sql, "postgres").statements
+    assert set(stmt.target_tables) == {"risk.limit_log", "risk.limits"}
+    assert direct(stmt)["risk.limit_log.new_limit"] == {"risk.limit_stage.limit_amt"}
+    assert direct(stmt)["risk.limits.limit_amt"] == {"risk.limit_stage.limit_amt"}

@@ -14,9 +14,13 @@ from collections.abc import Callable, Sequence
 
 from sqlglot import exp
 
-__all__ = ["returning_ctes"]
+from finlineage.lineage.refs import output_name
 
-_DML = (exp.Insert, exp.Update, exp.Delete)
+__all__ = ["output_rows", "returning_ctes"]
+
+_DML = (exp.Insert, exp.Update, exp.Delete, exp.Merge)
+_OUTPUT_DIALECTS = frozenset({"tsql", "fabric"})
+"""Dialects whose DML returns rows with OUTPUT over the `inserted` / `deleted` pseudo-tables."""
 
 
 def _as_relation(node: exp.Expr) -> exp.Expr | None:
@@ -97,19 +101,103 @@ def _inserted(
     return exp.select(*returning).from_(derived)
 
 
+def output_rows(
+    ret: exp.Returning, target: exp.Table, others: Sequence[exp.Expr], dialect: str
+) -> exp.Select:
+    """T-SQL `OUTPUT inserted.a, deleted.b, s.c, $action`: the rows a DML statement outputs, as a
+    query over its target (as `inserted` and as `deleted`) and its other sources (MERGE USING,
+    UPDATE FROM); `$action` has no column."""
+    projections: list[exp.Expr] = []
+    for e in ret.expressions:
+        if isinstance(e, exp.Column) and e.name.startswith("$"):  # $action: no column
+            projections.append(exp.alias_(exp.Null(), e.name.lstrip("$") or "action"))
+            continue
+        e = e.copy()
+        for c in list(e.find_all(exp.Column)):
+            if c.name.startswith("$"):
+                c.replace(exp.Null())
+        if not isinstance(e, exp.Alias) and not (isinstance(e, exp.Column) and isinstance(e.this, exp.Star)):
+            e = exp.alias_(e, output_name(e, dialect, len(projections)))
+        projections.append(e)
+    rows = []
+    for _ in range(2):
+        row = target.copy()
+        row.set("alias", None)
+        row.set("joins", None)
+        rows.append(row)
+    sel = exp.Select(expressions=projections).from_(exp.alias_(rows[0], "inserted", table=True))
+    joins = [exp.Join(this=exp.alias_(rows[1], "deleted", table=True), kind="CROSS")]
+    for o in others:
+        other = o.copy()
+        other.set("joins", None)  # each joined table is listed on its own
+        joins.append(exp.Join(this=other, kind="CROSS"))
+    sel.set("joins", joins)
+    return sel
+
+
+def _output_sources(dml: exp.Expr) -> list[exp.Expr]:
+    """What a DML statement's OUTPUT may read besides its target: MERGE USING, UPDATE/DELETE FROM."""
+    if isinstance(dml, exp.Merge):
+        using = dml.args.get("using")
+        return [using] if isinstance(using, exp.Expr) else []
+    source = dml.args.get("from_") if isinstance(dml, exp.Update) else dml.args.get("using")
+    out: list[exp.Expr] = []
+    if isinstance(source, exp.From):
+        out.append(source.this)
+    elif isinstance(source, list):
+        out.extend(x for x in source if isinstance(x, exp.Expr))
+    out.extend(j.this for j in dml.args.get("joins") or [] if isinstance(j, exp.Join))
+    return out
+
+
+def _returned(
+    dml: exp.Expr,
+    name_of: Callable[[exp.Table], str],
+    columns_of: Callable[[str], Sequence[str] | None],
+    dialect: str,
+) -> exp.Select | None:
+    """The query of the rows a DML statement returns (RETURNING / OUTPUT), None when unknown."""
+    ret = dml.args.get("returning")
+    returning = [r.copy() for r in ret.expressions] if isinstance(ret, exp.Returning) else []
+    if not returning or not isinstance(ret, exp.Returning):
+        return None
+    target = dml.this.this if isinstance(dml.this, exp.Schema) else dml.this
+    if not isinstance(target, exp.Table):
+        return None
+    if dialect in _OUTPUT_DIALECTS:  # inserted.x / deleted.x
+        return output_rows(ret, target, _output_sources(dml), dialect)
+    if isinstance(dml, exp.Merge):  # PostgreSQL MERGE ... RETURNING t.x, s.y: the joined rows
+        sel = exp.select(*returning).from_(target.copy())
+        for other in _output_sources(dml):
+            sel = sel.join(other.copy(), join_type="cross")
+        return sel
+    if isinstance(dml, exp.Delete):
+        return _deleted(dml, returning)
+    if isinstance(dml, exp.Update):
+        return _updated(dml, returning)
+    if isinstance(dml, exp.Insert):
+        return _inserted(dml, returning, name_of, columns_of)
+    return None
+
+
 def returning_ctes(
     stmt: exp.Expr,
     name_of: Callable[[exp.Table], str],
     columns_of: Callable[[str], Sequence[str] | None],
+    dialect: str = "",
 ) -> tuple[exp.Expr, list[exp.Expr]]:
-    """`stmt` with each data-modifying CTE replaced by the query of the rows it returns (a copy;
-    `stmt` itself is kept), and the writes those CTEs make, each a statement of its own."""
+    """`stmt` with each data-modifying CTE, and each DML statement read as a derived table (T-SQL
+    `FROM (MERGE ... OUTPUT ...) AS x (cols)`), replaced by the query of the rows it returns (a
+    copy; `stmt` itself is kept), and the writes they make, each a statement of its own."""
     with_ = stmt.args.get("with_")
-    if not isinstance(with_, exp.With) or not any(isinstance(c.this, _DML) for c in with_.expressions):
+    has_ctes = isinstance(with_, exp.With) and any(isinstance(c.this, _DML) for c in with_.expressions)
+    nested = [s for s in stmt.find_all(exp.Subquery) if isinstance(s.this, _DML)]
+    if not has_ctes and not nested:
         return stmt, []
     work = stmt.copy()
-    ctes = work.args["with_"].expressions
     writes: list[exp.Expr] = []
+    w = work.args.get("with_")
+    ctes = w.expressions if isinstance(w, exp.With) else []
     for pos, cte in enumerate(ctes):
         dml = cte.this
         if not isinstance(dml, _DML):
@@ -120,16 +208,15 @@ def returning_ctes(
         if before and not write.args.get("with_"):
             write.set("with_", exp.With(expressions=before))
         writes.append(write)
-        ret = dml.args.get("returning")
-        returning = [r.copy() for r in ret.expressions] if isinstance(ret, exp.Returning) else []
-        if not returning:
-            continue
-        if isinstance(dml, exp.Delete):
-            rows = _deleted(dml, returning)
-        elif isinstance(dml, exp.Update):
-            rows = _updated(dml, returning)
-        else:
-            rows = _inserted(dml, returning, name_of, columns_of)
+        rows = _returned(dml, name_of, columns_of, dialect)
         if rows is not None:
             cte.set("this", rows)
+    for sub in [s for s in work.find_all(exp.Subquery) if isinstance(s.this, _DML)]:
+        dml = sub.this
+        write = dml.copy()
+        write.set("returning", None)
+        writes.append(write)
+        rows = _returned(dml, name_of, columns_of, dialect)
+        if rows is not None:
+            sub.set("this", rows)
     return work, writes

@@ -484,7 +484,7 @@ def _analyze_segment(
                     work, functions = inline_table_functions(
                         stmt, ctx.table_functions, ctx.name_of, ctx.dialect, ctx.schema.columns
                     )
-                    work, writes = returning_ctes(work, ctx.name_of, ctx.schema.columns)
+                    work, writes = returning_ctes(work, ctx.name_of, ctx.schema.columns, ctx.dialect)
                     res = analyze_statement(work, ctx, first_index + i)
                     res.source_tables.extend(f for f in functions.read if f not in res.source_tables)
                     res.unknown_functions = functions.unknown

@@ -12,6 +12,7 @@ from sqlglot import exp
 from sqlglot.errors import OptimizeError
 from sqlglot.optimizer.scope import Scope, build_scope
 
+from finlineage.lineage.dml_ctes import output_rows
 from finlineage.lineage.model import (
     ColumnEdge,
     Diagnostic,
@@ -353,33 +354,7 @@ class Extractor:
         _add(res.target_tables, out)
         if not isinstance(target, exp.Table):
             return
-        projections: list[exp.Expr] = []
-        for e in ret.expressions:
-            if isinstance(e, exp.Column) and e.name.startswith("$"):  # $action: no column
-                projections.append(exp.alias_(exp.Null(), e.name.lstrip("$") or "action"))
-                continue
-            e = e.copy()
-            for c in list(e.find_all(exp.Column)):
-                if c.name.startswith("$"):
-                    c.replace(exp.Null())
-            if not isinstance(e, exp.Alias) and not (
-                isinstance(e, exp.Column) and isinstance(e.this, exp.Star)
-            ):
-                e = exp.alias_(e, output_name(e, self.dialect, len(projections)))
-            projections.append(e)
-        rows = []
-        for _ in range(2):
-            row = target.copy()
-            row.set("alias", None)
-            row.set("joins", None)
-            rows.append(row)
-        sel = exp.Select(expressions=projections).from_(exp.alias_(rows[0], "inserted", table=True))
-        joins = [exp.Join(this=exp.alias_(rows[1], "deleted", table=True), kind="CROSS")]
-        for o in others:
-            other = o.copy()
-            other.set("joins", None)  # each joined table is listed on its own
-            joins.append(exp.Join(this=other, kind="CROSS"))
-        sel.set("joins", joins)
+        sel = output_rows(ret, target, others, self.dialect)
         found = self.query(sel, res)
         if found:
             if cols is None:
