@@ -750,3 +750,30 @@ INSERT INTO risk.limit_log (cpty_id, new_limit) SELECT cpty_id, new_limit FROM m
     assert set(stmt.target_tables) == {"risk.limit_log", "risk.limits"}
     assert direct(stmt)["risk.limit_log.new_limit"] == {"risk.limit_stage.limit_amt"}
     assert direct(stmt)["risk.limits.limit_amt"] == {"risk.limit_stage.limit_amt"}
+
+
+def test_plpgsql_for_in_execute_and_return_query_execute() -> None:
+    sql = """CREATE OR REPLACE FUNCTION risk.book_totals(p_desk TEXT)
+RETURNS TABLE (book_id INT, total NUMERIC) LANGUAGE plpgsql AS $$
+DECLARE rec RECORD;
+BEGIN
+  FOR rec IN EXECUTE 'SELECT book_id, amount FROM risk.positions WHERE desk = $1' USING p_desk LOOP
+    INSERT INTO risk.scan_log (book_id, amount) VALUES (rec.book_id, rec.amount);
+  END LOOP;
+  RETURN QUERY EXECUTE 'SELECT book_id, SUM(amount) FROM risk.positions WHERE desk = $1 GROUP BY book_id' USING p_desk;
+END $$;
+INSERT INTO risk.desk_book_totals (book_id, total) SELECT b.book_id, b.total FROM risk.book_totals('FX') AS b;
+"""
+    res = extract(sql, "postgres")
+    by_target = {s.target_tables[0]: s for s in res.statements if s.target_tables}
+    assert direct(by_target["risk.scan_log"]) == {
+        "risk.scan_log.book_id": {"risk.positions.book_id"},
+        "risk.scan_log.amount": {"risk.positions.amount"},
+    }
+    assert by_target["risk.book_totals"].type == "return_query"
+    # the function's rows come from its dynamic query: the reader reaches risk.positions
+    assert direct(by_target["risk.desk_book_totals"]) == {
+        "risk.desk_book_totals.book_id": {"risk.positions.book_id"},
+        "risk.desk_book_totals.total": {"risk.positions.amount"},
+    }
+    assert "table_function_unknown" not in codes(res)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from finlineage.lineage.splitters.lexer import _QUERY_START, MAX_DEPTH, is_builtin_routine
 from finlineage.lineage.splitters.walker import _Walker
@@ -119,8 +120,8 @@ class _Calls(_Walker):
         j = i + 1
         if self._word(j) == "QUERY":
             j += 1
-            if self._word(j) == "EXECUTE":
-                self._dynamic(i, j + 1, end, process)
+            if self._word(j) == "EXECUTE":  # the dynamic query's rows are the function's result
+                self._dynamic(i, j + 1, end, process, returns=True)
             else:
                 self._emit(j, end, process, returns=True)
         elif self._word(j) == "NEXT":  # PL/pgSQL: one more row of the result (OUT columns or a record)
@@ -173,9 +174,26 @@ class _Calls(_Walker):
         if cursor is not None and after == c + 1 and names:
             self._emit(i, end, process, sql="", assigns=names, source=cursor)
 
-    def _dynamic(self, i: int, a: int, b: int, process: str | None) -> None:
+    def _dynamic(
+        self,
+        i: int,
+        a: int,
+        b: int,
+        process: str | None,
+        assigns: tuple[str, ...] = (),
+        returns: bool = False,
+    ) -> None:
         """Dynamic SQL whose text is tokens [a, b): analysed when it is a literal, a
-        concatenation of literals or `format(literal, literal args)`, else a warning."""
+        concatenation of literals or `format(literal, literal args)`, else a warning. A query
+        whose rows go somewhere (`FOR r IN EXECUTE`: `assigns`; `RETURN QUERY EXECUTE`:
+        `returns`) is marked so when the text is that one query."""
+        first = len(self.acc.segments)
+        self._dynamic_text(i, a, b, process)
+        added = self.acc.segments[first:]
+        if (assigns or returns) and len(added) == 1 and _QUERY_TEXT.match(added[0].sql):
+            self.acc.segments[first] = replace(added[0], assigns=assigns, returns=returns)
+
+    def _dynamic_text(self, i: int, a: int, b: int, process: str | None) -> None:
         toks = self.toks
         pos = toks[i][2]
         stop = b
@@ -337,6 +355,7 @@ class _Calls(_Walker):
         return "".join(out), offset, "format() of literals"
 
 
+_QUERY_TEXT = re.compile(r"\s*\(?\s*(?:SELECT|WITH|VALUES|TABLE)\b", re.I)
 _PLACEHOLDER = re.compile(
     r"'(?:[^']|'')*'|\"[^\"]*\"|(?<![\w:$@])(?:\$(\d+)|:(\d+)|:([A-Za-z_]\w*)|\?|@([A-Za-z_]\w*))"
 )

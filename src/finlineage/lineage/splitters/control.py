@@ -159,8 +159,8 @@ class _Control(_Calls):
             self._emit(r, lp, process, assigns=row)
         elif self._is_p(r, "(") and self._word(r + 1) in _QUERY_START:
             self._emit(r + 1, self._matching(r, lp), process, assigns=row)
-        elif self._word(r) == "EXECUTE":
-            self._dynamic(i, r + 1, lp, process)
+        elif self._word(r) == "EXECUTE":  # FOR r IN EXECUTE '<query>': the record takes its rows
+            self._dynamic(i, r + 1, lp, process, assigns=row)
         elif row:  # FOR r IN cursor[(args)] LOOP: the record takes the cursor's rows
             cursor, c_end = self._var_name(r)
             if cursor is not None and (c_end == lp or self._matching(c_end, lp) == lp - 1):
