@@ -777,3 +777,33 @@ INSERT INTO risk.desk_book_totals (book_id, total) SELECT b.book_id, b.total FRO
         "risk.desk_book_totals.total": {"risk.positions.amount"},
     }
     assert "table_function_unknown" not in codes(res)
+
+
+@pytest.mark.parametrize(
+    ("dialect", "sql"),
+    [
+        (
+            "oracle",
+            "CREATE OR REPLACE PROCEDURE risk.p_dyn_into (p_book IN NUMBER) AS\n  v_total NUMBER;\n  v_cnt NUMBER;\n"
+            "BEGIN\n  EXECUTE IMMEDIATE 'SELECT SUM(amount), COUNT(*) FROM risk.positions WHERE book_id = :b'\n"
+            "    INTO v_total, v_cnt USING p_book;\n"
+            "  INSERT INTO risk.book_totals (book_id, total) VALUES (p_book, v_total);\nEND;\n/\n",
+        ),
+        (
+            "postgres",
+            "CREATE OR REPLACE FUNCTION risk.f_dyn_into(p_book INT) RETURNS void LANGUAGE plpgsql AS $$\n"
+            "DECLARE v_total NUMERIC; v_cnt INT;\nBEGIN\n"
+            "  EXECUTE 'SELECT SUM(amount), COUNT(*) FROM risk.positions WHERE book_id = $1'\n"
+            "    INTO v_total, v_cnt USING p_book;\n"
+            "  INSERT INTO risk.book_totals (book_id, total) VALUES (p_book, v_total);\nEND $$;\n",
+        ),
+    ],
+)
+def test_dynamic_query_into_variables(dialect: str, sql: str) -> None:
+    res = extract(sql, dialect)
+    totals = next(s for s in res.statements if s.target_tables == ("risk.book_totals",))
+    assert direct(totals) == {
+        "risk.book_totals.book_id": set(),
+        "risk.book_totals.total": {"risk.positions.amount"},
+    }
+    assert indirect(totals)["risk.book_totals.total"] == {"risk.positions.book_id"}

@@ -187,6 +187,10 @@ class _Calls(_Walker):
         concatenation of literals or `format(literal, literal args)`, else a warning. A query
         whose rows go somewhere (`FOR r IN EXECUTE`: `assigns`; `RETURN QUERY EXECUTE`:
         `returns`) is marked so when the text is that one query."""
+        into = next((t for t in range(a + 1, b) if self._word(t) == "INTO"), -1)
+        if into > 0 and not assigns:  # Oracle `EXECUTE IMMEDIATE '<query>' INTO v, w [USING ...]`
+            using = next((t for t in range(into, b) if self._word(t) == "USING"), b)
+            assigns = self._into_names(into + 1, using)
         first = len(self.acc.segments)
         self._dynamic_text(i, a, b, process)
         added = self.acc.segments[first:]
@@ -214,8 +218,9 @@ class _Calls(_Walker):
                 found = (held[0], held[1], f"a constant held by {name}")
         if found is not None and self.depth < MAX_DEPTH:
             inner, start, how = found
-            if self._word(stop) == "USING":
-                inner = bind_placeholders(inner, self._using_args(stop + 1, b))
+            using = next((t for t in range(stop, b) if self._word(t) == "USING"), -1)
+            if using > 0:
+                inner = bind_placeholders(inner, self._using_args(using + 1, b))
             seg_diags = (
                 *self.seg_diags,
                 self._diag("dynamic_sql", f"dynamic SQL given as {how}; analysed as written", pos, "info"),
