@@ -121,6 +121,23 @@ def test_dataset_facets_fill_marquez_dataset_fields(make_server: Any, database_u
     assert d["lastLifecycleState"] == "OVERWRITE"
     assert "ownership" not in d["facets"] and {"storage", "dataSource", "schema"} <= set(d["facets"])
 
+    # the producer's new schema (qty dropped, px added) is the dataset's current fields
+    reshaped = DatasetEvent(
+        eventTime="2026-12-06T08:00:30Z",
+        producer=PRODUCER,
+        dataset=StaticDataset(
+            namespace=LAKE,
+            name=name,
+            facets={"schema": _fields(("trade id", "string", ""), ("px", "double", "price"))},
+        ),
+    )
+    assert sender.transport.emit(reshaped).status_code == 201
+    d = _get(bank, f"/api/v1/namespaces/{_enc(LAKE)}/datasets/{_enc(name)}")
+    assert [(f["name"], f["type"]) for f in d["fields"]] == [("trade id", "string"), ("px", "double")]
+    assert [f["name"] for f in d["facets"]["schema"]["fields"]] == ["trade id", "px"]
+    graph = _get(bank, "/api/v1/lineage/", nodeId=f"dataset:{LAKE}:{name}", depth=1)["graph"]
+    assert [f["name"] for f in graph[0]["data"]["fields"]] == ["trade id", "px"]
+
     # a job facet deleted the same way (JobEvent)
     job = Job(
         namespace="quay-batch",

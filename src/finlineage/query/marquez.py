@@ -370,13 +370,16 @@ def _graph(
             created, updated = times.get(oid, (None, None))
             facets = sent.get((key[0], key[1].lower()), {})
             docs = shape.field_docs(facets)
+            fields = [
+                shape.field_out(n, t, ctx.column_docs.get((oid, n)) or docs.get(n))
+                for n, _, t in ctx.columns.get(oid, [])
+            ]
+            if oid in g.objects and g.objects[oid][4] is None:  # no parsed file defines it
+                fields = shape.sent_fields(facets) or fields  # its producer's latest word
             data = shape.dataset_out(
                 key[0],
                 key[1],
-                fields=[
-                    shape.field_out(n, t, ctx.column_docs.get((oid, n)) or docs.get(n))
-                    for n, _, t in ctx.columns.get(oid, [])
-                ],
+                fields=fields,
                 created=created,
                 updated=updated,
                 facets=facets,

@@ -266,19 +266,22 @@ def _merge_received(entry: Job, row: OLJob) -> None:
 
 def _received_dataset(row: OLDataset) -> Dataset:
     facets = dict(row.facets or {})
-    declared: list[dict[str, Any]] = list((facets.get("schema") or {}).get("fields") or [])
     return Dataset(
-        row.name,
-        int(row.object_id),
-        row.updated_at,
-        row.updated_at,
-        [shape.field_out(str(f.get("name")), f.get("type"), f.get("description")) for f in declared],
-        facets,
+        row.name, int(row.object_id), row.updated_at, row.updated_at, shape.sent_fields(facets) or [], facets
     )
 
 
 def _materialise(session: Session, c: _Contents, wanted: list[str]) -> list[Dataset]:
     times = stamps(session, [c.parsed[n][0] for n in wanted if n in c.parsed])
+    # objects no parsed file defines (they arrived as events): their producers' latest word on
+    # their fields and facets wins over the columns gathered from every event
+    received_only = {
+        int(oid)
+        for part in chunks(sorted({c.parsed[n][0] for n in wanted if n in c.parsed and n in c.received}))
+        for oid in session.scalars(
+            select(CatalogObject.id).where(CatalogObject.id.in_(list(part)), CatalogObject.file_id.is_(None))
+        )
+    }
     out: list[Dataset] = []
     for n in wanted:
         row = c.received.get(n)
@@ -291,17 +294,20 @@ def _materialise(session: Session, c: _Contents, wanted: list[str]) -> list[Data
         facets = _dataset(ctx, ctx.datasets[oid], oid)["facets"]  # the export's dataset facets
         sent = dict(row.facets or {}) if row is not None else {}
         docs = shape.field_docs(sent)  # what a producer's schema facet says of each field
+        fields = [
+            shape.field_out(f, t, ctx.column_docs.get((oid, f)) or docs.get(f))
+            for f, _, t in ctx.columns.get(oid, [])
+        ]
+        if oid in received_only:
+            fields = shape.sent_fields(sent) or fields
         out.append(
             Dataset(
                 n,
                 oid,
                 created,
                 updated,
-                [
-                    shape.field_out(f, t, ctx.column_docs.get((oid, f)) or docs.get(f))
-                    for f, _, t in ctx.columns.get(oid, [])
-                ],
-                {**sent, **facets},
+                fields,
+                {**facets, **sent} if oid in received_only else {**sent, **facets},
                 ctx.descriptions.get(oid) or shape.documented(sent),
             )
         )

@@ -140,6 +140,20 @@ def documented(facets: Mapping[str, Any]) -> str | None:
     return _facet_text(facets, "documentation", "description")
 
 
+def sent_fields(facets: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+    """The fields of a ``schema`` facet as a producer sent it (None without one): what Marquez
+    serves as a dataset's current fields."""
+    schema = facets.get("schema")
+    fields = schema.get("fields") if isinstance(schema, dict) else None
+    if not isinstance(fields, list):
+        return None
+    return [
+        field_out(f["name"], f.get("type"), f.get("description") or None)
+        for f in fields
+        if isinstance(f, dict) and isinstance(f.get("name"), str)
+    ]
+
+
 def field_docs(facets: Mapping[str, Any]) -> dict[str, str]:
     """Field name → description, of a ``schema`` facet as a producer sent it."""
     schema = facets.get("schema")
