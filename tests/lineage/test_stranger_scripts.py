@@ -807,3 +807,24 @@ def test_dynamic_query_into_variables(dialect: str, sql: str) -> None:
         "risk.book_totals.total": {"risk.positions.amount"},
     }
     assert indirect(totals)["risk.book_totals.total"] == {"risk.positions.book_id"}
+
+
+@pytest.mark.parametrize("dialect", ["postgres", "snowflake", "tsql", "databricks"])
+def test_recursive_cte_reads_its_anchor_columns_by_the_cte_names(dialect: str) -> None:
+    recursive = "" if dialect == "tsql" else "RECURSIVE "
+    sql = (
+        f"WITH {recursive}hier (book_id, parent_id, root_id) AS (\n"
+        "  SELECT book_id, parent_id, book_id FROM risk.books WHERE parent_id IS NULL\n"
+        "  UNION ALL\n"
+        "  SELECT b.book_id, b.parent_id, h.root_id FROM risk.books b JOIN hier h ON b.parent_id = h.book_id\n"
+        ")\n"
+        "INSERT INTO risk.book_roots (book_id, root_id) SELECT book_id, root_id FROM hier;\n"
+    )
+    res = extract(sql, dialect)
+    stmt = res.statements[-1]
+    assert direct(stmt) == {
+        "risk.book_roots.book_id": {"risk.books.book_id"},
+        "risk.book_roots.root_id": {"risk.books.book_id"},
+    }
+    assert "unresolved_column" not in codes(res)
+    assert {e.subtype for e in stmt.column_edges if e.kind == "direct"} == {"IDENTITY"}

@@ -16,7 +16,7 @@ from sqlglot import exp
 
 from finlineage.lineage.refs import output_name
 
-__all__ = ["output_rows", "returning_ctes"]
+__all__ = ["implicitly_recursive", "output_rows", "returning_ctes"]
 
 _DML = (exp.Insert, exp.Update, exp.Delete, exp.Merge)
 _OUTPUT_DIALECTS = frozenset({"tsql", "fabric"})
@@ -220,3 +220,30 @@ def returning_ctes(
         if rows is not None:
             sub.set("this", rows)
     return work, writes
+
+
+_OPTIONAL_RECURSIVE = frozenset({"tsql", "fabric", "oracle", "snowflake", "sqlite", "teradata", "db2"})
+"""Dialects in which a CTE may read itself without the RECURSIVE keyword."""
+
+
+def implicitly_recursive(stmt: exp.Expr, dialect: str) -> exp.Expr:
+    """`WITH h AS (... UNION ALL ... FROM h ...)` where RECURSIVE is optional (T-SQL, Oracle,
+    Snowflake, ...): the CTE reads itself, not a table named h. Returns a copy with such WITHs
+    marked recursive (`stmt` itself is kept), or `stmt` when there are none."""
+    if dialect not in _OPTIONAL_RECURSIVE or not any(_reads_itself(w) for w in stmt.find_all(exp.With)):
+        return stmt
+    work = stmt.copy()
+    for with_ in work.find_all(exp.With):
+        if _reads_itself(with_):
+            with_.set("recursive", True)
+    return work
+
+
+def _reads_itself(with_: exp.With) -> bool:
+    if with_.args.get("recursive"):
+        return False
+    return any(
+        isinstance(cte.this, exp.SetOperation)
+        and any(not t.db and t.name == cte.alias_or_name for t in cte.this.find_all(exp.Table))
+        for cte in with_.expressions
+    )

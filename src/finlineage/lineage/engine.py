@@ -15,7 +15,7 @@ import sqlglot
 from sqlglot import TokenType, exp
 from sqlglot.errors import ErrorLevel, SqlglotError, TokenError
 
-from finlineage.lineage.dml_ctes import returning_ctes
+from finlineage.lineage.dml_ctes import implicitly_recursive, returning_ctes
 from finlineage.lineage.extractors.insert import with_proposed
 from finlineage.lineage.formula import Formula, attach, projection_trees
 from finlineage.lineage.model import (
@@ -485,6 +485,7 @@ def _analyze_segment(
                         stmt, ctx.table_functions, ctx.name_of, ctx.dialect, ctx.schema.columns
                     )
                     work, writes = returning_ctes(work, ctx.name_of, ctx.schema.columns, ctx.dialect)
+                    work = implicitly_recursive(work, ctx.dialect)
                     res = analyze_statement(work, ctx, first_index + i)
                     res.source_tables.extend(f for f in functions.read if f not in res.source_tables)
                     res.unknown_functions = functions.unknown

@@ -390,3 +390,32 @@ def transform_outputs(
     names = [c.name for c in schema.expressions] if isinstance(schema, exp.Schema) else ["key", "value"]
     got = sources_of(exp.Tuple(expressions=proj.expressions))
     return [Output(n, got.direct, proj, False, got.window, got.conditional, TRANSFORMATION) for n in names]
+
+
+def star_modifiers(
+    star: exp.Star, outs: list[Output], sources_of: Callable[[exp.Expr], ExprSources]
+) -> list[Output]:
+    """`* REPLACE (expr AS col)` (BigQuery, Snowflake, DuckDB): the column keeps its place and
+    takes the expression's lineage (`sources_of` resolves it); `* RENAME (col AS new)`
+    (Snowflake): a new name; `* ILIKE 'pattern'` (Snowflake): only the columns whose names match."""
+    if isinstance(pattern := star.args.get("ilike"), exp.Literal) and pattern.is_string:
+        outs = [o for o in outs if o.star or like_match(o.name, pattern.this)]
+    replace = {a.alias: a for a in star.args.get("replace") or [] if isinstance(a, exp.Alias) and a.alias}
+    rename = {
+        a.this.name: a.alias
+        for a in star.args.get("rename") or []
+        if isinstance(a, exp.Alias) and isinstance(a.this, exp.Column)
+    }
+    if not replace and not rename:
+        return outs
+    result: list[Output] = []
+    for o in outs:
+        if o.name in replace:
+            alias = replace[o.name]
+            got = sources_of(alias.this)
+            subtype = stronger(direct_subtype(alias.this), got.subtype)
+            o = Output(o.name, got.direct, alias, False, got.window, got.conditional, subtype)
+        elif o.name in rename:
+            o = Output(rename[o.name], o.sources, o.expression, o.star, o.window, o.conditional, o.subtype)
+        result.append(o)
+    return result

@@ -35,11 +35,11 @@ from finlineage.lineage.refs import (
     dot_parts,
     function_tables,
     is_table_function,
-    like_match,
     output_name,
     pivoted,
     renamed_by_alias,
     role_refs,
+    star_modifiers,
     stronger,
     subquery_role,
     transform_outputs,
@@ -475,6 +475,11 @@ class QueryResolver(_ColumnResolution):
             return cached
         if key in self._in_progress:  # recursive CTE referencing itself
             return []
+        canon = self._by_expr.get(id(scope.expression))
+        if canon is not None and canon is not scope:  # a recursive CTE read in its recursive branch:
+            union = self._by_expr.get(id(scope.expression.parent))  # its anchor, named by the CTE
+            outs = self.outputs(canon)
+            return renamed_by_alias(union, outs) if union is not None else outs
         self._in_progress.add(key)
         try:
             result = renamed_by_alias(scope, self._compute_outputs(scope))
@@ -682,7 +687,7 @@ class QueryResolver(_ColumnResolution):
                 outs.extend(o for o in self.outputs(src) if o.name not in excluded)
         if not qualifier:
             outs = self._merge_using(scope, outs)
-        return self._star_modifiers(scope, star, outs)
+        return star_modifiers(star, outs, lambda e: self.expr_sources(scope, e, []))
 
     def _merge_using(self, scope: Scope, outs: list[Output]) -> list[Output]:
         """`SELECT * FROM a JOIN b USING (k)`: k is one output column, from both sides (NATURAL
@@ -709,34 +714,6 @@ class QueryResolver(_ColumnResolution):
                     result[at] = Output(m.name, m.sources | o.sources, m.expression, subtype=TRANSFORMATION)
                     continue
                 merged[o.name] = len(result)
-            result.append(o)
-        return result
-
-    def _star_modifiers(self, scope: Scope, star: exp.Star, outs: list[Output]) -> list[Output]:
-        """`* REPLACE (expr AS col)` (BigQuery, Snowflake, DuckDB): the column keeps its place and
-        takes the expression's lineage; `* RENAME (col AS new)` (Snowflake): a new name;
-        `* ILIKE 'pattern'` (Snowflake): only the columns whose names match."""
-        if isinstance(pattern := star.args.get("ilike"), exp.Literal) and pattern.is_string:
-            outs = [o for o in outs if o.star or like_match(o.name, pattern.this)]
-        replace = {a.alias: a for a in star.args.get("replace") or [] if isinstance(a, exp.Alias) and a.alias}
-        rename = {
-            a.this.name: a.alias
-            for a in star.args.get("rename") or []
-            if isinstance(a, exp.Alias) and isinstance(a.this, exp.Column)
-        }
-        if not replace and not rename:
-            return outs
-        result: list[Output] = []
-        for o in outs:
-            if o.name in replace:
-                alias = replace[o.name]
-                got = self.expr_sources(scope, alias.this, [])
-                subtype = stronger(direct_subtype(alias.this), got.subtype)
-                o = Output(o.name, got.direct, alias, False, got.window, got.conditional, subtype)
-            elif o.name in rename:
-                o = Output(
-                    rename[o.name], o.sources, o.expression, o.star, o.window, o.conditional, o.subtype
-                )
             result.append(o)
         return result
 
