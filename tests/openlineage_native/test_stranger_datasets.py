@@ -121,6 +121,25 @@ def test_dataset_facets_fill_marquez_dataset_fields(make_server: Any, database_u
     assert d["lastLifecycleState"] == "OVERWRITE"
     assert "ownership" not in d["facets"] and {"storage", "dataSource", "schema"} <= set(d["facets"])
 
+    assert d["deleted"] is False
+    # dropped, then created again: Marquez's soft delete (served, flagged) and back
+    assert sender.transport.emit(_landing(name, lc.LifecycleStateChange.DROP)).status_code == 201
+    d = _get(bank, f"/api/v1/namespaces/{_enc(LAKE)}/datasets/{_enc(name)}")
+    assert (d["lastLifecycleState"], d["deleted"]) == ("DROP", True)
+    assert sender.transport.emit(_landing(name, lc.LifecycleStateChange.CREATE)).status_code == 201
+    d = _get(bank, f"/api/v1/namespaces/{_enc(LAKE)}/datasets/{_enc(name)}")
+    assert (d["lastLifecycleState"], d["deleted"]) == ("CREATE", False)
+    deleted = DatasetEvent(
+        eventTime="2026-12-06T08:00:10Z",
+        producer=PRODUCER,
+        dataset=StaticDataset(
+            namespace=LAKE,
+            name=name,
+            facets={"ownership": ownership_dataset.OwnershipDatasetFacet(owners=[], deleted=True)},
+        ),
+    )
+    assert sender.transport.emit(deleted).status_code == 201
+
     # the producer's new schema (qty dropped, px added) is the dataset's current fields
     reshaped = DatasetEvent(
         eventTime="2026-12-06T08:00:30Z",

@@ -111,7 +111,8 @@ def dataset_out(
         "lastLifecycleState": lifecycle_state(given),
         "description": description or documented(given),
         "facets": given,
-        "deleted": False,
+        # Marquez soft-deletes a dataset its producer reported dropped (still served, flagged)
+        "deleted": lifecycle_state(given) == "DROP",
     }
     out["currentVersion"] = version or content_version(namespace, name, fields, out["facets"])
     if column_lineage is not None:
