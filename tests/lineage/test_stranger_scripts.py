@@ -530,3 +530,18 @@ def test_recursive_cte_reads_its_anchor_columns_by_the_cte_names(dialect: str) -
     }
     assert "unresolved_column" not in codes(res)
     assert {e.subtype for e in stmt.column_edges if e.kind == "direct"} == {"IDENTITY"}
+
+
+def test_snowflake_identifier_of_a_literal_names_the_table() -> None:
+    sql = (
+        "CREATE TABLE risk.positions (pos_id INT, book_id INT, amount NUMBER);\n"
+        "INSERT INTO risk.pos_copy SELECT p.pos_id, p.amount FROM IDENTIFIER('Risk.Positions') AS p;\n"
+        "INSERT INTO IDENTIFIER('risk.pos_ids') (id) SELECT pos_id FROM risk.positions;\n"
+    )
+    _, copy, ids = extract(sql, "snowflake").statements
+    assert copy.source_tables == ("risk.positions",)
+    assert direct(copy) == {
+        "risk.pos_copy.pos_id": {"risk.positions.pos_id"},
+        "risk.pos_copy.amount": {"risk.positions.amount"},
+    }
+    assert ids.target_tables == ("risk.pos_ids",)

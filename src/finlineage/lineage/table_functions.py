@@ -17,8 +17,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlglot import exp
+from sqlglot.errors import SqlglotError
 
-from finlineage.lineage.names import normalize_name
+from finlineage.lineage.names import canonicalize, normalize_name
 
 __all__ = ["FunctionReads", "TableFunction", "inline_table_functions", "with_body"]
 
@@ -173,13 +174,24 @@ def inline_table_functions(
     copy; `stmt` itself is kept for its text): the query of one this script defined, or the
     function's name as a relation when `columns_of` knows its result columns."""
     found_any = any(
-        _call(n, dialect) is not None or _column_aliased(n) or isinstance(n, exp.Stream)
-        for n in stmt.find_all(exp.Table, exp.Lateral, exp.Stream)
+        _call(n, dialect) is not None
+        or _column_aliased(n)
+        or isinstance(n, (exp.Stream, exp.DynamicIdentifier))
+        for n in stmt.find_all(exp.Table, exp.Lateral, exp.Stream, exp.DynamicIdentifier)
     )
     reads = FunctionReads([], [])
     if not found_any:
         return stmt, reads
     work = stmt.copy()
+    for named in list(work.find_all(exp.DynamicIdentifier)):  # Snowflake `IDENTIFIER('db.t')`
+        table = named.parent
+        if isinstance(table, exp.Table) and table.this is named and isinstance(named.this, exp.Literal):
+            try:
+                real = canonicalize(exp.to_table(named.this.name, dialect=dialect or None), dialect)
+            except (SqlglotError, ValueError):
+                continue
+            for key in ("this", "db", "catalog"):
+                table.set(key, real.args.get(key))
     for stream in list(work.find_all(exp.Stream)):  # Databricks `FROM STREAM(t)` reads t
         inner = stream.this.this if isinstance(stream.this, exp.Subquery) else stream.this
         if isinstance(inner, exp.Table):
