@@ -545,3 +545,40 @@ def test_snowflake_identifier_of_a_literal_names_the_table() -> None:
         "risk.pos_copy.amount": {"risk.positions.amount"},
     }
     assert ids.target_tables == ("risk.pos_ids",)
+
+
+@pytest.mark.parametrize(
+    ("dialect", "tail"),
+    [
+        ("postgres", "WITH LOCAL CHECK OPTION"),
+        ("mysql", "WITH CASCADED CHECK OPTION"),
+        ("tsql", "WITH CHECK OPTION"),
+        ("snowflake", "WITH CHECK OPTION"),
+        ("oracle", "WITH CHECK OPTION CONSTRAINT chk_pos"),
+    ],
+)
+def test_view_check_option_tail(dialect: str, tail: str) -> None:
+    sql = f"CREATE VIEW risk.v_pos AS SELECT pos_id, amount FROM risk.positions WHERE amount > 0 {tail};\n"
+    (view,) = extract(sql, dialect).statements
+    assert view.type == "create_view" and view.target_tables == ("risk.v_pos",)
+    assert direct(view) == {
+        "risk.v_pos.pos_id": {"risk.positions.pos_id"},
+        "risk.v_pos.amount": {"risk.positions.amount"},
+    }
+
+
+def test_postgres_materialized_view_with_no_data_and_lateral_column_aliases() -> None:
+    sql = (
+        "CREATE MATERIALIZED VIEW risk.mv_exp AS\n"
+        "SELECT cpty_id, SUM(amount) AS total FROM risk.positions GROUP BY cpty_id WITH NO DATA;\n"
+        "INSERT INTO risk.top_trade (book_id, trade_id, amt)\n"
+        "SELECT b.book_id, x.trade_id, x.amt FROM risk.books b\n"
+        "CROSS JOIN LATERAL (SELECT t.trade_id, t.amount FROM risk.trades t WHERE t.book_id = b.book_id\n"
+        "                    ORDER BY t.amount DESC LIMIT 1) AS x(trade_id, amt);\n"
+    )
+    res = extract(sql, "postgres")
+    mv, top = res.statements
+    assert mv.type == "create_view" and direct(mv)["risk.mv_exp.total"] == {"risk.positions.amount"}
+    # the LATERAL's column list renames the subquery's outputs: x.amt is t.amount
+    assert "risk.trades.amount" in direct(top)["risk.top_trade.amt"]
+    assert "unresolved_column" not in codes(res)

@@ -218,7 +218,9 @@ def renamed_by_alias(scope: Scope, outs: list[Output]) -> list[Output]:
     """`WITH c (a, b) AS (...)` / `(SELECT ...) AS d (a, b)`: the column list of a CTE's or derived
     table's alias names its outputs by position (an unexpanded `*` keeps the rest unnamed)."""
     holder = scope.expression.parent
-    if not isinstance(holder, (exp.CTE, exp.Subquery)):
+    if isinstance(holder, exp.Subquery) and isinstance(holder.parent, exp.Lateral) and not holder.alias:
+        holder = holder.parent  # `LATERAL (SELECT ...) AS x (a, b)`: the alias is the LATERAL's
+    if not isinstance(holder, (exp.CTE, exp.Subquery, exp.Lateral)):
         return outs
     alias = holder.args.get("alias")
     names = [c.name for c in alias.columns] if isinstance(alias, exp.TableAlias) else []

@@ -29,6 +29,15 @@ __all__ = ["ANONYMOUS_BLOCK", "Segment", "SplitResult"]
 ANONYMOUS_BLOCK = "anonymous block"
 
 
+_VIEW_TAIL = re.compile(
+    r"\s*CREATE\b[^;]*?\b(?:VIEW|TABLE)\b[\s\S]*?\bAS\b[\s\S]*\s(?P<tail>WITH\s+(?:(?:LOCAL|CASCADED)\s+)?"
+    r"CHECK\s+OPTION(?:\s+CONSTRAINT\s+[\w$#\"]+)?|WITH\s+READ\s+ONLY|WITH\s+(?:NO\s+)?DATA)\s*;?\s*$",
+    re.I,
+)
+"""The closing option of a view or table created from a query (checks on writes through the view,
+whether the query runs now): nothing a lineage reader needs, and clauses the parser often cannot read."""
+
+
 @dataclass(frozen=True, slots=True)
 class Segment:
     sql: str
@@ -345,6 +354,17 @@ class _Core(_Hooks):
             text, note = self._clean(text)
             if note:
                 diags = (*diags, self._diag("stripped_clauses", note, s, "info"))
+            m = _VIEW_TAIL.match(text)
+            if m:  # CREATE VIEW ... WITH CHECK OPTION / READ ONLY, ... WITH [NO] DATA: no lineage
+                text = (
+                    text[: m.start("tail")] + re.sub(r"[^\n]", " ", m.group("tail")) + text[m.end("tail") :]
+                )
+                diags = (
+                    *diags,
+                    self._diag(
+                        "stripped_clauses", f"stripped {' '.join(m.group('tail').split())}", s, "info"
+                    ),
+                )
         self.acc.segments.append(
             Segment(
                 text,
