@@ -582,3 +582,16 @@ def test_postgres_materialized_view_with_no_data_and_lateral_column_aliases() ->
     # the LATERAL's column list renames the subquery's outputs: x.amt is t.amount
     assert "risk.trades.amount" in direct(top)["risk.top_trade.amt"]
     assert "unresolved_column" not in codes(res)
+
+
+def test_tsql_view_attributes() -> None:
+    sql = (
+        "CREATE OR ALTER VIEW [dbo].[v_pos] (pid, amt) WITH SCHEMABINDING, VIEW_METADATA AS\n"
+        "SELECT TOP (10) PERCENT WITH TIES pos_id, amount FROM dbo.positions ORDER BY amount DESC;\nGO\n"
+    )
+    (view,) = extract(sql, "tsql").statements
+    assert view.type == "create_view" and view.target_tables == ("dbo.v_pos",)
+    assert direct(view) == {
+        "dbo.v_pos.pid": {"dbo.positions.pos_id"},
+        "dbo.v_pos.amt": {"dbo.positions.amount"},
+    }

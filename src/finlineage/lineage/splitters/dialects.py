@@ -201,6 +201,13 @@ class TSqlSplitter(Splitter):
     """T-SQL / Fabric: semicolons optional, GO batches, IF/WHILE governing one statement,
     TRY/CATCH, table variables, INSERT ... EXEC, ALTER PROCEDURE, bodies up to the batch end."""
 
+    def _clean(self, text: str) -> tuple[str, str | None]:
+        m = _TSQL_VIEW_ATTRIBUTES.match(text)
+        if m is None:
+            return super()._clean(text)
+        out = text[: m.start("attrs")] + _blank(m.group("attrs")) + text[m.end("attrs") :]
+        return out, "stripped clauses that carry no lineage: view attributes (WITH SCHEMABINDING, ...)"
+
     def _keyword_ends(self) -> bool:
         return True
 
@@ -627,6 +634,13 @@ _CTAS_TABLE = re.compile(rf"(\s*CREATE\b[\s\S]*\bAS\s+)(?P<kw>TABLE)\s+{_TABLE_N
 _MERGE_EVOLUTION = re.compile(r"\s*MERGE\s+(?P<opt>WITH\s+SCHEMA\s+EVOLUTION)\s+INTO\b", re.I)
 _INTO_END_RE = re.compile(r"\b(?:INTO|OVERWRITE)\s+$", re.I)
 """`INSERT INTO TABLE t` with nothing after: TABLE is the target's keyword, not a query."""
+_TSQL_NAME = r"(?:\[[^\]]+\]|\"[^\"]+\"|[\w@#$]+)(?:\s*\.\s*(?:\[[^\]]+\]|\"[^\"]+\"|[\w@#$]+))*"
+_TSQL_VIEW_ATTRIBUTES = re.compile(
+    rf"\s*(?:CREATE(?:\s+OR\s+ALTER)?|ALTER)\s+VIEW\s+{_TSQL_NAME}(?:\s*\([^()]*\))?\s+"
+    r"(?P<attrs>WITH\s+(?:ENCRYPTION|SCHEMABINDING|VIEW_METADATA)(?:\s*,\s*(?:ENCRYPTION|SCHEMABINDING|VIEW_METADATA))*)"
+    r"\s+AS\b",
+    re.I,
+)
 _PG_ON_COMMIT_DROP = re.compile(
     r"\s*CREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?(?:TEMP|TEMPORARY)\s+TABLE\s[^;]*?(?P<drop>\bON\s+COMMIT\s+DROP\b)",
     re.I,
