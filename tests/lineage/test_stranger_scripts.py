@@ -595,3 +595,24 @@ def test_tsql_view_attributes() -> None:
         "dbo.v_pos.pid": {"dbo.positions.pos_id"},
         "dbo.v_pos.amt": {"dbo.positions.amount"},
     }
+
+
+def test_synonyms_name_their_objects_until_dropped() -> None:
+    tsql = (
+        "CREATE SYNONYM dbo.pos FOR risk_db.dbo.positions;\nGO\n"
+        "INSERT INTO dbo.pos_copy (pos_id, amt) SELECT p.pos_id, p.amount FROM dbo.pos AS p;\nGO\n"
+        "DROP SYNONYM dbo.pos;\nGO\n"
+        "INSERT INTO dbo.pos_copy2 (pos_id) SELECT pos_id FROM dbo.pos;\nGO\n"
+    )
+    syn, copy, drop, after = extract(tsql, "tsql").statements
+    assert (syn.type, drop.type) == ("create_synonym", "drop_synonym")
+    assert copy.source_tables == ("risk_db.dbo.positions",)
+    assert direct(copy)["dbo.pos_copy.amt"] == {"risk_db.dbo.positions.amount"}
+    assert after.source_tables == ("dbo.pos",)  # dropped: the name is its own again
+    oracle = (
+        "CREATE OR REPLACE PUBLIC SYNONYM fx_rates FOR mkt.fx_rates_a;\n"
+        "CREATE OR REPLACE PUBLIC SYNONYM fx_rates FOR mkt.fx_rates_b;\n"
+        "INSERT INTO risk.conv (ccy, r) SELECT ccy, mid FROM fx_rates;\n"
+    )
+    conv = extract(oracle, "oracle").statements[-1]
+    assert direct(conv) == {"risk.conv.ccy": {"mkt.fx_rates_b.ccy"}, "risk.conv.r": {"mkt.fx_rates_b.mid"}}

@@ -93,8 +93,15 @@ class Context:
     in_expression: bool = False
     """The current query is a sub-query of a routine's expression (an IF/WHILE condition, a
     scalar value nobody keeps): it reads its tables, its rows are no result set (no outputs)."""
+    synonyms: dict[str, str] = field(default_factory=dict)
+    """Synonyms the script created so far -> the objects they name (`CREATE SYNONYM s FOR t`)."""
 
     def name_of(self, table: exp.Table) -> str:
+        name = self.own_name(table)
+        return self.synonyms.get(name, name) if self.synonyms else name
+
+    def own_name(self, table: exp.Table) -> str:
+        """The canonical name of a table node as written (a synonym's own name, not its target)."""
         if self.pseudo_tables and not table.args.get("db") and not table.args.get("catalog"):
             row_table = self.pseudo_tables.get(table.name.lower())
             if row_table is not None:  # a trigger's `inserted`/`deleted` rows are its table's

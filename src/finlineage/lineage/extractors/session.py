@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 import sqlglot
@@ -60,6 +61,11 @@ _SET_SCHEMA = re.compile(
     r"^\s*(?:SESSION\s+SET\s+CURRENT_SCHEMA\s*=\s*([^\s;]+)|(?:search_path\s*(?:TO|=)|SCHEMA)\s*([^;]+))",
     re.I,
 )
+_SYNONYM = re.compile(
+    r"^\s*(?:OR\s+REPLACE\s+)?(?:(?:NON)?EDITIONABLE\s+)?(?:PUBLIC\s+)?SYNONYM\s+([^\s;]+)\s+FOR\s+([^\s;]+?)\s*;?\s*$",
+    re.I,
+)
+_DROP_SYNONYM = re.compile(r"^\s*(?:PUBLIC\s+)?SYNONYM\s+(?:IF\s+EXISTS\s+)?([^\s;]+)", re.I)
 _TRUNCATE = re.compile(r"^\s*(?:TABLE\s+)?(?:IF\s+EXISTS\s+)?([^\s;(,]+)", re.I)
 _USE_DB_DIALECTS = frozenset({"tsql", "fabric"})
 """USE sets the database (names are db.schema.name); elsewhere it sets the schema/database
@@ -168,6 +174,20 @@ class SessionExtractor(Extractor):
             if m:
                 _add(res.target_tables, self.name(self._table(m.group(1))))
                 return res
+        if word == "CREATE" and (m := _SYNONYM.match(body)):
+            # CREATE [OR REPLACE] [PUBLIC] SYNONYM s FOR t (Oracle, T-SQL, Db2): s names t from now on
+            res = StatementResult("create_synonym")
+            try:
+                name, target = self.ctx.own_name(self._table(m.group(1))), self.name(self._table(m.group(2)))
+            except (SqlglotError, ValueError):
+                return res
+            if name and target and name != target:
+                self.ctx.synonyms[name] = target
+            return res
+        if word == "DROP" and (m := _DROP_SYNONYM.match(body)):
+            with contextlib.suppress(SqlglotError, ValueError):
+                self.ctx.synonyms.pop(self.ctx.own_name(self._table(m.group(1))), None)
+            return StatementResult("drop_synonym")
         if word == "RENAME":
             res = StatementResult("rename")
             m = self._RENAME.match(body)
