@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     """Largest request body (file uploads), enforced while it streams in (chunked too): 413 past it."""
     request_max_json_mb: float = 1.0
     """Largest body for every route that does not take file uploads (JSON routes)."""
+    openlineage_max_event_mb: float = 16.0
+    """Largest OpenLineage event (``POST /api/v1/lineage``), once decompressed too: Spark events
+    with wide schemas, column lineage and logical plans run to several MB."""
     allowed_hosts: CsvList = Field(default_factory=list)
     """Host header values served (HTTP and WebSocket, auth on or off; DNS rebinding). Empty:
     localhost, 127.0.0.1, ::1 and FINLINEAGE_HOST. `*` serves any host; `*.example.com` subdomains."""

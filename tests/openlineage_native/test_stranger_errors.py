@@ -52,7 +52,7 @@ def _nothing_written(bank: Bank) -> None:
 
 
 def test_too_large_is_413_plain_or_compressed(make_server: Any, database_url: str) -> None:
-    bank = start_bank(make_server, database_url)
+    bank = start_bank(make_server, database_url, openlineage_max_event_mb=1.0)
     body = _body(_event(2 * 1024 * 1024))
     for r in (
         _post(bank, body),
@@ -62,7 +62,7 @@ def test_too_large_is_413_plain_or_compressed(make_server: Any, database_url: st
     ):
         assert r.status_code == 413, (r.status_code, r.text[:200])
         err = r.json()
-        assert err["error"] == "too_large" and "FINLINEAGE_REQUEST_MAX_JSON_MB" in err["message"]
+        assert err["error"] == "too_large" and "FINLINEAGE_OPENLINEAGE_MAX_EVENT_MB" in err["message"]
         assert err["details"]["limit_bytes"] == 1024 * 1024 and err["request_id"]
     # a bomb: 64 MiB of one byte, a few KiB on the wire
     bomb = gzip.compress(b"[" + b" " * (64 * 1024 * 1024) + b"]")
@@ -80,7 +80,7 @@ def test_too_large_is_413_plain_or_compressed(make_server: Any, database_url: st
 
 
 def test_a_raised_limit_lets_big_events_through_the_gzip_client(make_server: Any, database_url: str) -> None:
-    bank = start_bank(make_server, database_url, request_max_json_mb=4.0)
+    bank = start_bank(make_server, database_url, openlineage_max_event_mb=4.0)
     run_id = str(uuid.uuid4())
     assert _post(bank, _body(_event(2 * 1024 * 1024, run_id))).status_code == 201
     sent = emitter(bank, bank.editor, gzip=True).transport.emit(_event(3 * 1024 * 1024, run_id))
@@ -175,3 +175,17 @@ def test_a_namespace_setting_must_name_an_authority(make_server: Any, database_u
         assert [n for n in names if n.endswith("://fjord-db:5432")], names
         assert h.put(url, json={"namespace": "  "}).json()["authority"] == "fjord-pg"
         assert h.put(url, json={"namespace": "postgres://fjord-db"}).json()["authority"] == "fjord-db"
+
+
+def test_events_get_their_own_limit_other_json_routes_keep_theirs(
+    make_server: Any, database_url: str
+) -> None:
+    """By default a several-MB event (a Spark plan) goes through, gzipped or not, while every other
+    JSON route still stops at FINLINEAGE_REQUEST_MAX_JSON_MB."""
+    bank = start_bank(make_server, database_url)
+    body = _body(_event(3 * 1024 * 1024))
+    assert _post(bank, body).status_code == 201
+    assert _post(bank, gzip.compress(body), **{"Content-Encoding": "gzip"}).status_code == 201
+    with bank.http() as h:
+        r = h.post("/api/v1/chat", content=b'{"question": "' + b"x" * (2 * 1024 * 1024) + b'"}')
+    assert r.status_code == 413 and "FINLINEAGE_REQUEST_MAX_JSON_MB" in r.json()["message"], r.text[:200]

@@ -101,6 +101,7 @@ def create_app(
         allowed_hosts=allowed_host_names(settings.allowed_hosts, serving_host or settings.host),
         max_body_bytes=int(settings.request_max_body_mb * MIB),
         max_json_bytes=int(settings.request_max_json_mb * MIB),
+        max_event_bytes=int(settings.openlineage_max_event_mb * MIB),
     )
     app.add_middleware(RequestContextMiddleware, observers=observers)
     install_error_handlers(app, on_error=_error_hook(app))

@@ -166,19 +166,33 @@ def _form_body(route: Any) -> bool | None:
     return True if body is not None and isinstance(getattr(body, "field_info", None), Form) else None
 
 
+OPENLINEAGE_EVENTS_PATH = "/api/v1/lineage"
+
+
 class _Limits:
     """Which body limit a request gets: routes with a form body (file uploads) get the request
-    limit, every other route the small JSON limit."""
+    limit, OpenLineage events theirs, every other route the small JSON limit."""
 
-    def __init__(self, request_bytes: int, json_bytes: int) -> None:
+    def __init__(self, request_bytes: int, json_bytes: int, event_bytes: int) -> None:
         self.request_bytes = request_bytes
         self.json_bytes = json_bytes
+        self.event_bytes = event_bytes
         self._form_routes = _RouteTable(_form_body)
 
     def for_request(self, scope: Scope, content_type: str) -> int:
+        if scope.get("path") == OPENLINEAGE_EVENTS_PATH and scope.get("method") == "POST":
+            return self.event_bytes
         if not content_type.startswith(FORM_TYPES):
             return self.json_bytes
         return self.request_bytes if self._form_routes.lookup(scope) else self.json_bytes
+
+    def setting(self, limit: int) -> str:
+        """The setting that raises the limit a request body went over."""
+        if limit == self.request_bytes:
+            return "FINLINEAGE_REQUEST_MAX_BODY_MB"
+        if limit == self.event_bytes:
+            return "FINLINEAGE_OPENLINEAGE_MAX_EVENT_MB"
+        return "FINLINEAGE_REQUEST_MAX_JSON_MB"
 
 
 def _is_sequence(annotation: Any) -> bool:
@@ -262,10 +276,11 @@ class GuardMiddleware:
         allowed_hosts: frozenset[str],
         max_body_bytes: int,
         max_json_bytes: int,
+        max_event_bytes: int,
     ) -> None:
         self.app = app
         self.allowed_hosts = allowed_hosts
-        self.limits = _Limits(max_body_bytes, max_json_bytes)
+        self.limits = _Limits(max_body_bytes, max_json_bytes, max_event_bytes)
         self.query_rules = _QueryRules()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -327,18 +342,13 @@ class GuardMiddleware:
         else:
             await send({"type": "websocket.close", "code": 1008, "reason": "host_not_allowed"})
 
-    def _setting(self, limit: int) -> str:
-        """The setting that raises the limit a request body went over."""
-        body = limit == self.limits.request_bytes
-        return "FINLINEAGE_REQUEST_MAX_BODY_MB" if body else "FINLINEAGE_REQUEST_MAX_JSON_MB"
-
     async def _too_large(self, scope: Scope, send: Send, limit: int) -> None:
         await _send_error(
             send,
             scope,
             413,
             "too_large",
-            f"request body over {limit / MIB:g} MiB (raise {self._setting(limit)})",
+            f"request body over {limit / MIB:g} MiB (raise {self.limits.setting(limit)})",
             {"limit_bytes": limit},
         )
 

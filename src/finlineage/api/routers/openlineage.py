@@ -67,15 +67,15 @@ async def post_lineage(request: Request) -> JSONResponse:
     # the context straight from the app: a plain-`def` dependency would cost a thread-pool hop
     ctx: AppContext = request.app.state.ctx
     body = await request.body()
-    # a compressed event gets the limit a plain body gets (the guard middleware's JSON limit)
-    limit = int(ctx.settings.request_max_json_mb * 1024 * 1024)
+    # a compressed event gets the limit a plain body gets (the guard middleware's event limit)
+    limit = int(ctx.settings.openlineage_max_event_mb * 1024 * 1024)
     try:
         event = ingest.parse_event(body, request.headers.get("content-encoding"), max_bytes=limit)
     except ingest.EventTooLarge as exc:
         raise ApiError(
             413,
             "too_large",
-            f"event over {exc.limit / (1024 * 1024):g} MiB once decompressed (raise FINLINEAGE_REQUEST_MAX_JSON_MB)",
+            f"event over {exc.limit / (1024 * 1024):g} MiB once decompressed (raise FINLINEAGE_OPENLINEAGE_MAX_EVENT_MB)",
             exc.details,
         ) from None
     except ingest.OpenLineageError as exc:
