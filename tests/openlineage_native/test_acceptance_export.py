@@ -237,6 +237,8 @@ def test_repository_namespace_via_api_cli_and_toml(
         assert published().event(e) == []
     bad = _cli(tmp_path, database_url, "namespace", "set", "no-such-repo", "x", "--project", "bank")
     assert bad.returncode != 0 and "no-such-repo" in bad.stderr
+    bad = _cli(tmp_path, database_url, "namespace", "set", "core-bank", "postgres://", "--project", "bank")
+    assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "Traceback" not in bad.stderr
 
     # finlineage.toml in the ingested tree
     files = dict(BANK)

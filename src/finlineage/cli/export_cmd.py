@@ -95,7 +95,11 @@ def set_namespace(
         if repo is None or repo.project_id != pid:
             typer.echo(f"error: repository {repository!r} not found in project {project!r}", err=True)
             raise typer.Exit(2)
-        out = set_ns(session, repo.id, None if reset else namespace)
+        try:
+            out = set_ns(session, repo.id, None if reset else namespace)
+        except QueryError as exc:  # a namespace the naming spec refuses: said, not a traceback
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
     typer.echo(f"{out['name']}: namespace authority {out['authority']}")
 
 
