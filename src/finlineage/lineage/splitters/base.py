@@ -30,10 +30,11 @@ ANONYMOUS_BLOCK = "anonymous block"
 
 
 _VIEW_TAIL = re.compile(
-    r"\s*CREATE\b[^;]*?\b(?:VIEW|TABLE)\b[\s\S]*?\bAS\b[\s\S]*\s(?P<tail>WITH\s+(?:(?:LOCAL|CASCADED)\s+)?"
-    r"CHECK\s+OPTION(?:\s+CONSTRAINT\s+[\w$#\"]+)?|WITH\s+READ\s+ONLY|WITH\s+(?:NO\s+)?DATA)\s*;?\s*$",
+    r"\s(?P<tail>WITH\s+(?:(?:LOCAL|CASCADED)\s+)?CHECK\s+OPTION(?:\s+CONSTRAINT\s+[\w$#\"]+)?"
+    r"|WITH\s+READ\s+ONLY|WITH\s+(?:NO\s+)?DATA)\s*;?\s*\Z",
     re.I,
 )
+_CREATE_AS = re.compile(r"\s*CREATE\b[^;]*?\b(?:VIEW|TABLE)\b", re.I)
 """The closing option of a view or table created from a query (checks on writes through the view,
 whether the query runs now): nothing a lineage reader needs, and clauses the parser often cannot read."""
 
@@ -354,8 +355,9 @@ class _Core(_Hooks):
             text, note = self._clean(text)
             if note:
                 diags = (*diags, self._diag("stripped_clauses", note, s, "info"))
-            m = _VIEW_TAIL.match(text)
-            if m:  # CREATE VIEW ... WITH CHECK OPTION / READ ONLY, ... WITH [NO] DATA: no lineage
+            # CREATE VIEW ... WITH CHECK OPTION / READ ONLY, ... WITH [NO] DATA: no lineage
+            m = _VIEW_TAIL.search(text, max(len(text) - 200, 0)) if _CREATE_AS.match(text) else None
+            if m and re.search(r"\bAS\b", text[: m.start()], re.I):
                 text = (
                     text[: m.start("tail")] + re.sub(r"[^\n]", " ", m.group("tail")) + text[m.end("tail") :]
                 )
