@@ -616,3 +616,17 @@ def test_synonyms_name_their_objects_until_dropped() -> None:
     )
     conv = extract(oracle, "oracle").statements[-1]
     assert direct(conv) == {"risk.conv.ccy": {"mkt.fx_rates_b.ccy"}, "risk.conv.r": {"mkt.fx_rates_b.mid"}}
+
+
+def test_redshift_merge_remove_duplicates() -> None:
+    sql = (
+        "CREATE TABLE risk.limits (cpty_id INT, limit_amt DECIMAL(18,2));\n"
+        "MERGE INTO risk.limits USING risk.limit_stage s ON limits.cpty_id = s.cpty_id REMOVE DUPLICATES;\n"
+    )
+    res = extract(sql, "redshift")
+    merge = res.statements[-1]
+    assert "parse_error" not in {d.code for d in merge.diagnostics}
+    assert direct(merge) == {
+        "risk.limits.cpty_id": {"risk.limit_stage.cpty_id"},
+        "risk.limits.limit_amt": {"risk.limit_stage.limit_amt"},
+    }

@@ -641,6 +641,8 @@ _TSQL_VIEW_ATTRIBUTES = re.compile(
     r"\s+AS\b",
     re.I,
 )
+_REMOVE_DUPLICATES = re.compile(r"\s*MERGE\s[\s\S]*\s(?P<rd>REMOVE\s+DUPLICATES)\s*;?\s*$", re.I)
+_UPSERT_ALL = "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"
 _PG_ON_COMMIT_DROP = re.compile(
     r"\s*CREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?(?:TEMP|TEMPORARY)\s+TABLE\s[^;]*?(?P<drop>\bON\s+COMMIT\s+DROP\b)",
     re.I,
@@ -683,6 +685,10 @@ class PostgresSplitter(Splitter):
     """PostgreSQL family: PL/pgSQL bodies (EXECUTE is always dynamic SQL, SELECT INTO assigns)."""
 
     def _clean(self, text: str) -> tuple[str, str | None]:
+        m = _REMOVE_DUPLICATES.match(text)
+        if m:  # Redshift: matched rows replaced by the source's, the others inserted (by name)
+            out = text[: m.start("rd")] + _UPSERT_ALL + text[m.end("rd") :]
+            return out, "MERGE ... REMOVE DUPLICATES read as UPDATE SET * / INSERT * of the source rows"
         m = _PG_ON_COMMIT_DROP.match(text)
         if not m:
             return text, None
