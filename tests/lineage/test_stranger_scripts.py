@@ -630,3 +630,18 @@ def test_redshift_merge_remove_duplicates() -> None:
         "risk.limits.cpty_id": {"risk.limit_stage.cpty_id"},
         "risk.limits.limit_amt": {"risk.limit_stage.limit_amt"},
     }
+
+
+@pytest.mark.parametrize("dialect", ["mysql", "oracle"])
+def test_json_table_columns_come_from_the_document(dialect: str) -> None:
+    sql = (
+        "INSERT INTO risk.legs (trade_id, leg_amt, leg_ccy)\n"
+        "SELECT t.trade_id, jt.amt, jt.ccy FROM raw.trades t,\n"
+        "JSON_TABLE(t.doc, '$.legs[*]' COLUMNS (amt DECIMAL(18,2) PATH '$.amt', ccy CHAR(3) PATH '$.ccy')) jt;\n"
+    )
+    (stmt,) = extract(sql, dialect).statements
+    assert direct(stmt) == {
+        "risk.legs.trade_id": {"raw.trades.trade_id"},
+        "risk.legs.leg_amt": {"raw.trades.doc"},
+        "risk.legs.leg_ccy": {"raw.trades.doc"},
+    }

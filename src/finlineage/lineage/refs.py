@@ -365,11 +365,15 @@ def argument_outputs(
     table: exp.Table, scopes: list[Scope], sources_in: Callable[[Scope], Sources]
 ) -> list[Output]:
     """The columns a function read as a table declares in its alias (`jsonb_to_recordset(p.body)
-    AS r (a int, b text)`, `fn(t.x) AS f (a, b)`), each computed from the columns its arguments
+    AS r (a int, b text)`, `fn(t.x) AS f (a, b)`) or in its COLUMNS clause (`JSON_TABLE(t.doc,
+    '$[*]' COLUMNS (a INT PATH '$.a'))`), each computed from the columns its arguments
     read (`sources_in` the scope reading it: the rows before it, laterally); [] when it declares
     none or reads no column."""
     alias = table.args.get("alias")
     names = [c.name for c in alias.columns] if isinstance(alias, exp.TableAlias) else []
+    declared = table.this.args.get("schema") if isinstance(table.this, exp.JSONTable) else None
+    if not names and isinstance(declared, exp.JSONSchema):  # JSON_TABLE(doc, path COLUMNS (a ...))
+        names = [c.name for c in declared.expressions if isinstance(c, exp.JSONColumnDef) and c.name]
     scope = next((s for s in scopes if any(v is table for v in s.sources.values())), None) if names else None
     sources = sources_in(scope) if scope is not None else _EMPTY
     if not sources:
