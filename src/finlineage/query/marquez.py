@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from finlineage.query import lineage as walks
 from finlineage.query import marquez_shapes as shape
+from finlineage.query import marquez_versions as versions
 from finlineage.query.common import chunks, load_edges
 from finlineage.query.errors import InvalidQueryError, not_found
 from finlineage.query.export import ExportGraph
@@ -475,9 +476,11 @@ def _received_io(
         ):
             seen[(str(ns), str(name))] = int(oid)
     found: list[tuple[tuple[str, str], list[list[str]], list[list[str]], bool]] = []
-    for ns, name, inputs, outputs in session.execute(
-        select(OLJob.namespace, OLJob.name, OLJob.inputs, OLJob.outputs).order_by(OLJob.id)
-    ):
+    stmt = select(OLJob.namespace, OLJob.name, OLJob.inputs, OLJob.outputs).order_by(OLJob.id)
+    narrow = versions.naming(seen, OLJob.inputs, OLJob.outputs)
+    if narrow is not None and start_job is not None:
+        narrow = or_(narrow, (OLJob.namespace == start_job[0]) & (OLJob.name == start_job[1]))
+    for ns, name, inputs, outputs in session.execute(stmt if narrow is None else stmt.where(narrow)):
         key = (str(ns), str(name))
         ins = [(str(a), str(b)) for a, b in inputs or []]
         outs = [(str(a), str(b)) for a, b in outputs or []]

@@ -12,12 +12,16 @@ version is younger), and writes the version it made of each output: the ids ``/v
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import re
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Text, cast, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from finlineage.query import marquez_shapes as shape
@@ -99,11 +103,75 @@ def _see(into: dict[Key, Seen], datasets: Any, io_name: str, when: datetime | No
             seen.fields = [f for f in schema["fields"] if isinstance(f, dict) and f.get("name")]
 
 
+RUN_IO_CACHE = 4096
+"""Runs whose parsed I/O a process keeps per database (least recently used dropped beyond)."""
+
+
+@dataclass(slots=True)
+class _Parsed:
+    count: int
+    last_id: int
+    io: RunIO
+
+
+_parsed: weakref.WeakKeyDictionary[Any, OrderedDict[RunKey, _Parsed]] = weakref.WeakKeyDictionary()
+_parsed_lock = threading.Lock()
+
+
+def _cache_of(session: Session) -> OrderedDict[RunKey, _Parsed] | None:
+    bind = session.get_bind()
+    engine = getattr(bind, "engine", bind)
+    try:
+        with _parsed_lock:
+            return _parsed.setdefault(engine, OrderedDict())
+    except TypeError:
+        return None
+
+
+def _copy(io: RunIO) -> RunIO:
+    return RunIO(dict(io.inputs), dict(io.outputs))
+
+
 def run_io(session: Session, runs: Iterable[RunKey]) -> dict[RunKey, RunIO]:
-    """What each run read and wrote, from its RunEvents as received, oldest first."""
-    out: dict[RunKey, RunIO] = {r: RunIO() for r in runs}
-    ids = sorted({r[2] for r in out})
+    """What each run read and wrote, from its RunEvents as received, oldest first.
+
+    Events are kept as received and only ever added or removed, so a run's parsed I/O is kept
+    (per database, ``RUN_IO_CACHE`` runs) with the count and the last id of its RunEvents, and
+    parsed again only when either differs: a read parses the payloads of runs that changed."""
+    wanted = {r: RunIO() for r in runs}
+    out: dict[RunKey, RunIO] = {}
+    cache = _cache_of(session)
+    ids = sorted({r[2] for r in wanted})
+    stale: list[str] = []
+    marks: dict[RunKey, tuple[int, int]] = {}
     for part in chunks(ids):
+        for jns, jname, rid, count, last in session.execute(
+            select(
+                OLEvent.job_namespace,
+                OLEvent.job_name,
+                OLEvent.run_id,
+                func.count(OLEvent.id),
+                func.max(OLEvent.id),
+            )
+            .where(OLEvent.run_id.in_(list(part)), OLEvent.kind == "RunEvent")
+            .group_by(OLEvent.job_namespace, OLEvent.job_name, OLEvent.run_id)
+        ):
+            k = (str(jns), str(jname), str(rid))
+            if k not in wanted:
+                continue
+            marks[k] = (int(count), int(last))
+            with _parsed_lock:
+                hit = cache.get(k) if cache is not None else None
+                if hit is not None and (hit.count, hit.last_id) == marks[k]:
+                    cache.move_to_end(k)  # type: ignore[union-attr]
+                    out[k] = _copy(hit.io)
+                    continue
+            stale.append(str(rid))
+    for k in wanted:
+        if k not in marks:
+            out[k] = wanted[k]
+    fresh: dict[RunKey, RunIO] = {}
+    for part in chunks(sorted(set(stale))):
         rows = session.execute(
             select(
                 OLEvent.job_namespace, OLEvent.job_name, OLEvent.run_id, OLEvent.event_time, OLEvent.payload
@@ -112,13 +180,42 @@ def run_io(session: Session, runs: Iterable[RunKey]) -> dict[RunKey, RunIO]:
             .order_by(OLEvent.event_time, OLEvent.id)
         )
         for jns, jname, rid, when, payload in rows:
-            io = out.get((str(jns), str(jname), str(rid)))
-            if io is None:
+            k = (str(jns), str(jname), str(rid))
+            if k not in marks or k in out:
                 continue
+            io = fresh.setdefault(k, RunIO())
             event = json.loads(payload)
             _see(io.inputs, event.get("inputs"), "inputFacets", when)
             _see(io.outputs, event.get("outputs"), "outputFacets", when)
+    for k, io in fresh.items():
+        out[k] = _copy(io)
+        if cache is not None:
+            with _parsed_lock:
+                cache[k] = _Parsed(*marks[k], io)
+                cache.move_to_end(k)
+                while len(cache) > RUN_IO_CACHE:
+                    cache.popitem(last=False)
+    for k in wanted:
+        out.setdefault(k, wanted[k])
     return out
+
+
+NAMING_MAX = 200
+"""Datasets a job lookup filters on in SQL at most (beyond, every job row is read and matched)."""
+_PLAIN = re.compile(r"[\x20-\x7e]*")
+
+
+def naming(datasets: Collection[tuple[str, str]], *columns: Any) -> Any | None:
+    """A SQL condition keeping the jobs whose ``columns`` (JSON lists of ``[namespace, name]``)
+    may name one of ``datasets`` (compared lower-case): the JSON text holds the name as a string.
+    A coarse filter (the caller still matches each pair); None (read every job row) when a name
+    is not plain printable ASCII without a quote or backslash (JSON text may escape it) or there
+    are more than ``NAMING_MAX``."""
+    names = sorted({n.lower() for _ns, n in datasets})
+    if len(names) > NAMING_MAX or any(not _PLAIN.fullmatch(n) or '"' in n or "\\" in n for n in names):
+        return None
+    patterns = ['%"' + n.replace("!", "!!").replace("%", "!%").replace("_", "!_") + '"%' for n in names]
+    return or_(false(), *(func.lower(cast(c, Text)).like(p, escape="!") for c in columns for p in patterns))
 
 
 def writers(session: Session, keys: Iterable[Key]) -> dict[Key, list[tuple[str, Seen]]]:
@@ -128,9 +225,9 @@ def writers(session: Session, keys: Iterable[Key]) -> dict[Key, list[tuple[str, 
     if not wanted:
         return {}
     jobs: dict[int, tuple[str, str]] = {}
-    for jid, ns, name, outputs in session.execute(
-        select(OLJob.id, OLJob.namespace, OLJob.name, OLJob.outputs)
-    ):
+    stmt = select(OLJob.id, OLJob.namespace, OLJob.name, OLJob.outputs)
+    narrow = naming(wanted, OLJob.outputs)
+    for jid, ns, name, outputs in session.execute(stmt if narrow is None else stmt.where(narrow)):
         if any(
             isinstance(p, list) and len(p) == 2 and key(str(p[0]), str(p[1])) in wanted for p in outputs or []
         ):
