@@ -70,7 +70,7 @@ def test_wildcards_and_quotes_in_names_match_only_themselves(client: TestClient)
     names = ["rpt.pnl_1", "rpt.pnlx1", "rpt.pnl%", 'rpt."pnl"', "RPT.Mixed"]
     for i, name in enumerate(names):
         _post(client, _event(f"job{i}", str(uuid.uuid4()), "COMPLETE", i, name, ["v"]))
-    for i, name in enumerate(names):
+    for name in names:
         made = [v for v in _versions(client, name) if v["createdByRun"]]
         assert len(made) == 1, (name, made)
         assert made[0]["name"] == name and made[0]["namespace"] == NS
