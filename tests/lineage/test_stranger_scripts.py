@@ -645,3 +645,19 @@ def test_json_table_columns_come_from_the_document(dialect: str) -> None:
         "risk.legs.leg_amt": {"raw.trades.doc"},
         "risk.legs.leg_ccy": {"raw.trades.doc"},
     }
+
+
+def test_bigquery_merge_insert_row_by_position() -> None:
+    sql = (
+        "CREATE TABLE bank.risk.limits (cpty_id INT64, limit_amt NUMERIC);\n"
+        "MERGE bank.risk.limits t\n"
+        "USING (SELECT id AS cpty, amt FROM bank.stage.limits) s ON t.cpty_id = s.cpty\n"
+        "WHEN MATCHED THEN UPDATE SET limit_amt = s.amt\n"
+        "WHEN NOT MATCHED BY TARGET THEN INSERT ROW\n"
+        "WHEN NOT MATCHED BY SOURCE THEN DELETE;\n"
+    )
+    merge = extract(sql, "bigquery").statements[-1]
+    assert direct(merge) == {
+        "bank.risk.limits.cpty_id": {"bank.stage.limits.id"},
+        "bank.risk.limits.limit_amt": {"bank.stage.limits.amt"},
+    }

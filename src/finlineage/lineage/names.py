@@ -349,7 +349,10 @@ class SchemaIndex:
         for i in range(1, len(parts)):
             hits = self._by_suffix.get(".".join(parts[i:]))
             if hits and len(hits) == 1:
-                return next(iter(hits))
+                key = next(iter(hits))
+                # the parts both spell must agree: `db.stage.t` is not the schema's `db.risk.t`
+                aligned = zip(reversed(key.split(".")), reversed(parts), strict=False)
+                return key if all(a == b for a, b in aligned) else None
         return None
 
     def columns(self, name: str) -> list[str] | None:

@@ -32,6 +32,13 @@ class MergeExtractor(Extractor):
             elif isinstance(then, exp.Insert):
                 cols_node = then.this
                 vals_node = then.expression
+                if isinstance(cols_node, exp.Var) and cols_node.name.upper() == "ROW":
+                    # BigQuery INSERT ROW: the source row's columns, by position, into the target's
+                    cols = list(self.ctx.schema.columns(tgt) or [])
+                    source = self._source_columns(using) or cols
+                    vals = [exp.column(c, table=self._alias_of(using)) for c in source[: len(cols)]]
+                    branches.append((label + " INSERT", cols, vals))
+                    continue
                 if isinstance(cols_node, exp.Star):  # INSERT * (Databricks/Spark)
                     cols = self._star_columns(tgt, using)
                     vals = [exp.column(c, table=self._alias_of(using)) for c in cols]
@@ -77,16 +84,19 @@ class MergeExtractor(Extractor):
         """`UPDATE SET *` / `INSERT *`: every column of the target, each from the source column of
         the same name (the target's columns when the schema knows them, else the source's: a
         table's known columns, or the named outputs of a source query without `*`)."""
-        known = self.ctx.schema.columns(tgt)
-        if not known and isinstance(using, exp.Table):
-            known = self.ctx.schema.columns(self.name(using))
-        if not known and isinstance(using, exp.Subquery):
-            query = using.unnest()
-            if isinstance(query, exp.Query) and not any(
-                isinstance(s, exp.Star) or (isinstance(s, exp.Column) and s.is_star) for s in query.selects
-            ):
-                known = [n for n in query.named_selects if n]
-        return list(known or [])
+        return list(self.ctx.schema.columns(tgt) or self._source_columns(using))
+
+    def _source_columns(self, using: exp.Expr | None) -> list[str]:
+        """The columns of a MERGE source, in order: a table's known columns, or the named outputs
+        of a source query without `*`; [] when unknown."""
+        if isinstance(using, exp.Table):
+            return list(self.ctx.schema.columns(self.name(using)) or [])
+        query = using.unnest() if isinstance(using, exp.Subquery) else None
+        if isinstance(query, exp.Query) and not any(
+            isinstance(s, exp.Star) or (isinstance(s, exp.Column) and s.is_star) for s in query.selects
+        ):
+            return [n for n in query.named_selects if n]
+        return []
 
     @staticmethod
     def _alias_of(node: exp.Expr | None) -> str:
