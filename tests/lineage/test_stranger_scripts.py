@@ -661,3 +661,12 @@ def test_bigquery_merge_insert_row_by_position() -> None:
         "bank.risk.limits.cpty_id": {"bank.stage.limits.id"},
         "bank.risk.limits.limit_amt": {"bank.stage.limits.amt"},
     }
+
+
+def test_a_table_of_another_schema_is_not_the_known_one_of_the_same_name() -> None:
+    schema = {"bank.risk.limits": {"cpty_id": "int", "limit_amt": "numeric"}}
+    res = extract("SELECT * FROM bank.stage.limits", "bigquery", schema=schema)
+    (stmt,) = res.statements
+    assert direct(stmt) == {"*": {"bank.stage.limits.*"}}  # unknown columns, not risk.limits'
+    res = extract("SELECT * FROM risk.limits", "bigquery", schema=schema)  # less qualified: the same
+    assert set(direct(res.statements[0])) == {"cpty_id", "limit_amt"}
