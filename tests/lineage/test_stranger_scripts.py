@@ -670,3 +670,19 @@ def test_a_table_of_another_schema_is_not_the_known_one_of_the_same_name() -> No
     assert direct(stmt) == {"*": {"bank.stage.limits.*"}}  # unknown columns, not risk.limits'
     res = extract("SELECT * FROM risk.limits", "bigquery", schema=schema)  # less qualified: the same
     assert set(direct(res.statements[0])) == {"cpty_id", "limit_amt"}
+
+
+def test_snowflake_task_body_and_stream_of_a_table() -> None:
+    sql = (
+        "CREATE TABLE risk.positions (pos_id INT, cpty_id INT, amount NUMBER);\n"
+        "CREATE OR REPLACE STREAM risk.pos_stream ON TABLE risk.positions;\n"
+        "CREATE OR REPLACE TASK risk.t_load WAREHOUSE = risk_wh SCHEDULE = 'USING CRON 0 6 * * * UTC'\n"
+        "  WHEN SYSTEM$STREAM_HAS_DATA('risk.pos_stream') AS\n"
+        "INSERT INTO risk.pos_changes (pos_id, amount) SELECT pos_id, amount FROM risk.pos_stream;\n"
+    )
+    res = extract(sql, "snowflake")
+    _, stream, task = res.statements
+    assert stream.type == "create_stream" and stream.source_tables == ("risk.positions",)
+    assert task.type == "insert" and (task.line_start, task.line_end) == (3, 5)
+    assert direct(task)["risk.pos_changes.amount"] == {"risk.pos_stream.amount"}
+    assert rollup_direct(res)["risk.pos_stream.amount"] == {"risk.positions.amount"}

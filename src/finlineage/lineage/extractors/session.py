@@ -10,6 +10,7 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from finlineage.lineage.extractors.base import _PLAIN_NAME, Extractor, StatementResult, _add
+from finlineage.lineage.model import ColumnEdge
 from finlineage.lineage.names import canonicalize, normalize_name
 
 NO_LINEAGE: tuple[type[exp.Expr], ...] = (
@@ -63,6 +64,11 @@ _SET_SCHEMA = re.compile(
 )
 _SYNONYM = re.compile(
     r"^\s*(?:OR\s+REPLACE\s+)?(?:(?:NON)?EDITIONABLE\s+)?(?:PUBLIC\s+)?SYNONYM\s+([^\s;]+)\s+FOR\s+([^\s;]+?)\s*;?\s*$",
+    re.I,
+)
+_STREAM = re.compile(
+    r"^\s*(?:OR\s+REPLACE\s+)?STREAM\s+(?:IF\s+NOT\s+EXISTS\s+)?([^\s;]+)"
+    r"(?:\s+COPY\s+GRANTS)?\s+ON\s+(?:TABLE|VIEW|EXTERNAL\s+TABLE|DYNAMIC\s+TABLE)\s+([^\s;]+)",
     re.I,
 )
 _DROP_SYNONYM = re.compile(r"^\s*(?:PUBLIC\s+)?SYNONYM\s+(?:IF\s+EXISTS\s+)?([^\s;]+)", re.I)
@@ -183,6 +189,22 @@ class SessionExtractor(Extractor):
                 return res
             if name and target and name != target:
                 self.ctx.synonyms[name] = target
+            return res
+        if word == "CREATE" and (m := _STREAM.match(body)):
+            # Snowflake CREATE STREAM s ON TABLE|VIEW t: s reads t's changed rows, column for column
+            res = StatementResult("create_stream")
+            try:
+                stream, table = self.name(self._table(m.group(1))), self.name(self._table(m.group(2)))
+            except (SqlglotError, ValueError):
+                return res
+            _add(res.source_tables, table)
+            _add(res.target_tables, stream)
+            for c in self.ctx.schema.columns(table) or []:
+                res.column_edges.append(
+                    ColumnEdge(f"{stream}.{c}", (f"{table}.{c}",), "direct", c, subtype="IDENTITY")
+                )
+            if (known := self.ctx.schema.columns(table)) is not None:
+                self.ctx.schema.add(stream, list(known))
             return res
         if word == "DROP" and (m := _DROP_SYNONYM.match(body)):
             with contextlib.suppress(SqlglotError, ValueError):

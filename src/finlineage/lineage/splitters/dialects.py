@@ -14,6 +14,26 @@ import re
 from typing import Any
 
 from finlineage.lineage.model import ObjectKind
+from finlineage.lineage.splitters.clauses import (
+    _CTAS_TABLE,
+    _INSERT_TABLE,
+    _INTO_END_RE,
+    _MERGE_EVOLUTION,
+    _ORA_LOG_ERRORS,
+    _ORA_MERGE,
+    _ORA_MERGE_DELETE,
+    _ORA_MVIEW,
+    _ORA_OBJECT_VIEW,
+    _ORA_TRANSLATE_USING,
+    _ORA_VIEW_MODIFIERS,
+    _PG_ON_COMMIT_DROP,
+    _REMOVE_DUPLICATES,
+    _SF_TASK,
+    _TSQL_VIEW_ATTRIBUTES,
+    _UPSERT_ALL,
+    _blank,
+    _translate_using,
+)
 from finlineage.lineage.splitters.lexer import (
     _DROP_WORDS,
     _END_ONLY,
@@ -611,63 +631,6 @@ class OracleSplitter(Splitter):
         return out, "stripped clauses that carry no lineage: " + "; ".join(notes)
 
 
-def _blank(text: str) -> str:
-    return re.sub(r"[^\n]", " ", text)
-
-
-_ORA_MVIEW = re.compile(
-    r"\s*CREATE\s+(?:OR\s+REPLACE\s+)?MATERIALIZED\s+VIEW\s+(?:\"[^\"]+\"|[\w$#]+)"
-    r"(?:\s*\.\s*(?:\"[^\"]+\"|[\w$#]+))*(?:\s*\([^()]*\))?(?P<clauses>[\s\S]*?)\bAS\s+(?=SELECT|WITH|\()",
-    re.I,
-)
-_ORA_OBJECT_VIEW = re.compile(
-    r"\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:(?:NO\s+)?FORCE\s+)?(?:EDITIONABLE\s+|NONEDITIONABLE\s+)?VIEW\s+"
-    r"(?:\"[^\"]+\"|[\w$#]+)(?:\s*\.\s*(?:\"[^\"]+\"|[\w$#]+))*"
-    r"(?P<of>\s+OF\s+[\s\S]*?)\bAS\s+(?=SELECT|WITH|\()",
-    re.I,
-)
-_TABLE_NAME = r"(?:`[^`]+`|\"[^\"]+\"|[\w$]+)(?:\s*\.\s*(?:`[^`]+`|\"[^\"]+\"|[\w$]+))*"
-_INSERT_TABLE = re.compile(
-    rf"(\s*INSERT\s+(?:INTO|OVERWRITE)\b[\s\S]*\s)(?P<kw>TABLE)\s+{_TABLE_NAME}\s*;?\s*$", re.I
-)
-_CTAS_TABLE = re.compile(rf"(\s*CREATE\b[\s\S]*\bAS\s+)(?P<kw>TABLE)\s+{_TABLE_NAME}\s*;?\s*$", re.I)
-_MERGE_EVOLUTION = re.compile(r"\s*MERGE\s+(?P<opt>WITH\s+SCHEMA\s+EVOLUTION)\s+INTO\b", re.I)
-_INTO_END_RE = re.compile(r"\b(?:INTO|OVERWRITE)\s+$", re.I)
-"""`INSERT INTO TABLE t` with nothing after: TABLE is the target's keyword, not a query."""
-_TSQL_NAME = r"(?:\[[^\]]+\]|\"[^\"]+\"|[\w@#$]+)(?:\s*\.\s*(?:\[[^\]]+\]|\"[^\"]+\"|[\w@#$]+))*"
-_TSQL_VIEW_ATTRIBUTES = re.compile(
-    rf"\s*(?:CREATE(?:\s+OR\s+ALTER)?|ALTER)\s+VIEW\s+{_TSQL_NAME}(?:\s*\([^()]*\))?\s+"
-    r"(?P<attrs>WITH\s+(?:ENCRYPTION|SCHEMABINDING|VIEW_METADATA)(?:\s*,\s*(?:ENCRYPTION|SCHEMABINDING|VIEW_METADATA))*)"
-    r"\s+AS\b",
-    re.I,
-)
-_REMOVE_DUPLICATES = re.compile(r"\s*MERGE\s[\s\S]*\s(?P<rd>REMOVE\s+DUPLICATES)\s*;?\s*$", re.I)
-_UPSERT_ALL = "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"
-_PG_ON_COMMIT_DROP = re.compile(
-    r"\s*CREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?(?:TEMP|TEMPORARY)\s+TABLE\s[^;]*?(?P<drop>\bON\s+COMMIT\s+DROP\b)",
-    re.I,
-)
-_ORA_VIEW_MODIFIERS = re.compile(
-    r"\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?P<mods>(?:(?:NO)?FORCE\s+|(?:NON)?EDITIONABLE\s+|EDITIONING\s+)+)VIEW\b",
-    re.I,
-)
-_ORA_MERGE = re.compile(r"\s*MERGE\b", re.I)
-_ORA_MERGE_DELETE = re.compile(r"\bDELETE\s+WHERE\b[\s\S]*?(?=\bWHEN\s+NOT\s+MATCHED\b|\Z)", re.I)
-_ORA_LOG_ERRORS = re.compile(
-    r"\bLOG\s+ERRORS\b(?:\s+INTO\s+[\w$#.\"]+)?(?:\s*\([^()]*\))?(?:\s+REJECT\s+LIMIT\s+\w+)?\s*$", re.I
-)
-_ORA_TRANSLATE_USING = re.compile(
-    r"\bTRANSLATE(\s*\((?:[^()]|\([^()]*\))*?)\s+USING\s+(NCHAR_CS|CHAR_CS)(\s*\))", re.I
-)
-
-
-def _translate_using(m: re.Match[str]) -> str:
-    """TRANSLATE(x USING NCHAR_CS) -> TO_NCHAR(x) padded to the same length (columns kept)."""
-    fn = "TO_NCHAR" if m.group(2).upper() == "NCHAR_CS" else "TO_CHAR"
-    body = f"{fn}{m.group(1)}{m.group(3)}"
-    return body + " " * (len(m.group(0)) - len(body))
-
-
 class GenericSplitter(Splitter):
     """No dialect: inside a routine body, PL/SQL-like blocks are assumed."""
 
@@ -767,6 +730,13 @@ class MySqlSplitter(Splitter):
 
 class SnowflakeSplitter(Splitter):
     """Snowflake Scripting: DECLARE sections, SELECT ... INTO :v, EXECUTE IMMEDIATE $$...$$."""
+
+    def _clean(self, text: str) -> tuple[str, str | None]:
+        m = _SF_TASK.match(text)
+        if m is None:
+            return super()._clean(text)
+        # CREATE TASK t ... AS <statement>: the statement is what the task runs
+        return _blank(text[: m.end()]) + text[m.end() :], "CREATE TASK header: its statement is analysed"
 
     def _strip_into(self) -> bool:
         return True
