@@ -8,7 +8,10 @@ import uuid
 from typing import Any
 from urllib.parse import quote
 
+import pytest
 from fastapi.testclient import TestClient
+
+from finlineage.query import marquez_versions
 
 NS = "postgres://ledger-db:5432"
 PRODUCER = "https://example.invalid/history-test"
@@ -80,3 +83,17 @@ def test_wildcards_and_quotes_in_names_match_only_themselves(client: TestClient)
     assert r.status_code == 200, r.text
     jobs = {n["id"] for n in r.json()["graph"] if n["type"] == "JOB"}
     assert jobs == {"job:nightly:job0"}
+
+
+def test_versions_are_the_same_when_a_read_needs_more_runs_than_are_kept(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(marquez_versions, "RUN_IO_CACHE", 2)
+    runs = [str(uuid.uuid4()) for _ in range(5)]
+    for i, run in enumerate(runs):
+        _post(client, _event("load_fx", run, "COMPLETE", 10 + i, "rpt.fx", ["rate", f"c{i}"]))
+    reads = [_versions(client, "rpt.fx") for _ in range(3)]
+    assert reads[0] == reads[1] == reads[2]
+    made = [v for v in reads[0] if v["createdByRun"]]
+    assert [v["createdByRun"]["id"] for v in made] == runs[::-1]
+    assert [[f["name"] for f in v["fields"]] for v in made] == [["rate", f"c{i}"] for i in range(5)][::-1]

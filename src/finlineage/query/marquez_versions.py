@@ -104,7 +104,7 @@ def _see(into: dict[Key, Seen], datasets: Any, io_name: str, when: datetime | No
 
 
 RUN_IO_CACHE = 4096
-"""Runs whose parsed I/O a process keeps per database (least recently used dropped beyond)."""
+"""Runs whose parsed I/O a process keeps per database (the least recently used make room)."""
 
 
 @dataclass(slots=True)
@@ -191,10 +191,13 @@ def run_io(session: Session, runs: Iterable[RunKey]) -> dict[RunKey, RunIO]:
         out[k] = _copy(io)
         if cache is not None:
             with _parsed_lock:
-                cache[k] = _Parsed(*marks[k], io)
-                cache.move_to_end(k)
-                while len(cache) > RUN_IO_CACHE:
+                # the least recently used run makes room, unless this read uses it too: a read
+                # of more runs than the cache holds keeps what it found instead of churning it
+                cache.pop(k, None)
+                while len(cache) >= RUN_IO_CACHE and next(iter(cache)) not in wanted:
                     cache.popitem(last=False)
+                if len(cache) < RUN_IO_CACHE:
+                    cache[k] = _Parsed(*marks[k], io)
     for k in wanted:
         out.setdefault(k, wanted[k])
     return out
