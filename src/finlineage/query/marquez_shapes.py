@@ -7,6 +7,7 @@ COMPLETE → COMPLETED, FAIL → FAILED, ABORT → ABORTED; a run that only sent
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Iterable, Mapping
@@ -169,6 +170,7 @@ def field_docs(facets: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
+@functools.lru_cache(maxsize=65536)
 def run_version(namespace: str, name: str, run_id: str) -> str:
     """The id of the version of a dataset a run wrote (fixed once the run exists; names match
     case-insensitively, as datasets of events are matched to parsed ones)."""
