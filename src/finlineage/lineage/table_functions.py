@@ -196,13 +196,17 @@ def inline_table_functions(
         inner = stream.this.this if isinstance(stream.this, exp.Subquery) else stream.this
         if isinstance(inner, exp.Table):
             stream.replace(inner.copy())
+    ctes = frozenset(c.alias_or_name for c in work.find_all(exp.CTE))
     for node in list(work.find_all(exp.Table, exp.Lateral)):
         found = _call(node, dialect)
         if found is None:
-            if columns_of is not None and isinstance(node, exp.Table) and _column_aliased(node):
-                ctes = frozenset(c.alias_or_name for c in work.find_all(exp.CTE))
-                if not _rename_table_columns(node, name_of, columns_of, ctes):
-                    reads.unrenamed.append(name_of(node))
+            if (
+                columns_of is not None
+                and isinstance(node, exp.Table)
+                and _column_aliased(node)
+                and not _rename_table_columns(node, name_of, columns_of, ctes)
+            ):
+                reads.unrenamed.append(name_of(node))
             continue
         table, alias = found
         name = name_of(table)

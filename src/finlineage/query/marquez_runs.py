@@ -167,15 +167,16 @@ def all_jobs(
         return _jobs_by_last_state(session, namespace, states, limit, offset)
     found = catalog.contents_by_namespace(session, None if namespace is None else {namespace}, with_jobs=True)
     keys = sorted((ns, name) for ns, c in found.items() for name in c.job_names())
+    page_keys = catalog.page(keys, limit, offset)
     wanted: dict[str, list[str]] = {}
-    for ns, name in catalog.page(keys, limit, offset):
+    for ns, name in page_keys:
         wanted.setdefault(ns, []).append(name)
     made = {
         (ns, j.name): j
         for ns, names_ in wanted.items()
         for j in catalog.materialise_jobs(session, found[ns], names_)
     }
-    page = [(ns, made[(ns, n)]) for ns, n in catalog.page(keys, limit, offset) if (ns, n) in made]
+    page = [(ns, made[(ns, n)]) for ns, n in page_keys if (ns, n) in made]
     return _paged("jobs", _jobs_out(session, page), len(keys), limit, offset)
 
 

@@ -167,9 +167,6 @@ def run_io(session: Session, runs: Iterable[RunKey]) -> dict[RunKey, RunIO]:
                     out[k] = _copy(hit.io)
                     continue
             stale.append(str(rid))
-    for k in wanted:
-        if k not in marks:
-            out[k] = wanted[k]
     fresh: dict[RunKey, RunIO] = {}
     for part in chunks(sorted(set(stale))):
         rows = session.execute(

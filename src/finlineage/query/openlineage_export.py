@@ -398,12 +398,17 @@ def _function_inputs(
         src = ctx.datasets.get(int(r.source_object_id))
         if src is None or fn is None or fn[1] != "function":
             continue
-        sub = getattr(r, "subtype", None) or ctx.subtypes.get(int(r.id))
-        trans = transformation(r.kind, sub, r.expression, str(r.source_column))
         out.setdefault((int(r.target_object_id), str(r.target_column)), []).append(
-            (src, int(r.source_object_id), str(r.source_column), trans)
+            (src, int(r.source_object_id), str(r.source_column), _edge_transformation(ctx, r))
         )
     return out
+
+
+def _edge_transformation(ctx: _Context, r: Any) -> dict[str, Any]:
+    """The columnLineage transformation of column edge ``r`` (its subtype from the row, else
+    from the context)."""
+    sub = getattr(r, "subtype", None) or ctx.subtypes.get(int(r.id))
+    return transformation(r.kind, sub, r.expression, str(r.source_column))
 
 
 def _composed(inner: dict[str, Any], outer: dict[str, Any]) -> dict[str, Any]:
@@ -448,25 +453,17 @@ def to_openlineage(
         through = _function_inputs(g, ctx)
         for r in g.edges:
             src, tgt = ctx.datasets.get(int(r.source_object_id)), ctx.datasets.get(int(r.target_object_id))
-            if tgt is None:
+            # a result column of a table-valued function: what the function reads it from
+            ups = through.get((int(r.source_object_id), str(r.source_column)), []) if src is None else []
+            if tgt is None or (src is None and not ups):
                 continue
-            outer = transformation(
-                r.kind,
-                getattr(r, "subtype", None) or ctx.subtypes.get(int(r.id)),
-                r.expression,
-                str(r.source_column),
-            )
+            outer = _edge_transformation(ctx, r)
             if src is not None:
                 reads = [(src, int(r.source_object_id), str(r.source_column), outer)]
-            else:  # a result column of a table-valued function: what the function reads it from
+            else:
                 reads = [
-                    (up_src, up_oid, up_col, _composed(inner, outer))
-                    for up_src, up_oid, up_col, inner in through.get(
-                        (int(r.source_object_id), str(r.source_column)), []
-                    )
+                    (up_src, up_oid, up_col, _composed(inner, outer)) for up_src, up_oid, up_col, inner in ups
                 ]
-            if not reads:
-                continue
             job = resolver.job_for(r)
             job.outputs[tgt] = int(r.target_object_id)
             per_col = job.fields.setdefault(tgt, {}).setdefault(str(r.target_column), {})

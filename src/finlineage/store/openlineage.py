@@ -89,10 +89,7 @@ def authority_of(repository_name: str, namespace: str | None) -> str:
 def authority_problem(value: str) -> str | None:
     """Why a repository's namespace setting cannot serve as an authority (None: it can): once
     an optional ``scheme://`` is dropped, something without whitespace must remain."""
-    authority = value.strip()
-    if "://" in authority:
-        authority = authority.split("://", 1)[1]
-    authority = authority.rstrip("/")
+    authority = authority_of("", value)
     if not authority:
         return "names no authority (expected host[:port] or scheme://host[:port])"
     if any(ch.isspace() for ch in authority):
